@@ -1,0 +1,56 @@
+import path from 'node:path';
+import type { CommandSpec } from '../spec.js';
+import { UsageError } from '../../errors.js';
+import { OUTPUT_KINDS, type OutputKind } from '../../generate/files.js';
+
+/** Parses --only into output kinds; unknown names are usage errors. */
+export function parseKinds(only: string | undefined): OutputKind[] {
+  if (!only) return [...OUTPUT_KINDS];
+  const kinds = only.split(',').map((k) => k.trim()).filter(Boolean);
+  for (const k of kinds) {
+    if (!(OUTPUT_KINDS as readonly string[]).includes(k)) {
+      throw new UsageError(`--only: unknown output "${k}"`, { hint: `choose from ${OUTPUT_KINDS.join(', ')}` });
+    }
+  }
+  return kinds as OutputKind[];
+}
+
+export const generateSpec: CommandSpec = {
+  name: 'generate',
+  summary: 'write my.cnf per server, docker compose, prometheus and a picture of the fleet',
+  description:
+    'Generate files derived from services.yaml: mycnf/<server>.cnf from each workload profile, docker-compose.yml,\nprometheus/prometheus.yml and fleet.md (a Mermaid picture). Output is deterministic. With --check, nothing is\nwritten and the command exits 1 naming each file that is stale or missing.',
+  options: [
+    { flags: '--out <dir>', help: 'output directory', defaultValue: 'generated' },
+    { flags: '--only <kinds>', help: `comma list of ${OUTPUT_KINDS.join(', ')}` },
+    { flags: '--check', help: 'exit 1 when files on disk differ from what would be generated' },
+  ],
+  examples: ['dbps generate', 'dbps generate --only mycnf,compose --out deploy', 'dbps generate --check   # in CI'],
+  exitCodes: { 0: 'written, or up to date with --check', 1: 'stale or missing files (--check)', 2: 'invalid services.yaml or bad option' },
+  async run({ opts, io }) {
+    const kinds = parseKinds(opts.only as string | undefined);
+    const { run } = await import('../../commands/generate.js');
+    const outDir = path.resolve(String(opts.out));
+    const result = await run({ file: io.opts.file, outDir, kinds, check: opts.check === true });
+    const shownDir = path.relative(process.cwd(), outDir) || '.';
+    if (io.opts.json) {
+      io.json({ version: 1, ...result, outDir: shownDir });
+    } else {
+      const p = io.paint;
+      const lines = result.files
+        .filter((f) => !io.opts.quiet || f.status !== 'unchanged')
+        .map((f) => {
+          const mark = f.status === 'written' ? p.ok(f.status) : f.status === 'unchanged' ? p.dim(f.status) : p.bad(f.status);
+          return `${mark.padEnd(9)} ${path.join(shownDir, f.path)}`;
+        });
+      const stale = result.files.filter((f) => f.status === 'stale' || f.status === 'missing').length;
+      const summary = result.check
+        ? stale
+          ? `${stale} generated file${stale === 1 ? ' is' : 's are'} stale; run \`dbps generate\` and commit the result`
+          : `all ${result.files.length} generated files are up to date`
+        : `${result.files.filter((f) => f.status === 'written').length} written, ${result.files.filter((f) => f.status === 'unchanged').length} unchanged in ${shownDir}/`;
+      io.out(`${lines.join('\n')}${lines.length ? '\n' : ''}${summary}\n`);
+    }
+    return result.outcome === 'findings' ? 1 : 0;
+  },
+};

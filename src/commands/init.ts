@@ -1,0 +1,75 @@
+// dbps init: writes services.yaml from a template and keeps secrets and state out of git.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderTemplate, type TemplateName } from '../config/template.js';
+import { UsageError } from '../errors.js';
+import { fleetFromText } from '../config/load.js';
+
+export interface InitOptions {
+  fileAbs: string;
+  file: string;
+  template: TemplateName;
+  isolation: 'instance' | 'schema';
+  force: boolean;
+}
+
+export interface InitResult {
+  command: 'init';
+  file: string;
+  template: TemplateName;
+  isolation: 'instance' | 'schema';
+  services: string[];
+  servers: string[];
+  overwritten: boolean;
+  gitignore: { file: string; added: string[] };
+}
+
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const IGNORED = ['.dbps/', '.env'];
+
+/** Writes the template, refusing to overwrite unless forced. */
+export async function run(opts: InitOptions): Promise<InitResult> {
+  const exists = existsSync(opts.fileAbs);
+  if (exists && !opts.force) {
+    throw new UsageError(`${opts.file} already exists`, { hint: 'use --force to overwrite it, or -f to write another file' });
+  }
+  const dir = path.dirname(opts.fileAbs);
+  await mkdir(dir, { recursive: true });
+  const templateText = await readFile(path.join(PACKAGE_ROOT, 'templates', `${opts.template}.yaml`), 'utf8');
+  const schemaPath = path.join(PACKAGE_ROOT, 'schema', 'services.schema.json');
+  let schemaRef = path.relative(dir, schemaPath).split(path.sep).join('/');
+  if (!schemaRef.startsWith('.')) schemaRef = `./${schemaRef}`;
+  const text = renderTemplate(templateText, opts.isolation, schemaRef);
+  const fleet = fleetFromText(text, opts.file); // a template that does not validate is a bug, caught here
+  await writeFile(opts.fileAbs, text, 'utf8');
+  const gitignore = await ensureGitignore(dir);
+  return {
+    command: 'init',
+    file: opts.file,
+    template: opts.template,
+    isolation: opts.isolation,
+    services: fleet.services.map((s) => s.name),
+    servers: fleet.servers.map((s) => s.name),
+    overwritten: exists,
+    gitignore,
+  };
+}
+
+async function ensureGitignore(dir: string): Promise<{ file: string; added: string[] }> {
+  const file = path.join(dir, '.gitignore');
+  let text = '';
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    // no .gitignore yet
+  }
+  const lines = new Set(text.split(/\r?\n/).map((l) => l.trim()));
+  const added = IGNORED.filter((entry) => !lines.has(entry) && !lines.has(entry.replace(/\/$/, '')) && !lines.has(`/${entry}`));
+  if (added.length > 0) {
+    const prefix = text.length > 0 && !text.endsWith('\n') ? '\n' : '';
+    await writeFile(file, `${text}${prefix}${added.join('\n')}\n`, 'utf8');
+  }
+  return { file: '.gitignore', added };
+}

@@ -1,0 +1,341 @@
+// Schema-valid services.yaml -> Fleet, with the semantic checks a schema cannot express.
+import type { ConfigIssue } from '../errors.js';
+import type { Fleet, FleetAccount, FleetServer, FleetService } from '../fleet/model.js';
+import { invalidAccountHost, invalidIdentifier, invalidUserName, MAX_DATABASE_NAME, MAX_TABLE_NAME, sqlStem } from '../fleet/names.js';
+import { parseSize } from '../util/size.js';
+import { didYouMean } from '../util/suggest.js';
+import type { SourceMap, DocPath } from './source-map.js';
+import { formatPath } from './source-map.js';
+import type { ProfileName, ServerSpec, ServiceSpec, ServicesFile } from './types.js';
+
+export const DEFAULTS = {
+  mariadb: '11.8',
+  charset: 'utf8mb4',
+  collation: 'utf8mb4_uca1400_ai_ci',
+  accountHost: '%',
+  basePort: 3307,
+  profile: 'oltp' as ProfileName,
+  memory: '1G',
+  storage: '10Gi',
+};
+
+/** Smallest memory a server may be given: below this InnoDB and the profiles make no sense. */
+export const MIN_MEMORY = 128 * 1024 * 1024;
+
+export type ResolveOutcome = { ok: true; fleet: Fleet } | { ok: false; issues: ConfigIssue[] };
+
+/** Resolves defaults and implicit servers/accounts, and checks everything across entries. */
+export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string): ResolveOutcome {
+  const issues: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
+  const at = (path: DocPath, message: string, key = false): ConfigIssue => ({
+    path: formatPath(path),
+    ...(key ? source.keyAt(path) : source.valueAt(path)),
+    message,
+  });
+  const err = (path: DocPath, message: string, key = false) => issues.push(at(path, message, key));
+
+  const d = spec.defaults ?? {};
+  const fleetDefaults = {
+    mariadb: d.mariadb ?? DEFAULTS.mariadb,
+    charset: d.charset ?? DEFAULTS.charset,
+    collation: d.collation ?? (d.charset && d.charset !== DEFAULTS.charset ? `${d.charset}_general_ci` : DEFAULTS.collation),
+    accountHost: d.accountHost ?? DEFAULTS.accountHost,
+    basePort: d.basePort ?? DEFAULTS.basePort,
+    profile: d.profile ?? DEFAULTS.profile,
+    memory: d.memory ?? DEFAULTS.memory,
+    storage: d.storage ?? DEFAULTS.storage,
+  };
+  checkCharset(fleetDefaults.charset, fleetDefaults.collation, ['defaults', d.collation ? 'collation' : 'charset'], err);
+  const hostProblem = invalidAccountHost(fleetDefaults.accountHost);
+  if (hostProblem) err(['defaults', 'accountHost'], hostProblem);
+  if (d.memory) checkMemory(d.memory, ['defaults', 'memory'], err);
+
+  const declaredServers = spec.servers ?? {};
+  const serviceNames = Object.keys(spec.services);
+  const serverNames = Object.keys(declaredServers);
+
+  // Servers declared under `servers:` (schema isolation).
+  const servers: FleetServer[] = [];
+  for (const [name, s] of Object.entries(declaredServers)) {
+    const path = ['servers', name];
+    if (spec.services[name] && !spec.services[name]!.server) {
+      err(path, `server "${name}" has the same name as service "${name}", which gets its own server; rename one of them`, true);
+    }
+    servers.push(makeServer(name, 'schema', s, path, fleetDefaults, err));
+  }
+  // One server per service without `server:` (instance isolation).
+  for (const [name, svc] of Object.entries(spec.services)) {
+    if (svc.server) {
+      for (const k of ['profile', 'memory', 'port', 'serverId', 'storage'] as const) {
+        if (svc[k] !== undefined) {
+          err(['services', name, k], `"${k}" belongs to server "${svc.server}", not to service "${name}" that lives on it; set it under servers.${svc.server}`, true);
+        }
+      }
+      continue;
+    }
+    servers.push(makeServer(name, 'instance', { driver: 'local', ...pick(svc) }, ['services', name], fleetDefaults, err));
+  }
+
+  assignServerIds(servers, spec, err);
+  checkPorts(servers, spec, err);
+
+  // Services.
+  const services: FleetService[] = [];
+  for (const [name, svc] of Object.entries(spec.services)) {
+    const path = ['services', name];
+    let serverName = name;
+    if (svc.server) {
+      if (!declaredServers[svc.server]) {
+        err([...path, 'server'], `service "${name}" names server "${svc.server}", which is not declared under servers${didYouMean(svc.server, serverNames)}`);
+        continue;
+      }
+      serverName = svc.server;
+    }
+    const database = svc.database ?? sqlStem(name);
+    const dbProblem = invalidIdentifier(database, 'database', MAX_DATABASE_NAME);
+    if (dbProblem) err(svc.database ? [...path, 'database'] : path, svc.database ? dbProblem : `${dbProblem}; set "database:" for service "${name}"`, !svc.database);
+    if (/^(mysql|information_schema|performance_schema|sys)$/i.test(database)) {
+      err(svc.database ? [...path, 'database'] : path, `database name "${database}" is reserved by MariaDB; choose another with "database:"`, !svc.database);
+    }
+    const charset = svc.charset ?? fleetDefaults.charset;
+    const collation = svc.collation ?? (svc.charset ? `${svc.charset}_general_ci` : fleetDefaults.collation);
+    checkCharset(charset, collation, [...path, svc.collation ? 'collation' : 'charset'], err);
+
+    const accounts = resolveAccounts(name, svc, fleetDefaults.accountHost, path, err);
+    const stem = sqlStem(name);
+    const outboxTable = svc.outbox ? `${stem}_events_outbox` : undefined;
+    if (outboxTable && outboxTable.length > MAX_TABLE_NAME) err([...path, 'outbox'], `outbox table name "${outboxTable}" would exceed ${MAX_TABLE_NAME} characters`);
+    if (svc.outbox) {
+      accounts.push({ user: `${stem}_outbox`, host: accounts[0]?.host ?? fleetDefaults.accountHost, role: 'outbox-relay', service: name, requireSsl: false });
+    }
+    const service: FleetService = {
+      name,
+      server: serverName,
+      database,
+      charset,
+      collation,
+      isolation: svc.server ? 'schema' : 'instance',
+      accounts,
+      reads: [],
+      outbox: svc.outbox === true,
+      ...(outboxTable ? { outboxTable } : {}),
+      ...(svc.backup ? { backup: { ...svc.backup } } : {}),
+    };
+    services.push(service);
+    servers.find((s) => s.name === serverName)?.services.push(name);
+  }
+
+  // Cross-service checks, once every service is known.
+  const byName = new Map(services.map((s) => [s.name, s]));
+  for (const service of services) {
+    const svcSpec = spec.services[service.name]!;
+    (svcSpec.reads ?? []).forEach((read, i) => {
+      const path = ['services', service.name, 'reads', i, 'service'];
+      if (read.service === service.name) {
+        err(path, `service "${service.name}" reads from itself; a service owns its own data, remove this entry`);
+        return;
+      }
+      const target = byName.get(read.service);
+      if (!target) {
+        if (!spec.services[read.service]) err(path, `service "${service.name}" reads from "${read.service}", which is not a service${didYouMean(read.service, serviceNames)}`);
+        return;
+      }
+      read.tables.forEach((t, j) => {
+        const problem = invalidIdentifier(t, 'table', MAX_TABLE_NAME);
+        if (problem) err(['services', service.name, 'reads', i, 'tables', j], problem);
+      });
+      const granted = target.server === service.server;
+      if (!granted) {
+        warnings.push(
+          at(path, `service "${service.name}" reads from "${read.service}" on another server ("${target.server}"); dbps documents this read but cannot grant it: serve it through ${read.service}'s API or a replica`),
+        );
+      }
+      service.reads.push({ service: target.name, database: target.database, tables: [...new Set(read.tables)], granted });
+    });
+  }
+  checkDuplicateNames(services, spec, err);
+  for (const server of servers) {
+    if (server.services.length === 0 && server.isolation === 'schema') {
+      warnings.push(at(['servers', server.name], `server "${server.name}" holds no service`, true));
+    }
+  }
+
+  if (issues.length > 0) {
+    issues.sort((a, b) => a.line - b.line || a.column - b.column);
+    return { ok: false, issues };
+  }
+  return {
+    ok: true,
+    fleet: {
+      name: spec.fleet,
+      file,
+      mariadb: fleetDefaults.mariadb,
+      charset: fleetDefaults.charset,
+      collation: fleetDefaults.collation,
+      accountHost: fleetDefaults.accountHost,
+      basePort: fleetDefaults.basePort,
+      servers,
+      services,
+      warnings,
+    },
+  };
+}
+
+type Err = (path: DocPath, message: string, key?: boolean) => void;
+
+function pick(svc: ServiceSpec): ServerSpec {
+  const out: ServerSpec = {};
+  if (svc.profile) out.profile = svc.profile;
+  if (svc.memory) out.memory = svc.memory;
+  if (svc.storage) out.storage = svc.storage;
+  if (svc.port !== undefined) out.port = svc.port;
+  if (svc.serverId !== undefined) out.serverId = svc.serverId;
+  return out;
+}
+
+function makeServer(
+  name: string,
+  isolation: 'instance' | 'schema',
+  s: ServerSpec,
+  path: DocPath,
+  defaults: { profile: ProfileName; memory: string; storage: string; mariadb: string },
+  err: Err,
+): FleetServer {
+  const driver = s.driver ?? 'local';
+  const memory = s.memory ?? defaults.memory;
+  if (s.memory) checkMemory(s.memory, [...path, 'memory'], err);
+  if (driver === 'external') {
+    if (!s.host) err(path, `external server "${name}" needs "host:" (and "port:" unless it is 3306)`, true);
+    if (!s.admin) err(path, `external server "${name}" needs "admin:" with the user dbps provisions as`, true);
+  } else {
+    if (s.host) err([...path, 'host'], `local server "${name}" runs on this machine; "host:" is only for driver: external`, true);
+    if (s.admin) err([...path, 'admin'], `local server "${name}" is administered by dbps itself; "admin:" is only for driver: external`, true);
+  }
+  if (s.admin) {
+    const problem = invalidUserName(s.admin.user);
+    if (problem) err([...path, 'admin', 'user'], problem);
+  }
+  return {
+    name,
+    driver,
+    isolation,
+    profile: s.profile ?? defaults.profile,
+    memoryBytes: parseSize(memory) ?? 0,
+    storage: s.storage ?? defaults.storage,
+    ...(s.port !== undefined ? { port: s.port } : driver === 'external' ? { port: 3306 } : {}),
+    ...(s.host ? { host: s.host } : {}),
+    ...(s.admin ? { admin: { ...s.admin } } : {}),
+    serverId: s.serverId ?? 0,
+    gtidDomainId: 0,
+    mariadb: s.mariadb ?? defaults.mariadb,
+    services: [],
+  };
+}
+
+function checkMemory(text: string, path: DocPath, err: Err): void {
+  const bytes = parseSize(text);
+  if (bytes !== undefined && bytes < MIN_MEMORY) err(path, `memory ${text} is too small; give a server at least 128M`);
+  if (bytes !== undefined && bytes > 4 * 1024 ** 4) err(path, `memory ${text} is larger than 4T; check the unit`);
+}
+
+function checkCharset(charset: string, collation: string, path: DocPath, err: Err): void {
+  if (!collation.startsWith(`${charset}_`)) {
+    err(path, `collation "${collation}" does not belong to character set "${charset}"; use a ${charset}_* collation`);
+  }
+}
+
+function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, path: DocPath, err: Err): FleetAccount[] {
+  const stem = sqlStem(name);
+  const users = svc.users ?? [
+    { name: `${stem}_app`, role: 'app' as const },
+    { name: `${stem}_migrator`, role: 'migrator' as const },
+  ];
+  return users.map((u, i) => {
+    const upath = svc.users ? [...path, 'users', i] : path;
+    const problem = invalidUserName(u.name) ?? reservedUser(u.name);
+    if (problem) err(svc.users ? [...upath, 'name'] : upath, svc.users ? problem : `${problem}; list the accounts under "users:"`, !svc.users);
+    const host = u.host ?? defaultHost;
+    const hostProblem = invalidAccountHost(host);
+    if (hostProblem && u.host) err([...upath, 'host'], hostProblem);
+    return {
+      user: u.name,
+      host,
+      role: u.role,
+      service: name,
+      ...(u.passwordEnv ? { passwordEnv: u.passwordEnv } : {}),
+      ...(u.maxUserConnections !== undefined ? { maxUserConnections: u.maxUserConnections } : {}),
+      requireSsl: u.requireSsl === true,
+    };
+  });
+}
+
+function assignServerIds(servers: FleetServer[], spec: ServicesFile, err: Err): void {
+  const used = new Map<number, string>();
+  for (const s of servers) {
+    if (s.serverId === 0) continue;
+    const other = used.get(s.serverId);
+    if (other) err(serverPath(s, spec, 'serverId'), `serverId ${s.serverId} is used by both "${other}" and "${s.name}"; each server needs its own`);
+    used.set(s.serverId, s.name);
+  }
+  let next = 1;
+  for (const s of servers) {
+    if (s.serverId === 0) {
+      while (used.has(next)) next++;
+      s.serverId = next;
+      used.set(next, s.name);
+    }
+    // One GTID domain per server keeps every server's binlog stream independent.
+    s.gtidDomainId = s.serverId;
+  }
+}
+
+function serverPath(s: FleetServer, spec: ServicesFile, key: string): DocPath {
+  return spec.servers?.[s.name] ? ['servers', s.name, key] : ['services', s.name, key];
+}
+
+function checkPorts(servers: FleetServer[], spec: ServicesFile, err: Err): void {
+  const seen = new Map<string, string>();
+  for (const s of servers) {
+    if (s.port === undefined) continue;
+    const host = s.driver === 'external' ? (s.host ?? '') : 'localhost';
+    const key = `${host}:${s.port}`;
+    const other = seen.get(key);
+    if (other) {
+      err(serverPath(s, spec, 'port'), `port ${s.port} is used by both "${other}" and "${s.name}"${s.driver === 'local' ? ' on this machine' : ` on ${host}`}; give each server its own port`);
+    }
+    seen.set(key, s.name);
+  }
+  const base = spec.defaults?.basePort ?? DEFAULTS.basePort;
+  const localCount = servers.filter((s) => s.driver === 'local').length;
+  if (base + localCount > 65535) err(['defaults', 'basePort'], `basePort ${base} leaves no room for ${localCount} local servers`);
+}
+
+function checkDuplicateNames(services: FleetService[], spec: ServicesFile, err: Err): void {
+  const databases = new Map<string, string>();
+  const accounts = new Map<string, string>();
+  for (const svc of services) {
+    const dbKey = `${svc.server}\u0000${svc.database.toLowerCase()}`;
+    const other = databases.get(dbKey);
+    const path = spec.services[svc.name]?.database ? ['services', svc.name, 'database'] : ['services', svc.name];
+    if (other) err(path, `services "${other}" and "${svc.name}" both use database "${svc.database}" on server "${svc.server}"; each service owns its own database`, !spec.services[svc.name]?.database);
+    databases.set(dbKey, svc.name);
+    svc.accounts.forEach((a, i) => {
+      const key = `${svc.server}\u0000${a.user}@${a.host}`;
+      const owner = accounts.get(key);
+      if (owner) {
+        const apath = spec.services[svc.name]?.users ? ['services', svc.name, 'users', i, 'name'] : ['services', svc.name];
+        err(apath, `account '${a.user}'@'${a.host}' is declared by both "${owner}" and "${svc.name}" on server "${svc.server}"; accounts belong to one service`, !spec.services[svc.name]?.users);
+      }
+      accounts.set(key, svc.name);
+    });
+  }
+}
+
+/** Account names dbps or MariaDB keep for themselves. */
+function reservedUser(user: string): string | undefined {
+  if (/^(root|mysql|mariadb\.sys|public|dbps_.*)$/i.test(user)) {
+    return `user name "${user}" is reserved (root, mysql, mariadb.sys, PUBLIC and dbps_* belong to MariaDB and dbps)`;
+  }
+  return undefined;
+}

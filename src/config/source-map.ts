@@ -1,0 +1,80 @@
+// Maps a path inside the parsed document (["services", "orders", "memory"]) to line:column.
+import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+
+export type DocPath = ReadonlyArray<string | number>;
+
+export interface Place {
+  line: number;
+  column: number;
+}
+
+/** Finds source positions of values and keys in one parsed YAML document. */
+export class SourceMap {
+  constructor(
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** The plain value at `path` (for messages that quote what the user wrote). */
+  lookup(path: DocPath): unknown {
+    const node = this.doc.getIn(path, true) as Node | undefined;
+    if (node === undefined) return undefined;
+    return isScalar(node) ? node.value : (node as unknown as { toJSON(): unknown }).toJSON();
+  }
+
+  /** Position of the value at `path`, or of its nearest existing ancestor. */
+  valueAt(path: DocPath): Place {
+    return this.placeOf(this.deepest(path).node);
+  }
+
+  /** Position of the key that names the last element of `path` (for unknown or duplicate keys). */
+  keyAt(path: DocPath): Place {
+    const parentPath = path.slice(0, -1);
+    const last = path[path.length - 1];
+    const { node, complete } = this.deepest(parentPath);
+    if (complete && isMap(node)) {
+      for (const item of node.items) {
+        if (isPair(item) && isScalar(item.key) && String(item.key.value) === String(last)) {
+          return this.placeOf(item.key as Node);
+        }
+      }
+    }
+    return this.valueAt(path);
+  }
+
+  private deepest(path: DocPath): { node: Node | null; complete: boolean } {
+    let node: Node | null = (this.doc.contents as Node | null) ?? null;
+    for (const step of path) {
+      let next: Node | null = null;
+      if (isMap(node)) {
+        for (const item of node.items) {
+          if (isPair(item) && isScalar(item.key) && String(item.key.value) === String(step)) {
+            next = (item.value as Node | null) ?? (item.key as Node);
+            break;
+          }
+        }
+      } else if (isSeq(node) && typeof step === 'number') {
+        next = (node.items[step] as Node | undefined) ?? null;
+      }
+      if (!next) return { node, complete: false };
+      node = next;
+    }
+    return { node, complete: true };
+  }
+
+  private placeOf(node: Node | null): Place {
+    const offset = node?.range?.[0] ?? 0;
+    const pos = this.lines.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  }
+}
+
+/** "services.orders.users[0].role" from a path. */
+export function formatPath(path: DocPath): string {
+  let out = '';
+  for (const step of path) {
+    if (typeof step === 'number') out += `[${step}]`;
+    else out += out ? `.${step}` : step;
+  }
+  return out || '(root)';
+}

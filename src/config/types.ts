@@ -1,0 +1,80 @@
+// The services.yaml file format (version 1), exactly as written by users.
+// The JSON Schema in schema.ts describes the same shape; a test keeps the two in step.
+
+export type ProfileName = 'oltp' | 'olap' | 'sessions' | 'archive';
+export type RoleName = 'app' | 'migrator' | 'readonly';
+
+export interface ServicesFile {
+  $schema?: string;
+  version: 1;
+  fleet: string;
+  defaults?: DefaultsSpec;
+  servers?: Record<string, ServerSpec>;
+  services: Record<string, ServiceSpec>;
+}
+
+export interface DefaultsSpec {
+  /** Image tag for compose / Kubernetes output, and the option set for generated my.cnf. */
+  mariadb?: string;
+  charset?: string;
+  collation?: string;
+  accountHost?: string;
+  /** First port handed out to local servers that have no `port:`. */
+  basePort?: number;
+  profile?: ProfileName;
+  memory?: string;
+  storage?: string;
+}
+
+export interface AdminSpec {
+  user: string;
+  passwordEnv?: string;
+  socket?: string;
+}
+
+export interface ServerSpec {
+  driver?: 'local' | 'external';
+  profile?: ProfileName;
+  memory?: string;
+  storage?: string;
+  port?: number;
+  host?: string;
+  admin?: AdminSpec;
+  serverId?: number;
+  mariadb?: string;
+}
+
+export interface UserSpec {
+  name: string;
+  role: RoleName;
+  host?: string;
+  passwordEnv?: string;
+  maxUserConnections?: number;
+  requireSsl?: boolean;
+}
+
+export interface ReadSpec {
+  service: string;
+  tables: string[];
+}
+
+export interface BackupSpec {
+  schedule?: string;
+  retention?: string;
+}
+
+export interface ServiceSpec {
+  server?: string;
+  database?: string;
+  profile?: ProfileName;
+  memory?: string;
+  storage?: string;
+  port?: number;
+  serverId?: number;
+  charset?: string;
+  collation?: string;
+  users?: UserSpec[];
+  reads?: ReadSpec[];
+  outbox?: boolean;
+  backup?: BackupSpec;
+}

@@ -1,0 +1,133 @@
+// The desired state of every server: databases, accounts and their exact privileges.
+// Pure. provision diffs it against the catalog, audit-grants checks against it, and the
+// Kubernetes renderer turns it into Database/User/Grant resources: one source of truth.
+import type { AccountRole, Fleet, FleetServer } from './model.js';
+import {
+  BACKUP_PRIVILEGES,
+  BACKUP_USER,
+  MONITOR_GLOBAL_PRIVILEGES,
+  MONITOR_SCHEMA,
+  MONITOR_USER,
+  ROLE_PRIVILEGES,
+  sortPrivileges,
+} from './roles.js';
+
+export type GrantScope =
+  | { level: 'global' }
+  | { level: 'database'; database: string }
+  | { level: 'table'; database: string; table: string }
+  | { level: 'column'; database: string; table: string; column: string };
+
+export interface DesiredGrant {
+  scope: GrantScope;
+  /** Sorted, upper-case privilege names (`CREATE TEMPORARY TABLES`, `SELECT`, …). */
+  privileges: string[];
+  /** Why the grant exists, for plans and audit messages. */
+  reason: string;
+}
+
+export type DesiredAccountKind = AccountRole | 'backup' | 'monitor';
+
+export interface DesiredAccount {
+  user: string;
+  host: string;
+  kind: DesiredAccountKind;
+  /** Owning service; absent for the per-server accounts dbps manages for itself. */
+  service?: string;
+  /** Environment variable holding the password; else dbps generates and stores one. */
+  passwordEnv?: string;
+  maxUserConnections?: number;
+  requireSsl: boolean;
+  grants: DesiredGrant[];
+}
+
+export interface DesiredDatabase {
+  name: string;
+  service: string;
+  charset: string;
+  collation: string;
+}
+
+export interface DesiredOutbox {
+  service: string;
+  database: string;
+  table: string;
+}
+
+export interface DesiredServer {
+  server: string;
+  databases: DesiredDatabase[];
+  accounts: DesiredAccount[];
+  outboxes: DesiredOutbox[];
+}
+
+/** Column that the outbox relay may update (and nothing else). */
+export const OUTBOX_PUBLISHED_COLUMN = 'published_at';
+
+/** Desired state of one server. */
+export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer {
+  const services = fleet.services.filter((s) => s.server === server.name);
+  const databases: DesiredDatabase[] = services.map((s) => ({ name: s.database, service: s.name, charset: s.charset, collation: s.collation }));
+  const accounts: DesiredAccount[] = [];
+  const outboxes: DesiredOutbox[] = [];
+  for (const svc of services) {
+    if (svc.outboxTable) outboxes.push({ service: svc.name, database: svc.database, table: svc.outboxTable });
+    for (const a of svc.accounts) {
+      const grants: DesiredGrant[] = [];
+      const own = ROLE_PRIVILEGES[a.role];
+      if (own.length > 0) {
+        grants.push({ scope: { level: 'database', database: svc.database }, privileges: sortPrivileges(own), reason: `role ${a.role} on ${svc.name}'s own database` });
+      }
+      if (a.role === 'outbox-relay' && svc.outboxTable) {
+        grants.push({ scope: { level: 'table', database: svc.database, table: svc.outboxTable }, privileges: ['SELECT'], reason: 'outbox relay reads unpublished events' });
+        grants.push({
+          scope: { level: 'column', database: svc.database, table: svc.outboxTable, column: OUTBOX_PUBLISHED_COLUMN },
+          privileges: ['UPDATE'],
+          reason: 'outbox relay marks events published',
+        });
+      }
+      if (a.role === 'app' || a.role === 'readonly') {
+        for (const read of svc.reads) {
+          if (!read.granted) continue;
+          for (const table of read.tables) {
+            grants.push({ scope: { level: 'table', database: read.database, table }, privileges: ['SELECT'], reason: `declared in services.${svc.name}.reads` });
+          }
+        }
+      }
+      accounts.push({
+        user: a.user,
+        host: a.host,
+        kind: a.role,
+        service: svc.name,
+        ...(a.passwordEnv ? { passwordEnv: a.passwordEnv } : {}),
+        ...(a.maxUserConnections !== undefined ? { maxUserConnections: a.maxUserConnections } : {}),
+        requireSsl: a.requireSsl,
+        grants,
+      });
+    }
+  }
+  accounts.push({
+    user: BACKUP_USER,
+    host: 'localhost',
+    kind: 'backup',
+    requireSsl: false,
+    grants: [{ scope: { level: 'global' }, privileges: sortPrivileges(BACKUP_PRIVILEGES), reason: 'mariadb-backup needs these and no data access' }],
+  });
+  accounts.push({
+    user: MONITOR_USER,
+    host: fleet.accountHost,
+    kind: 'monitor',
+    maxUserConnections: 3,
+    requireSsl: false,
+    grants: [
+      { scope: { level: 'global' }, privileges: sortPrivileges(MONITOR_GLOBAL_PRIVILEGES), reason: 'mysqld_exporter reads status and binlog position' },
+      { scope: { level: 'database', database: MONITOR_SCHEMA }, privileges: ['SELECT'], reason: 'mysqld_exporter reads performance_schema only' },
+    ],
+  });
+  return { server: server.name, databases, accounts, outboxes };
+}
+
+/** Desired state of every server in the fleet, in fleet order. */
+export function desiredFleet(fleet: Fleet): DesiredServer[] {
+  return fleet.servers.map((s) => desiredServer(fleet, s));
+}

@@ -1,0 +1,96 @@
+// The resolved fleet: what services.yaml means once defaults, implicit servers and accounts are filled in.
+// Plain data, no I/O; every command after `validate` consumes this.
+import type { ConfigIssue } from '../errors.js';
+import type { ProfileName } from '../config/types.js';
+
+export type { ProfileName };
+export type Isolation = 'instance' | 'schema';
+export type AccountRole = 'app' | 'migrator' | 'readonly' | 'outbox-relay';
+
+export interface Fleet {
+  name: string;
+  /** Path of services.yaml as the user named it, for messages. */
+  file: string;
+  /** Default MariaDB version for generated my.cnf, compose and Kubernetes output. */
+  mariadb: string;
+  charset: string;
+  collation: string;
+  accountHost: string;
+  basePort: number;
+  servers: FleetServer[];
+  services: FleetService[];
+  /** Things that are legal but probably not what the user meant. */
+  warnings: ConfigIssue[];
+}
+
+export interface AdminAccess {
+  user: string;
+  passwordEnv?: string;
+  socket?: string;
+}
+
+export interface FleetServer {
+  name: string;
+  driver: 'local' | 'external';
+  /** `instance`: created for one service that has no `server:`; `schema`: declared under `servers:`. */
+  isolation: Isolation;
+  profile: ProfileName;
+  memoryBytes: number;
+  /** Volume size for image-based output, e.g. "10Gi". */
+  storage: string;
+  /** Port given in services.yaml; local servers without one get a port allocated at `up`. */
+  port?: number;
+  host?: string;
+  admin?: AdminAccess;
+  serverId: number;
+  gtidDomainId: number;
+  /** MariaDB version for generated output (image tag, option set). */
+  mariadb: string;
+  /** Names of the services living on this server, in file order. */
+  services: string[];
+}
+
+export interface FleetAccount {
+  user: string;
+  host: string;
+  role: AccountRole;
+  service: string;
+  passwordEnv?: string;
+  maxUserConnections?: number;
+  requireSsl: boolean;
+}
+
+export interface FleetRead {
+  service: string;
+  database: string;
+  tables: string[];
+  /** True when both services share one server, so the read can be granted; else it is only documented. */
+  granted: boolean;
+}
+
+export interface FleetService {
+  name: string;
+  server: string;
+  database: string;
+  charset: string;
+  collation: string;
+  isolation: Isolation;
+  accounts: FleetAccount[];
+  reads: FleetRead[];
+  outbox: boolean;
+  /** Name of the outbox table when `outbox: true`. */
+  outboxTable?: string;
+  backup?: { schedule?: string; retention?: string };
+}
+
+/** The server a service lives on (the Fleet guarantees it exists). */
+export function serverOf(fleet: Fleet, service: FleetService): FleetServer {
+  const server = fleet.servers.find((s) => s.name === service.server);
+  if (!server) throw new Error(`fleet invariant broken: no server ${service.server}`);
+  return server;
+}
+
+/** Services living on one server, in file order. */
+export function servicesOn(fleet: Fleet, server: FleetServer): FleetService[] {
+  return fleet.services.filter((s) => s.server === server.name);
+}

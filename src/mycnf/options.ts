@@ -1,0 +1,95 @@
+// Server options dbps may write, with the versions that know them. An unknown option stops mariadbd
+// from starting, so every rendered option must be in this table for the target version.
+import { atLeast, type ServerVersion } from '../util/version.js';
+
+interface OptionInfo {
+  /** First version that accepts the option. */
+  since?: [number, number];
+  /** First version that no longer accepts it. */
+  removedIn?: [number, number];
+}
+
+export const KNOWN_OPTIONS: Readonly<Record<string, OptionInfo>> = {
+  server_id: {},
+  gtid_domain_id: {},
+  gtid_strict_mode: {},
+  log_bin: {},
+  log_bin_index: {},
+  binlog_format: {},
+  binlog_expire_logs_seconds: { since: [10, 6] },
+  max_binlog_size: {},
+  sync_binlog: {},
+  binlog_row_image: {},
+  log_slave_updates: {},
+  port: {},
+  bind_address: {},
+  socket: {},
+  datadir: {},
+  pid_file: {},
+  log_error: {},
+  tmpdir: {},
+  skip_name_resolve: {},
+  character_set_server: {},
+  collation_server: {},
+  innodb_buffer_pool_size: {},
+  innodb_log_file_size: {},
+  innodb_log_buffer_size: {},
+  innodb_flush_log_at_trx_commit: {},
+  innodb_flush_method: {},
+  innodb_file_per_table: {},
+  innodb_io_capacity: {},
+  innodb_io_capacity_max: {},
+  innodb_read_io_threads: {},
+  innodb_write_io_threads: {},
+  innodb_autoinc_lock_mode: {},
+  innodb_compression_default: {},
+  innodb_compression_algorithm: {},
+  innodb_change_buffering: { removedIn: [11, 0] },
+  innodb_adaptive_hash_index: {},
+  innodb_stats_on_metadata: {},
+  innodb_open_files: {},
+  max_connections: {},
+  max_allowed_packet: {},
+  thread_handling: {},
+  thread_pool_max_threads: {},
+  thread_cache_size: {},
+  wait_timeout: {},
+  interactive_timeout: {},
+  table_open_cache: {},
+  table_definition_cache: {},
+  tmp_table_size: {},
+  max_heap_table_size: {},
+  join_buffer_size: {},
+  sort_buffer_size: {},
+  read_rnd_buffer_size: {},
+  query_cache_type: {},
+  query_cache_size: {},
+  slow_query_log: {},
+  slow_query_log_file: {},
+  long_query_time: {},
+  log_queries_not_using_indexes: {},
+  performance_schema: {},
+  transaction_isolation: { since: [11, 1] },
+  tx_isolation: {},
+  aria_pagecache_buffer_size: {},
+  key_buffer_size: {},
+};
+
+/** Options removed since 10.6 that old tuning guides still recommend; never written. */
+export const REMOVED_OPTIONS = [
+  'innodb_buffer_pool_instances',
+  'innodb_log_files_in_group',
+  'innodb_page_cleaners',
+  'innodb_thread_concurrency',
+  'innodb_file_format',
+  'innodb_large_prefix',
+] as const;
+
+/** True when `version` accepts `option` in my.cnf. */
+export function optionKnown(option: string, version: ServerVersion): boolean {
+  const info = KNOWN_OPTIONS[option];
+  if (!info) return false;
+  if (info.since && !atLeast(version, ...info.since)) return false;
+  if (info.removedIn && atLeast(version, ...info.removedIn)) return false;
+  return true;
+}

@@ -1,0 +1,38 @@
+// Turns any thrown value into the one-sentence message users see (stack only with -v).
+import { ConfigError, DbpsError, ExitCode, type ExitCodeValue } from '../errors.js';
+
+export interface ErrorReport {
+  exitCode: ExitCodeValue;
+  text: string;
+  json: { error: { message: string; exitCode: number; hint?: string; issues?: unknown[]; server?: string } };
+}
+
+/** Message, exit code and JSON form of an error. */
+export function describeError(e: unknown, verbose: boolean): ErrorReport {
+  if (e instanceof ConfigError) {
+    const lines = e.issues.map((i) => `${e.file}:${i.line}:${i.column}: ${i.message}`);
+    const text = `${lines.join('\n')}\n${e.issues.length} problem${e.issues.length === 1 ? '' : 's'} in ${e.file}\n`;
+    return {
+      exitCode: ExitCode.usage,
+      text,
+      json: { error: { message: e.message, exitCode: ExitCode.usage, issues: e.issues } },
+    };
+  }
+  if (e instanceof DbpsError) {
+    const where = e.where ? `${e.where.file}:${e.where.line}:${e.where.column}: ` : '';
+    const server = 'server' in e && typeof e.server === 'string' ? e.server : undefined;
+    let text = `error: ${where}${e.message}\n`;
+    if (e.hint) text += `hint: ${e.hint}\n`;
+    if (verbose && e.stack) text += `${e.stack}\n`;
+    if (verbose && e.cause instanceof Error && e.cause.stack) text += `caused by: ${e.cause.stack}\n`;
+    return {
+      exitCode: e.exitCode,
+      text,
+      json: { error: { message: e.message, exitCode: e.exitCode, ...(e.hint ? { hint: e.hint } : {}), ...(server ? { server } : {}) } },
+    };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  let text = `error: ${message}\nthis is a bug in dbps; rerun with -v and report it\n`;
+  if (verbose && e instanceof Error && e.stack) text += `${e.stack}\n`;
+  return { exitCode: ExitCode.operational, text, json: { error: { message, exitCode: ExitCode.operational } } };
+}
