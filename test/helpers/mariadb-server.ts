@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import mariadb from 'mariadb';
+import mariadb, { type Connection, type ConnectionConfig } from 'mariadb';
 
 const run = promisify(execFile);
 
@@ -21,7 +21,7 @@ export interface TestServer {
   /** Runs one statement as root (passwordless, test only) and returns the rows. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** A fresh connection as root; the caller closes it. */
-  connect(opts?: Partial<mariadb.ConnectionConfig>): Promise<mariadb.Connection>;
+  connect(opts?: Partial<ConnectionConfig>): Promise<Connection>;
   /** Clean shutdown; safe to call twice. */
   stop(): Promise<void>;
   /** SIGKILL, as a crash would. */
