@@ -1,0 +1,115 @@
+// Admin sessions to any server of the fleet: the socket of a local server, or an external server's
+// admin account. The seam every command that talks SQL goes through.
+import type { Connection } from 'mariadb';
+import { OperationalError } from '../errors.js';
+import type { Fleet, FleetServer } from '../fleet/model.js';
+import { readState } from './state.js';
+
+export interface AdminSession {
+  server: string;
+  /** Runs one statement with `?` parameters and returns its rows. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** The underlying connection, for batches and transactions. */
+  connection: Connection;
+  close(): Promise<void>;
+}
+
+export interface AdminTarget {
+  server: string;
+  socketPath?: string;
+  host?: string;
+  port?: number;
+  user: string;
+  password?: string;
+}
+
+/** How to reach a server as admin, from services.yaml, the state dir and the environment. */
+export async function adminTarget(fleet: Fleet, server: FleetServer, stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<AdminTarget> {
+  if (server.driver === 'external') {
+    const admin = server.admin!;
+    const password = admin.passwordEnv ? env[admin.passwordEnv] : undefined;
+    if (admin.passwordEnv && password === undefined) {
+      throw new OperationalError(`server "${server.name}": environment variable ${admin.passwordEnv} (admin password) is not set`, {
+        server: server.name,
+        hint: `export ${admin.passwordEnv}=... (or put it in .env) and run again`,
+      });
+    }
+    return {
+      server: server.name,
+      ...(admin.socket ? { socketPath: admin.socket } : { host: server.host!, port: server.port ?? 3306 }),
+      user: admin.user,
+      ...(password !== undefined ? { password } : {}),
+    };
+  }
+  const state = await readState(stateDir);
+  const local = state.servers[server.name];
+  if (!local) {
+    throw new OperationalError(`server "${server.name}" has never been started`, { server: server.name, hint: `run \`dbps up ${server.services[0] ?? server.name}\`` });
+  }
+  void fleet;
+  return { server: server.name, socketPath: local.socket, user: local.adminUser };
+}
+
+/** Opens an admin session; failures become an OperationalError naming the server and the way out. */
+export async function openAdmin(fleet: Fleet, server: FleetServer, stateDir: string): Promise<AdminSession> {
+  const target = await adminTarget(fleet, server, stateDir);
+  return connectAdmin(target);
+}
+
+/** Connects to an explicit target (tests and commands that already resolved one). */
+export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
+  const { createConnection } = await import('mariadb');
+  let connection: Connection;
+  try {
+    connection = await createConnection({
+      ...(target.socketPath ? { socketPath: target.socketPath } : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
+      user: target.user,
+      ...(target.password !== undefined ? { password: target.password } : {}),
+      connectTimeout: 5000,
+      multipleStatements: false,
+      bigIntAsNumber: true,
+      insertIdAsNumber: true,
+      decimalAsNumber: true,
+    });
+  } catch (e) {
+    throw connectionError(target, e);
+  }
+  return {
+    server: target.server,
+    connection,
+    async query<T>(sql: string, params?: unknown[]) {
+      try {
+        return (await connection.query(sql, params)) as T[];
+      } catch (e) {
+        throw new OperationalError(`server "${target.server}": ${(e as { sqlMessage?: string }).sqlMessage ?? (e as Error).message}`, {
+          server: target.server,
+          cause: e,
+        });
+      }
+    },
+    close: async () => {
+      try {
+        await connection.end();
+      } catch {
+        connection.destroy();
+      }
+    },
+  };
+}
+
+function connectionError(target: AdminTarget, e: unknown): OperationalError {
+  const err = e as { code?: string; errno?: number; sqlMessage?: string; message: string };
+  const where = target.socketPath ? `socket ${target.socketPath}` : `${target.host}:${target.port}`;
+  if (err.code === 'ER_ACCESS_DENIED_ERROR' || err.errno === 1045 || err.errno === 1698) {
+    return new OperationalError(`server "${target.server}": access denied for admin user ${target.user} at ${where}`, {
+      server: target.server,
+      hint: 'check the admin user and its password variable in services.yaml',
+      cause: e,
+    });
+  }
+  return new OperationalError(`server "${target.server}" is not reachable at ${where} (${err.code ?? err.message})`, {
+    server: target.server,
+    hint: target.socketPath ? 'start it with `dbps up`, or see `dbps status`' : 'check that the server runs and the host and port are right',
+    cause: e,
+  });
+}

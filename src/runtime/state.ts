@@ -1,0 +1,58 @@
+// .dbps/state.json: what dbps knows about the local servers it runs (ports, paths, admin user).
+// Written atomically; the only file under the state dir that several commands share.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { OperationalError } from '../errors.js';
+
+export interface LocalServerState {
+  port: number;
+  /** Directory holding everything of this server (datadir, socket, pid file, logs, my.cnf). */
+  dir: string;
+  datadir: string;
+  socket: string;
+  pidFile: string;
+  logError: string;
+  cnf: string;
+  /** Database user that authenticates over the socket with unix_socket (the OS user who ran `up`). */
+  adminUser: string;
+  /** mariadbd version the datadir was created with. */
+  version?: string;
+}
+
+export interface FleetState {
+  version: 1;
+  servers: Record<string, LocalServerState>;
+}
+
+export function statePath(stateDir: string): string {
+  return path.join(stateDir, 'state.json');
+}
+
+/** Reads state.json; a missing file is an empty state. */
+export async function readState(stateDir: string): Promise<FleetState> {
+  let text: string;
+  try {
+    text = await readFile(statePath(stateDir), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, servers: {} };
+    throw new OperationalError(`cannot read ${statePath(stateDir)}: ${(e as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(text) as FleetState;
+    if (parsed.version !== 1 || typeof parsed.servers !== 'object') throw new Error('unexpected shape');
+    return parsed;
+  } catch (e) {
+    throw new OperationalError(`${statePath(stateDir)} is damaged (${(e as Error).message})`, {
+      hint: 'move it aside; `dbps up` rebuilds it from the server directories',
+    });
+  }
+}
+
+/** Writes state.json atomically (temp file + rename). */
+export async function writeState(stateDir: string, state: FleetState): Promise<void> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const file = statePath(stateDir);
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await rename(tmp, file);
+}
