@@ -22,7 +22,7 @@ export interface GenerateResult {
 /** Generates into outDir (atomically per file, unchanged files untouched) or checks it. */
 export async function run(opts: GenerateOptions): Promise<GenerateResult> {
   const fleet = await loadFleet(opts.file);
-  const files = generatedFiles(fleet, opts.kinds);
+  const files = await generatedFiles(fleet, opts.kinds);
   const result: GenerateResult['files'] = [];
   for (const f of files) {
     const target = path.join(opts.outDir, ...f.path.split('/'));

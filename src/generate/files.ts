@@ -1,6 +1,7 @@
 // Every file `dbps generate` can write, as pure (path, content) pairs: the command writes or compares them.
+// The --only list lives here too, and the CLI spec imports it at start-up, so each renderer is imported
+// inside its case: the `yaml` package and the renderers load only when generate runs.
 import type { Fleet } from '../fleet/model.js';
-import { renderMyCnf, targetVersion } from '../mycnf/render.js';
 
 export const OUTPUT_KINDS = ['mycnf', 'compose', 'prometheus', 'graph'] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
@@ -12,22 +13,44 @@ export interface GeneratedFile {
   kind: OutputKind;
 }
 
-/** The files of the requested kinds, in a stable order. */
-export function generatedFiles(fleet: Fleet, kinds: readonly OutputKind[]): GeneratedFile[] {
+/** The files of the requested kinds, in a stable order (kinds in OUTPUT_KINDS order, then fleet order). */
+export async function generatedFiles(fleet: Fleet, kinds: readonly OutputKind[]): Promise<GeneratedFile[]> {
   const files: GeneratedFile[] = [];
   for (const kind of OUTPUT_KINDS) {
     if (!kinds.includes(kind)) continue;
     switch (kind) {
-      case 'mycnf':
+      case 'mycnf': {
+        const { renderMyCnf, targetVersion } = await import('../mycnf/render.js');
         for (const server of fleet.servers) {
+          // External servers are configured by whoever runs them; dbps does not own their my.cnf.
+          if (server.driver === 'external') continue;
           files.push({ kind, path: `mycnf/${server.name}.cnf`, content: renderMyCnf(fleet, server, { version: targetVersion(fleet, server) }) });
         }
         break;
-      case 'compose':
-      case 'prometheus':
-      case 'graph':
+      }
+      case 'compose': {
+        const { renderCompose } = await import('../render/compose.js');
+        files.push({ kind, path: 'docker-compose.yml', content: renderCompose(fleet) });
         break;
+      }
+      case 'prometheus': {
+        const { renderPrometheus } = await import('../render/prometheus.js');
+        files.push({ kind, path: 'prometheus/prometheus.yml', content: renderPrometheus(fleet) });
+        break;
+      }
+      case 'graph': {
+        const { renderFleetGraph } = await import('../render/mermaid.js');
+        files.push({ kind, path: 'fleet.md', content: renderFleetGraph(fleet) });
+        break;
+      }
+      default:
+        // A kind added to OUTPUT_KINDS without a case fails to compile here.
+        return assertNever(kind);
     }
   }
   return files;
+}
+
+function assertNever(kind: never): never {
+  throw new Error(`no renderer for output kind ${String(kind)}`);
 }

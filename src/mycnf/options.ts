@@ -35,6 +35,7 @@ export const KNOWN_OPTIONS: Readonly<Record<string, OptionInfo>> = {
   innodb_log_file_size: {},
   innodb_log_buffer_size: {},
   innodb_flush_log_at_trx_commit: {},
+  // Deprecated from 11.0 (still accepted); profiles write it only below 11.0.
   innodb_flush_method: {},
   innodb_file_per_table: {},
   innodb_io_capacity: {},
@@ -44,7 +45,9 @@ export const KNOWN_OPTIONS: Readonly<Record<string, OptionInfo>> = {
   innodb_autoinc_lock_mode: {},
   innodb_compression_default: {},
   innodb_compression_algorithm: {},
+  // Off by default since 10.6.7 and removed in 11.0; kept so the table answers for it, never written.
   innodb_change_buffering: { removedIn: [11, 0] },
+  innodb_change_buffer_max_size: { removedIn: [11, 0] },
   innodb_adaptive_hash_index: {},
   innodb_stats_on_metadata: {},
   innodb_open_files: {},
@@ -69,13 +72,14 @@ export const KNOWN_OPTIONS: Readonly<Record<string, OptionInfo>> = {
   long_query_time: {},
   log_queries_not_using_indexes: {},
   performance_schema: {},
-  transaction_isolation: { since: [11, 1] },
-  tx_isolation: {},
+  // The startup option has always been transaction_isolation; tx_isolation is only a system
+  // variable name (deprecated in 11.1) and mariadbd rejects it in my.cnf.
+  transaction_isolation: {},
   aria_pagecache_buffer_size: {},
   key_buffer_size: {},
 };
 
-/** Options removed since 10.6 that old tuning guides still recommend; never written. */
+/** Options removed since 10.6 (and in 11.0) that old tuning guides still recommend; never written. */
 export const REMOVED_OPTIONS = [
   'innodb_buffer_pool_instances',
   'innodb_log_files_in_group',

@@ -41,7 +41,7 @@ export const PROFILES: Readonly<Record<ProfileName, ProfileShape>> = {
     bufferPoolShare: 0.65,
     redoShare: 0.25,
     connectionsPerGiB: 150,
-    minConnections: 100,
+    minConnections: 50,
     maxConnections: 1000,
     flushLogAtTrxCommit: 1,
     syncBinlog: 1,
@@ -61,7 +61,7 @@ export const PROFILES: Readonly<Record<ProfileName, ProfileShape>> = {
     bufferPoolShare: 0.7,
     redoShare: 0.25,
     connectionsPerGiB: 20,
-    minConnections: 30,
+    minConnections: 20,
     maxConnections: 200,
     flushLogAtTrxCommit: 1,
     syncBinlog: 1,
@@ -78,10 +78,10 @@ export const PROFILES: Readonly<Record<ProfileName, ProfileShape>> = {
   },
   // Hot key-value rows, losable on a crash within a second; many connections.
   sessions: {
-    bufferPoolShare: 0.6,
+    bufferPoolShare: 0.62,
     redoShare: 0.25,
     connectionsPerGiB: 400,
-    minConnections: 200,
+    minConnections: 100,
     maxConnections: 2000,
     flushLogAtTrxCommit: 2,
     syncBinlog: 0,
@@ -98,7 +98,7 @@ export const PROFILES: Readonly<Record<ProfileName, ProfileShape>> = {
   },
   // Rarely read, mostly appended: compressed pages, few connections.
   archive: {
-    bufferPoolShare: 0.6,
+    bufferPoolShare: 0.62,
     redoShare: 0.15,
     connectionsPerGiB: 20,
     minConnections: 20,
@@ -114,11 +114,11 @@ export const PROFILES: Readonly<Record<ProfileName, ProfileShape>> = {
     readIoThreads: 4,
     writeIoThreads: 2,
     waitTimeout: 600,
-    extra: (version) => [
+    // No innodb_change_buffering: upstream turned the change buffer off by default (10.6.7, MDEV-27734)
+    // because it could corrupt secondary indexes, and 11.0 removed it, so no profile re-enables it.
+    extra: () => [
       ['innodb_compression_default', 'ON'],
       ['innodb_compression_algorithm', 'zlib'],
-      // The change buffer helps insert-heavy secondary indexes on 10.x; 11.0 removed it.
-      ...(atLeast(version, 11, 0) ? [] : ([['innodb_change_buffering', 'all']] as OptionSet)),
     ],
   },
 };
@@ -129,20 +129,26 @@ export interface SizedOptions {
   maxConnections: number;
   tmpTable: number;
   tableOpenCache: number;
-  threadCache: number;
+  /** Upper bound of thread-pool worker threads. */
+  poolMaxThreads: number;
 }
+
+/** Buffer pool granularity: whole 2 MiB steps suit large pages and every version's chunk rounding. */
+const BUFFER_POOL_STEP = 2 * MiB;
 
 /** The memory-dependent figures of a profile, so tests can check them without parsing text. */
 export function sizeProfile(profile: ProfileName, memoryBytes: number): SizedOptions {
   const p = PROFILES[profile];
-  const bufferPool = roundDown(memoryBytes * p.bufferPoolShare, 8 * MiB);
+  const bufferPool = roundDown(memoryBytes * p.bufferPoolShare, BUFFER_POOL_STEP);
   const redoLog = Math.min(4 * GiB, Math.max(48 * MiB, roundDown(bufferPool * p.redoShare, MiB)));
   const gib = memoryBytes / GiB;
   const maxConnections = Math.round(Math.min(p.maxConnections, Math.max(p.minConnections, gib * p.connectionsPerGiB)));
   const tmpTable = Math.min(p.tmpTableMax, Math.max(16 * MiB, roundDown(memoryBytes * p.tmpTableShare, MiB)));
   const tableOpenCache = Math.min(4000, Math.max(400, maxConnections * 4));
-  const threadCache = Math.min(256, Math.max(16, Math.round(maxConnections / 8)));
-  return { bufferPool, redoLog, maxConnections, tmpTable, tableOpenCache, threadCache };
+  // When every connection blocks (row locks, a slow disk) the pool needs one worker per connection
+  // to make progress; the bound only stops a runaway, so it never sits below max_connections.
+  const poolMaxThreads = Math.max(500, maxConnections + 50);
+  return { bufferPool, redoLog, maxConnections, tmpTable, tableOpenCache, poolMaxThreads };
 }
 
 /** The [mysqld] options of a profile at a memory size for a server version (no paths, no identity). */
@@ -154,7 +160,12 @@ export function profileOptions(profile: ProfileName, memoryBytes: number, versio
     ['innodb_log_file_size', formatSize(s.redoLog)],
     ['innodb_log_buffer_size', formatSize(Math.min(64 * MiB, Math.max(8 * MiB, roundDown(s.redoLog / 8, MiB))))],
     ['innodb_flush_log_at_trx_commit', p.flushLogAtTrxCommit],
-    ['innodb_flush_method', 'O_DIRECT'],
+    // Binlog durability follows the profile's redo durability (render.ts puts it in the binlog block).
+    ['sync_binlog', p.syncBinlog],
+    // O_DIRECT (the default since 10.6) keeps data pages out of the OS cache so the buffer pool is the
+    // only cache. 11.0 deprecated innodb_flush_method in favour of innodb_data_file_buffering and
+    // innodb_log_file_buffering, whose defaults already mean O_DIRECT: written only where it is current.
+    ...(atLeast(version, 11, 0) ? [] : ([['innodb_flush_method', 'O_DIRECT']] as OptionSet)),
     ['innodb_file_per_table', 'ON'],
     ['innodb_io_capacity', p.ioCapacity],
     ['innodb_io_capacity_max', p.ioCapacity * 2],
@@ -162,8 +173,10 @@ export function profileOptions(profile: ProfileName, memoryBytes: number, versio
     ['innodb_write_io_threads', p.writeIoThreads],
     ['innodb_stats_on_metadata', 'OFF'],
     ['max_connections', s.maxConnections],
+    // The thread pool keeps throughput flat with many connections; thread_cache_size is left out
+    // because it only serves one-thread-per-connection.
     ['thread_handling', 'pool-of-threads'],
-    ['thread_cache_size', s.threadCache],
+    ['thread_pool_max_threads', s.poolMaxThreads],
     ['wait_timeout', p.waitTimeout],
     ['table_open_cache', s.tableOpenCache],
     ['table_definition_cache', Math.max(400, Math.round(s.tableOpenCache / 2))],
