@@ -3,9 +3,13 @@ import type { CommandSpec } from './spec.js';
 import { initSpec } from './specs/init.js';
 import { validateSpec } from './specs/validate.js';
 import { generateSpec } from './specs/generate.js';
+import { planSpec } from './specs/plan.js';
+import { provisionSpec } from './specs/provision.js';
 
 export const COMMANDS: CommandSpec[] = [
   initSpec,
   validateSpec,
   generateSpec,
+  planSpec,
+  provisionSpec,
 ];

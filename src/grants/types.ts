@@ -75,6 +75,12 @@ export interface CatalogRoleGrant {
   withAdmin: boolean;
 }
 
+export interface CatalogDatabase {
+  name: string;
+  charset: string;
+  collation: string;
+}
+
 export interface Catalog {
   server: string;
   /** VERSION() of the server. */
@@ -82,6 +88,8 @@ export interface Catalog {
   accounts: CatalogAccount[];
   /** Schemas that exist (SHOW DATABASES, minus nothing). */
   databases: string[];
+  /** Default character set and collation of each database (information_schema.SCHEMATA). */
+  databaseDetails?: CatalogDatabase[];
   dbGrants: CatalogDbGrant[];
   tableGrants: CatalogTableGrant[];
   columnGrants: CatalogColumnGrant[];

@@ -1,0 +1,30 @@
+import type { CommandSpec } from '../spec.js';
+
+export const planSpec: CommandSpec = {
+  name: 'plan',
+  args: '[service...]',
+  summary: 'show the databases, accounts and grants provision would change',
+  description:
+    'Compare services.yaml with each server (databases, accounts, exact grants) and list the changes that\n`dbps provision` would make, with the SQL each runs (passwords masked). Extra privileges on managed accounts\nshow as revokes (drift). Accounts and databases not in services.yaml are reported as orphans.',
+  options: [],
+  examples: ['dbps plan', 'dbps plan orders inventory', 'dbps plan --json   # CI drift check'],
+  exitCodes: { 0: 'in sync', 1: 'changes pending (drift)', 2: 'invalid services.yaml or unknown service', 3: 'a server could not be read (the others are still planned)' },
+  async run({ args, io }) {
+    const [{ run }, render, { taskRunner }] = await Promise.all([
+      import('../../commands/plan.js'),
+      import('../../ui/render/provision.js'),
+      import('../../ui/tasks.js'),
+    ]);
+    const result = await run({
+      file: io.opts.file,
+      stateDir: io.opts.stateDir,
+      services: args,
+      prune: false,
+      forceDropData: false,
+      runner: taskRunner(io, 'silent'),
+    });
+    if (io.opts.json) io.json(render.provisionJson(result));
+    else io.out(render.provisionText(result, io.paint, io.opts.verbose));
+    return render.provisionExitCode(result);
+  },
+};

@@ -1,0 +1,223 @@
+// dbps provision (and dbps plan, which is provision with dryRun forced): desired state from
+// services.yaml, observed state from each server, the diff as typed changes, applied per server in parallel.
+import { loadFleet } from '../config/load.js';
+import { OperationalError, UsageError } from '../errors.js';
+import { desiredServer, type DesiredAccount, type DesiredServer } from '../fleet/desired.js';
+import type { Fleet, FleetServer } from '../fleet/model.js';
+import { selectServers, serverLabel } from '../fleet/select.js';
+import { diffServer, type Change, type Deferred, type Orphan, type PasswordRef } from '../grants/diff.js';
+import { statementFor, type PasswordLookup } from '../grants/sql.js';
+import { accountKey } from '../grants/types.js';
+import { openAdmin, type AdminSession } from '../runtime/admin.js';
+import { applyStatements, observeServer, releaseProvisionLock, takeProvisionLock } from '../runtime/converge.js';
+import { runJobsSilently, type JobRunner } from '../runtime/jobs.js';
+import { ensureSecrets, readSecrets, secretKey, type Secrets } from '../runtime/secrets.js';
+
+export interface ProvisionOptions {
+  file: string;
+  stateDir: string;
+  /** Service (or shared server) names from the command line; empty = the whole fleet. */
+  services: string[];
+  dryRun: boolean;
+  prune: boolean;
+  yes: boolean;
+  forceDropData: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Seconds to wait for another provision's lock on a server. */
+  lockTimeoutSeconds?: number;
+  runner?: JobRunner;
+}
+
+/** A change as plans show it: the change plus its SQL with passwords masked. */
+export type PlannedChange = Change & { sql: string };
+
+export interface ChangeFailure {
+  object: string;
+  kind: Change['kind'];
+  message: string;
+}
+
+export interface ServerProvision {
+  server: string;
+  label: string;
+  changes: PlannedChange[];
+  orphans: Orphan[];
+  deferred: Deferred[];
+  /** Changes executed successfully (0 for plans). */
+  applied: number;
+  failures: ChangeFailure[];
+  /** The server could not be planned at all (unreachable, access denied, lock held …). */
+  error?: { message: string; hint?: string };
+  elapsedMs: number;
+}
+
+export interface ProvisionResult {
+  command: 'plan' | 'provision';
+  dryRun: boolean;
+  inSync: boolean;
+  servers: ServerProvision[];
+  /** clean: nothing to do / all applied; findings: changes pending (plan); error: some server or change failed. */
+  outcome: 'clean' | 'findings' | 'error';
+}
+
+/** The services selected by the command line (undefined = all); server names select their services. */
+function selectedServices(fleet: Fleet, names: string[]): Set<string> | undefined {
+  if (names.length === 0) return undefined;
+  const out = new Set<string>();
+  for (const n of names) {
+    if (fleet.services.some((s) => s.name === n)) out.add(n);
+    else for (const s of fleet.servers.find((x) => x.name === n)?.services ?? []) out.add(s);
+  }
+  return out;
+}
+
+function passwordRef(server: string, a: DesiredAccount): PasswordRef {
+  return a.passwordEnv ? { source: 'env', name: a.passwordEnv } : { source: 'generated', name: secretKey(server, a.user) };
+}
+
+/** Plans (dryRun) or provisions the selected part of the fleet. Never prints; errors per server land in the result. */
+export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
+  const fleet = await loadFleet(opts.file);
+  const servers = selectServers(fleet, opts.services);
+  const services = selectedServices(fleet, opts.services);
+  if (opts.prune && services) throw new UsageError('--prune needs the whole fleet in view; run it without service names');
+  if (opts.prune && !opts.dryRun && !opts.yes) {
+    throw new UsageError('--prune drops accounts and databases that are not in services.yaml; add --yes to confirm (see them first with `dbps plan`)');
+  }
+  const env = opts.env ?? process.env;
+  const desired = servers.map((s) => desiredServer(fleet, s));
+
+  // Generated passwords are created and stored once, before any server is touched, so that
+  // every server (and a concurrent provision) uses the same secret.
+  const generatedKeys = desired.flatMap((d) => d.accounts.filter((a) => !a.passwordEnv).map((a) => secretKey(d.server, a.user)));
+  const secrets: Secrets = opts.dryRun ? await readSecrets(opts.stateDir) : await ensureSecrets(opts.stateDir, generatedKeys);
+
+  const runner = opts.runner ?? runJobsSilently;
+  const settled = await runner(
+    servers.map((server, i) => ({
+      title: serverLabel(server),
+      run: (progress: (text: string) => void) => provisionServer(fleet, server, desired[i]!, secrets, env, opts, services, progress),
+      describe: (r: ServerProvision) => summaryLine(r, opts.dryRun),
+    })),
+  );
+  const results = settled.map((s, i) =>
+    s.status === 'fulfilled'
+      ? s.value
+      : errorResult(servers[i]!, s.reason instanceof Error ? s.reason : new Error(String(s.reason)), 0),
+  );
+  const pending = results.reduce((n, r) => n + r.changes.length - r.applied, 0);
+  const failed = results.some((r) => r.error || r.failures.length > 0);
+  const inSync = !failed && results.every((r) => r.changes.length === 0);
+  return {
+    command: opts.dryRun ? 'plan' : 'provision',
+    dryRun: opts.dryRun,
+    inSync,
+    servers: results,
+    outcome: failed ? 'error' : opts.dryRun && pending > 0 ? 'findings' : 'clean',
+  };
+}
+
+/** One line per server for progress displays. */
+export function summaryLine(r: ServerProvision, dryRun: boolean): string {
+  if (r.error) return `failed: ${r.error.message}`;
+  if (r.changes.length === 0) return 'no changes';
+  if (dryRun) return `${r.changes.length} change${r.changes.length === 1 ? '' : 's'} pending`;
+  return `${r.applied} of ${r.changes.length} change${r.changes.length === 1 ? '' : 's'} applied${r.failures.length ? `, ${r.failures.length} failed` : ''}`;
+}
+
+function errorResult(server: FleetServer, e: Error, elapsedMs: number): ServerProvision {
+  const hint = e instanceof OperationalError || e instanceof UsageError ? e.hint : undefined;
+  const message = e instanceof OperationalError ? e.message : `server "${server.name}": ${e.message}`;
+  return {
+    server: server.name,
+    label: serverLabel(server),
+    changes: [],
+    orphans: [],
+    deferred: [],
+    applied: 0,
+    failures: [],
+    error: { message, ...(hint ? { hint } : {}) },
+    elapsedMs,
+  };
+}
+
+async function provisionServer(
+  fleet: Fleet,
+  server: FleetServer,
+  desired: DesiredServer,
+  secrets: Secrets,
+  env: NodeJS.ProcessEnv,
+  opts: ProvisionOptions,
+  services: Set<string> | undefined,
+  progress: (text: string) => void,
+): Promise<ServerProvision> {
+  const started = Date.now();
+  const passwords = new Map<string, string | undefined>();
+  const missingEnv: string[] = [];
+  for (const a of desired.accounts) {
+    if (services && a.service && !services.has(a.service)) continue;
+    const pw = a.passwordEnv ? env[a.passwordEnv] : secrets.get(secretKey(server.name, a.user));
+    if (a.passwordEnv && pw === undefined) missingEnv.push(`${a.passwordEnv} (password of '${a.user}'@'${a.host}')`);
+    passwords.set(accountKey(a.user, a.host), pw);
+  }
+  if (missingEnv.length > 0) {
+    return errorResult(server, new OperationalError(`server "${server.name}": environment variable ${missingEnv.join(', ')} is not set`, {
+      server: server.name,
+      hint: 'export it, or remove passwordEnv so dbps generates and stores a password',
+    }), Date.now() - started);
+  }
+
+  let session: AdminSession | undefined;
+  let locked = false;
+  try {
+    progress('connecting');
+    session = await openAdmin(fleet, server, opts.stateDir);
+    if (!opts.dryRun) {
+      await takeProvisionLock(session, opts.lockTimeoutSeconds ?? 60);
+      locked = true;
+    }
+    progress('reading the catalog');
+    const observed = await observeServer(session, desired, passwords, !services);
+    const diff = diffServer(desired, observed, {
+      ...(services ? { services } : {}),
+      prune: opts.prune,
+      forceDropData: opts.forceDropData,
+      passwordOf: (a) => passwordRef(server.name, a),
+    });
+    const lookup: PasswordLookup = (c) => {
+      const pw = passwords.get(accountKey(c.user, c.host));
+      if (pw === undefined) throw new OperationalError(`server "${server.name}": no password known for '${c.user}'@'${c.host}'`, { server: server.name });
+      return pw;
+    };
+    const planned: PlannedChange[] = diff.changes.map((c) => ({ ...c, sql: statementFor(c, () => '').display }));
+    const result: ServerProvision = {
+      server: server.name,
+      label: serverLabel(server),
+      changes: planned,
+      orphans: diff.orphans,
+      deferred: diff.deferred,
+      applied: 0,
+      failures: [],
+      elapsedMs: 0,
+    };
+    if (!opts.dryRun && diff.changes.length > 0) {
+      progress(`applying ${diff.changes.length} change${diff.changes.length === 1 ? '' : 's'}`);
+      const statements = diff.changes.map((c) => statementFor(c, lookup));
+      const failures = await applyStatements(session, statements);
+      result.applied = diff.changes.length - failures.length;
+      result.failures = failures.map((f) => {
+        const c = diff.changes[f.index]!;
+        return { object: c.object, kind: c.kind, message: `server "${server.name}": ${c.kind} ${c.object} failed: ${f.message}` };
+      });
+    }
+    result.elapsedMs = Date.now() - started;
+    return result;
+  } catch (e) {
+    return errorResult(server, e instanceof Error ? e : new Error(String(e)), Date.now() - started);
+  } finally {
+    if (session) {
+      if (locked) await releaseProvisionLock(session).catch(() => undefined);
+      await session.close();
+    }
+  }
+}

@@ -1,0 +1,115 @@
+// Reads one server's privilege catalog from the mysql.* tables in a single pipelined burst of
+// queries (never one query per account, never SHOW GRANTS text). Password hashes never leave
+// the server: only "has a password" is selected.
+import { parseVersion } from '../util/version.js';
+import { decodeAccess, decodePrivilegeSet, GRANT_OPTION, privilegeOfDbColumn } from './privileges.js';
+import type { Catalog, CatalogAccount, CatalogDbGrant, CatalogRoutineGrant } from './types.js';
+
+/** The narrow seam to a server: one statement with `?` parameters in, rows out. */
+export type QueryFn = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+type Row = Record<string, unknown>;
+
+const SSL_TYPES = ['', 'ANY', 'X509', 'SPECIFIED'];
+
+// JSON_VALUE runs server-side so the authentication_string itself is never sent to dbps.
+const GLOBAL_PRIV_SQL = `SELECT User AS user, Host AS host,
+  JSON_VALUE(Priv, '$.access') AS access,
+  IFNULL(JSON_VALUE(Priv, '$.plugin'), '') AS plugin,
+  IFNULL(JSON_VALUE(Priv, '$.authentication_string'), '') <> '' AS hasPassword,
+  IFNULL(JSON_VALUE(Priv, '$.is_role'), 'false') AS isRole,
+  IFNULL(JSON_VALUE(Priv, '$.default_role'), '') AS defaultRole,
+  IFNULL(JSON_VALUE(Priv, '$.max_user_connections'), '0') AS maxUserConnections,
+  IFNULL(JSON_VALUE(Priv, '$.ssl_type'), '0') AS sslType,
+  IFNULL(JSON_VALUE(Priv, '$.account_locked'), 'false') AS locked
+FROM mysql.global_priv`;
+
+/** Reads the whole catalog of `serverName`; all queries are issued at once so a pipelining connection needs ~1 round trip. */
+export async function readCatalog(query: QueryFn, serverName: string): Promise<Catalog> {
+  const [versionRows, globalRows, dbRows, tableRows, columnRows, procRows, proxyRows, roleRows, schemaRows] = await Promise.all([
+    query<{ v: string }>('SELECT VERSION() AS v'),
+    query<Row>(GLOBAL_PRIV_SQL),
+    query<Row>('SELECT * FROM mysql.db'),
+    query<Row>('SELECT Host AS host, Db AS db, User AS user, Table_name AS tbl, Table_priv AS privs FROM mysql.tables_priv'),
+    query<Row>('SELECT Host AS host, Db AS db, User AS user, Table_name AS tbl, Column_name AS col, Column_priv AS privs FROM mysql.columns_priv'),
+    query<Row>('SELECT Host AS host, Db AS db, User AS user, Routine_name AS routine, Routine_type AS type, Proc_priv AS privs FROM mysql.procs_priv'),
+    query<Row>('SELECT Host AS host, User AS user, Proxied_host AS proxiedHost, Proxied_user AS proxiedUser, With_grant AS withGrant FROM mysql.proxies_priv'),
+    query<Row>('SELECT Host AS host, User AS user, Role AS role, Admin_option AS adminOption FROM mysql.roles_mapping'),
+    query<Row>('SELECT SCHEMA_NAME AS name, DEFAULT_CHARACTER_SET_NAME AS charset, DEFAULT_COLLATION_NAME AS collation FROM information_schema.SCHEMATA'),
+  ]);
+  const versionText = String(versionRows[0]?.v ?? '0.0.0');
+  const version = parseVersion(versionText);
+
+  const accounts: CatalogAccount[] = globalRows.map((r) => {
+    const decoded = decodeAccess(BigInt(String(r.access ?? '0')), version);
+    const isRole = String(r.isRole) === 'true';
+    return {
+      user: String(r.user),
+      host: isRole ? '' : String(r.host),
+      isRole,
+      plugin: String(r.plugin ?? ''),
+      hasPassword: Number(r.hasPassword) === 1,
+      locked: String(r.locked) === 'true',
+      maxUserConnections: Number(r.maxUserConnections ?? 0),
+      sslType: SSL_TYPES[Number(r.sslType ?? 0)] ?? String(r.sslType),
+      defaultRole: String(r.defaultRole ?? ''),
+      globalPrivileges: decoded.privileges,
+      globalGrantOption: decoded.grantOption,
+    };
+  });
+
+  const dbGrants: CatalogDbGrant[] = dbRows.map((r) => {
+    const privileges: string[] = [];
+    let grantOption = false;
+    for (const [column, value] of Object.entries(r)) {
+      if (!column.endsWith('_priv') || value !== 'Y') continue;
+      const name = privilegeOfDbColumn(column);
+      if (name === GRANT_OPTION) grantOption = true;
+      else privileges.push(name);
+    }
+    return { user: String(r.User), host: String(r.Host), db: String(r.Db), privileges: privileges.sort(), grantOption };
+  });
+
+  const routineGrants: CatalogRoutineGrant[] = procRows.map((r) => {
+    const set = decodePrivilegeSet(r.privs as string);
+    return {
+      user: String(r.user),
+      host: String(r.host),
+      db: String(r.db),
+      routine: String(r.routine),
+      routineType: String(r.type) as CatalogRoutineGrant['routineType'],
+      privileges: set.privileges,
+      grantOption: set.grantOption,
+    };
+  });
+
+  return {
+    server: serverName,
+    version: versionText,
+    accounts,
+    databases: schemaRows.map((r) => String(r.name)),
+    databaseDetails: schemaRows.map((r) => ({ name: String(r.name), charset: String(r.charset), collation: String(r.collation) })),
+    dbGrants,
+    tableGrants: tableRows.map((r) => {
+      const set = decodePrivilegeSet(r.privs as string);
+      return { user: String(r.user), host: String(r.host), db: String(r.db), table: String(r.tbl), privileges: set.privileges, grantOption: set.grantOption };
+    }),
+    columnGrants: columnRows.map((r) => ({
+      user: String(r.user),
+      host: String(r.host),
+      db: String(r.db),
+      table: String(r.tbl),
+      column: String(r.col),
+      privileges: decodePrivilegeSet(r.privs as string).privileges,
+    })),
+    routineGrants,
+    proxyGrants: proxyRows.map((r) => ({
+      user: String(r.user),
+      host: String(r.host),
+      proxiedUser: String(r.proxiedUser),
+      proxiedHost: String(r.proxiedHost),
+      withGrant: Number(r.withGrant) === 1,
+    })),
+    roleGrants: roleRows.map((r) => ({ user: String(r.user), host: String(r.host), role: String(r.role), withAdmin: String(r.adminOption) === 'Y' })),
+  };
+}

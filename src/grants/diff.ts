@@ -1,0 +1,380 @@
+// Desired state vs a server's catalog -> typed changes. Pure: the observation of the server
+// (catalog, password check, existing tables) is gathered by the caller and passed in.
+import type { DesiredAccount, DesiredServer, GrantScope } from '../fleet/desired.js';
+import { dbPatternText } from '../sql/quote.js';
+import { GRANT_OPTION } from './privileges.js';
+import { accountKey, type Catalog, type CatalogAccount } from './types.js';
+
+/** Where privileges apply, as SQL sees it: database grants carry the escaped LIKE pattern. */
+export type PrivilegeTarget =
+  | { level: 'global' }
+  | { level: 'database'; pattern: string }
+  | { level: 'table'; database: string; table: string }
+  | { level: 'column'; database: string; table: string; column: string }
+  | { level: 'routine'; database: string; routine: string; routineType: string };
+
+/** Where a password comes from; the secret itself never sits in a Change. */
+export interface PasswordRef {
+  /** Key in secrets.env (generated passwords) or the env variable named by passwordEnv. */
+  source: 'env' | 'generated';
+  name: string;
+}
+
+interface ChangeBase {
+  server: string;
+  /** Owning service; absent for the accounts dbps manages per server and for orphans. */
+  service?: string;
+  /** What the change acts on, for people: `database orders`, `'orders_app'@'%' on orders.*`. */
+  object: string;
+  reason: string;
+  destructive: boolean;
+}
+
+export type Change =
+  | (ChangeBase & { kind: 'create-database'; database: string; charset: string; collation: string })
+  | (ChangeBase & { kind: 'alter-database'; database: string; charset: string; collation: string })
+  | (ChangeBase & { kind: 'create-outbox-table'; database: string; table: string })
+  | (ChangeBase & { kind: 'create-user'; user: string; host: string; password: PasswordRef; maxUserConnections: number; requireSsl: boolean })
+  | (ChangeBase & {
+      kind: 'alter-user';
+      user: string;
+      host: string;
+      password?: PasswordRef;
+      maxUserConnections?: number;
+      requireSsl?: boolean;
+      unlock?: boolean;
+    })
+  | (ChangeBase & { kind: 'grant'; user: string; host: string; target: PrivilegeTarget; privileges: string[] })
+  | (ChangeBase & { kind: 'revoke'; user: string; host: string; target: PrivilegeTarget; privileges: string[] })
+  | (ChangeBase & { kind: 'revoke-role'; user: string; host: string; role: string })
+  | (ChangeBase & { kind: 'revoke-proxy'; user: string; host: string; proxiedUser: string; proxiedHost: string })
+  | (ChangeBase & { kind: 'drop-user'; user: string; host: string })
+  | (ChangeBase & { kind: 'drop-database'; database: string; tables: number });
+
+export type ChangeKind = Change['kind'];
+
+/** Something dbps does not manage that is reported: accounts and databases not in services.yaml. */
+export interface Orphan {
+  server: string;
+  kind: 'user' | 'database';
+  object: string;
+  /** Tables in an orphan database (dropping it needs --force-drop-data when > 0). */
+  tables?: number;
+  /** Why it is kept even with --prune, when it is. */
+  kept?: string;
+}
+
+/** A desired grant that cannot be made yet (its table does not exist). */
+export interface Deferred {
+  server: string;
+  service?: string;
+  object: string;
+  reason: string;
+}
+
+/** What the caller observed on the server besides the catalog. */
+export interface ServerObservation {
+  catalog: Catalog;
+  /** accountKey() of existing desired accounts whose stored password is not the desired one. */
+  passwordMismatch: ReadonlySet<string>;
+  /** `db.table` keys (see tableKey) of the tables dbps needs to know about that exist. */
+  existingTables: ReadonlySet<string>;
+  /** Number of tables per orphan database. */
+  tableCounts: ReadonlyMap<string, number>;
+  /** accountKey()s dbps never reports or drops (the admin account it connects as). */
+  protectedAccounts: ReadonlySet<string>;
+}
+
+export interface DiffOptions {
+  /** Limit to these services (plus the server's own dbps accounts); orphans are not computed then. */
+  services?: ReadonlySet<string>;
+  /** Emit drop changes for orphans. */
+  prune: boolean;
+  /** Allow dropping orphan databases that hold tables. */
+  forceDropData: boolean;
+  /** How each desired account's password is sourced. */
+  passwordOf(account: DesiredAccount): PasswordRef;
+}
+
+export interface ServerDiff {
+  server: string;
+  changes: Change[];
+  orphans: Orphan[];
+  deferred: Deferred[];
+}
+
+/** Accounts and schemas that belong to MariaDB itself. */
+const SYSTEM_USERS = new Set(['root', 'mysql', 'mariadb.sys', 'PUBLIC']);
+const SYSTEM_DATABASES = new Set(['mysql', 'information_schema', 'performance_schema', 'sys']);
+
+/** Key for existingTables. */
+export function tableKey(database: string, table: string): string {
+  return `${database}.${table}`;
+}
+
+/** Human form of a target: `*.*`, `orders.*`, `orders.t`, `orders.t(col)`. */
+export function describeTarget(t: PrivilegeTarget): string {
+  switch (t.level) {
+    case 'global':
+      return '*.*';
+    case 'database':
+      return `${t.pattern}.*`;
+    case 'table':
+      return `${t.database}.${t.table}`;
+    case 'column':
+      return `${t.database}.${t.table}(${t.column})`;
+    case 'routine':
+      return `${t.routineType} ${t.database}.${t.routine}`;
+  }
+}
+
+function targetOf(scope: GrantScope): PrivilegeTarget {
+  switch (scope.level) {
+    case 'global':
+      return { level: 'global' };
+    case 'database':
+      // mysql.db stores the LIKE pattern; dbps always grants the escaped name, so compare escaped.
+      return { level: 'database', pattern: dbPatternText(scope.database) };
+    case 'table':
+      return { level: 'table', database: scope.database, table: scope.table };
+    case 'column':
+      return { level: 'column', database: scope.database, table: scope.table, column: scope.column };
+  }
+}
+
+function targetKey(t: PrivilegeTarget): string {
+  return `${t.level}\u0000${describeTarget(t)}`;
+}
+
+interface HeldGrant {
+  target: PrivilegeTarget;
+  privileges: string[];
+  grantOption: boolean;
+}
+
+/** Every privilege row an account holds in the catalog, by target. */
+function heldGrants(catalog: Catalog, account: CatalogAccount): Map<string, HeldGrant> {
+  const held = new Map<string, HeldGrant>();
+  const add = (target: PrivilegeTarget, privileges: string[], grantOption: boolean) => {
+    if (privileges.length === 0 && !grantOption) return;
+    held.set(targetKey(target), { target, privileges, grantOption });
+  };
+  const mine = (r: { user: string; host: string }) => r.user === account.user && r.host === account.host;
+  add({ level: 'global' }, account.globalPrivileges, account.globalGrantOption);
+  for (const g of catalog.dbGrants) if (mine(g)) add({ level: 'database', pattern: g.db }, g.privileges, g.grantOption);
+  for (const g of catalog.tableGrants) if (mine(g)) add({ level: 'table', database: g.db, table: g.table }, g.privileges, g.grantOption);
+  for (const g of catalog.columnGrants) if (mine(g)) add({ level: 'column', database: g.db, table: g.table, column: g.column }, g.privileges, false);
+  for (const g of catalog.routineGrants) {
+    if (mine(g)) add({ level: 'routine', database: g.db, routine: g.routine, routineType: g.routineType }, g.privileges, g.grantOption);
+  }
+  return held;
+}
+
+/** Diffs one server: databases, outbox tables, accounts, grants (missing and extra), orphans. */
+export function diffServer(desired: DesiredServer, observed: ServerObservation, opts: DiffOptions): ServerDiff {
+  const { catalog } = observed;
+  const server = desired.server;
+  const changes: Change[] = [];
+  const deferred: Deferred[] = [];
+  const orphans: Orphan[] = [];
+  const selected = (service?: string) => !opts.services || service === undefined || opts.services.has(service);
+
+  // Databases.
+  const details = new Map((catalog.databaseDetails ?? []).map((d) => [d.name, d]));
+  const existingDbs = new Set(catalog.databases);
+  for (const db of desired.databases) {
+    if (!selected(db.service)) continue;
+    const base = { server, service: db.service, object: `database ${db.name}`, destructive: false };
+    if (!existingDbs.has(db.name)) {
+      changes.push({ ...base, kind: 'create-database', database: db.name, charset: db.charset, collation: db.collation, reason: `service ${db.service} owns it` });
+      continue;
+    }
+    const d = details.get(db.name);
+    if (d && (d.charset !== db.charset || d.collation !== db.collation)) {
+      changes.push({
+        ...base,
+        kind: 'alter-database',
+        database: db.name,
+        charset: db.charset,
+        collation: db.collation,
+        reason: `default is ${d.charset}/${d.collation}, services.yaml says ${db.charset}/${db.collation} (existing tables keep theirs)`,
+      });
+    }
+  }
+
+  // Outbox tables come before grants: table and column grants need the table to exist.
+  for (const o of desired.outboxes) {
+    if (!selected(o.service)) continue;
+    if (!observed.existingTables.has(tableKey(o.database, o.table))) {
+      changes.push({
+        server,
+        service: o.service,
+        object: `table ${o.database}.${o.table}`,
+        destructive: false,
+        kind: 'create-outbox-table',
+        database: o.database,
+        table: o.table,
+        reason: `services.${o.service}.outbox is true`,
+      });
+    }
+  }
+  const creatingTables = new Set(changes.flatMap((c) => (c.kind === 'create-outbox-table' ? [tableKey(c.database, c.table)] : [])));
+  const tableWillExist = (db: string, table: string) => observed.existingTables.has(tableKey(db, table)) || creatingTables.has(tableKey(db, table));
+
+  // Accounts and their grants.
+  const catalogAccounts = new Map(catalog.accounts.filter((a) => !a.isRole).map((a) => [accountKey(a.user, a.host), a]));
+  for (const want of desired.accounts) {
+    if (!selected(want.service)) continue;
+    const key = accountKey(want.user, want.host);
+    const acct = `'${want.user}'@'${want.host}'`;
+    const base = { server, ...(want.service ? { service: want.service } : {}), destructive: false };
+    const have = catalogAccounts.get(key);
+    const wantMax = want.maxUserConnections ?? 0;
+    if (!have) {
+      changes.push({
+        ...base,
+        kind: 'create-user',
+        object: acct,
+        user: want.user,
+        host: want.host,
+        password: opts.passwordOf(want),
+        maxUserConnections: wantMax,
+        requireSsl: want.requireSsl,
+        reason: want.service ? `role ${want.kind} of service ${want.service}` : `dbps ${want.kind} account`,
+      });
+    } else {
+      const reasons: string[] = [];
+      const alter: { password?: PasswordRef; maxUserConnections?: number; requireSsl?: boolean; unlock?: boolean } = {};
+      if (observed.passwordMismatch.has(key)) {
+        alter.password = opts.passwordOf(want);
+        reasons.push(alter.password.source === 'env' ? `password differs from $${alter.password.name}` : 'password differs from the stored secret');
+      }
+      if (have.maxUserConnections !== wantMax) {
+        alter.maxUserConnections = wantMax;
+        reasons.push(`max_user_connections is ${have.maxUserConnections}, want ${wantMax}`);
+      }
+      const wantSsl = want.requireSsl ? 'ANY' : '';
+      if (have.sslType !== wantSsl) {
+        alter.requireSsl = want.requireSsl;
+        reasons.push(want.requireSsl ? 'SSL is not required yet' : `REQUIRE ${have.sslType} set by hand`);
+      }
+      if (have.locked) {
+        alter.unlock = true;
+        reasons.push('account is locked');
+      }
+      if (reasons.length > 0) changes.push({ ...base, kind: 'alter-user', object: acct, user: want.user, host: want.host, ...alter, reason: reasons.join('; ') });
+    }
+
+    const held = have ? heldGrants(catalog, have) : new Map<string, HeldGrant>();
+    const wanted = new Map<string, { target: PrivilegeTarget; privileges: Set<string>; reason: string }>();
+    for (const g of want.grants) {
+      const target = targetOf(g.scope);
+      if ((target.level === 'table' || target.level === 'column') && !tableWillExist(target.database, target.table)) {
+        deferred.push({
+          server,
+          ...(want.service ? { service: want.service } : {}),
+          object: `${acct} on ${describeTarget(target)}`,
+          reason: `table ${target.database}.${target.table} does not exist yet; run provision again once it does (${g.reason})`,
+        });
+        continue;
+      }
+      const k = targetKey(target);
+      const entry = wanted.get(k) ?? { target, privileges: new Set<string>(), reason: g.reason };
+      for (const p of g.privileges) entry.privileges.add(p);
+      wanted.set(k, entry);
+    }
+    for (const [k, w] of wanted) {
+      const h = held.get(k);
+      const missing = [...w.privileges].filter((p) => !h?.privileges.includes(p)).sort();
+      if (missing.length > 0) {
+        changes.push({ ...base, kind: 'grant', object: `${acct} on ${describeTarget(w.target)}`, user: want.user, host: want.host, target: w.target, privileges: missing, reason: w.reason });
+      }
+    }
+    for (const [k, h] of held) {
+      const w = wanted.get(k);
+      const extra = h.privileges.filter((p) => !w?.privileges.has(p));
+      if (h.grantOption) extra.push(GRANT_OPTION);
+      if (extra.length === 0) continue;
+      // A deferred desired grant on this target keeps what is already held there.
+      if (!w && deferred.some((d) => d.object === `${acct} on ${describeTarget(h.target)}`)) continue;
+      changes.push({
+        ...base,
+        kind: 'revoke',
+        object: `${acct} on ${describeTarget(h.target)}`,
+        user: want.user,
+        host: want.host,
+        target: h.target,
+        privileges: extra.sort(),
+        reason: 'not in services.yaml (drift)',
+      });
+    }
+    if (have) {
+      for (const r of catalog.roleGrants) {
+        if (r.user === want.user && r.host === want.host) {
+          changes.push({ ...base, kind: 'revoke-role', object: `${acct} role ${r.role}`, user: want.user, host: want.host, role: r.role, reason: 'role granted outside services.yaml (drift)' });
+        }
+      }
+      for (const p of catalog.proxyGrants) {
+        if (p.user === want.user && p.host === want.host) {
+          changes.push({
+            ...base,
+            kind: 'revoke-proxy',
+            object: `${acct} proxy for '${p.proxiedUser}'@'${p.proxiedHost}'`,
+            user: want.user,
+            host: want.host,
+            proxiedUser: p.proxiedUser,
+            proxiedHost: p.proxiedHost,
+            reason: 'proxy privilege granted outside services.yaml (drift)',
+          });
+        }
+      }
+    }
+  }
+
+  // Orphans: only with the whole fleet in view, else every other service would look orphaned.
+  if (!opts.services) {
+    const desiredAccounts = new Set(desired.accounts.map((a) => accountKey(a.user, a.host)));
+    for (const a of catalog.accounts) {
+      if (a.isRole || SYSTEM_USERS.has(a.user) || a.user === '') continue;
+      const key = accountKey(a.user, a.host);
+      if (desiredAccounts.has(key) || observed.protectedAccounts.has(key)) continue;
+      orphans.push({ server, kind: 'user', object: `'${a.user}'@'${a.host}'` });
+      if (opts.prune) {
+        changes.push({ server, kind: 'drop-user', object: `'${a.user}'@'${a.host}'`, user: a.user, host: a.host, destructive: true, reason: 'not in services.yaml (--prune)' });
+      }
+    }
+    const desiredDbs = new Set(desired.databases.map((d) => d.name));
+    for (const name of catalog.databases) {
+      if (SYSTEM_DATABASES.has(name) || desiredDbs.has(name)) continue;
+      const tables = observed.tableCounts.get(name) ?? 0;
+      const keep = tables > 0 && !opts.forceDropData ? `holds ${tables} table${tables === 1 ? '' : 's'}; add --force-drop-data to drop it` : undefined;
+      orphans.push({ server, kind: 'database', object: `database ${name}`, tables, ...(opts.prune && keep ? { kept: keep } : {}) });
+      if (opts.prune && !keep) {
+        changes.push({ server, kind: 'drop-database', object: `database ${name}`, database: name, tables, destructive: true, reason: 'not in services.yaml (--prune)' });
+      }
+    }
+  }
+  return { server, changes: orderChanges(changes), orphans, deferred };
+}
+
+const ORDER: Record<ChangeKind, number> = {
+  'create-database': 0,
+  'alter-database': 1,
+  'create-outbox-table': 2,
+  'create-user': 3,
+  'alter-user': 4,
+  grant: 5,
+  revoke: 6,
+  'revoke-role': 7,
+  'revoke-proxy': 8,
+  'drop-user': 9,
+  'drop-database': 10,
+};
+
+/** Plan order: databases, tables, users, grants, then revokes and drops (stable within a kind). */
+export function orderChanges(changes: Change[]): Change[] {
+  return changes
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => ORDER[a.c.kind] - ORDER[b.c.kind] || a.i - b.i)
+    .map((x) => x.c);
+}

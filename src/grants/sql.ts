@@ -1,0 +1,125 @@
+// Change -> Statement. Exhaustive: a new change kind without SQL does not compile.
+// Passwords travel only as a mysql_native_password hash in `params`; `display` masks them.
+import { createHash } from 'node:crypto';
+import { OUTBOX_PUBLISHED_COLUMN } from '../fleet/desired.js';
+import { account, ident } from '../sql/quote.js';
+import type { Change, PrivilegeTarget } from './diff.js';
+
+export interface Statement {
+  sql: string;
+  params: unknown[];
+  /** What plans, logs and errors show: the SQL with every secret masked. */
+  display: string;
+}
+
+/** Looks up the clear-text password of a create/alter-user change (never stored in the change). */
+export type PasswordLookup = (change: Extract<Change, { kind: 'create-user' | 'alter-user' }>) => string;
+
+const MASK = "'********'";
+
+/**
+ * PASSWORD() of mysql_native_password: '*' + HEX(SHA1(SHA1(pw))). Computed here because the server
+ * rejects a placeholder after IDENTIFIED BY, and sending the clear text would put it in the general log.
+ */
+export function nativePasswordHash(password: string): string {
+  const inner = createHash('sha1').update(password, 'utf8').digest();
+  return `*${createHash('sha1').update(inner).digest('hex').toUpperCase()}`;
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled change kind: ${JSON.stringify(x)}`);
+}
+
+function on(t: PrivilegeTarget): string {
+  switch (t.level) {
+    case 'global':
+      return '*.*';
+    case 'database':
+      // t.pattern is already the escaped LIKE pattern (as mysql.db stores it): quote, do not re-escape.
+      return `${ident(t.pattern)}.*`;
+    case 'table':
+    case 'column':
+      return `${ident(t.database)}.${ident(t.table)}`;
+    case 'routine':
+      return `${t.routineType} ${ident(t.database)}.${ident(t.routine)}`;
+  }
+}
+
+function privilegeList(t: PrivilegeTarget, privileges: string[]): string {
+  if (t.level === 'column') return privileges.map((p) => (p === 'GRANT OPTION' ? p : `${p} (${ident(t.column)})`)).join(', ');
+  return privileges.join(', ');
+}
+
+const NAME = /^[A-Za-z0-9_]+$/;
+function charsetClause(charset: string, collation: string): string {
+  // Charset and collation names are checked by the config layer; this guards the SQL text anyway.
+  if (!NAME.test(charset) || !NAME.test(collation)) throw new Error(`bad charset/collation ${charset}/${collation}`);
+  return `CHARACTER SET ${charset} COLLATE ${collation}`;
+}
+
+/** The outbox table every `outbox: true` service gets (the transactional-outbox pattern). */
+export function outboxTableSql(database: string, table: string): string {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${ident(database)}.${ident(table)} (`,
+    '  event_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,',
+    '  aggregate_type VARCHAR(255) NOT NULL,',
+    '  aggregate_id VARCHAR(255) NOT NULL,',
+    '  event_type VARCHAR(255) NOT NULL,',
+    '  payload JSON NOT NULL,',
+    '  created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),',
+    `  ${OUTBOX_PUBLISHED_COLUMN} TIMESTAMP(6) NULL DEFAULT NULL,`,
+    `  KEY idx_unpublished (${OUTBOX_PUBLISHED_COLUMN}, event_id)`,
+    ') ENGINE=InnoDB',
+  ].join('\n');
+}
+
+/** SQL for one change. */
+export function statementFor(change: Change, passwordOf: PasswordLookup): Statement {
+  const plain = (sql: string): Statement => ({ sql, params: [], display: sql });
+  switch (change.kind) {
+    case 'create-database':
+      return plain(`CREATE DATABASE IF NOT EXISTS ${ident(change.database)} ${charsetClause(change.charset, change.collation)}`);
+    case 'alter-database':
+      return plain(`ALTER DATABASE ${ident(change.database)} ${charsetClause(change.charset, change.collation)}`);
+    case 'create-outbox-table':
+      return plain(outboxTableSql(change.database, change.table));
+    case 'create-user': {
+      const head = `CREATE USER ${account(change.user, change.host)} IDENTIFIED BY PASSWORD`;
+      const tail = `${change.requireSsl ? ' REQUIRE SSL' : ''}${change.maxUserConnections ? ` WITH MAX_USER_CONNECTIONS ${change.maxUserConnections}` : ''}`;
+      return { sql: `${head} ?${tail}`, params: [nativePasswordHash(passwordOf(change))], display: `${head} ${MASK}${tail}` };
+    }
+    case 'alter-user': {
+      const acct = account(change.user, change.host);
+      const parts: string[] = [];
+      if (change.requireSsl !== undefined) parts.push(change.requireSsl ? 'REQUIRE SSL' : 'REQUIRE NONE');
+      if (change.maxUserConnections !== undefined) parts.push(`WITH MAX_USER_CONNECTIONS ${change.maxUserConnections}`);
+      if (change.unlock) parts.push('ACCOUNT UNLOCK');
+      const tail = parts.length ? ` ${parts.join(' ')}` : '';
+      if (change.password) {
+        const head = `ALTER USER ${acct} IDENTIFIED BY PASSWORD`;
+        return { sql: `${head} ?${tail}`, params: [nativePasswordHash(passwordOf(change))], display: `${head} ${MASK}${tail}` };
+      }
+      return plain(`ALTER USER ${acct}${tail}`);
+    }
+    case 'grant':
+      return plain(`GRANT ${privilegeList(change.target, change.privileges)} ON ${on(change.target)} TO ${account(change.user, change.host)}`);
+    case 'revoke':
+      return plain(`REVOKE ${privilegeList(change.target, change.privileges)} ON ${on(change.target)} FROM ${account(change.user, change.host)}`);
+    case 'revoke-role':
+      return plain(`REVOKE ${ident(change.role)} FROM ${account(change.user, change.host)}`);
+    case 'revoke-proxy':
+      return plain(`REVOKE PROXY ON ${account(change.proxiedUser, change.proxiedHost)} FROM ${account(change.user, change.host)}`);
+    case 'drop-user':
+      return plain(`DROP USER IF EXISTS ${account(change.user, change.host)}`);
+    case 'drop-database':
+      return plain(`DROP DATABASE IF EXISTS ${ident(change.database)}`);
+    default:
+      return assertNever(change);
+  }
+}
+
+/** The statement text for plans: never holds a secret. */
+export function displaySql(change: Change): string {
+  return statementFor(change, () => '').display;
+}
+

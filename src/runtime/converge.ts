@@ -1,0 +1,116 @@
+// The I/O half of plan/provision for one server: observe it (catalog, password check, tables)
+// in a couple of pipelined bursts, and apply statements pipelined on one connection.
+import type { DesiredServer } from '../fleet/desired.js';
+import { readCatalog } from '../grants/catalog.js';
+import { tableKey, type ServerObservation } from '../grants/diff.js';
+import { nativePasswordHash, type Statement } from '../grants/sql.js';
+import { accountKey } from '../grants/types.js';
+import { OperationalError } from '../errors.js';
+import type { AdminSession } from './admin.js';
+
+/** Name of the server-side lock every provision takes, so two runs never interleave their DDL. */
+export const PROVISION_LOCK = 'dbps_provision';
+
+/** Takes the provision lock, waiting up to `timeoutSeconds`; an OperationalError when another run keeps it. */
+export async function takeProvisionLock(session: AdminSession, timeoutSeconds: number): Promise<void> {
+  const rows = await session.query<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [PROVISION_LOCK, timeoutSeconds]);
+  if (Number(rows[0]?.got) !== 1) {
+    throw new OperationalError(`server "${session.server}": another dbps provision has held the lock ${PROVISION_LOCK} for ${timeoutSeconds} s`, {
+      server: session.server,
+      hint: 'wait for it to finish and run provision again',
+    });
+  }
+}
+
+export async function releaseProvisionLock(session: AdminSession): Promise<void> {
+  await session.query('SELECT RELEASE_LOCK(?)', [PROVISION_LOCK]);
+}
+
+/**
+ * Reads everything the diff needs. `passwords` maps accountKey -> clear-text password of desired
+ * accounts; only their native hashes are sent, and the server answers only "differs" per account.
+ */
+export async function observeServer(
+  session: AdminSession,
+  desired: DesiredServer,
+  passwords: ReadonlyMap<string, string | undefined>,
+  wantOrphans: boolean,
+): Promise<ServerObservation> {
+  const hashes = desired.accounts.map((a) => {
+    const pw = passwords.get(accountKey(a.user, a.host));
+    // No known password yet (plan before the first provision): an impossible hash, so it "differs".
+    return [a.user, a.host, pw === undefined ? '!' : nativePasswordHash(pw)];
+  });
+  const tables = new Map<string, [string, string]>();
+  for (const o of desired.outboxes) tables.set(tableKey(o.database, o.table), [o.database, o.table]);
+  for (const a of desired.accounts) {
+    for (const g of a.grants) {
+      if (g.scope.level === 'table' || g.scope.level === 'column') tables.set(tableKey(g.scope.database, g.scope.table), [g.scope.database, g.scope.table]);
+    }
+  }
+  const tableList = [...tables.values()];
+  const [catalog, mismatchRows, tableRows, meRows] = await Promise.all([
+    readCatalog(session.query, session.server),
+    // JSON_TABLE turns one parameter into a row per account: one query whatever the fleet size.
+    session.query<{ user: string; host: string }>(
+      `SELECT t.u AS user, t.h AS host
+       FROM JSON_TABLE(?, '$[*]' COLUMNS (u VARCHAR(128) PATH '$[0]', h VARCHAR(255) PATH '$[1]', p VARCHAR(64) PATH '$[2]')) AS t
+       JOIN mysql.global_priv g ON g.User = t.u AND g.Host = t.h
+       WHERE NOT (IFNULL(JSON_VALUE(g.Priv, '$.plugin'), '') IN ('mysql_native_password', '')
+                  AND BINARY IFNULL(JSON_VALUE(g.Priv, '$.authentication_string'), '') = BINARY t.p)`,
+      [JSON.stringify(hashes)],
+    ),
+    tableList.length === 0
+      ? Promise.resolve([] as { db: string; tbl: string }[])
+      : session.query<{ db: string; tbl: string }>(
+          `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl FROM information_schema.TABLES WHERE ${tableList.map(() => '(TABLE_SCHEMA = ? AND TABLE_NAME = ?)').join(' OR ')}`,
+          tableList.flat(),
+        ),
+    session.query<{ me: string }>('SELECT CURRENT_USER() AS me'),
+  ]);
+  const tableCounts = new Map<string, number>();
+  if (wantOrphans) {
+    const desiredDbs = new Set(desired.databases.map((d) => d.name));
+    const others = catalog.databases.filter((d) => !desiredDbs.has(d) && !/^(mysql|information_schema|performance_schema|sys)$/.test(d));
+    if (others.length > 0) {
+      const rows = await session.query<{ db: string; n: number }>(
+        `SELECT TABLE_SCHEMA AS db, COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${others.map(() => '?').join(', ')}) GROUP BY TABLE_SCHEMA`,
+        others,
+      );
+      for (const r of rows) tableCounts.set(String(r.db), Number(r.n));
+    }
+  }
+  const me = String(meRows[0]?.me ?? '');
+  const at = me.lastIndexOf('@');
+  return {
+    catalog,
+    passwordMismatch: new Set(mismatchRows.map((r) => accountKey(String(r.user), String(r.host)))),
+    existingTables: new Set(tableRows.map((r) => tableKey(String(r.db), String(r.tbl)))),
+    tableCounts,
+    protectedAccounts: new Set(at > 0 ? [accountKey(me.slice(0, at), me.slice(at + 1))] : []),
+  };
+}
+
+export interface StatementFailure {
+  index: number;
+  /** The server's own message (never the connector's, which would repeat the SQL). */
+  message: string;
+  code?: string;
+}
+
+/**
+ * Runs statements in order on one connection without waiting for each reply (the connector
+ * pipelines them), so N statements cost about one round trip plus the server's own work.
+ * A failing statement does not stop the others; failures come back by index.
+ */
+export async function applyStatements(session: AdminSession, statements: Statement[]): Promise<StatementFailure[]> {
+  const settled = await Promise.allSettled(statements.map((s) => session.connection.query(s.sql, s.params)));
+  const failures: StatementFailure[] = [];
+  settled.forEach((r, index) => {
+    if (r.status === 'rejected') {
+      const e = r.reason as { sqlMessage?: string; code?: string; message?: string };
+      failures.push({ index, message: e.sqlMessage ?? e.code ?? 'statement failed', ...(e.code ? { code: e.code } : {}) });
+    }
+  });
+  return failures;
+}

@@ -1,0 +1,110 @@
+// Renderers for plan / provision results: pure, result in, string out. SQL shown is the masked `display`.
+import type { PlannedChange, ProvisionResult } from '../../commands/provision.js';
+import type { Paint } from '../paint.js';
+
+const MARK: Record<PlannedChange['kind'], string> = {
+  'create-database': '+',
+  'alter-database': '~',
+  'create-outbox-table': '+',
+  'create-user': '+',
+  'alter-user': '~',
+  grant: '+',
+  revoke: '-',
+  'revoke-role': '-',
+  'revoke-proxy': '-',
+  'drop-user': '-',
+  'drop-database': '-',
+};
+
+function indent(text: string, pad: string): string {
+  return text
+    .split('\n')
+    .map((l) => pad + l)
+    .join('\n');
+}
+
+/** Readable plan or provision report. */
+export function provisionText(r: ProvisionResult, paint: Paint, verbose = false): string {
+  const out: string[] = [];
+  let pending = 0;
+  for (const s of r.servers) {
+    if (s.error) {
+      out.push(`${paint.bold(s.label)}: ${paint.bad('error')}: ${s.error.message}${s.error.hint ? `\n  hint: ${s.error.hint}` : ''}`);
+      continue;
+    }
+    if (s.changes.length === 0 && s.orphans.length === 0 && s.deferred.length === 0) {
+      out.push(`${paint.bold(s.label)}: ${paint.ok('no changes')}`);
+      continue;
+    }
+    const failed = new Set(s.failures.map((f) => f.object + f.kind));
+    const header = r.dryRun
+      ? `${s.changes.length} change${s.changes.length === 1 ? '' : 's'} pending`
+      : s.changes.length === 0
+        ? 'no changes'
+        : `${s.applied} of ${s.changes.length} applied`;
+    out.push(`${paint.bold(s.label)}: ${header}`);
+    pending += r.dryRun ? s.changes.length : s.changes.length - s.applied;
+    for (const c of s.changes) {
+      const mark = MARK[c.kind];
+      const paintMark = mark === '-' ? paint.bad(mark) : mark === '~' ? paint.warn(mark) : paint.ok(mark);
+      const status = failed.has(c.object + c.kind) ? ` ${paint.bad('FAILED')}` : '';
+      out.push(`  ${paintMark} ${c.kind} ${c.object}${c.destructive ? paint.bad(' (destructive)') : ''}${status}`);
+      if (r.dryRun || verbose) {
+        out.push(paint.dim(indent(`${c.sql};`, '      ')));
+        out.push(paint.dim(`      -- ${c.reason}`));
+      }
+    }
+    for (const f of s.failures) out.push(`  ${paint.bad('error')}: ${f.message}`);
+    for (const d of s.deferred) out.push(`  ${paint.warn('deferred')} ${d.object}: ${d.reason}`);
+    for (const o of s.orphans) {
+      const tables = o.tables ? ` (${o.tables} table${o.tables === 1 ? '' : 's'})` : '';
+      out.push(`  ${paint.warn('orphan')} ${o.object}${tables}: not in services.yaml${o.kept ? `; kept: ${o.kept}` : '; `provision --prune --yes` drops it'}`);
+    }
+  }
+  const errors = r.servers.filter((s) => s.error).length + r.servers.reduce((n, s) => n + s.failures.length, 0);
+  let summary: string;
+  if (r.dryRun) {
+    summary = r.inSync ? 'In sync: no changes.' : pending > 0 ? `${pending} change${pending === 1 ? '' : 's'} pending; run \`dbps provision\` to apply.` : 'No changes.';
+  } else {
+    const applied = r.servers.reduce((n, s) => n + s.applied, 0);
+    summary = applied === 0 && errors === 0 ? 'No changes.' : `${applied} change${applied === 1 ? '' : 's'} applied.`;
+  }
+  if (errors > 0) summary += ` ${errors} error${errors === 1 ? '' : 's'}.`;
+  out.push(errors > 0 ? paint.bad(summary) : summary);
+  return `${out.join('\n')}\n`;
+}
+
+/** The `--json` document: `{ version, inSync, changes: [{ server, service, kind, object, sql }], … }`. */
+export function provisionJson(r: ProvisionResult): unknown {
+  return {
+    version: 1,
+    command: r.command,
+    inSync: r.inSync,
+    changes: r.servers.flatMap((s) =>
+      s.changes.map((c) => ({
+        server: c.server,
+        service: c.service ?? null,
+        kind: c.kind,
+        object: c.object,
+        sql: c.sql,
+        reason: c.reason,
+        destructive: c.destructive,
+      })),
+    ),
+    servers: r.servers.map((s) => ({
+      server: s.server,
+      changes: s.changes.length,
+      applied: s.applied,
+      elapsedMs: s.elapsedMs,
+      ...(s.error ? { error: s.error } : {}),
+    })),
+    failures: r.servers.flatMap((s) => s.failures.map((f) => ({ server: s.server, ...f }))),
+    orphans: r.servers.flatMap((s) => s.orphans),
+    deferred: r.servers.flatMap((s) => s.deferred),
+  };
+}
+
+/** Exit code: 3 when anything failed, 1 for pending changes in a plan, else 0. */
+export function provisionExitCode(r: ProvisionResult): number {
+  return r.outcome === 'error' ? 3 : r.outcome === 'findings' ? 1 : 0;
+}
