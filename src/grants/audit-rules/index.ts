@@ -1,0 +1,27 @@
+// Every audit rule, in report order. Adding a rule = one file + one line here.
+import { anonymousAccount } from './anonymous-account.js';
+import { crossServiceAccess } from './cross-service-access.js';
+import { globalDataPrivileges } from './global-data-privileges.js';
+import { grantOption } from './grant-option.js';
+import { managedDrift } from './managed-drift.js';
+import { mysqlSchemaAccess } from './mysql-schema-access.js';
+import { noPassword } from './no-password.js';
+import { orphanAccount } from './orphan-account.js';
+import { proxyPrivilege } from './proxy-privilege.js';
+import type { AuditRule } from './rule.js';
+import { wideDbPattern } from './wide-db-pattern.js';
+import { wildcardHost } from './wildcard-host.js';
+
+export const AUDIT_RULES: readonly AuditRule[] = [
+  crossServiceAccess,
+  globalDataPrivileges,
+  wideDbPattern,
+  mysqlSchemaAccess,
+  grantOption,
+  proxyPrivilege,
+  managedDrift,
+  orphanAccount,
+  anonymousAccount,
+  noPassword,
+  wildcardHost,
+];

@@ -1,0 +1,42 @@
+// Service accounts on a wildcard host that services.yaml (defaults.accountHost / users[].host) does not give them.
+import type { CatalogAccount } from '../types.js';
+import { account as accountSql } from '../../sql/quote.js';
+import { accountName, isInternalAccount, type AuditContext, type AuditRule, type Finding } from './rule.js';
+
+/** A service's user name on a host with `%` other than the host services.yaml gives that user. */
+export function isStrayServiceHost(ctx: AuditContext, a: CatalogAccount): boolean {
+  if (a.isRole || !a.host.includes('%') || isInternalAccount(a, ctx.adminUsers)) return false;
+  const declared = ctx.desired.accounts.filter((d) => d.user === a.user);
+  const service = ctx.serviceOfUser.get(a.user);
+  if (!service) return false;
+  const hosts = declared.length > 0 ? declared.map((d) => d.host) : service.accounts.filter((x) => x.user === a.user).map((x) => x.host);
+  return !hosts.includes(a.host);
+}
+
+export const wildcardHost: AuditRule = {
+  id: 'wildcard-host',
+  description: "A service account accepts logins from a wildcard host services.yaml doesn't allow",
+  defaultSeverity: 'warning',
+  help:
+    "services.yaml limits where service accounts log in from (defaults.accountHost, or a user's host). An account for the same user on '%' accepts that user from anywhere, with its own password and grants.",
+  check(ctx) {
+    const findings: Finding[] = [];
+    for (const a of ctx.catalog.accounts) {
+      if (!isStrayServiceHost(ctx, a)) continue;
+      const service = ctx.serviceOfUser.get(a.user)!;
+      findings.push({
+        rule: this.id,
+        severity: this.defaultSeverity,
+        server: ctx.server.name,
+        account: accountName(a),
+        service: service.name,
+        object: accountName(a),
+        privilege: '',
+        via: 'account',
+        message: `${service.name}'s user ${a.user} is declared for host '${ctx.fleet.accountHost}' but also exists on '${a.host}'`,
+        fix: `DROP USER ${accountSql(a.user, a.host)};`,
+      });
+    }
+    return findings;
+  },
+};

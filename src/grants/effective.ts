@@ -1,0 +1,258 @@
+// Effective privileges of every account on one server, computed from its Catalog: what an account
+// can do directly, through the roles it holds (default or SET ROLE-able, nested to any depth) and
+// through PUBLIC. Pure, so audit rules and their tests need no server.
+import { atLeast, parseVersion } from '../util/version.js';
+import { accountKey, type Catalog, type CatalogAccount, type CatalogRoutineGrant } from './types.js';
+
+export type PrivilegeScope =
+  | { level: 'global' }
+  /** `pattern` is the stored mysql.db name: a LIKE pattern with `\_` / `\%` escapes. */
+  | { level: 'database'; pattern: string }
+  | { level: 'table'; database: string; table: string }
+  | { level: 'column'; database: string; table: string; column: string }
+  | { level: 'routine'; database: string; routine: string; routineType: CatalogRoutineGrant['routineType'] }
+  | { level: 'proxy'; user: string; host: string };
+
+/** How an account reaches a grant: held directly, through a chain of roles, or through PUBLIC. */
+export interface GrantPath {
+  kind: 'direct' | 'role' | 'default-role' | 'public';
+  /** Roles from the account down to the one holding the grant (empty for direct and PUBLIC). */
+  roles: string[];
+}
+
+export interface EffectiveGrant {
+  scope: PrivilegeScope;
+  /** Upper-case privilege names of one stored grant row (`PROXY` for proxy grants). */
+  privileges: string[];
+  grantOption: boolean;
+  path: GrantPath;
+}
+
+export interface ReachedRole {
+  role: string;
+  /** Roles from the account to this one; the first was granted to the account. */
+  chain: string[];
+  /** Active at login: the account's default role or a role nested under it. */
+  isDefault: boolean;
+  /** The account may grant the first role of the chain on (WITH ADMIN OPTION). */
+  withAdmin: boolean;
+}
+
+export interface EffectiveAccount {
+  account: CatalogAccount;
+  roles: ReachedRole[];
+  grants: EffectiveGrant[];
+}
+
+/** The name MariaDB (10.11+) stores the PUBLIC pseudo-role under, with an empty host. */
+export const PUBLIC_ROLE = 'PUBLIC';
+
+/** True when the server version knows PUBLIC (10.11+); before that a role called PUBLIC is ordinary. */
+export function hasPublicRole(version: string): boolean {
+  try {
+    return atLeast(parseVersion(version), 10, 11);
+  } catch {
+    return false;
+  }
+}
+
+/** Effective grants of every login account (roles themselves are not listed). */
+export function effectivePrivileges(catalog: Catalog): EffectiveAccount[] {
+  const held = grantsByHolder(catalog);
+  const rolesOf = new Map<string, { role: string; withAdmin: boolean }[]>();
+  for (const g of catalog.roleGrants) {
+    const key = accountKey(g.user, g.host);
+    let list = rolesOf.get(key);
+    if (!list) rolesOf.set(key, (list = []));
+    list.push({ role: g.role, withAdmin: g.withAdmin });
+  }
+  const publicGrants = hasPublicRole(catalog.version) ? (held.get(accountKey(PUBLIC_ROLE, '')) ?? []) : [];
+
+  const result: EffectiveAccount[] = [];
+  for (const account of catalog.accounts) {
+    if (account.isRole) continue;
+    const roles = reachRoles(accountKey(account.user, account.host), account.defaultRole, rolesOf);
+    const grants: EffectiveGrant[] = [];
+    for (const g of held.get(accountKey(account.user, account.host)) ?? []) grants.push({ ...g, path: { kind: 'direct', roles: [] } });
+    for (const r of roles) {
+      for (const g of held.get(accountKey(r.role, '')) ?? []) {
+        grants.push({ ...g, path: { kind: r.isDefault ? 'default-role' : 'role', roles: r.chain } });
+      }
+    }
+    for (const g of publicGrants) grants.push({ ...g, path: { kind: 'public', roles: [] } });
+    result.push({ account, roles, grants });
+  }
+  return result;
+}
+
+type HeldGrant = Omit<EffectiveGrant, 'path'>;
+
+// One pass over every grant table, indexed by the grantee that holds the row (account, role or PUBLIC).
+function grantsByHolder(catalog: Catalog): Map<string, HeldGrant[]> {
+  const held = new Map<string, HeldGrant[]>();
+  const add = (user: string, host: string, g: HeldGrant) => {
+    const key = accountKey(user, host);
+    let list = held.get(key);
+    if (!list) held.set(key, (list = []));
+    list.push(g);
+  };
+  // Global privileges live on the account row; PUBLIC needs no row of its own to hold the others.
+  for (const a of catalog.accounts) {
+    const privileges = a.globalPrivileges.filter((p) => p !== 'USAGE');
+    if (privileges.length > 0 || a.globalGrantOption) add(a.user, a.host, { scope: { level: 'global' }, privileges, grantOption: a.globalGrantOption });
+  }
+  for (const g of catalog.dbGrants) add(g.user, g.host, { scope: { level: 'database', pattern: g.db }, privileges: g.privileges, grantOption: g.grantOption });
+  for (const g of catalog.tableGrants) {
+    add(g.user, g.host, { scope: { level: 'table', database: g.db, table: g.table }, privileges: g.privileges, grantOption: g.grantOption });
+  }
+  for (const g of catalog.columnGrants) {
+    add(g.user, g.host, { scope: { level: 'column', database: g.db, table: g.table, column: g.column }, privileges: g.privileges, grantOption: false });
+  }
+  for (const g of catalog.routineGrants) {
+    add(g.user, g.host, {
+      scope: { level: 'routine', database: g.db, routine: g.routine, routineType: g.routineType },
+      privileges: g.privileges,
+      grantOption: g.grantOption,
+    });
+  }
+  for (const g of catalog.proxyGrants) {
+    add(g.user, g.host, { scope: { level: 'proxy', user: g.proxiedUser, host: g.proxiedHost }, privileges: ['PROXY'], grantOption: g.withGrant });
+  }
+  return held;
+}
+
+// Depth-first through roles_mapping. A role reachable both from the default role and otherwise is
+// reported once, as default (it is active at login), with the shortest such chain.
+function reachRoles(accountKeyText: string, defaultRole: string, rolesOf: Map<string, { role: string; withAdmin: boolean }[]>): ReachedRole[] {
+  const reached = new Map<string, ReachedRole>();
+  const visit = (role: string, chain: string[], isDefault: boolean, withAdmin: boolean) => {
+    const seen = reached.get(role);
+    if (seen && seen.isDefault && !isDefault) return;
+    if (seen && seen.isDefault === isDefault && seen.chain.length <= chain.length) return;
+    reached.set(role, { role, chain, isDefault, withAdmin });
+    for (const next of rolesOf.get(accountKey(role, '')) ?? []) {
+      if (chain.includes(next.role)) continue; // MariaDB refuses cycles; stay safe on hand-made catalogs
+      visit(next.role, [...chain, next.role], isDefault, withAdmin);
+    }
+  };
+  const direct = rolesOf.get(accountKeyText) ?? [];
+  // Default chains first, so they win over SET ROLE-only chains of equal length.
+  for (const d of direct) if (d.role === defaultRole) visit(d.role, [d.role], true, d.withAdmin);
+  for (const d of direct) if (d.role !== defaultRole) visit(d.role, [d.role], false, d.withAdmin);
+  return [...reached.values()].sort((a, b) => a.role.localeCompare(b.role));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Database-name patterns (mysql.db stores LIKE patterns).
+
+/** True when a stored pattern has an unescaped `_` or `%`, so it can match names other than its own. */
+export function isWildPattern(pattern: string): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (c === '_' || c === '%') return true;
+  }
+  return false;
+}
+
+/** The literal name a pattern without wildcards stands for (`orders\_db` → `orders_db`). */
+export function unescapePattern(pattern: string): string {
+  return pattern.replace(/\\(.)/g, '$1');
+}
+
+const patternCache = new Map<string, RegExp>();
+
+/** Whether a stored LIKE pattern matches a database name (case-sensitive, as on Linux by default). */
+export function patternMatches(pattern: string, name: string): boolean {
+  let re = patternCache.get(pattern);
+  if (!re) {
+    let src = '';
+    for (let i = 0; i < pattern.length; i++) {
+      const c = pattern[i]!;
+      if (c === '\\' && i + 1 < pattern.length) {
+        src += escapeRegExp(pattern[++i]!);
+      } else if (c === '_') src += '.';
+      else if (c === '%') src += '.*';
+      else src += escapeRegExp(c);
+    }
+    re = new RegExp(`^${src}$`, 's');
+    patternCache.set(pattern, re);
+  }
+  return re.test(name);
+}
+
+function escapeRegExp(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** Databases of one scope among `names`: every match for a pattern, the one named for the rest; none for global/proxy. */
+export function databasesReached(scope: PrivilegeScope, names: readonly string[]): string[] {
+  switch (scope.level) {
+    case 'database':
+      return names.filter((n) => patternMatches(scope.pattern, n));
+    case 'table':
+    case 'column':
+    case 'routine':
+      return names.includes(scope.database) ? [scope.database] : [];
+    case 'global':
+    case 'proxy':
+      return [];
+  }
+}
+
+/** The database a non-global scope is about, as text (`orders\_db` stays a pattern). */
+export function scopeDatabase(scope: PrivilegeScope): string | undefined {
+  switch (scope.level) {
+    case 'database':
+      return scope.pattern;
+    case 'table':
+    case 'column':
+    case 'routine':
+      return scope.database;
+    default:
+      return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text for people: objects and paths.
+
+/** `*.*`, `` `orders\_db`.* ``, `` `orders`.`t` ``, `` `orders`.`t`(`c`) ``, `PROCEDURE `orders`.`p``, `PROXY 'u'@'h'`. */
+export function describeScope(scope: PrivilegeScope): string {
+  const q = (s: string) => `\`${s.replace(/`/g, '``')}\``;
+  switch (scope.level) {
+    case 'global':
+      return '*.*';
+    case 'database':
+      return `${q(scope.pattern)}.*`;
+    case 'table':
+      return `${q(scope.database)}.${q(scope.table)}`;
+    case 'column':
+      return `${q(scope.database)}.${q(scope.table)} (${q(scope.column)})`;
+    case 'routine':
+      return `${scope.routineType} ${q(scope.database)}.${q(scope.routine)}`;
+    case 'proxy':
+      return `'${scope.user}'@'${scope.host}'`;
+  }
+}
+
+/** `direct grant`, `default role a → role b`, `role a`, `PUBLIC`. */
+export function describePath(path: GrantPath): string {
+  switch (path.kind) {
+    case 'direct':
+      return 'direct grant';
+    case 'public':
+      return 'PUBLIC';
+    case 'role':
+    case 'default-role':
+      return path.roles.map((r, i) => (i === 0 && path.kind === 'default-role' ? `default role ${r}` : `role ${r}`)).join(' → ');
+  }
+}
+
+/** The whole path of privileges as a finding shows it: `role reporting_r → SELECT on `customers`.*`. */
+export function describeVia(path: GrantPath, privileges: readonly string[], scope: PrivilegeScope): string {
+  return `${describePath(path)} → ${privileges.join(', ')} on ${describeScope(scope)}`;
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  describePath,
+  describeVia,
+  effectivePrivileges,
+  hasPublicRole,
+  isWildPattern,
+  patternMatches,
+  unescapePattern,
+} from '../../../src/grants/effective.js';
+import { loadCatalogFixture } from './catalog-fixtures.js';
+
+const grantsOf = (fixture: string, user: string) => {
+  const { catalog } = loadCatalogFixture(fixture);
+  const ea = effectivePrivileges(catalog).find((e) => e.account.user === user)!;
+  return ea;
+};
+
+describe('database-name patterns', () => {
+  it.each([
+    ['orders', 'orders', true],
+    ['orders', 'ordersX', false],
+    ['orders\\_db', 'orders_db', true],
+    ['orders\\_db', 'ordersXdb', false],
+    ['orders_db', 'ordersXdb', true],
+    ['orders_db', 'orders_db', true],
+    ['orders%', 'orders_archive', true],
+    ['orders%', 'orders', true],
+    ['orders\\%', 'orders%', true],
+    ['orders\\%', 'orders_archive', false],
+    ['%', 'anything', true],
+    ['a.b', 'aXb', false],
+    ['Orders', 'orders', false],
+  ])('%s matches %s: %s', (pattern, name, expected) => {
+    expect(patternMatches(pattern, name)).toBe(expected);
+  });
+
+  it('knows which patterns are wild', () => {
+    expect(isWildPattern('orders')).toBe(false);
+    expect(isWildPattern('orders\\_db')).toBe(false);
+    expect(isWildPattern('orders\\%')).toBe(false);
+    expect(isWildPattern('orders_db')).toBe(true);
+    expect(isWildPattern('orders%')).toBe(true);
+    expect(isWildPattern('a\\\\_b')).toBe(true);
+    expect(unescapePattern('orders\\_db')).toBe('orders_db');
+  });
+});
+
+describe('effective privileges', () => {
+  it('lists direct grants of an account with their path', () => {
+    const ea = grantsOf('base', 'analytics_app');
+    expect(ea.roles).toEqual([]);
+    expect(ea.grants.map((g) => g.scope.level).sort()).toEqual(['database', 'table']);
+    expect(ea.grants.every((g) => g.path.kind === 'direct')).toBe(true);
+  });
+
+  it('reaches a role granted but not default (SET ROLE)', () => {
+    const ea = grantsOf('role-direct', 'orders_app');
+    expect(ea.roles).toEqual([{ role: 'reporting_r', chain: ['reporting_r'], isDefault: false, withAdmin: false }]);
+    const viaRole = ea.grants.find((g) => g.path.kind !== 'direct')!;
+    expect(viaRole).toStrictEqual({ scope: { level: 'database', pattern: 'customers' }, privileges: ['SELECT'], grantOption: false, path: { kind: 'role', roles: ['reporting_r'] } });
+    expect(describeVia(viaRole.path, viaRole.privileges, viaRole.scope)).toBe('role reporting_r → SELECT on `customers`.*');
+  });
+
+  it('marks grants of the default role', () => {
+    const ea = grantsOf('role-default', 'orders_app');
+    const g = ea.grants.find((x) => x.path.kind !== 'direct')!;
+    expect(g.path).toEqual({ kind: 'default-role', roles: ['reporting_r'] });
+    expect(describePath(g.path)).toBe('default role reporting_r');
+  });
+
+  it('follows nested roles transitively', () => {
+    const ea = grantsOf('role-nested', 'orders_app');
+    expect(ea.roles.map((r) => [r.role, r.chain, r.isDefault])).toEqual([
+      ['inner_r', ['outer_r', 'inner_r'], true],
+      ['outer_r', ['outer_r'], true],
+    ]);
+    const g = ea.grants.find((x) => x.scope.level === 'routine')!;
+    expect(describeVia(g.path, g.privileges, g.scope)).toBe('default role outer_r → role inner_r → EXECUTE on PROCEDURE `customers`.`merge_accounts`');
+  });
+
+  it('does not give a role to accounts it was not granted to', () => {
+    const all = effectivePrivileges(loadCatalogFixture('role-unreached').catalog);
+    expect(all.some((ea) => ea.grants.some((g) => g.scope.level === 'database' && g.scope.pattern === 'customers' && ea.account.user !== 'customers_app' && ea.account.user !== 'customers_migrator'))).toBe(false);
+    expect(all.find((ea) => ea.account.user === 'reporting_r')).toBeUndefined();
+  });
+
+  it('gives PUBLIC grants to every account on servers that have PUBLIC (10.11+)', () => {
+    const { catalog } = loadCatalogFixture('public-role');
+    const all = effectivePrivileges(catalog);
+    for (const ea of all) expect(ea.grants.some((g) => g.path.kind === 'public')).toBe(true);
+    expect(hasPublicRole('10.11.14-MariaDB')).toBe(true);
+    expect(hasPublicRole('11.8.2-MariaDB')).toBe(true);
+    expect(hasPublicRole('10.6.20-MariaDB')).toBe(false);
+    const old = effectivePrivileges({ ...catalog, version: '10.6.20-MariaDB' });
+    expect(old.some((ea) => ea.grants.some((g) => g.path.kind === 'public'))).toBe(false);
+  });
+
+  it('prefers the default chain when a role is reachable both ways', () => {
+    const { catalog } = loadCatalogFixture('role-nested');
+    catalog.accounts.push({ ...catalog.accounts.find((a) => a.user === 'outer_r')!, user: 'side_r' });
+    catalog.roleGrants.push({ user: 'orders_app', host: '%', role: 'side_r', withAdmin: false }, { user: 'side_r', host: '', role: 'inner_r', withAdmin: false });
+    const ea = effectivePrivileges(catalog).find((e) => e.account.user === 'orders_app')!;
+    expect(ea.roles.find((r) => r.role === 'inner_r')).toEqual({ role: 'inner_r', chain: ['outer_r', 'inner_r'], isDefault: true, withAdmin: false });
+  });
+});
