@@ -1,8 +1,7 @@
 // Builds the text of a new services.yaml from a template; pure (the caller reads and writes files).
 import { isMap, parseDocument, YAMLMap } from 'yaml';
 
-export const TEMPLATES = ['ecommerce', 'minimal'] as const;
-export type TemplateName = (typeof TEMPLATES)[number];
+export { TEMPLATES, type TemplateName } from './template-names.js';
 
 /**
  * Returns the template text for an isolation mode. `schema` moves every service onto one shared

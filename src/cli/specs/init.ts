@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../spec.js';
-import { TEMPLATES } from '../../config/template.js';
+import { TEMPLATES } from '../../config/template-names.js';
 
 export const initSpec: CommandSpec = {
   name: 'init',

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { hostPorts, memLimit, renderCompose } from '../../../src/render/compose.js';
+import { ecommerceFleet, fixtureFleet, fleetOf } from '../../helpers/fleets.js';
+import { schemaErrors, sharedSchema } from '../../helpers/schemas.js';
+
+interface ComposeService {
+  image: string;
+  environment?: Record<string, string>;
+  ports?: string[];
+  volumes?: string[];
+  mem_limit?: string;
+  healthcheck?: { test: string[] };
+  command?: string[];
+  depends_on?: unknown;
+}
+interface ComposeFile {
+  name: string;
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+const mixed = fixtureFleet('fleets/generate-mixed.yaml');
+const text = renderCompose(mixed);
+const doc = parse(text) as ComposeFile;
+
+describe('docker-compose.yml', () => {
+  it('validates against the Compose Specification schema (mixed fleet and the ecommerce template)', () => {
+    const validate = sharedSchema('compose-spec.json');
+    expect(validate(doc), schemaErrors(validate)).toBe(true);
+    expect(validate(parse(renderCompose(ecommerceFleet('11.8')))), schemaErrors(validate)).toBe(true);
+  });
+
+  it('runs one mariadb container per local server, with the server or fleet version as image tag', () => {
+    const local = mixed.servers.filter((s) => s.driver === 'local');
+    const mariadb = Object.entries(doc.services).filter(([, s]) => s.image.startsWith('mariadb:'));
+    expect(mariadb.map(([name]) => name)).toStrictEqual(local.map((s) => s.name));
+    for (const [, s] of mariadb) expect(s.image).toBe('mariadb:11.8');
+    const pinned = fleetOf('version: 1\nfleet: t\nservices:\n  a: {}\nservers: {}\n');
+    expect(parse(renderCompose(pinned)).services.a.image).toBe(`mariadb:${pinned.mariadb}`);
+  });
+
+  it('leaves external servers out (only their exporter runs) and says so in a comment', () => {
+    expect(doc.services.legacy).toBeUndefined();
+    expect(doc.services['legacy-exporter']!.command).toContain('--mysqld.address=db.internal:3306');
+    expect(text).toMatch(/^# External server legacy \(db\.internal:3306\) is not run here/m);
+  });
+
+  it('mounts the generated my.cnf read-only, keeps data in a named volume, limits memory, checks health', () => {
+    const orders = doc.services.orders!;
+    expect(orders.volumes).toStrictEqual(['orders-data:/var/lib/mysql', './mycnf/orders.cnf:/etc/mysql/conf.d/dbps.cnf:ro']);
+    expect(Object.keys(doc.volumes ?? {})).toStrictEqual(['shared-data', 'orders-data', 'customers-data', 'analytics-data', 'sessions-data', 'archive-data']);
+    expect(orders.mem_limit).toBe('2g');
+    expect(doc.services.sessions!.mem_limit).toBe('512m');
+    expect(orders.healthcheck!.test).toStrictEqual(['CMD', 'healthcheck.sh', '--connect', '--innodb_initialized']);
+  });
+
+  it('takes every password from the environment with a required-variable reference, never a value', () => {
+    expect(doc.services.orders!.environment).toStrictEqual({
+      MARIADB_ROOT_PASSWORD: expect.stringMatching(/^\$\{SHOP_ORDERS_ROOT_PASSWORD:\?[^}]+\}$/),
+    });
+    expect(doc.services['orders-exporter']!.environment).toStrictEqual({
+      MYSQLD_EXPORTER_PASSWORD: expect.stringMatching(/^\$\{SHOP_ORDERS_MONITOR_PASSWORD:\?[^}]+\}$/),
+    });
+    // Every environment value anywhere in the file is such a reference.
+    for (const s of Object.values(doc.services)) {
+      for (const value of Object.values(s.environment ?? {})) expect(value).toMatch(/^\$\{[A-Z0-9_]+:\?[^}]*\}$/);
+    }
+    const passwordLines = text.split('\n').filter((l) => /^\s+\w*PASSWORD\w*:/i.test(l));
+    expect(passwordLines.length).toBe(2 * 6 + 1);
+    for (const line of passwordLines) expect(line).toMatch(/:\s\$\{\w+:\?/);
+  });
+
+  it('runs one exporter per server as dbps_monitor, waiting for a healthy local server', () => {
+    const exporters = Object.entries(doc.services).filter(([, s]) => s.image.startsWith('prom/mysqld-exporter:'));
+    expect(exporters.map(([n]) => n)).toStrictEqual(mixed.servers.map((s) => `${s.name}-exporter`));
+    expect(doc.services['orders-exporter']!.command).toStrictEqual(['--mysqld.address=orders:3306', '--mysqld.username=dbps_monitor']);
+    expect(doc.services['orders-exporter']!.depends_on).toStrictEqual({ orders: { condition: 'service_healthy' } });
+  });
+
+  it('maps host ports on loopback: the declared port, else basePort upward skipping declared ones', () => {
+    expect(doc.services.customers!.ports).toStrictEqual(['127.0.0.1:3307:3306']);
+    expect(doc.services.shared!.ports).toStrictEqual(['127.0.0.1:3308:3306']);
+    expect(doc.services.orders!.ports).toStrictEqual(['127.0.0.1:3309:3306']);
+    const ports = [...hostPorts(mixed).values()];
+    expect(new Set(ports).size).toBe(ports.length);
+  });
+
+  it('is byte-stable and has no YAML anchors', () => {
+    expect(renderCompose(fixtureFleet('fleets/generate-mixed.yaml'))).toBe(text);
+    expect(text).not.toMatch(/[&*]a\d/);
+  });
+
+  it('formats memory limits in whole units', () => {
+    expect(memLimit(1024 ** 3)).toBe('1g');
+    expect(memLimit(1536 * 1024 ** 2)).toBe('1536m');
+    expect(memLimit(128 * 1024 ** 2)).toBe('128m');
+  });
+
+  it('refuses a fleet whose container names would collide', () => {
+    const clash = fleetOf('version: 1\nfleet: t\nservices:\n  a: {}\n  a-exporter: {}\n');
+    expect(() => renderCompose(clash)).toThrow(/two services named "a-exporter"/);
+  });
+});
