@@ -1,0 +1,226 @@
+// dbps audit-grants: reads every selected server's privilege catalog (or a dump of it), computes
+// effective privileges and runs the audit rules. Returns a result; never prints, never exits.
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { loadFleet } from '../config/load.js';
+import { DbpsError, UsageError } from '../errors.js';
+import type { Fleet, FleetServer } from '../fleet/model.js';
+import { selectServers, serverLabel } from '../fleet/select.js';
+import {
+  auditCatalog,
+  findingsForServices,
+  ruleCatalog,
+  summarize,
+  type AuditSummary,
+  type FailOn,
+  type Finding,
+  type SeverityOverride,
+} from '../grants/audit.js';
+import type { Catalog } from '../grants/types.js';
+import { VERSION } from '../version.js';
+
+export interface AuditGrantsOptions {
+  file: string;
+  stateDir: string;
+  /** Service (or shared server) names from the command line; empty = the whole fleet. */
+  services: string[];
+  failOn: FailOn;
+  severity: Record<string, SeverityOverride>;
+  /** Write the catalogs read from the servers to this file. */
+  dump?: string;
+  /** Audit this dump instead of live servers. */
+  fromDump?: string;
+}
+
+export interface ServerAuditStatus {
+  server: string;
+  label: string;
+  status: 'audited' | 'unreachable';
+  version?: string;
+  error?: string;
+  hint?: string;
+}
+
+export interface AuditGrantsResult {
+  command: 'audit-grants';
+  fleet: string;
+  /** services.yaml as named on the command line (SARIF locations point into it). */
+  file: string;
+  toolVersion: string;
+  /** Services in view, in fleet order. */
+  services: string[];
+  servers: ServerAuditStatus[];
+  findings: Finding[];
+  summary: AuditSummary;
+  rules: ReturnType<typeof ruleCatalog>;
+  /** Line of each service's entry in services.yaml, for SARIF locations. */
+  serviceLines: Record<string, number>;
+  dumpWritten?: string;
+  /** clean: nothing at or above --fail-on; findings: something is; unreachable: a server could not be read. */
+  outcome: 'clean' | 'findings' | 'unreachable';
+}
+
+/** One server's catalog as a dump keeps it (never a password hash: the reader does not select them). */
+export interface CatalogDumpEntry {
+  server: string;
+  /** OS users `dbps up` made socket admins there, so an offline audit knows them as internal. */
+  adminUsers: string[];
+  catalog: Catalog;
+}
+
+export interface CatalogDump {
+  version: 1;
+  kind: 'dbps-catalog-dump';
+  fleet: string;
+  createdAt: string;
+  servers: CatalogDumpEntry[];
+}
+
+/** Audits the selected part of the fleet; a server that cannot be read is reported, the others still audited. */
+export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> {
+  if (opts.dump && opts.fromDump) throw new UsageError('--dump and --from-dump exclude each other: one reads servers, the other replaces them');
+  const fleet = await loadFleet(opts.file);
+  const servers = selectServers(fleet, opts.services);
+  const services = selectedServices(fleet, opts.services);
+  const known = new Set(ruleCatalog().map((r) => r.id));
+  for (const rule of Object.keys(opts.severity)) {
+    if (!known.has(rule)) throw new UsageError(`--severity: no rule "${rule}"`, { hint: `rules: ${[...known].join(', ')}` });
+  }
+
+  const entries: (CatalogDumpEntry | { server: string; error: DbpsError | Error })[] = opts.fromDump
+    ? await entriesFromDump(opts.fromDump, fleet, servers)
+    : await Promise.all(servers.map((s) => readServer(fleet, s, opts.stateDir)));
+
+  const statuses: ServerAuditStatus[] = [];
+  const findings: Finding[] = [];
+  const readable: CatalogDumpEntry[] = [];
+  servers.forEach((server, i) => {
+    const entry = entries[i]!;
+    if ('error' in entry) {
+      statuses.push({
+        server: server.name,
+        label: serverLabel(server),
+        status: 'unreachable',
+        error: entry.error.message,
+        ...(entry.error instanceof DbpsError && entry.error.hint ? { hint: entry.error.hint } : {}),
+      });
+      return;
+    }
+    readable.push(entry);
+    statuses.push({ server: server.name, label: serverLabel(server), status: 'audited', version: entry.catalog.version });
+    findings.push(...auditCatalog(fleet, server, entry.catalog, { adminUsers: entry.adminUsers, severity: opts.severity }));
+  });
+
+  let dumpWritten: string | undefined;
+  if (opts.dump) {
+    const dump: CatalogDump = { version: 1, kind: 'dbps-catalog-dump', fleet: fleet.name, createdAt: new Date().toISOString(), servers: readable };
+    await writeFile(opts.dump, `${JSON.stringify(dump, null, 2)}\n`);
+    dumpWritten = opts.dump;
+  }
+
+  const shown = findingsForServices(findings, services);
+  const unreachable = statuses.filter((s) => s.status === 'unreachable').length;
+  const summary = summarize(shown, opts.failOn, statuses.length - unreachable, unreachable);
+  return {
+    command: 'audit-grants',
+    fleet: fleet.name,
+    file: opts.file,
+    toolVersion: VERSION,
+    services: services ?? fleet.services.map((s) => s.name),
+    servers: statuses,
+    findings: shown,
+    summary,
+    rules: ruleCatalog(),
+    serviceLines: await serviceLines(opts.file, fleet),
+    ...(dumpWritten ? { dumpWritten } : {}),
+    outcome: unreachable > 0 ? 'unreachable' : summary.failing > 0 ? 'findings' : 'clean',
+  };
+}
+
+/** 0 clean, 1 findings at or above --fail-on, 3 a server could not be read. */
+export function auditExitCode(r: AuditGrantsResult): number {
+  return r.outcome === 'unreachable' ? 3 : r.outcome === 'findings' ? 1 : 0;
+}
+
+// Server names on the command line stand for the services on them, as in provision.
+function selectedServices(fleet: Fleet, names: string[]): string[] | undefined {
+  if (names.length === 0) return undefined;
+  const out = new Set<string>();
+  for (const n of names) {
+    if (fleet.services.some((s) => s.name === n)) out.add(n);
+    else for (const s of fleet.servers.find((x) => x.name === n)?.services ?? []) out.add(s);
+  }
+  return fleet.services.map((s) => s.name).filter((s) => out.has(s));
+}
+
+async function readServer(fleet: Fleet, server: FleetServer, stateDir: string): Promise<CatalogDumpEntry | { server: string; error: Error }> {
+  // Loaded here so that --from-dump never loads the connector.
+  const [{ openAdmin }, { readCatalog }, { readState }] = await Promise.all([
+    import('../runtime/admin.js'),
+    import('../grants/catalog.js'),
+    import('../runtime/state.js'),
+  ]);
+  try {
+    const session = await openAdmin(fleet, server, stateDir);
+    try {
+      const catalog = await readCatalog(session.query.bind(session), server.name);
+      const stateAdmin = server.driver === 'local' ? (await readState(stateDir)).servers[server.name]?.adminUser : undefined;
+      return { server: server.name, adminUsers: [...new Set([stateAdmin, os.userInfo().username].filter((u): u is string => !!u))], catalog };
+    } finally {
+      await session.close();
+    }
+  } catch (e) {
+    if (e instanceof DbpsError && e.exitCode === 3) return { server: server.name, error: e };
+    throw e;
+  }
+}
+
+async function entriesFromDump(file: string, fleet: Fleet, servers: FleetServer[]): Promise<CatalogDumpEntry[]> {
+  let dump: CatalogDump;
+  try {
+    dump = JSON.parse(await readFile(file, 'utf8')) as CatalogDump;
+  } catch (e) {
+    throw new UsageError(`--from-dump ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not a JSON document (${(e as Error).message})`}`);
+  }
+  if (dump?.kind !== 'dbps-catalog-dump' || dump.version !== 1 || !Array.isArray(dump.servers)) {
+    throw new UsageError(`--from-dump ${file} is not a dbps catalog dump (version 1)`, { hint: 'write one with `dbps audit-grants --dump FILE`' });
+  }
+  return servers.map((s) => {
+    const entry = dump.servers.find((e) => e.server === s.name);
+    if (!entry || !isCatalog(entry.catalog)) {
+      throw new UsageError(`--from-dump ${file} has no catalog for server "${s.name}" of fleet ${fleet.name}`, {
+        hint: 'dump again with `dbps audit-grants --dump FILE` after the server was added, or name only the services the dump covers',
+      });
+    }
+    return { server: s.name, adminUsers: Array.isArray(entry.adminUsers) ? entry.adminUsers : [], catalog: entry.catalog };
+  });
+}
+
+function isCatalog(c: unknown): c is Catalog {
+  const k = c as Catalog;
+  return (
+    typeof k === 'object' &&
+    k !== null &&
+    typeof k.version === 'string' &&
+    [k.accounts, k.databases, k.dbGrants, k.tableGrants, k.columnGrants, k.routineGrants, k.proxyGrants, k.roleGrants].every(Array.isArray)
+  );
+}
+
+// The services: block is read with a plain scan; a line number only helps SARIF viewers point somewhere.
+async function serviceLines(file: string, fleet: Fleet): Promise<Record<string, number>> {
+  const lines: Record<string, number> = {};
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return lines;
+  }
+  const rows = text.split('\n');
+  const start = rows.findIndex((l) => /^services\s*:/.test(l));
+  if (start < 0) return lines;
+  for (let i = start + 1; i < rows.length && !/^\S/.test(rows[i] ?? ''); i++) {
+    const m = /^\s+([A-Za-z0-9_-]+)\s*:/.exec(rows[i]!);
+    if (m && fleet.services.some((s) => s.name === m[1]) && lines[m[1]!] === undefined) lines[m[1]!] = i + 1;
+  }
+  return lines;
+}
