@@ -17,6 +17,16 @@ export interface LocalServerState {
   adminUser: string;
   /** mariadbd version the datadir was created with. */
   version?: string;
+  /** Temporary directory of the server (inside `dir`). */
+  tmpdir?: string;
+  /** Short directory holding the socket when `dir` is too deep for a Unix socket path; removed by `down --destroy`. */
+  socketDir?: string;
+  /** Pid of the last start, a fallback when the pid file is gone. */
+  pid?: number;
+  /** `running` after `up`, `stopped` after `down`: status exits 3 when a server that should run does not. */
+  wanted?: 'running' | 'stopped';
+  /** ISO time of the last successful start. */
+  startedAt?: string;
 }
 
 export interface FleetState {
@@ -47,6 +57,24 @@ export async function readState(stateDir: string): Promise<FleetState> {
     });
   }
 }
+
+/**
+ * Re-reads state.json, applies a change and writes it back, so keys written by other commands since
+ * our read are kept (several servers' outcomes land one after another during a parallel `up`).
+ */
+export function updateState(stateDir: string, change: (state: FleetState) => void): Promise<FleetState> {
+  // Serialised within this process: parallel read-modify-write cycles would lose each other's changes.
+  const next = stateUpdates.then(async () => {
+    const state = await readState(stateDir);
+    change(state);
+    await writeState(stateDir, state);
+    return state;
+  });
+  stateUpdates = next.catch(() => undefined);
+  return next;
+}
+
+let stateUpdates: Promise<unknown> = Promise.resolve();
 
 /** Writes state.json atomically (temp file + rename). */
 export async function writeState(stateDir: string, state: FleetState): Promise<void> {

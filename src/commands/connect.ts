@@ -1,0 +1,138 @@
+// dbps connect: the mariadb client on a service's own database, as one of its accounts or as the
+// server's admin. The child inherits the terminal; its exit code is the result.
+import { spawn } from 'node:child_process';
+import { loadFleet } from '../config/load.js';
+import { OperationalError, UsageError } from '../errors.js';
+import { serverOf, type FleetAccount, type FleetServer, type FleetService } from '../fleet/model.js';
+import { adminTarget, connectAdmin } from '../runtime/admin.js';
+import { requireBinary } from '../runtime/binaries.js';
+import { writeClientDefaults, type ClientConnection } from '../runtime/client-defaults.js';
+import { passwordFor, readSecrets } from '../runtime/secrets.js';
+import { readState } from '../runtime/state.js';
+import { didYouMean } from '../util/suggest.js';
+
+export interface ConnectOptions {
+  file: string;
+  stateDir: string;
+  service: string;
+  /** One of the service's accounts; default its `app` account. */
+  user?: string;
+  /** Use the server's admin access instead of a service account. */
+  admin: boolean;
+  /** SQL to run instead of an interactive session (`-e`). */
+  execute?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ConnectResult {
+  command: 'connect';
+  service: string;
+  server: string;
+  user: string;
+  /** The default database of the session; absent for --admin before the database exists. */
+  database?: string;
+  exitCode: number;
+}
+
+function findService(services: FleetService[], name: string, file: string): FleetService {
+  const service = services.find((s) => s.name === name);
+  if (!service) {
+    throw new UsageError(`"${name}" is not a service in ${file}${didYouMean(name, services.map((s) => s.name))}`, {
+      hint: `services: ${services.map((s) => s.name).join(', ')}`,
+    });
+  }
+  return service;
+}
+
+function pickAccount(service: FleetService, user: string | undefined): FleetAccount {
+  if (user !== undefined) {
+    const account = service.accounts.find((a) => a.user === user);
+    if (!account) {
+      throw new UsageError(`"${user}" is not an account of service "${service.name}"${didYouMean(user, service.accounts.map((a) => a.user))}`, {
+        hint: `its accounts: ${service.accounts.map((a) => a.user).join(', ')}; or use --admin`,
+      });
+    }
+    return account;
+  }
+  const account = service.accounts.find((a) => a.role === 'app') ?? service.accounts[0];
+  if (!account) throw new UsageError(`service "${service.name}" has no accounts`, { hint: 'use --admin, or add users: in services.yaml' });
+  return account;
+}
+
+/** Where a service account connects: the local server over TCP (as the service would), or the external host. */
+async function accountConnection(server: FleetServer, account: FleetAccount, stateDir: string): Promise<Omit<ClientConnection, 'user' | 'password'>> {
+  if (server.driver === 'external') return { host: server.host!, port: server.port ?? 3306 };
+  const local = (await readState(stateDir)).servers[server.name];
+  if (!local) {
+    throw new OperationalError(`server "${server.name}" has never been started`, { server: server.name, hint: `run \`dbps up ${server.services[0] ?? server.name}\`` });
+  }
+  return account.host === 'localhost' ? { socket: local.socket } : { host: '127.0.0.1', port: local.port };
+}
+
+/** Runs the client and waits for it; Ctrl-C goes to the client, not to us (we still delete the temp file). */
+function runClient(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ignore = () => undefined;
+    process.on('SIGINT', ignore);
+    const child = spawn(bin, args, { stdio: 'inherit', env });
+    child.on('error', (e) => {
+      process.off('SIGINT', ignore);
+      reject(e);
+    });
+    child.on('exit', (code, sig) => {
+      process.off('SIGINT', ignore);
+      resolve(code ?? (sig ? 128 + 2 : 1));
+    });
+  });
+}
+
+/** Opens the client (or runs `-e`) and returns its exit code. */
+export async function run(opts: ConnectOptions): Promise<ConnectResult> {
+  const env = opts.env ?? process.env;
+  if (opts.admin && opts.user !== undefined) throw new UsageError('--user and --admin exclude each other');
+  const fleet = await loadFleet(opts.file);
+  const service = findService(fleet.services, opts.service, opts.file);
+  const server = serverOf(fleet, service);
+  const mariadb = requireBinary('mariadb', env);
+
+  let connection: ClientConnection;
+  let database: string | undefined = service.database;
+  if (opts.admin) {
+    const target = await adminTarget(fleet, server, opts.stateDir, env);
+    // Connecting first gives dbps's own error (not running, access denied) and tells whether the database exists yet.
+    const session = await connectAdmin(target);
+    try {
+      const rows = await session.query('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [service.database]);
+      if (rows.length === 0) database = undefined;
+    } finally {
+      await session.close();
+    }
+    connection = {
+      user: target.user,
+      ...(target.password !== undefined ? { password: target.password } : {}),
+      ...(target.socketPath ? { socket: target.socketPath } : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
+    };
+  } else {
+    const account = pickAccount(service, opts.user);
+    const password = passwordFor({ server: server.name, user: account.user, ...(account.passwordEnv ? { passwordEnv: account.passwordEnv } : {}) }, await readSecrets(opts.stateDir), env);
+    if (password === undefined) {
+      throw new OperationalError(
+        account.passwordEnv
+          ? `account ${account.user}: environment variable ${account.passwordEnv} (its password) is not set`
+          : `account ${account.user} has no password yet (it is created by \`dbps provision\`)`,
+        { server: server.name, hint: account.passwordEnv ? `export ${account.passwordEnv}=...` : `run \`dbps provision\`, or use \`dbps connect ${service.name} --admin\`` },
+      );
+    }
+    connection = { user: account.user, password, ...(await accountConnection(server, account, opts.stateDir)) };
+  }
+
+  const defaults = await writeClientDefaults(connection);
+  try {
+    // --defaults-extra-file must come first; it keeps the password out of argv.
+    const args = [`--defaults-extra-file=${defaults.path}`, ...(opts.execute !== undefined ? ['-e', opts.execute] : []), ...(database ? [database] : [])];
+    const exitCode = await runClient(mariadb, args, env);
+    return { command: 'connect', service: service.name, server: server.name, user: connection.user, ...(database ? { database } : {}), exitCode };
+  } finally {
+    await defaults.remove();
+  }
+}

@@ -1,0 +1,103 @@
+// dbps down: clean shutdown of local servers (SIGKILL only after a timeout, reported), optionally
+// removing their datadirs. External servers are never stopped.
+import { loadFleet } from '../config/load.js';
+import { ExitCode, UsageError, type ExitCodeValue } from '../errors.js';
+import { selectServers, serverLabel } from '../fleet/select.js';
+import { driverFor, type StopAction, type StopOutcome } from '../runtime/driver.js';
+import { runJobsSilently, type Job, type JobRunner } from '../runtime/jobs.js';
+import { readState } from '../runtime/state.js';
+import { failureOf, type ServerFailure } from './up.js';
+
+export interface DownOptions {
+  file: string;
+  stateDir: string;
+  services: string[];
+  /** Also delete each server's directory (datadir, logs, my.cnf). */
+  destroy: boolean;
+  /** --yes: destruction confirmed on the command line. */
+  yes: boolean;
+  /** Asks the user on a terminal; absent when nobody can answer (then --destroy needs --yes). */
+  confirm?: (question: string) => Promise<boolean>;
+  env?: NodeJS.ProcessEnv;
+  runJobs?: JobRunner;
+}
+
+export interface DownServerResult {
+  server: string;
+  label: string;
+  driver: 'local' | 'external';
+  action?: StopAction;
+  destroyed: boolean;
+  warning?: string;
+  error?: ServerFailure;
+}
+
+export interface DownResult {
+  command: 'down';
+  servers: DownServerResult[];
+  /** False when nothing was running and nothing was removed. */
+  changed: boolean;
+  warnings: string[];
+  outcome: 'ok' | 'failed';
+  exitCode: ExitCodeValue;
+}
+
+/** Stops the selected local servers in parallel. */
+export async function run(opts: DownOptions): Promise<DownResult> {
+  const env = opts.env ?? process.env;
+  const fleet = await loadFleet(opts.file);
+  const servers = selectServers(fleet, opts.services);
+  const state = await readState(opts.stateDir);
+  if (opts.destroy) {
+    const doomed = servers.filter((s) => s.driver === 'local' && state.servers[s.name]).map((s) => s.name);
+    if (doomed.length && !opts.yes) {
+      const question = `Delete the data of ${doomed.join(', ')} (${doomed.length} server${doomed.length === 1 ? '' : 's'}) for good?`;
+      if (!opts.confirm) {
+        throw new UsageError(`--destroy deletes the datadirs of ${doomed.join(', ')}; add --yes to confirm`, { hint: 'nothing was stopped or removed' });
+      }
+      if (!(await opts.confirm(question))) throw new UsageError('not confirmed; nothing was stopped or removed');
+    }
+  }
+  const jobs: Job<StopOutcome>[] = await Promise.all(
+    servers.map(async (server) => {
+      const driver = await driverFor(server);
+      return {
+        title: serverLabel(server),
+        run: (progress: (text: string) => void) => driver.stop(server, { fleet, stateDir: opts.stateDir, state, env, progress }, { destroy: opts.destroy && server.driver === 'local' }),
+        describe: describeStop,
+      };
+    }),
+  );
+  const settled = await (opts.runJobs ?? runJobsSilently)(jobs);
+  const results: DownServerResult[] = servers.map((server, i) => {
+    const base = { server: server.name, label: serverLabel(server), driver: server.driver };
+    const s = settled[i]!;
+    if (s.status === 'rejected') return { ...base, destroyed: false, error: failureOf(s.reason) };
+    const { server: _name, ...outcome } = s.value;
+    return { ...base, ...outcome };
+  });
+  const exitCode = results.reduce<ExitCodeValue>((code, r) => (r.error && r.error.exitCode > code ? r.error.exitCode : code), ExitCode.ok);
+  return {
+    command: 'down',
+    servers: results,
+    changed: results.some((r) => r.action === 'stopped' || r.action === 'killed' || r.destroyed),
+    warnings: results.flatMap((r) => (r.warning ? [r.warning] : [])),
+    outcome: exitCode === ExitCode.ok ? 'ok' : 'failed',
+    exitCode,
+  };
+}
+
+/** The line shown when a server's stop job is done. */
+export function describeStop(o: StopOutcome): string {
+  const removed = o.destroyed ? ', datadir removed' : '';
+  switch (o.action) {
+    case 'stopped':
+      return `stopped${removed}`;
+    case 'killed':
+      return `killed after the shutdown timeout${removed}`;
+    case 'already-stopped':
+      return `not running${removed}`;
+    case 'left-running':
+      return 'external, left running';
+  }
+}

@@ -1,0 +1,34 @@
+// dbps status: probe every server (local and external) and report its state and health.
+import { loadFleet } from '../config/load.js';
+import { selectServers } from '../fleet/select.js';
+import { driverFor, type ServerProbe } from '../runtime/driver.js';
+import { readState } from '../runtime/state.js';
+
+export interface StatusOptions {
+  file: string;
+  stateDir: string;
+  services: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface StatusResult {
+  command: 'status';
+  fleet: string;
+  servers: ServerProbe[];
+  /** Servers that should run (started and not stopped, or external) but do not answer. */
+  down: string[];
+  outcome: 'ok' | 'failed';
+}
+
+/** Probes the selected servers in parallel; never starts or stops anything. */
+export async function run(opts: StatusOptions): Promise<StatusResult> {
+  const env = opts.env ?? process.env;
+  const fleet = await loadFleet(opts.file);
+  const servers = selectServers(fleet, opts.services);
+  const state = await readState(opts.stateDir);
+  const probes = await Promise.all(
+    servers.map(async (server) => (await driverFor(server)).probe(server, { fleet, stateDir: opts.stateDir, state, env, progress: () => undefined })),
+  );
+  const down = probes.filter((p) => p.shouldRun && p.state !== 'running').map((p) => p.server);
+  return { command: 'status', fleet: fleet.name, servers: probes, down, outcome: down.length ? 'failed' : 'ok' };
+}

@@ -1,0 +1,94 @@
+// One interface over the two kinds of server: local mariadbd processes dbps runs, and external
+// servers it only talks to. Commands pick the driver by `server.driver` and never branch further.
+import type { Fleet, FleetServer } from '../fleet/model.js';
+import type { FleetState } from './state.js';
+
+export type ServerRunState = 'running' | 'stopped' | 'crashed' | 'unreachable';
+
+/** Per-service health on its server (from the processlist and the schema list). */
+export interface ServiceHealth {
+  service: string;
+  database: string;
+  /** False until `dbps provision` has created the database. */
+  databaseExists: boolean;
+  threadsConnected: number;
+  /** Connections on the database running a statement (not sleeping). */
+  activeQueries: number;
+  /** InnoDB reads that missed the buffer pool; the server's figure (InnoDB does not count them per schema). */
+  bufferPoolReads: number;
+}
+
+export interface ServerProbe {
+  server: string;
+  driver: 'local' | 'external';
+  services: string[];
+  host: string;
+  port?: number;
+  socket?: string;
+  pid?: number;
+  state: ServerRunState;
+  /** Why a server is crashed / unreachable / stopped, in one sentence. */
+  detail?: string;
+  /** True when the server should be running (local: started by `up` and not stopped by `down`; external: always). */
+  shouldRun: boolean;
+  version?: string;
+  uptimeSeconds?: number;
+  threadsConnected?: number;
+  bufferPoolReads?: number;
+  health: ServiceHealth[];
+}
+
+export type StartAction = 'created' | 'started' | 'recovered' | 'already-running' | 'reachable';
+
+export interface StartOutcome {
+  server: string;
+  action: StartAction;
+  port?: number;
+  socket?: string;
+  pid?: number;
+  /** Seconds from the start of this server's work to accepting connections. */
+  seconds: number;
+}
+
+export type StopAction = 'stopped' | 'killed' | 'already-stopped' | 'left-running';
+
+export interface StopOutcome {
+  server: string;
+  action: StopAction;
+  /** The datadir and every file of the server were removed (`--destroy`). */
+  destroyed: boolean;
+  /** Set when a clean shutdown timed out and the server was killed. */
+  warning?: string;
+}
+
+export interface DriverContext {
+  fleet: Fleet;
+  stateDir: string;
+  /** state.json as read at the start of the command (drivers record changes through updateState). */
+  state: FleetState;
+  env: NodeJS.ProcessEnv;
+  /** Progress line for the server's task ("initialising datadir", "waiting for connections"). */
+  progress(text: string): void;
+}
+
+export interface StartOptions {
+  /** Port chosen by the command (declared, recorded or allocated); local servers only. */
+  port?: number;
+  memoryScale: number;
+}
+
+export interface StopOptions {
+  destroy: boolean;
+}
+
+export interface Driver {
+  start(server: FleetServer, ctx: DriverContext, opts: StartOptions): Promise<StartOutcome>;
+  stop(server: FleetServer, ctx: DriverContext, opts: StopOptions): Promise<StopOutcome>;
+  probe(server: FleetServer, ctx: DriverContext): Promise<ServerProbe>;
+}
+
+/** The driver for a server, loaded lazily so commands pull in only what they use. */
+export async function driverFor(server: FleetServer): Promise<Driver> {
+  if (server.driver === 'external') return (await import('./external.js')).externalDriver;
+  return (await import('./local.js')).localDriver;
+}

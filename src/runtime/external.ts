@@ -1,0 +1,58 @@
+// The external driver: servers dbps does not run. `up` only checks they answer, `down` leaves them
+// alone, `status` probes them with the admin account from services.yaml.
+import { OperationalError } from '../errors.js';
+import { adminTarget, connectAdmin } from './admin.js';
+import type { Driver, ServerProbe } from './driver.js';
+import { readHealth } from './health.js';
+
+export const externalDriver: Driver = {
+  async start(server, ctx) {
+    const began = Date.now();
+    ctx.progress(`checking ${server.host}:${server.port ?? 3306} answers`);
+    const target = await adminTarget(ctx.fleet, server, ctx.stateDir, ctx.env);
+    const session = await connectAdmin(target);
+    try {
+      await session.query('SELECT 1');
+    } finally {
+      await session.close();
+    }
+    return {
+      server: server.name,
+      action: 'reachable',
+      ...(target.port !== undefined ? { port: target.port } : {}),
+      ...(target.socketPath ? { socket: target.socketPath } : {}),
+      seconds: (Date.now() - began) / 1000,
+    };
+  },
+
+  async stop(server) {
+    return { server: server.name, action: 'left-running', destroyed: false };
+  },
+
+  async probe(server, ctx): Promise<ServerProbe> {
+    const base: ServerProbe = {
+      server: server.name,
+      driver: 'external',
+      services: server.services,
+      host: server.host ?? '',
+      ...(server.port !== undefined ? { port: server.port } : {}),
+      ...(server.admin?.socket ? { socket: server.admin.socket } : {}),
+      state: 'unreachable',
+      // dbps never starts an external server, so it is always expected to answer.
+      shouldRun: true,
+      health: [],
+    };
+    let session;
+    try {
+      session = await connectAdmin(await adminTarget(ctx.fleet, server, ctx.stateDir, ctx.env));
+    } catch (e) {
+      return { ...base, detail: e instanceof OperationalError ? e.message : String(e) };
+    }
+    try {
+      const h = await readHealth(session, ctx.fleet, server);
+      return { ...base, state: 'running', version: h.version, uptimeSeconds: h.uptimeSeconds, threadsConnected: h.threadsConnected, bufferPoolReads: h.bufferPoolReads, health: h.health };
+    } finally {
+      await session.close();
+    }
+  },
+};

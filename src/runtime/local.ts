@@ -1,0 +1,325 @@
+// The local driver: one mariadbd process per server on this machine, everything under
+// <stateDir>/servers/<name>/, started detached so it outlives dbps, administered over its socket.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { promisify } from 'node:util';
+import { OperationalError } from '../errors.js';
+import type { FleetServer } from '../fleet/model.js';
+import { renderMyCnf } from '../mycnf/render.js';
+import { connectAdmin, type AdminSession } from './admin.js';
+import { mariadbdVersion, requireBinary } from './binaries.js';
+import type { Driver, DriverContext, ServerProbe, StartAction, StartOutcome, StopOutcome } from './driver.js';
+import { readHealth } from './health.js';
+import { serverFiles, type ServerFiles } from './paths.js';
+import { portFree } from './ports.js';
+import { isServerProcess, processAlive, readPidFile, signal, sleep, spawnDetached, tailFile, waitForExit } from './process.js';
+import { updateState, type LocalServerState } from './state.js';
+
+const execFileAsync = promisify(execFile);
+const BIND_ADDRESS = '127.0.0.1';
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** mariadbd refuses to run as root unless told to; as anyone else it runs as that user. */
+function userArgs(): string[] {
+  return isRoot() ? ['--user=root'] : [];
+}
+
+/**
+ * The database account that reaches the server over its socket with unix_socket authentication:
+ * mariadb-install-db creates root@localhost for root and <user>@localhost for anyone else.
+ */
+export function socketAdminUser(): string {
+  return isRoot() ? 'root' : os.userInfo().username;
+}
+
+function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = Number(env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/** The pid of this server's mariadbd when one runs (pid file first, then the recorded pid). */
+async function runningPid(files: ServerFiles, entry: LocalServerState | undefined): Promise<number | undefined> {
+  for (const pid of [await readPidFile(files.pidFile), entry?.pid]) {
+    if (pid && isServerProcess(pid, files.cnf)) return pid;
+  }
+  return undefined;
+}
+
+/** The pid of a local server's running mariadbd, or undefined (doctor: a port held by our own server is fine). */
+export function localServerPid(stateDir: string, name: string, entry: LocalServerState | undefined): Promise<number | undefined> {
+  return runningPid(serverFiles(stateDir, name), entry);
+}
+
+/** An admin session over the socket, or undefined when the server does not answer (yet). */
+async function trySocket(server: string, socket: string, user: string): Promise<AdminSession | undefined> {
+  if (!existsSync(socket)) return undefined;
+  try {
+    return await connectAdmin({ server, socketPath: socket, user });
+  } catch {
+    return undefined;
+  }
+}
+
+async function answers(server: string, socket: string, user: string): Promise<boolean> {
+  const session = await trySocket(server, socket, user);
+  if (!session) return false;
+  await session.close();
+  return true;
+}
+
+async function logTail(files: ServerFiles): Promise<string> {
+  const lines = await tailFile(files.logError, 8);
+  return lines.length ? `; last lines of ${files.logError}:\n  ${lines.join('\n  ')}` : `; ${files.logError} is empty`;
+}
+
+/** Removes what a killed server leaves behind (pid file, socket and its lock) so the next start is not refused. */
+async function clearLeftovers(files: ServerFiles): Promise<void> {
+  await Promise.all([files.pidFile, files.socket, `${files.socket}.lock`].map((f) => rm(f, { force: true })));
+}
+
+/** mariadb-install-db into a scratch directory, renamed into place only when complete. */
+async function initialiseDatadir(server: FleetServer, files: ServerFiles, env: NodeJS.ProcessEnv): Promise<void> {
+  const installDb = requireBinary('mariadb-install-db', env);
+  const partial = `${files.datadir}.partial`;
+  await rm(partial, { recursive: true, force: true });
+  try {
+    // --no-defaults: /etc/mysql/my.cnf belongs to the machine's own MariaDB and must not leak in.
+    const { stdout, stderr } = await execFileAsync(
+      installDb,
+      // A private --tmpdir: bootstraps running side by side otherwise trip over each other's temporary tables in /tmp.
+      ['--no-defaults', ...userArgs(), `--datadir=${partial}`, `--tmpdir=${files.tmpdir}`, '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve'],
+      { timeout: 300_000, maxBuffer: 16 * 1024 * 1024, env: { ...env, LC_ALL: 'C' } },
+    );
+    await appendFile(files.logError, `${stdout}${stderr}`);
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; code?: number | string; message: string };
+    await appendFile(files.logError, `${err.stdout ?? ''}${err.stderr ?? ''}`).catch(() => undefined);
+    throw new OperationalError(`server "${server.name}": mariadb-install-db failed (exit ${err.code ?? '?'})${await logTail(files)}`, {
+      server: server.name,
+      hint: `check that ${files.dir} is writable, then run \`dbps up\` again`,
+      cause: e,
+    });
+  }
+  await rename(partial, files.datadir);
+}
+
+async function waitUntilReady(
+  server: FleetServer,
+  files: ServerFiles,
+  adminUser: string,
+  exited: () => boolean,
+  pidAlive: () => boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await answers(server.name, files.socket, adminUser)) return;
+    if (exited() || !pidAlive()) {
+      throw new OperationalError(`server "${server.name}": mariadbd exited during start-up${await logTail(files)}`, {
+        server: server.name,
+        hint: `read ${files.logError}; fix the cause and run \`dbps up\` again`,
+      });
+    }
+    if (Date.now() > deadline) {
+      throw new OperationalError(
+        `server "${server.name}": mariadbd did not accept connections on ${files.socket} within ${Math.round(timeoutMs / 1000)} s${await logTail(files)}`,
+        { server: server.name, hint: `it may still be recovering: check \`dbps status\` and ${files.logError} (DBPS_START_TIMEOUT raises the limit)` },
+      );
+    }
+    await sleep(100);
+  }
+}
+
+export const localDriver: Driver = {
+  async start(server, ctx, opts): Promise<StartOutcome> {
+    const began = Date.now();
+    const files = serverFiles(ctx.stateDir, server.name);
+    const entry = ctx.state.servers[server.name];
+    const adminUser = entry?.adminUser ?? socketAdminUser();
+    const startTimeout = seconds(ctx.env, 'DBPS_START_TIMEOUT', 120) * 1000;
+    const port = opts.port ?? entry?.port;
+    if (port === undefined) throw new Error(`no port chosen for local server ${server.name}`);
+
+    const livePid = await runningPid(files, entry);
+    if (livePid) {
+      // Still coming up (or recovering) from an earlier `up`: give it the start timeout, not a clash error.
+      await waitUntilReady(server, files, adminUser, () => false, () => processAlive(livePid), startTimeout);
+      await updateState(ctx.stateDir, (s) => {
+        const e = s.servers[server.name];
+        if (e) {
+          e.wanted = 'running';
+          e.pid = livePid;
+        }
+      });
+      return { server: server.name, action: 'already-running', port: entry?.port ?? port, socket: files.socket, pid: livePid, seconds: 0 };
+    }
+
+    const { path: mariadbd, version } = await mariadbdVersion(ctx.env);
+    const crashed = existsSync(files.pidFile) || entry?.wanted === 'running';
+    await clearLeftovers(files);
+
+    if (!(await portFree(port, BIND_ADDRESS))) {
+      throw new OperationalError(`server "${server.name}": port ${port} on ${BIND_ADDRESS} is already in use by another process`, {
+        server: server.name,
+        hint: `stop whatever listens on ${port} (\`ss -ltnp 'sport = :${port}'\` shows it), or give "${server.name}" another port with \`port:\` in services.yaml`,
+      });
+    }
+
+    await mkdir(files.dir, { recursive: true, mode: 0o700 });
+    await mkdir(files.tmpdir, { recursive: true, mode: 0o700 });
+    if (files.socketDir) await mkdir(files.socketDir, { recursive: true, mode: 0o700 });
+
+    let action: StartAction = crashed ? 'recovered' : 'started';
+    if (!existsSync(`${files.datadir}/mysql`)) {
+      ctx.progress('creating datadir (mariadb-install-db)');
+      await initialiseDatadir(server, files, ctx.env);
+      action = 'created';
+    }
+
+    let cnfText: string;
+    try {
+      cnfText = renderMyCnf(ctx.fleet, server, {
+        version,
+        memoryScale: opts.memoryScale,
+        paths: {
+          port,
+          bindAddress: BIND_ADDRESS,
+          datadir: files.datadir,
+          socket: files.socket,
+          pidFile: files.pidFile,
+          logError: files.logError,
+          tmpdir: files.tmpdir,
+        },
+      });
+    } catch (e) {
+      throw new OperationalError(`server "${server.name}": cannot write its my.cnf for MariaDB ${version.text}: ${(e as Error).message}`, {
+        server: server.name,
+        cause: e,
+      });
+    }
+    await writeFile(files.cnf, cnfText, { mode: 0o600 });
+
+    await updateState(ctx.stateDir, (s) => {
+      s.servers[server.name] = {
+        ...s.servers[server.name],
+        port,
+        dir: files.dir,
+        datadir: files.datadir,
+        tmpdir: files.tmpdir,
+        socket: files.socket,
+        ...(files.socketDir ? { socketDir: files.socketDir } : {}),
+        pidFile: files.pidFile,
+        logError: files.logError,
+        cnf: files.cnf,
+        adminUser,
+        version: version.text,
+        wanted: 'running',
+      };
+    });
+
+    ctx.progress(action === 'recovered' ? `restarting after a crash on port ${port} (InnoDB recovery)` : `starting mariadbd on port ${port}`);
+    // --defaults-file must come first; it also keeps /etc/mysql/my.cnf out of this server.
+    const child = spawnDetached(mariadbd, [`--defaults-file=${files.cnf}`, ...userArgs()], files.logError, files.dir);
+    await waitUntilReady(server, files, adminUser, child.exited, () => processAlive(child.pid), startTimeout);
+
+    await updateState(ctx.stateDir, (s) => {
+      const e = s.servers[server.name];
+      if (e) {
+        e.pid = child.pid;
+        e.startedAt = new Date().toISOString();
+      }
+    });
+    return { server: server.name, action, port, socket: files.socket, pid: child.pid, seconds: (Date.now() - began) / 1000 };
+  },
+
+  async stop(server, ctx, opts): Promise<StopOutcome> {
+    const files = serverFiles(ctx.stateDir, server.name);
+    const entry = ctx.state.servers[server.name];
+    const adminUser = entry?.adminUser ?? socketAdminUser();
+    const stopTimeout = seconds(ctx.env, 'DBPS_STOP_TIMEOUT', 60) * 1000;
+    const pid = await runningPid(files, entry);
+    let action: StopOutcome['action'] = 'already-stopped';
+    let warning: string | undefined;
+    if (pid) {
+      ctx.progress('shutting down');
+      // SHUTDOWN over the admin socket is the clean path; SIGTERM does the same when the socket does not answer.
+      const session = await trySocket(server.name, files.socket, adminUser);
+      if (session) {
+        await session.query('SHUTDOWN').catch(() => signal(pid, 'SIGTERM'));
+        await session.close().catch(() => undefined);
+      } else {
+        signal(pid, 'SIGTERM');
+      }
+      action = 'stopped';
+      if (!(await waitForExit(pid, stopTimeout))) {
+        signal(pid, 'SIGKILL');
+        await waitForExit(pid, 10_000);
+        action = 'killed';
+        warning = `server "${server.name}" did not shut down within ${Math.round(stopTimeout / 1000)} s and was killed (SIGKILL); InnoDB recovers at the next \`dbps up\``;
+      }
+    }
+    await clearLeftovers(files);
+    if (opts.destroy) {
+      ctx.progress('removing datadir');
+      await rm(files.dir, { recursive: true, force: true });
+      if (files.socketDir) await rm(files.socketDir, { recursive: true, force: true });
+    }
+    await updateState(ctx.stateDir, (s) => {
+      if (opts.destroy) {
+        delete s.servers[server.name];
+      } else if (s.servers[server.name]) {
+        s.servers[server.name]!.wanted = 'stopped';
+      }
+    });
+    return { server: server.name, action, destroyed: opts.destroy, ...(warning ? { warning } : {}) };
+  },
+
+  async probe(server, ctx): Promise<ServerProbe> {
+    const files = serverFiles(ctx.stateDir, server.name);
+    const entry = ctx.state.servers[server.name];
+    const base: ServerProbe = {
+      server: server.name,
+      driver: 'local',
+      services: server.services,
+      host: BIND_ADDRESS,
+      ...(entry?.port ?? server.port ? { port: entry?.port ?? server.port } : {}),
+      ...(entry ? { socket: entry.socket } : {}),
+      state: 'stopped',
+      shouldRun: entry?.wanted === 'running',
+      health: [],
+    };
+    if (!entry) return { ...base, detail: 'never started (run `dbps up`)' };
+    const pidInFile = await readPidFile(files.pidFile);
+    const pid = await runningPid(files, entry);
+    if (!pid) {
+      if (pidInFile !== undefined) {
+        return { ...base, state: 'crashed', detail: `pid file names ${pidInFile} but no such server process runs (killed or crashed); \`dbps up\` restarts it` };
+      }
+      return { ...base, detail: entry.wanted === 'running' ? 'not running although it was not stopped with `dbps down`' : 'stopped by `dbps down`' };
+    }
+    const session = await trySocket(server.name, entry.socket, entry.adminUser);
+    if (!session) {
+      return { ...base, pid, state: 'crashed', detail: `process ${pid} runs but does not answer on ${entry.socket}` };
+    }
+    try {
+      const h = await readHealth(session, ctx.fleet, server);
+      return {
+        ...base,
+        pid,
+        state: 'running',
+        version: h.version,
+        uptimeSeconds: h.uptimeSeconds,
+        threadsConnected: h.threadsConnected,
+        bufferPoolReads: h.bufferPoolReads,
+        health: h.health,
+      };
+    } finally {
+      await session.close();
+    }
+  },
+};
