@@ -3,6 +3,11 @@ import type { CommandSpec } from './spec.js';
 import { initSpec } from './specs/init.js';
 import { validateSpec } from './specs/validate.js';
 import { generateSpec } from './specs/generate.js';
+import { upSpec } from './specs/up.js';
+import { downSpec } from './specs/down.js';
+import { statusSpec } from './specs/status.js';
+import { connectSpec } from './specs/connect.js';
+import { doctorSpec } from './specs/doctor.js';
 import { planSpec } from './specs/plan.js';
 import { provisionSpec } from './specs/provision.js';
 import { auditGrantsSpec } from './specs/audit-grants.js';
@@ -11,7 +16,12 @@ export const COMMANDS: CommandSpec[] = [
   initSpec,
   validateSpec,
   generateSpec,
+  upSpec,
+  downSpec,
+  statusSpec,
+  connectSpec,
   planSpec,
   provisionSpec,
   auditGrantsSpec,
+  doctorSpec,
 ];
