@@ -42,14 +42,14 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
 
   const accounts: CatalogAccount[] = globalRows.map((r) => {
     const decoded = decodeAccess(BigInt(String(r.access ?? '0')), version);
-    const isRole = String(r.isRole) === 'true';
+    const isRole = isTrue(r.isRole);
     return {
       user: String(r.user),
       host: isRole ? '' : String(r.host),
       isRole,
       plugin: String(r.plugin ?? ''),
       hasPassword: Number(r.hasPassword) === 1,
-      locked: String(r.locked) === 'true',
+      locked: isTrue(r.locked),
       maxUserConnections: Number(r.maxUserConnections ?? 0),
       sslType: SSL_TYPES[Number(r.sslType ?? 0)] ?? String(r.sslType),
       defaultRole: String(r.defaultRole ?? ''),
@@ -71,7 +71,7 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
   });
 
   const routineGrants: CatalogRoutineGrant[] = procRows.map((r) => {
-    const set = decodePrivilegeSet(r.privs as string);
+    const set = decodePrivilegeSet(r.privs as string | string[]);
     return {
       user: String(r.user),
       host: String(r.host),
@@ -91,7 +91,7 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
     databaseDetails: schemaRows.map((r) => ({ name: String(r.name), charset: String(r.charset), collation: String(r.collation) })),
     dbGrants,
     tableGrants: tableRows.map((r) => {
-      const set = decodePrivilegeSet(r.privs as string);
+      const set = decodePrivilegeSet(r.privs as string | string[]);
       return { user: String(r.user), host: String(r.host), db: String(r.db), table: String(r.tbl), privileges: set.privileges, grantOption: set.grantOption };
     }),
     columnGrants: columnRows.map((r) => ({
@@ -100,7 +100,7 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
       db: String(r.db),
       table: String(r.tbl),
       column: String(r.col),
-      privileges: decodePrivilegeSet(r.privs as string).privileges,
+      privileges: decodePrivilegeSet(r.privs as string | string[]).privileges,
     })),
     routineGrants,
     proxyGrants: proxyRows.map((r) => ({
@@ -112,4 +112,9 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
     })),
     roleGrants: roleRows.map((r) => ({ user: String(r.user), host: String(r.host), role: String(r.role), withAdmin: String(r.adminOption) === 'Y' })),
   };
+}
+
+// JSON_VALUE returns JSON true as '1' (10.11) or 'true', depending on version.
+function isTrue(v: unknown): boolean {
+  return v === 1 || v === '1' || v === 'true' || v === true;
 }

@@ -102,10 +102,12 @@ const SET_VALUE_NAMES: Record<string, string> = {
 };
 
 /** Splits a privilege SET value ("Select,Show view,Grant") into upper-case names and the grant option. */
-export function decodePrivilegeSet(value: string | null | undefined): { privileges: string[]; grantOption: boolean } {
+export function decodePrivilegeSet(value: string | string[] | null | undefined): { privileges: string[]; grantOption: boolean } {
   const privileges: string[] = [];
   let grantOption = false;
-  for (const raw of (value ?? '').split(',')) {
+  // The mariadb connector returns SET columns as arrays; recorded fixtures may hold the text form.
+  const parts = Array.isArray(value) ? value : (value ?? '').split(',');
+  for (const raw of parts) {
     const v = raw.trim();
     if (!v) continue;
     const name = SET_VALUE_NAMES[v.toLowerCase()] ?? v.toUpperCase();
