@@ -10,6 +10,9 @@ import { connectSpec } from './specs/connect.js';
 import { doctorSpec } from './specs/doctor.js';
 import { planSpec } from './specs/plan.js';
 import { provisionSpec } from './specs/provision.js';
+import { backupSpec } from './specs/backup.js';
+import { backupsSpec } from './specs/backups.js';
+import { restoreSpec } from './specs/restore.js';
 import { auditGrantsSpec } from './specs/audit-grants.js';
 
 export const COMMANDS: CommandSpec[] = [
@@ -22,6 +25,9 @@ export const COMMANDS: CommandSpec[] = [
   connectSpec,
   planSpec,
   provisionSpec,
+  backupSpec,
+  backupsSpec,
+  restoreSpec,
   auditGrantsSpec,
   doctorSpec,
 ];

@@ -1,0 +1,85 @@
+// File helpers for backups: sizes, per-file sha256 lists, free space. Thin I/O, no policy.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, statfs } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Total bytes of regular files under dir (0 when it does not exist yet). */
+export async function treeSize(dir: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += await treeSize(p);
+    else if (e.isFile()) {
+      try {
+        total += (await lstat(p)).size;
+      } catch {
+        // vanished while walking (temp files of a running server)
+      }
+    }
+  }
+  return total;
+}
+
+/** Relative paths of regular files under dir, sorted. */
+export async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await listFiles(dir, rel)));
+    else if (e.isFile()) out.push(rel);
+  }
+  return out.sort();
+}
+
+/** sha256 of one file, streamed. */
+export function sha256File(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(file)
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+/** `sha256sum`-style lines for every file under dir, and the sha256 of that text (the backup's checksum). */
+export async function hashTree(dir: string): Promise<{ lines: string; checksum: string }> {
+  const files = await listFiles(dir);
+  const parts: string[] = [];
+  for (const f of files) parts.push(`${await sha256File(path.join(dir, f))}  ${f}\n`);
+  const lines = parts.join('');
+  return { lines, checksum: createHash('sha256').update(lines).digest('hex') };
+}
+
+/** Files whose hash differs from, or that are missing against, a `sha256sum`-style list. */
+export async function changedFiles(dir: string, lines: string): Promise<string[]> {
+  const bad: string[] = [];
+  for (const line of lines.split('\n').filter(Boolean)) {
+    const m = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
+    if (!m) continue;
+    try {
+      if ((await sha256File(path.join(dir, m[2]!))) !== m[1]) bad.push(m[2]!);
+    } catch {
+      bad.push(m[2]!);
+    }
+  }
+  return bad;
+}
+
+/** Bytes free for an unprivileged writer on the file system holding dir. */
+export async function freeBytes(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  return s.bavail * s.bsize;
+}
+
+/** True when an error is the file system running out of space. */
+export function isDiskFull(e: unknown, stderr = ''): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC' || /no space left|errno:? ?28\b|ENOSPC/i.test(stderr);
+}

@@ -1,0 +1,158 @@
+// manifest.json of a backup set: what each server's backup holds and whether it can be restored.
+// Pure shape + (de)serialisation here; the few file helpers at the end are the only I/O.
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { BinlogPosition } from './binlog-info.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+/** In-progress sets live under this prefix and are never listed; renamed to the id when done. */
+export const TEMP_PREFIX = '.tmp-';
+
+export type SetStatus = 'complete' | 'partial';
+export type Compression = 'none' | 'zstd';
+
+/** A closed binlog file copied into the set, so point-in-time restore does not depend on the server. */
+export interface ArchivedBinlog {
+  file: string;
+  /** Path relative to the set directory. */
+  path: string;
+  size: number;
+  sha256: string;
+  /** Every event of this file happened before this moment (the file was closed by FLUSH BINARY LOGS then). */
+  coveredUntil: string;
+}
+
+export interface TableCheck {
+  table: string;
+  check: string;
+  checksum: number | null;
+}
+
+export interface VerifyResult {
+  at: string;
+  ok: boolean;
+  /** Files whose sha256 no longer matches the one recorded at backup time. */
+  badFiles: string[];
+  tables: TableCheck[];
+  /** Why verify failed, in one sentence (server did not start, CHECK TABLE errors, changed files). */
+  reason?: string;
+}
+
+export interface ServerBackup {
+  server: string;
+  services: string[];
+  status: 'ok' | 'failed';
+  reason?: string;
+  /** Consistent position from the backup's own binlog-info file; null when log_bin is off. */
+  binlog?: BinlogPosition | null;
+  binlogInfoFile?: string;
+  serverVersion?: string;
+  toolVersion?: string;
+  startedAt: string;
+  /** When the copy phase ended: the binlog position was taken just before. */
+  copyEndedAt?: string;
+  endedAt: string;
+  durationMs: number;
+  copyMs?: number;
+  prepareMs?: number;
+  /** Bytes of the backup as stored (compressed size with zstd). */
+  sizeBytes?: number;
+  /** Backup files relative to the set directory: a directory, or a .tar.zst archive. */
+  path?: string;
+  /** sha256 over the per-file list (`<sha256>  <path>` lines, sorted) kept beside the backup. */
+  checksum?: string;
+  prepared: boolean;
+  binlogBase?: string;
+  archivedBinlogs: ArchivedBinlog[];
+  verify?: VerifyResult;
+}
+
+export interface BackupManifest {
+  version: 1;
+  id: string;
+  fleet: string;
+  status: SetStatus;
+  startedAt: string;
+  endedAt: string;
+  compress: Compression;
+  servers: ServerBackup[];
+}
+
+/** Set id from a start time: a UTC timestamp that sorts as text, e.g. 20261125T172650Z. */
+export function setIdFor(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/** The moment a set id names (ids sort like their times). */
+export function setIdTime(id: string): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(?:-\d+)?$/.exec(id);
+  if (!m) return undefined;
+  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+}
+
+/** A set is complete only when every server's backup is ok. */
+export function setStatusOf(servers: ServerBackup[]): SetStatus {
+  return servers.length > 0 && servers.every((s) => s.status === 'ok') ? 'complete' : 'partial';
+}
+
+/** Parses manifest text, checking the fields restore relies on; throws with what is wrong. */
+export function parseManifest(text: string): BackupManifest {
+  const m = JSON.parse(text) as BackupManifest;
+  if (m.version !== 1) throw new Error(`unknown manifest version ${String(m.version)}`);
+  if (typeof m.id !== 'string' || !setIdTime(m.id)) throw new Error('manifest has no valid id');
+  if (m.status !== 'complete' && m.status !== 'partial') throw new Error(`unknown set status ${String(m.status)}`);
+  if (!Array.isArray(m.servers)) throw new Error('manifest has no servers list');
+  for (const s of m.servers) {
+    if (typeof s.server !== 'string' || (s.status !== 'ok' && s.status !== 'failed')) throw new Error('manifest has a malformed server entry');
+    s.archivedBinlogs ??= [];
+  }
+  return m;
+}
+
+/** Stable JSON text of a manifest. */
+export function renderManifest(m: BackupManifest): string {
+  return `${JSON.stringify(m, null, 2)}\n`;
+}
+
+/** Writes manifest.json atomically (temp file + rename), so a reader never sees half a manifest. */
+export async function writeManifest(setDir: string, m: BackupManifest): Promise<void> {
+  await mkdir(setDir, { recursive: true });
+  const file = path.join(setDir, MANIFEST_FILE);
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, renderManifest(m), { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+/** Reads one set's manifest. */
+export async function readManifest(setDir: string): Promise<BackupManifest> {
+  return parseManifest(await readFile(path.join(setDir, MANIFEST_FILE), 'utf8'));
+}
+
+export interface ListedSet {
+  dir: string;
+  manifest?: BackupManifest;
+  /** Why the directory is not a usable set (no or damaged manifest). */
+  problem?: string;
+}
+
+/** Every finished set under a backup root, oldest first. Temp (in-progress) directories are skipped. */
+export async function listSets(root: string): Promise<ListedSet[]> {
+  let names: string[];
+  try {
+    names = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  names.sort();
+  const out: ListedSet[] = [];
+  for (const name of names) {
+    const dir = path.join(root, name);
+    try {
+      out.push({ dir, manifest: await readManifest(dir) });
+    } catch (e) {
+      out.push({ dir, problem: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no manifest.json' : `damaged manifest.json (${(e as Error).message})` });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+// Child processes of the backup code: credentials in a 0600 defaults file (never argv), tool
+// versions, and a runner that keeps the tail of stderr for error messages.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { OperationalError } from '../errors.js';
+
+export interface Credentials {
+  user: string;
+  password?: string;
+  socket?: string;
+  host?: string;
+  port?: number;
+}
+
+/** Option-file value quoting: backslash and double quote are the escapes the option parser reads. */
+export function optionValue(v: string): string {
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** The text of a defaults file: an optional `!include` of the server's my.cnf, then credentials for these groups. */
+export function defaultsFileText(creds: Credentials, groups: string[], include?: string): string {
+  const lines: string[] = [];
+  if (include) lines.push(`!include ${include}`);
+  for (const g of groups) {
+    lines.push(`[${g}]`, `user=${optionValue(creds.user)}`);
+    if (creds.password !== undefined) lines.push(`password=${optionValue(creds.password)}`);
+    if (creds.socket) lines.push(`socket=${optionValue(creds.socket)}`);
+    if (creds.host) lines.push(`host=${optionValue(creds.host)}`);
+    if (creds.port) lines.push(`port=${creds.port}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export interface DefaultsFile {
+  path: string;
+  remove(): Promise<void>;
+}
+
+/** Writes a 0600 defaults file in a private 0700 temp dir; the caller removes it when the child is done. */
+export async function writeDefaultsFile(text: string): Promise<DefaultsFile> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-cred-'));
+  const file = path.join(dir, 'client.cnf');
+  await writeFile(file, text, { mode: 0o600 });
+  return { path: file, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  /** Last 8 KiB of stderr. */
+  stderrTail: string;
+}
+
+/** Where mariadb tools live on Debian when /usr/sbin is not on PATH. */
+export function toolEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const p = process.env.PATH ?? '';
+  const withSbin = p.split(':').includes('/usr/sbin') ? p : `${p}:/usr/sbin:/sbin`;
+  return { ...process.env, PATH: withSbin, ...extra };
+}
+
+/** Runs a program to completion; a missing binary becomes an OperationalError naming it. */
+export async function runTool(cmd: string, args: string[], opts: SpawnOptions & { captureStdout?: boolean; onSpawn?: (c: ChildProcess) => void } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: toolEnv(), ...opts, stdio: ['ignore', opts.captureStdout ? 'pipe' : 'ignore', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-8192);
+    });
+    child.on('error', (e) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      reject(
+        code === 'ENOENT'
+          ? new OperationalError(`${cmd} is not installed or not on PATH`, { hint: `install it (Debian: apt-get install ${packageOf(cmd)})` })
+          : new OperationalError(`cannot run ${cmd}: ${e.message}`),
+      );
+    });
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderrTail: stderr }));
+    opts.onSpawn?.(child);
+  });
+}
+
+function packageOf(cmd: string): string {
+  if (cmd === 'mariadb-backup') return 'mariadb-backup';
+  if (cmd === 'mariadbd' || cmd === 'mariadb-install-db') return 'mariadb-server';
+  if (cmd === 'mariadb' || cmd === 'mariadb-binlog') return 'mariadb-client';
+  return cmd;
+}
+
+/** The last meaningful error line of a tool's stderr, for a one-sentence reason. */
+export function lastErrorLine(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const err = [...lines].reverse().find((l) => /error|failed|fatal|can't|cannot|denied|no space/i.test(l));
+  return (err ?? lines[lines.length - 1] ?? 'no output').replace(/^\[\d+\]\s*/, '').slice(0, 300);
+}
+
+/** Version of the installed mariadb-backup, e.g. "10.11.19" (it prints the server it was built from). */
+export async function mariadbBackupVersion(): Promise<string> {
+  const r = await runTool('mariadb-backup', ['--version'], { captureStdout: true });
+  const text = `${r.stdout}\n${r.stderrTail}`;
+  const m = /based on MariaDB server (\d+\.\d+\.\d+)/.exec(text) ?? /(\d+\.\d+\.\d+)-MariaDB/.exec(text);
+  if (!m) throw new OperationalError(`cannot tell the version of mariadb-backup from: ${text.trim().slice(0, 200)}`);
+  return m[1]!;
+}

@@ -1,0 +1,370 @@
+// Takes one backup set: a mariadb-backup per server (bounded parallelism), prepare, optional
+// zstd, checksums, closed binlogs archived, manifest.json written last, directory renamed last.
+import { mkdir, readFile, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import path from 'node:path';
+import { OperationalError } from '../errors.js';
+import { parseVersion, compareVersions } from '../util/version.js';
+import { BINLOG_INFO_FILES, parseBinlogInfo, splitBinlogName, type BinlogPosition } from './binlog-info.js';
+import { freeBytes, hashTree, isDiskFull, sha256File, treeSize } from './files.js';
+import {
+  setIdFor,
+  setStatusOf,
+  TEMP_PREFIX,
+  writeManifest,
+  type ArchivedBinlog,
+  type BackupManifest,
+  type Compression,
+  type ServerBackup,
+  listSets,
+} from './manifest.js';
+import { runJobsSilently, type Job, type JobRunner } from '../runtime/jobs.js';
+import { defaultsFileText, lastErrorLine, mariadbBackupVersion, runTool, writeDefaultsFile, type Credentials } from './proc.js';
+
+/** Everything needed to back up one local server; resolved by the command from state.json and secrets. */
+export interface BackupTarget {
+  server: string;
+  services: string[];
+  datadir: string;
+  socket: string;
+  /** The server's my.cnf, included so mariadb-backup sees the same InnoDB settings. */
+  cnf?: string;
+  /** The managed backup account. */
+  credentials: Credentials;
+}
+
+export type BackupPhase = 'queued' | 'copy' | 'prepare' | 'compress' | 'checksum' | 'binlogs' | 'done' | 'failed';
+
+export interface BackupProgress {
+  server: string;
+  phase: BackupPhase;
+  /** Bytes written so far in this phase's output (copy, compress). */
+  bytes?: number;
+  bytesPerSecond?: number;
+  message?: string;
+}
+
+export interface TakeBackupOptions {
+  fleet: string;
+  targets: BackupTarget[];
+  /** Root holding one directory per set. */
+  dest: string;
+  /** Servers backed up at the same time. */
+  parallel: number;
+  /** mariadb-backup's own copy threads per server. */
+  threads: number;
+  compress: Compression;
+  prepare: boolean;
+  now?: () => Date;
+  onProgress?: (p: BackupProgress) => void;
+  /** How per-server jobs are shown (listr2, plain lines, nothing); silent by default. */
+  runJobs?: JobRunner;
+}
+
+/** Runs at most `n` of the given tasks at a time. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active >= n) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+const mibs = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+/** One progress line: phase, bytes and throughput. */
+export function progressText(p: BackupProgress): string {
+  if (p.phase === 'copy' && p.bytes !== undefined) return `copying: ${mibs(p.bytes)}${p.bytesPerSecond ? ` at ${mibs(p.bytesPerSecond)}/s` : ''}`;
+  if (p.phase === 'failed') return `failed: ${p.message ?? ''}`;
+  return p.message ? `${p.phase}: ${p.message}` : `${p.phase}`;
+}
+
+/** The line shown when one server's backup is done. */
+export function describeEntry(e: ServerBackup): string {
+  if (e.status === 'failed') return `FAILED: ${e.reason ?? 'unknown reason'}`;
+  const secs = (e.copyMs ?? 0) / 1000;
+  const rate = e.sizeBytes && secs > 0 ? ` (${mibs(e.sizeBytes / secs)}/s)` : '';
+  return `ok, ${mibs(e.sizeBytes ?? 0)} copied in ${secs.toFixed(1)} s${rate}, prepared in ${((e.prepareMs ?? 0) / 1000).toFixed(1)} s${e.binlog ? `, binlog ${e.binlog.file}:${e.binlog.position}` : ', no binlog'}`;
+}
+
+function failedEntry(t: BackupTarget, toolVersion: string, at: Date, reason: string): ServerBackup {
+  return { server: t.server, services: t.services, status: 'failed', reason, startedAt: at.toISOString(), endedAt: at.toISOString(), durationMs: 0, prepared: false, toolVersion, archivedBinlogs: [] };
+}
+
+const SERVERS_DIR = 'servers';
+const BINLOGS_DIR = 'binlogs';
+
+/** Runs the whole set; never throws for one server's failure (that entry is `failed`), only for set-wide problems. */
+export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest: BackupManifest; dir: string }> {
+  const now = opts.now ?? (() => new Date());
+  const toolVersion = await mariadbBackupVersion();
+  await mkdir(opts.dest, { recursive: true, mode: 0o700 });
+  await checkSpace(opts);
+  const started = now();
+  let id = setIdFor(started);
+  const existing = await listSets(opts.dest);
+  // Two sets in one second (tests, scripts) get a suffix so ids stay unique and still sort by time.
+  for (let n = 1; existing.some((s) => path.basename(s.dir) === id); n++) id = `${setIdFor(started)}-${n}`;
+  const tmpDir = path.join(opts.dest, `${TEMP_PREFIX}${id}`);
+  await mkdir(path.join(tmpDir, SERVERS_DIR), { recursive: true });
+  const archived = archivedKeys(existing.flatMap((s) => s.manifest?.servers ?? []));
+
+  // Jobs all start at once (so the display shows every server); a slot limit bounds the real work.
+  const slots = limiter(Math.max(1, opts.parallel));
+  const jobs: Job<ServerBackup>[] = opts.targets.map((t) => ({
+    title: t.server,
+    run: (text) =>
+      slots(() =>
+        backupOne(t, tmpDir, toolVersion, archived, opts, now, (p) => {
+          opts.onProgress?.(p);
+          text(progressText(p));
+        }),
+      ),
+    describe: describeEntry,
+  }));
+  const settled = await (opts.runJobs ?? runJobsSilently)(jobs);
+  const entries: ServerBackup[] = settled.map((s, i) =>
+    s.status === 'fulfilled' ? s.value : failedEntry(opts.targets[i]!, toolVersion, now(), (s.reason as Error)?.message ?? String(s.reason)),
+  );
+
+  const manifest: BackupManifest = {
+    version: 1,
+    id,
+    fleet: opts.fleet,
+    status: setStatusOf(entries),
+    startedAt: started.toISOString(),
+    endedAt: now().toISOString(),
+    compress: opts.compress,
+    servers: entries,
+  };
+  await writeManifest(tmpDir, manifest);
+  const dir = path.join(opts.dest, id);
+  await rename(tmpDir, dir);
+  return { manifest, dir };
+}
+
+async function checkSpace(opts: TakeBackupOptions): Promise<void> {
+  let needed = 0;
+  for (const t of opts.targets) needed += await treeSize(t.datadir);
+  const free = await freeBytes(opts.dest);
+  if (free < needed) {
+    throw new OperationalError(
+      `not enough free space in ${opts.dest}: the datadirs hold ${mib(needed)} and ${mib(free)} is free`,
+      { hint: 'free space, prune old sets (`dbps backups prune --keep N`) or choose another --dest' },
+    );
+  }
+}
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MiB`;
+
+/** A closed binlog already archived by an earlier set, keyed by server, name and size (names restart after a restore, sizes rarely match). */
+function archivedKeys(entries: ServerBackup[]): Set<string> {
+  const keys = new Set<string>();
+  for (const e of entries) for (const b of e.archivedBinlogs ?? []) keys.add(`${e.server}/${b.file}/${b.size}`);
+  return keys;
+}
+
+async function backupOne(
+  t: BackupTarget,
+  setDir: string,
+  toolVersion: string,
+  archived: Set<string>,
+  opts: TakeBackupOptions,
+  now: () => Date,
+  report: (p: BackupProgress) => void,
+): Promise<ServerBackup> {
+  const startedAt = now();
+  const entry: ServerBackup = {
+    server: t.server,
+    services: t.services,
+    status: 'failed',
+    startedAt: startedAt.toISOString(),
+    endedAt: startedAt.toISOString(),
+    durationMs: 0,
+    prepared: false,
+    toolVersion,
+    archivedBinlogs: [],
+  };
+  const progress = (p: Omit<BackupProgress, 'server'>) => report({ server: t.server, ...p });
+  const finish = (status: 'ok' | 'failed', reason?: string) => {
+    const end = now();
+    entry.status = status;
+    if (reason) entry.reason = reason;
+    entry.endedAt = end.toISOString();
+    entry.durationMs = end.getTime() - startedAt.getTime();
+    progress({ phase: status === 'ok' ? 'done' : 'failed', ...(reason ? { message: reason } : {}) });
+    return entry;
+  };
+  const rel = `${SERVERS_DIR}/${t.server}`;
+  const target = path.join(setDir, rel);
+  try {
+    const info = await serverInfo(t);
+    entry.serverVersion = info.version;
+    if (compareVersions(parseVersion(info.version), parseVersion(toolVersion)) !== 0) {
+      return finish('failed', `mariadb-backup ${toolVersion} cannot back up server "${t.server}" running MariaDB ${parseVersion(info.version).text.split('-')[0]}; install the server's own mariadb-backup version`);
+    }
+
+    // Copy phase.
+    progress({ phase: 'copy', bytes: 0 });
+    const cred = await writeDefaultsFile(defaultsFileText(t.credentials, ['mariadb-backup'], t.cnf));
+    const copyStart = Date.now();
+    const stopWatch = watchBytes(target, copyStart, (bytes, bps) => progress({ phase: 'copy', bytes, bytesPerSecond: bps }));
+    let r;
+    try {
+      r = await runTool('mariadb-backup', [
+        `--defaults-file=${cred.path}`,
+        '--backup',
+        `--target-dir=${target}`,
+        `--datadir=${t.datadir}`,
+        `--socket=${t.socket}`,
+        `--parallel=${opts.threads}`,
+      ]);
+    } finally {
+      stopWatch();
+      await cred.remove();
+    }
+    entry.copyMs = Date.now() - copyStart;
+    entry.copyEndedAt = now().toISOString();
+    if (r.code !== 0) {
+      const why = isDiskFull(undefined, r.stderrTail) ? 'disk full while copying' : lastErrorLine(r.stderrTail);
+      await rm(target, { recursive: true, force: true });
+      return finish('failed', `mariadb-backup --backup failed${r.signal ? ` (${r.signal})` : ''}: ${why}`);
+    }
+    const pos = await readBinlogInfo(target);
+    entry.binlog = pos.position;
+    if (pos.file) entry.binlogInfoFile = pos.file;
+    if (pos.position) entry.binlogBase = splitBinlogName(pos.position.file)?.base;
+
+    if (opts.prepare) {
+      progress({ phase: 'prepare' });
+      const prepStart = Date.now();
+      const p = await runTool('mariadb-backup', ['--prepare', `--target-dir=${target}`, '--use-memory=128M']);
+      entry.prepareMs = Date.now() - prepStart;
+      if (p.code !== 0) {
+        return finish('failed', `mariadb-backup --prepare failed: ${isDiskFull(undefined, p.stderrTail) ? 'disk full' : lastErrorLine(p.stderrTail)}`);
+      }
+      entry.prepared = true;
+    }
+
+    if (opts.compress === 'zstd') {
+      progress({ phase: 'compress' });
+      const archive = `${target}.tar.zst`;
+      const z = await runTool('sh', ['-c', 'tar -C "$1" -cf - "$2" | zstd -q -T0 -o "$3"', 'sh', path.dirname(target), path.basename(target), archive]);
+      if (z.code !== 0) return finish('failed', `compressing with tar and zstd failed: ${lastErrorLine(z.stderrTail)}`);
+      await rm(target, { recursive: true, force: true });
+      entry.path = `${rel}.tar.zst`;
+      entry.sizeBytes = (await stat(archive)).size;
+      entry.checksum = await sha256File(archive);
+      await writeFile(`${archive}.sha256`, `${entry.checksum}  ${path.basename(archive)}\n`);
+    } else {
+      progress({ phase: 'checksum' });
+      entry.path = rel;
+      entry.sizeBytes = await treeSize(target);
+      const tree = await hashTree(target);
+      entry.checksum = tree.checksum;
+      await writeFile(`${target}.sha256`, tree.lines);
+    }
+
+    if (pos.position) {
+      progress({ phase: 'binlogs' });
+      entry.archivedBinlogs = await archiveBinlogs(t, setDir, archived, now);
+    }
+    return finish('ok');
+  } catch (e) {
+    await rm(target, { recursive: true, force: true }).catch(() => undefined);
+    const reason = isDiskFull(e) ? 'disk full' : e instanceof OperationalError ? e.message : (e as Error).message;
+    return finish('failed', reason);
+  }
+}
+
+/** Reads whichever binlog-info file the tool wrote; none means log_bin was off. */
+async function readBinlogInfo(dir: string): Promise<{ file?: string; position: BinlogPosition | null }> {
+  for (const name of BINLOG_INFO_FILES) {
+    let text: string;
+    try {
+      text = await readFile(path.join(dir, name), 'utf8');
+    } catch {
+      continue;
+    }
+    return { file: name, position: parseBinlogInfo(text) ?? null };
+  }
+  return { position: null };
+}
+
+/** Server version and binlog settings, asked as the backup account (which can do no more than that). */
+async function serverInfo(t: BackupTarget): Promise<{ version: string }> {
+  const { createConnection } = await import('mariadb');
+  let c;
+  try {
+    c = await createConnection({ socketPath: t.socket, user: t.credentials.user, password: t.credentials.password, connectTimeout: 5000 });
+  } catch (e) {
+    throw new OperationalError(`server "${t.server}" is not reachable as ${t.credentials.user} at ${t.socket} (${(e as { code?: string }).code ?? (e as Error).message})`, {
+      server: t.server,
+    });
+  }
+  try {
+    const rows = (await c.query('SELECT VERSION() AS v')) as { v: string }[];
+    return { version: rows[0]!.v };
+  } finally {
+    await c.end().catch(() => c?.destroy());
+  }
+}
+
+/**
+ * Closes the active binlog (FLUSH BINARY LOGS, after the backup so the file holding its position is
+ * closed too) and copies every closed file not yet in an earlier set.
+ */
+async function archiveBinlogs(t: BackupTarget, setDir: string, archived: Set<string>, now: () => Date): Promise<ArchivedBinlog[]> {
+  const { createConnection } = await import('mariadb');
+  const c = await createConnection({ socketPath: t.socket, user: t.credentials.user, password: t.credentials.password, connectTimeout: 5000 });
+  let logs: { Log_name: string; File_size: number }[];
+  let basename: string;
+  try {
+    await c.query('FLUSH BINARY LOGS');
+    logs = (await c.query({ sql: 'SHOW BINARY LOGS', bigIntAsNumber: true })) as { Log_name: string; File_size: number }[];
+    basename = ((await c.query('SELECT @@log_bin_basename AS b')) as { b: string }[])[0]!.b;
+  } finally {
+    await c.end().catch(() => c.destroy());
+  }
+  const coveredUntil = now().toISOString();
+  const dir = path.join(setDir, BINLOGS_DIR, t.server);
+  const closed = logs.slice(0, -1);
+  const out: ArchivedBinlog[] = [];
+  for (const log of closed) {
+    if (archived.has(`${t.server}/${log.Log_name}/${Number(log.File_size)}`)) continue;
+    await mkdir(dir, { recursive: true });
+    const src = path.join(path.dirname(basename), log.Log_name);
+    const dst = path.join(dir, log.Log_name);
+    await copyFile(src, dst);
+    out.push({
+      file: log.Log_name,
+      path: `${BINLOGS_DIR}/${t.server}/${log.Log_name}`,
+      size: (await stat(dst)).size,
+      sha256: await sha256File(dst),
+      coveredUntil,
+    });
+  }
+  return out;
+}
+
+/** Polls the size of a growing directory for progress lines; returns the stop function. */
+function watchBytes(dir: string, since: number, report: (bytes: number, bytesPerSecond: number) => void): () => void {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void treeSize(dir)
+      .then((bytes) => report(bytes, bytes / Math.max(0.001, (Date.now() - since) / 1000)))
+      .finally(() => {
+        busy = false;
+      });
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

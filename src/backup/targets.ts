@@ -1,0 +1,57 @@
+// Where the backup commands find a fleet's local servers: state.json (paths) and secrets.env
+// (the managed backup account's password, created by `dbps provision`).
+import path from 'node:path';
+import { OperationalError } from '../errors.js';
+import type { FleetServer } from '../fleet/model.js';
+import { BACKUP_USER } from '../fleet/roles.js';
+import { passwordFor, readSecrets } from '../runtime/secrets.js';
+import type { FleetState } from '../runtime/state.js';
+import type { RestoreTarget } from './restore.js';
+import type { BackupTarget } from './take.js';
+
+/** Default root of backup sets. */
+export function defaultBackupRoot(stateDir: string): string {
+  return path.join(stateDir, 'backups');
+}
+
+function localEntry(server: FleetServer, state: FleetState) {
+  const entry = state.servers[server.name];
+  if (!entry) {
+    throw new OperationalError(`server "${server.name}" has never been started, so there is nothing to back up or restore into`, {
+      server: server.name,
+      hint: `run \`dbps up ${server.services[0] ?? server.name}\``,
+    });
+  }
+  return entry;
+}
+
+/** Backup targets for local servers; the backup account's password must exist already. */
+export async function backupTargets(servers: FleetServer[], state: FleetState, stateDir: string, env: NodeJS.ProcessEnv): Promise<BackupTarget[]> {
+  const secrets = await readSecrets(stateDir);
+  return servers.map((server) => {
+    const entry = localEntry(server, state);
+    const password = passwordFor({ server: server.name, user: BACKUP_USER }, secrets, env);
+    if (password === undefined) {
+      throw new OperationalError(`server "${server.name}": the backup account ${BACKUP_USER} has no password in ${path.join(stateDir, 'secrets.env')}`, {
+        server: server.name,
+        hint: 'run `dbps provision` first; it creates the backup account',
+      });
+    }
+    return {
+      server: server.name,
+      services: server.services,
+      datadir: entry.datadir,
+      socket: entry.socket,
+      cnf: entry.cnf,
+      credentials: { user: BACKUP_USER, password, socket: entry.socket },
+    };
+  });
+}
+
+/** Restore targets for local servers. */
+export function restoreTargets(servers: FleetServer[], state: FleetState): RestoreTarget[] {
+  return servers.map((server) => {
+    const entry = localEntry(server, state);
+    return { server: server.name, datadir: entry.datadir, socket: entry.socket, cnf: entry.cnf, adminUser: entry.adminUser };
+  });
+}

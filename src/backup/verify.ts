@@ -1,0 +1,117 @@
+// Verifies a backup set: each backup's files against the checksums taken at backup time, then a
+// scratch server on a copy runs CHECK TABLE and CHECKSUM TABLE on every table. Results go into
+// the manifest (rewritten atomically).
+import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ident } from '../sql/quote.js';
+import { changedFiles, sha256File } from './files.js';
+import { readManifest, setStatusOf, writeManifest, type BackupManifest, type ServerBackup, type TableCheck, type VerifyResult } from './manifest.js';
+import { lastErrorLine, runTool } from './proc.js';
+import { startScratchServer } from './scratch-server.js';
+
+export interface VerifyProgress {
+  server: string;
+  phase: 'files' | 'start' | 'check' | 'done' | 'failed';
+  message?: string;
+}
+
+/** Verifies every ok entry of the set (or only `servers`), records results, returns the new manifest. */
+export async function verifySet(setDir: string, opts: { servers?: string[]; workRoot: string; onProgress?: (p: VerifyProgress) => void }): Promise<BackupManifest> {
+  const manifest = await readManifest(setDir);
+  for (const entry of manifest.servers) {
+    if (entry.status !== 'ok' || (opts.servers && !opts.servers.includes(entry.server))) continue;
+    entry.verify = await verifyOne(setDir, entry, opts.workRoot, (p) => opts.onProgress?.({ server: entry.server, ...p }));
+  }
+  manifest.status = setStatusOf(manifest.servers);
+  await writeManifest(setDir, manifest);
+  return manifest;
+}
+
+async function verifyOne(setDir: string, entry: ServerBackup, workRoot: string, progress: (p: Omit<VerifyProgress, 'server'>) => void): Promise<VerifyResult> {
+  const at = new Date().toISOString();
+  const fail = (reason: string, extra: Partial<VerifyResult> = {}): VerifyResult => {
+    progress({ phase: 'failed', message: reason });
+    return { at, ok: false, badFiles: [], tables: [], reason, ...extra };
+  };
+  if (!entry.path) return fail('the manifest names no backup files');
+  const src = path.join(setDir, entry.path);
+  progress({ phase: 'files' });
+  let badFiles: string[];
+  try {
+    badFiles = entry.path.endsWith('.tar.zst')
+      ? (await sha256File(src)) === entry.checksum
+        ? []
+        : [path.basename(src)]
+      : await changedFiles(src, await readFile(`${src}.sha256`, 'utf8'));
+  } catch (e) {
+    return fail(`cannot read the backup files: ${(e as Error).message}`);
+  }
+  await mkdir(workRoot, { recursive: true });
+  const work = await mkdtemp(path.join(workRoot, `verify-${entry.server}-`));
+  const datadir = path.join(work, 'data');
+  let scratch: Awaited<ReturnType<typeof startScratchServer>> | undefined;
+  try {
+    if (entry.path.endsWith('.tar.zst')) {
+      await mkdir(datadir);
+      const x = await runTool('sh', ['-c', 'zstd -q -d -c "$1" | tar -C "$2" --strip-components=1 -xf -', 'sh', src, datadir]);
+      if (x.code !== 0) return fail(`cannot unpack ${entry.path}: ${lastErrorLine(x.stderrTail)}`, { badFiles });
+    } else {
+      await cp(src, datadir, { recursive: true });
+    }
+    if (!entry.prepared) {
+      const p = await runTool('mariadb-backup', ['--prepare', `--target-dir=${datadir}`, '--use-memory=128M']);
+      if (p.code !== 0) return fail(`mariadb-backup --prepare failed: ${lastErrorLine(p.stderrTail)}`, { badFiles });
+    }
+    progress({ phase: 'start' });
+    try {
+      scratch = await startScratchServer(datadir, work, entry.server);
+    } catch (e) {
+      return fail((e as Error).message, { badFiles });
+    }
+    progress({ phase: 'check' });
+    const tables = await checkTables(scratch.socket);
+    const broken = tables.filter((t) => t.check !== 'OK' || t.checksum === null);
+    const reasons: string[] = [];
+    if (badFiles.length) reasons.push(`${badFiles.length} file(s) changed since the backup (${badFiles.slice(0, 3).join(', ')})`);
+    if (broken.length) reasons.push(`${broken.length} table(s) failed CHECK TABLE (${broken.slice(0, 3).map((t) => `${t.table}: ${t.check}`).join('; ')})`);
+    if (scratch.exited()) reasons.push('the scratch server stopped during the checks');
+    const ok = reasons.length === 0;
+    progress({ phase: ok ? 'done' : 'failed', ...(ok ? {} : { message: reasons.join('; ') }) });
+    return { at, ok, badFiles, tables, ...(ok ? {} : { reason: reasons.join('; ') }) };
+  } catch (e) {
+    return fail((e as Error).message, { badFiles });
+  } finally {
+    await scratch?.stop().catch(() => undefined);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** CHECK TABLE and CHECKSUM TABLE of every base table outside the virtual schemas. */
+async function checkTables(socket: string): Promise<TableCheck[]> {
+  const { createConnection } = await import('mariadb');
+  const c = await createConnection({ socketPath: socket, user: 'root', connectTimeout: 5000, bigIntAsNumber: true });
+  const out: TableCheck[] = [];
+  try {
+    const tables = (await c.query(
+      "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('information_schema', 'performance_schema', 'sys') ORDER BY 1, 2",
+    )) as { s: string; t: string }[];
+    for (const { s, t } of tables) {
+      const name = `${ident(s)}.${ident(t)}`;
+      let check = 'OK';
+      let checksum: number | null = null;
+      try {
+        const rows = (await c.query(`CHECK TABLE ${name}`)) as { Msg_type: string; Msg_text: string }[];
+        const bad = rows.find((r) => r.Msg_type === 'error' || (r.Msg_type === 'status' && r.Msg_text !== 'OK'));
+        if (bad) check = bad.Msg_text;
+        const sum = (await c.query(`CHECKSUM TABLE ${name}`)) as { Checksum: number | null }[];
+        checksum = sum[0]?.Checksum ?? null;
+      } catch (e) {
+        check = (e as { sqlMessage?: string }).sqlMessage ?? (e as Error).message;
+      }
+      out.push({ table: `${s}.${t}`, check, checksum });
+    }
+  } finally {
+    await c.end().catch(() => c.destroy());
+  }
+  return out;
+}

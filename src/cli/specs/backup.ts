@@ -1,0 +1,59 @@
+import type { CommandSpec } from '../spec.js';
+import { UsageError } from '../../errors.js';
+
+/** A positive whole number flag, or undefined when absent. */
+export function positiveInt(flag: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} "${String(value)}" is not a whole number of at least 1`);
+  return n;
+}
+
+export const backupSpec: CommandSpec = {
+  name: 'backup',
+  args: '[service...]',
+  summary: 'back up the local servers together into one set (mariadb-backup, consistent binlog positions)',
+  description:
+    'Take one backup set (id = UTC start time) holding a physical backup of every selected local server, all started together.\n' +
+    'Each backup runs as the managed account dbps_backup (password from .dbps/secrets.env through a 0600 defaults file),\n' +
+    "records the consistent binlog file, position and GTID from the backup's own binlog-info file, is prepared so it restores\n" +
+    'as is, and gets a sha256 of its files. Closed binlogs since the previous set are archived into the set for point-in-time\n' +
+    'restore. manifest.json is written last and the set directory appears under its id only when complete or partial.',
+  options: [
+    { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
+    { flags: '--parallel <n>', help: 'servers backed up at the same time (default: all)' },
+    { flags: '--threads <n>', help: "mariadb-backup's own copy threads per server", defaultValue: '2' },
+    { flags: '--compress <kind>', help: 'none, or zstd (tar + zstd)', defaultValue: 'none', choices: ['none', 'zstd'] },
+    { flags: '--no-prepare', help: 'keep the raw copy (restore and verify prepare it then)' },
+  ],
+  examples: ['dbps backup', 'dbps backup orders customers --parallel 2', 'dbps backup --compress zstd --dest /backups/shop', 'dbps --json backup'],
+  exitCodes: {
+    0: 'every server backed up',
+    2: 'invalid services.yaml, unknown service or bad option',
+    3: 'a server failed (the set is partial), mariadb-backup missing or of another version, disk full',
+  },
+  async run({ args, opts, io }) {
+    const { run } = await import('../../commands/backup.js');
+    const { taskRunner } = await import('../../ui/tasks.js');
+    const parallel = positiveInt('--parallel', opts.parallel);
+    const threads = positiveInt('--threads', opts.threads);
+    const result = await run({
+      file: io.opts.file,
+      stateDir: io.opts.stateDir,
+      services: args,
+      ...(opts.dest ? { dest: String(opts.dest) } : {}),
+      ...(parallel ? { parallel } : {}),
+      ...(threads ? { threads } : {}),
+      compress: opts.compress === 'zstd' ? 'zstd' : 'none',
+      prepare: opts.prepare !== false,
+      runJobs: taskRunner(io),
+    });
+    if (io.opts.json) {
+      io.json({ version: 1, command: 'backup', id: result.id, dir: result.dir, status: result.manifest.status, warnings: result.warnings, manifest: result.manifest });
+    } else {
+      const { backupText } = await import('../../ui/render/backup.js');
+      io.out(backupText(result, io.paint));
+    }
+    return result.exitCode;
+  },
+};

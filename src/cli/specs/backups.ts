@@ -1,0 +1,47 @@
+import type { CommandSpec } from '../spec.js';
+import { UsageError } from '../../errors.js';
+import { positiveInt } from './backup.js';
+
+const ACTIONS = ['list', 'show', 'verify', 'prune'] as const;
+
+export const backupsSpec: CommandSpec = {
+  name: 'backups',
+  args: '[action] [id] [service...]',
+  summary: 'list, show, verify or prune backup sets',
+  description:
+    'list: sets with status, size and servers.  show ID: the manifest.  verify ID [service...]: check every file against\n' +
+    'its recorded sha256, start a throwaway mariadbd (loopback, own port, no grant tables, small buffer pool) on a copy of\n' +
+    'each backup, run CHECK TABLE and CHECKSUM TABLE on every table, and record the result in the manifest.\n' +
+    'prune --keep N: keep the N newest complete sets and every set newer than the oldest of them (their archived binlogs\n' +
+    'serve point-in-time restore); delete older sets. ID may be `latest`.',
+  options: [
+    { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
+    { flags: '--keep <n>', help: 'prune: complete sets to keep' },
+    { flags: '--dry-run', help: 'prune: say what would be removed' },
+  ],
+  examples: ['dbps backups', 'dbps backups show latest', 'dbps backups verify 20261125T172650Z', 'dbps backups prune --keep 7'],
+  exitCodes: { 0: 'done; verify passed', 2: 'unknown action or set, bad option', 3: 'verify failed, or the set is partial' },
+  async run({ args, opts, io }) {
+    const [action = 'list', id, ...servers] = args;
+    if (!(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`unknown backups action "${action}"`, { hint: `choose from ${ACTIONS.join(', ')}` });
+    const { run } = await import('../../commands/backups.js');
+    const keep = positiveInt('--keep', opts.keep);
+    const result = await run({
+      stateDir: io.opts.stateDir,
+      action: action as (typeof ACTIONS)[number],
+      ...(opts.dest ? { dest: String(opts.dest) } : {}),
+      ...(id ? { id } : {}),
+      ...(keep ? { keep } : {}),
+      servers,
+      dryRun: opts.dryRun === true,
+      onProgress: (p) => io.info(`${p.server}: ${p.phase}${p.message ? `: ${p.message}` : ''}`),
+    });
+    if (io.opts.json) {
+      io.json({ version: 1, ...result });
+    } else {
+      const { backupsText } = await import('../../ui/render/backup.js');
+      io.out(backupsText(result, io.paint));
+    }
+    return result.exitCode;
+  },
+};

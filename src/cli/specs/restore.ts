@@ -1,0 +1,57 @@
+import type { CommandSpec } from '../spec.js';
+
+export const restoreSpec: CommandSpec = {
+  name: 'restore',
+  args: '<id> [service...]',
+  summary: 'restore servers from a backup set, optionally all to one point in time',
+  description:
+    'Stop the servers (all in the set, or those holding the named services), move each datadir aside (kept as\n' +
+    '<datadir>.before-restore-<time>, never deleted), copy the prepared backup back (mariadb-backup --copy-back), start\n' +
+    "and check. With --to-time, replay each server's binlogs (archived in this and later sets, plus those in the datadir\n" +
+    "moved aside) from the backup's recorded position up to that moment, so every server ends at the same point in time.\n" +
+    'Refuses before stopping anything when a binlog for the window is missing. Binlog times have one-second resolution:\n' +
+    'events in the second of --to-time are not replayed.',
+  options: [
+    { flags: '--to-time <iso8601>', help: 'roll forward to this moment (with a zone: 2026-11-25T17:30:00Z)' },
+    { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
+    { flags: '--memory-scale <factor>', help: 'as given to `dbps up` (env DBPS_MEMORY_SCALE)' },
+    { flags: '--yes', help: 'restore without asking' },
+  ],
+  examples: ['dbps restore latest --yes', 'dbps restore 20261125T172650Z orders', 'dbps restore 20261125T172650Z --to-time 2026-11-25T18:05:00Z --yes'],
+  exitCodes: { 0: 'restored and answering', 2: 'unknown set or service, bad time, not confirmed', 3: 'binlogs missing for the window, a failed backup entry, a server did not come back' },
+  async run({ args, opts, io }) {
+    const [id, ...services] = args;
+    const { run, parseToTime } = await import('../../commands/restore.js');
+    const toTime = parseToTime(opts.toTime as string | undefined);
+    const canAsk = process.stdin.isTTY === true && process.stderr.isTTY === true && !io.opts.json;
+    const confirm = async (question: string) => {
+      if (opts.yes === true) return true;
+      if (!canAsk) return false;
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+      } finally {
+        rl.close();
+      }
+    };
+    const result = await run({
+      file: io.opts.file,
+      stateDir: io.opts.stateDir,
+      id: id!,
+      services,
+      ...(opts.dest ? { dest: String(opts.dest) } : {}),
+      ...(toTime ? { toTime } : {}),
+      ...(opts.memoryScale ? { memoryScale: String(opts.memoryScale) } : {}),
+      confirm,
+      onProgress: (p) => io.info(`${p.server}: ${p.phase}${p.message ? `: ${p.message}` : ''}`),
+    });
+    if (io.opts.json) {
+      io.json({ version: 1, ...result });
+    } else {
+      const { restoreText } = await import('../../ui/render/backup.js');
+      io.out(restoreText(result, io.paint));
+    }
+    return result.exitCode;
+  },
+};

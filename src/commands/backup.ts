@@ -1,0 +1,68 @@
+// dbps backup: one backup set of the selected local servers. Returns the manifest; never prints.
+import path from 'node:path';
+import { loadFleet } from '../config/load.js';
+import { ExitCode, UsageError, type ExitCodeValue } from '../errors.js';
+import { selectServers } from '../fleet/select.js';
+import type { BackupManifest, Compression } from '../backup/manifest.js';
+import { takeBackupSet } from '../backup/take.js';
+import { backupTargets, defaultBackupRoot } from '../backup/targets.js';
+import type { JobRunner } from '../runtime/jobs.js';
+import { readState } from '../runtime/state.js';
+
+export interface BackupOptions {
+  file: string;
+  stateDir: string;
+  services: string[];
+  dest?: string;
+  /** Servers backed up at once; default all. */
+  parallel?: number;
+  /** mariadb-backup copy threads per server. */
+  threads?: number;
+  compress: Compression;
+  prepare: boolean;
+  env?: NodeJS.ProcessEnv;
+  runJobs?: JobRunner;
+}
+
+export interface BackupResult {
+  command: 'backup';
+  id: string;
+  dir: string;
+  manifest: BackupManifest;
+  warnings: string[];
+  exitCode: ExitCodeValue;
+}
+
+/** Backs up every selected local server into one set; a failed server makes the set partial (exit 3). */
+export async function run(opts: BackupOptions): Promise<BackupResult> {
+  const env = opts.env ?? process.env;
+  const fleet = await loadFleet(opts.file);
+  const selected = selectServers(fleet, opts.services);
+  const warnings: string[] = [];
+  const external = selected.filter((s) => s.driver === 'external');
+  if (external.length && opts.services.length) {
+    throw new UsageError(`${external.map((s) => `"${s.name}"`).join(', ')} ${external.length === 1 ? 'is an external server' : 'are external servers'}; mariadb-backup copies files, so it backs up local servers only`, {
+      hint: 'run mariadb-backup on that server\'s own machine',
+    });
+  }
+  for (const s of external) warnings.push(`server "${s.name}" is external and was not backed up (mariadb-backup can only copy a local server's files)`);
+  const local = selected.filter((s) => s.driver === 'local');
+  if (local.length === 0) throw new UsageError('no local server to back up', { hint: 'start the fleet with `dbps up`' });
+  const state = await readState(opts.stateDir);
+  const targets = await backupTargets(local, state, opts.stateDir, env);
+  const dest = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
+  const { manifest, dir } = await takeBackupSet({
+    fleet: fleet.name,
+    targets,
+    dest,
+    parallel: opts.parallel ?? targets.length,
+    threads: opts.threads ?? 2,
+    compress: opts.compress,
+    prepare: opts.prepare,
+    ...(opts.runJobs ? { runJobs: opts.runJobs } : {}),
+  });
+  for (const e of manifest.servers) {
+    if (e.status === 'ok' && e.binlog === null) warnings.push(`server "${e.server}" has no binary log (log_bin off): its backup restores, but not to a point in time`);
+  }
+  return { command: 'backup', id: manifest.id, dir, manifest, warnings, exitCode: manifest.status === 'complete' ? ExitCode.ok : ExitCode.operational };
+}
