@@ -2,13 +2,18 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadFleet } from '../config/load.js';
-import { generatedFiles, type OutputKind } from '../generate/files.js';
+import { UsageError } from '../errors.js';
+import { type GenerateFileOptions, generatedFiles, type OutputKind } from '../generate/files.js';
 
 export interface GenerateOptions {
   file: string;
   outDir: string;
   kinds: OutputKind[];
   check: boolean;
+  /** Shapes the k8s and ci outputs (namespace, backup kind, how the workflow calls dbps). */
+  fileOptions?: GenerateFileOptions;
+  /** --generate-secrets: write random account passwords here (0600), never into the generated files. */
+  generateSecrets?: string;
 }
 
 export interface GenerateResult {
@@ -17,12 +22,15 @@ export interface GenerateResult {
   check: boolean;
   files: { path: string; kind: OutputKind; status: 'written' | 'unchanged' | 'stale' | 'missing' }[];
   outcome: 'clean' | 'findings';
+  /** Where --generate-secrets wrote passwords, and how many (the values are never in a result). */
+  secretsFile?: { path: string; secrets: number };
 }
 
 /** Generates into outDir (atomically per file, unchanged files untouched) or checks it. */
 export async function run(opts: GenerateOptions): Promise<GenerateResult> {
   const fleet = await loadFleet(opts.file);
-  const files = await generatedFiles(fleet, opts.kinds);
+  if (opts.generateSecrets && opts.check) throw new UsageError('--generate-secrets writes passwords; it cannot be combined with --check');
+  const files = await generatedFiles(fleet, opts.kinds, opts.fileOptions);
   const result: GenerateResult['files'] = [];
   for (const f of files) {
     const target = path.join(opts.outDir, ...f.path.split('/'));
@@ -45,5 +53,8 @@ export async function run(opts: GenerateOptions): Promise<GenerateResult> {
     }
   }
   const stale = result.some((f) => f.status === 'stale' || f.status === 'missing');
-  return { command: 'generate', outDir: opts.outDir, check: opts.check, files: result, outcome: stale ? 'findings' : 'clean' };
+  const secretsFile = opts.generateSecrets
+    ? await (await import('../generate/secrets-io.js')).writeGeneratedSecrets(fleet, opts.fileOptions?.k8s ?? {}, opts.generateSecrets)
+    : undefined;
+  return { command: 'generate', outDir: opts.outDir, check: opts.check, files: result, outcome: stale ? 'findings' : 'clean', ...(secretsFile ? { secretsFile } : {}) };
 }

@@ -4,6 +4,7 @@ import type { Fleet, FleetAccount, FleetServer, FleetService } from '../fleet/mo
 import { invalidAccountHost, invalidIdentifier, invalidUserName, MAX_DATABASE_NAME, MAX_TABLE_NAME, sqlStem } from '../fleet/names.js';
 import { parseSize } from '../util/size.js';
 import { didYouMean } from '../util/suggest.js';
+import { checkK8sNames } from './k8s-names-check.js';
 import type { SourceMap, DocPath } from './source-map.js';
 import { formatPath } from './source-map.js';
 import type { ProfileName, ServerSpec, ServiceSpec, ServicesFile } from './types.js';
@@ -161,25 +162,25 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
     }
   }
 
+  const fleet: Fleet = {
+    name: spec.fleet,
+    file,
+    mariadb: fleetDefaults.mariadb,
+    charset: fleetDefaults.charset,
+    collation: fleetDefaults.collation,
+    accountHost: fleetDefaults.accountHost,
+    basePort: fleetDefaults.basePort,
+    servers,
+    services,
+    warnings,
+  };
+  // Only a fleet without other errors has complete accounts and grants to name.
+  if (issues.length === 0) checkK8sNames(fleet, spec, source, file, err);
   if (issues.length > 0) {
     issues.sort((a, b) => a.line - b.line || a.column - b.column);
     return { ok: false, issues };
   }
-  return {
-    ok: true,
-    fleet: {
-      name: spec.fleet,
-      file,
-      mariadb: fleetDefaults.mariadb,
-      charset: fleetDefaults.charset,
-      collation: fleetDefaults.collation,
-      accountHost: fleetDefaults.accountHost,
-      basePort: fleetDefaults.basePort,
-      servers,
-      services,
-      warnings,
-    },
-  };
+  return { ok: true, fleet };
 }
 
 type Err = (path: DocPath, message: string, key?: boolean) => void;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { CommandSpec } from '../spec.js';
 import { UsageError } from '../../errors.js';
 import { OUTPUT_KINDS, type OutputKind } from '../../generate/files.js';
+import { fileOptionsFromFlags } from '../../generate/flags.js';
 
 /** Parses --only into output kinds; unknown names are usage errors. */
 export function parseKinds(only: string | undefined): OutputKind[] {
@@ -19,19 +20,26 @@ export const generateSpec: CommandSpec = {
   name: 'generate',
   summary: 'write my.cnf per server, docker compose, prometheus and a picture of the fleet',
   description:
-    'Generate files derived from services.yaml: mycnf/<server>.cnf from each workload profile, docker-compose.yml,\nprometheus/prometheus.yml and fleet.md (a Mermaid picture). Output is deterministic. With --check, nothing is\nwritten and the command exits 1 naming each file that is stale or missing.',
+    'Generate files derived from services.yaml: mycnf/<server>.cnf from each workload profile, docker-compose.yml,\nprometheus/prometheus.yml, fleet.md (a Mermaid picture), k8s/ (mariadb-operator manifests, NetworkPolicy per server,\nkustomization.yaml) and .github/workflows/dbps.yml (CI: generate it with --out . or copy it). Output is deterministic. With --check, nothing is\nwritten and the command exits 1 naming each file that is stale or missing.',
   options: [
     { flags: '--out <dir>', help: 'output directory', defaultValue: 'generated' },
     { flags: '--only <kinds>', help: `comma list of ${OUTPUT_KINDS.join(', ')}` },
     { flags: '--check', help: 'exit 1 when files on disk differ from what would be generated' },
+    { flags: '--namespace <ns>', help: 'k8s: namespace of every resource (and a Namespace object)' },
+    { flags: '--physical-backups', help: 'k8s: PhysicalBackup (mariadb-backup) instead of logical Backup' },
+    { flags: '--operator-metrics', help: "k8s: let the operator run the exporter as dbps_monitor (it then grants SELECT ON *.*)" },
+    { flags: '--generate-secrets <file>', help: 'k8s: write random account passwords to FILE (0600, for a secret manager; never commit it)' },
   ],
-  examples: ['dbps generate', 'dbps generate --only mycnf,compose --out deploy', 'dbps generate --check   # in CI'],
+  examples: ['dbps generate', 'dbps generate --only mycnf,compose --out deploy', 'dbps generate --check   # in CI', 'dbps generate --only k8s --namespace shop --generate-secrets ~/shop-secrets.yaml', 'dbps generate --only ci --out .'],
   exitCodes: { 0: 'written, or up to date with --check', 1: 'stale or missing files (--check)', 2: 'invalid services.yaml or bad option' },
   async run({ opts, io }) {
     const kinds = parseKinds(opts.only as string | undefined);
     const { run } = await import('../../commands/generate.js');
     const outDir = path.resolve(String(opts.out));
-    const result = await run({ file: io.opts.file, outDir, kinds, check: opts.check === true });
+    const fileOptions = fileOptionsFromFlags(opts, { cwd: process.cwd(), fleetFile: io.opts.file, outDir });
+    const generateSecrets = opts.generateSecrets === undefined ? undefined : path.resolve(String(opts.generateSecrets));
+    if (generateSecrets && !kinds.includes('k8s')) throw new UsageError('--generate-secrets fills the k8s output\'s Secrets; add k8s to --only');
+    const result = await run({ file: io.opts.file, outDir, kinds, check: opts.check === true, fileOptions, ...(generateSecrets ? { generateSecrets } : {}) });
     const shownDir = path.relative(process.cwd(), outDir) || '.';
     if (io.opts.json) {
       io.json({ version: 1, ...result, outDir: shownDir });
@@ -50,6 +58,7 @@ export const generateSpec: CommandSpec = {
           : `all ${result.files.length} generated files are up to date`
         : `${result.files.filter((f) => f.status === 'written').length} written, ${result.files.filter((f) => f.status === 'unchanged').length} unchanged in ${shownDir}/`;
       io.out(`${lines.join('\n')}${lines.length ? '\n' : ''}${summary}\n`);
+      if (result.secretsFile) io.info(`${result.secretsFile.secrets} passwords written to ${result.secretsFile.path} (mode 0600): load it into your secret manager, never commit it`);
     }
     return result.outcome === 'findings' ? 1 : 0;
   },
