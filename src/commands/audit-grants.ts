@@ -164,8 +164,9 @@ async function readServer(fleet: Fleet, server: FleetServer, stateDir: string): 
     const session = await openAdmin(fleet, server, stateDir);
     try {
       const catalog = await readCatalog(session.query.bind(session), server.name);
-      const stateAdmin = server.driver === 'local' ? (await readState(stateDir)).servers[server.name]?.adminUser : undefined;
-      return { server: server.name, adminUsers: [...new Set([stateAdmin, os.userInfo().username].filter((u): u is string => !!u))], catalog };
+      // The accounts dbps itself logs in with: the socket admin `dbps up` made, or the external admin user.
+      const admin = server.driver === 'local' ? (await readState(stateDir)).servers[server.name]?.adminUser : server.admin?.user;
+      return { server: server.name, adminUsers: [...new Set([admin, os.userInfo().username].filter((u): u is string => !!u))], catalog };
     } finally {
       await session.close();
     }

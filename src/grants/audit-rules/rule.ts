@@ -60,15 +60,20 @@ export interface AuditRule {
 /** Plugins that authenticate without a password by design (the OS or Kerberos vouches for the user). */
 export const PASSWORDLESS_PLUGINS = ['unix_socket', 'gssapi', 'pam', 'named_pipe'];
 
-/** Server-internal accounts the audit knows and never flags: mariadb.sys, socket root/mysql, the `dbps up` admin. */
+/**
+ * Server-internal accounts the audit knows and never flags: mariadb.sys, root/mysql on localhost, the
+ * `dbps up` socket admin and an external server's configured admin user (both passed in `adminUsers`).
+ */
 export function isInternalAccount(a: CatalogAccount, adminUsers: readonly string[]): boolean {
   if (a.isRole) return false;
   if (a.user === 'mariadb.sys' && a.host === 'localhost') return true;
-  if (a.host !== 'localhost' || !(a.user === 'root' || a.user === 'mysql' || adminUsers.includes(a.user))) return false;
   // Debian's root@localhost is `unix_socket OR mysql_native_password USING 'invalid'`: the catalog shows the
   // first plugin with a (never matching) password, so a password counts as well as the socket plugin.
-  // A passwordless root stays unknown, so no-password reports it.
-  return a.plugin.split(/[\s,]+/).includes('unix_socket') || a.hasPassword;
+  // A passwordless root or admin stays unknown, so no-password reports it.
+  const socket = a.plugin.split(/[\s,]+/).includes('unix_socket');
+  if (!socket && !a.hasPassword) return false;
+  if (adminUsers.includes(a.user)) return a.host === 'localhost' || a.hasPassword;
+  return (a.user === 'root' || a.user === 'mysql') && a.host === 'localhost';
 }
 
 /** The service an account belongs to: its user name is one of that service's accounts (on any host). */

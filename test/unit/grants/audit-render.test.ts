@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
+import { Ajv } from 'ajv';
+import formats from 'ajv-formats';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import type { AuditGrantsResult } from '../../../src/commands/audit-grants.js';
@@ -13,7 +13,8 @@ import { loadCatalogFixture } from './catalog-fixtures.js';
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const sarifSchema = JSON.parse(readFileSync(path.resolve(repoRoot, '..', 'shared', 'schemas', 'sarif-2.1.0.json'), 'utf8'));
 const ajv = new Ajv({ allErrors: true, strict: false });
-addFormats(ajv);
+// ajv-formats is CommonJS: its default export is the plugin function.
+(formats as unknown as (a: Ajv) => Ajv)(ajv);
 const validateSarif = ajv.compile(sarifSchema);
 
 function resultOf(fixtures: string[], unreachable = false): AuditGrantsResult {
