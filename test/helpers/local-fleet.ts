@@ -1,0 +1,81 @@
+// A fleet in a temp directory driven through the real CLI (`dbps up/down/...`), with cleanup that
+// stops every server it started even when a test fails: `dbps down`, then SIGKILL of any pid left.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { dbps, type CliRun } from './dbps-cli.js';
+
+export interface LocalFleet {
+  dir: string;
+  stateDir: string;
+  /** Runs `dbps ...args` in the fleet's directory with a small memory scale. */
+  run(args: string[], env?: NodeJS.ProcessEnv): Promise<CliRun>;
+  /** state.json as written by dbps. */
+  state(): { servers: Record<string, { port: number; socket: string; pidFile: string; dir: string; pid?: number }> };
+}
+
+const fleets: LocalFleet[] = [];
+
+/** A random base port well away from 3306 and from other test files' fleets. */
+export function randomBasePort(): number {
+  return 20_000 + Math.floor(Math.random() * 400) * 100;
+}
+
+/** Writes services.yaml into a fresh temp dir (optionally nested deep, for long socket paths). */
+export async function createFleet(yaml: string, opts: { deep?: boolean } = {}): Promise<LocalFleet> {
+  let dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-up-'));
+  const root = dir;
+  if (opts.deep) {
+    dir = path.join(dir, 'a-rather-long-directory-name-for-sockets', 'and-another-level-of-nesting-here');
+    await mkdir(dir, { recursive: true });
+  }
+  await writeFile(path.join(dir, 'services.yaml'), yaml);
+  const stateDir = path.join(dir, '.dbps');
+  const fleet: LocalFleet & { root: string } = {
+    root,
+    dir,
+    stateDir,
+    run: (args, env = {}) => dbps(args, { cwd: dir, env: { DBPS_MEMORY_SCALE: '0.01', ...env } }),
+    state: () => JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')),
+  };
+  fleets.push(fleet);
+  return fleet;
+}
+
+function leftoverPids(stateDir: string): number[] {
+  const pids: number[] = [];
+  const serversDir = path.join(stateDir, 'servers');
+  if (existsSync(serversDir)) {
+    for (const name of readdirSync(serversDir)) {
+      const pidFile = path.join(serversDir, name, 'mysqld.pid');
+      if (existsSync(pidFile)) pids.push(Number(readFileSync(pidFile, 'utf8').trim()));
+    }
+  }
+  try {
+    const state = JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as { servers: Record<string, { pid?: number }> };
+    for (const s of Object.values(state.servers)) if (s.pid) pids.push(s.pid);
+  } catch {
+    // no state
+  }
+  return pids.filter((p) => Number.isInteger(p) && p > 0);
+}
+
+/** Stops and removes every fleet created by this test file. */
+export async function destroyAllFleets(): Promise<void> {
+  await Promise.all(
+    fleets.splice(0).map(async (fleet) => {
+      const pids = leftoverPids(fleet.stateDir);
+      await fleet.run(['down', '--destroy', '--yes']).catch(() => undefined);
+      for (const pid of pids) {
+        try {
+          // Only mariadbd processes: a recycled pid must not take an unrelated process down.
+          if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(fleet.stateDir)) process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      await rm((fleet as LocalFleet & { root: string }).root, { recursive: true, force: true });
+    }),
+  );
+}
