@@ -1,9 +1,9 @@
 // services.yaml text -> a schema-valid ServicesFile with a SourceMap, or every problem with its place.
-import { LineCounter, parseDocument } from 'yaml';
+import { type Alias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, visit, type YAMLError } from 'yaml';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ConfigIssue } from '../errors.js';
-import { didYouMean } from '../util/suggest.js';
+import { closest, didYouMean } from '../util/suggest.js';
 import { servicesSchema } from './schema.js';
 import { formatPath, SourceMap, type DocPath } from './source-map.js';
 import type { ServicesFile } from './types.js';
@@ -24,31 +24,66 @@ function validator(): ValidateFunction {
 /** Parses and schema-checks services.yaml text; pure (the caller reads the file). */
 export function parseServices(text: string): ParseOutcome {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
-  const source = new SourceMap(doc, lines);
-  if (doc.errors.length > 0) {
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    const before = text.slice(0, nul);
+    const line = before.split('\n').length;
+    const column = nul - before.lastIndexOf('\n');
     return {
       ok: false,
-      issues: doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return { path: '', line: pos.line, column: pos.col, message: yamlMessage(e.code, e.message) };
-      }),
+      issues: [{ path: '', line, column, message: 'the file holds binary data (a NUL byte), not YAML text; check that -f names your services.yaml' }],
     };
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  // uniqueKeys is off because the yaml library checks it in quadratic time (minutes on a 5 MB file);
+  // duplicateKeys() below does the same check in one pass and says which entry came first.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, merge: true });
+  const source = new SourceMap(doc, lines);
+  if (doc.errors.length > 0) return { ok: false, issues: syntaxIssues(doc.errors, text, lines) };
+  const duplicates = duplicateKeys(doc.contents, [], lines);
+  if (duplicates.length > 0) return { ok: false, issues: duplicates };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // The yaml library refuses alias bombs (billion laughs) with a ReferenceError.
+    const alias = firstAlias(doc.contents);
+    const pos = lines.linePos(alias?.range?.[0] ?? 0);
+    return {
+      ok: false,
+      issues: [
+        {
+          path: '',
+          line: pos.line,
+          column: pos.col,
+          message: `the file expands YAML aliases (*name) too many times (${(e as Error).message.toLowerCase()}); write the repeated values out instead`,
+        },
+      ],
+    };
+  }
   if (data === null || data === undefined) {
-    return { ok: false, issues: [{ path: '', line: 1, column: 1, message: 'the file is empty; run `dbps init` to create one' }] };
+    return { ok: false, issues: [{ path: '', line: 1, column: 1, message: 'the file is empty; run `dbps init` to create one, or add version, fleet and services' }] };
   }
   if (typeof data !== 'object' || Array.isArray(data)) {
-    return { ok: false, issues: [{ path: '', line: 1, column: 1, message: 'the file must be a mapping with version, fleet and services' }] };
+    const place = source.valueAt([]);
+    return {
+      ok: false,
+      issues: [
+        {
+          path: '',
+          ...place,
+          message: `the file holds ${Array.isArray(data) ? 'a list' : `a single ${typeof data} value`}, but services.yaml must be a mapping with the keys version, fleet and services`,
+        },
+      ],
+    };
   }
   const version = (data as Record<string, unknown>).version;
   if (version !== undefined && version !== 1) {
     const place = source.valueAt(['version']);
-    return {
-      ok: false,
-      issues: [{ path: 'version', ...place, message: `version ${JSON.stringify(version)} is not supported; this dbps reads version 1` }],
-    };
+    const message =
+      typeof version === 'number' && Number.isInteger(version) && version > 1
+        ? `version ${version} is newer than this dbps understands (it reads version 1); upgrade dbps`
+        : `version is ${JSON.stringify(version)}, but it must be the number 1; write "version: 1"`;
+    return { ok: false, issues: [{ path: 'version', ...place, message }] };
   }
   const validate = validator();
   if (!validate(data)) {
@@ -57,10 +92,125 @@ export function parseServices(text: string): ParseOutcome {
   return { ok: true, value: { data: data as ServicesFile, source } };
 }
 
-function yamlMessage(code: string, message: string): string {
-  const first = message.split('\n')[0] ?? message;
-  if (code === 'DUPLICATE_KEY') return `duplicate key: ${first.replace(/ at line.*/, '')}`;
-  return `YAML syntax error: ${first.replace(/ at line \d+, column \d+:?$/, '')}`;
+/** One issue per line for YAML syntax errors, placed where the mistake is and saying how to fix it. */
+function syntaxIssues(errors: readonly YAMLError[], text: string, lines: LineCounter): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const seenLines = new Set<number>();
+  for (const e of errors) {
+    const { offset, message } = explainSyntax(e, text);
+    const pos = lines.linePos(offset);
+    // Later errors on a line are usually the parser tripping over the first one.
+    if (seenLines.has(pos.line)) continue;
+    seenLines.add(pos.line);
+    issues.push({ path: '', line: pos.line, column: pos.col, message });
+  }
+  return issues.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function explainSyntax(e: YAMLError, text: string): { offset: number; message: string } {
+  const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+  const [start, end] = e.pos;
+  switch (e.code) {
+    case 'TAB_AS_INDENT':
+      return { offset: start, message: 'YAML syntax error: a tab is used for indentation; YAML allows only spaces there, so replace the tab with spaces' };
+    case 'MISSING_CHAR': {
+      const quote = /'quote|single/i.test(first) ? "'" : /"quote|double/i.test(first) ? '"' : undefined;
+      if (quote) {
+        // The value is unclosed, so the last quote of that kind before the error is the opening one.
+        const open = text.lastIndexOf(quote, Math.max(0, start - 1));
+        return {
+          offset: open >= 0 ? open : start,
+          message: `YAML syntax error: this value opens a ${quote} quote that is never closed; add the closing ${quote} at the end of the value`,
+        };
+      }
+      return { offset: start, message: `YAML syntax error: ${lowerFirst(first)}` };
+    }
+    case 'BAD_INDENT':
+      if (/flow map|flow sequence|flow collection/i.test(first)) {
+        const bracket = /sequence/i.test(first) ? '[' : '{';
+        const open = text.lastIndexOf(bracket, start);
+        const close = bracket === '[' ? ']' : '}';
+        return {
+          offset: open >= 0 ? open : start,
+          message: `YAML syntax error: this ${bracket} ... ${close} is not closed before the next line; add the closing ${close}`,
+        };
+      }
+      return { offset: start, message: `YAML syntax error: ${lowerFirst(first)}; indent the keys of one mapping by the same number of spaces` };
+    case 'BLOCK_AS_IMPLICIT_KEY':
+    case 'MULTILINE_IMPLICIT_KEY': {
+      // "profile: oltp" followed by a line indented deeper reads as one multi-line key: point at that line.
+      const nextLine = text.indexOf('\n', start);
+      if (nextLine >= 0 && nextLine < Math.max(end, start + 1) + 200) {
+        let col = nextLine + 1;
+        while (text[col] === ' ') col++;
+        return {
+          offset: col,
+          message: 'YAML syntax error: this line is indented differently from the key above it, so YAML cannot tell which mapping it belongs to; indent the keys of one mapping by the same number of spaces',
+        };
+      }
+      return { offset: start, message: `YAML syntax error: ${lowerFirst(first)}; check the indentation of this line and the one below` };
+    }
+    case 'MULTIPLE_DOCS':
+      return { offset: start, message: 'YAML syntax error: the file holds more than one YAML document (a second "---"); keep the fleet in one document' };
+    default:
+      return { offset: start, message: `YAML syntax error: ${lowerFirst(first)}` };
+  }
+}
+
+function lowerFirst(s: string): string {
+  return s.length > 1 && /^[A-Z][a-z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s;
+}
+
+/** Every key that appears twice in one mapping, reported at its second appearance. */
+function duplicateKeys(node: unknown, path: (string | number)[], lines: LineCounter): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  // An explicit stack instead of recursion: a deeply nested hostile file must not overflow the JS stack.
+  const stack: { node: unknown; path: (string | number)[] }[] = [{ node, path }];
+  while (stack.length > 0) {
+    const { node: current, path: at } = stack.pop()!;
+    if (isMap(current)) {
+      const firstSeen = new Map<string, number>();
+      for (const pair of current.items) {
+        if (!isPair(pair)) continue;
+        const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (key !== undefined) {
+          const offset = (pair.key as Scalar).range?.[0] ?? 0;
+          const first = firstSeen.get(key);
+          if (first === undefined) {
+            firstSeen.set(key, offset);
+          } else {
+            const pos = lines.linePos(offset);
+            issues.push({ path: formatPath([...at, key]), line: pos.line, column: pos.col, message: duplicateMessage(key, at, lines.linePos(first).line) });
+          }
+          stack.push({ node: pair.value, path: [...at, key] });
+        }
+      }
+    } else if (isSeq(current)) {
+      current.items.forEach((item, i) => stack.push({ node: item, path: [...at, i] }));
+    }
+  }
+  return issues.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function duplicateMessage(key: string, parent: (string | number)[], firstLine: number): string {
+  if (parent.length === 1 && parent[0] === 'services') {
+    return `service "${key}" is declared twice (first on line ${firstLine}); merge the two entries or rename one`;
+  }
+  if (parent.length === 1 && parent[0] === 'servers') {
+    return `server "${key}" is declared twice (first on line ${firstLine}); merge the two entries or rename one`;
+  }
+  return `key "${key}" appears twice in ${formatPath(parent)} (first on line ${firstLine}); keep one of them`;
+}
+
+function firstAlias(node: unknown): Alias | undefined {
+  let found: Alias | undefined;
+  visit(node as Node, {
+    Alias(_key, alias) {
+      found = alias;
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 function pathOf(pointer: string): DocPath {
@@ -82,11 +232,30 @@ const PATTERN_HELP: Record<string, string> = {
   collation: 'a collation name such as utf8mb4_unicode_ci',
 };
 
+/** What each value of an enum means, so a wrong value is fixed without opening the docs. */
+const ENUM_HELP: Record<string, string> = {
+  driver: 'local: dbps runs the server on this machine; external: an existing server reached through host:',
+  role: 'app reads and writes data, migrator also changes the schema, readonly only reads',
+  profile: 'oltp for transactions, olap for analytics, sessions for small hot rows, archive for cold data',
+};
+
+const SERVER_ONLY_KEYS = new Set(['driver', 'host', 'admin', 'mariadb']);
+const PASSWORD_KEYS = /^(password|passwd|pwd|pass|secret|pw)$/i;
+
 function schemaIssues(errors: ErrorObject[], source: SourceMap): ConfigIssue[] {
   const seen = new Set<string>();
   const issues: ConfigIssue[] = [];
-  // An enum/const error under a oneOf-free schema is enough; skip "must match a schema in anyOf" noise.
+  // A misspelt required key shows up twice (unknown "table", missing "tables"): keep only the hint.
+  const suggested = new Set<string>();
   for (const e of errors) {
+    if (e.keyword !== 'additionalProperties') continue;
+    const key = String((e.params as { additionalProperty: string }).additionalProperty);
+    const known = Object.keys((e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+    const hit = closest(key, known);
+    if (hit) suggested.add(`${e.instancePath}\u0000${hit}`);
+  }
+  for (const e of errors) {
+    if (e.keyword === 'required' && suggested.has(`${e.instancePath}\u0000${(e.params as { missingProperty: string }).missingProperty}`)) continue;
     const path = pathOf(e.instancePath);
     const issue = describe(e, path, source);
     if (!issue) continue;
@@ -102,85 +271,152 @@ function schemaIssues(errors: ErrorObject[], source: SourceMap): ConfigIssue[] {
 function describe(e: ErrorObject, path: DocPath, source: SourceMap): ConfigIssue | undefined {
   const where = formatPath(path);
   const last = path[path.length - 1];
-  const schemaProps = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  const got = source.lookup(path);
+  const at = (message: string): ConfigIssue => ({ path: path.length ? where : '', ...source.valueAt(path), message });
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
       const keyPath = [...path, key];
-      const known = Object.keys(schemaProps ?? {});
-      return {
-        path: formatPath(keyPath),
-        ...source.keyAt(keyPath),
-        message: `unknown key "${key}" in ${where}${didYouMean(key, known)}${known.length && !didYouMean(key, known) ? ` (allowed: ${known.join(', ')})` : ''}`,
-      };
+      const known = Object.keys((e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+      return { path: formatPath(keyPath), ...source.keyAt(keyPath), message: unknownKeyMessage(key, path, known) };
     }
     case 'required': {
       const missing = (e.params as { missingProperty: string }).missingProperty;
-      return { path: where, ...source.valueAt(path), message: `${where} is missing required key "${missing}"` };
+      return at(`${path.length ? where : 'the file'} is missing the required key "${missing}"${REQUIRED_HELP[missing] ?? ''}`);
     }
     case 'propertyNames':
       return undefined; // reported through the nested pattern error below, which names the key
     case 'enum': {
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
-      const got = valueAt(source, path);
-      return {
-        path: where,
-        ...source.valueAt(path),
-        message: `${where} is ${JSON.stringify(got)}, which is not one of ${allowed.join(', ')}${typeof got === 'string' ? didYouMean(got, allowed) : ''}`,
-      };
+      const help = typeof last === 'string' ? ENUM_HELP[last] : undefined;
+      const hint = typeof got === 'string' ? didYouMean(got, allowed) : '';
+      return at(`${where} is ${shown(got)}, which is not one of ${allowed.join(', ')}${hint}${hint || !help ? '' : ` (${help})`}`);
     }
     case 'const':
-      return { path: where, ...source.valueAt(path), message: `${where} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}` };
+      return at(`${where} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, not ${shown(got)}`);
     case 'type':
-      return { path: where, ...source.valueAt(path), message: `${where} must be ${article((e.params as { type: string }).type)}` };
+      return at(typeMessage(where, last, got, (e.params as { type: string }).type, path));
     case 'pattern': {
       if (e.propertyName !== undefined) {
         const keyPath = [...path, e.propertyName];
-        const what = path[path.length - 1] === 'servers' ? 'server' : 'service';
+        const what = last === 'servers' ? 'server' : 'service';
+        const lower = e.propertyName.toLowerCase().replace(/[^a-z0-9_-]/g, '-').replace(/^[^a-z]+/, '');
+        const fix = lower && /^[a-z][a-z0-9_-]*$/.test(lower) ? `; try "${lower}"` : '';
         return {
           path: formatPath(keyPath),
           ...source.keyAt(keyPath),
-          message: `${what} name "${e.propertyName}" must start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`,
+          message: `${what} name "${e.propertyName}" must start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"${fix}`,
         };
       }
       const help = typeof last === 'string' ? PATTERN_HELP[last] : undefined;
-      const got = valueAt(source, path);
-      const name = typeof last === 'string' && last === 'fleet' ? 'fleet name' : where;
-      return {
-        path: where,
-        ...source.valueAt(path),
-        message: help
-          ? `${where} is ${JSON.stringify(got)}, which is not ${help}`
-          : `${name} ${JSON.stringify(got)} must start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`,
-      };
+      if (!help) {
+        const name = last === 'fleet' ? 'fleet name' : where;
+        return at(`${name} ${shown(got)} must start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`);
+      }
+      return at(`${where} is ${shown(got)}, which is not ${help}${patternFix(String(last), got)}`);
     }
-    case 'maxLength':
+    case 'maxLength': {
+      const limit = (e.params as { limit: number }).limit;
       if (e.propertyName !== undefined) {
         const keyPath = [...path, e.propertyName];
-        return { path: formatPath(keyPath), ...source.keyAt(keyPath), message: `name "${e.propertyName}" is longer than ${(e.params as { limit: number }).limit} characters` };
+        return { path: formatPath(keyPath), ...source.keyAt(keyPath), message: `name "${e.propertyName}" is ${e.propertyName.length} characters long; the limit is ${limit}` };
       }
-      return { path: where, ...source.valueAt(path), message: `${where} is longer than ${(e.params as { limit: number }).limit} characters` };
+      return at(`${where} is ${typeof got === 'string' ? got.length : 'too many'} characters long; the limit is ${limit}`);
+    }
     case 'minLength':
-      return { path: where, ...source.valueAt(path), message: `${where} must not be empty` };
+      return at(`${where} must not be empty`);
     case 'minimum':
-    case 'maximum':
-      return { path: where, ...source.valueAt(path), message: `${where} must be ${e.keyword === 'minimum' ? '>=' : '<='} ${(e.params as { limit: number }).limit}` };
+    case 'maximum': {
+      const limit = (e.params as { limit: number }).limit;
+      if (last === 'port' || last === 'basePort') {
+        const max = last === 'basePort' ? 65000 : 65535;
+        return at(`${where} is ${shown(got)}, but a port must be between 1 and ${max}`);
+      }
+      return at(`${where} is ${shown(got)}, but it must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${limit}`);
+    }
     case 'minItems':
-      return { path: where, ...source.valueAt(path), message: `${where} must list at least ${(e.params as { limit: number }).limit} item` };
+      return at(`${where} is an empty list; list at least one ${last === 'tables' ? 'table' : last === 'users' ? 'user' : 'entry'}, or remove the key`);
     case 'minProperties':
-      return { path: where, ...source.valueAt(path), message: `${where} must define at least one entry` };
+      return at(`${where} is empty; declare at least one ${last === 'services' ? 'service, for example "orders: {}"' : 'entry'}`);
     default:
-      return { path: where, ...source.valueAt(path), message: `${where} ${e.message ?? 'is invalid'}` };
+      return at(`${where} ${e.message ?? 'is invalid'}`);
   }
+}
+
+const REQUIRED_HELP: Record<string, string> = {
+  version: '; add "version: 1" at the top',
+  fleet: '; add the fleet\'s name, for example "fleet: shop"',
+  services: '; add a "services:" mapping with one entry per service',
+  role: ' (app, migrator or readonly)',
+  name: ' (the account\'s user name)',
+  tables: ' (the tables this service may read)',
+  service: ' (the service whose tables are read)',
+  user: ' (the account dbps logs in as)',
+};
+
+function unknownKeyMessage(key: string, path: DocPath, known: string[]): string {
+  const where = path.length ? formatPath(path) : 'the top level';
+  const isService = path.length === 2 && path[0] === 'services';
+  if (PASSWORD_KEYS.test(key)) {
+    const fix = known.includes('passwordEnv')
+      ? 'put it in an environment variable and name that variable with "passwordEnv:"'
+      : isService
+        ? 'list the accounts under "users:" and give each a "passwordEnv:" naming an environment variable'
+        : 'name an environment variable with "passwordEnv:" instead';
+    return `unknown key "${key}" in ${where}: passwords do not belong in services.yaml (it is meant for git); ${fix}`;
+  }
+  if (isService && SERVER_ONLY_KEYS.has(key)) {
+    return `unknown key "${key}" in ${where}: "${key}" belongs to a server; declare the server under "servers:" and point the service at it with "server:"`;
+  }
+  const hint = didYouMean(key, known);
+  return `unknown key "${key}" in ${where}${hint || (known.length ? ` (allowed keys: ${known.join(', ')})` : '')}`;
+}
+
+function typeMessage(where: string, last: string | number | undefined, got: unknown, type: string, path: DocPath): string {
+  if (got === null || got === undefined) {
+    if (path.length === 2 && path[0] === 'services') return `service "${last}" has no value; write "${last}: {}" to give it every default`;
+    if (path.length === 2 && path[0] === 'servers') return `server "${last}" has no value; write "${last}: {}" for a local server with every default`;
+    return `${where} has no value; give it ${article(type)} or remove the key`;
+  }
+  if (type === 'boolean' && typeof got === 'string' && /^(yes|no|on|off|y|n|true|false)$/i.test(got)) {
+    return `${where} is "${got}", which YAML 1.2 reads as text; write true or false`;
+  }
+  if ((last === 'memory' || last === 'storage') && typeof got === 'number') {
+    return `${where} is ${got}, which has no unit; write a size such as ${got}M or ${last === 'memory' ? '2G' : '10Gi'}`;
+  }
+  if ((type === 'integer' || type === 'number') && typeof got === 'string' && /^\s*\d+\s*$/.test(got)) {
+    return `${where} is the text "${got}"; write the number without quotes`;
+  }
+  return `${where} must be ${article(type)}, not ${shown(got)}`;
+}
+
+function patternFix(key: string, got: unknown): string {
+  if (typeof got !== 'string') return '';
+  if (key === 'memory' || key === 'storage') {
+    const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt])(i?)b?\s*$/i.exec(got);
+    if (m) return `; write ${m[1]}${m[2]!.toUpperCase()}${key === 'storage' && m[3] ? 'i' : ''}`;
+    return '';
+  }
+  if (key === 'passwordEnv') {
+    const bare = got.replace(/^\$\{?|\}$/g, '').replace(/[^A-Za-z0-9_]/g, '_');
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(bare)) return `; write ${bare}${got.startsWith('$') ? ' (the name, without $)' : ''}`;
+  }
+  return '';
+}
+
+/** A value as the user wrote it, for messages: `"2GB"`, `2048`, `a list`, `a mapping`. */
+function shown(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value !== null && typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  return String(value);
 }
 
 function article(type: string): string {
   if (type === 'object') return 'a mapping';
   if (type === 'array') return 'a list';
   if (type === 'integer') return 'a whole number';
+  if (type === 'boolean') return 'true or false';
+  if (type === 'string') return 'text';
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
-}
-
-function valueAt(source: SourceMap, path: DocPath): unknown {
-  return source.lookup(path);
 }

@@ -82,6 +82,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
   checkPorts(servers, spec, err);
 
   // Services.
+  const serverByName = new Map(servers.map((s) => [s.name, s]));
   const services: FleetService[] = [];
   for (const [name, svc] of Object.entries(spec.services)) {
     const path = ['services', name];
@@ -124,7 +125,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       ...(svc.backup ? { backup: { ...svc.backup } } : {}),
     };
     services.push(service);
-    servers.find((s) => s.name === serverName)?.services.push(name);
+    serverByName.get(serverName)?.services.push(name);
   }
 
   // Cross-service checks, once every service is known.

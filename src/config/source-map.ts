@@ -1,5 +1,5 @@
 // Maps a path inside the parsed document (["services", "orders", "memory"]) to line:column.
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 
 export type DocPath = ReadonlyArray<string | number>;
 
@@ -10,6 +10,10 @@ export interface Place {
 
 /** Finds source positions of values and keys in one parsed YAML document. */
 export class SourceMap {
+  // Key -> pair index per mapping, built on first use: a file with thousands of services and as many
+  // issues would otherwise scan the services mapping once per issue (quadratic, minutes on 5 MB).
+  private readonly pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+
   constructor(
     private readonly doc: Document,
     private readonly lines: LineCounter,
@@ -17,8 +21,8 @@ export class SourceMap {
 
   /** The plain value at `path` (for messages that quote what the user wrote). */
   lookup(path: DocPath): unknown {
-    const node = this.doc.getIn(path, true) as Node | undefined;
-    if (node === undefined) return undefined;
+    const { node, complete } = this.deepest(path);
+    if (!complete || node === null) return undefined;
     return isScalar(node) ? node.value : (node as unknown as { toJSON(): unknown }).toJSON();
   }
 
@@ -33,13 +37,23 @@ export class SourceMap {
     const last = path[path.length - 1];
     const { node, complete } = this.deepest(parentPath);
     if (complete && isMap(node)) {
-      for (const item of node.items) {
-        if (isPair(item) && isScalar(item.key) && String(item.key.value) === String(last)) {
-          return this.placeOf(item.key as Node);
-        }
-      }
+      const pair = this.pairOf(node, String(last));
+      if (pair) return this.placeOf(pair.key as Node);
     }
     return this.valueAt(path);
+  }
+
+  private pairOf(map: YAMLMap, key: string): Pair | undefined {
+    let index = this.pairIndex.get(map);
+    if (!index) {
+      index = new Map();
+      for (const item of map.items) {
+        // First occurrence wins, as for the parsed value (duplicates are reported before we get here).
+        if (isPair(item) && isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item);
+      }
+      this.pairIndex.set(map, index);
+    }
+    return index.get(key);
   }
 
   private deepest(path: DocPath): { node: Node | null; complete: boolean } {
@@ -47,12 +61,8 @@ export class SourceMap {
     for (const step of path) {
       let next: Node | null = null;
       if (isMap(node)) {
-        for (const item of node.items) {
-          if (isPair(item) && isScalar(item.key) && String(item.key.value) === String(step)) {
-            next = (item.value as Node | null) ?? (item.key as Node);
-            break;
-          }
-        }
+        const pair = this.pairOf(node, String(step));
+        if (pair) next = (pair.value as Node | null) ?? (pair.key as Node);
       } else if (isSeq(node) && typeof step === 'number') {
         next = (node.items[step] as Node | undefined) ?? null;
       }

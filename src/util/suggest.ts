@@ -15,19 +15,31 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The closest candidate when it is close enough to be a plausible typo, else undefined. */
+/**
+ * The closest candidate when it is close enough to be a plausible typo, else undefined.
+ * Close means a small edit distance (a third of the word), or the word and exactly one candidate
+ * sharing a prefix of at least 3 characters ("retain" -> "retention", "password" -> "passwordEnv").
+ */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const list = [...candidates];
+  const lower = word.toLowerCase();
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+  for (const c of list) {
+    const d = editDistance(lower, c.toLowerCase());
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
     }
   }
   const limit = Math.max(1, Math.floor(word.length / 3));
-  return bestDistance <= limit ? best : undefined;
+  if (bestDistance <= limit) return best;
+  if (lower.length >= 4) {
+    const prefix = lower.slice(0, 3);
+    const sharing = list.filter((c) => c.toLowerCase().startsWith(prefix));
+    if (sharing.length === 1) return sharing[0];
+  }
+  return undefined;
 }
 
 /** `; did you mean "x"?` or the empty string. */
