@@ -76,9 +76,10 @@ export function validatorFor(kind: string): ValidateFunction | undefined {
 }
 
 /** Schema errors of one manifest ("" when valid); a kind without a schema is an error too. */
-export function manifestErrors(doc: { kind?: string }): string {
-  const validate = doc.kind ? validatorFor(doc.kind) : undefined;
-  if (!validate) return `no schema for kind ${String(doc.kind)}`;
+export function manifestErrors(doc: unknown): string {
+  const kind = (doc as { kind?: unknown }).kind;
+  const validate = typeof kind === 'string' ? validatorFor(kind) : undefined;
+  if (!validate) return `no schema for kind ${String(kind)}`;
   if (validate(doc)) return '';
   return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`).join('\n');
 }
