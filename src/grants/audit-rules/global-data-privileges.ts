@@ -26,9 +26,9 @@ export const globalDataPrivileges: AuditRule = {
         if (grant.grantOption) privileges.push('GRANT OPTION');
         if (privileges.length === 0) continue;
         const f = grantFinding(ctx, this, ea, grant, privileges, `${owner.name}'s account holds ${privileges.join(', ')} on *.*, which reaches every database on server ${ctx.server.name}`);
-        if (grant.path.kind === 'direct' && grant.grantOption) {
-          const rest = privileges.filter((p) => p !== 'GRANT OPTION');
-          f.fix = `${rest.length ? `REVOKE ${rest.join(', ')} ON *.* FROM ${f.account}; ` : ''}REVOKE GRANT OPTION ON *.* FROM ${f.account};`;
+        // A service account should hold nothing on *.*: revoke the whole global level (it leaves database grants alone).
+        if (grant.path.kind === 'direct') {
+          f.fix = `REVOKE ALL PRIVILEGES ON *.* FROM ${f.account};${grant.grantOption ? ` REVOKE GRANT OPTION ON *.* FROM ${f.account};` : ''}`;
         }
         findings.push(f);
       }

@@ -1,0 +1,345 @@
+// audit-grants on a real fleet provisioned by `dbps provision`: the clean fleet reports nothing but its
+// declared read; each violation injected by SQL (one at a time, reverted with the finding's own fix) is
+// reported with the right rule, account and path; unreachable servers, dumps and report formats.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import formats from 'ajv-formats';
+import { XMLValidator } from 'fast-xml-parser';
+import mariadb, { type Connection } from 'mariadb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run as auditRun, type AuditGrantsResult } from '../../src/commands/audit-grants.js';
+import type { Finding } from '../../src/grants/audit.js';
+import { readSecrets, secretKey } from '../../src/runtime/secrets.js';
+import { dbps, type CliRun } from '../helpers/dbps-cli.js';
+import { freePort, startTestServer, stopAllTestServers, type TestServer } from '../helpers/mariadb-server.js';
+
+const ROOT_PWD = 'Audit-R00t-pw!';
+let server: TestServer;
+let admin: Connection;
+let dir: string;
+
+function fleetYaml(extra = ''): string {
+  return `version: 1
+fleet: audit-it
+defaults: { accountHost: "%" }
+servers:
+  shared: { driver: external, host: 127.0.0.1, port: ${server.port}, admin: { user: root, passwordEnv: AUDIT_ROOT_PWD } }
+${extra}services:
+  orders:      { server: shared, outbox: true }
+  customers:   { server: shared }
+  inventory:   { server: shared }
+  order_items: { server: shared }
+  analytics:   { server: shared, reads: [ { service: inventory, tables: [stock_levels] } ] }
+`;
+}
+
+const cli = (args: string[]): Promise<CliRun> => dbps(args, { cwd: dir, env: { AUDIT_ROOT_PWD: ROOT_PWD } });
+
+async function audit(): Promise<AuditGrantsResult> {
+  process.env.AUDIT_ROOT_PWD = ROOT_PWD;
+  return auditRun({ file: path.join(dir, 'services.yaml'), stateDir: path.join(dir, '.dbps'), services: [], failOn: 'warning', severity: {} });
+}
+
+const failing = (r: AuditGrantsResult): Finding[] => r.findings.filter((f) => f.severity !== 'allowed');
+
+async function sql(statements: string[]): Promise<void> {
+  for (const s of statements) await admin.query(s);
+}
+
+// Fix SQL may hold several statements (SET DEFAULT ROLE …; REVOKE …;) and a `--` comment.
+async function applyFix(fix: string): Promise<void> {
+  const statements = fix
+    .split(/;\s*/)
+    .map((s) => s.trim())
+    .filter((s) => s && !s.startsWith('--'));
+  await sql(statements);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-audit-'));
+  server = await startTestServer({ name: 'audit' });
+  // Harden the throwaway server as a real one is: root@localhost by socket only, the admin login
+  // with a password, no passwordless root on other hosts. Done on one root connection over TCP.
+  const setup = await server.connect();
+  try {
+    const hostRows = (await setup.query("SELECT Host AS host FROM mysql.global_priv WHERE User = 'root' AND Host NOT IN ('localhost', '127.0.0.1')")) as { host: string }[];
+    for (const r of hostRows) await setup.query('DROP USER ?@?', ['root', r.host]);
+    await setup.query("ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket");
+    await setup.query("ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY ?", [ROOT_PWD]);
+  } finally {
+    await setup.end();
+  }
+  admin = await mariadb.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', password: ROOT_PWD });
+  await writeFile(path.join(dir, 'services.yaml'), fleetYaml());
+
+  // Provision, create the objects that table/column/routine grants need, provision again for the declared read.
+  const first = await cli(['provision']);
+  expect(first.stderr).not.toMatch(/error:/);
+  await sql([
+    'CREATE TABLE IF NOT EXISTS inventory.stock_levels (sku INT PRIMARY KEY, qty INT)',
+    'CREATE TABLE customers.accounts (id INT PRIMARY KEY, email VARCHAR(100))',
+    'INSERT INTO customers.accounts VALUES (1, "a@example.com")',
+    'CREATE PROCEDURE customers.merge_accounts() SELECT 1',
+  ]);
+  const second = await cli(['provision']);
+  expect(second.code, second.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  await admin?.end().catch(() => undefined);
+  await stopAllTestServers();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('the provisioned fleet', () => {
+  it('reports no violation, only the declared read as allowed (CLI, exit 0)', async () => {
+    const r = await cli(['audit-grants', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.findings.filter((f: Finding) => f.severity !== 'allowed')).toEqual([]);
+    expect(doc.findings).toMatchObject([
+      { rule: 'cross-service-access', severity: 'allowed', account: "'analytics_app'@'%'", object: '`inventory`.`stock_levels`', via: 'direct grant → SELECT on `inventory`.`stock_levels`' },
+    ]);
+    expect(doc.summary).toMatchObject({ errors: 0, warnings: 0, allowed: 1, serversAudited: 1, serversUnreachable: 0 });
+  });
+});
+
+interface Injection {
+  name: string;
+  inject: string[];
+  expected: Partial<Finding>[];
+  /** Cleanup after the fix (roles, accounts the fix leaves behind). */
+  cleanup?: string[];
+  /** When the fix is not how to revert (e.g. a fix that locks rather than drops). */
+  revert?: string[];
+}
+
+const INJECTIONS: Injection[] = [
+  {
+    name: 'direct cross-service grant',
+    inject: ["GRANT SELECT ON customers.* TO 'orders_app'@'%'"],
+    expected: [{ rule: 'cross-service-access', account: "'orders_app'@'%'", targetService: 'customers', via: 'direct grant → SELECT on `customers`.*' }],
+  },
+  {
+    name: 'through a role (SET ROLE)',
+    inject: ['CREATE ROLE reporting_r', 'GRANT SELECT ON customers.* TO reporting_r', "GRANT reporting_r TO 'orders_app'@'%'"],
+    expected: [{ rule: 'cross-service-access', account: "'orders_app'@'%'", via: 'role reporting_r → SELECT on `customers`.*' }],
+    cleanup: ['DROP ROLE reporting_r'],
+  },
+  {
+    name: 'through a default role',
+    inject: ['CREATE ROLE reporting_r', 'GRANT SELECT ON customers.* TO reporting_r', "GRANT reporting_r TO 'inventory_app'@'%'", "SET DEFAULT ROLE reporting_r FOR 'inventory_app'@'%'"],
+    expected: [{ rule: 'cross-service-access', account: "'inventory_app'@'%'", via: 'default role reporting_r → SELECT on `customers`.*' }],
+    cleanup: ['DROP ROLE reporting_r'],
+  },
+  {
+    name: 'through a nested role',
+    inject: ['CREATE ROLE outer_r', 'CREATE ROLE inner_r', 'GRANT INSERT ON customers.* TO inner_r', 'GRANT inner_r TO outer_r', "GRANT outer_r TO 'analytics_app'@'%'"],
+    expected: [{ rule: 'cross-service-access', account: "'analytics_app'@'%'", via: 'role outer_r → role inner_r → INSERT on `customers`.*' }],
+    cleanup: ['DROP ROLE outer_r', 'DROP ROLE inner_r'],
+  },
+  {
+    name: 'table-level',
+    inject: ["GRANT SELECT ON customers.accounts TO 'inventory_app'@'%'"],
+    expected: [{ rule: 'cross-service-access', account: "'inventory_app'@'%'", object: '`customers`.`accounts`', via: 'direct grant → SELECT on `customers`.`accounts`' }],
+  },
+  {
+    name: 'column-level',
+    inject: ["GRANT UPDATE (email) ON customers.accounts TO 'orders_app'@'%'"],
+    expected: [{ rule: 'cross-service-access', account: "'orders_app'@'%'", object: '`customers`.`accounts` (`email`)', via: 'direct grant → UPDATE on `customers`.`accounts` (`email`)' }],
+  },
+  {
+    name: 'routine-level',
+    inject: ["GRANT EXECUTE ON PROCEDURE customers.merge_accounts TO 'orders_app'@'%'"],
+    expected: [{ rule: 'cross-service-access', account: "'orders_app'@'%'", object: 'PROCEDURE `customers`.`merge_accounts`' }],
+  },
+  {
+    name: 'global SELECT',
+    inject: ["GRANT SELECT ON *.* TO 'customers_app'@'%'"],
+    expected: [{ rule: 'global-data-privileges', account: "'customers_app'@'%'", object: '*.*', privilege: 'SELECT', via: 'direct grant → SELECT on *.*' }],
+  },
+  {
+    name: 'global ALL',
+    inject: ["GRANT ALL ON *.* TO 'customers_migrator'@'%'"],
+    expected: [{ rule: 'global-data-privileges', account: "'customers_migrator'@'%'", object: '*.*' }],
+  },
+  {
+    name: 'unescaped _ pattern',
+    inject: ["REVOKE ALL PRIVILEGES ON `order\\_items`.* FROM 'order_items_app'@'%'", "GRANT SELECT, INSERT ON `order_items`.* TO 'order_items_app'@'%'"],
+    expected: [{ rule: 'wide-db-pattern', account: "'order_items_app'@'%'", object: '`order_items`.*' }],
+    revert: ["REVOKE ALL PRIVILEGES ON `order_items`.* FROM 'order_items_app'@'%'"],
+  },
+  {
+    name: '% pattern reaching another service',
+    inject: ["GRANT SELECT ON `cust%`.* TO 'orders_app'@'%'"],
+    expected: [
+      { rule: 'cross-service-access', account: "'orders_app'@'%'", targetService: 'customers', object: '`cust%`.*' },
+      { rule: 'wide-db-pattern', account: "'orders_app'@'%'", object: '`cust%`.*' },
+    ],
+  },
+  {
+    name: 'GRANT OPTION',
+    inject: ["GRANT SELECT ON orders.* TO 'orders_app'@'%' WITH GRANT OPTION"],
+    expected: [{ rule: 'grant-option', account: "'orders_app'@'%'", object: '`orders`.*', privilege: 'GRANT OPTION' }],
+  },
+  {
+    name: 'PROXY',
+    inject: ["GRANT PROXY ON 'customers_app'@'%' TO 'orders_app'@'%'"],
+    expected: [{ rule: 'proxy-privilege', account: "'orders_app'@'%'", object: "'customers_app'@'%'", privilege: 'PROXY' }],
+  },
+  {
+    name: 'anonymous account',
+    inject: ["CREATE USER ''@'localhost'"],
+    expected: [{ rule: 'anonymous-account', account: "''@'localhost'" }],
+  },
+  {
+    name: 'account without password',
+    inject: ["CREATE USER 'payments_app'@'%'"],
+    expected: [
+      { rule: 'no-password', account: "'payments_app'@'%'" },
+      { rule: 'orphan-account', account: "'payments_app'@'%'" },
+    ],
+    revert: ["DROP USER 'payments_app'@'%'"],
+  },
+  {
+    name: 'reach into mysql.*',
+    inject: ["GRANT SELECT ON mysql.global_priv TO 'inventory_migrator'@'%'"],
+    expected: [{ rule: 'mysql-schema-access', account: "'inventory_migrator'@'%'", object: '`mysql`.`global_priv`' }],
+  },
+  {
+    name: 'managed account drift',
+    inject: ["GRANT DROP ON orders.* TO 'orders_app'@'%'"],
+    expected: [{ rule: 'managed-drift', account: "'orders_app'@'%'", privilege: 'DROP', via: 'direct grant → DROP on `orders`.*' }],
+  },
+  {
+    name: 'orphan account',
+    inject: ["CREATE USER 'legacy_app'@'%' IDENTIFIED BY 'Legacy-pw-1'"],
+    expected: [{ rule: 'orphan-account', account: "'legacy_app'@'%'" }],
+  },
+  {
+    name: 'PUBLIC',
+    inject: ['GRANT SELECT ON customers.* TO PUBLIC'],
+    expected: [
+      { rule: 'cross-service-access', account: "'orders_app'@'%'", via: 'PUBLIC → SELECT on `customers`.*' },
+      { rule: 'cross-service-access', account: "'analytics_app'@'%'", via: 'PUBLIC → SELECT on `customers`.*' },
+      // dbps's own accounts reach it too: more than their exact privileges.
+      { rule: 'managed-drift', account: "'dbps_backup'@'localhost'", via: 'PUBLIC → SELECT on `customers`.*' },
+    ],
+  },
+  {
+    name: 'backup account with a data privilege',
+    inject: ["GRANT SELECT ON *.* TO 'dbps_backup'@'localhost'"],
+    expected: [{ rule: 'managed-drift', account: "'dbps_backup'@'localhost'", privilege: 'SELECT' }],
+  },
+];
+
+describe('each injected violation is reported with its rule, account and path, and its fix removes it', () => {
+  for (const inj of INJECTIONS) {
+    it(inj.name, async () => {
+      await sql(inj.inject);
+      let findings: Finding[] = [];
+      try {
+        findings = failing(await audit());
+        for (const e of inj.expected) expect(findings, JSON.stringify(findings, null, 1)).toContainEqual(expect.objectContaining(e));
+        // Nothing unrelated is reported alongside.
+        const rules = new Set(inj.expected.map((e) => e.rule));
+        expect(findings.filter((f) => !rules.has(f.rule)), JSON.stringify(findings, null, 1)).toEqual([]);
+      } finally {
+        if (inj.revert) await sql(inj.revert);
+        else for (const fix of new Set(findings.map((f) => f.fix))) if (fix && !fix.startsWith('--')) await applyFix(fix);
+        if (inj.cleanup) await sql(inj.cleanup);
+      }
+      if (inj.name === 'unescaped _ pattern') await cli(['provision']);
+      expect(failing(await audit())).toEqual([]);
+    });
+  }
+});
+
+describe('isolation by behaviour agrees with the audit', () => {
+  it('a cross grant the audit reports really lets orders_app read customers; after the fix it is denied', async () => {
+    const pw = (await readSecrets(path.join(dir, '.dbps'))).get(secretKey('shared', 'orders_app'))!;
+    await sql(["GRANT SELECT ON customers.* TO 'orders_app'@'%'"]);
+    const [finding] = failing(await audit());
+    const c = await mariadb.createConnection({ host: '127.0.0.1', port: server.port, user: 'orders_app', password: pw });
+    try {
+      expect(await c.query('SELECT email FROM customers.accounts')).toEqual([{ email: 'a@example.com' }]);
+      await applyFix(finding!.fix);
+    } finally {
+      await c.end();
+    }
+    const again = await mariadb.createConnection({ host: '127.0.0.1', port: server.port, user: 'orders_app', password: pw });
+    try {
+      await expect(again.query('SELECT email FROM customers.accounts')).rejects.toThrow(/denied/i);
+    } finally {
+      await again.end();
+    }
+  });
+});
+
+describe('command line', () => {
+  it('exit 1 on findings, --fail-on error ignores warnings, formats validate, dump/from-dump audit offline', async () => {
+    await sql(["CREATE USER 'legacy_app'@'%' IDENTIFIED BY 'Legacy-pw-1'", "GRANT SELECT ON `cust%`.* TO 'orders_app'@'%'"]);
+    try {
+      const text = await cli(['audit-grants']);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toMatch(/^orders\n/m);
+      expect(text.stdout).toContain("fix REVOKE SELECT ON `cust%`.* FROM 'orders_app'@'%';");
+
+      const onlyInventory = await cli(['audit-grants', 'inventory', '--json']);
+      expect(onlyInventory.code).toBe(0); // the orders and orphan findings are not about inventory
+
+      const dumpFile = path.join(dir, 'catalog.json');
+      const dumped = await cli(['audit-grants', '--dump', dumpFile, '--format', 'sarif', '--output', path.join(dir, 'live.sarif')]);
+      expect(dumped.code).toBe(1);
+      const dumpText = await readFile(dumpFile, 'utf8');
+      expect(dumpText).not.toMatch(/authentication_string|\*[0-9A-F]{40}|Legacy-pw-1/);
+      expect(JSON.parse(dumpText).servers[0].catalog.accounts.length).toBeGreaterThan(10);
+      const repoRoot = path.resolve(import.meta.dirname, '../..');
+      const ajv = new Ajv({ strict: false, allErrors: true });
+      (formats as unknown as (a: Ajv) => Ajv)(ajv);
+      const validate = ajv.compile(JSON.parse(await readFile(path.resolve(repoRoot, '..', 'shared', 'schemas', 'sarif-2.1.0.json'), 'utf8')));
+      expect(validate(JSON.parse(await readFile(path.join(dir, 'live.sarif'), 'utf8'))), JSON.stringify(validate.errors)).toBe(true);
+      const junit = await cli(['audit-grants', '--format', 'junit']);
+      expect(junit.code).toBe(1);
+      expect(XMLValidator.validate(junit.stdout)).toBe(true);
+
+      await sql(["DROP USER 'legacy_app'@'%'", "REVOKE SELECT ON `cust%`.* FROM 'orders_app'@'%'"]);
+      // Offline: same findings as the live run, though the server is now clean.
+      const offline = await cli(['audit-grants', '--from-dump', dumpFile, '--format', 'sarif']);
+      expect(offline.code).toBe(1);
+      expect(JSON.parse(offline.stdout).runs[0].results).toEqual(JSON.parse(await readFile(path.join(dir, 'live.sarif'), 'utf8')).runs[0].results);
+      const lenient = await cli(['audit-grants', '--from-dump', dumpFile, '--fail-on', 'error', '--severity', 'cross-service-access=warning', 'wide-db-pattern=warning']);
+      expect(lenient.code).toBe(0);
+
+      expect((await cli(['audit-grants', '--from-dump', path.join(dir, 'services.yaml')])).code).toBe(2);
+      expect((await cli(['audit-grants', 'nosuch'])).code).toBe(2);
+      expect((await cli(['audit-grants', '--severity', 'nosuch=error'])).code).toBe(2);
+    } finally {
+      await sql(["DROP USER IF EXISTS 'legacy_app'@'%'"]);
+    }
+  });
+
+  it('an unreachable server exits 3 while the reachable one is still audited and reported', async () => {
+    const closed = await freePort();
+    await writeFile(
+      path.join(dir, 'services.yaml'),
+      fleetYaml(`  gone: { driver: external, host: 127.0.0.1, port: ${closed}, admin: { user: root } }\n`).replace(
+        'services:\n',
+        'services:\n  billing: { server: gone }\n',
+      ),
+    );
+    await sql(["GRANT SELECT ON customers.* TO 'orders_app'@'%'"]);
+    try {
+      const r = await cli(['audit-grants', '--format', 'junit']);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/gone/);
+      expect(r.stdout).toContain('name="gone reachable"');
+      expect(r.stdout).toMatch(/<testcase classname="dbps.audit-grants.orders" name="cross-service-access">\s*<failure/);
+    } finally {
+      await sql(["REVOKE SELECT ON customers.* FROM 'orders_app'@'%'"]);
+      await writeFile(path.join(dir, 'services.yaml'), fleetYaml());
+    }
+  });
+});
