@@ -21,7 +21,8 @@ function fleet50() {
   lines.push('services:');
   for (let i = 0; i < 50; i++) {
     const name = `svc${String(i).padStart(2, '0')}`;
-    const reads = i > 0 && i % 7 === 0 ? `, reads: [ { service: svc${String(i - 1).padStart(2, '0')}, tables: [t1, t2] } ]` : '';
+    const reads =
+      i > 0 && i % 7 === 0 ? `, reads: [ { service: svc${String(i - 1).padStart(2, '0')}, tables: [t1, t2] } ]` : '';
     if (i % 3 === 0) lines.push(`  ${name}: { server: shared${i % 9 === 0 ? 0 : i % 2 === 0 ? 1 : 2}${reads} }`);
     else lines.push(`  ${name}: { profile: ${profiles[i % 4]}, memory: ${i % 2 ? '512M' : '1G'}${reads} }`);
   }
@@ -54,9 +55,13 @@ try {
     ['dbps --help', time([bin, '--help'])],
     ['dbps validate (50 services)', time([bin, '-f', file, 'validate'])],
   ];
-  console.log(`node ${process.version}, ${os.cpus().length} cores, ${runs} runs each (median, min-max), ratio = median / floor median`);
+  console.log(
+    `node ${process.version}, ${os.cpus().length} cores, ${runs} runs each (median, min-max), ratio = median / floor median`,
+  );
   for (const [name, t] of rows) {
-    console.log(`${name.padEnd(30)} ${t.median.toFixed(0).padStart(5)} ms  (${t.min.toFixed(0)}-${t.max.toFixed(0)})  x${(t.median / floor.median).toFixed(2)}`);
+    console.log(
+      `${name.padEnd(30)} ${t.median.toFixed(0).padStart(5)} ms  (${t.min.toFixed(0)}-${t.max.toFixed(0)})  x${(t.median / floor.median).toFixed(2)}`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { parseVersion, type ServerVersion } from '../util/version.js';
 import { optionKnown } from './options.js';
-import { profileOptions, type OptionSet } from './profiles.js';
+import { type OptionSet, profileOptions } from './profiles.js';
 
 /** Where a local server keeps its files; absent for image-based output (the container's defaults apply). */
 export interface LocalPaths {

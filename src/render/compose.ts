@@ -103,7 +103,10 @@ export function renderCompose(fleet: Fleet): string {
         image: `mariadb:${server.mariadb}`,
         restart: 'unless-stopped',
         environment: {
-          MARIADB_ROOT_PASSWORD: requiredEnv(rootPasswordEnv(fleet, server), `the root password of server ${server.name}`),
+          MARIADB_ROOT_PASSWORD: requiredEnv(
+            rootPasswordEnv(fleet, server),
+            `the root password of server ${server.name}`,
+          ),
         },
         // Loopback only: the databases are for this machine's services, not the network.
         ports: [`127.0.0.1:${ports.get(server.name)}:3306`],
@@ -132,7 +135,10 @@ export function renderCompose(fleet: Fleet): string {
       // mysqld_exporter 0.15+ takes the address and user as flags and the password from the environment.
       command: [`--mysqld.address=${mariadbAddress}`, `--mysqld.username=${MONITOR_USER}`],
       environment: {
-        MYSQLD_EXPORTER_PASSWORD: requiredEnv(monitorPasswordEnv(fleet, server), `the password of ${MONITOR_USER} on server ${server.name}`),
+        MYSQLD_EXPORTER_PASSWORD: requiredEnv(
+          monitorPasswordEnv(fleet, server),
+          `the password of ${MONITOR_USER} on server ${server.name}`,
+        ),
       },
       ...(dependsOn ? { depends_on: dependsOn } : {}),
       labels,
@@ -155,7 +161,9 @@ export function renderCompose(fleet: Fleet): string {
     `# Fleet ${fleet.name}: ${fleet.servers.length - external.length} MariaDB container(s), one mysqld_exporter per server, Prometheus on 127.0.0.1:9090.`,
     '# Passwords come from the environment (or .env beside this file); none is written here.',
     `# The monitor account ${MONITOR_USER} is created by \`dbps provision\`.`,
-    ...external.map((s) => `# External server ${s.name} (${s.host}:${s.port ?? 3306}) is not run here; only its exporter is.`),
+    ...external.map(
+      (s) => `# External server ${s.name} (${s.host}:${s.port ?? 3306}) is not run here; only its exporter is.`,
+    ),
   ];
   // The fleet name already fits compose's project-name rule (lower case, digits, _ and -).
   const doc = { name: fleet.name, services, ...(Object.keys(volumes).length ? { volumes } : {}) };

@@ -28,7 +28,12 @@ export function renderPrometheus(fleet: Fleet): string {
     };
   });
   const doc = {
-    global: { scrape_interval: '15s', scrape_timeout: '10s', evaluation_interval: '15s', external_labels: { fleet: fleet.name } },
+    global: {
+      scrape_interval: '15s',
+      scrape_timeout: '10s',
+      evaluation_interval: '15s',
+      external_labels: { fleet: fleet.name },
+    },
     scrape_configs: scrapeConfigs,
   };
   const header = [

@@ -17,7 +17,12 @@ function dbps(...args: string[]) {
     cwd: dir,
     reject: false,
     // Passwords set in the environment must never reach a generated file.
-    env: { NO_COLOR: '1', SHOP_ORDERS_ROOT_PASSWORD: SECRET, SHOP_ORDERS_MONITOR_PASSWORD: SECRET, LEGACY_ROOT_PWD: SECRET },
+    env: {
+      NO_COLOR: '1',
+      SHOP_ORDERS_ROOT_PASSWORD: SECRET,
+      SHOP_ORDERS_MONITOR_PASSWORD: SECRET,
+      LEGACY_ROOT_PWD: SECRET,
+    },
   });
 }
 

@@ -21,14 +21,20 @@ export function fixtureFleet(relative: string): Fleet {
 
 /** The ecommerce template as `dbps init` writes it, with defaults.mariadb replaced. */
 export function ecommerceFleet(mariadb: string): Fleet {
-  const text = readFileSync(path.join(repoRoot, 'templates', 'ecommerce.yaml'), 'utf8').replace(/mariadb: "[0-9.]+"/, `mariadb: "${mariadb}"`);
-  if (!text.includes(`mariadb: "${mariadb}"`)) throw new Error('templates/ecommerce.yaml no longer sets defaults.mariadb');
+  const text = readFileSync(path.join(repoRoot, 'templates', 'ecommerce.yaml'), 'utf8').replace(
+    /mariadb: "[0-9.]+"/,
+    `mariadb: "${mariadb}"`,
+  );
+  if (!text.includes(`mariadb: "${mariadb}"`))
+    throw new Error('templates/ecommerce.yaml no longer sets defaults.mariadb');
   return fleetOf(text);
 }
 
 /** One service on its own server with a profile and memory size. */
 export function singleServerFleet(profile: ProfileName, memory: string, mariadb: string): Fleet {
-  return fleetOf(`version: 1\nfleet: t\ndefaults: { mariadb: "${mariadb}" }\nservices:\n  svc: { profile: ${profile}, memory: ${memory} }\n`);
+  return fleetOf(
+    `version: 1\nfleet: t\ndefaults: { mariadb: "${mariadb}" }\nservices:\n  svc: { profile: ${profile}, memory: ${memory} }\n`,
+  );
 }
 
 /** `[mysqld]` options of a rendered my.cnf as a map (name -> value text). */

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProfileName } from '../../src/config/types.js';
 import { KNOWN_OPTIONS, optionKnown, REMOVED_OPTIONS } from '../../src/mycnf/options.js';
 import { renderMyCnf, serverOptions, targetVersion } from '../../src/mycnf/render.js';
-import { parseVersion, seriesOf, type ServerVersion } from '../../src/util/version.js';
+import { parseVersion, type ServerVersion, seriesOf } from '../../src/util/version.js';
 import { ecommerceFleet, fixtureFleet, fleetOf, singleServerFleet } from '../helpers/fleets.js';
 import { startTestServer, stopAllTestServers, userArgs } from '../helpers/mariadb-server.js';
 
@@ -27,18 +27,27 @@ interface Verdict {
 }
 
 const optionWarnings = (stderr: string) =>
-  stderr.split('\n').filter((l) => l.includes('[Warning]') && !/max_open_files|table_open_cache|max_connections|mysql\.plugin/.test(l));
+  stderr
+    .split('\n')
+    .filter((l) => l.includes('[Warning]') && !/max_open_files|table_open_cache|max_connections|mysql\.plugin/.test(l));
 
 /** Runs the server's own option parser over one file. --defaults-file (first) replaces every system file. */
 async function check(file: string): Promise<Verdict> {
   try {
-    const r = await run('mariadbd', [`--defaults-file=${file}`, ...userArgs(), '--verbose', '--help'], { maxBuffer: 16 * 1024 * 1024 });
+    const r = await run('mariadbd', [`--defaults-file=${file}`, ...userArgs(), '--verbose', '--help'], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const errors = r.stderr.split('\n').filter((l) => l.includes('[ERROR]'));
     return { ok: errors.length === 0, code: 0, errors, warnings: optionWarnings(r.stderr) };
   } catch (e) {
     const err = e as { code?: number; stderr?: string };
     const stderr = err.stderr ?? '';
-    return { ok: false, code: err.code ?? -1, errors: stderr.split('\n').filter((l) => l.includes('[ERROR]')), warnings: optionWarnings(stderr) };
+    return {
+      ok: false,
+      code: err.code ?? -1,
+      errors: stderr.split('\n').filter((l) => l.includes('[ERROR]')),
+      warnings: optionWarnings(stderr),
+    };
   }
 }
 
@@ -84,7 +93,10 @@ describe(`generated my.cnf files on the local mariadbd`, () => {
       for (const memory of sizes) {
         const fleet = singleServerFleet(profile, memory, seriesOf(local));
         const server = fleet.servers[0]!;
-        const v = await checkText(`${profile}-${memory}.cnf`, renderMyCnf(fleet, server, { version: targetVersion(fleet, server) }));
+        const v = await checkText(
+          `${profile}-${memory}.cnf`,
+          renderMyCnf(fleet, server, { version: targetVersion(fleet, server) }),
+        );
         expect(v, `${profile} ${memory}`).toStrictEqual({ ok: true, code: 0, errors: [], warnings: [] });
       }
     });
@@ -94,7 +106,10 @@ describe(`generated my.cnf files on the local mariadbd`, () => {
     const fleet = ecommerceFleet(seriesOf(local));
     expect(fleet.servers.length).toBeGreaterThanOrEqual(6);
     for (const server of fleet.servers) {
-      const v = await checkText(`ecommerce-${server.name}.cnf`, renderMyCnf(fleet, server, { version: targetVersion(fleet, server) }));
+      const v = await checkText(
+        `ecommerce-${server.name}.cnf`,
+        renderMyCnf(fleet, server, { version: targetVersion(fleet, server) }),
+      );
       expect(v, server.name).toStrictEqual({ ok: true, code: 0, errors: [], warnings: [] });
     }
   });
@@ -103,7 +118,15 @@ describe(`generated my.cnf files on the local mariadbd`, () => {
     const fleet = fixtureFleet('fleets/generate-mixed.yaml');
     for (const server of fleet.servers.filter((s) => s.driver === 'local')) {
       const base = path.join(dir, 'srv', server.name);
-      const paths = { port: 3400, bindAddress: '127.0.0.1', datadir: `${base}/data`, socket: `${base}/s.sock`, pidFile: `${base}/p.pid`, logError: `${base}/e.log`, tmpdir: dir };
+      const paths = {
+        port: 3400,
+        bindAddress: '127.0.0.1',
+        datadir: `${base}/data`,
+        socket: `${base}/s.sock`,
+        pidFile: `${base}/p.pid`,
+        logError: `${base}/e.log`,
+        tmpdir: dir,
+      };
       const v = await checkText(`mixed-${server.name}.cnf`, renderMyCnf(fleet, server, { version: local, paths }));
       expect(v, server.name).toStrictEqual({ ok: true, code: 0, errors: [], warnings: [] });
     }
@@ -112,7 +135,9 @@ describe(`generated my.cnf files on the local mariadbd`, () => {
 
 describe('the option table agrees with the local mariadbd', () => {
   it('every option the table calls valid for this version is one mariadbd knows', async () => {
-    const { stdout } = await run('mariadbd', ['--no-defaults', ...userArgs(), '--verbose', '--help'], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run('mariadbd', ['--no-defaults', ...userArgs(), '--verbose', '--help'], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const unknown = Object.keys(KNOWN_OPTIONS)
       .filter((name) => optionKnown(name, local))
       .filter((name) => !new RegExp(`^\\s*(-\\w, )?--(skip-)?${name.replace(/_/g, '-')}([=[ ]|$)`, 'm').test(stdout));
@@ -133,7 +158,9 @@ describe('the option table agrees with the local mariadbd', () => {
 describe('a server starts with a generated option set', () => {
   it('each profile at 128M boots and reports the options it was given', async () => {
     for (const profile of ['oltp', 'olap', 'sessions', 'archive'] as ProfileName[]) {
-      const fleet = fleetOf(`version: 1\nfleet: t\ndefaults: { mariadb: "${seriesOf(local)}" }\nservices:\n  svc: { profile: ${profile}, memory: 128M, serverId: 7 }\n`);
+      const fleet = fleetOf(
+        `version: 1\nfleet: t\ndefaults: { mariadb: "${seriesOf(local)}" }\nservices:\n  svc: { profile: ${profile}, memory: 128M, serverId: 7 }\n`,
+      );
       const options = serverOptions(fleet, fleet.servers[0]!, { version: local });
       // The same options as the file, as argv after the helper's own (later ones win); paths stay the helper's.
       const server = await startTestServer({ name: `boot-${profile}`, args: options.map(([k, v]) => `--${k}=${v}`) });

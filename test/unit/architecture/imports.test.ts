@@ -21,12 +21,18 @@ interface Imports {
 }
 
 function importsOf(file: string): Imports {
-  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const text = readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
   const staticImports: string[] = [];
   for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"]([^'"]+)['"]/gm)) {
     if (m[2]) continue; // import type / export type
     // `import { type A, type B } from` is erased too.
-    const names = m[3]!.replace(/^\{|\}$/g, '').split(',').map((n) => n.trim()).filter(Boolean);
+    const names = m[3]!
+      .replace(/^\{|\}$/g, '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
     if (m[3]!.startsWith('{') && names.length > 0 && names.every((n) => n.startsWith('type '))) continue;
     staticImports.push(m[4]!);
   }
@@ -61,7 +67,18 @@ function staticClosure(entry: string): Set<string> {
 }
 
 const CORE_DIRS = ['config', 'fleet', 'mycnf', 'render', 'generate', 'sql', 'grants'];
-const IO_MODULES = ['node:fs', 'node:fs/promises', 'fs', 'fs/promises', 'node:child_process', 'child_process', 'mariadb', 'execa', 'listr2', 'chalk'];
+const IO_MODULES = [
+  'node:fs',
+  'node:fs/promises',
+  'fs',
+  'fs/promises',
+  'node:child_process',
+  'child_process',
+  'mariadb',
+  'execa',
+  'listr2',
+  'chalk',
+];
 /**
  * The thin files that are the core's edges: the config layer reads services.yaml in one file, any
  * core folder may keep its I/O in a file named io.ts or *-io.ts, and grants has catalog readers.
@@ -82,7 +99,8 @@ describe('import graph', () => {
       const r = rel(f);
       if (!CORE_DIRS.some((d) => r.startsWith(`src/${d}/`)) || IO_EDGE.some((re) => re.test(r))) continue;
       const g = graph.get(f)!;
-      for (const spec of [...g.static, ...g.dynamic]) if (IO_MODULES.includes(spec)) offenders.push(`${r} imports ${spec}`);
+      for (const spec of [...g.static, ...g.dynamic])
+        if (IO_MODULES.includes(spec)) offenders.push(`${r} imports ${spec}`);
     }
     expect(offenders).toStrictEqual([]);
   });
@@ -95,7 +113,8 @@ describe('import graph', () => {
       for (const reached of staticClosure(f)) {
         const g = graph.get(reached);
         if (!g || IO_EDGE.some((re) => re.test(rel(reached)))) continue;
-        for (const spec of g.static) if (IO_MODULES.includes(spec)) offenders.push(`${r} -> ${rel(reached)} imports ${spec}`);
+        for (const spec of g.static)
+          if (IO_MODULES.includes(spec)) offenders.push(`${r} -> ${rel(reached)} imports ${spec}`);
       }
     }
     expect([...new Set(offenders)]).toStrictEqual([]);
@@ -105,7 +124,10 @@ describe('import graph', () => {
     const heavy = ['mariadb', 'execa', 'listr2', 'chalk', 'ajv', 'yaml', 'node:child_process', 'child_process'];
     const reached = staticClosure(path.join(src, 'cli.ts'));
     const offenders = [...reached].filter((m) => heavy.includes(m));
-    const paths = [...reached].filter((m) => graph.has(m)).filter((m) => graph.get(m)!.static.some((s) => heavy.includes(s))).map(rel);
+    const paths = [...reached]
+      .filter((m) => graph.has(m))
+      .filter((m) => graph.get(m)!.static.some((s) => heavy.includes(s)))
+      .map(rel);
     expect({ offenders, importedBy: paths }).toStrictEqual({ offenders: [], importedBy: [] });
     // Commands are imported lazily by their specs, never at start-up.
     expect([...reached].map(rel).filter((m) => m.startsWith('src/commands/'))).toStrictEqual([]);

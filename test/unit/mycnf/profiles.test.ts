@@ -104,7 +104,8 @@ describe('version-aware option sets', () => {
 
   it('never writes the change buffer options, and knows 11.0 removed them', () => {
     for (const version of VERSIONS) {
-      for (const profile of PROFILE_NAMES) expect(cnfFor(profile, '2G', version).has('innodb_change_buffering')).toBe(false);
+      for (const profile of PROFILE_NAMES)
+        expect(cnfFor(profile, '2G', version).has('innodb_change_buffering')).toBe(false);
     }
     expect(optionKnown('innodb_change_buffering', parseVersion('10.11'))).toBe(true);
     expect(optionKnown('innodb_change_buffering', parseVersion('11.0'))).toBe(false);
@@ -140,7 +141,9 @@ describe('server identity across a fleet', () => {
 
   it('keeps an explicit serverId and never hands it to another server', () => {
     const fleet = fixtureFleet('fleets/generate-mixed.yaml');
-    const byName = new Map(fleet.servers.map((s) => [s.name, parseCnf(renderMyCnf(fleet, s, { version: targetVersion(fleet, s) }))]));
+    const byName = new Map(
+      fleet.servers.map((s) => [s.name, parseCnf(renderMyCnf(fleet, s, { version: targetVersion(fleet, s) }))]),
+    );
     expect(byName.get('customers')!.get('server_id')).toBe('42');
     const ids = [...byName.values()].map((o) => o.get('server_id'));
     expect(new Set(ids).size).toBe(ids.length);

@@ -48,8 +48,18 @@ describe('docker-compose.yml', () => {
 
   it('mounts the generated my.cnf read-only, keeps data in a named volume, limits memory, checks health', () => {
     const orders = doc.services.orders!;
-    expect(orders.volumes).toStrictEqual(['orders-data:/var/lib/mysql', './mycnf/orders.cnf:/etc/mysql/conf.d/dbps.cnf:ro']);
-    expect(Object.keys(doc.volumes ?? {})).toStrictEqual(['shared-data', 'orders-data', 'customers-data', 'analytics-data', 'sessions-data', 'archive-data']);
+    expect(orders.volumes).toStrictEqual([
+      'orders-data:/var/lib/mysql',
+      './mycnf/orders.cnf:/etc/mysql/conf.d/dbps.cnf:ro',
+    ]);
+    expect(Object.keys(doc.volumes ?? {})).toStrictEqual([
+      'shared-data',
+      'orders-data',
+      'customers-data',
+      'analytics-data',
+      'sessions-data',
+      'archive-data',
+    ]);
     expect(orders.mem_limit).toBe('2g');
     expect(doc.services.sessions!.mem_limit).toBe('512m');
     expect(orders.healthcheck!.test).toStrictEqual(['CMD', 'healthcheck.sh', '--connect', '--innodb_initialized']);
@@ -74,7 +84,10 @@ describe('docker-compose.yml', () => {
   it('runs one exporter per server as dbps_monitor, waiting for a healthy local server', () => {
     const exporters = Object.entries(doc.services).filter(([, s]) => s.image.startsWith('prom/mysqld-exporter:'));
     expect(exporters.map(([n]) => n)).toStrictEqual(mixed.servers.map((s) => `${s.name}-exporter`));
-    expect(doc.services['orders-exporter']!.command).toStrictEqual(['--mysqld.address=orders:3306', '--mysqld.username=dbps_monitor']);
+    expect(doc.services['orders-exporter']!.command).toStrictEqual([
+      '--mysqld.address=orders:3306',
+      '--mysqld.username=dbps_monitor',
+    ]);
     expect(doc.services['orders-exporter']!.depends_on).toStrictEqual({ orders: { condition: 'service_healthy' } });
   });
 

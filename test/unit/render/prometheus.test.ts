@@ -11,7 +11,10 @@ interface Job {
 }
 
 const mixed = fixtureFleet('fleets/generate-mixed.yaml');
-const doc = parse(renderPrometheus(mixed)) as { scrape_configs: Job[]; global: { external_labels: Record<string, string> } };
+const doc = parse(renderPrometheus(mixed)) as {
+  scrape_configs: Job[];
+  global: { external_labels: Record<string, string> };
+};
 
 describe('prometheus/prometheus.yml', () => {
   it('validates against the SchemaStore prometheus schema (mixed fleet and the ecommerce template)', () => {
@@ -33,8 +36,19 @@ describe('prometheus/prometheus.yml', () => {
 
   it('labels each job with fleet, server and services; a single-service server also gets service', () => {
     const labels = Object.fromEntries(doc.scrape_configs.map((j) => [j.job_name, j.static_configs[0]!.labels]));
-    expect(labels['mariadb-orders']).toStrictEqual({ fleet: 'shop', server: 'orders', isolation: 'instance', services: 'orders', service: 'orders' });
-    expect(labels['mariadb-shared']).toStrictEqual({ fleet: 'shop', server: 'shared', isolation: 'schema', services: 'inventory,catalog' });
+    expect(labels['mariadb-orders']).toStrictEqual({
+      fleet: 'shop',
+      server: 'orders',
+      isolation: 'instance',
+      services: 'orders',
+      service: 'orders',
+    });
+    expect(labels['mariadb-shared']).toStrictEqual({
+      fleet: 'shop',
+      server: 'shared',
+      isolation: 'schema',
+      services: 'inventory,catalog',
+    });
     expect(doc.global.external_labels).toStrictEqual({ fleet: 'shop' });
   });
 });
