@@ -3,7 +3,7 @@
 import type { DesiredAccount, DesiredServer, GrantScope } from '../fleet/desired.js';
 import { dbPatternText } from '../sql/quote.js';
 import { GRANT_OPTION } from './privileges.js';
-import { accountKey, type Catalog, type CatalogAccount } from './types.js';
+import { accountKey, type Catalog } from './types.js';
 
 /** Where privileges apply, as SQL sees it: database grants carry the escaped LIKE pattern. */
 export type PrivilegeTarget =
@@ -152,22 +152,24 @@ interface HeldGrant {
   grantOption: boolean;
 }
 
-/** Every privilege row an account holds in the catalog, by target. */
-function heldGrants(catalog: Catalog, account: CatalogAccount): Map<string, HeldGrant> {
-  const held = new Map<string, HeldGrant>();
-  const add = (target: PrivilegeTarget, privileges: string[], grantOption: boolean) => {
+/** Every privilege row of every account in the catalog, by account key then target (one pass, not one per account). */
+function heldGrantsByAccount(catalog: Catalog): Map<string, Map<string, HeldGrant>> {
+  const byAccount = new Map<string, Map<string, HeldGrant>>();
+  const add = (user: string, host: string, target: PrivilegeTarget, privileges: string[], grantOption: boolean) => {
     if (privileges.length === 0 && !grantOption) return;
+    const key = accountKey(user, host);
+    let held = byAccount.get(key);
+    if (!held) byAccount.set(key, (held = new Map()));
     held.set(targetKey(target), { target, privileges, grantOption });
   };
-  const mine = (r: { user: string; host: string }) => r.user === account.user && r.host === account.host;
-  add({ level: 'global' }, account.globalPrivileges, account.globalGrantOption);
-  for (const g of catalog.dbGrants) if (mine(g)) add({ level: 'database', pattern: g.db }, g.privileges, g.grantOption);
-  for (const g of catalog.tableGrants) if (mine(g)) add({ level: 'table', database: g.db, table: g.table }, g.privileges, g.grantOption);
-  for (const g of catalog.columnGrants) if (mine(g)) add({ level: 'column', database: g.db, table: g.table, column: g.column }, g.privileges, false);
+  for (const a of catalog.accounts) add(a.user, a.host, { level: 'global' }, a.globalPrivileges, a.globalGrantOption);
+  for (const g of catalog.dbGrants) add(g.user, g.host, { level: 'database', pattern: g.db }, g.privileges, g.grantOption);
+  for (const g of catalog.tableGrants) add(g.user, g.host, { level: 'table', database: g.db, table: g.table }, g.privileges, g.grantOption);
+  for (const g of catalog.columnGrants) add(g.user, g.host, { level: 'column', database: g.db, table: g.table, column: g.column }, g.privileges, false);
   for (const g of catalog.routineGrants) {
-    if (mine(g)) add({ level: 'routine', database: g.db, routine: g.routine, routineType: g.routineType }, g.privileges, g.grantOption);
+    add(g.user, g.host, { level: 'routine', database: g.db, routine: g.routine, routineType: g.routineType }, g.privileges, g.grantOption);
   }
-  return held;
+  return byAccount;
 }
 
 /** Diffs one server: databases, outbox tables, accounts, grants (missing and extra), orphans. */
@@ -223,6 +225,7 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
 
   // Accounts and their grants.
   const catalogAccounts = new Map(catalog.accounts.filter((a) => !a.isRole).map((a) => [accountKey(a.user, a.host), a]));
+  const heldByAccount = heldGrantsByAccount(catalog);
   for (const want of desired.accounts) {
     if (!selected(want.service)) continue;
     const key = accountKey(want.user, want.host);
@@ -265,11 +268,13 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
       if (reasons.length > 0) changes.push({ ...base, kind: 'alter-user', object: acct, user: want.user, host: want.host, ...alter, reason: reasons.join('; ') });
     }
 
-    const held = have ? heldGrants(catalog, have) : new Map<string, HeldGrant>();
+    const held = (have && heldByAccount.get(key)) || new Map<string, HeldGrant>();
+    const deferredTargets = new Set<string>();
     const wanted = new Map<string, { target: PrivilegeTarget; privileges: Set<string>; reason: string }>();
     for (const g of want.grants) {
       const target = targetOf(g.scope);
       if ((target.level === 'table' || target.level === 'column') && !tableWillExist(target.database, target.table)) {
+        deferredTargets.add(targetKey(target));
         deferred.push({
           server,
           ...(want.service ? { service: want.service } : {}),
@@ -296,7 +301,7 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
       if (h.grantOption) extra.push(GRANT_OPTION);
       if (extra.length === 0) continue;
       // A deferred desired grant on this target keeps what is already held there.
-      if (!w && deferred.some((d) => d.object === `${acct} on ${describeTarget(h.target)}`)) continue;
+      if (!w && deferredTargets.has(k)) continue;
       changes.push({
         ...base,
         kind: 'revoke',

@@ -37,11 +37,12 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
       continue;
     }
     const failed = new Set(s.failures.map((f) => f.object + f.kind));
-    const header = r.dryRun
-      ? `${s.changes.length} change${s.changes.length === 1 ? '' : 's'} pending`
-      : s.changes.length === 0
-        ? 'no changes'
-        : `${s.applied} of ${s.changes.length} applied`;
+    const header =
+      s.changes.length === 0
+        ? paint.ok('no changes')
+        : r.dryRun
+          ? `${s.changes.length} change${s.changes.length === 1 ? '' : 's'} pending`
+          : `${s.applied} of ${s.changes.length} applied`;
     out.push(`${paint.bold(s.label)}: ${header}`);
     pending += r.dryRun ? s.changes.length : s.changes.length - s.applied;
     for (const c of s.changes) {

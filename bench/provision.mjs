@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// Benchmark: `dbps provision` vs the same services as one raw SQL batch through the `mariadb`
+// client (the floor), and vs Ansible community.mysql when installed, side by side on ONE throwaway
+// mariadbd (driver: external). Prints times and ratios for converge and the no-op re-run.
+// Usage: npm run build && node bench/provision.mjs [counts...]   (default: 50 1000)
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin/dbps.js');
+const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+if (counts.length === 0) counts.push(50, 1000);
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'dbps-bench-'));
+const datadir = path.join(work, 'data');
+const sock = path.join(work, 'mysqld.sock');
+const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const port = await freePort();
+execFileSync('mariadb-install-db', ['--no-defaults', ...asRoot, `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'ignore' });
+const server = spawn(
+  'mariadbd',
+  ['--no-defaults', ...asRoot, `--datadir=${datadir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${sock}`, '--innodb-buffer-pool-size=128M', '--skip-name-resolve', '--performance-schema=OFF', `--log-error=${path.join(work, 'error.log')}`],
+  { stdio: 'ignore' },
+);
+const cleanup = () => {
+  server.kill('SIGTERM');
+};
+process.on('exit', cleanup);
+
+// The mariadb client reads credentials from a 0600 file, never argv.
+const cnf = path.join(work, 'client.cnf');
+writeFileSync(cnf, `[client]\nuser=root\npassword=\nhost=127.0.0.1\nport=${port}\n`, { mode: 0o600 });
+const mariadb = (sql) => spawnSync('mariadb', [`--defaults-extra-file=${cnf}`, '--batch'], { input: sql, encoding: 'utf8' });
+for (let i = 0; i < 100 && mariadb('SELECT 1').status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+
+const seconds = (f) => {
+  const t = process.hrtime.bigint();
+  const r = f();
+  return { s: Number(process.hrtime.bigint() - t) / 1e9, r };
+};
+
+function rawBatch(prefix, n) {
+  const app = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'EXECUTE', 'CREATE TEMPORARY TABLES'].join(', ');
+  const mig = `${app}, CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE VIEW, SHOW VIEW, TRIGGER, CREATE ROUTINE, ALTER ROUTINE, EVENT, LOCK TABLES`;
+  let sql = '';
+  for (let i = 0; i < n; i++) {
+    const s = `${prefix}${i}`;
+    const pat = s.replace(/_/g, '\\_');
+    sql += `CREATE DATABASE IF NOT EXISTS \`${s}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_uca1400_ai_ci;\n`;
+    sql += `CREATE USER IF NOT EXISTS '${s}_app'@'%' IDENTIFIED BY 'bench-pw-${i}-a';\nCREATE USER IF NOT EXISTS '${s}_migrator'@'%' IDENTIFIED BY 'bench-pw-${i}-m';\n`;
+    sql += `GRANT ${app} ON \`${pat}\`.* TO '${s}_app'@'%';\nGRANT ${mig} ON \`${pat}\`.* TO '${s}_migrator'@'%';\n`;
+  }
+  return sql;
+}
+
+function dropAll(prefix, n) {
+  let sql = '';
+  for (let i = 0; i < n; i++) sql += `DROP DATABASE IF EXISTS \`${prefix}${i}\`;\nDROP USER IF EXISTS '${prefix}${i}_app'@'%', '${prefix}${i}_migrator'@'%';\n`;
+  mariadb(sql);
+}
+
+function fleetDir(prefix, n) {
+  const dir = path.join(work, `fleet-${prefix}${n}`);
+  const lines = ['version: 1', 'fleet: bench', 'servers:', `  bench: { driver: external, host: 127.0.0.1, port: ${port}, admin: { user: root } }`, 'services:'];
+  for (let i = 0; i < n; i++) lines.push(`  ${prefix}${i}: { server: bench }`);
+  spawnSync('mkdir', ['-p', dir]);
+  writeFileSync(path.join(dir, 'services.yaml'), `${lines.join('\n')}\n`);
+  return dir;
+}
+
+const dbps = (dir, args) => spawnSync(process.execPath, [bin, '-q', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+
+const hasAnsible = spawnSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).status === 0;
+const rows = [];
+for (const n of counts) {
+  const raw = seconds(() => mariadb(rawBatch(`raw${n}_s`, n)));
+  if (raw.r.status !== 0) throw new Error(`raw batch failed: ${raw.r.stderr}`);
+  const rawNoop = seconds(() => mariadb(rawBatch(`raw${n}_s`, n)));
+  dropAll(`raw${n}_s`, n);
+  const dir = fleetDir(`svc${n}_`, n);
+  const converge = seconds(() => dbps(dir, ['provision']));
+  if (converge.r.status !== 0) throw new Error(`dbps provision failed (${converge.r.status}): ${converge.r.stdout.slice(-2000)}${converge.r.stderr.slice(-2000)}`);
+  const noop = seconds(() => dbps(dir, ['provision']));
+  if (!/No changes\./.test(noop.r.stdout)) throw new Error(`re-run was not a no-op:\n${noop.r.stdout.slice(0, 2000)}`);
+  const plan = seconds(() => dbps(dir, ['plan']));
+  rows.push({ n, raw: raw.s, rawNoop: rawNoop.s, dbps: converge.s, dbpsNoop: noop.s, plan: plan.s });
+  dropAll(`svc${n}_`, n);
+}
+
+const f = (s) => `${s.toFixed(2)} s`;
+const version = mariadb('SELECT VERSION()').stdout.split('\n')[1];
+console.log(`dbps provision bench on one mariadbd ${version} (${os.cpus().length} cores), whole process per run`);
+console.log('services | raw SQL batch | raw re-run | dbps converge | ratio | dbps no-op | plan (no-op)');
+for (const r of rows) {
+  console.log(
+    `${String(r.n).padStart(8)} | ${f(r.raw).padStart(13)} | ${f(r.rawNoop).padStart(10)} | ${f(r.dbps).padStart(13)} | ${(r.dbps / r.raw).toFixed(2).padStart(4)}x | ${f(r.dbpsNoop).padStart(10)} | ${f(r.plan)}`,
+  );
+}
+console.log(
+  hasAnsible
+    ? 'ansible-playbook found, but this bench does not drive it yet'
+    : 'Ansible: ansible-playbook (community.mysql) is not installed on this machine; skipped',
+);
+server.kill('SIGTERM');
+await new Promise((r) => server.once('exit', r));
+rmSync(work, { recursive: true, force: true });
