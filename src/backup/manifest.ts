@@ -18,6 +18,8 @@ export interface ArchivedBinlog {
   path: string;
   size: number;
   sha256: string;
+  /** sha256 of the first 64 KiB: binlog names restart at .000001 after a restore, so the name alone is not an identity. */
+  headSha256?: string;
   /** Every event of this file happened before this moment (the file was closed by FLUSH BINARY LOGS then). */
   coveredUntil: string;
 }

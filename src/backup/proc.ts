@@ -55,10 +55,12 @@ export interface RunResult {
 }
 
 /** Where mariadb tools live on Debian when /usr/sbin is not on PATH. */
-export function toolEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const p = process.env.PATH ?? '';
+export function toolEnv(extra: NodeJS.ProcessEnv = {}, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const p = env.PATH ?? '';
   const withSbin = p.split(':').includes('/usr/sbin') ? p : `${p}:/usr/sbin:/sbin`;
-  return { ...process.env, PATH: withSbin, ...extra };
+  // DBPS_MARIADB_BINDIR (tarball installs, tests) replaces the search, as for `dbps up`.
+  const search = env.DBPS_MARIADB_BINDIR ? `${env.DBPS_MARIADB_BINDIR}:/usr/bin:/bin` : withSbin;
+  return { ...env, PATH: search, ...extra };
 }
 
 /** Runs a program to completion; a missing binary becomes an OperationalError naming it. */

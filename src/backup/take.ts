@@ -1,6 +1,7 @@
 // Takes one backup set: a mariadb-backup per server (bounded parallelism), prepare, optional
 // zstd, checksums, closed binlogs archived, manifest.json written last, directory renamed last.
-import { mkdir, readFile, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import { parseVersion, compareVersions } from '../util/version.js';
@@ -163,11 +164,34 @@ async function checkSpace(opts: TakeBackupOptions): Promise<void> {
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MiB`;
 
+/** Why this mariadb-backup must not back up this server (it must be the server's own version), or undefined. */
+export function toolMismatch(server: string, serverVersion: string, toolVersion: string): string | undefined {
+  const sv = parseVersion(serverVersion);
+  if (compareVersions(sv, parseVersion(toolVersion)) === 0) return undefined;
+  return `mariadb-backup ${toolVersion} cannot back up server "${server}" running MariaDB ${sv.major}.${sv.minor}.${sv.patch}; install mariadb-backup ${sv.major}.${sv.minor}.${sv.patch} (the server's own version)`;
+}
+
 /** A closed binlog already archived by an earlier set, keyed by server, name and size (names restart after a restore, sizes rarely match). */
 function archivedKeys(entries: ServerBackup[]): Set<string> {
   const keys = new Set<string>();
-  for (const e of entries) for (const b of e.archivedBinlogs ?? []) keys.add(`${e.server}/${b.file}/${b.size}`);
+  for (const e of entries) for (const b of e.archivedBinlogs ?? []) keys.add(binlogKey(e.server, b.file, b.size, b.headSha256));
   return keys;
+}
+
+function binlogKey(server: string, file: string, size: number, headSha256: string | undefined): string {
+  return `${server}/${file}/${size}/${headSha256 ?? ''}`;
+}
+
+/** sha256 of a file's first 64 KiB: its format description and GTID list events tell two files of one name apart. */
+async function headSha256(file: string): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(65536);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex');
+  } finally {
+    await fh.close();
+  }
 }
 
 async function backupOne(
@@ -206,9 +230,8 @@ async function backupOne(
   try {
     const info = await serverInfo(t);
     entry.serverVersion = info.version;
-    if (compareVersions(parseVersion(info.version), parseVersion(toolVersion)) !== 0) {
-      return finish('failed', `mariadb-backup ${toolVersion} cannot back up server "${t.server}" running MariaDB ${parseVersion(info.version).text.split('-')[0]}; install the server's own mariadb-backup version`);
-    }
+    const mismatch = toolMismatch(t.server, info.version, toolVersion);
+    if (mismatch) return finish('failed', mismatch);
 
     // Copy phase.
     progress({ phase: 'copy', bytes: 0 });
@@ -337,9 +360,10 @@ async function archiveBinlogs(t: BackupTarget, setDir: string, archived: Set<str
   const closed = logs.slice(0, -1);
   const out: ArchivedBinlog[] = [];
   for (const log of closed) {
-    if (archived.has(`${t.server}/${log.Log_name}/${Number(log.File_size)}`)) continue;
-    await mkdir(dir, { recursive: true });
     const src = path.join(path.dirname(basename), log.Log_name);
+    const head = await headSha256(src);
+    if (archived.has(binlogKey(t.server, log.Log_name, Number(log.File_size), head))) continue;
+    await mkdir(dir, { recursive: true });
     const dst = path.join(dir, log.Log_name);
     await copyFile(src, dst);
     out.push({
@@ -347,6 +371,7 @@ async function archiveBinlogs(t: BackupTarget, setDir: string, archived: Set<str
       path: `${BINLOGS_DIR}/${t.server}/${log.Log_name}`,
       size: (await stat(dst)).size,
       sha256: await sha256File(dst),
+      headSha256: head,
       coveredUntil,
     });
   }

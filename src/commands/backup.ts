@@ -7,6 +7,7 @@ import type { BackupManifest, Compression } from '../backup/manifest.js';
 import { takeBackupSet } from '../backup/take.js';
 import { backupTargets, defaultBackupRoot } from '../backup/targets.js';
 import type { JobRunner } from '../runtime/jobs.js';
+import { requireBinary } from '../runtime/binaries.js';
 import { readState } from '../runtime/state.js';
 
 export interface BackupOptions {
@@ -48,6 +49,8 @@ export async function run(opts: BackupOptions): Promise<BackupResult> {
   for (const s of external) warnings.push(`server "${s.name}" is external and was not backed up (mariadb-backup can only copy a local server's files)`);
   const local = selected.filter((s) => s.driver === 'local');
   if (local.length === 0) throw new UsageError('no local server to back up', { hint: 'start the fleet with `dbps up`' });
+  // A missing tool is one clear error before any set directory exists.
+  requireBinary('mariadb-backup', env);
   const state = await readState(opts.stateDir);
   const targets = await backupTargets(local, state, opts.stateDir, env);
   const dest = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));

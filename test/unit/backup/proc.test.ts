@@ -21,3 +21,12 @@ describe('parseToTime', () => {
     expect(() => parseToTime('soonZ')).toThrow(/not an ISO 8601/);
   });
 });
+
+describe('toolMismatch', () => {
+  it('accepts only the server its own version', async () => {
+    const { toolMismatch } = await import('../../../src/backup/take.js');
+    expect(toolMismatch('orders', '10.11.19-MariaDB-0+deb12u1', '10.11.19')).toBeUndefined();
+    expect(toolMismatch('orders', '10.11.20-MariaDB', '10.11.19')).toMatch(/mariadb-backup 10\.11\.19 cannot back up server "orders" running MariaDB 10\.11\.20; install mariadb-backup 10\.11\.20/);
+    expect(toolMismatch('orders', '11.8.3-MariaDB', '10.11.19')).toMatch(/11\.8\.3/);
+  });
+});

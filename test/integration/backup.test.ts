@@ -1,0 +1,294 @@
+// backup / backups / restore on a real local fleet of three servers (`dbps up` + `dbps provision`):
+// consistent positions under concurrent writes, checksums after restore, point-in-time restore of
+// the whole fleet to one moment, a server killed mid-backup, verify on good and corrupted sets.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import mariadb, { type Connection } from 'mariadb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BackupManifest } from '../../src/backup/manifest.js';
+import { parseBinlogInfo } from '../../src/backup/binlog-info.js';
+import { readSecrets } from '../../src/runtime/secrets.js';
+import { createFleet, destroyAllFleets, randomBasePort, type LocalFleet } from '../helpers/local-fleet.js';
+
+const RECORD_ARGV = path.resolve(import.meta.dirname, '../helpers/record-argv.mjs');
+const SERVICES = ['orders', 'customers', 'inventory'] as const;
+type Service = (typeof SERVICES)[number];
+
+let fleet: LocalFleet;
+let argvLog: string;
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  // Backup and verify runs record every child's argv (to prove no password is on a command line);
+  // the others run unhooked because the hook hides execFile's promisified form the driver uses.
+  const hook = args[0] === 'backup' || args[0] === 'backups' ? { DBPS_ARGV_LOG: argvLog, NODE_OPTIONS: `--import=${RECORD_ARGV}` } : {};
+  return fleet.run(['--json', ...args], { DBPS_MEMORY_SCALE: '0.25', ...hook, ...env });
+}
+
+async function connect(service: Service): Promise<Connection> {
+  return mariadb.createConnection({ socketPath: fleet.state().servers[service]!.socket, user: 'root', bigIntAsNumber: true, connectTimeout: 5000 });
+}
+
+async function sql<T = Record<string, unknown>>(service: Service, q: string, params?: unknown[]): Promise<T[]> {
+  const c = await connect(service);
+  try {
+    return (await c.query(q, params)) as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+async function checksum(service: Service, table: string): Promise<number> {
+  return (await sql<{ Checksum: number }>(service, `CHECKSUM TABLE ${service}.${table}`))[0]!.Checksum;
+}
+
+async function values(service: Service): Promise<string[]> {
+  return (await sql<{ v: string }>(service, `SELECT v FROM ${service}.events ORDER BY id`)).map((r) => r.v);
+}
+
+function setDir(id: string): string {
+  return path.join(fleet.stateDir, 'backups', id);
+}
+
+function manifestOf(id: string): BackupManifest {
+  return JSON.parse(readFileSync(path.join(setDir(id), 'manifest.json'), 'utf8')) as BackupManifest;
+}
+
+/** Waits until the wall clock is in a new second (binlog event times have one-second resolution). */
+async function nextSecond(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
+}
+
+beforeAll(async () => {
+  fleet = await createFleet(`version: 1
+fleet: bk
+defaults: { basePort: ${randomBasePort()} }
+services:
+${SERVICES.map((s) => `  ${s}: { memory: 512M }`).join('\n')}
+`);
+  argvLog = path.join(fleet.dir, 'argv.log');
+  const up = await cli(['up']);
+  expect(up.code, up.stderr + up.stdout).toBe(0);
+  const prov = await cli(['provision']);
+  expect(prov.code, prov.stderr).toBe(0);
+  for (const s of SERVICES) {
+    await sql(s, `CREATE TABLE ${s}.reference (id INT PRIMARY KEY, name VARCHAR(50), amount DECIMAL(10,2))`);
+    await sql(s, `INSERT INTO ${s}.reference SELECT seq, CONCAT('row-', seq), seq * 1.5 FROM ${s}.seq_1_to_2000`);
+    await sql(s, `CREATE TABLE ${s}.events (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40), seq BIGINT, pad VARCHAR(200))`);
+  }
+}, 240_000);
+
+afterAll(async () => {
+  await destroyAllFleets();
+});
+
+describe('dbps backup and restore on a three-server fleet', () => {
+  let setA: string;
+  const expected = new Map<Service, { reference: number; events: number; rows: number }>();
+
+  it('backs up while every server takes writes; positions match the binlog-info files; restore gives the checksums of the backup point', async () => {
+    // One writer per server; each insert's own GTID sequence number is kept so the rows present at
+    // the backup's GTID are known exactly.
+    let writing = true;
+    const written = new Map<Service, { id: number; seq: number }[]>();
+    const writers = SERVICES.map(async (s) => {
+      const c = await connect(s);
+      const rows: { id: number; seq: number }[] = [];
+      written.set(s, rows);
+      try {
+        let n = 0;
+        while (writing) {
+          const r = (await c.query(`INSERT INTO ${s}.events (v, pad) VALUES (?, REPEAT('x', 150))`, [`w${++n}`])) as { insertId: number };
+          const gtid = ((await c.query('SELECT @@last_gtid AS g')) as { g: string }[])[0]!.g;
+          rows.push({ id: Number(r.insertId), seq: Number(gtid.split('-')[2]) });
+        }
+      } finally {
+        await c.end();
+      }
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const backup = await cli(['backup', '--threads', '2']);
+    writing = false;
+    await Promise.all(writers);
+    expect(backup.code, backup.stderr).toBe(0);
+    const doc = JSON.parse(backup.stdout) as { id: string; status: string; manifest: BackupManifest };
+    expect(doc.status).toBe('complete');
+    setA = doc.id;
+    const manifest = manifestOf(setA);
+    expect(manifest.servers.map((e) => [e.server, e.status, e.prepared])).toStrictEqual(SERVICES.map((s) => [s, 'ok', true]));
+    expect(readdirSync(path.join(fleet.stateDir, 'backups')).filter((n) => n.startsWith('.tmp-'))).toStrictEqual([]);
+
+    for (const e of manifest.servers) {
+      const s = e.server as Service;
+      // The recorded position is the one the backup itself wrote, not SHOW MASTER STATUS afterwards.
+      const info = parseBinlogInfo(readFileSync(path.join(setDir(setA), e.path!, 'xtrabackup_binlog_info'), 'utf8'));
+      expect(e.binlog).toStrictEqual(info);
+      expect(e.binlogInfoFile).toBe('xtrabackup_binlog_info');
+      expect(e.serverVersion).toMatch(/^10\.11\./);
+      expect(e.archivedBinlogs.map((b) => b.file)).toContain(e.binlog!.file);
+      const rows = written.get(s)!;
+      // Each server writes in its own GTID domain; its entry in the backup's GTID list is the backup point.
+      const domain = (await sql<{ d: number }>(s, 'SELECT @@gtid_domain_id AS d'))[0]!.d;
+      const seq = Number(e.binlog!.gtid!.split(',').find((g) => g.startsWith(`${domain}-`))!.split('-')[2]);
+      const atBackup = rows.filter((r) => r.seq <= seq).map((r) => r.id);
+      // The writes really overlapped the backup: some landed after its position.
+      expect(rows.some((r) => r.seq > seq)).toBe(true);
+      // The source's checksum at the backup point: the same rows copied into a table of the same shape.
+      await sql(s, `CREATE TABLE ${s}.events_at_backup LIKE ${s}.events`);
+      await sql(s, `INSERT INTO ${s}.events_at_backup SELECT * FROM ${s}.events WHERE id IN (${atBackup.length ? atBackup.join(',') : 'NULL'})`);
+      expected.set(s, { reference: await checksum(s, 'reference'), events: await checksum(s, 'events_at_backup'), rows: atBackup.length });
+      await sql(s, `DROP TABLE ${s}.events_at_backup`);
+    }
+
+    const restore = await cli(['restore', setA, '--yes']);
+    expect(restore.code, restore.stderr).toBe(0);
+    const restored = JSON.parse(restore.stdout) as { servers: { server: string; movedAside: string }[] };
+    for (const s of SERVICES) {
+      const r = restored.servers.find((x) => x.server === s)!;
+      // The previous datadir is kept, never deleted.
+      expect(existsSync(path.join(r.movedAside, s, 'events.ibd'))).toBe(true);
+      expect(await checksum(s, 'reference')).toBe(expected.get(s)!.reference);
+      expect(await checksum(s, 'events')).toBe(expected.get(s)!.events);
+      expect((await sql<{ n: number }>(s, `SELECT COUNT(*) AS n FROM ${s}.events`))[0]!.n).toBe(expected.get(s)!.rows);
+    }
+  });
+
+  it('verify passes on a good set and records it in the manifest', async () => {
+    const r = await cli(['backups', 'verify', setA]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = manifestOf(setA);
+    for (const e of m.servers) {
+      expect(e.verify?.ok).toBe(true);
+      const t = e.verify!.tables.find((x) => x.table === `${e.server}.reference`)!;
+      expect(t.check).toBe('OK');
+      expect(t.checksum).toBe(expected.get(e.server as Service)!.reference);
+    }
+  });
+
+  let setB: string;
+  it('restores the whole fleet to one moment between two writes: the first is kept, the second is not', async () => {
+    const b = await cli(['backup']);
+    expect(b.code, b.stderr).toBe(0);
+    setB = (JSON.parse(b.stdout) as { id: string }).id;
+    await nextSecond();
+    for (const s of SERVICES) await sql(s, `INSERT INTO ${s}.events (v) VALUES ('first')`);
+    await nextSecond();
+    const between = new Date();
+    await nextSecond();
+    for (const s of SERVICES) await sql(s, `INSERT INTO ${s}.events (v) VALUES ('second')`);
+    const before = new Map<Service, string[]>();
+    for (const s of SERVICES) before.set(s, await values(s));
+
+    // A time the binlogs cannot cover yet is refused before anything is stopped.
+    const future = await cli(['restore', setB, '--yes', '--to-time', new Date(Date.now() + 3_600_000).toISOString()]);
+    expect(future.code).toBe(3);
+    expect(future.stderr).toMatch(/is not covered/);
+    for (const s of SERVICES) expect(await values(s)).toStrictEqual(before.get(s));
+
+    // A second-resolution time written with another zone means the same instant.
+    const offset = new Date(between.getTime() + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
+    const r = await cli(['restore', setB, '--yes', '--to-time', offset]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const s of SERVICES) {
+      const v = await values(s);
+      expect(v).toStrictEqual(before.get(s)!.filter((x) => x !== 'second'));
+      expect(v).toContain('first');
+    }
+  });
+
+  it('refuses a point-in-time restore when an archived binlog of the window is missing', async () => {
+    const m = manifestOf(setB);
+    const orders = m.servers.find((e) => e.server === 'orders')!;
+    const archived = path.join(setDir(setB), orders.archivedBinlogs.find((b) => b.file === orders.binlog!.file)!.path);
+    const saved = await readFile(archived);
+    await rm(archived);
+    try {
+      const r = await cli(['restore', setB, '--yes', '--to-time', new Date(Date.now() - 1000).toISOString()]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/server "orders".*(in no backup set|missing)/);
+    } finally {
+      await writeFile(archived, saved);
+    }
+  });
+
+  it('verify fails on a corrupted set and says which file changed', async () => {
+    const m = manifestOf(setB);
+    const inv = m.servers.find((e) => e.server === 'inventory')!;
+    const file = path.join(setDir(setB), inv.path!, 'inventory', 'reference.ibd');
+    const fh = await open(file, 'r+');
+    await fh.write(Buffer.alloc(4096, 0x5a), 0, 4096, 3 * 16384 + 100);
+    await fh.close();
+    const r = await cli(['backups', 'verify', setB]);
+    expect(r.code).toBe(3);
+    const after = manifestOf(setB).servers.find((e) => e.server === 'inventory')!;
+    expect(after.verify?.ok).toBe(false);
+    expect(after.verify?.badFiles).toContain('inventory/reference.ibd');
+    expect(manifestOf(setB).servers.find((e) => e.server === 'orders')!.verify?.ok).toBe(true);
+  });
+
+  it('a server killed during its backup fails alone: partial set, exit 3, the other entries restore', async () => {
+    const pidOf = (s: Service) => Number(readFileSync(path.join(fleet.state().servers[s]!.dir, 'mysqld.pid'), 'utf8'));
+    const victim = pidOf('customers');
+    const root = path.join(fleet.stateDir, 'backups');
+    const running = cli(['backup']);
+    // Kill customers' mariadbd as soon as its backup directory appears (its copy has begun).
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const tmp = existsSync(root) ? readdirSync(root).find((n) => n.startsWith('.tmp-')) : undefined;
+      if (tmp && existsSync(path.join(root, tmp, 'servers', 'customers'))) break;
+      if (Date.now() > deadline) throw new Error('backup of customers never started');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    process.kill(victim, 'SIGKILL');
+    const r = await running;
+    expect(r.code).toBe(3);
+    const doc = JSON.parse(r.stdout) as { id: string; status: string };
+    expect(doc.status).toBe('partial');
+    const m = manifestOf(doc.id);
+    expect(m.status).toBe('partial');
+    const failed = m.servers.find((e) => e.server === 'customers')!;
+    expect(failed.status).toBe('failed');
+    expect(failed.reason).toMatch(/mariadb-backup|not reachable|lost|gone|connect/i);
+    expect(existsSync(path.join(setDir(doc.id), 'servers', 'customers'))).toBe(false);
+    expect(m.servers.filter((e) => e.status === 'ok').map((e) => e.server).sort()).toStrictEqual(['inventory', 'orders']);
+    expect(readdirSync(root).filter((n) => n.startsWith('.tmp-'))).toStrictEqual([]);
+
+    const list = JSON.parse((await cli(['backups', 'list'])).stdout) as { sets: { id: string; status: string }[] };
+    expect(list.sets.find((s) => s.id === doc.id)?.status).toBe('partial');
+
+    // The failed entry cannot be restored from this set; the others can.
+    const refused = await cli(['restore', doc.id, 'customers', '--yes']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/backup of server "customers" in set .* failed/);
+    for (const s of ['orders', 'inventory'] as const) await sql(s, `INSERT INTO ${s}.events (v) VALUES ('after-partial')`);
+    const ok = await cli(['restore', doc.id, 'orders', 'inventory', '--yes']);
+    expect(ok.code, ok.stderr).toBe(0);
+    for (const s of ['orders', 'inventory'] as const) {
+      expect(await values(s)).not.toContain('after-partial');
+      expect(await checksum(s, 'reference')).toBe(expected.get(s)!.reference);
+    }
+  });
+
+  it('prune keeps the newest complete sets; no password ever reached a command line', async () => {
+    const r = await cli(['backups', 'prune', '--keep', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { removed: string[]; kept: string[] };
+    expect(doc.removed).toStrictEqual([setA]);
+    expect(existsSync(setDir(setA))).toBe(false);
+    expect(existsSync(setDir(setB))).toBe(true);
+
+    const secrets = await readSecrets(fleet.stateDir);
+    const argv = readFileSync(argvLog, 'utf8');
+    expect(argv).toMatch(/mariadb-backup/);
+    for (const [, pw] of secrets) expect(argv).not.toContain(pw);
+  });
+
+  it('a missing mariadb-backup is one clear error and no set', async () => {
+    const before = readdirSync(path.join(fleet.stateDir, 'backups'));
+    const r = await cli(['backup'], { DBPS_MARIADB_BINDIR: path.join(os.tmpdir(), 'no-such-bindir') });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/mariadb-backup is not installed/);
+    expect(readdirSync(path.join(fleet.stateDir, 'backups'))).toStrictEqual(before);
+  });
+});
