@@ -387,6 +387,9 @@ function typeMessage(where: string, last: string | number | undefined, got: unkn
   if ((type === 'integer' || type === 'number') && typeof got === 'string' && /^\s*\d+\s*$/.test(got)) {
     return `${where} is the text "${got}"; write the number without quotes`;
   }
+  if (type === 'array' && (typeof got === 'string' || typeof got === 'number')) {
+    return `${where} must be a list, not ${shown(got)}; write [${got}]`;
+  }
   return `${where} must be ${article(type)}, not ${shown(got)}`;
 }
 

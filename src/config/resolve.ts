@@ -40,14 +40,14 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
   const fleetDefaults = {
     mariadb: d.mariadb ?? DEFAULTS.mariadb,
     charset: d.charset ?? DEFAULTS.charset,
-    collation: d.collation ?? (d.charset && d.charset !== DEFAULTS.charset ? `${d.charset}_general_ci` : DEFAULTS.collation),
+    collation: d.collation ?? (d.charset && d.charset !== DEFAULTS.charset ? defaultCollation(d.charset) : DEFAULTS.collation),
     accountHost: d.accountHost ?? DEFAULTS.accountHost,
     basePort: d.basePort ?? DEFAULTS.basePort,
     profile: d.profile ?? DEFAULTS.profile,
     memory: d.memory ?? DEFAULTS.memory,
     storage: d.storage ?? DEFAULTS.storage,
   };
-  checkCharset(fleetDefaults.charset, fleetDefaults.collation, ['defaults', d.collation ? 'collation' : 'charset'], err);
+  if (d.charset || d.collation) checkCharset(fleetDefaults.charset, fleetDefaults.collation, ['defaults', d.collation ? 'collation' : 'charset'], err);
   const hostProblem = invalidAccountHost(fleetDefaults.accountHost);
   if (hostProblem) err(['defaults', 'accountHost'], hostProblem);
   if (d.memory) checkMemory(d.memory, ['defaults', 'memory'], err);
@@ -89,7 +89,11 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
     let serverName = name;
     if (svc.server) {
       if (!declaredServers[svc.server]) {
-        err([...path, 'server'], `service "${name}" names server "${svc.server}", which is not declared under servers${didYouMean(svc.server, serverNames)}`);
+        const hint = didYouMean(svc.server, serverNames);
+        const why = spec.services[svc.server]
+          ? `; "${svc.server}" is a service with a server of its own, so declare a shared server under "servers:" and point both services at it`
+          : hint || (serverNames.length ? ` (declared: ${serverNames.join(', ')})` : '; declare it under "servers:"');
+        err([...path, 'server'], `service "${name}" names server "${svc.server}", which is not declared under "servers:"${why}`);
         continue;
       }
       serverName = svc.server;
@@ -97,17 +101,20 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
     const database = svc.database ?? sqlStem(name);
     const dbProblem = invalidIdentifier(database, 'database', MAX_DATABASE_NAME);
     if (dbProblem) err(svc.database ? [...path, 'database'] : path, svc.database ? dbProblem : `${dbProblem}; set "database:" for service "${name}"`, !svc.database);
-    if (/^(mysql|information_schema|performance_schema|sys)$/i.test(database)) {
+    if (!dbProblem && /^(mysql|information_schema|performance_schema|sys)$/i.test(database)) {
       err(svc.database ? [...path, 'database'] : path, `database name "${database}" is reserved by MariaDB; choose another with "database:"`, !svc.database);
     }
     const charset = svc.charset ?? fleetDefaults.charset;
-    const collation = svc.collation ?? (svc.charset ? `${svc.charset}_general_ci` : fleetDefaults.collation);
-    checkCharset(charset, collation, [...path, svc.collation ? 'collation' : 'charset'], err);
+    const collation = svc.collation ?? (svc.charset && svc.charset !== fleetDefaults.charset ? defaultCollation(svc.charset) : fleetDefaults.collation);
+    // Inherited values were checked once under defaults; only what the service sets is checked here.
+    if (svc.charset || svc.collation) checkCharset(charset, collation, [...path, svc.collation ? 'collation' : 'charset'], err);
 
     const accounts = resolveAccounts(name, svc, fleetDefaults.accountHost, path, err);
     const stem = sqlStem(name);
     const outboxTable = svc.outbox ? `${stem}_events_outbox` : undefined;
-    if (outboxTable && outboxTable.length > MAX_TABLE_NAME) err([...path, 'outbox'], `outbox table name "${outboxTable}" would exceed ${MAX_TABLE_NAME} characters`);
+    if (outboxTable && outboxTable.length > MAX_TABLE_NAME) {
+      err([...path, 'outbox'], `the outbox table name "${outboxTable}" would be ${outboxTable.length} characters long; MariaDB allows at most ${MAX_TABLE_NAME}, so shorten the service name`, true);
+    }
     if (svc.outbox) {
       accounts.push({ user: `${stem}_outbox`, host: accounts[0]?.host ?? fleetDefaults.accountHost, role: 'outbox-relay', service: name, requireSsl: false });
     }
@@ -241,9 +248,18 @@ function checkMemory(text: string, path: DocPath, err: Err): void {
   if (bytes !== undefined && bytes > 4 * 1024 ** 4) err(path, `memory ${text} is larger than 4T; check the unit`);
 }
 
+/** The collation MariaDB would pick for a character set that comes without one. */
+function defaultCollation(charset: string): string {
+  return charset === 'binary' ? 'binary' : `${charset}_general_ci`;
+}
+
 function checkCharset(charset: string, collation: string, path: DocPath, err: Err): void {
-  if (!collation.startsWith(`${charset}_`)) {
-    err(path, `collation "${collation}" does not belong to character set "${charset}"; use a ${charset}_* collation`);
+  // utf8 is MariaDB's alias of utf8mb3, whose collations are named either way.
+  const names = charset === 'utf8' || charset === 'utf8mb3' ? ['utf8', 'utf8mb3'] : [charset];
+  const fits = (charset === 'binary' && collation === 'binary') || names.some((n) => collation.startsWith(`${n}_`));
+  if (!fits) {
+    const example = charset === 'utf8mb4' ? ' such as utf8mb4_uca1400_ai_ci' : ` such as ${defaultCollation(charset)}`;
+    err(path, `collation "${collation}" does not belong to character set "${charset}"; use a ${charset}_* collation${example}, or change the charset`);
   }
 }
 
@@ -256,7 +272,7 @@ function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, pa
   return users.map((u, i) => {
     const upath = svc.users ? [...path, 'users', i] : path;
     const problem = invalidUserName(u.name) ?? reservedUser(u.name);
-    if (problem) err(svc.users ? [...upath, 'name'] : upath, svc.users ? problem : `${problem}; list the accounts under "users:"`, !svc.users);
+    if (problem) err(svc.users ? [...upath, 'name'] : upath, svc.users ? problem : `${problem}; list the service's accounts under "users:" with other names`, !svc.users);
     const host = u.host ?? defaultHost;
     const hostProblem = invalidAccountHost(host);
     if (hostProblem && u.host) err([...upath, 'host'], hostProblem);
@@ -272,24 +288,42 @@ function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, pa
   });
 }
 
+/**
+ * Gives every server without an explicit serverId one derived from its name, so adding, removing or
+ * reordering other services never renumbers a running server (server_id and gtid_domain_id end up
+ * in binlogs and GTID positions; changing them breaks replication and point-in-time restore).
+ */
 function assignServerIds(servers: FleetServer[], spec: ServicesFile, err: Err): void {
   const used = new Map<number, string>();
   for (const s of servers) {
     if (s.serverId === 0) continue;
     const other = used.get(s.serverId);
-    if (other) err(serverPath(s, spec, 'serverId'), `serverId ${s.serverId} is used by both "${other}" and "${s.name}"; each server needs its own`);
-    used.set(s.serverId, s.name);
+    if (other) err(serverPath(s, spec, 'serverId'), `serverId ${s.serverId} is used by both "${other}" and "${s.name}"; each server needs its own, so change or remove one`);
+    else used.set(s.serverId, s.name);
   }
-  let next = 1;
-  for (const s of servers) {
-    if (s.serverId === 0) {
-      while (used.has(next)) next++;
-      s.serverId = next;
-      used.set(next, s.name);
-    }
-    // One GTID domain per server keeps every server's binlog stream independent.
-    s.gtidDomainId = s.serverId;
+  // Name order (not file order) settles the rare hash collision the same way every time.
+  const implicit = servers.filter((s) => s.serverId === 0).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const s of implicit) {
+    let id = nameServerId(s.name);
+    while (used.has(id)) id = id >= SERVER_ID_SPAN ? 1 : id + 1;
+    s.serverId = id;
+    used.set(id, s.name);
   }
+  // One GTID domain per server keeps every server's binlog stream independent.
+  for (const s of servers) s.gtidDomainId = s.serverId;
+}
+
+/** Implicit server ids lie in 1..SERVER_ID_SPAN: short enough to read, wide enough that names rarely collide. */
+export const SERVER_ID_SPAN = 999_983;
+
+/** A server id from a server name (FNV-1a), stable across runs and machines. */
+export function nameServerId(name: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(name)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return (hash % SERVER_ID_SPAN) + 1;
 }
 
 function serverPath(s: FleetServer, spec: ServicesFile, key: string): DocPath {
@@ -326,8 +360,16 @@ function checkDuplicateNames(services: FleetService[], spec: ServicesFile, err: 
       const key = `${svc.server}\u0000${a.user}@${a.host}`;
       const owner = accounts.get(key);
       if (owner) {
-        const apath = spec.services[svc.name]?.users ? ['services', svc.name, 'users', i, 'name'] : ['services', svc.name];
-        err(apath, `account '${a.user}'@'${a.host}' is declared by both "${owner}" and "${svc.name}" on server "${svc.server}"; accounts belong to one service`, !spec.services[svc.name]?.users);
+        const declared = spec.services[svc.name]?.users;
+        // The outbox relay account is implicit: point at `outbox:` when it clashes with a listed user.
+        const apath = a.role === 'outbox-relay' ? ['services', svc.name, 'outbox'] : declared ? ['services', svc.name, 'users', i, 'name'] : ['services', svc.name];
+        const message =
+          owner === svc.name
+            ? a.role === 'outbox-relay'
+              ? `service "${svc.name}" lists user "${a.user}", the name dbps gives its outbox relay account; rename that user`
+              : `account '${a.user}'@'${a.host}' is listed twice in service "${svc.name}"; an account has one role, so remove one entry`
+            : `account '${a.user}'@'${a.host}' is declared by both "${owner}" and "${svc.name}" on server "${svc.server}"; accounts belong to one service, so rename one`;
+        err(apath, message, a.role === 'outbox-relay' || !declared);
       }
       accounts.set(key, svc.name);
     });
@@ -337,7 +379,7 @@ function checkDuplicateNames(services: FleetService[], spec: ServicesFile, err: 
 /** Account names dbps or MariaDB keep for themselves. */
 function reservedUser(user: string): string | undefined {
   if (/^(root|mysql|mariadb\.sys|public|dbps_.*)$/i.test(user)) {
-    return `user name "${user}" is reserved (root, mysql, mariadb.sys, PUBLIC and dbps_* belong to MariaDB and dbps)`;
+    return `user name "${user}" is reserved (root, mysql, mariadb.sys, PUBLIC and dbps_* belong to MariaDB and dbps); give the account a name of its own`;
   }
   return undefined;
 }

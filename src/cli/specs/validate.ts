@@ -13,9 +13,8 @@ export const validateSpec: CommandSpec = {
     const { run } = await import('../../commands/validate.js');
     try {
       const result = await run({ file: io.opts.file });
-      const shown = result;
       if (io.opts.json) {
-        io.json({ version: 1, ...shown, errors: [] });
+        io.json({ version: 1, ...result, errors: [] });
       } else {
         for (const w of result.warnings) io.warn(`${io.opts.file}:${w.line}:${w.column}: ${w.message}`);
         const shared = result.servers.filter((s) => s.isolation === 'schema').length;
@@ -26,7 +25,9 @@ export const validateSpec: CommandSpec = {
       return 0;
     } catch (e) {
       if (e instanceof ConfigError && io.opts.json) {
-        io.json({ version: 1, command: 'validate', file: io.opts.file, valid: false, errors: e.issues.map((i) => ({ ...i, file: io.opts.file })) });
+        // Exactly {path, line, column, message} per error: the file is named once, at the top.
+        const errors = e.issues.map(({ path, line, column, message }) => ({ path, line, column, message }));
+        io.json({ version: 1, command: 'validate', file: io.opts.file, valid: false, errors });
         process.stderr.write(e.issues.map((i) => `${io.opts.file}:${i.line}:${i.column}: ${i.message}\n`).join(''));
         return 2;
       }
