@@ -1,7 +1,8 @@
 // `dbps validate`: two objects that would get the same Kubernetes name are an error at the place in
 // services.yaml that made the second one, so the Kubernetes output never silently overwrites itself.
+
+import { type K8sNameOwner, k8sNameCollisions } from '../fleet/k8s-names.js';
 import type { Fleet } from '../fleet/model.js';
-import { k8sNameCollisions, type K8sNameOwner } from '../fleet/k8s-names.js';
 import type { DocPath, SourceMap } from './source-map.js';
 import type { ServicesFile } from './types.js';
 
@@ -24,7 +25,8 @@ export function checkK8sNames(fleet: Fleet, spec: ServicesFile, source: SourceMa
 
 /** Where in services.yaml an object's owner is declared, and whether that place is a key. */
 function ownerPath(owner: K8sNameOwner, fleet: Fleet, spec: ServicesFile): [DocPath, boolean] {
-  const serverPath = (name: string): [DocPath, boolean] => (spec.servers?.[name] ? [['servers', name], true] : [['services', name], true]);
+  const serverPath = (name: string): [DocPath, boolean] =>
+    spec.servers?.[name] ? [['servers', name], true] : [['services', name], true];
   switch (owner.type) {
     case 'server':
       return serverPath(owner.server);
@@ -35,7 +37,8 @@ function ownerPath(owner: K8sNameOwner, fleet: Fleet, spec: ServicesFile): [DocP
       const declared = spec.services[owner.service]?.users ?? [];
       const i = declared.findIndex((u) => u.name === owner.user && (u.host ?? fleet.accountHost) === owner.host);
       if (i >= 0) return [['services', owner.service, 'users', i, 'name'], false];
-      if (spec.services[owner.service]?.outbox && owner.user.endsWith('_outbox')) return [['services', owner.service, 'outbox'], true];
+      if (spec.services[owner.service]?.outbox && owner.user.endsWith('_outbox'))
+        return [['services', owner.service, 'outbox'], true];
       return [['services', owner.service], true];
     }
   }

@@ -121,10 +121,20 @@ export function k8sObjectNames(fleet: Fleet): K8sObjectName[] {
     const serverWhat = `server "${server.name}"`;
     names.push({ kind: 'MariaDB', name: mariadbObjectName(server), owner: serverOwner, what: serverWhat });
     names.push({ kind: 'NetworkPolicy', name: mariadbObjectName(server), owner: serverOwner, what: serverWhat });
-    names.push({ kind: 'Secret', name: rootSecretName(server), owner: serverOwner, what: `root password of server "${server.name}"` });
+    names.push({
+      kind: 'Secret',
+      name: rootSecretName(server),
+      owner: serverOwner,
+      what: `root password of server "${server.name}"`,
+    });
     for (const service of fleet.services) {
       if (service.server !== server.name) continue;
-      names.push({ kind: 'Database', name: databaseObjectName(service), owner: { type: 'service', service: service.name }, what: `service "${service.name}"` });
+      names.push({
+        kind: 'Database',
+        name: databaseObjectName(service),
+        owner: { type: 'service', service: service.name },
+        what: `service "${service.name}"`,
+      });
     }
     for (const account of desiredServer(fleet, server).accounts) {
       const owner: K8sNameOwner = {

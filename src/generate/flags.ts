@@ -18,14 +18,24 @@ export function fileOptionsFromFlags(
 ): GenerateFileOptions {
   const namespace = flags.namespace === undefined ? undefined : String(flags.namespace);
   if (namespace !== undefined && (!NAMESPACE.test(namespace) || namespace.length > 63)) {
-    throw new UsageError(`--namespace "${namespace}" is not a Kubernetes namespace name`, { hint: 'use lower-case letters, digits and "-", at most 63 characters' });
+    throw new UsageError(`--namespace "${namespace}" is not a Kubernetes namespace name`, {
+      hint: 'use lower-case letters, digits and "-", at most 63 characters',
+    });
   }
   const physicalBackups = flags.physicalBackups === true;
   const operatorMetrics = flags.operatorMetrics === true;
   // The workflow's `generate --check` must regenerate with the same flags, or it would always be stale.
-  const generateFlags = [...(namespace ? ['--namespace', namespace] : []), ...(physicalBackups ? ['--physical-backups'] : []), ...(operatorMetrics ? ['--operator-metrics'] : [])];
+  const generateFlags = [
+    ...(namespace ? ['--namespace', namespace] : []),
+    ...(physicalBackups ? ['--physical-backups'] : []),
+    ...(operatorMetrics ? ['--operator-metrics'] : []),
+  ];
   return {
     k8s: { ...(namespace ? { namespace } : {}), physicalBackups, operatorMetrics },
-    ci: { fleetFile: workflowPath(where.fleetFile, where.cwd), outDir: workflowPath(where.outDir, where.cwd), generateFlags },
+    ci: {
+      fleetFile: workflowPath(where.fleetFile, where.cwd),
+      outDir: workflowPath(where.outDir, where.cwd),
+      generateFlags,
+    },
   };
 }

@@ -12,7 +12,11 @@ function randomPassword(): string {
 }
 
 /** Writes the secrets file; refuses to overwrite one, since that would rotate every password at once. */
-export async function writeGeneratedSecrets(fleet: Fleet, k8s: K8sOptions, file: string): Promise<{ path: string; secrets: number }> {
+export async function writeGeneratedSecrets(
+  fleet: Fleet,
+  k8s: K8sOptions,
+  file: string,
+): Promise<{ path: string; secrets: number }> {
   const { renderSecretsFile } = await import('../render/k8s/manifests.js');
   let count = 0;
   const content = renderSecretsFile(fleet, k8s, () => {
@@ -24,7 +28,9 @@ export async function writeGeneratedSecrets(fleet: Fleet, k8s: K8sOptions, file:
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') {
-      throw new UsageError(`${file} already exists; it may hold the passwords in use`, { hint: 'load it into your secret manager and delete it, or name another file' });
+      throw new UsageError(`${file} already exists; it may hold the passwords in use`, {
+        hint: 'load it into your secret manager and delete it, or name another file',
+      });
     }
     throw new OperationalError(`cannot write ${file}: ${(e as Error).message}`);
   }

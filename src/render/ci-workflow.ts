@@ -46,13 +46,26 @@ export function renderCiWorkflow(fleet: Fleet, opts: CiOptions): string {
           { uses: 'actions/setup-node@v4', with: { 'node-version': '20' } },
           { name: 'Install dbps', run: command(['npm', 'install', '--global', `dbps@${opts.dbpsVersion}`]) },
           { name: 'Validate services.yaml', run: command(['dbps', 'validate', ...f]) },
-          { name: 'Generated files are up to date', run: command(['dbps', 'generate', ...f, '--check', '--out', opts.outDir, ...opts.generateFlags]) },
+          {
+            name: 'Generated files are up to date',
+            run: command(['dbps', 'generate', ...f, '--check', '--out', opts.outDir, ...opts.generateFlags]),
+          },
           {
             name: 'Audit grants from the committed catalog dump',
             id: 'audit',
             // The dump comes from `dbps audit-grants --dump`; without one there is nothing to audit offline.
             if: `hashFiles('${dump}') != ''`,
-            run: command(['dbps', 'audit-grants', ...f, '--from-dump', dump, '--format', 'sarif', '--output', 'dbps.sarif']),
+            run: command([
+              'dbps',
+              'audit-grants',
+              ...f,
+              '--from-dump',
+              dump,
+              '--format',
+              'sarif',
+              '--output',
+              'dbps.sarif',
+            ]),
           },
           {
             name: 'Upload SARIF',

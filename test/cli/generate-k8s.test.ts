@@ -3,9 +3,9 @@
 import { copyFile, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../helpers/fleets.js';
 import { fiftyServicesText } from '../helpers/k8s-fleets.js';
 
@@ -41,10 +41,24 @@ describe('dbps generate --only k8s,ci', () => {
       ['services.yaml', 'out', 'secrets.yaml'],
       ['big.yaml', 'big-out', 'big-secrets.yaml'],
     ] as const) {
-      const r = await run('-f', file, 'generate', '--only', 'k8s,ci', '--out', out, '--namespace', 'shop', '--generate-secrets', secrets);
+      const r = await run(
+        '-f',
+        file,
+        'generate',
+        '--only',
+        'k8s,ci',
+        '--out',
+        out,
+        '--namespace',
+        'shop',
+        '--generate-secrets',
+        secrets,
+      );
       expect(r.code, r.stderr).toBe(0);
       expect((await stat(path.join(dir, secrets))).mode & 0o777).toBe(0o600);
-      const docs = parseAllDocuments(await readFile(path.join(dir, secrets), 'utf8')).map((d) => d.toJS() as { metadata: { name: string }; stringData: { password: string } });
+      const docs = parseAllDocuments(await readFile(path.join(dir, secrets), 'utf8')).map(
+        (d) => d.toJS() as { metadata: { name: string }; stringData: { password: string } },
+      );
       const passwords = docs.map((d) => d.stringData.password);
       expect(passwords.length).toBeGreaterThan(file === 'big.yaml' ? 150 : 15);
       expect(new Set(passwords).size).toBe(passwords.length);
@@ -58,14 +72,27 @@ describe('dbps generate --only k8s,ci', () => {
           .filter((d) => d?.kind === 'Secret')
           .map((d) => d!.metadata!.name),
       );
-      expect(new Set(docs.map((d) => d.metadata.name))).toStrictEqual(new Set(manifestSecrets.filter((n) => !n.endsWith('-root'))));
-      for (const [name, text] of generated) for (const p of passwords) expect(text.includes(p), `${name} holds a password`).toBe(false);
+      expect(new Set(docs.map((d) => d.metadata.name))).toStrictEqual(
+        new Set(manifestSecrets.filter((n) => !n.endsWith('-root'))),
+      );
+      for (const [name, text] of generated)
+        for (const p of passwords) expect(text.includes(p), `${name} holds a password`).toBe(false);
       for (const p of passwords) expect(r.stdout + r.stderr).not.toContain(p);
     }
   });
 
   it('refuses to overwrite an existing secrets file (it may hold the passwords in use)', async () => {
-    const r = await run('generate', '--only', 'k8s', '--out', 'out', '--namespace', 'shop', '--generate-secrets', 'secrets.yaml');
+    const r = await run(
+      'generate',
+      '--only',
+      'k8s',
+      '--out',
+      'out',
+      '--namespace',
+      'shop',
+      '--generate-secrets',
+      'secrets.yaml',
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('already exists');
   });
@@ -88,7 +115,17 @@ describe('dbps generate --only k8s,ci', () => {
     expect((await run('generate', '--only', 'k8s,ci', '--out', 'out', '--namespace', 'shop')).code).toBe(0);
     expect((await run('generate', '--only', 'k8s,ci', '--out', 'out', '--namespace', 'shop', '--check')).code).toBe(0);
     // Other flags produce other manifests, so the check is stale (the workflow records the flags).
-    const otherFlags = await run('generate', '--only', 'k8s', '--out', 'out', '--namespace', 'shop', '--physical-backups', '--check');
+    const otherFlags = await run(
+      'generate',
+      '--only',
+      'k8s',
+      '--out',
+      'out',
+      '--namespace',
+      'shop',
+      '--physical-backups',
+      '--check',
+    );
     expect(otherFlags.code).toBe(0); // the template declares no backups: same output
     const otherNs = await run('generate', '--only', 'k8s', '--out', 'out', '--namespace', 'other', '--check');
     expect(otherNs.code).toBe(1);
@@ -102,7 +139,10 @@ describe('dbps generate --only k8s,ci', () => {
   });
 
   it('validate reports a Kubernetes name collision with file:line:col and exit 2', async () => {
-    await writeFile(path.join(dir, 'clash.yaml'), 'version: 1\nfleet: t\nservices:\n  order_svc: {}\n  order-svc: { users: [ { name: other_app, role: app } ] }\n');
+    await writeFile(
+      path.join(dir, 'clash.yaml'),
+      'version: 1\nfleet: t\nservices:\n  order_svc: {}\n  order-svc: { users: [ { name: other_app, role: app } ] }\n',
+    );
     const r = await run('-f', 'clash.yaml', 'validate');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/clash\.yaml:5:3: .*Kubernetes .* name "order-svc"/);

@@ -17,7 +17,9 @@ export function ecommerceText(): string {
 export function fiftyServicesText(): string {
   const lines = ['version: 1', 'fleet: big_fleet', 'defaults: { mariadb: "11.8", storage: 20Gi }', 'servers:'];
   for (let s = 1; s <= 5; s++) {
-    lines.push(`  shard_${s}: { profile: ${s % 2 ? 'oltp' : 'olap'}, memory: ${s}G${s === 3 ? ', storage: 500M' : ''}${s === 5 ? ', mariadb: "10.11"' : ''} }`);
+    lines.push(
+      `  shard_${s}: { profile: ${s % 2 ? 'oltp' : 'olap'}, memory: ${s}G${s === 3 ? ', storage: 500M' : ''}${s === 5 ? ', mariadb: "10.11"' : ''} }`,
+    );
   }
   lines.push('services:');
   for (let i = 0; i < 50; i++) {
@@ -40,12 +42,18 @@ export function fiftyServicesText(): string {
       const sameShard = i - 5;
       const otherShard = i - 4;
       const nm = (j: number) => (j % 3 === 0 ? `order_svc_${j}` : j % 3 === 1 ? `billing-${j}` : `cart${j}`);
-      parts.push(`reads: [ { service: ${nm(sameShard)}, tables: [stock_levels, prices] }, { service: ${nm(otherShard)}, tables: [items] } ]`);
+      parts.push(
+        `reads: [ { service: ${nm(sameShard)}, tables: [stock_levels, prices] }, { service: ${nm(otherShard)}, tables: [items] } ]`,
+      );
     }
     if (i % 2 === 0) {
       const schedule = ['"0 3 * * *"', '"30 1 * * 0"', '"*/15 * * * *"'][i % 3];
       const retention = ['7d', '72h', '2w'][i % 3];
-      parts.push(i % 6 === 0 ? `backup: { retention: ${retention} }` : `backup: { schedule: ${schedule}, retention: ${retention} }`);
+      parts.push(
+        i % 6 === 0
+          ? `backup: { retention: ${retention} }`
+          : `backup: { schedule: ${schedule}, retention: ${retention} }`,
+      );
     }
     lines.push(`  ${name}: { ${parts.join(', ')} }`);
   }

@@ -17,8 +17,10 @@ export function strictSchema(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(strictSchema);
   if (typeof schema !== 'object' || schema === null) return schema;
   const out: Schema = {};
-  for (const [k, v] of Object.entries(schema as Schema)) out[k] = k === 'properties' ? mapValues(v as Schema) : strictSchema(v);
-  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) out.additionalProperties = false;
+  for (const [k, v] of Object.entries(schema as Schema))
+    out[k] = k === 'properties' ? mapValues(v as Schema) : strictSchema(v);
+  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields'])
+    out.additionalProperties = false;
   return out;
 }
 
@@ -81,5 +83,7 @@ export function manifestErrors(doc: unknown): string {
   const validate = typeof kind === 'string' ? validatorFor(kind) : undefined;
   if (!validate) return `no schema for kind ${String(kind)}`;
   if (validate(doc)) return '';
-  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`).join('\n');
+  return (validate.errors ?? [])
+    .map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`)
+    .join('\n');
 }

@@ -1,7 +1,15 @@
 // Backup (logical) or PhysicalBackup (mariadb-backup) per server, from its services' `backup:`.
 import { backupGroups, mariadbObjectName } from '../../fleet/k8s-names.js';
 import type { Fleet, FleetServer } from '../../fleet/model.js';
-import { ACCESS_LABEL, API_VERSION, CLIENT_OF_LABEL, type K8sOptions, metadata, retentionDuration, storageQuantity } from './common.js';
+import {
+  ACCESS_LABEL,
+  API_VERSION,
+  CLIENT_OF_LABEL,
+  type K8sOptions,
+  metadata,
+  retentionDuration,
+  storageQuantity,
+} from './common.js';
 import type { YamlValue } from './yaml.js';
 
 /** One resource per distinct schedule/retention among the server's services; none when no service asks. */
@@ -10,7 +18,9 @@ export function backupResources(fleet: Fleet, server: FleetServer, opts: K8sOpti
   return backupGroups(fleet, server).map((group) => ({
     apiVersion: API_VERSION,
     kind: opts.physicalBackups ? 'PhysicalBackup' : 'Backup',
-    metadata: metadata(fleet, opts, group.name, { annotations: { 'dbps.dev/services': group.services.map((s) => s.name).join(',') } }),
+    metadata: metadata(fleet, opts, group.name, {
+      annotations: { 'dbps.dev/services': group.services.map((s) => s.name).join(',') },
+    }),
     spec: {
       mariaDbRef: { name: mariadb },
       schedule: { cron: group.schedule },

@@ -38,7 +38,12 @@ export function commonLabels(fleet: Fleet): Record<string, string> {
 }
 
 /** metadata for one object. */
-export function metadata(fleet: Fleet, opts: K8sOptions, name: string, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}): YamlValue {
+export function metadata(
+  fleet: Fleet,
+  opts: K8sOptions,
+  name: string,
+  extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+): YamlValue {
   return {
     name,
     namespace: opts.namespace,

@@ -37,7 +37,12 @@ export function k8sServers(fleet: Fleet): Fleet['servers'] {
 export function serverResources(fleet: Fleet, serverName: string, opts: K8sOptions): YamlValue[] {
   const server = fleet.servers.find((s) => s.name === serverName);
   if (!server) throw new Error(`no server ${serverName}`);
-  return [mariadbResource(fleet, server, opts), ...sqlResources(fleet, server, opts), ...backupResources(fleet, server, opts), networkPolicyResource(fleet, server, opts)];
+  return [
+    mariadbResource(fleet, server, opts),
+    ...sqlResources(fleet, server, opts),
+    ...backupResources(fleet, server, opts),
+    networkPolicyResource(fleet, server, opts),
+  ];
 }
 
 /** The files of the Kubernetes output, deterministic for the same fleet and options. */
@@ -45,13 +50,20 @@ export function k8sFiles(fleet: Fleet, opts: K8sOptions = {}): K8sFile[] {
   const files: K8sFile[] = [];
   const resources: string[] = [];
   if (opts.namespace) {
-    const ns: YamlValue = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: opts.namespace, labels: commonLabels(fleet) } };
+    const ns: YamlValue = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: opts.namespace, labels: commonLabels(fleet) },
+    };
     files.push({ path: 'k8s/namespace.yaml', content: `${header(fleet, 'namespace')}${toYamlDocuments([ns])}` });
     resources.push('namespace.yaml');
   }
   for (const server of k8sServers(fleet)) {
     const file = `${mariadbObjectName(server)}.yaml`;
-    files.push({ path: `k8s/${file}`, content: `${header(fleet, `server ${server.name}`)}${toYamlDocuments(serverResources(fleet, server.name, opts))}` });
+    files.push({
+      path: `k8s/${file}`,
+      content: `${header(fleet, `server ${server.name}`)}${toYamlDocuments(serverResources(fleet, server.name, opts))}`,
+    });
     resources.push(file);
   }
   const kustomization: YamlValue = {
@@ -72,7 +84,12 @@ export function renderSecretsFile(fleet: Fleet, opts: K8sOptions, passwordFor: (
   const docs: YamlValue[] = accountSecrets(fleet).map(({ secret, account }) => ({
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: secret, namespace: opts.namespace, labels: { ...commonLabels(fleet), 'k8s.mariadb.com/watch': '' }, annotations: { 'dbps.dev/account': account } },
+    metadata: {
+      name: secret,
+      namespace: opts.namespace,
+      labels: { ...commonLabels(fleet), 'k8s.mariadb.com/watch': '' },
+      annotations: { 'dbps.dev/account': account },
+    },
     type: 'Opaque',
     stringData: { password: passwordFor(secret) },
   }));

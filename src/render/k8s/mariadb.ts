@@ -3,7 +3,18 @@ import { mariadbObjectName, passwordSecretName, rootSecretName, userObjectName }
 import type { Fleet, FleetServer } from '../../fleet/model.js';
 import { MONITOR_USER } from '../../fleet/roles.js';
 import { renderMyCnf, targetVersion } from '../../mycnf/render.js';
-import { ACCESS_LABEL, API_VERSION, CLIENT_OF_LABEL, type K8sOptions, MARIADB_LABEL, MARIADB_PORT, metadata, PASSWORD_KEY, quantity, storageQuantity } from './common.js';
+import {
+  ACCESS_LABEL,
+  API_VERSION,
+  CLIENT_OF_LABEL,
+  type K8sOptions,
+  MARIADB_LABEL,
+  MARIADB_PORT,
+  metadata,
+  PASSWORD_KEY,
+  quantity,
+  storageQuantity,
+} from './common.js';
 import type { YamlValue } from './yaml.js';
 
 /** MariaDB (k8s.mariadb.com/v1alpha1) for a server; the operator generates the root password. */

@@ -19,7 +19,9 @@ import type { YamlValue } from './yaml.js';
 /** NetworkPolicy selecting the server's MariaDB pods; everything not listed is denied. */
 export function networkPolicyResource(fleet: Fleet, server: FleetServer, opts: K8sOptions): YamlValue {
   const name = mariadbObjectName(server);
-  const clients: YamlValue[] = servicesOn(fleet, server).map((s) => ({ podSelector: { matchLabels: { [SERVICE_LABEL]: databaseObjectName(s) } } }));
+  const clients: YamlValue[] = servicesOn(fleet, server).map((s) => ({
+    podSelector: { matchLabels: { [SERVICE_LABEL]: databaseObjectName(s) } },
+  }));
   for (const access of ['exporter', 'backup']) {
     clients.push({ podSelector: { matchLabels: { [ACCESS_LABEL]: access, [CLIENT_OF_LABEL]: name } } });
   }

@@ -2,10 +2,16 @@
 // operator grants exactly what `dbps provision` grants, from the same pure desired state.
 import type { DesiredAccount, DesiredServer } from '../../fleet/desired.js';
 import { desiredServer } from '../../fleet/desired.js';
-import { databaseObjectName, grantObjectName, mariadbObjectName, passwordSecretName, userObjectName } from '../../fleet/k8s-names.js';
+import {
+  databaseObjectName,
+  grantObjectName,
+  mariadbObjectName,
+  passwordSecretName,
+  userObjectName,
+} from '../../fleet/k8s-names.js';
 import type { Fleet, FleetServer } from '../../fleet/model.js';
 import { servicesOn } from '../../fleet/model.js';
-import { ident, dbPatternText } from '../../sql/quote.js';
+import { dbPatternText, ident } from '../../sql/quote.js';
 import { API_VERSION, type K8sOptions, metadata, PASSWORD_KEY } from './common.js';
 import type { YamlValue } from './yaml.js';
 
@@ -31,8 +37,13 @@ export function grantSpecs(userObject: string, account: DesiredAccount): GrantSp
     const scope = grant.scope;
     const name = grantObjectName(userObject, scope);
     const [database, table] =
-      scope.level === 'global' ? ['*', '*'] : scope.level === 'database' ? [dbPatternText(scope.database), '*'] : [scope.database, scope.table];
-    const privileges = scope.level === 'column' ? grant.privileges.map((p) => `${p} (${ident(scope.column)})`) : grant.privileges;
+      scope.level === 'global'
+        ? ['*', '*']
+        : scope.level === 'database'
+          ? [dbPatternText(scope.database), '*']
+          : [scope.database, scope.table];
+    const privileges =
+      scope.level === 'column' ? grant.privileges.map((p) => `${p} (${ident(scope.column)})`) : grant.privileges;
     const spec = specs.get(name) ?? { name, database, table, privileges: [] };
     spec.privileges.push(...privileges);
     specs.set(name, spec);
@@ -46,14 +57,21 @@ export function operatorOwnsAccount(account: DesiredAccount, opts: K8sOptions): 
 }
 
 /** Databases, then per account its Secret, User and Grants. */
-export function sqlResources(fleet: Fleet, server: FleetServer, opts: K8sOptions, desired: DesiredServer = desiredServer(fleet, server)): YamlValue[] {
+export function sqlResources(
+  fleet: Fleet,
+  server: FleetServer,
+  opts: K8sOptions,
+  desired: DesiredServer = desiredServer(fleet, server),
+): YamlValue[] {
   const mariaDbRef = { name: mariadbObjectName(server) };
   const out: YamlValue[] = [];
   for (const service of servicesOn(fleet, server)) {
     out.push({
       apiVersion: API_VERSION,
       kind: 'Database',
-      metadata: metadata(fleet, opts, databaseObjectName(service), { annotations: { 'dbps.dev/service': service.name } }),
+      metadata: metadata(fleet, opts, databaseObjectName(service), {
+        annotations: { 'dbps.dev/service': service.name },
+      }),
       spec: {
         mariaDbRef,
         name: service.database,
@@ -67,7 +85,10 @@ export function sqlResources(fleet: Fleet, server: FleetServer, opts: K8sOptions
   for (const account of desired.accounts) {
     const user = userObjectName(server, account);
     const secret = passwordSecretName(user);
-    const annotations = { 'dbps.dev/account': `'${account.user}'@'${account.host}'`, ...(account.service ? { 'dbps.dev/service': account.service } : {}) };
+    const annotations = {
+      'dbps.dev/account': `'${account.user}'@'${account.host}'`,
+      ...(account.service ? { 'dbps.dev/service': account.service } : {}),
+    };
     out.push(secretResource(fleet, opts, secret, annotations));
     if (operatorOwnsAccount(account, opts)) continue;
     out.push({
@@ -124,7 +145,10 @@ export function accountSecrets(fleet: Fleet): { secret: string; account: string 
   for (const server of fleet.servers) {
     if (server.driver === 'external') continue;
     for (const account of desiredServer(fleet, server).accounts) {
-      out.push({ secret: passwordSecretName(userObjectName(server, account)), account: `'${account.user}'@'${account.host}' on ${server.name}` });
+      out.push({
+        secret: passwordSecretName(userObjectName(server, account)),
+        account: `'${account.user}'@'${account.host}' on ${server.name}`,
+      });
     }
   }
   return out;

@@ -5,7 +5,8 @@
 export type YamlValue = string | number | boolean | null | YamlValue[] | { [key: string]: YamlValue | undefined };
 
 const PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9 _./@()*-]*$/;
-const AMBIGUOUS = /^(true|false|yes|no|on|off|y|n|null|~|[-+]?(\.inf|\.nan)|[-+]?[0-9][0-9_.:eE+-]*|0x[0-9a-fA-F]+|0o[0-7]+)$/i;
+const AMBIGUOUS =
+  /^(true|false|yes|no|on|off|y|n|null|~|[-+]?(\.inf|\.nan)|[-+]?[0-9][0-9_.:eE+-]*|0x[0-9a-fA-F]+|0o[0-7]+)$/i;
 
 /** A scalar string as YAML: plain when it cannot be misread, else double-quoted (JSON escapes are YAML's). */
 export function yamlString(text: string): string {

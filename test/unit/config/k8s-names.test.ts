@@ -32,11 +32,16 @@ describe('k8sName', () => {
 
 describe('collisions', () => {
   it('a fleet whose names differ after mapping has none', () => {
-    expect(k8sNameCollisions(fleetOf('version: 1\nfleet: t\nservices:\n  order_svc: {}\n  order_svc2: {}\n  billing-v2: {}\n'))).toStrictEqual([]);
+    expect(
+      k8sNameCollisions(
+        fleetOf('version: 1\nfleet: t\nservices:\n  order_svc: {}\n  order_svc2: {}\n  billing-v2: {}\n'),
+      ),
+    ).toStrictEqual([]);
   });
 
   it('two services mapping to one name are a validate error at the second, naming the first place', () => {
-    const text = 'version: 1\nfleet: t\nservices:\n  order_svc: { users: [ { name: a_app, role: app } ] }\n  order-svc: { users: [ { name: b_app, role: app } ] }\n';
+    const text =
+      'version: 1\nfleet: t\nservices:\n  order_svc: { users: [ { name: a_app, role: app } ] }\n  order-svc: { users: [ { name: b_app, role: app } ] }\n';
     const issues = issuesOf(text);
     expect(issues.length).toBeGreaterThan(0);
     const first = issues[0]!;
@@ -48,7 +53,8 @@ describe('collisions', () => {
   });
 
   it('two accounts mapping to one User name point at the users entry', () => {
-    const text = 'version: 1\nfleet: t\nservers: { s: {} }\nservices:\n  a: { server: s, users: [ { name: rep_one, role: readonly } ] }\n  b: { server: s, users: [ { name: rep.one, role: readonly } ] }\n';
+    const text =
+      'version: 1\nfleet: t\nservers: { s: {} }\nservices:\n  a: { server: s, users: [ { name: rep_one, role: readonly } ] }\n  b: { server: s, users: [ { name: rep.one, role: readonly } ] }\n';
     const issues = issuesOf(text);
     expect(issues).toHaveLength(1);
     expect(issues[0]!.line).toBe(6);
@@ -57,7 +63,12 @@ describe('collisions', () => {
   });
 
   it('the same user name on two servers collides too, since both share one namespace', () => {
-    const text = 'version: 1\nfleet: t\nservices:\n  a: { users: [ { name: reporter, role: readonly } ] }\n  b: { users: [ { name: reporter, role: readonly } ] }\n';
-    expect(issuesOf(text).map((i) => i.message).join('\n')).toContain('User name "reporter"');
+    const text =
+      'version: 1\nfleet: t\nservices:\n  a: { users: [ { name: reporter, role: readonly } ] }\n  b: { users: [ { name: reporter, role: readonly } ] }\n';
+    expect(
+      issuesOf(text)
+        .map((i) => i.message)
+        .join('\n'),
+    ).toContain('User name "reporter"');
   });
 });

@@ -1,7 +1,8 @@
 // The Kubernetes output: every manifest valid against its (strict) schema, Grants equal to the desired
 // privileges, DNS-1123 names, NetworkPolicy isolation, backups, determinism.
-import { parseAllDocuments } from 'yaml';
+
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { desiredServer, type GrantScope } from '../../../src/fleet/desired.js';
 import { DNS1123_LABEL } from '../../../src/fleet/k8s-names.js';
 import type { Fleet } from '../../../src/fleet/model.js';
@@ -38,7 +39,10 @@ const ecommerce = fleetOf(ecommerceText());
 const fifty = fiftyServicesFleet();
 const OPTION_SETS: [string, K8sOptions][] = [
   ['defaults', {}],
-  ['namespace + physical backups + operator metrics', { namespace: 'shop-prod', physicalBackups: true, operatorMetrics: true }],
+  [
+    'namespace + physical backups + operator metrics',
+    { namespace: 'shop-prod', physicalBackups: true, operatorMetrics: true },
+  ],
 ];
 const FLEETS: [string, Fleet][] = [
   ['ecommerce template', ecommerce],
@@ -55,10 +59,13 @@ describe('k8s manifests validate strictly against the CRDs and core schemas', ()
         if (opts.namespace) expectedKinds.push('Namespace');
         if (fleet === fifty) expectedKinds.push(opts.physicalBackups ? 'PhysicalBackup' : 'Backup');
         expect([...kinds].sort()).toStrictEqual(expectedKinds.sort());
-        const failures = manifests.map((m) => [`${m.kind}/${m.metadata.name}`, manifestErrors(m)] as const).filter(([, e]) => e !== '');
+        const failures = manifests
+          .map((m) => [`${m.kind}/${m.metadata.name}`, manifestErrors(m)] as const)
+          .filter(([, e]) => e !== '');
         expect(failures).toStrictEqual([]);
         if (opts.namespace) {
-          for (const m of manifests.filter((x) => x.kind !== 'Namespace')) expect(m.metadata.namespace, m.metadata.name).toBe(opts.namespace);
+          for (const m of manifests.filter((x) => x.kind !== 'Namespace'))
+            expect(m.metadata.namespace, m.metadata.name).toBe(opts.namespace);
         }
       });
     }
@@ -68,7 +75,9 @@ describe('k8s manifests validate strictly against the CRDs and core schemas', ()
     const [mariadb, database] = manifestsOf(ecommerce, {}) as [Manifest, Manifest];
     expect(manifestErrors(mariadb)).toBe('');
     expect(manifestErrors({ ...mariadb, spec: { ...mariadb.spec, myCnff: 'x' } })).toContain('additional properties');
-    expect(manifestErrors({ ...database, spec: { ...database.spec, cleanupPolicy: 'Keep' } })).toContain('allowed values');
+    expect(manifestErrors({ ...database, spec: { ...database.spec, cleanupPolicy: 'Keep' } })).toContain(
+      'allowed values',
+    );
     expect(manifestErrors({ ...database, spec: { name: 'x' } })).toContain('mariaDbRef');
     const secret = manifestsOf(ecommerce, {}).find((m) => m.kind === 'Secret')!;
     expect(manifestErrors({ ...secret, data: { password: 'not base64!' } })).not.toBe('');
@@ -122,7 +131,10 @@ describe('Grant resources carry exactly the privileges of desiredServer', () => 
             // With --operator-metrics the operator owns the monitor account (documented).
             if (opts.operatorMetrics && a.kind === 'monitor') continue;
             accounts++;
-            expected.set(`${a.user}@${a.host}`, a.grants.flatMap((g) => g.privileges.map((p) => scopeKey(g.scope, p))).sort());
+            expected.set(
+              `${a.user}@${a.host}`,
+              a.grants.flatMap((g) => g.privileges.map((p) => scopeKey(g.scope, p))).sort(),
+            );
             const user = users.find((u) => u.spec!.name === a.user && u.spec!.host === a.host);
             expect(user, `${a.user}@${a.host}`).toBeDefined();
             expect(user!.spec!.maxUserConnections).toBe(a.maxUserConnections ?? 0);
@@ -140,8 +152,12 @@ describe('Grant resources carry exactly the privileges of desiredServer', () => 
   }
 
   it('escapes "_" in database-level grants (a LIKE pattern there), not in table-level ones', () => {
-    const fleet = fleetOf('version: 1\nfleet: t\nservers: { s1: {} }\nservices:\n  order_svc: { server: s1 }\n  stock_svc: { server: s1, reads: [ { service: order_svc, tables: [open_orders] } ] }\n');
-    const grants = (JSON.parse(JSON.stringify(serverResources(fleet, 's1', {}))) as Manifest[]).filter((d) => d.kind === 'Grant');
+    const fleet = fleetOf(
+      'version: 1\nfleet: t\nservers: { s1: {} }\nservices:\n  order_svc: { server: s1 }\n  stock_svc: { server: s1, reads: [ { service: order_svc, tables: [open_orders] } ] }\n',
+    );
+    const grants = (JSON.parse(JSON.stringify(serverResources(fleet, 's1', {}))) as Manifest[]).filter(
+      (d) => d.kind === 'Grant',
+    );
     const own = grants.find((g) => g.spec!.username === 'order_svc_app' && g.spec!.table === '*')!;
     expect(own.spec!.database).toBe('order\\_svc');
     const read = grants.find((g) => g.spec!.username === 'stock_svc_app' && g.spec!.table === 'open_orders')!;
@@ -149,7 +165,7 @@ describe('Grant resources carry exactly the privileges of desiredServer', () => 
     expect(read.spec!.privileges).toStrictEqual(['SELECT']);
   });
 
-  it('maps the outbox relay\'s column privilege into the Grant of its table, never a table-wide UPDATE', () => {
+  it("maps the outbox relay's column privilege into the Grant of its table, never a table-wide UPDATE", () => {
     const payments = (JSON.parse(JSON.stringify(serverResources(ecommerce, 'payments', {}))) as Manifest[]).filter(
       (d) => d.kind === 'Grant' && d.spec!.username === 'payments_outbox',
     );
@@ -190,7 +206,11 @@ describe('MariaDB resource', () => {
     expect(shard3.spec!.image).toBe('mariadb:11.8');
     expect(shard3.spec!.resources).toStrictEqual({ requests: { memory: '3Gi' }, limits: { memory: '3Gi' } });
     expect(shard3.spec!.storage).toStrictEqual({ size: '500M' });
-    expect(shard3.spec!.rootPasswordSecretKeyRef).toStrictEqual({ name: 'shard-3-root', key: 'password', generate: true });
+    expect(shard3.spec!.rootPasswordSecretKeyRef).toStrictEqual({
+      name: 'shard-3-root',
+      key: 'password',
+      generate: true,
+    });
     const cnf = String(shard3.spec!.myCnf);
     expect(cnf).toContain('[mysqld]');
     expect(cnf).toMatch(/^binlog_format = ROW$/m);
@@ -245,25 +265,44 @@ describe('Database, User and Secret resources', () => {
 describe('NetworkPolicy', () => {
   it("admits port 3306 only from the server's own services, its exporter and backups, and the operator", () => {
     for (const server of k8sServers(fifty)) {
-      const policy = (JSON.parse(JSON.stringify(serverResources(fifty, server.name, {}))) as Manifest[]).find((m) => m.kind === 'NetworkPolicy')!;
-      const mariadb = (JSON.parse(JSON.stringify(serverResources(fifty, server.name, {}))) as Manifest[]).find((m) => m.kind === 'MariaDB')!;
+      const policy = (JSON.parse(JSON.stringify(serverResources(fifty, server.name, {}))) as Manifest[]).find(
+        (m) => m.kind === 'NetworkPolicy',
+      )!;
+      const mariadb = (JSON.parse(JSON.stringify(serverResources(fifty, server.name, {}))) as Manifest[]).find(
+        (m) => m.kind === 'MariaDB',
+      )!;
       const spec = policy.spec as {
         podSelector: { matchLabels: Record<string, string> };
         policyTypes: string[];
-        ingress: { from: { podSelector?: { matchLabels: Record<string, string> }; namespaceSelector?: unknown }[]; ports?: unknown[] }[];
+        ingress: {
+          from: { podSelector?: { matchLabels: Record<string, string> }; namespaceSelector?: unknown }[];
+          ports?: unknown[];
+        }[];
       };
       // The policy selects exactly the pods the MariaDB resource labels.
-      expect((mariadb.spec!.podMetadata as { labels: Record<string, string> }).labels).toMatchObject(spec.podSelector.matchLabels);
+      expect((mariadb.spec!.podMetadata as { labels: Record<string, string> }).labels).toMatchObject(
+        spec.podSelector.matchLabels,
+      );
       expect(spec.policyTypes).toStrictEqual(['Ingress']);
       const [clients, operator] = spec.ingress;
       expect(clients!.ports).toStrictEqual([{ protocol: 'TCP', port: 3306 }]);
-      const allowedServices = clients!.from.map((f) => f.podSelector!.matchLabels['dbps.dev/service']).filter(Boolean).sort();
-      const own = fifty.services.filter((s) => s.server === server.name).map((s) => s.name.replace(/_/g, '-')).sort();
+      const allowedServices = clients!.from
+        .map((f) => f.podSelector!.matchLabels['dbps.dev/service'])
+        .filter(Boolean)
+        .sort();
+      const own = fifty.services
+        .filter((s) => s.server === server.name)
+        .map((s) => s.name.replace(/_/g, '-'))
+        .sort();
       expect(allowedServices).toStrictEqual(own);
       // A service on another server never appears, even one that declares a read from this server.
       const others = fifty.services.filter((s) => s.server !== server.name).map((s) => s.name.replace(/_/g, '-'));
       for (const o of others) expect(allowedServices).not.toContain(o);
-      expect(clients!.from.filter((f) => f.podSelector!.matchLabels['dbps.dev/access']).map((f) => f.podSelector!.matchLabels)).toStrictEqual([
+      expect(
+        clients!.from
+          .filter((f) => f.podSelector!.matchLabels['dbps.dev/access'])
+          .map((f) => f.podSelector!.matchLabels),
+      ).toStrictEqual([
         { 'dbps.dev/access': 'exporter', 'dbps.dev/client-of': server.name.replace(/_/g, '-') },
         { 'dbps.dev/access': 'backup', 'dbps.dev/client-of': server.name.replace(/_/g, '-') },
       ]);
@@ -278,7 +317,9 @@ describe('backups', () => {
     const manifests = manifestsOf(fifty, {});
     const backups = manifests.filter((m) => m.kind === 'Backup');
     const serversWithBackup = new Set(fifty.services.filter((s) => s.backup).map((s) => s.server));
-    expect(new Set(backups.map((b) => (b.spec!.mariaDbRef as { name: string }).name))).toStrictEqual(new Set([...serversWithBackup].map((s) => s.replace(/_/g, '-'))));
+    expect(new Set(backups.map((b) => (b.spec!.mariaDbRef as { name: string }).name))).toStrictEqual(
+      new Set([...serversWithBackup].map((s) => s.replace(/_/g, '-'))),
+    );
     for (const service of fifty.services.filter((s) => s.backup)) {
       const covering = backups.filter((b) => (b.spec!.databases as string[]).includes(service.database));
       expect(covering, service.name).toHaveLength(1);
@@ -289,7 +330,9 @@ describe('backups', () => {
       expect((b.spec!.podMetadata as { labels: Record<string, string> }).labels['dbps.dev/access']).toBe('backup');
     }
     // A shared server whose services disagree gets one resource per schedule.
-    expect(backups.filter((b) => (b.spec!.mariaDbRef as { name: string }).name === 'shard-1').length).toBeGreaterThan(1);
+    expect(backups.filter((b) => (b.spec!.mariaDbRef as { name: string }).name === 'shard-1').length).toBeGreaterThan(
+      1,
+    );
   });
 
   it('--physical-backups writes PhysicalBackup for the whole server instead', () => {
