@@ -72,7 +72,9 @@ function selectedServices(fleet: Fleet, names: string[]): Set<string> | undefine
 }
 
 function passwordRef(server: string, a: DesiredAccount): PasswordRef {
-  return a.passwordEnv ? { source: 'env', name: a.passwordEnv } : { source: 'generated', name: secretKey(server, a.user) };
+  return a.passwordEnv
+    ? { source: 'env', name: a.passwordEnv }
+    : { source: 'generated', name: secretKey(server, a.user) };
 }
 
 /** Plans (dryRun) or provisions the selected part of the fleet. Never prints; errors per server land in the result. */
@@ -80,23 +82,31 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
   const fleet = await loadFleet(opts.file);
   const servers = selectServers(fleet, opts.services);
   const services = selectedServices(fleet, opts.services);
-  if (opts.prune && services) throw new UsageError('--prune needs the whole fleet in view; run it without service names');
+  if (opts.prune && services)
+    throw new UsageError('--prune needs the whole fleet in view; run it without service names');
   if (opts.prune && !opts.dryRun && !opts.yes) {
-    throw new UsageError('--prune drops accounts and databases that are not in services.yaml; add --yes to confirm (see them first with `dbps plan`)');
+    throw new UsageError(
+      '--prune drops accounts and databases that are not in services.yaml; add --yes to confirm (see them first with `dbps plan`)',
+    );
   }
   const env = opts.env ?? process.env;
   const desired = servers.map((s) => desiredServer(fleet, s));
 
   // Generated passwords are created and stored once, before any server is touched, so that
   // every server (and a concurrent provision) uses the same secret.
-  const generatedKeys = desired.flatMap((d) => d.accounts.filter((a) => !a.passwordEnv).map((a) => secretKey(d.server, a.user)));
-  const secrets: Secrets = opts.dryRun ? await readSecrets(opts.stateDir) : await ensureSecrets(opts.stateDir, generatedKeys);
+  const generatedKeys = desired.flatMap((d) =>
+    d.accounts.filter((a) => !a.passwordEnv).map((a) => secretKey(d.server, a.user)),
+  );
+  const secrets: Secrets = opts.dryRun
+    ? await readSecrets(opts.stateDir)
+    : await ensureSecrets(opts.stateDir, generatedKeys);
 
   const runner = opts.runner ?? runJobsSilently;
   const settled = await runner(
     servers.map((server, i) => ({
       title: serverLabel(server),
-      run: (progress: (text: string) => void) => provisionServer(fleet, server, desired[i]!, secrets, env, opts, services, progress),
+      run: (progress: (text: string) => void) =>
+        provisionServer(fleet, server, desired[i]!, secrets, env, opts, services, progress),
       describe: (r: ServerProvision) => summaryLine(r, opts.dryRun),
     })),
   );
@@ -161,10 +171,14 @@ async function provisionServer(
     passwords.set(accountKey(a.user, a.host), pw);
   }
   if (missingEnv.length > 0) {
-    return errorResult(server, new OperationalError(`server "${server.name}": environment variable ${missingEnv.join(', ')} is not set`, {
-      server: server.name,
-      hint: 'export it, or remove passwordEnv so dbps generates and stores a password',
-    }), Date.now() - started);
+    return errorResult(
+      server,
+      new OperationalError(`server "${server.name}": environment variable ${missingEnv.join(', ')} is not set`, {
+        server: server.name,
+        hint: 'export it, or remove passwordEnv so dbps generates and stores a password',
+      }),
+      Date.now() - started,
+    );
   }
 
   let session: AdminSession | undefined;
@@ -186,7 +200,10 @@ async function provisionServer(
     });
     const lookup: PasswordLookup = (c) => {
       const pw = passwords.get(accountKey(c.user, c.host));
-      if (pw === undefined) throw new OperationalError(`server "${server.name}": no password known for '${c.user}'@'${c.host}'`, { server: server.name });
+      if (pw === undefined)
+        throw new OperationalError(`server "${server.name}": no password known for '${c.user}'@'${c.host}'`, {
+          server: server.name,
+        });
       return pw;
     };
     const planned: PlannedChange[] = diff.changes.map((c) => ({ ...c, sql: statementFor(c, () => '').display }));
@@ -207,7 +224,11 @@ async function provisionServer(
       result.applied = diff.changes.length - failures.length;
       result.failures = failures.map((f) => {
         const c = diff.changes[f.index]!;
-        return { object: c.object, kind: c.kind, message: `server "${server.name}": ${c.kind} ${c.object} failed: ${f.message}` };
+        return {
+          object: c.object,
+          kind: c.kind,
+          message: `server "${server.name}": ${c.kind} ${c.object} failed: ${f.message}`,
+        };
       });
     }
     result.elapsedMs = Date.now() - started;

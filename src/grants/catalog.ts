@@ -26,17 +26,30 @@ FROM mysql.global_priv`;
 
 /** Reads the whole catalog of `serverName`; all queries are issued at once so a pipelining connection needs ~1 round trip. */
 export async function readCatalog(query: QueryFn, serverName: string): Promise<Catalog> {
-  const [versionRows, globalRows, dbRows, tableRows, columnRows, procRows, proxyRows, roleRows, schemaRows] = await Promise.all([
-    query<{ v: string }>('SELECT VERSION() AS v'),
-    query<Row>(GLOBAL_PRIV_SQL),
-    query<Row>('SELECT * FROM mysql.db'),
-    query<Row>('SELECT Host AS host, Db AS db, User AS user, Table_name AS tbl, Table_priv AS privs FROM mysql.tables_priv'),
-    query<Row>('SELECT Host AS host, Db AS db, User AS user, Table_name AS tbl, Column_name AS col, Column_priv AS privs FROM mysql.columns_priv'),
-    query<Row>('SELECT Host AS host, Db AS db, User AS user, Routine_name AS routine, Routine_type AS type, Proc_priv AS privs FROM mysql.procs_priv'),
-    query<Row>('SELECT Host AS host, User AS user, Proxied_host AS proxiedHost, Proxied_user AS proxiedUser, With_grant AS withGrant FROM mysql.proxies_priv'),
-    query<Row>('SELECT Host AS host, User AS user, Role AS role, Admin_option AS adminOption FROM mysql.roles_mapping'),
-    query<Row>('SELECT SCHEMA_NAME AS name, DEFAULT_CHARACTER_SET_NAME AS charset, DEFAULT_COLLATION_NAME AS collation FROM information_schema.SCHEMATA'),
-  ]);
+  const [versionRows, globalRows, dbRows, tableRows, columnRows, procRows, proxyRows, roleRows, schemaRows] =
+    await Promise.all([
+      query<{ v: string }>('SELECT VERSION() AS v'),
+      query<Row>(GLOBAL_PRIV_SQL),
+      query<Row>('SELECT * FROM mysql.db'),
+      query<Row>(
+        'SELECT Host AS host, Db AS db, User AS user, Table_name AS tbl, Table_priv AS privs FROM mysql.tables_priv',
+      ),
+      query<Row>(
+        'SELECT Host AS host, Db AS db, User AS user, Table_name AS tbl, Column_name AS col, Column_priv AS privs FROM mysql.columns_priv',
+      ),
+      query<Row>(
+        'SELECT Host AS host, Db AS db, User AS user, Routine_name AS routine, Routine_type AS type, Proc_priv AS privs FROM mysql.procs_priv',
+      ),
+      query<Row>(
+        'SELECT Host AS host, User AS user, Proxied_host AS proxiedHost, Proxied_user AS proxiedUser, With_grant AS withGrant FROM mysql.proxies_priv',
+      ),
+      query<Row>(
+        'SELECT Host AS host, User AS user, Role AS role, Admin_option AS adminOption FROM mysql.roles_mapping',
+      ),
+      query<Row>(
+        'SELECT SCHEMA_NAME AS name, DEFAULT_CHARACTER_SET_NAME AS charset, DEFAULT_COLLATION_NAME AS collation FROM information_schema.SCHEMATA',
+      ),
+    ]);
   const versionText = String(versionRows[0]?.v ?? '0.0.0');
   const version = parseVersion(versionText);
 
@@ -88,11 +101,22 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
     version: versionText,
     accounts,
     databases: schemaRows.map((r) => String(r.name)),
-    databaseDetails: schemaRows.map((r) => ({ name: String(r.name), charset: String(r.charset), collation: String(r.collation) })),
+    databaseDetails: schemaRows.map((r) => ({
+      name: String(r.name),
+      charset: String(r.charset),
+      collation: String(r.collation),
+    })),
     dbGrants,
     tableGrants: tableRows.map((r) => {
       const set = decodePrivilegeSet(r.privs as string | string[]);
-      return { user: String(r.user), host: String(r.host), db: String(r.db), table: String(r.tbl), privileges: set.privileges, grantOption: set.grantOption };
+      return {
+        user: String(r.user),
+        host: String(r.host),
+        db: String(r.db),
+        table: String(r.tbl),
+        privileges: set.privileges,
+        grantOption: set.grantOption,
+      };
     }),
     columnGrants: columnRows.map((r) => ({
       user: String(r.user),
@@ -110,7 +134,12 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
       proxiedHost: String(r.proxiedHost),
       withGrant: Number(r.withGrant) === 1,
     })),
-    roleGrants: roleRows.map((r) => ({ user: String(r.user), host: String(r.host), role: String(r.role), withAdmin: String(r.adminOption) === 'Y' })),
+    roleGrants: roleRows.map((r) => ({
+      user: String(r.user),
+      host: String(r.host),
+      role: String(r.role),
+      withAdmin: String(r.adminOption) === 'Y',
+    })),
   };
 }
 

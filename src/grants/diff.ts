@@ -34,7 +34,14 @@ export type Change =
   | (ChangeBase & { kind: 'create-database'; database: string; charset: string; collation: string })
   | (ChangeBase & { kind: 'alter-database'; database: string; charset: string; collation: string })
   | (ChangeBase & { kind: 'create-outbox-table'; database: string; table: string })
-  | (ChangeBase & { kind: 'create-user'; user: string; host: string; password: PasswordRef; maxUserConnections: number; requireSsl: boolean })
+  | (ChangeBase & {
+      kind: 'create-user';
+      user: string;
+      host: string;
+      password: PasswordRef;
+      maxUserConnections: number;
+      requireSsl: boolean;
+    })
   | (ChangeBase & {
       kind: 'alter-user';
       user: string;
@@ -163,11 +170,20 @@ function heldGrantsByAccount(catalog: Catalog): Map<string, Map<string, HeldGran
     held.set(targetKey(target), { target, privileges, grantOption });
   };
   for (const a of catalog.accounts) add(a.user, a.host, { level: 'global' }, a.globalPrivileges, a.globalGrantOption);
-  for (const g of catalog.dbGrants) add(g.user, g.host, { level: 'database', pattern: g.db }, g.privileges, g.grantOption);
-  for (const g of catalog.tableGrants) add(g.user, g.host, { level: 'table', database: g.db, table: g.table }, g.privileges, g.grantOption);
-  for (const g of catalog.columnGrants) add(g.user, g.host, { level: 'column', database: g.db, table: g.table, column: g.column }, g.privileges, false);
+  for (const g of catalog.dbGrants)
+    add(g.user, g.host, { level: 'database', pattern: g.db }, g.privileges, g.grantOption);
+  for (const g of catalog.tableGrants)
+    add(g.user, g.host, { level: 'table', database: g.db, table: g.table }, g.privileges, g.grantOption);
+  for (const g of catalog.columnGrants)
+    add(g.user, g.host, { level: 'column', database: g.db, table: g.table, column: g.column }, g.privileges, false);
   for (const g of catalog.routineGrants) {
-    add(g.user, g.host, { level: 'routine', database: g.db, routine: g.routine, routineType: g.routineType }, g.privileges, g.grantOption);
+    add(
+      g.user,
+      g.host,
+      { level: 'routine', database: g.db, routine: g.routine, routineType: g.routineType },
+      g.privileges,
+      g.grantOption,
+    );
   }
   return byAccount;
 }
@@ -188,7 +204,14 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
     if (!selected(db.service)) continue;
     const base = { server, service: db.service, object: `database ${db.name}`, destructive: false };
     if (!existingDbs.has(db.name)) {
-      changes.push({ ...base, kind: 'create-database', database: db.name, charset: db.charset, collation: db.collation, reason: `service ${db.service} owns it` });
+      changes.push({
+        ...base,
+        kind: 'create-database',
+        database: db.name,
+        charset: db.charset,
+        collation: db.collation,
+        reason: `service ${db.service} owns it`,
+      });
       continue;
     }
     const d = details.get(db.name);
@@ -220,11 +243,16 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
       });
     }
   }
-  const creatingTables = new Set(changes.flatMap((c) => (c.kind === 'create-outbox-table' ? [tableKey(c.database, c.table)] : [])));
-  const tableWillExist = (db: string, table: string) => observed.existingTables.has(tableKey(db, table)) || creatingTables.has(tableKey(db, table));
+  const creatingTables = new Set(
+    changes.flatMap((c) => (c.kind === 'create-outbox-table' ? [tableKey(c.database, c.table)] : [])),
+  );
+  const tableWillExist = (db: string, table: string) =>
+    observed.existingTables.has(tableKey(db, table)) || creatingTables.has(tableKey(db, table));
 
   // Accounts and their grants.
-  const catalogAccounts = new Map(catalog.accounts.filter((a) => !a.isRole).map((a) => [accountKey(a.user, a.host), a]));
+  const catalogAccounts = new Map(
+    catalog.accounts.filter((a) => !a.isRole).map((a) => [accountKey(a.user, a.host), a]),
+  );
   const heldByAccount = heldGrantsByAccount(catalog);
   for (const want of desired.accounts) {
     if (!selected(want.service)) continue;
@@ -250,7 +278,11 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
       const alter: { password?: PasswordRef; maxUserConnections?: number; requireSsl?: boolean; unlock?: boolean } = {};
       if (observed.passwordMismatch.has(key)) {
         alter.password = opts.passwordOf(want);
-        reasons.push(alter.password.source === 'env' ? `password differs from $${alter.password.name}` : 'password differs from the stored secret');
+        reasons.push(
+          alter.password.source === 'env'
+            ? `password differs from $${alter.password.name}`
+            : 'password differs from the stored secret',
+        );
       }
       if (have.maxUserConnections !== wantMax) {
         alter.maxUserConnections = wantMax;
@@ -265,7 +297,16 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
         alter.unlock = true;
         reasons.push('account is locked');
       }
-      if (reasons.length > 0) changes.push({ ...base, kind: 'alter-user', object: acct, user: want.user, host: want.host, ...alter, reason: reasons.join('; ') });
+      if (reasons.length > 0)
+        changes.push({
+          ...base,
+          kind: 'alter-user',
+          object: acct,
+          user: want.user,
+          host: want.host,
+          ...alter,
+          reason: reasons.join('; '),
+        });
     }
 
     const held = (have && heldByAccount.get(key)) || new Map<string, HeldGrant>();
@@ -292,7 +333,16 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
       const h = held.get(k);
       const missing = [...w.privileges].filter((p) => !h?.privileges.includes(p)).sort();
       if (missing.length > 0) {
-        changes.push({ ...base, kind: 'grant', object: `${acct} on ${describeTarget(w.target)}`, user: want.user, host: want.host, target: w.target, privileges: missing, reason: w.reason });
+        changes.push({
+          ...base,
+          kind: 'grant',
+          object: `${acct} on ${describeTarget(w.target)}`,
+          user: want.user,
+          host: want.host,
+          target: w.target,
+          privileges: missing,
+          reason: w.reason,
+        });
       }
     }
     for (const [k, h] of held) {
@@ -316,7 +366,15 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
     if (have) {
       for (const r of catalog.roleGrants) {
         if (r.user === want.user && r.host === want.host) {
-          changes.push({ ...base, kind: 'revoke-role', object: `${acct} role ${r.role}`, user: want.user, host: want.host, role: r.role, reason: 'role granted outside services.yaml (drift)' });
+          changes.push({
+            ...base,
+            kind: 'revoke-role',
+            object: `${acct} role ${r.role}`,
+            user: want.user,
+            host: want.host,
+            role: r.role,
+            reason: 'role granted outside services.yaml (drift)',
+          });
         }
       }
       for (const p of catalog.proxyGrants) {
@@ -345,17 +403,42 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
       if (desiredAccounts.has(key) || observed.protectedAccounts.has(key)) continue;
       orphans.push({ server, kind: 'user', object: `'${a.user}'@'${a.host}'` });
       if (opts.prune) {
-        changes.push({ server, kind: 'drop-user', object: `'${a.user}'@'${a.host}'`, user: a.user, host: a.host, destructive: true, reason: 'not in services.yaml (--prune)' });
+        changes.push({
+          server,
+          kind: 'drop-user',
+          object: `'${a.user}'@'${a.host}'`,
+          user: a.user,
+          host: a.host,
+          destructive: true,
+          reason: 'not in services.yaml (--prune)',
+        });
       }
     }
     const desiredDbs = new Set(desired.databases.map((d) => d.name));
     for (const name of catalog.databases) {
       if (SYSTEM_DATABASES.has(name) || desiredDbs.has(name)) continue;
       const tables = observed.tableCounts.get(name) ?? 0;
-      const keep = tables > 0 && !opts.forceDropData ? `holds ${tables} table${tables === 1 ? '' : 's'}; add --force-drop-data to drop it` : undefined;
-      orphans.push({ server, kind: 'database', object: `database ${name}`, tables, ...(opts.prune && keep ? { kept: keep } : {}) });
+      const keep =
+        tables > 0 && !opts.forceDropData
+          ? `holds ${tables} table${tables === 1 ? '' : 's'}; add --force-drop-data to drop it`
+          : undefined;
+      orphans.push({
+        server,
+        kind: 'database',
+        object: `database ${name}`,
+        tables,
+        ...(opts.prune && keep ? { kept: keep } : {}),
+      });
       if (opts.prune && !keep) {
-        changes.push({ server, kind: 'drop-database', object: `database ${name}`, database: name, tables, destructive: true, reason: 'not in services.yaml (--prune)' });
+        changes.push({
+          server,
+          kind: 'drop-database',
+          object: `database ${name}`,
+          database: name,
+          tables,
+          destructive: true,
+          reason: 'not in services.yaml (--prune)',
+        });
       }
     }
   }

@@ -92,7 +92,13 @@ const DB_COLUMN_NAMES: Record<string, string> = {
 /** Privilege named by a mysql.db `*_priv` column (`Show_view_priv` -> `SHOW VIEW`); `Grant_priv` -> GRANT OPTION. */
 export function privilegeOfDbColumn(column: string): string {
   if (column === 'Grant_priv') return GRANT_OPTION;
-  return DB_COLUMN_NAMES[column] ?? column.replace(/_priv$/, '').replace(/_/g, ' ').toUpperCase();
+  return (
+    DB_COLUMN_NAMES[column] ??
+    column
+      .replace(/_priv$/, '')
+      .replace(/_/g, ' ')
+      .toUpperCase()
+  );
 }
 
 // SET values of tables_priv / columns_priv / procs_priv that differ from the GRANT keyword.
@@ -102,7 +108,10 @@ const SET_VALUE_NAMES: Record<string, string> = {
 };
 
 /** Splits a privilege SET value ("Select,Show view,Grant") into upper-case names and the grant option. */
-export function decodePrivilegeSet(value: string | string[] | null | undefined): { privileges: string[]; grantOption: boolean } {
+export function decodePrivilegeSet(value: string | string[] | null | undefined): {
+  privileges: string[];
+  grantOption: boolean;
+} {
   const privileges: string[] = [];
   let grantOption = false;
   // The mariadb connector returns SET columns as arrays; recorded fixtures may hold the text form.

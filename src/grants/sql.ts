@@ -46,7 +46,8 @@ function on(t: PrivilegeTarget): string {
 }
 
 function privilegeList(t: PrivilegeTarget, privileges: string[]): string {
-  if (t.level === 'column') return privileges.map((p) => (p === 'GRANT OPTION' ? p : `${p} (${ident(t.column)})`)).join(', ');
+  if (t.level === 'column')
+    return privileges.map((p) => (p === 'GRANT OPTION' ? p : `${p} (${ident(t.column)})`)).join(', ');
   return privileges.join(', ');
 }
 
@@ -78,7 +79,9 @@ export function statementFor(change: Change, passwordOf: PasswordLookup): Statem
   const plain = (sql: string): Statement => ({ sql, params: [], display: sql });
   switch (change.kind) {
     case 'create-database':
-      return plain(`CREATE DATABASE IF NOT EXISTS ${ident(change.database)} ${charsetClause(change.charset, change.collation)}`);
+      return plain(
+        `CREATE DATABASE IF NOT EXISTS ${ident(change.database)} ${charsetClause(change.charset, change.collation)}`,
+      );
     case 'alter-database':
       return plain(`ALTER DATABASE ${ident(change.database)} ${charsetClause(change.charset, change.collation)}`);
     case 'create-outbox-table':
@@ -86,7 +89,11 @@ export function statementFor(change: Change, passwordOf: PasswordLookup): Statem
     case 'create-user': {
       const head = `CREATE USER ${account(change.user, change.host)} IDENTIFIED BY PASSWORD`;
       const tail = `${change.requireSsl ? ' REQUIRE SSL' : ''}${change.maxUserConnections ? ` WITH MAX_USER_CONNECTIONS ${change.maxUserConnections}` : ''}`;
-      return { sql: `${head} ?${tail}`, params: [nativePasswordHash(passwordOf(change))], display: `${head} ${MASK}${tail}` };
+      return {
+        sql: `${head} ?${tail}`,
+        params: [nativePasswordHash(passwordOf(change))],
+        display: `${head} ${MASK}${tail}`,
+      };
     }
     case 'alter-user': {
       const acct = account(change.user, change.host);
@@ -97,18 +104,28 @@ export function statementFor(change: Change, passwordOf: PasswordLookup): Statem
       const tail = parts.length ? ` ${parts.join(' ')}` : '';
       if (change.password) {
         const head = `ALTER USER ${acct} IDENTIFIED BY PASSWORD`;
-        return { sql: `${head} ?${tail}`, params: [nativePasswordHash(passwordOf(change))], display: `${head} ${MASK}${tail}` };
+        return {
+          sql: `${head} ?${tail}`,
+          params: [nativePasswordHash(passwordOf(change))],
+          display: `${head} ${MASK}${tail}`,
+        };
       }
       return plain(`ALTER USER ${acct}${tail}`);
     }
     case 'grant':
-      return plain(`GRANT ${privilegeList(change.target, change.privileges)} ON ${on(change.target)} TO ${account(change.user, change.host)}`);
+      return plain(
+        `GRANT ${privilegeList(change.target, change.privileges)} ON ${on(change.target)} TO ${account(change.user, change.host)}`,
+      );
     case 'revoke':
-      return plain(`REVOKE ${privilegeList(change.target, change.privileges)} ON ${on(change.target)} FROM ${account(change.user, change.host)}`);
+      return plain(
+        `REVOKE ${privilegeList(change.target, change.privileges)} ON ${on(change.target)} FROM ${account(change.user, change.host)}`,
+      );
     case 'revoke-role':
       return plain(`REVOKE ${ident(change.role)} FROM ${account(change.user, change.host)}`);
     case 'revoke-proxy':
-      return plain(`REVOKE PROXY ON ${account(change.proxiedUser, change.proxiedHost)} FROM ${account(change.user, change.host)}`);
+      return plain(
+        `REVOKE PROXY ON ${account(change.proxiedUser, change.proxiedHost)} FROM ${account(change.user, change.host)}`,
+      );
     case 'drop-user':
       return plain(`DROP USER IF EXISTS ${account(change.user, change.host)}`);
     case 'drop-database':
@@ -122,4 +139,3 @@ export function statementFor(change: Change, passwordOf: PasswordLookup): Statem
 export function displaySql(change: Change): string {
   return statementFor(change, () => '').display;
 }
-

@@ -13,12 +13,18 @@ export const PROVISION_LOCK = 'dbps_provision';
 
 /** Takes the provision lock, waiting up to `timeoutSeconds`; an OperationalError when another run keeps it. */
 export async function takeProvisionLock(session: AdminSession, timeoutSeconds: number): Promise<void> {
-  const rows = await session.query<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [PROVISION_LOCK, timeoutSeconds]);
+  const rows = await session.query<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [
+    PROVISION_LOCK,
+    timeoutSeconds,
+  ]);
   if (Number(rows[0]?.got) !== 1) {
-    throw new OperationalError(`server "${session.server}": another dbps provision has held the lock ${PROVISION_LOCK} for ${timeoutSeconds} s`, {
-      server: session.server,
-      hint: 'wait for it to finish and run provision again',
-    });
+    throw new OperationalError(
+      `server "${session.server}": another dbps provision has held the lock ${PROVISION_LOCK} for ${timeoutSeconds} s`,
+      {
+        server: session.server,
+        hint: 'wait for it to finish and run provision again',
+      },
+    );
   }
 }
 
@@ -45,7 +51,8 @@ export async function observeServer(
   for (const o of desired.outboxes) tables.set(tableKey(o.database, o.table), [o.database, o.table]);
   for (const a of desired.accounts) {
     for (const g of a.grants) {
-      if (g.scope.level === 'table' || g.scope.level === 'column') tables.set(tableKey(g.scope.database, g.scope.table), [g.scope.database, g.scope.table]);
+      if (g.scope.level === 'table' || g.scope.level === 'column')
+        tables.set(tableKey(g.scope.database, g.scope.table), [g.scope.database, g.scope.table]);
     }
   }
   const tableList = [...tables.values()];
@@ -71,7 +78,9 @@ export async function observeServer(
   const tableCounts = new Map<string, number>();
   if (wantOrphans) {
     const desiredDbs = new Set(desired.databases.map((d) => d.name));
-    const others = catalog.databases.filter((d) => !desiredDbs.has(d) && !/^(mysql|information_schema|performance_schema|sys)$/.test(d));
+    const others = catalog.databases.filter(
+      (d) => !desiredDbs.has(d) && !/^(mysql|information_schema|performance_schema|sys)$/.test(d),
+    );
     if (others.length > 0) {
       const rows = await session.query<{ db: string; n: number }>(
         `SELECT TABLE_SCHEMA AS db, COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${others.map(() => '?').join(', ')}) GROUP BY TABLE_SCHEMA`,
@@ -109,7 +118,11 @@ export async function applyStatements(session: AdminSession, statements: Stateme
   settled.forEach((r, index) => {
     if (r.status === 'rejected') {
       const e = r.reason as { sqlMessage?: string; code?: string; message?: string };
-      failures.push({ index, message: e.sqlMessage ?? e.code ?? 'statement failed', ...(e.code ? { code: e.code } : {}) });
+      failures.push({
+        index,
+        message: e.sqlMessage ?? e.code ?? 'statement failed',
+        ...(e.code ? { code: e.code } : {}),
+      });
     }
   });
   return failures;

@@ -40,9 +40,12 @@ export async function readSecrets(stateDir: string): Promise<Secrets> {
     return parseSecrets(await readFile(secretsPath(stateDir), 'utf8'));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw new OperationalError(`cannot read ${secretsPath(stateDir)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
-      hint: 'it must be readable by the user running dbps (mode 0600)',
-    });
+    throw new OperationalError(
+      `cannot read ${secretsPath(stateDir)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      {
+        hint: 'it must be readable by the user running dbps (mode 0600)',
+      },
+    );
   }
 }
 
@@ -71,9 +74,12 @@ export async function ensureSecrets(stateDir: string, keys: Iterable<string>): P
       await (await open(lock, 'wx', 0o600)).close();
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new OperationalError(`cannot create ${lock}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new OperationalError(`cannot create ${lock}: ${(e as Error).message}`);
       if (Date.now() > deadline) {
-        throw new OperationalError(`${lock} has been held for 30 s`, { hint: 'another dbps is storing passwords; if none runs, delete the lock file' });
+        throw new OperationalError(`${lock} has been held for 30 s`, {
+          hint: 'another dbps is storing passwords; if none runs, delete the lock file',
+        });
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -102,7 +108,11 @@ export interface PasswordSource {
 }
 
 /** The password of an account (env first, then secrets.env); undefined when neither has one. */
-export function passwordFor(source: PasswordSource, secrets: Secrets, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function passwordFor(
+  source: PasswordSource,
+  secrets: Secrets,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   if (source.passwordEnv) return env[source.passwordEnv];
   return secrets.get(secretKey(source.server, source.user));
 }

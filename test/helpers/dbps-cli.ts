@@ -12,7 +12,10 @@ export interface CliRun {
 }
 
 /** `dbps ...args` in `cwd`; never rejects, the exit code is in the result. */
-export function dbps(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[] }): Promise<CliRun> {
+export function dbps(
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[] },
+): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,

@@ -15,10 +15,41 @@ let catalog: Catalog;
 let globals: string[];
 
 const DB_PRIVS = [
-  'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'REFERENCES', 'INDEX', 'ALTER', 'CREATE TEMPORARY TABLES',
-  'LOCK TABLES', 'EXECUTE', 'CREATE VIEW', 'SHOW VIEW', 'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER', 'DELETE HISTORY',
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'CREATE',
+  'DROP',
+  'REFERENCES',
+  'INDEX',
+  'ALTER',
+  'CREATE TEMPORARY TABLES',
+  'LOCK TABLES',
+  'EXECUTE',
+  'CREATE VIEW',
+  'SHOW VIEW',
+  'CREATE ROUTINE',
+  'ALTER ROUTINE',
+  'EVENT',
+  'TRIGGER',
+  'DELETE HISTORY',
 ];
-const TABLE_PRIVS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'REFERENCES', 'INDEX', 'ALTER', 'CREATE VIEW', 'SHOW VIEW', 'TRIGGER', 'DELETE HISTORY'];
+const TABLE_PRIVS = [
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'CREATE',
+  'DROP',
+  'REFERENCES',
+  'INDEX',
+  'ALTER',
+  'CREATE VIEW',
+  'SHOW VIEW',
+  'TRIGGER',
+  'DELETE HISTORY',
+];
 const COLUMN_PRIVS = ['SELECT', 'INSERT', 'UPDATE', 'REFERENCES'];
 
 const query: QueryFn = async (sql, params) => (await conn.query(sql, params)) as never;
@@ -34,15 +65,18 @@ beforeAll(async () => {
   await conn.query('CREATE PROCEDURE `x_y`.p() SELECT 1');
   const statements: string[] = [];
   for (const p of globals) statements.push(`CREATE USER 'g_${slug(p)}'@'%'`, `GRANT ${p} ON *.* TO 'g_${slug(p)}'@'%'`);
-  for (const p of DB_PRIVS) statements.push(`CREATE USER 'd_${slug(p)}'@'%'`, `GRANT ${p} ON \`x\\_y\`.* TO 'd_${slug(p)}'@'%'`);
-  for (const p of TABLE_PRIVS) statements.push(`CREATE USER 't_${slug(p)}'@'%'`, `GRANT ${p} ON \`x_y\`.t TO 't_${slug(p)}'@'%'`);
-  for (const p of COLUMN_PRIVS) statements.push(`CREATE USER 'c_${slug(p)}'@'%'`, `GRANT ${p} (c) ON \`x_y\`.t TO 'c_${slug(p)}'@'%'`);
+  for (const p of DB_PRIVS)
+    statements.push(`CREATE USER 'd_${slug(p)}'@'%'`, `GRANT ${p} ON \`x\\_y\`.* TO 'd_${slug(p)}'@'%'`);
+  for (const p of TABLE_PRIVS)
+    statements.push(`CREATE USER 't_${slug(p)}'@'%'`, `GRANT ${p} ON \`x_y\`.t TO 't_${slug(p)}'@'%'`);
+  for (const p of COLUMN_PRIVS)
+    statements.push(`CREATE USER 'c_${slug(p)}'@'%'`, `GRANT ${p} (c) ON \`x_y\`.t TO 'c_${slug(p)}'@'%'`);
   statements.push(
     "CREATE USER 'opts'@'10.%' IDENTIFIED BY 'catalog-secret-1' REQUIRE SSL WITH MAX_USER_CONNECTIONS 7 ACCOUNT LOCK",
     "GRANT SELECT ON *.* TO 'opts'@'10.%' WITH GRANT OPTION",
     "GRANT EXECUTE, ALTER ROUTINE ON PROCEDURE `x_y`.p TO 'opts'@'10.%' WITH GRANT OPTION",
     'CREATE ROLE reader',
-    "GRANT SELECT ON `x\\_y`.* TO reader",
+    'GRANT SELECT ON `x\\_y`.* TO reader',
     "GRANT reader TO 'opts'@'10.%' WITH ADMIN OPTION",
     "SET DEFAULT ROLE reader FOR 'opts'@'10.%'",
     "GRANT PROXY ON 'g_select'@'%' TO 'opts'@'10.%'",
@@ -62,14 +96,21 @@ describe('readCatalog on a real server', () => {
     expect(globals.length).toBeGreaterThanOrEqual(38);
     for (const p of globals) {
       const a = catalog.accounts.find((x) => x.user === `g_${slug(p)}`);
-      expect({ p, got: a?.globalPrivileges, grantOption: a?.globalGrantOption }).toEqual({ p, got: [p], grantOption: false });
+      expect({ p, got: a?.globalPrivileges, grantOption: a?.globalGrantOption }).toEqual({
+        p,
+        got: [p],
+        grantOption: false,
+      });
     }
   });
 
   it('reads every database-level privilege column, keeping the escaped LIKE pattern', () => {
     for (const p of DB_PRIVS) {
       const rows = catalog.dbGrants.filter((g) => g.user === `d_${slug(p)}`);
-      expect({ p, rows }).toEqual({ p, rows: [{ user: `d_${slug(p)}`, host: '%', db: 'x\\_y', privileges: [p], grantOption: false }] });
+      expect({ p, rows }).toEqual({
+        p,
+        rows: [{ user: `d_${slug(p)}`, host: '%', db: 'x\\_y', privileges: [p], grantOption: false }],
+      });
     }
   });
 
@@ -80,14 +121,36 @@ describe('readCatalog on a real server', () => {
       ]);
     }
     for (const p of COLUMN_PRIVS) {
-      expect(catalog.columnGrants.filter((g) => g.user === `c_${slug(p)}`)).toEqual([{ user: `c_${slug(p)}`, host: '%', db: 'x_y', table: 't', column: 'c', privileges: [p] }]);
+      expect(catalog.columnGrants.filter((g) => g.user === `c_${slug(p)}`)).toEqual([
+        { user: `c_${slug(p)}`, host: '%', db: 'x_y', table: 't', column: 'c', privileges: [p] },
+      ]);
     }
     expect(catalog.routineGrants.filter((g) => g.user === 'opts')).toEqual([
-      { user: 'opts', host: '10.%', db: 'x_y', routine: 'p', routineType: 'PROCEDURE', privileges: ['ALTER ROUTINE', 'EXECUTE'], grantOption: true },
+      {
+        user: 'opts',
+        host: '10.%',
+        db: 'x_y',
+        routine: 'p',
+        routineType: 'PROCEDURE',
+        privileges: ['ALTER ROUTINE', 'EXECUTE'],
+        grantOption: true,
+      },
     ]);
     expect(catalog.roleGrants).toContainEqual({ user: 'opts', host: '10.%', role: 'reader', withAdmin: true });
-    expect(catalog.proxyGrants).toContainEqual({ user: 'opts', host: '10.%', proxiedUser: 'g_select', proxiedHost: '%', withGrant: false });
-    expect(catalog.dbGrants).toContainEqual({ user: 'reader', host: '', db: 'x\\_y', privileges: ['SELECT'], grantOption: false });
+    expect(catalog.proxyGrants).toContainEqual({
+      user: 'opts',
+      host: '10.%',
+      proxiedUser: 'g_select',
+      proxiedHost: '%',
+      withGrant: false,
+    });
+    expect(catalog.dbGrants).toContainEqual({
+      user: 'reader',
+      host: '',
+      db: 'x\\_y',
+      privileges: ['SELECT'],
+      grantOption: false,
+    });
   });
 
   it('reads account options and roles, and never the password hash', () => {
@@ -105,8 +168,17 @@ describe('readCatalog on a real server', () => {
       globalPrivileges: ['SELECT'],
       globalGrantOption: true,
     });
-    expect(catalog.accounts.find((a) => a.user === 'reader')).toMatchObject({ isRole: true, host: '', hasPassword: false });
-    expect(catalog.accounts.find((a) => a.user === 'g_select')).toMatchObject({ hasPassword: false, locked: false, sslType: '', maxUserConnections: 0 });
+    expect(catalog.accounts.find((a) => a.user === 'reader')).toMatchObject({
+      isRole: true,
+      host: '',
+      hasPassword: false,
+    });
+    expect(catalog.accounts.find((a) => a.user === 'g_select')).toMatchObject({
+      hasPassword: false,
+      locked: false,
+      sslType: '',
+      maxUserConnections: 0,
+    });
     expect(catalog.databases).toEqual(expect.arrayContaining(['x_y', 'mysql', 'information_schema']));
     expect(JSON.stringify(catalog)).not.toMatch(/\*[0-9A-F]{40}/);
   });

@@ -17,7 +17,13 @@ const cli = (args: string[]) => dbps(args, { cwd: dir });
 
 async function login(server: string, user: string) {
   const password = (await readSecrets(path.join(dir, '.dbps'))).get(secretKey(server, user));
-  return mariadb.createConnection({ host: '127.0.0.1', port: ports[server]!, user, password: password!, connectTimeout: 3000 });
+  return mariadb.createConnection({
+    host: '127.0.0.1',
+    port: ports[server]!,
+    user,
+    password: password!,
+    connectTimeout: 3000,
+  });
 }
 
 beforeAll(async () => {
@@ -78,6 +84,14 @@ describe('provision on local servers (dbps up)', () => {
     }
     // Instance isolation: the orders account does not exist on the shared server at all.
     const pw = (await readSecrets(path.join(dir, '.dbps'))).get(secretKey('orders', 'orders_app'));
-    await expect(mariadb.createConnection({ host: '127.0.0.1', port: ports.shared!, user: 'orders_app', password: pw!, connectTimeout: 3000 })).rejects.toThrow(/denied/i);
+    await expect(
+      mariadb.createConnection({
+        host: '127.0.0.1',
+        port: ports.shared!,
+        user: 'orders_app',
+        password: pw!,
+        connectTimeout: 3000,
+      }),
+    ).rejects.toThrow(/denied/i);
   });
 });

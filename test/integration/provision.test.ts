@@ -54,7 +54,13 @@ async function passwordOf(server: string, user: string): Promise<string> {
 }
 
 async function login(server: TestServer, serverName: string, user: string, password?: string): Promise<Connection> {
-  return mariadb.createConnection({ host: '127.0.0.1', port: server.port, user, password: password ?? (await passwordOf(serverName, user)), connectTimeout: 3000 });
+  return mariadb.createConnection({
+    host: '127.0.0.1',
+    port: server.port,
+    user,
+    password: password ?? (await passwordOf(serverName, user)),
+    connectTimeout: 3000,
+  });
 }
 
 async function denied(c: Connection, sql: string): Promise<void> {
@@ -108,7 +114,8 @@ describe('dbps plan / provision on external servers', () => {
     expect(doc.inSync).toBe(false);
     const kinds = new Set(doc.changes.map((c: { kind: string }) => c.kind));
     expect(kinds).toEqual(new Set(['create-database', 'create-outbox-table', 'create-user', 'grant']));
-    for (const c of doc.changes) expect(Object.keys(c)).toEqual(expect.arrayContaining(['server', 'service', 'kind', 'object', 'sql']));
+    for (const c of doc.changes)
+      expect(Object.keys(c)).toEqual(expect.arrayContaining(['server', 'service', 'kind', 'object', 'sql']));
     // The database-level grant of a_b is escaped, so it cannot match aXb.
     expect(doc.changes.map((c: { sql: string }) => c.sql)).toContain(
       "GRANT CREATE TEMPORARY TABLES, DELETE, EXECUTE, INSERT, SELECT, UPDATE ON `a\\_b`.* TO 'a_b_app'@'%'",
@@ -188,13 +195,17 @@ describe('dbps plan / provision on external servers', () => {
 
   it('gives the outbox relay SELECT and UPDATE(published_at) on its table only', async () => {
     const app = await login(solo, 'solo', 'orders_app');
-    await app.query(`INSERT INTO orders.orders_events_outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', '1', 'created', '{"a":1}')`);
+    await app.query(
+      `INSERT INTO orders.orders_events_outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', '1', 'created', '{"a":1}')`,
+    );
     await app.end();
     const relay = await login(solo, 'solo', 'orders_outbox');
     try {
       const rows = await relay.query('SELECT event_id FROM orders.orders_events_outbox WHERE published_at IS NULL');
       expect(rows).toHaveLength(1);
-      await relay.query('UPDATE orders.orders_events_outbox SET published_at = NOW(6) WHERE event_id = ?', [rows[0].event_id]);
+      await relay.query('UPDATE orders.orders_events_outbox SET published_at = NOW(6) WHERE event_id = ?', [
+        rows[0].event_id,
+      ]);
       await denied(relay, "UPDATE orders.orders_events_outbox SET payload = '{}'");
       await denied(relay, 'DELETE FROM orders.orders_events_outbox');
       await denied(relay, 'SELECT * FROM orders.items');
@@ -255,7 +266,11 @@ describe('dbps plan / provision on external servers', () => {
     const plan = await cli(['plan', 'orders', '--json'], { ORDERS_APP_PWD: next });
     expect(plan.code).toBe(1);
     expect(JSON.parse(plan.stdout).changes).toEqual([
-      expect.objectContaining({ kind: 'alter-user', object: "'orders_app'@'%'", sql: "ALTER USER 'orders_app'@'%' IDENTIFIED BY PASSWORD '********'" }),
+      expect.objectContaining({
+        kind: 'alter-user',
+        object: "'orders_app'@'%'",
+        sql: "ALTER USER 'orders_app'@'%' IDENTIFIED BY PASSWORD '********'",
+      }),
     ]);
     expect((await cli(['provision', 'orders'], { ORDERS_APP_PWD: next })).code).toBe(0);
     await expect(login(solo, 'solo', 'orders_app', ORDERS_APP_PWD)).rejects.toThrow(/denied/i);
@@ -281,7 +296,9 @@ describe('dbps plan / provision on external servers', () => {
     expect(dbs).toContain('full_stray');
     expect(await shared.query("SELECT User FROM mysql.global_priv WHERE User = 'stray'")).toEqual([]);
     expect((await cli(['provision', '--prune', '--yes', '--force-drop-data'])).code).toBe(0);
-    expect((await shared.query<{ Database: string }>('SHOW DATABASES')).map((r) => r.Database)).not.toContain('full_stray');
+    expect((await shared.query<{ Database: string }>('SHOW DATABASES')).map((r) => r.Database)).not.toContain(
+      'full_stray',
+    );
   });
 
   it('two provisions at once on a fresh fleet both succeed and agree on the passwords', async () => {
@@ -300,8 +317,14 @@ describe('dbps plan / provision on external servers', () => {
     const deadPort = await freePort();
     const yaml = fleetYaml(`  gone: { driver: external, host: 127.0.0.1, port: ${deadPort}, admin: { user: root } }
 `)
-      .replace(`port: ${solo.port}, admin: { user: root } }`, `port: ${solo.port}, admin: { user: root, passwordEnv: WRONG_ROOT_PWD } }`)
-      .replace('services:\n', 'services:\n  ghost: { server: gone }\n  late: { server: shared }\n  badcoll: { server: shared, collation: utf8mb4_no_such_collation_ci }\n');
+      .replace(
+        `port: ${solo.port}, admin: { user: root } }`,
+        `port: ${solo.port}, admin: { user: root, passwordEnv: WRONG_ROOT_PWD } }`,
+      )
+      .replace(
+        'services:\n',
+        'services:\n  ghost: { server: gone }\n  late: { server: shared }\n  badcoll: { server: shared, collation: utf8mb4_no_such_collation_ci }\n',
+      );
     await writeFile(path.join(dir, 'services.yaml'), yaml);
     const r = await cli(['provision'], { WRONG_ROOT_PWD: 'not-the-password' });
     expect(r.code).toBe(3);

@@ -8,7 +8,12 @@ export const planSpec: CommandSpec = {
     'Compare services.yaml with each server (databases, accounts, exact grants) and list the changes that\n`dbps provision` would make, with the SQL each runs (passwords masked). Extra privileges on managed accounts\nshow as revokes (drift). Accounts and databases not in services.yaml are reported as orphans.',
   options: [],
   examples: ['dbps plan', 'dbps plan orders inventory', 'dbps plan --json   # CI drift check'],
-  exitCodes: { 0: 'in sync', 1: 'changes pending (drift)', 2: 'invalid services.yaml or unknown service', 3: 'a server could not be read (the others are still planned)' },
+  exitCodes: {
+    0: 'in sync',
+    1: 'changes pending (drift)',
+    2: 'invalid services.yaml or unknown service',
+    3: 'a server could not be read (the others are still planned)',
+  },
   async run({ args, io }) {
     const [{ run }, render, { taskRunner }] = await Promise.all([
       import('../../commands/plan.js'),

@@ -11,7 +11,11 @@ export const provisionSpec: CommandSpec = {
     { flags: '--prune', help: 'also drop accounts and databases that are not in services.yaml (needs --yes)' },
     { flags: '--yes', help: 'confirm --prune' },
     { flags: '--force-drop-data', help: 'with --prune, drop orphan databases even when they hold tables' },
-    { flags: '--lock-timeout <seconds>', help: 'wait this long for another provision on the same server', defaultValue: '60' },
+    {
+      flags: '--lock-timeout <seconds>',
+      help: 'wait this long for another provision on the same server',
+      defaultValue: '60',
+    },
   ],
   examples: ['dbps provision', 'dbps provision orders', 'dbps provision --dry-run', 'dbps provision --prune --yes'],
   exitCodes: {
@@ -23,7 +27,8 @@ export const provisionSpec: CommandSpec = {
   async run({ args, opts, io }) {
     const { UsageError } = await import('../../errors.js');
     const lockTimeout = Number(opts.lockTimeout);
-    if (!Number.isInteger(lockTimeout) || lockTimeout < 0) throw new UsageError(`--lock-timeout: "${String(opts.lockTimeout)}" is not a whole number of seconds`);
+    if (!Number.isInteger(lockTimeout) || lockTimeout < 0)
+      throw new UsageError(`--lock-timeout: "${String(opts.lockTimeout)}" is not a whole number of seconds`);
     const [{ run }, render, { taskRunner }] = await Promise.all([
       import('../../commands/provision.js'),
       import('../../ui/render/provision.js'),

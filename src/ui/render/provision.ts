@@ -29,7 +29,9 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
   let pending = 0;
   for (const s of r.servers) {
     if (s.error) {
-      out.push(`${paint.bold(s.label)}: ${paint.bad('error')}: ${s.error.message}${s.error.hint ? `\n  hint: ${s.error.hint}` : ''}`);
+      out.push(
+        `${paint.bold(s.label)}: ${paint.bad('error')}: ${s.error.message}${s.error.hint ? `\n  hint: ${s.error.hint}` : ''}`,
+      );
       continue;
     }
     if (s.changes.length === 0 && s.orphans.length === 0 && s.deferred.length === 0) {
@@ -59,13 +61,19 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
     for (const d of s.deferred) out.push(`  ${paint.warn('deferred')} ${d.object}: ${d.reason}`);
     for (const o of s.orphans) {
       const tables = o.tables ? ` (${o.tables} table${o.tables === 1 ? '' : 's'})` : '';
-      out.push(`  ${paint.warn('orphan')} ${o.object}${tables}: not in services.yaml${o.kept ? `; kept: ${o.kept}` : '; `provision --prune --yes` drops it'}`);
+      out.push(
+        `  ${paint.warn('orphan')} ${o.object}${tables}: not in services.yaml${o.kept ? `; kept: ${o.kept}` : '; `provision --prune --yes` drops it'}`,
+      );
     }
   }
   const errors = r.servers.filter((s) => s.error).length + r.servers.reduce((n, s) => n + s.failures.length, 0);
   let summary: string;
   if (r.dryRun) {
-    summary = r.inSync ? 'In sync: no changes.' : pending > 0 ? `${pending} change${pending === 1 ? '' : 's'} pending; run \`dbps provision\` to apply.` : 'No changes.';
+    summary = r.inSync
+      ? 'In sync: no changes.'
+      : pending > 0
+        ? `${pending} change${pending === 1 ? '' : 's'} pending; run \`dbps provision\` to apply.`
+        : 'No changes.';
   } else {
     const applied = r.servers.reduce((n, s) => n + s.applied, 0);
     summary = applied === 0 && errors === 0 ? 'No changes.' : `${applied} change${applied === 1 ? '' : 's'} applied.`;

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { fleetFromText } from '../../../src/config/load.js';
 import { desiredServer } from '../../../src/fleet/desired.js';
-import { diffServer, tableKey, type Change, type DiffOptions, type ServerObservation } from '../../../src/grants/diff.js';
+import {
+  diffServer,
+  tableKey,
+  type Change,
+  type DiffOptions,
+  type ServerObservation,
+} from '../../../src/grants/diff.js';
 import { displaySql } from '../../../src/grants/sql.js';
 import type { Catalog, CatalogAccount } from '../../../src/grants/types.js';
 import { loadCatalogFixture } from './catalog-fixtures.js';
@@ -53,23 +59,52 @@ function account(user: string, host: string, extra: Partial<CatalogAccount> = {}
 }
 
 function observe(catalog: Catalog, extra: Partial<ServerObservation> = {}): ServerObservation {
-  return { catalog, passwordMismatch: new Set(), existingTables: new Set(), tableCounts: new Map(), protectedAccounts: new Set(), ...extra };
+  return {
+    catalog,
+    passwordMismatch: new Set(),
+    existingTables: new Set(),
+    tableCounts: new Map(),
+    protectedAccounts: new Set(),
+    ...extra,
+  };
 }
 
-const OPTS: DiffOptions = { prune: false, forceDropData: false, passwordOf: (a) => ({ source: 'generated', name: `PW_${a.user}` }) };
+const OPTS: DiffOptions = {
+  prune: false,
+  forceDropData: false,
+  passwordOf: (a) => ({ source: 'generated', name: `PW_${a.user}` }),
+};
 
 /** A catalog as if every change had been applied (what a clean provision leaves behind). */
 function applied(catalog: Catalog, changes: Change[]): Catalog {
   const c = structuredClone(catalog);
   for (const ch of changes) {
     if (ch.kind === 'create-database') c.databases.push(ch.database);
-    if (ch.kind === 'create-user') c.accounts.push(account(ch.user, ch.host, { maxUserConnections: ch.maxUserConnections }));
+    if (ch.kind === 'create-user')
+      c.accounts.push(account(ch.user, ch.host, { maxUserConnections: ch.maxUserConnections }));
     if (ch.kind === 'grant') {
       const t = ch.target;
       if (t.level === 'global') c.accounts.find((a) => a.user === ch.user)!.globalPrivileges = ch.privileges;
-      if (t.level === 'database') c.dbGrants.push({ user: ch.user, host: ch.host, db: t.pattern, privileges: ch.privileges, grantOption: false });
-      if (t.level === 'table') c.tableGrants.push({ user: ch.user, host: ch.host, db: t.database, table: t.table, privileges: ch.privileges, grantOption: false });
-      if (t.level === 'column') c.columnGrants.push({ user: ch.user, host: ch.host, db: t.database, table: t.table, column: t.column, privileges: ch.privileges });
+      if (t.level === 'database')
+        c.dbGrants.push({ user: ch.user, host: ch.host, db: t.pattern, privileges: ch.privileges, grantOption: false });
+      if (t.level === 'table')
+        c.tableGrants.push({
+          user: ch.user,
+          host: ch.host,
+          db: t.database,
+          table: t.table,
+          privileges: ch.privileges,
+          grantOption: false,
+        });
+      if (t.level === 'column')
+        c.columnGrants.push({
+          user: ch.user,
+          host: ch.host,
+          db: t.database,
+          table: t.table,
+          column: t.column,
+          privileges: ch.privileges,
+        });
     }
   }
   return c;
@@ -102,7 +137,11 @@ describe('diffServer', () => {
   it('agrees with the audit fixture of a cleanly provisioned server', () => {
     const { fleet, catalog } = loadCatalogFixture('base');
     const desired = desiredServer(fleet, fleet.servers[0]!);
-    const tables = new Set(desired.accounts.flatMap((a) => a.grants.flatMap((g) => ('table' in g.scope ? [tableKey(g.scope.database, g.scope.table)] : []))));
+    const tables = new Set(
+      desired.accounts.flatMap((a) =>
+        a.grants.flatMap((g) => ('table' in g.scope ? [tableKey(g.scope.database, g.scope.table)] : [])),
+      ),
+    );
     const d = diffServer(desired, observe(catalog, { existingTables: tables }), OPTS);
     expect(d.changes.map(displaySql)).toEqual([]);
   });
@@ -114,7 +153,13 @@ describe('diffServer', () => {
     c.dbGrants.push({ user: 'inventory_app', host: '%', db: 'orders_db', privileges: ['SELECT'], grantOption: true });
     c.accounts.find((a) => a.user === 'analytics_migrator')!.globalPrivileges = ['SUPER'];
     c.roleGrants.push({ user: 'orders_db_app', host: '%', role: 'admin_role', withAdmin: false });
-    c.proxyGrants.push({ user: 'orders_db_app', host: '%', proxiedUser: 'root', proxiedHost: 'localhost', withGrant: false });
+    c.proxyGrants.push({
+      user: 'orders_db_app',
+      host: '%',
+      proxiedUser: 'root',
+      proxiedHost: 'localhost',
+      withGrant: false,
+    });
     const d = diffServer(DESIRED, observe(c, { existingTables: ALL_TABLES }), OPTS);
     expect(d.changes.map(displaySql)).toEqual([
       "REVOKE DROP ON `inventory`.* FROM 'inventory_app'@'%'",
@@ -129,8 +174,16 @@ describe('diffServer', () => {
   it('alters an account whose password, limits, SSL or lock differ', () => {
     const first = diffServer(DESIRED, observe(emptyCatalog(), { existingTables: ALL_TABLES }), OPTS);
     const c = applied(emptyCatalog(), first.changes);
-    Object.assign(c.accounts.find((a) => a.user === 'dbps_monitor')!, { maxUserConnections: 0, locked: true, sslType: 'X509' });
-    const d = diffServer(DESIRED, observe(c, { existingTables: ALL_TABLES, passwordMismatch: new Set(["'inventory_app'@'%'"]) }), OPTS);
+    Object.assign(c.accounts.find((a) => a.user === 'dbps_monitor')!, {
+      maxUserConnections: 0,
+      locked: true,
+      sslType: 'X509',
+    });
+    const d = diffServer(
+      DESIRED,
+      observe(c, { existingTables: ALL_TABLES, passwordMismatch: new Set(["'inventory_app'@'%'"]) }),
+      OPTS,
+    );
     expect(d.changes.map(displaySql)).toEqual([
       "ALTER USER 'inventory_app'@'%' IDENTIFIED BY PASSWORD '********'",
       "ALTER USER 'dbps_monitor'@'%' REQUIRE NONE WITH MAX_USER_CONNECTIONS 3 ACCOUNT UNLOCK",
@@ -141,12 +194,18 @@ describe('diffServer', () => {
     const c = emptyCatalog();
     c.accounts.push(account('stray', '%'), account('admin', 'localhost'), account('PUBLIC', '', { isRole: true }));
     c.databases.push('old_db', 'full_db');
-    const obs = observe(c, { tableCounts: new Map([['full_db', 3]]), protectedAccounts: new Set(["'admin'@'localhost'"]) });
+    const obs = observe(c, {
+      tableCounts: new Map([['full_db', 3]]),
+      protectedAccounts: new Set(["'admin'@'localhost'"]),
+    });
     const plain = diffServer(DESIRED, obs, OPTS);
     expect(plain.orphans.map((o) => o.object)).toEqual(["'stray'@'%'", 'database old_db', 'database full_db']);
     expect(plain.changes.some((x) => x.destructive)).toBe(false);
     const pruned = diffServer(DESIRED, obs, { ...OPTS, prune: true });
-    expect(pruned.changes.filter((x) => x.destructive).map(displaySql)).toEqual(["DROP USER IF EXISTS 'stray'@'%'", 'DROP DATABASE IF EXISTS `old_db`']);
+    expect(pruned.changes.filter((x) => x.destructive).map(displaySql)).toEqual([
+      "DROP USER IF EXISTS 'stray'@'%'",
+      'DROP DATABASE IF EXISTS `old_db`',
+    ]);
     expect(pruned.orphans.find((o) => o.object === 'database full_db')?.kept).toMatch(/--force-drop-data/);
     const forced = diffServer(DESIRED, obs, { ...OPTS, prune: true, forceDropData: true });
     expect(forced.changes.map(displaySql)).toContain('DROP DATABASE IF EXISTS `full_db`');

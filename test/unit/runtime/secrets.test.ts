@@ -2,7 +2,14 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureSecrets, generatePassword, parseSecrets, passwordFor, readSecrets, secretKey } from '../../../src/runtime/secrets.js';
+import {
+  ensureSecrets,
+  generatePassword,
+  parseSecrets,
+  passwordFor,
+  readSecrets,
+  secretKey,
+} from '../../../src/runtime/secrets.js';
 
 describe('secrets.env', () => {
   it('names keys DBPS_PASSWORD_<SERVER>_<USER>, upper-cased, non-alphanumerics as _', () => {
