@@ -166,7 +166,10 @@ function heldGrantsByAccount(catalog: Catalog): Map<string, Map<string, HeldGran
     if (privileges.length === 0 && !grantOption) return;
     const key = accountKey(user, host);
     let held = byAccount.get(key);
-    if (!held) byAccount.set(key, (held = new Map()));
+    if (!held) {
+      held = new Map();
+      byAccount.set(key, held);
+    }
     held.set(targetKey(target), { target, privileges, grantOption });
   };
   for (const a of catalog.accounts) add(a.user, a.host, { level: 'global' }, a.globalPrivileges, a.globalGrantOption);
