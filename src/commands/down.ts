@@ -69,6 +69,7 @@ export async function run(opts: DownOptions): Promise<DownResult> {
     }),
   );
   const settled = await (opts.runJobs ?? runJobsSilently)(jobs);
+  if (opts.destroy && servers.some((s) => s.driver === 'local')) await (await import('../runtime/local.js')).removeTemplatesIfUnused(opts.stateDir);
   const results: DownServerResult[] = servers.map((server, i) => {
     const base = { server: server.name, label: serverLabel(server), driver: server.driver };
     const s = settled[i]!;

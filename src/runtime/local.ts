@@ -2,12 +2,14 @@
 // <stateDir>/servers/<name>/, started detached so it outlives dbps, administered over its socket.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { OperationalError } from '../errors.js';
 import type { FleetServer } from '../fleet/model.js';
 import { renderMyCnf } from '../mycnf/render.js';
+import type { ServerVersion } from '../util/version.js';
 import { connectAdmin, type AdminSession } from './admin.js';
 import { mariadbdVersion, requireBinary } from './binaries.js';
 import type { Driver, DriverContext, ServerProbe, StartAction, StartOutcome, StopOutcome } from './driver.js';
@@ -15,7 +17,7 @@ import { readHealth } from './health.js';
 import { serverFiles, type ServerFiles } from './paths.js';
 import { portFree } from './ports.js';
 import { isServerProcess, processAlive, readPidFile, signal, sleep, spawnDetached, tailFile, waitForExit } from './process.js';
-import { updateState, type LocalServerState } from './state.js';
+import { readState, updateState, type LocalServerState } from './state.js';
 
 const execFileAsync = promisify(execFile);
 const BIND_ADDRESS = '127.0.0.1';
@@ -82,29 +84,93 @@ async function clearLeftovers(files: ServerFiles): Promise<void> {
   await Promise.all([files.pidFile, files.socket, `${files.socket}.lock`].map((f) => rm(f, { force: true })));
 }
 
-/** mariadb-install-db into a scratch directory, renamed into place only when complete. */
-async function initialiseDatadir(server: FleetServer, files: ServerFiles, env: NodeJS.ProcessEnv): Promise<void> {
+/** Where the pristine datadir for one mariadbd version is kept (shared by every server of the state dir). */
+export function templateDir(stateDir: string, version: ServerVersion): string {
+  return path.join(path.resolve(stateDir), 'templates', version.text.replace(/[^0-9A-Za-z.+-]/g, '_'));
+}
+
+const templates = new Map<string, Promise<string>>();
+
+/** After `down --destroy` left no server, the pristine datadirs go too: nothing of the fleet stays behind. */
+export async function removeTemplatesIfUnused(stateDir: string): Promise<void> {
+  const state = await readState(stateDir);
+  if (Object.keys(state.servers).length === 0) await rm(path.join(path.resolve(stateDir), 'templates'), { recursive: true, force: true });
+}
+
+/**
+ * A freshly bootstrapped datadir for this mariadbd version, made once per state dir and copied for each
+ * new server: one mariadb-install-db instead of one per server keeps a cold `up` of many servers
+ * close to the time of one. Built in a scratch directory and renamed into place only when complete.
+ */
+async function pristineDatadir(stateDir: string, version: ServerVersion, env: NodeJS.ProcessEnv): Promise<string> {
+  const dir = templateDir(stateDir, version);
+  const data = path.join(dir, 'data');
+  if (existsSync(path.join(data, 'mysql'))) return data;
+  let pending = templates.get(dir);
+  if (!pending) {
+    pending = bootstrapTemplate(dir, env).finally(() => templates.delete(dir));
+    templates.set(dir, pending);
+  }
+  return pending;
+}
+
+async function bootstrapTemplate(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
   const installDb = requireBinary('mariadb-install-db', env);
-  const partial = `${files.datadir}.partial`;
+  const partial = `${dir}.partial-${process.pid}`;
+  const log = `${dir}.install.log`;
   await rm(partial, { recursive: true, force: true });
+  await mkdir(path.join(partial, 'tmp'), { recursive: true, mode: 0o700 });
   try {
-    // --no-defaults: /etc/mysql/my.cnf belongs to the machine's own MariaDB and must not leak in.
     const { stdout, stderr } = await execFileAsync(
       installDb,
-      // A private --tmpdir: bootstraps running side by side otherwise trip over each other's temporary tables in /tmp.
-      ['--no-defaults', ...userArgs(), `--datadir=${partial}`, `--tmpdir=${files.tmpdir}`, '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve'],
+      [
+        // --no-defaults: /etc/mysql/my.cnf belongs to the machine's own MariaDB and must not leak in.
+        '--no-defaults',
+        ...userArgs(),
+        `--datadir=${path.join(partial, 'data')}`,
+        // A private --tmpdir: bootstraps running side by side trip over each other's temporary tables in /tmp.
+        `--tmpdir=${path.join(partial, 'tmp')}`,
+        // Small redo log: the template is copied per server, and each server resizes it to its profile at first start.
+        '--innodb-log-file-size=8M',
+        '--auth-root-authentication-method=socket',
+        '--skip-test-db',
+        '--skip-name-resolve',
+      ],
       { timeout: 300_000, maxBuffer: 16 * 1024 * 1024, env: { ...env, LC_ALL: 'C' } },
     );
-    await appendFile(files.logError, `${stdout}${stderr}`);
+    await writeFile(log, `${stdout}${stderr}`);
   } catch (e) {
-    const err = e as { stdout?: string; stderr?: string; code?: number | string; message: string };
-    await appendFile(files.logError, `${err.stdout ?? ''}${err.stderr ?? ''}`).catch(() => undefined);
-    throw new OperationalError(`server "${server.name}": mariadb-install-db failed (exit ${err.code ?? '?'})${await logTail(files)}`, {
-      server: server.name,
-      hint: `check that ${files.dir} is writable, then run \`dbps up\` again`,
+    const err = e as { stdout?: string; stderr?: string; code?: number | string };
+    await writeFile(log, `${err.stdout ?? ''}${err.stderr ?? ''}`).catch(() => undefined);
+    await rm(partial, { recursive: true, force: true });
+    const lines = await tailFile(log, 8);
+    throw new OperationalError(`mariadb-install-db failed (exit ${err.code ?? '?'}); last lines of ${log}:\n  ${lines.join('\n  ')}`, {
+      hint: `check that ${path.dirname(dir)} is writable, then run \`dbps up\` again`,
       cause: e,
     });
   }
+  await rm(path.join(partial, 'tmp'), { recursive: true, force: true });
+  try {
+    await rename(partial, dir);
+  } catch {
+    // Another dbps finished the same template first; theirs is as good as ours.
+    await rm(partial, { recursive: true, force: true });
+  }
+  return path.join(dir, 'data');
+}
+
+/** Gives a new server its datadir: a copy of the version's pristine datadir, renamed into place when complete. */
+async function initialiseDatadir(server: FleetServer, files: ServerFiles, stateDir: string, version: ServerVersion, env: NodeJS.ProcessEnv): Promise<void> {
+  let template: string;
+  try {
+    template = await pristineDatadir(stateDir, version, env);
+  } catch (e) {
+    if (e instanceof OperationalError) throw new OperationalError(`server "${server.name}": ${e.message}`, { server: server.name, ...(e.hint ? { hint: e.hint } : {}), cause: e });
+    throw e;
+  }
+  const partial = `${files.datadir}.partial`;
+  await rm(partial, { recursive: true, force: true });
+  await cp(template, partial, { recursive: true });
   await rename(partial, files.datadir);
 }
 
@@ -176,8 +242,8 @@ export const localDriver: Driver = {
 
     let action: StartAction = crashed ? 'recovered' : 'started';
     if (!existsSync(`${files.datadir}/mysql`)) {
-      ctx.progress('creating datadir (mariadb-install-db)');
-      await initialiseDatadir(server, files, ctx.env);
+      ctx.progress('creating datadir');
+      await initialiseDatadir(server, files, ctx.stateDir, version, ctx.env);
       action = 'created';
     }
 

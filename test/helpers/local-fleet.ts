@@ -10,7 +10,7 @@ export interface LocalFleet {
   dir: string;
   stateDir: string;
   /** Runs `dbps ...args` in the fleet's directory with a small memory scale. */
-  run(args: string[], env?: NodeJS.ProcessEnv): Promise<CliRun>;
+  run(args: string[], env?: NodeJS.ProcessEnv, nodeArgs?: string[]): Promise<CliRun>;
   /** state.json as written by dbps. */
   state(): { servers: Record<string, { port: number; socket: string; pidFile: string; dir: string; pid?: number }> };
 }
@@ -36,7 +36,7 @@ export async function createFleet(yaml: string, opts: { deep?: boolean } = {}): 
     root,
     dir,
     stateDir,
-    run: (args, env = {}) => dbps(args, { cwd: dir, env: { DBPS_MEMORY_SCALE: '0.01', ...env } }),
+    run: (args, env = {}, nodeArgs = []) => dbps(args, { cwd: dir, env: { DBPS_MEMORY_SCALE: '0.01', ...env }, nodeArgs }),
     state: () => JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')),
   };
   fleets.push(fleet);

@@ -1,9 +1,14 @@
 // dbps up / down / status / connect / doctor against real mariadbd processes started by dbps itself.
 import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFleet, destroyAllFleets, randomBasePort } from '../helpers/local-fleet.js';
 import { freePort, startTestServer, stopAllTestServers } from '../helpers/mariadb-server.js';
+
+const RECORD_ARGV = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/record-argv.mjs');
 
 /** True while the pid is a live (non-zombie) process; servers outlive dbps and may never be reaped. */
 function serverProcessRuns(pid: number): boolean {
@@ -75,6 +80,28 @@ describe('dbps up / status / connect / down on a mixed fleet', () => {
     // Once the service's database exists, --admin lands in it.
     expect((await fleet.run(['connect', 'orders', '--admin', '-e', 'CREATE DATABASE orders'])).code).toBe(0);
     expect((await fleet.run(['connect', 'orders', '--admin', '-e', 'SELECT DATABASE()'])).stdout).toContain('orders');
+    // A service account: its password comes from secrets.env and travels in a temp option file, never in argv.
+    const password = `p"w#1; x\\y'z`;
+    const sqlPassword = password.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+    expect((await fleet.run(['connect', 'orders', '--admin', '-e', `CREATE USER orders_app@'%' IDENTIFIED BY '${sqlPassword}'; GRANT SELECT ON orders.* TO orders_app@'%'`])).code).toBe(0);
+    await writeFile(path.join(fleet.stateDir, 'secrets.env'), `DBPS_PASSWORD_ORDERS_ORDERS_APP=${password}\n`, { mode: 0o600 });
+    const argvLog = path.join(fleet.dir, 'argv.log');
+    const asApp = await fleet.run(['connect', 'orders', '-e', 'SELECT CURRENT_USER(), DATABASE()'], { DBPS_ARGV_LOG: argvLog }, ['--import', RECORD_ARGV]);
+    expect(asApp.stderr).toBe('');
+    expect(asApp.stdout.trim().split('\n')[1]).toBe('orders_app@%\torders');
+    const argv = readFileSync(argvLog, 'utf8');
+    expect(argv).toContain('--defaults-extra-file=');
+    expect(argv).not.toContain('p\\"w#1');
+    expect(argv).not.toContain('x\\\\y');
+    expect(argv).not.toContain('w#1; x');
+    const optionFile = /--defaults-extra-file=([^"]+)/.exec(argv)![1]!;
+    expect(existsSync(optionFile)).toBe(false);
+    // A wrong password is the client's own "access denied" (exit 1), passed through.
+    await writeFile(path.join(fleet.stateDir, 'secrets.env'), 'DBPS_PASSWORD_ORDERS_ORDERS_APP=wrong\n', { mode: 0o600 });
+    const denied = await fleet.run(['connect', 'orders', '-e', 'SELECT 1']);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('Access denied');
+
     // The client's own failure passes through as its exit code.
     expect((await fleet.run(['connect', 'orders', '--admin', '-e', 'SELECT no_such_column'])).code).toBe(1);
 
