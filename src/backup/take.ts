@@ -61,6 +61,22 @@ export interface TakeBackupOptions {
   runJobs?: JobRunner;
 }
 
+/** Resolves `wait()` once `n` parties have arrived; arriving twice counts once. */
+function barrier(n: number): { arrive(): void; wait(): Promise<void> } {
+  let count = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((r) => {
+    open = r;
+  });
+  if (n <= 0) open();
+  return {
+    arrive() {
+      if (++count === n) open();
+    },
+    wait: () => opened,
+  };
+}
+
 /** Runs at most `n` of the given tasks at a time. */
 function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
   let active = 0;
@@ -118,17 +134,34 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
 
   // Jobs all start at once (so the display shows every server); a slot limit bounds the real work.
   const slots = limiter(Math.max(1, opts.parallel));
-  const jobs: Job<ServerBackup>[] = opts.targets.map((t) => ({
-    title: t.server,
-    run: (text) =>
-      slots(() =>
-        backupOne(t, tmpDir, toolVersion, archived, opts, now, (p) => {
-          opts.onProgress?.(p);
-          text(progressText(p));
-        }),
-      ),
-    describe: describeEntry,
-  }));
+  // When every server copies at once, the CPU-heavy steps (prepare, sha256) wait until all copies
+  // are done, so they never slow down a copy still holding its server in BACKUP STAGE.
+  const copiesDone = opts.parallel >= opts.targets.length ? barrier(opts.targets.length) : undefined;
+  const jobs: Job<ServerBackup>[] = opts.targets.map((t) => {
+    // Each server arrives once: after its copy, or when it fails before or during it.
+    let arrived = false;
+    const arrive = () => {
+      if (!arrived) {
+        arrived = true;
+        copiesDone?.arrive();
+      }
+    };
+    const afterCopy = async () => {
+      arrive();
+      await copiesDone?.wait();
+    };
+    return {
+      title: t.server,
+      run: (text) =>
+        slots(() =>
+          backupOne(t, tmpDir, toolVersion, archived, opts, now, (p) => {
+            opts.onProgress?.(p);
+            text(progressText(p));
+          }, afterCopy).finally(arrive),
+        ),
+      describe: describeEntry,
+    };
+  });
   const settled = await (opts.runJobs ?? runJobsSilently)(jobs);
   const entries: ServerBackup[] = settled.map((s, i) =>
     s.status === 'fulfilled' ? s.value : failedEntry(opts.targets[i]!, toolVersion, now(), (s.reason as Error)?.message ?? String(s.reason)),
@@ -202,6 +235,7 @@ async function backupOne(
   opts: TakeBackupOptions,
   now: () => Date,
   report: (p: BackupProgress) => void,
+  afterCopy: () => Promise<void>,
 ): Promise<ServerBackup> {
   const startedAt = now();
   const entry: ServerBackup = {
@@ -260,6 +294,7 @@ async function backupOne(
       return finish('failed', `mariadb-backup --backup failed${r.signal ? ` (${r.signal})` : ''}: ${why}`);
     }
     const pos = await readBinlogInfo(target);
+    await afterCopy();
     entry.binlog = pos.position;
     if (pos.file) entry.binlogInfoFile = pos.file;
     if (pos.position) entry.binlogBase = splitBinlogName(pos.position.file)?.base;

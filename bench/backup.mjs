@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+// Benchmark: `dbps backup` of a local fleet vs the same mariadb-backup commands started together by
+// hand, vs one after another, vs a plain `cp -a` of every datadir at once (the disk's floor), side by
+// side in one run on the same servers. Copy and prepare phases are reported separately, with ratios.
+// Usage: npm run build && node bench/backup.mjs [servers] [MB per server]   (default: 3 520)
+// The page cache is warm for every method (the datadirs are read once first); the disk is shared
+// with whatever else runs on the machine, so run it on a quiet machine and read the ratios.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin/dbps.js');
+const servers = Number(process.argv[2] ?? 3);
+const mbPerServer = Number(process.argv[3] ?? 520);
+const names = Array.from({ length: servers }, (_, i) => `svc${i + 1}`);
+const env = { ...process.env, PATH: `${process.env.PATH}:/usr/sbin`, DBPS_MEMORY_SCALE: '0.25', NO_COLOR: '1' };
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'dbps-bench-backup-'));
+const basePort = 30_000 + Math.floor(Math.random() * 200) * 20;
+writeFileSync(
+  path.join(work, 'services.yaml'),
+  `version: 1\nfleet: bench\ndefaults: { basePort: ${basePort} }\nservices:\n${names.map((n) => `  ${n}: { memory: 1G }`).join('\n')}\n`,
+);
+const dbps = (...args) => execFileSync(process.execPath, [bin, ...args], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+const stateDir = path.join(work, '.dbps');
+let cleaned = false;
+function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  try {
+    dbps('down', '--destroy', '--yes');
+  } catch {
+    // best effort
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+const sh = (cmd) => execFileSync('sh', ['-c', cmd], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+const run = (cmd, args) =>
+  new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
+    c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed: ${err}`))));
+  });
+const seconds = (t0) => (performance.now() - t0) / 1000;
+const du = (p) => Number(sh(`du -sb ${p} | cut -f1`).trim());
+
+console.error(`bench: ${servers} servers × ${mbPerServer} MB in ${work}`);
+dbps('up');
+dbps('provision');
+const state = JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')).servers;
+const mysql = (n, q) => sh(`mariadb --no-defaults -S ${state[n].socket} -uroot -N -e "${q}"`);
+
+// Build data: ~3 KB rows in chunks, all servers at once; then drop the binlogs the load wrote so the
+// datadirs hold data, not a second copy of it (cp -a would otherwise copy twice as much).
+const t0 = performance.now();
+const rows = Math.ceil((mbPerServer * 1024 * 1024) / 3300);
+await Promise.all(
+  names.map(async (n) => {
+    mysql(n, `CREATE TABLE ${n}.big (id INT PRIMARY KEY, pad VARCHAR(3000)) ENGINE=InnoDB`);
+    for (let start = 1; start <= rows; start += 40_000) {
+      const end = Math.min(rows, start + 39_999);
+      await run('mariadb', ['--no-defaults', '-S', state[n].socket, '-uroot', '-e', `INSERT INTO ${n}.big SELECT seq, REPEAT(MD5(seq), 90) FROM ${n}.seq_${start}_to_${end}`]);
+    }
+    mysql(n, 'FLUSH BINARY LOGS');
+    const last = mysql(n, 'SHOW BINARY LOGS').trim().split('\n').pop().split('\t')[0];
+    mysql(n, `PURGE BINARY LOGS TO '${last}'`);
+  }),
+);
+const sizes = names.map((n) => du(state[n].datadir));
+console.error(`data built in ${seconds(t0).toFixed(0)} s: datadirs ${sizes.map((s) => `${(s / 1048576).toFixed(0)} MB`).join(', ')}`);
+sh(`cat ${names.map((n) => `${state[n].datadir}/*/*.ibd`).join(' ')} > /dev/null`);
+
+const out = path.join(work, 'out');
+mkdirSync(out);
+const secrets = Object.fromEntries(
+  readFileSync(path.join(stateDir, 'secrets.env'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('='))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+// The hand-run commands use the same account, the same 0600 defaults file and the same --parallel.
+const creds = Object.fromEntries(
+  names.map((n) => {
+    const f = path.join(work, `${n}-cred.cnf`);
+    const pw = secrets[`DBPS_PASSWORD_${n.toUpperCase()}_DBPS_BACKUP`];
+    writeFileSync(f, `!include ${state[n].cnf}\n[mariadb-backup]\nuser=dbps_backup\npassword="${pw}"\nsocket=${state[n].socket}\n`, { mode: 0o600 });
+    return [n, f];
+  }),
+);
+const backupArgs = (n, dir) => [`--defaults-file=${creds[n]}`, '--backup', `--target-dir=${dir}`, `--datadir=${state[n].datadir}`, `--socket=${state[n].socket}`, '--parallel=2'];
+const prepareArgs = (dir) => ['--prepare', `--target-dir=${dir}`, '--use-memory=128M'];
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const all = [];
+for (let round = 0; round < rounds; round++) {
+const results = {};
+// Dirty pages from the previous method are flushed first, so no method pays for another's writes.
+const settle = () => sh('sync');
+
+const methods = [
+async () => {
+// 1. cp -a of every datadir at once (servers running, as a naive file copy would be).
+{
+  const t = performance.now();
+  await Promise.all(names.map((n) => run('cp', ['-a', state[n].datadir, path.join(out, `cp-${n}`)])));
+  results.cp = { copy: seconds(t), bytes: du(out) };
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out);
+}
+},
+async () => {
+// 2. mariadb-backup started together by hand, then prepared together.
+{
+  const t = performance.now();
+  await Promise.all(names.map((n) => run('mariadb-backup', backupArgs(n, path.join(out, `par-${n}`)))));
+  const copy = seconds(t);
+  const t2 = performance.now();
+  await Promise.all(names.map((n) => run('mariadb-backup', prepareArgs(path.join(out, `par-${n}`)))));
+  results.parallel = { copy, prepare: seconds(t2), bytes: du(out) };
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out);
+}
+},
+async () => {
+// 3. one after another: copy then prepare each server in turn.
+{
+  let copy = 0;
+  let prepare = 0;
+  for (const n of names) {
+    const t = performance.now();
+    await run('mariadb-backup', backupArgs(n, path.join(out, `seq-${n}`)));
+    copy += seconds(t);
+    const t2 = performance.now();
+    await run('mariadb-backup', prepareArgs(path.join(out, `seq-${n}`)));
+    prepare += seconds(t2);
+  }
+  results.sequential = { copy, prepare };
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out);
+}
+},
+async () => {
+// 4. dbps backup (copy, prepare, sha256 of every file, binlog archive, manifest).
+{
+  const t = performance.now();
+  const doc = JSON.parse(dbps('--json', 'backup', '--dest', out, '--threads', '2'));
+  const total = seconds(t);
+  const m = doc.manifest;
+  if (m.status !== 'complete') throw new Error(`dbps backup was ${m.status}`);
+  const start = Math.min(...m.servers.map((e) => Date.parse(e.startedAt)));
+  const copy = (Math.max(...m.servers.map((e) => Date.parse(e.copyEndedAt))) - start) / 1000;
+  results.dbps = {
+    copy,
+    prepare: Math.max(...m.servers.map((e) => e.prepareMs)) / 1000,
+    total,
+    bytes: m.servers.reduce((s, e) => s + e.sizeBytes, 0),
+  };
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out);
+}
+}
+];
+// Rotate the order every round so no method always runs right after the same neighbour.
+for (let k = 0; k < methods.length; k++) {
+  settle();
+  await methods[(k + round) % methods.length]();
+}
+all.push(results);
+console.error(`round ${round + 1}: ${JSON.stringify(results)}`);
+}
+// Median of the rounds for each method and phase: the disk and the two cores are shared.
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const results = {};
+for (const method of Object.keys(all[0])) {
+  results[method] = {};
+  for (const k of Object.keys(all[0][method])) results[method][k] = median(all.map((r) => r[method][k]));
+}
+
+const mb = (b) => `${(b / 1048576).toFixed(0)} MB`;
+const f = (s) => `${s.toFixed(2)} s`;
+console.log(`\nbackup of ${servers} servers (${sizes.map(mb).join(', ')} datadirs), ${os.cpus().length} cores, warm page cache, median of ${rounds} rounds (order rotated)`);
+console.log(`${'method'.padEnd(34)}${'copy'.padStart(10)}${'prepare'.padStart(10)}${'total'.padStart(10)}`);
+const row = (name, r) => console.log(`${name.padEnd(34)}${f(r.copy).padStart(10)}${(r.prepare !== undefined ? f(r.prepare) : '-').padStart(10)}${(r.total !== undefined ? f(r.total) : f(r.copy + (r.prepare ?? 0))).padStart(10)}`);
+row('cp -a of all datadirs at once', results.cp);
+row('mariadb-backup by hand, together', results.parallel);
+row('mariadb-backup one after another', results.sequential);
+row('dbps backup (+checksums, binlogs)', results.dbps);
+console.log(`\ncopy phase: dbps / hand-parallel = ${(results.dbps.copy / results.parallel.copy).toFixed(2)}  (goal ≤ 1.00)`);
+console.log(`copy phase: dbps / cp -a floor   = ${(results.dbps.copy / results.cp.copy).toFixed(2)}  (goal ≤ 1.40)`);
+console.log(`copy phase: sequential / dbps    = ${(results.sequential.copy / results.dbps.copy).toFixed(2)}`);
+console.log(`prepare:    dbps / hand-parallel = ${(results.dbps.prepare / results.parallel.prepare).toFixed(2)}`);
+console.log(`bytes: cp -a ${mb(results.cp.bytes)}, mariadb-backup ${mb(results.parallel.bytes)}, dbps ${mb(results.dbps.bytes)}`);
+cleanup();
