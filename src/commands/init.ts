@@ -1,5 +1,5 @@
 // dbps init: writes services.yaml from a template and keeps secrets and state out of git.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,9 @@ const IGNORED = ['.dbps/', '.env'];
 /** Writes the template, refusing to overwrite unless forced. */
 export async function run(opts: InitOptions): Promise<InitResult> {
   const exists = existsSync(opts.fileAbs);
+  if (exists && statSync(opts.fileAbs).isDirectory()) {
+    throw new UsageError(`${opts.file} is a directory`, { hint: `name the file to write with -f, e.g. -f ${opts.file.replace(/\/$/, '')}/services.yaml` });
+  }
   if (exists && !opts.force) {
     throw new UsageError(`${opts.file} already exists`, { hint: 'use --force to overwrite it, or -f to write another file' });
   }
@@ -65,11 +68,15 @@ async function ensureGitignore(dir: string): Promise<{ file: string; added: stri
   } catch {
     // no .gitignore yet
   }
-  const lines = new Set(text.split(/\r?\n/).map((l) => l.trim()));
-  const added = IGNORED.filter((entry) => !lines.has(entry) && !lines.has(entry.replace(/\/$/, '')) && !lines.has(`/${entry}`));
+  // ".dbps", "/.dbps", ".dbps/", "/.dbps/" and ".dbps/*" all keep the directory out of git.
+  const normalise = (line: string) => line.trim().replace(/^\//, '').replace(/\/\*?$/, '');
+  const lines = new Set(text.split(/\r?\n/).map(normalise));
+  const added = IGNORED.filter((entry) => !lines.has(normalise(entry)));
   if (added.length > 0) {
-    const prefix = text.length > 0 && !text.endsWith('\n') ? '\n' : '';
-    await writeFile(file, `${text}${prefix}${added.join('\n')}\n`, 'utf8');
+    // Keep the file's own line endings.
+    const eol = text.includes('\r\n') ? '\r\n' : '\n';
+    const prefix = text.length > 0 && !text.endsWith('\n') ? eol : '';
+    await writeFile(file, `${text}${prefix}${added.join(eol)}${eol}`, 'utf8');
   }
   return { file: '.gitignore', added };
 }

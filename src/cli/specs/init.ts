@@ -27,7 +27,7 @@ export const initSpec: CommandSpec = {
     } else {
       const p = io.paint;
       io.out(
-        `${p.ok('wrote')} ${result.file} (${result.template}, ${result.isolation} isolation): ${result.services.length} services on ${result.servers.length} servers\n` +
+        `${p.ok('wrote')} ${result.file} (${result.template}, ${result.isolation} isolation): ${count(result.services.length, 'service')} on ${count(result.servers.length, 'server')}\n` +
           (result.gitignore.added.length ? `added ${result.gitignore.added.join(', ')} to ${result.gitignore.file}\n` : '') +
           'next: dbps validate && dbps generate\n',
       );
@@ -35,3 +35,7 @@ export const initSpec: CommandSpec = {
     return 0;
   },
 };
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

@@ -19,7 +19,7 @@ export const validateSpec: CommandSpec = {
         for (const w of result.warnings) io.warn(`${io.opts.file}:${w.line}:${w.column}: ${w.message}`);
         const shared = result.servers.filter((s) => s.isolation === 'schema').length;
         io.out(
-          `${io.paint.ok('valid')}: ${io.opts.file}: fleet ${result.fleet}, ${result.services} services on ${result.servers.length} servers (${result.servers.length - shared} isolated, ${shared} shared), ${result.accounts} accounts\n`,
+          `${io.paint.ok('valid')}: ${io.opts.file}: fleet ${result.fleet}, ${count(result.services, 'service')} on ${count(result.servers.length, 'server')} (${result.servers.length - shared} isolated, ${shared} shared), ${count(result.accounts, 'account')}\n`,
         );
       }
       return 0;
@@ -35,3 +35,7 @@ export const validateSpec: CommandSpec = {
     }
   },
 };
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
