@@ -295,7 +295,7 @@ function describe(e: ErrorObject, path: DocPath, source: SourceMap): ConfigIssue
     case 'const':
       return at(`${where} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, not ${shown(got)}`);
     case 'type':
-      return at(typeMessage(where, last, got, (e.params as { type: string }).type, path));
+      return at(typeMessage(where, last, got, (e.params as { type: string }).type, path, source.writtenAs(path)));
     case 'pattern': {
       if (e.propertyName !== undefined) {
         const keyPath = [...path, e.propertyName];
@@ -372,7 +372,7 @@ function unknownKeyMessage(key: string, path: DocPath, known: string[]): string 
   return `unknown key "${key}" in ${where}${hint || (known.length ? ` (allowed keys: ${known.join(', ')})` : '')}`;
 }
 
-function typeMessage(where: string, last: string | number | undefined, got: unknown, type: string, path: DocPath): string {
+function typeMessage(where: string, last: string | number | undefined, got: unknown, type: string, path: DocPath, written?: string): string {
   if (got === null || got === undefined) {
     if (path.length === 2 && path[0] === 'services') return `service "${last}" has no value; write "${last}: {}" to give it every default`;
     if (path.length === 2 && path[0] === 'servers') return `server "${last}" has no value; write "${last}: {}" for a local server with every default`;
@@ -383,6 +383,10 @@ function typeMessage(where: string, last: string | number | undefined, got: unkn
   }
   if ((last === 'memory' || last === 'storage') && typeof got === 'number') {
     return `${where} is ${got}, which has no unit; write a size such as ${got}M or ${last === 'memory' ? '2G' : '10Gi'}`;
+  }
+  if (last === 'mariadb' && typeof got === 'number') {
+    const text = written ?? String(got);
+    return `${where} is the number ${got}; write the version in quotes, "${text}" (YAML reads 10.10 as the number 10.1)`;
   }
   if ((type === 'integer' || type === 'number') && typeof got === 'string' && /^\s*\d+\s*$/.test(got)) {
     return `${where} is the text "${got}"; write the number without quotes`;

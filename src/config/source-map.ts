@@ -26,6 +26,14 @@ export class SourceMap {
     return isScalar(node) ? node.value : (node as unknown as { toJSON(): unknown }).toJSON();
   }
 
+  /** A scalar exactly as written (`10.10`, where the parsed value is the number 10.1), else undefined. */
+  writtenAs(path: DocPath): string | undefined {
+    const { node, complete } = this.deepest(path);
+    if (!complete || !isScalar(node)) return undefined;
+    const source = (node as { source?: unknown }).source;
+    return typeof source === 'string' ? source : undefined;
+  }
+
   /** Position of the value at `path`, or of its nearest existing ancestor. */
   valueAt(path: DocPath): Place {
     return this.placeOf(this.deepest(path).node);
