@@ -97,7 +97,7 @@ const creds = Object.fromEntries(
 const backupArgs = (n, dir) => [`--defaults-file=${creds[n]}`, '--backup', `--target-dir=${dir}`, `--datadir=${state[n].datadir}`, `--socket=${state[n].socket}`, '--parallel=2'];
 const prepareArgs = (dir) => ['--prepare', `--target-dir=${dir}`, '--use-memory=128M'];
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const all = [];
 for (let round = 0; round < rounds; round++) {
 const results = {};
