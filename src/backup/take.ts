@@ -129,7 +129,9 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   // Two sets in one second (tests, scripts) get a suffix so ids stay unique and still sort by time.
   for (let n = 1; existing.some((s) => path.basename(s.dir) === id); n++) id = `${setIdFor(started)}-${n}`;
   const tmpDir = path.join(opts.dest, `${TEMP_PREFIX}${id}`);
-  await mkdir(path.join(tmpDir, SERVERS_DIR), { recursive: true });
+  // Backups hold every row of every service: readable by the owner only.
+  await mkdir(tmpDir, { mode: 0o700 });
+  await mkdir(path.join(tmpDir, SERVERS_DIR), { recursive: true, mode: 0o700 });
   const archived = archivedKeys(existing.flatMap((s) => s.manifest?.servers ?? []));
 
   // Jobs all start at once (so the display shows every server); a slot limit bounds the real work.

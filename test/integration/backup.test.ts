@@ -291,4 +291,21 @@ describe('dbps backup and restore on a three-server fleet', () => {
     expect(r.stderr).toMatch(/mariadb-backup is not installed/);
     expect(readdirSync(path.join(fleet.stateDir, 'backups'))).toStrictEqual(before);
   });
+
+  it('a zstd-compressed backup of one service verifies and restores', async () => {
+    const b = await cli(['backup', 'orders', '--compress', 'zstd']);
+    expect(b.code, b.stderr).toBe(0);
+    const { id } = JSON.parse(b.stdout) as { id: string };
+    const entry = manifestOf(id).servers.find((e) => e.server === 'orders')!;
+    expect(manifestOf(id).servers.map((e) => e.server)).toStrictEqual(['orders']);
+    expect(entry.path).toBe('servers/orders.tar.zst');
+    expect((await import('node:fs')).statSync(setDir(id)).mode & 0o777).toBe(0o700);
+    const before = await values('orders');
+    await sql('orders', "INSERT INTO orders.events (v) VALUES ('after-zstd')");
+    const v = await cli(['backups', 'verify', id]);
+    expect(v.code, v.stderr).toBe(0);
+    const r = await cli(['restore', id, 'orders', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await values('orders')).toStrictEqual(before);
+  });
 });
