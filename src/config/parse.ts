@@ -39,26 +39,13 @@ export function parseServices(text: string): ParseOutcome {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, merge: true });
   const source = new SourceMap(doc, lines);
   if (doc.errors.length > 0) return { ok: false, issues: syntaxIssues(doc.errors, text, lines) };
-  const duplicates = duplicateKeys(doc.contents, [], lines);
-  if (duplicates.length > 0) return { ok: false, issues: duplicates };
+  const structural = [...duplicateKeys(doc.contents, [], lines), ...unsupportedTags(doc.contents, text, lines)];
+  if (structural.length > 0) return { ok: false, issues: structural.sort((a, b) => a.line - b.line || a.column - b.column) };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    // The yaml library refuses alias bombs (billion laughs) with a ReferenceError.
-    const alias = firstAlias(doc.contents);
-    const pos = lines.linePos(alias?.range?.[0] ?? 0);
-    return {
-      ok: false,
-      issues: [
-        {
-          path: '',
-          line: pos.line,
-          column: pos.col,
-          message: `the file expands YAML aliases (*name) too many times (${(e as Error).message.toLowerCase()}); write the repeated values out instead`,
-        },
-      ],
-    };
+    return { ok: false, issues: [dataIssue(e, doc.contents, lines)] };
   }
   if (data === null || data === undefined) {
     return { ok: false, issues: [{ path: '', line: 1, column: 1, message: 'the file is empty; run `dbps init` to create one, or add version, fleet and services' }] };
@@ -110,6 +97,7 @@ function syntaxIssues(errors: readonly YAMLError[], text: string, lines: LineCou
 function explainSyntax(e: YAMLError, text: string): { offset: number; message: string } {
   const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
   const [start, end] = e.pos;
+  if (/call stack/i.test(first)) return { offset: start, message: 'the file nests lists or mappings too deeply to read' };
   switch (e.code) {
     case 'TAB_AS_INDENT':
       return { offset: start, message: 'YAML syntax error: a tab is used for indentation; YAML allows only spaces there, so replace the tab with spaces' };
@@ -202,6 +190,24 @@ function duplicateMessage(key: string, parent: (string | number)[], firstLine: n
   return `key "${key}" appears twice in ${formatPath(parent)} (first on line ${firstLine}); keep one of them`;
 }
 
+/** Why a syntactically valid document cannot be turned into data (alias bomb, bad merge key, too deep). */
+function dataIssue(e: unknown, contents: unknown, lines: LineCounter): ConfigIssue {
+  const text = e instanceof Error ? e.message : String(e);
+  const at = (offset: number | undefined, message: string): ConfigIssue => {
+    const pos = lines.linePos(offset ?? 0);
+    return { path: '', line: pos.line, column: pos.col, message };
+  };
+  // The yaml library refuses alias bombs (billion laughs) with a ReferenceError.
+  if (/alias/i.test(text) && /excessive|exhaustion/i.test(text)) {
+    return at(firstAlias(contents)?.range?.[0], 'the file expands YAML aliases (*name) too many times (an alias bomb?); write the repeated values out instead');
+  }
+  if (/merge/i.test(text)) {
+    return at(firstMergeKey(contents)?.range?.[0], 'a merge key (<<) must name a mapping, written as "<<: *name" in block style; write the values out instead');
+  }
+  if (e instanceof RangeError) return at(0, 'the file nests lists or mappings too deeply to read');
+  return at(0, `the file cannot be read as data: ${lowerFirst(text.split('\n')[0] ?? text)}`);
+}
+
 function firstAlias(node: unknown): Alias | undefined {
   let found: Alias | undefined;
   visit(node as Node, {
@@ -211,6 +217,48 @@ function firstAlias(node: unknown): Alias | undefined {
     },
   });
   return found;
+}
+
+function firstMergeKey(node: unknown): Scalar | undefined {
+  let found: Scalar | undefined;
+  visit(node as Node, {
+    Pair(_key, pair) {
+      if (isScalar(pair.key) && (pair.key.value === '<<' || String(pair.key.source) === '<<')) {
+        found = pair.key;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/** Tags that only say what plain YAML already means (`!!str 10.10` forces text, which is useful). */
+const PLAIN_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
+
+/** Explicit tags such as !!binary or !custom turn values into things services.yaml has no use for. */
+function unsupportedTags(node: unknown, text: string, lines: LineCounter): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const stack: unknown[] = [node];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (isMap(current) || isSeq(current) || isScalar(current)) {
+      const tag = (current as { tag?: string }).tag;
+      if (tag && !PLAIN_TAGS.has(tag)) {
+        // The node's range starts at its value; point at the tag written before it on the same line.
+        const valueAt = current.range?.[0] ?? 0;
+        let bang = text.lastIndexOf('!', valueAt);
+        while (bang > 0 && text[bang - 1] === '!') bang--;
+        const lineStart = text.lastIndexOf('\n', valueAt - 1);
+        const pos = lines.linePos(bang > lineStart ? bang : valueAt);
+        const shown = tag.replace(/^tag:yaml\.org,2002:/, '!!');
+        issues.push({ path: '', line: pos.line, column: pos.col, message: `the YAML tag ${shown} has no meaning in services.yaml; remove it and write a plain value` });
+      }
+    }
+    if (isMap(current)) for (const pair of current.items) stack.push(pair.key, pair.value);
+    else if (isSeq(current)) for (const item of current.items) stack.push(item);
+  }
+  return issues;
 }
 
 function pathOf(pointer: string): DocPath {

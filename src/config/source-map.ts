@@ -23,7 +23,12 @@ export class SourceMap {
   lookup(path: DocPath): unknown {
     const { node, complete } = this.deepest(path);
     if (!complete || node === null) return undefined;
-    return isScalar(node) ? node.value : (node as unknown as { toJSON(): unknown }).toJSON();
+    if (isScalar(node)) return node.value;
+    try {
+      return (node as unknown as { toJSON(): unknown }).toJSON();
+    } catch {
+      return undefined; // only used to quote a value in a message; never worth a crash
+    }
   }
 
   /** A scalar exactly as written (`10.10`, where the parsed value is the number 10.1), else undefined. */

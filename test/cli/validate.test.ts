@@ -127,6 +127,14 @@ describe.concurrent('dbps validate on hostile or odd input', () => {
     expect(doc.errors[4999]).toMatchObject({ path: 'services.svc4999.notes', line: 15002, column: 5 });
   });
 
+  it('nesting deep enough to overflow a recursive parser is one issue, not a crash', async () => {
+    const file = write('deep.yaml', `version: 1\nfleet: t\nservices:\n  a: ${'['.repeat(20000)}${']'.repeat(20000)}\n`);
+    const r = await validate(file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/deep\.yaml:4:\d+: the file nests lists or mappings too deeply to read/);
+    expectNoStackTrace(r);
+  });
+
   it('binary garbage is named as binary, not parsed as YAML', async () => {
     const bytes = Buffer.alloc(4096);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919 + 13) % 256;
