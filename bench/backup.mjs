@@ -24,7 +24,14 @@ writeFileSync(
   path.join(work, 'services.yaml'),
   `version: 1\nfleet: bench\ndefaults: { basePort: ${basePort} }\nservices:\n${names.map((n) => `  ${n}: { memory: 1G }`).join('\n')}\n`,
 );
-const dbps = (...args) => execFileSync(process.execPath, [bin, ...args], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+const dbps = (...args) =>
+  execFileSync(process.execPath, [bin, ...args], {
+    cwd: work,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
 const stateDir = path.join(work, '.dbps');
 let cleaned = false;
 function cleanup() {
@@ -66,7 +73,14 @@ await Promise.all(
     mysql(n, `CREATE TABLE ${n}.big (id INT PRIMARY KEY, pad VARCHAR(3000)) ENGINE=InnoDB`);
     for (let start = 1; start <= rows; start += 40_000) {
       const end = Math.min(rows, start + 39_999);
-      await run('mariadb', ['--no-defaults', '-S', state[n].socket, '-uroot', '-e', `INSERT INTO ${n}.big SELECT seq, REPEAT(MD5(seq), 90) FROM ${n}.seq_${start}_to_${end}`]);
+      await run('mariadb', [
+        '--no-defaults',
+        '-S',
+        state[n].socket,
+        '-uroot',
+        '-e',
+        `INSERT INTO ${n}.big SELECT seq, REPEAT(MD5(seq), 90) FROM ${n}.seq_${start}_to_${end}`,
+      ]);
     }
     mysql(n, 'FLUSH BINARY LOGS');
     const last = mysql(n, 'SHOW BINARY LOGS').trim().split('\n').pop().split('\t')[0];
@@ -74,7 +88,9 @@ await Promise.all(
   }),
 );
 const sizes = names.map((n) => du(state[n].datadir));
-console.error(`data built in ${seconds(t0).toFixed(0)} s: datadirs ${sizes.map((s) => `${(s / 1048576).toFixed(0)} MB`).join(', ')}`);
+console.error(
+  `data built in ${seconds(t0).toFixed(0)} s: datadirs ${sizes.map((s) => `${(s / 1048576).toFixed(0)} MB`).join(', ')}`,
+);
 sh(`cat ${names.map((n) => `${state[n].datadir}/*/*.ibd`).join(' ')} > /dev/null`);
 
 const out = path.join(work, 'out');
@@ -90,90 +106,101 @@ const creds = Object.fromEntries(
   names.map((n) => {
     const f = path.join(work, `${n}-cred.cnf`);
     const pw = secrets[`DBPS_PASSWORD_${n.toUpperCase()}_DBPS_BACKUP`];
-    writeFileSync(f, `!include ${state[n].cnf}\n[mariadb-backup]\nuser=dbps_backup\npassword="${pw}"\nsocket=${state[n].socket}\n`, { mode: 0o600 });
+    writeFileSync(
+      f,
+      `!include ${state[n].cnf}\n[mariadb-backup]\nuser=dbps_backup\npassword="${pw}"\nsocket=${state[n].socket}\n`,
+      { mode: 0o600 },
+    );
     return [n, f];
   }),
 );
-const backupArgs = (n, dir) => [`--defaults-file=${creds[n]}`, '--backup', `--target-dir=${dir}`, `--datadir=${state[n].datadir}`, `--socket=${state[n].socket}`, '--parallel=2'];
+const backupArgs = (n, dir) => [
+  `--defaults-file=${creds[n]}`,
+  '--backup',
+  `--target-dir=${dir}`,
+  `--datadir=${state[n].datadir}`,
+  `--socket=${state[n].socket}`,
+  '--parallel=2',
+];
 const prepareArgs = (dir) => ['--prepare', `--target-dir=${dir}`, '--use-memory=128M'];
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const all = [];
 for (let round = 0; round < rounds; round++) {
-const results = {};
-// Dirty pages from the previous method are flushed first, so no method pays for another's writes.
-const settle = () => sh('sync');
+  const results = {};
+  // Dirty pages from the previous method are flushed first, so no method pays for another's writes.
+  const settle = () => sh('sync');
 
-const methods = [
-async () => {
-// 1. cp -a of every datadir at once (servers running, as a naive file copy would be).
-{
-  const t = performance.now();
-  await Promise.all(names.map((n) => run('cp', ['-a', state[n].datadir, path.join(out, `cp-${n}`)])));
-  results.cp = { copy: seconds(t), bytes: du(out) };
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out);
-}
-},
-async () => {
-// 2. mariadb-backup started together by hand, then prepared together.
-{
-  const t = performance.now();
-  await Promise.all(names.map((n) => run('mariadb-backup', backupArgs(n, path.join(out, `par-${n}`)))));
-  const copy = seconds(t);
-  const t2 = performance.now();
-  await Promise.all(names.map((n) => run('mariadb-backup', prepareArgs(path.join(out, `par-${n}`)))));
-  results.parallel = { copy, prepare: seconds(t2), bytes: du(out) };
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out);
-}
-},
-async () => {
-// 3. one after another: copy then prepare each server in turn.
-{
-  let copy = 0;
-  let prepare = 0;
-  for (const n of names) {
-    const t = performance.now();
-    await run('mariadb-backup', backupArgs(n, path.join(out, `seq-${n}`)));
-    copy += seconds(t);
-    const t2 = performance.now();
-    await run('mariadb-backup', prepareArgs(path.join(out, `seq-${n}`)));
-    prepare += seconds(t2);
+  const methods = [
+    async () => {
+      // 1. cp -a of every datadir at once (servers running, as a naive file copy would be).
+      {
+        const t = performance.now();
+        await Promise.all(names.map((n) => run('cp', ['-a', state[n].datadir, path.join(out, `cp-${n}`)])));
+        results.cp = { copy: seconds(t), bytes: du(out) };
+        rmSync(out, { recursive: true, force: true });
+        mkdirSync(out);
+      }
+    },
+    async () => {
+      // 2. mariadb-backup started together by hand, then prepared together.
+      {
+        const t = performance.now();
+        await Promise.all(names.map((n) => run('mariadb-backup', backupArgs(n, path.join(out, `par-${n}`)))));
+        const copy = seconds(t);
+        const t2 = performance.now();
+        await Promise.all(names.map((n) => run('mariadb-backup', prepareArgs(path.join(out, `par-${n}`)))));
+        results.parallel = { copy, prepare: seconds(t2), bytes: du(out) };
+        rmSync(out, { recursive: true, force: true });
+        mkdirSync(out);
+      }
+    },
+    async () => {
+      // 3. one after another: copy then prepare each server in turn.
+      {
+        let copy = 0;
+        let prepare = 0;
+        for (const n of names) {
+          const t = performance.now();
+          await run('mariadb-backup', backupArgs(n, path.join(out, `seq-${n}`)));
+          copy += seconds(t);
+          const t2 = performance.now();
+          await run('mariadb-backup', prepareArgs(path.join(out, `seq-${n}`)));
+          prepare += seconds(t2);
+        }
+        results.sequential = { copy, prepare };
+        rmSync(out, { recursive: true, force: true });
+        mkdirSync(out);
+      }
+    },
+    async () => {
+      // 4. dbps backup (copy, prepare, sha256 of every file, binlog archive, manifest).
+      {
+        const t = performance.now();
+        const doc = JSON.parse(dbps('--json', 'backup', '--dest', out, '--threads', '2'));
+        const total = seconds(t);
+        const m = doc.manifest;
+        if (m.status !== 'complete') throw new Error(`dbps backup was ${m.status}`);
+        const start = Math.min(...m.servers.map((e) => Date.parse(e.startedAt)));
+        const copy = (Math.max(...m.servers.map((e) => Date.parse(e.copyEndedAt))) - start) / 1000;
+        results.dbps = {
+          copy,
+          prepare: Math.max(...m.servers.map((e) => e.prepareMs)) / 1000,
+          total,
+          bytes: m.servers.reduce((s, e) => s + e.sizeBytes, 0),
+        };
+        rmSync(out, { recursive: true, force: true });
+        mkdirSync(out);
+      }
+    },
+  ];
+  // Rotate the order every round so no method always runs right after the same neighbour.
+  for (let k = 0; k < methods.length; k++) {
+    settle();
+    await methods[(k + round) % methods.length]();
   }
-  results.sequential = { copy, prepare };
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out);
-}
-},
-async () => {
-// 4. dbps backup (copy, prepare, sha256 of every file, binlog archive, manifest).
-{
-  const t = performance.now();
-  const doc = JSON.parse(dbps('--json', 'backup', '--dest', out, '--threads', '2'));
-  const total = seconds(t);
-  const m = doc.manifest;
-  if (m.status !== 'complete') throw new Error(`dbps backup was ${m.status}`);
-  const start = Math.min(...m.servers.map((e) => Date.parse(e.startedAt)));
-  const copy = (Math.max(...m.servers.map((e) => Date.parse(e.copyEndedAt))) - start) / 1000;
-  results.dbps = {
-    copy,
-    prepare: Math.max(...m.servers.map((e) => e.prepareMs)) / 1000,
-    total,
-    bytes: m.servers.reduce((s, e) => s + e.sizeBytes, 0),
-  };
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out);
-}
-}
-];
-// Rotate the order every round so no method always runs right after the same neighbour.
-for (let k = 0; k < methods.length; k++) {
-  settle();
-  await methods[(k + round) % methods.length]();
-}
-all.push(results);
-console.error(`round ${round + 1}: ${JSON.stringify(results)}`);
+  all.push(results);
+  console.error(`round ${round + 1}: ${JSON.stringify(results)}`);
 }
 // Median of the rounds for each method and phase: the disk and the two cores are shared.
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -185,16 +212,25 @@ for (const method of Object.keys(all[0])) {
 
 const mb = (b) => `${(b / 1048576).toFixed(0)} MB`;
 const f = (s) => `${s.toFixed(2)} s`;
-console.log(`\nbackup of ${servers} servers (${sizes.map(mb).join(', ')} datadirs), ${os.cpus().length} cores, warm page cache, median of ${rounds} rounds (order rotated)`);
+console.log(
+  `\nbackup of ${servers} servers (${sizes.map(mb).join(', ')} datadirs), ${os.cpus().length} cores, warm page cache, median of ${rounds} rounds (order rotated)`,
+);
 console.log(`${'method'.padEnd(34)}${'copy'.padStart(10)}${'prepare'.padStart(10)}${'total'.padStart(10)}`);
-const row = (name, r) => console.log(`${name.padEnd(34)}${f(r.copy).padStart(10)}${(r.prepare !== undefined ? f(r.prepare) : '-').padStart(10)}${(r.total !== undefined ? f(r.total) : f(r.copy + (r.prepare ?? 0))).padStart(10)}`);
+const row = (name, r) =>
+  console.log(
+    `${name.padEnd(34)}${f(r.copy).padStart(10)}${(r.prepare !== undefined ? f(r.prepare) : '-').padStart(10)}${(r.total !== undefined ? f(r.total) : f(r.copy + (r.prepare ?? 0))).padStart(10)}`,
+  );
 row('cp -a of all datadirs at once', results.cp);
 row('mariadb-backup by hand, together', results.parallel);
 row('mariadb-backup one after another', results.sequential);
 row('dbps backup (+checksums, binlogs)', results.dbps);
-console.log(`\ncopy phase: dbps / hand-parallel = ${(results.dbps.copy / results.parallel.copy).toFixed(2)}  (goal ≤ 1.00)`);
+console.log(
+  `\ncopy phase: dbps / hand-parallel = ${(results.dbps.copy / results.parallel.copy).toFixed(2)}  (goal ≤ 1.00)`,
+);
 console.log(`copy phase: dbps / cp -a floor   = ${(results.dbps.copy / results.cp.copy).toFixed(2)}  (goal ≤ 1.40)`);
 console.log(`copy phase: sequential / dbps    = ${(results.sequential.copy / results.dbps.copy).toFixed(2)}`);
 console.log(`prepare:    dbps / hand-parallel = ${(results.dbps.prepare / results.parallel.prepare).toFixed(2)}`);
-console.log(`bytes: cp -a ${mb(results.cp.bytes)}, mariadb-backup ${mb(results.parallel.bytes)}, dbps ${mb(results.dbps.bytes)}`);
+console.log(
+  `bytes: cp -a ${mb(results.cp.bytes)}, mariadb-backup ${mb(results.parallel.bytes)}, dbps ${mb(results.dbps.bytes)}`,
+);
 cleanup();

@@ -54,7 +54,10 @@ export function splitBinlogName(name: string): { base: string; index: number } |
 /** Per-domain sequence numbers of a GTID list, e.g. `1-1-5,2-2-9` → {1: 5, 2: 9}. */
 export function gtidByDomain(gtid: string | undefined): Map<number, { serverId: number; seq: number }> {
   const out = new Map<number, { serverId: number; seq: number }>();
-  for (const part of (gtid ?? '').split(',').map((g) => g.trim()).filter(Boolean)) {
+  for (const part of (gtid ?? '')
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean)) {
     const [d, s, n] = part.split('-').map(Number);
     out.set(d!, { serverId: s!, seq: n! });
   }

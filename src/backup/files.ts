@@ -8,7 +8,7 @@ import path from 'node:path';
 /** Total bytes of regular files under dir (0 when it does not exist yet). */
 export async function treeSize(dir: string): Promise<number> {
   let total = 0;
-  let entries;
+  let entries: import('node:fs').Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch {
@@ -107,5 +107,7 @@ export async function freeBytes(dir: string): Promise<number> {
 
 /** True when an error is the file system running out of space. */
 export function isDiskFull(e: unknown, stderr = ''): boolean {
-  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC' || /no space left|errno:? ?28\b|ENOSPC/i.test(stderr);
+  return (
+    (e as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC' || /no space left|errno:? ?28\b|ENOSPC/i.test(stderr)
+  );
 }

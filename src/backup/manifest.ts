@@ -82,7 +82,10 @@ export interface BackupManifest {
 
 /** Set id from a start time: a UTC timestamp that sorts as text, e.g. 20261125T172650Z. */
 export function setIdFor(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** The moment a set id names (ids sort like their times). */
@@ -105,7 +108,8 @@ export function parseManifest(text: string): BackupManifest {
   if (m.status !== 'complete' && m.status !== 'partial') throw new Error(`unknown set status ${String(m.status)}`);
   if (!Array.isArray(m.servers)) throw new Error('manifest has no servers list');
   for (const s of m.servers) {
-    if (typeof s.server !== 'string' || (s.status !== 'ok' && s.status !== 'failed')) throw new Error('manifest has a malformed server entry');
+    if (typeof s.server !== 'string' || (s.status !== 'ok' && s.status !== 'failed'))
+      throw new Error('manifest has a malformed server entry');
     s.archivedBinlogs ??= [];
   }
   return m;
@@ -141,7 +145,9 @@ export interface ListedSet {
 export async function listSets(root: string): Promise<ListedSet[]> {
   let names: string[];
   try {
-    names = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
+    names = (await readdir(root, { withFileTypes: true }))
+      .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+      .map((d) => d.name);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
@@ -153,7 +159,13 @@ export async function listSets(root: string): Promise<ListedSet[]> {
     try {
       out.push({ dir, manifest: await readManifest(dir) });
     } catch (e) {
-      out.push({ dir, problem: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no manifest.json' : `damaged manifest.json (${(e as Error).message})` });
+      out.push({
+        dir,
+        problem:
+          (e as NodeJS.ErrnoException).code === 'ENOENT'
+            ? 'no manifest.json'
+            : `damaged manifest.json (${(e as Error).message})`,
+      });
     }
   }
   return out;

@@ -1,6 +1,6 @@
 // Point-in-time planning: which binlog files, from which position, up to which moment, per server.
 // Pure: the restore command gathers the candidate files and runs the plan.
-import { splitBinlogName, type BinlogPosition } from './binlog-info.js';
+import { type BinlogPosition, splitBinlogName } from './binlog-info.js';
 
 /** One binlog file that could take part in a replay. */
 export interface BinlogCandidate {
@@ -29,7 +29,11 @@ export type PlanOutcome = { ok: true; plan: ReplayPlan } | { ok: false; reason: 
  * after --stop-datetime, so the instant is rounded down: nothing after the requested time is replayed.
  */
 export function stopDatetimeUtc(at: Date): string {
-  return at.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '').replace(/Z$/, '');
+  return at
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '')
+    .replace(/Z$/, '');
 }
 
 /**
@@ -46,7 +50,10 @@ export function planReplay(
   toTime: Date,
 ): PlanOutcome {
   if (!position) {
-    return { ok: false, reason: `server "${server}" had no binary log at backup time (log_bin off), so it cannot be rolled forward to a point in time` };
+    return {
+      ok: false,
+      reason: `server "${server}" had no binary log at backup time (log_bin off), so it cannot be rolled forward to a point in time`,
+    };
   }
   if (toTime.getTime() < backupPointAfter.getTime()) {
     return {
@@ -55,7 +62,11 @@ export function planReplay(
     };
   }
   const start = splitBinlogName(position.file);
-  if (!start) return { ok: false, reason: `server "${server}": backup position names an unexpected binlog file "${position.file}"` };
+  if (!start)
+    return {
+      ok: false,
+      reason: `server "${server}": backup position names an unexpected binlog file "${position.file}"`,
+    };
   const byName = new Map<string, BinlogCandidate>();
   for (const c of candidates) if (!byName.has(c.file)) byName.set(c.file, c);
   const files: BinlogCandidate[] = [];
@@ -67,7 +78,16 @@ export function planReplay(
     if (!found) break;
     files.push(found);
     if (found.coveredUntil.getTime() >= toTime.getTime()) {
-      return { ok: true, plan: { server, startFile: position.file, startPosition: position.position, files, stopDatetimeUtc: stopDatetimeUtc(toTime) } };
+      return {
+        ok: true,
+        plan: {
+          server,
+          startFile: position.file,
+          startPosition: position.position,
+          files,
+          stopDatetimeUtc: stopDatetimeUtc(toTime),
+        },
+      };
     }
     index++;
   }

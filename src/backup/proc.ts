@@ -1,6 +1,6 @@
 // Child processes of the backup code: credentials in a 0600 defaults file (never argv), tool
 // versions, and a runner that keeps the tail of stderr for error messages.
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,9 +64,17 @@ export function toolEnv(extra: NodeJS.ProcessEnv = {}, env: NodeJS.ProcessEnv = 
 }
 
 /** Runs a program to completion; a missing binary becomes an OperationalError naming it. */
-export async function runTool(cmd: string, args: string[], opts: SpawnOptions & { captureStdout?: boolean; onSpawn?: (c: ChildProcess) => void } = {}): Promise<RunResult> {
+export async function runTool(
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions & { captureStdout?: boolean; onSpawn?: (c: ChildProcess) => void } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: toolEnv(), ...opts, stdio: ['ignore', opts.captureStdout ? 'pipe' : 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, {
+      env: toolEnv(),
+      ...opts,
+      stdio: ['ignore', opts.captureStdout ? 'pipe' : 'ignore', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -79,7 +87,9 @@ export async function runTool(cmd: string, args: string[], opts: SpawnOptions & 
       const code = (e as NodeJS.ErrnoException).code;
       reject(
         code === 'ENOENT'
-          ? new OperationalError(`${cmd} is not installed or not on PATH`, { hint: `install it (Debian: apt-get install ${packageOf(cmd)})` })
+          ? new OperationalError(`${cmd} is not installed or not on PATH`, {
+              hint: `install it (Debian: apt-get install ${packageOf(cmd)})`,
+            })
           : new OperationalError(`cannot run ${cmd}: ${e.message}`),
       );
     });

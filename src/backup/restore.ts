@@ -7,7 +7,7 @@ import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import { splitBinlogName } from './binlog-info.js';
 import type { BackupManifest, ListedSet, ServerBackup } from './manifest.js';
-import { planReplay, type BinlogCandidate, type ReplayPlan } from './pitr.js';
+import { type BinlogCandidate, planReplay, type ReplayPlan } from './pitr.js';
 import { defaultsFileText, lastErrorLine, runTool, toolEnv, writeDefaultsFile } from './proc.js';
 
 /** A local server as restore sees it. */
@@ -54,14 +54,26 @@ export interface RestoreOptions {
 }
 
 /** Archived binlogs of `server` from the chosen set and every later one, then the files in `datadir`. */
-export async function binlogCandidates(opts: { setId: string; sets: ListedSet[]; server: string; base?: string; datadir: string; liveCoveredUntil: Date }): Promise<BinlogCandidate[]> {
+export async function binlogCandidates(opts: {
+  setId: string;
+  sets: ListedSet[];
+  server: string;
+  base?: string;
+  datadir: string;
+  liveCoveredUntil: Date;
+}): Promise<BinlogCandidate[]> {
   const out: BinlogCandidate[] = [];
   for (const s of opts.sets) {
     const m = s.manifest;
     if (!m || m.id < opts.setId) continue;
     const e = m.servers.find((x) => x.server === opts.server);
     for (const b of e?.archivedBinlogs ?? []) {
-      out.push({ file: b.file, path: path.join(s.dir, b.path), source: `set ${m.id}`, coveredUntil: new Date(b.coveredUntil) });
+      out.push({
+        file: b.file,
+        path: path.join(s.dir, b.path),
+        source: `set ${m.id}`,
+        coveredUntil: new Date(b.coveredUntil),
+      });
     }
   }
   if (opts.base) {
@@ -87,12 +99,19 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
   const entries = new Map<string, ServerBackup>();
   for (const t of opts.targets) {
     const e = opts.manifest.servers.find((x) => x.server === t.server);
-    if (!e) throw new OperationalError(`backup set ${opts.manifest.id} holds no backup of server "${t.server}"`, { server: t.server, hint: 'choose another set (`dbps backups list`)' });
-    if (e.status !== 'ok' || !e.path) {
-      throw new OperationalError(`the backup of server "${t.server}" in set ${opts.manifest.id} failed (${e.reason ?? 'no files'}) and cannot be restored`, {
+    if (!e)
+      throw new OperationalError(`backup set ${opts.manifest.id} holds no backup of server "${t.server}"`, {
         server: t.server,
-        hint: 'restore it from an older set, or leave it out of the service list',
+        hint: 'choose another set (`dbps backups list`)',
       });
+    if (e.status !== 'ok' || !e.path) {
+      throw new OperationalError(
+        `the backup of server "${t.server}" in set ${opts.manifest.id} failed (${e.reason ?? 'no files'}) and cannot be restored`,
+        {
+          server: t.server,
+          hint: 'restore it from an older set, or leave it out of the service list',
+        },
+      );
     }
     entries.set(t.server, e);
   }
@@ -104,14 +123,28 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
     for (const t of opts.targets) {
       progress({ server: t.server, phase: 'plan' });
       const e = entries.get(t.server)!;
-      const candidates = await binlogCandidates({ setId: opts.manifest.id, sets: opts.sets, server: t.server, ...(e.binlogBase ? { base: e.binlogBase } : {}), datadir: t.datadir, liveCoveredUntil: planTime });
+      const candidates = await binlogCandidates({
+        setId: opts.manifest.id,
+        sets: opts.sets,
+        server: t.server,
+        ...(e.binlogBase ? { base: e.binlogBase } : {}),
+        datadir: t.datadir,
+        liveCoveredUntil: planTime,
+      });
       const outcome = planReplay(t.server, e.binlog, new Date(e.copyEndedAt ?? e.endedAt), candidates, opts.toTime);
-      if (!outcome.ok) throw new OperationalError(outcome.reason, { server: t.server, hint: 'pick a time the archived binlogs cover, or a set taken before that time' });
+      if (!outcome.ok)
+        throw new OperationalError(outcome.reason, {
+          server: t.server,
+          hint: 'pick a time the archived binlogs cover, or a set taken before that time',
+        });
       plans.set(t.server, outcome.plan);
     }
   }
 
-  const stamp = now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const results: RestoreServerResult[] = [];
   await Promise.all(
     opts.targets.map(async (t) => {
@@ -129,14 +162,26 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
       progress({ server: t.server, phase: 'start' });
       await opts.control.start(t.server);
       await resetGtidState(t, e.binlog?.gtid);
-      const result: RestoreServerResult = { server: t.server, movedAside: aside, ...(e.binlog?.gtid ? { gtid: e.binlog.gtid } : {}) };
+      const result: RestoreServerResult = {
+        server: t.server,
+        movedAside: aside,
+        ...(e.binlog?.gtid ? { gtid: e.binlog.gtid } : {}),
+      };
       const plan = plans.get(t.server);
       if (plan) {
         // The live binlogs were read from the datadir before it moved; read them where it is now.
         for (const f of plan.files) if (f.source === 'datadir') f.path = path.join(aside, f.file);
-        progress({ server: t.server, phase: 'replay', message: `${plan.files.length} binlog file(s) up to ${plan.stopDatetimeUtc} UTC` });
+        progress({
+          server: t.server,
+          phase: 'replay',
+          message: `${plan.files.length} binlog file(s) up to ${plan.stopDatetimeUtc} UTC`,
+        });
         await replay(t, plan);
-        result.replay = { files: plan.files.map((f) => `${f.file} (${f.source})`), from: `${plan.startFile}:${plan.startPosition}`, until: `${plan.stopDatetimeUtc}Z` };
+        result.replay = {
+          files: plan.files.map((f) => `${f.file} (${f.source})`),
+          from: `${plan.startFile}:${plan.startPosition}`,
+          until: `${plan.stopDatetimeUtc}Z`,
+        };
       }
       progress({ server: t.server, phase: 'check' });
       result.gtid = await checkServer(t);
@@ -156,23 +201,44 @@ async function copyBack(t: RestoreTarget, src: string, prepared: boolean, workRo
       dir = path.join(work, 'backup');
       if (src.endsWith('.tar.zst')) {
         await mkdir(dir);
-        const x = await runTool('sh', ['-c', 'zstd -q -d -c "$1" | tar -C "$2" --strip-components=1 -xf -', 'sh', src, dir]);
-        if (x.code !== 0) throw new OperationalError(`server "${t.server}": cannot unpack ${src}: ${lastErrorLine(x.stderrTail)}`, { server: t.server });
+        const x = await runTool('sh', [
+          '-c',
+          'zstd -q -d -c "$1" | tar -C "$2" --strip-components=1 -xf -',
+          'sh',
+          src,
+          dir,
+        ]);
+        if (x.code !== 0)
+          throw new OperationalError(`server "${t.server}": cannot unpack ${src}: ${lastErrorLine(x.stderrTail)}`, {
+            server: t.server,
+          });
       } else {
         await cp(src, dir, { recursive: true });
       }
       if (!prepared) {
         const p = await runTool('mariadb-backup', ['--prepare', `--target-dir=${dir}`, '--use-memory=128M']);
-        if (p.code !== 0) throw new OperationalError(`server "${t.server}": mariadb-backup --prepare failed: ${lastErrorLine(p.stderrTail)}`, { server: t.server });
+        if (p.code !== 0)
+          throw new OperationalError(
+            `server "${t.server}": mariadb-backup --prepare failed: ${lastErrorLine(p.stderrTail)}`,
+            { server: t.server },
+          );
       }
     }
     await mkdir(t.datadir, { recursive: true, mode: 0o700 });
-    const r = await runTool('mariadb-backup', [t.cnf ? `--defaults-file=${t.cnf}` : '--no-defaults', '--copy-back', `--target-dir=${dir}`, `--datadir=${t.datadir}`]);
+    const r = await runTool('mariadb-backup', [
+      t.cnf ? `--defaults-file=${t.cnf}` : '--no-defaults',
+      '--copy-back',
+      `--target-dir=${dir}`,
+      `--datadir=${t.datadir}`,
+    ]);
     if (r.code !== 0) {
-      throw new OperationalError(`server "${t.server}": mariadb-backup --copy-back failed: ${lastErrorLine(r.stderrTail)}`, {
-        server: t.server,
-        hint: `the previous datadir is untouched beside ${t.datadir} (.before-restore-*)`,
-      });
+      throw new OperationalError(
+        `server "${t.server}": mariadb-backup --copy-back failed: ${lastErrorLine(r.stderrTail)}`,
+        {
+          server: t.server,
+          hint: `the previous datadir is untouched beside ${t.datadir} (.before-restore-*)`,
+        },
+      );
     }
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -202,11 +268,13 @@ async function resetGtidState(t: RestoreTarget, gtid: string | undefined): Promi
 }
 
 async function checkServer(t: RestoreTarget): Promise<string | undefined> {
-  let c;
+  let c: import('mariadb').Connection;
   try {
     c = await adminSession(t);
   } catch (e) {
-    throw new OperationalError(`server "${t.server}" does not answer after the restore (${(e as Error).message})`, { server: t.server });
+    throw new OperationalError(`server "${t.server}" does not answer after the restore (${(e as Error).message})`, {
+      server: t.server,
+    });
   }
   try {
     const rows = (await c.query('SELECT @@gtid_binlog_pos AS g')) as { g: string }[];
@@ -224,10 +292,18 @@ async function replay(t: RestoreTarget, plan: ReplayPlan): Promise<void> {
       const env = toolEnv({ TZ: 'UTC' });
       const reader = spawn(
         'mariadb-binlog',
-        ['--no-defaults', `--start-position=${plan.startPosition}`, `--stop-datetime=${plan.stopDatetimeUtc}`, ...plan.files.map((f) => f.path)],
+        [
+          '--no-defaults',
+          `--start-position=${plan.startPosition}`,
+          `--stop-datetime=${plan.stopDatetimeUtc}`,
+          ...plan.files.map((f) => f.path),
+        ],
         { env, stdio: ['ignore', 'pipe', 'pipe'] },
       );
-      const client = spawn('mariadb', [`--defaults-file=${cred.path}`, '--binary-mode', '--batch'], { env, stdio: ['pipe', 'ignore', 'pipe'] });
+      const client = spawn('mariadb', [`--defaults-file=${cred.path}`, '--binary-mode', '--batch'], {
+        env,
+        stdio: ['pipe', 'ignore', 'pipe'],
+      });
       let readerErr = '';
       let clientErr = '';
       reader.stderr.on('data', (d: Buffer) => (readerErr = (readerErr + d.toString()).slice(-4096)));
@@ -237,7 +313,12 @@ async function replay(t: RestoreTarget, plan: ReplayPlan): Promise<void> {
       let readerCode: number | null = null;
       let pending = 2;
       const fail = (what: string) =>
-        reject(new OperationalError(`server "${t.server}": replaying binlogs failed: ${what}`, { server: t.server, hint: 'the restored data is at the backup point; the previous datadir is kept beside it' }));
+        reject(
+          new OperationalError(`server "${t.server}": replaying binlogs failed: ${what}`, {
+            server: t.server,
+            hint: 'the restored data is at the backup point; the previous datadir is kept beside it',
+          }),
+        );
       reader.on('error', (e) => fail(`cannot run mariadb-binlog (${e.message})`));
       client.on('error', (e) => fail(`cannot run mariadb (${e.message})`));
       const done = () => {

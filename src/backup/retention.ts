@@ -13,7 +13,8 @@ export interface PruneSelection {
  * With fewer than N complete sets nothing is removed.
  */
 export function selectPrune(manifests: Pick<BackupManifest, 'id' | 'status'>[], keepComplete: number): PruneSelection {
-  if (!Number.isInteger(keepComplete) || keepComplete < 1) throw new Error('--keep must be a whole number of at least 1');
+  if (!Number.isInteger(keepComplete) || keepComplete < 1)
+    throw new Error('--keep must be a whole number of at least 1');
   const sorted = [...manifests].sort((a, b) => a.id.localeCompare(b.id));
   const complete = sorted.filter((m) => m.status === 'complete');
   if (complete.length <= keepComplete) return { keep: sorted.map((m) => m.id), remove: [] };

@@ -68,8 +68,14 @@ export async function startScratchServer(datadir: string, workDir: string, serve
       if (gone || Date.now() > deadline) {
         child.kill('SIGKILL');
         const log = await readFile(logError, 'utf8').catch(() => '');
-        const errLine = log.split('\n').filter((l) => /\[ERROR\]/.test(l)).pop() ?? 'no error logged';
-        throw new OperationalError(`a scratch server on the backup of "${server}" did not start: ${errLine.trim()}`, { server });
+        const errLine =
+          log
+            .split('\n')
+            .filter((l) => /\[ERROR\]/.test(l))
+            .pop() ?? 'no error logged';
+        throw new OperationalError(`a scratch server on the backup of "${server}" did not start: ${errLine.trim()}`, {
+          server,
+        });
       }
       await new Promise((r) => setTimeout(r, 150));
     }

@@ -4,22 +4,29 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
-import { parseVersion, compareVersions } from '../util/version.js';
-import { BINLOG_INFO_FILES, parseBinlogInfo, splitBinlogName, type BinlogPosition } from './binlog-info.js';
+import { type Job, type JobRunner, runJobsSilently } from '../runtime/jobs.js';
+import { compareVersions, parseVersion } from '../util/version.js';
+import { BINLOG_INFO_FILES, type BinlogPosition, parseBinlogInfo, splitBinlogName } from './binlog-info.js';
 import { freeBytes, hashTree, isDiskFull, sha256File, treeSize } from './files.js';
 import {
+  type ArchivedBinlog,
+  type BackupManifest,
+  type Compression,
+  listSets,
+  type ServerBackup,
   setIdFor,
   setStatusOf,
   TEMP_PREFIX,
   writeManifest,
-  type ArchivedBinlog,
-  type BackupManifest,
-  type Compression,
-  type ServerBackup,
-  listSets,
 } from './manifest.js';
-import { runJobsSilently, type Job, type JobRunner } from '../runtime/jobs.js';
-import { defaultsFileText, lastErrorLine, mariadbBackupVersion, runTool, writeDefaultsFile, type Credentials } from './proc.js';
+import {
+  type Credentials,
+  defaultsFileText,
+  lastErrorLine,
+  mariadbBackupVersion,
+  runTool,
+  writeDefaultsFile,
+} from './proc.js';
 
 /** Everything needed to back up one local server; resolved by the command from state.json and secrets. */
 export interface BackupTarget {
@@ -97,7 +104,8 @@ const mibs = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 /** One progress line: phase, bytes and throughput. */
 export function progressText(p: BackupProgress): string {
-  if (p.phase === 'copy' && p.bytes !== undefined) return `copying: ${mibs(p.bytes)}${p.bytesPerSecond ? ` at ${mibs(p.bytesPerSecond)}/s` : ''}`;
+  if (p.phase === 'copy' && p.bytes !== undefined)
+    return `copying: ${mibs(p.bytes)}${p.bytesPerSecond ? ` at ${mibs(p.bytesPerSecond)}/s` : ''}`;
   if (p.phase === 'failed') return `failed: ${p.message ?? ''}`;
   return p.message ? `${p.phase}: ${p.message}` : `${p.phase}`;
 }
@@ -111,7 +119,18 @@ export function describeEntry(e: ServerBackup): string {
 }
 
 function failedEntry(t: BackupTarget, toolVersion: string, at: Date, reason: string): ServerBackup {
-  return { server: t.server, services: t.services, status: 'failed', reason, startedAt: at.toISOString(), endedAt: at.toISOString(), durationMs: 0, prepared: false, toolVersion, archivedBinlogs: [] };
+  return {
+    server: t.server,
+    services: t.services,
+    status: 'failed',
+    reason,
+    startedAt: at.toISOString(),
+    endedAt: at.toISOString(),
+    durationMs: 0,
+    prepared: false,
+    toolVersion,
+    archivedBinlogs: [],
+  };
 }
 
 const SERVERS_DIR = 'servers';
@@ -156,17 +175,28 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
       title: t.server,
       run: (text) =>
         slots(() =>
-          backupOne(t, tmpDir, toolVersion, archived, opts, now, (p) => {
-            opts.onProgress?.(p);
-            text(progressText(p));
-          }, afterCopy).finally(arrive),
+          backupOne(
+            t,
+            tmpDir,
+            toolVersion,
+            archived,
+            opts,
+            now,
+            (p) => {
+              opts.onProgress?.(p);
+              text(progressText(p));
+            },
+            afterCopy,
+          ).finally(arrive),
         ),
       describe: describeEntry,
     };
   });
   const settled = await (opts.runJobs ?? runJobsSilently)(jobs);
   const entries: ServerBackup[] = settled.map((s, i) =>
-    s.status === 'fulfilled' ? s.value : failedEntry(opts.targets[i]!, toolVersion, now(), (s.reason as Error)?.message ?? String(s.reason)),
+    s.status === 'fulfilled'
+      ? s.value
+      : failedEntry(opts.targets[i]!, toolVersion, now(), (s.reason as Error)?.message ?? String(s.reason)),
   );
 
   const manifest: BackupManifest = {
@@ -209,7 +239,8 @@ export function toolMismatch(server: string, serverVersion: string, toolVersion:
 /** A closed binlog already archived by an earlier set, keyed by server, name and size (names restart after a restore, sizes rarely match). */
 function archivedKeys(entries: ServerBackup[]): Set<string> {
   const keys = new Set<string>();
-  for (const e of entries) for (const b of e.archivedBinlogs ?? []) keys.add(binlogKey(e.server, b.file, b.size, b.headSha256));
+  for (const e of entries)
+    for (const b of e.archivedBinlogs ?? []) keys.add(binlogKey(e.server, b.file, b.size, b.headSha256));
   return keys;
 }
 
@@ -273,8 +304,10 @@ async function backupOne(
     progress({ phase: 'copy', bytes: 0 });
     const cred = await writeDefaultsFile(defaultsFileText(t.credentials, ['mariadb-backup'], t.cnf));
     const copyStart = Date.now();
-    const stopWatch = watchBytes(target, copyStart, (bytes, bps) => progress({ phase: 'copy', bytes, bytesPerSecond: bps }));
-    let r;
+    const stopWatch = watchBytes(target, copyStart, (bytes, bps) =>
+      progress({ phase: 'copy', bytes, bytesPerSecond: bps }),
+    );
+    let r: Awaited<ReturnType<typeof runTool>>;
     try {
       r = await runTool('mariadb-backup', [
         `--defaults-file=${cred.path}`,
@@ -307,7 +340,10 @@ async function backupOne(
       const p = await runTool('mariadb-backup', ['--prepare', `--target-dir=${target}`, '--use-memory=128M']);
       entry.prepareMs = Date.now() - prepStart;
       if (p.code !== 0) {
-        return finish('failed', `mariadb-backup --prepare failed: ${isDiskFull(undefined, p.stderrTail) ? 'disk full' : lastErrorLine(p.stderrTail)}`);
+        return finish(
+          'failed',
+          `mariadb-backup --prepare failed: ${isDiskFull(undefined, p.stderrTail) ? 'disk full' : lastErrorLine(p.stderrTail)}`,
+        );
       }
       entry.prepared = true;
     }
@@ -315,7 +351,14 @@ async function backupOne(
     if (opts.compress === 'zstd') {
       progress({ phase: 'compress' });
       const archive = `${target}.tar.zst`;
-      const z = await runTool('sh', ['-c', 'tar -C "$1" -cf - "$2" | zstd -q -T0 -o "$3"', 'sh', path.dirname(target), path.basename(target), archive]);
+      const z = await runTool('sh', [
+        '-c',
+        'tar -C "$1" -cf - "$2" | zstd -q -T0 -o "$3"',
+        'sh',
+        path.dirname(target),
+        path.basename(target),
+        archive,
+      ]);
       if (z.code !== 0) return finish('failed', `compressing with tar and zstd failed: ${lastErrorLine(z.stderrTail)}`);
       await rm(target, { recursive: true, force: true });
       entry.path = `${rel}.tar.zst`;
@@ -360,13 +403,21 @@ async function readBinlogInfo(dir: string): Promise<{ file?: string; position: B
 /** Server version and binlog settings, asked as the backup account (which can do no more than that). */
 async function serverInfo(t: BackupTarget): Promise<{ version: string }> {
   const { createConnection } = await import('mariadb');
-  let c;
+  let c: import('mariadb').Connection;
   try {
-    c = await createConnection({ socketPath: t.socket, user: t.credentials.user, password: t.credentials.password, connectTimeout: 5000 });
-  } catch (e) {
-    throw new OperationalError(`server "${t.server}" is not reachable as ${t.credentials.user} at ${t.socket} (${(e as { code?: string }).code ?? (e as Error).message})`, {
-      server: t.server,
+    c = await createConnection({
+      socketPath: t.socket,
+      user: t.credentials.user,
+      password: t.credentials.password,
+      connectTimeout: 5000,
     });
+  } catch (e) {
+    throw new OperationalError(
+      `server "${t.server}" is not reachable as ${t.credentials.user} at ${t.socket} (${(e as { code?: string }).code ?? (e as Error).message})`,
+      {
+        server: t.server,
+      },
+    );
   }
   try {
     const rows = (await c.query('SELECT VERSION() AS v')) as { v: string }[];
@@ -380,14 +431,27 @@ async function serverInfo(t: BackupTarget): Promise<{ version: string }> {
  * Closes the active binlog (FLUSH BINARY LOGS, after the backup so the file holding its position is
  * closed too) and copies every closed file not yet in an earlier set.
  */
-async function archiveBinlogs(t: BackupTarget, setDir: string, archived: Set<string>, now: () => Date): Promise<ArchivedBinlog[]> {
+async function archiveBinlogs(
+  t: BackupTarget,
+  setDir: string,
+  archived: Set<string>,
+  now: () => Date,
+): Promise<ArchivedBinlog[]> {
   const { createConnection } = await import('mariadb');
-  const c = await createConnection({ socketPath: t.socket, user: t.credentials.user, password: t.credentials.password, connectTimeout: 5000 });
+  const c = await createConnection({
+    socketPath: t.socket,
+    user: t.credentials.user,
+    password: t.credentials.password,
+    connectTimeout: 5000,
+  });
   let logs: { Log_name: string; File_size: number }[];
   let basename: string;
   try {
     await c.query('FLUSH BINARY LOGS');
-    logs = (await c.query({ sql: 'SHOW BINARY LOGS', bigIntAsNumber: true })) as { Log_name: string; File_size: number }[];
+    logs = (await c.query({ sql: 'SHOW BINARY LOGS', bigIntAsNumber: true })) as {
+      Log_name: string;
+      File_size: number;
+    }[];
     basename = ((await c.query('SELECT @@log_bin_basename AS b')) as { b: string }[])[0]!.b;
   } finally {
     await c.end().catch(() => c.destroy());

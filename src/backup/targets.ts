@@ -17,25 +17,36 @@ export function defaultBackupRoot(stateDir: string): string {
 function localEntry(server: FleetServer, state: FleetState) {
   const entry = state.servers[server.name];
   if (!entry) {
-    throw new OperationalError(`server "${server.name}" has never been started, so there is nothing to back up or restore into`, {
-      server: server.name,
-      hint: `run \`dbps up ${server.services[0] ?? server.name}\``,
-    });
+    throw new OperationalError(
+      `server "${server.name}" has never been started, so there is nothing to back up or restore into`,
+      {
+        server: server.name,
+        hint: `run \`dbps up ${server.services[0] ?? server.name}\``,
+      },
+    );
   }
   return entry;
 }
 
 /** Backup targets for local servers; the backup account's password must exist already. */
-export async function backupTargets(servers: FleetServer[], state: FleetState, stateDir: string, env: NodeJS.ProcessEnv): Promise<BackupTarget[]> {
+export async function backupTargets(
+  servers: FleetServer[],
+  state: FleetState,
+  stateDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<BackupTarget[]> {
   const secrets = await readSecrets(stateDir);
   return servers.map((server) => {
     const entry = localEntry(server, state);
     const password = passwordFor({ server: server.name, user: BACKUP_USER }, secrets, env);
     if (password === undefined) {
-      throw new OperationalError(`server "${server.name}": the backup account ${BACKUP_USER} has no password in ${path.join(stateDir, 'secrets.env')}`, {
-        server: server.name,
-        hint: 'run `dbps provision` first; it creates the backup account',
-      });
+      throw new OperationalError(
+        `server "${server.name}": the backup account ${BACKUP_USER} has no password in ${path.join(stateDir, 'secrets.env')}`,
+        {
+          server: server.name,
+          hint: 'run `dbps provision` first; it creates the backup account',
+        },
+      );
     }
     return {
       server: server.name,
@@ -52,6 +63,12 @@ export async function backupTargets(servers: FleetServer[], state: FleetState, s
 export function restoreTargets(servers: FleetServer[], state: FleetState): RestoreTarget[] {
   return servers.map((server) => {
     const entry = localEntry(server, state);
-    return { server: server.name, datadir: entry.datadir, socket: entry.socket, cnf: entry.cnf, adminUser: entry.adminUser };
+    return {
+      server: server.name,
+      datadir: entry.datadir,
+      socket: entry.socket,
+      cnf: entry.cnf,
+      adminUser: entry.adminUser,
+    };
   });
 }

@@ -5,7 +5,15 @@ import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ident } from '../sql/quote.js';
 import { changedFiles, sha256File } from './files.js';
-import { readManifest, setStatusOf, writeManifest, type BackupManifest, type ServerBackup, type TableCheck, type VerifyResult } from './manifest.js';
+import {
+  type BackupManifest,
+  readManifest,
+  type ServerBackup,
+  setStatusOf,
+  type TableCheck,
+  type VerifyResult,
+  writeManifest,
+} from './manifest.js';
 import { lastErrorLine, runTool } from './proc.js';
 import { startScratchServer } from './scratch-server.js';
 
@@ -16,18 +24,28 @@ export interface VerifyProgress {
 }
 
 /** Verifies every ok entry of the set (or only `servers`), records results, returns the new manifest. */
-export async function verifySet(setDir: string, opts: { servers?: string[]; workRoot: string; onProgress?: (p: VerifyProgress) => void }): Promise<BackupManifest> {
+export async function verifySet(
+  setDir: string,
+  opts: { servers?: string[]; workRoot: string; onProgress?: (p: VerifyProgress) => void },
+): Promise<BackupManifest> {
   const manifest = await readManifest(setDir);
   for (const entry of manifest.servers) {
     if (entry.status !== 'ok' || (opts.servers && !opts.servers.includes(entry.server))) continue;
-    entry.verify = await verifyOne(setDir, entry, opts.workRoot, (p) => opts.onProgress?.({ server: entry.server, ...p }));
+    entry.verify = await verifyOne(setDir, entry, opts.workRoot, (p) =>
+      opts.onProgress?.({ server: entry.server, ...p }),
+    );
   }
   manifest.status = setStatusOf(manifest.servers);
   await writeManifest(setDir, manifest);
   return manifest;
 }
 
-async function verifyOne(setDir: string, entry: ServerBackup, workRoot: string, progress: (p: Omit<VerifyProgress, 'server'>) => void): Promise<VerifyResult> {
+async function verifyOne(
+  setDir: string,
+  entry: ServerBackup,
+  workRoot: string,
+  progress: (p: Omit<VerifyProgress, 'server'>) => void,
+): Promise<VerifyResult> {
   const at = new Date().toISOString();
   const fail = (reason: string, extra: Partial<VerifyResult> = {}): VerifyResult => {
     progress({ phase: 'failed', message: reason });
@@ -53,7 +71,13 @@ async function verifyOne(setDir: string, entry: ServerBackup, workRoot: string, 
   try {
     if (entry.path.endsWith('.tar.zst')) {
       await mkdir(datadir);
-      const x = await runTool('sh', ['-c', 'zstd -q -d -c "$1" | tar -C "$2" --strip-components=1 -xf -', 'sh', src, datadir]);
+      const x = await runTool('sh', [
+        '-c',
+        'zstd -q -d -c "$1" | tar -C "$2" --strip-components=1 -xf -',
+        'sh',
+        src,
+        datadir,
+      ]);
       if (x.code !== 0) return fail(`cannot unpack ${entry.path}: ${lastErrorLine(x.stderrTail)}`, { badFiles });
     } else {
       await cp(src, datadir, { recursive: true });
@@ -72,8 +96,15 @@ async function verifyOne(setDir: string, entry: ServerBackup, workRoot: string, 
     const tables = await checkTables(scratch.socket);
     const broken = tables.filter((t) => t.check !== 'OK' || t.checksum === null);
     const reasons: string[] = [];
-    if (badFiles.length) reasons.push(`${badFiles.length} file(s) changed since the backup (${badFiles.slice(0, 3).join(', ')})`);
-    if (broken.length) reasons.push(`${broken.length} table(s) failed CHECK TABLE (${broken.slice(0, 3).map((t) => `${t.table}: ${t.check}`).join('; ')})`);
+    if (badFiles.length)
+      reasons.push(`${badFiles.length} file(s) changed since the backup (${badFiles.slice(0, 3).join(', ')})`);
+    if (broken.length)
+      reasons.push(
+        `${broken.length} table(s) failed CHECK TABLE (${broken
+          .slice(0, 3)
+          .map((t) => `${t.table}: ${t.check}`)
+          .join('; ')})`,
+      );
     if (scratch.exited()) reasons.push('the scratch server stopped during the checks');
     const ok = reasons.length === 0;
     progress({ phase: ok ? 'done' : 'failed', ...(ok ? {} : { message: reasons.join('; ') }) });

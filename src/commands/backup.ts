@@ -1,13 +1,13 @@
 // dbps backup: one backup set of the selected local servers. Returns the manifest; never prints.
 import path from 'node:path';
-import { loadFleet } from '../config/load.js';
-import { ExitCode, UsageError, type ExitCodeValue } from '../errors.js';
-import { selectServers } from '../fleet/select.js';
 import type { BackupManifest, Compression } from '../backup/manifest.js';
 import { takeBackupSet } from '../backup/take.js';
 import { backupTargets, defaultBackupRoot } from '../backup/targets.js';
-import type { JobRunner } from '../runtime/jobs.js';
+import { loadFleet } from '../config/load.js';
+import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
+import { selectServers } from '../fleet/select.js';
 import { requireBinary } from '../runtime/binaries.js';
+import type { JobRunner } from '../runtime/jobs.js';
 import { readState } from '../runtime/state.js';
 
 export interface BackupOptions {
@@ -42,13 +42,20 @@ export async function run(opts: BackupOptions): Promise<BackupResult> {
   const warnings: string[] = [];
   const external = selected.filter((s) => s.driver === 'external');
   if (external.length && opts.services.length) {
-    throw new UsageError(`${external.map((s) => `"${s.name}"`).join(', ')} ${external.length === 1 ? 'is an external server' : 'are external servers'}; mariadb-backup copies files, so it backs up local servers only`, {
-      hint: 'run mariadb-backup on that server\'s own machine',
-    });
+    throw new UsageError(
+      `${external.map((s) => `"${s.name}"`).join(', ')} ${external.length === 1 ? 'is an external server' : 'are external servers'}; mariadb-backup copies files, so it backs up local servers only`,
+      {
+        hint: "run mariadb-backup on that server's own machine",
+      },
+    );
   }
-  for (const s of external) warnings.push(`server "${s.name}" is external and was not backed up (mariadb-backup can only copy a local server's files)`);
+  for (const s of external)
+    warnings.push(
+      `server "${s.name}" is external and was not backed up (mariadb-backup can only copy a local server's files)`,
+    );
   const local = selected.filter((s) => s.driver === 'local');
-  if (local.length === 0) throw new UsageError('no local server to back up', { hint: 'start the fleet with `dbps up`' });
+  if (local.length === 0)
+    throw new UsageError('no local server to back up', { hint: 'start the fleet with `dbps up`' });
   // A missing tool is one clear error before any set directory exists.
   requireBinary('mariadb-backup', env);
   const state = await readState(opts.stateDir);
@@ -65,7 +72,17 @@ export async function run(opts: BackupOptions): Promise<BackupResult> {
     ...(opts.runJobs ? { runJobs: opts.runJobs } : {}),
   });
   for (const e of manifest.servers) {
-    if (e.status === 'ok' && e.binlog === null) warnings.push(`server "${e.server}" has no binary log (log_bin off): its backup restores, but not to a point in time`);
+    if (e.status === 'ok' && e.binlog === null)
+      warnings.push(
+        `server "${e.server}" has no binary log (log_bin off): its backup restores, but not to a point in time`,
+      );
   }
-  return { command: 'backup', id: manifest.id, dir, manifest, warnings, exitCode: manifest.status === 'complete' ? ExitCode.ok : ExitCode.operational };
+  return {
+    command: 'backup',
+    id: manifest.id,
+    dir,
+    manifest,
+    warnings,
+    exitCode: manifest.status === 'complete' ? ExitCode.ok : ExitCode.operational,
+  };
 }

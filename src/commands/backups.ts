@@ -1,11 +1,11 @@
 // dbps backups [list|show ID|verify ID|prune --keep N]: what backup sets exist, and keeping them honest.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ExitCode, UsageError, type ExitCodeValue } from '../errors.js';
-import { listSets, type BackupManifest, type ListedSet } from '../backup/manifest.js';
+import { type BackupManifest, type ListedSet, listSets } from '../backup/manifest.js';
 import { selectPrune } from '../backup/retention.js';
 import { defaultBackupRoot } from '../backup/targets.js';
-import { verifySet, type VerifyProgress } from '../backup/verify.js';
+import { type VerifyProgress, verifySet } from '../backup/verify.js';
+import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 
 export type BackupsAction = 'list' | 'show' | 'verify' | 'prune';
 
@@ -33,19 +33,49 @@ export interface SetSummary {
 export type BackupsResult =
   | { command: 'backups'; action: 'list'; root: string; sets: SetSummary[]; exitCode: ExitCodeValue }
   | { command: 'backups'; action: 'show'; root: string; manifest: BackupManifest; exitCode: ExitCodeValue }
-  | { command: 'backups'; action: 'verify'; root: string; manifest: BackupManifest; ok: boolean; exitCode: ExitCodeValue }
-  | { command: 'backups'; action: 'prune'; root: string; kept: string[]; removed: string[]; dryRun: boolean; exitCode: ExitCodeValue };
+  | {
+      command: 'backups';
+      action: 'verify';
+      root: string;
+      manifest: BackupManifest;
+      ok: boolean;
+      exitCode: ExitCodeValue;
+    }
+  | {
+      command: 'backups';
+      action: 'prune';
+      root: string;
+      kept: string[];
+      removed: string[];
+      dryRun: boolean;
+      exitCode: ExitCodeValue;
+    };
 
 /** A one-line view of a set for `list`. */
 export function summarise(s: ListedSet): SetSummary {
   const m = s.manifest;
-  if (!m) return { id: path.basename(s.dir), status: 'damaged', servers: [], sizeBytes: 0, ...(s.problem ? { problem: s.problem } : {}) };
+  if (!m)
+    return {
+      id: path.basename(s.dir),
+      status: 'damaged',
+      servers: [],
+      sizeBytes: 0,
+      ...(s.problem ? { problem: s.problem } : {}),
+    };
   return {
     id: m.id,
     status: m.status,
     startedAt: m.startedAt,
-    sizeBytes: m.servers.reduce((n, e) => n + (e.sizeBytes ?? 0) + e.archivedBinlogs.reduce((k, b) => k + b.size, 0), 0),
-    servers: m.servers.map((e) => ({ server: e.server, services: e.services, status: e.status, ...(e.verify ? { verified: e.verify.ok } : {}) })),
+    sizeBytes: m.servers.reduce(
+      (n, e) => n + (e.sizeBytes ?? 0) + e.archivedBinlogs.reduce((k, b) => k + b.size, 0),
+      0,
+    ),
+    servers: m.servers.map((e) => ({
+      server: e.server,
+      services: e.services,
+      status: e.status,
+      ...(e.verify ? { verified: e.verify.ok } : {}),
+    })),
   };
 }
 
@@ -53,7 +83,10 @@ async function findSet(root: string, id: string | undefined): Promise<ListedSet>
   if (!id) throw new UsageError('name a backup set id', { hint: 'see `dbps backups list`' });
   const sets = await listSets(root);
   const found = id === 'latest' ? sets.filter((s) => s.manifest).pop() : sets.find((s) => path.basename(s.dir) === id);
-  if (!found) throw new UsageError(`no backup set "${id}" in ${root}`, { hint: `sets: ${sets.map((s) => path.basename(s.dir)).join(', ') || '(none)'}` });
+  if (!found)
+    throw new UsageError(`no backup set "${id}" in ${root}`, {
+      hint: `sets: ${sets.map((s) => path.basename(s.dir)).join(', ') || '(none)'}`,
+    });
   if (!found.manifest) throw new UsageError(`backup set "${id}" is not usable: ${found.problem ?? 'no manifest'}`);
   return found;
 }
@@ -63,9 +96,21 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
   const root = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
   switch (opts.action) {
     case 'list':
-      return { command: 'backups', action: 'list', root, sets: (await listSets(root)).map(summarise), exitCode: ExitCode.ok };
+      return {
+        command: 'backups',
+        action: 'list',
+        root,
+        sets: (await listSets(root)).map(summarise),
+        exitCode: ExitCode.ok,
+      };
     case 'show':
-      return { command: 'backups', action: 'show', root, manifest: (await findSet(root, opts.id)).manifest!, exitCode: ExitCode.ok };
+      return {
+        command: 'backups',
+        action: 'show',
+        root,
+        manifest: (await findSet(root, opts.id)).manifest!,
+        exitCode: ExitCode.ok,
+      };
     case 'verify': {
       const set = await findSet(root, opts.id);
       const manifest = await verifySet(set.dir, {
@@ -73,13 +118,24 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
         ...(opts.servers?.length ? { servers: opts.servers } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       });
-      const checked = manifest.servers.filter((e) => e.verify && (!opts.servers?.length || opts.servers.includes(e.server)));
+      const checked = manifest.servers.filter(
+        (e) => e.verify && (!opts.servers?.length || opts.servers.includes(e.server)),
+      );
       const ok = checked.length > 0 && checked.every((e) => e.verify!.ok) && manifest.status === 'complete';
-      return { command: 'backups', action: 'verify', root, manifest, ok, exitCode: ok ? ExitCode.ok : ExitCode.operational };
+      return {
+        command: 'backups',
+        action: 'verify',
+        root,
+        manifest,
+        ok,
+        exitCode: ok ? ExitCode.ok : ExitCode.operational,
+      };
     }
     case 'prune': {
       if (opts.keep === undefined || !Number.isInteger(opts.keep) || opts.keep < 1) {
-        throw new UsageError('prune needs --keep N (a whole number of at least 1)', { hint: 'e.g. `dbps backups prune --keep 7`' });
+        throw new UsageError('prune needs --keep N (a whole number of at least 1)', {
+          hint: 'e.g. `dbps backups prune --keep 7`',
+        });
       }
       const sets = await listSets(root);
       const usable = sets.filter((s) => s.manifest).map((s) => s.manifest!);
@@ -87,7 +143,15 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
       if (!opts.dryRun) {
         for (const id of selection.remove) await rm(path.join(root, id), { recursive: true, force: true });
       }
-      return { command: 'backups', action: 'prune', root, kept: selection.keep, removed: selection.remove, dryRun: opts.dryRun === true, exitCode: ExitCode.ok };
+      return {
+        command: 'backups',
+        action: 'prune',
+        root,
+        kept: selection.keep,
+        removed: selection.remove,
+        dryRun: opts.dryRun === true,
+        exitCode: ExitCode.ok,
+      };
     }
   }
 }

@@ -1,12 +1,12 @@
 // dbps restore ID [service...] [--to-time T]: bring servers back to a backup set, optionally rolled
 // forward to one common moment. Destructive for the running data, so it asks first (or --yes).
 import path from 'node:path';
-import { loadFleet } from '../config/load.js';
-import { ExitCode, UsageError, type ExitCodeValue } from '../errors.js';
-import { selectServers } from '../fleet/select.js';
 import { listSets } from '../backup/manifest.js';
-import { restoreFromSet, type RestoreProgress, type RestoreServerResult } from '../backup/restore.js';
+import { type RestoreProgress, type RestoreServerResult, restoreFromSet } from '../backup/restore.js';
 import { defaultBackupRoot, restoreTargets } from '../backup/targets.js';
+import { loadFleet } from '../config/load.js';
+import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
+import { selectServers } from '../fleet/select.js';
 import { driverFor } from '../runtime/driver.js';
 import { readState } from '../runtime/state.js';
 import { parseMemoryScale } from './up.js';
@@ -38,10 +38,13 @@ export interface RestoreResult {
 export function parseToTime(text: string | undefined): Date | undefined {
   if (text === undefined) return undefined;
   if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(text.trim())) {
-    throw new UsageError(`--to-time "${text}" has no time zone`, { hint: 'write it in ISO 8601 with a zone, e.g. 2026-11-25T17:30:00Z or 2026-11-25T18:30:00+01:00' });
+    throw new UsageError(`--to-time "${text}" has no time zone`, {
+      hint: 'write it in ISO 8601 with a zone, e.g. 2026-11-25T17:30:00Z or 2026-11-25T18:30:00+01:00',
+    });
   }
   const d = new Date(text);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--to-time "${text}" is not an ISO 8601 time`, { hint: 'e.g. 2026-11-25T17:30:00Z' });
+  if (Number.isNaN(d.getTime()))
+    throw new UsageError(`--to-time "${text}" is not an ISO 8601 time`, { hint: 'e.g. 2026-11-25T17:30:00Z' });
   return d;
 }
 
@@ -51,13 +54,20 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const fleet = await loadFleet(opts.file);
   const root = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
   const sets = await listSets(root);
-  const set = opts.id === 'latest' ? sets.filter((s) => s.manifest).pop() : sets.find((s) => path.basename(s.dir) === opts.id);
-  if (!set?.manifest) throw new UsageError(`no usable backup set "${opts.id}" in ${root}`, { hint: 'see `dbps backups list`' });
+  const set =
+    opts.id === 'latest' ? sets.filter((s) => s.manifest).pop() : sets.find((s) => path.basename(s.dir) === opts.id);
+  if (!set?.manifest)
+    throw new UsageError(`no usable backup set "${opts.id}" in ${root}`, { hint: 'see `dbps backups list`' });
   const manifest = set.manifest;
   const inSet = new Set(manifest.servers.map((e) => e.server));
-  const servers = opts.services.length ? selectServers(fleet, opts.services) : fleet.servers.filter((s) => inSet.has(s.name));
+  const servers = opts.services.length
+    ? selectServers(fleet, opts.services)
+    : fleet.servers.filter((s) => inSet.has(s.name));
   const external = servers.filter((s) => s.driver !== 'local');
-  if (external.length) throw new UsageError(`${external.map((s) => `"${s.name}"`).join(', ')} is not a local server; dbps restores local servers only`);
+  if (external.length)
+    throw new UsageError(
+      `${external.map((s) => `"${s.name}"`).join(', ')} is not a local server; dbps restores local servers only`,
+    );
   const state = await readState(opts.stateDir);
   const targets = restoreTargets(servers, state);
   const what = `${servers.map((s) => s.name).join(', ')} from set ${manifest.id}${opts.toTime ? ` rolled forward to ${opts.toTime.toISOString()}` : ''}`;
@@ -70,13 +80,21 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
     async stop(name: string) {
       const server = byName.get(name)!;
       const driver = await driverFor(server);
-      await driver.stop(server, { fleet, stateDir: opts.stateDir, state: await readState(opts.stateDir), env, progress: () => undefined }, { destroy: false });
+      await driver.stop(
+        server,
+        { fleet, stateDir: opts.stateDir, state: await readState(opts.stateDir), env, progress: () => undefined },
+        { destroy: false },
+      );
     },
     async start(name: string) {
       const server = byName.get(name)!;
       const driver = await driverFor(server);
       const current = await readState(opts.stateDir);
-      await driver.start(server, { fleet, stateDir: opts.stateDir, state: current, env, progress: () => undefined }, { port: current.servers[name]!.port, memoryScale });
+      await driver.start(
+        server,
+        { fleet, stateDir: opts.stateDir, state: current, env, progress: () => undefined },
+        { port: current.servers[name]!.port, memoryScale },
+      );
     },
   };
   const results = await restoreFromSet({
@@ -89,5 +107,11 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
     ...(opts.toTime ? { toTime: opts.toTime } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
-  return { command: 'restore', id: manifest.id, ...(opts.toTime ? { toTime: opts.toTime.toISOString() } : {}), servers: results, exitCode: ExitCode.ok };
+  return {
+    command: 'restore',
+    id: manifest.id,
+    ...(opts.toTime ? { toTime: opts.toTime.toISOString() } : {}),
+    servers: results,
+    exitCode: ExitCode.ok,
+  };
 }

@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import mariadb, { type Connection } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackupManifest } from '../../src/backup/manifest.js';
 import { parseBinlogInfo } from '../../src/backup/binlog-info.js';
+import type { BackupManifest } from '../../src/backup/manifest.js';
 import { readSecrets } from '../../src/runtime/secrets.js';
-import { createFleet, destroyAllFleets, randomBasePort, type LocalFleet } from '../helpers/local-fleet.js';
+import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
 
 const RECORD_ARGV = path.resolve(import.meta.dirname, '../helpers/record-argv.mjs');
 const SERVICES = ['orders', 'customers', 'inventory'] as const;
@@ -22,12 +22,20 @@ let argvLog: string;
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   // Backup and verify runs record every child's argv (to prove no password is on a command line);
   // the others run unhooked because the hook hides execFile's promisified form the driver uses.
-  const hook = args[0] === 'backup' || args[0] === 'backups' ? { DBPS_ARGV_LOG: argvLog, NODE_OPTIONS: `--import=${RECORD_ARGV}` } : {};
+  const hook =
+    args[0] === 'backup' || args[0] === 'backups'
+      ? { DBPS_ARGV_LOG: argvLog, NODE_OPTIONS: `--import=${RECORD_ARGV}` }
+      : {};
   return fleet.run(['--json', ...args], { DBPS_MEMORY_SCALE: '0.25', ...hook, ...env });
 }
 
 async function connect(service: Service): Promise<Connection> {
-  return mariadb.createConnection({ socketPath: fleet.state().servers[service]!.socket, user: 'root', bigIntAsNumber: true, connectTimeout: 5000 });
+  return mariadb.createConnection({
+    socketPath: fleet.state().servers[service]!.socket,
+    user: 'root',
+    bigIntAsNumber: true,
+    connectTimeout: 5000,
+  });
 }
 
 async function sql<T = Record<string, unknown>>(service: Service, q: string, params?: unknown[]): Promise<T[]> {
@@ -75,7 +83,10 @@ ${SERVICES.map((s) => `  ${s}: { memory: 512M }`).join('\n')}
   for (const s of SERVICES) {
     await sql(s, `CREATE TABLE ${s}.reference (id INT PRIMARY KEY, name VARCHAR(50), amount DECIMAL(10,2))`);
     await sql(s, `INSERT INTO ${s}.reference SELECT seq, CONCAT('row-', seq), seq * 1.5 FROM ${s}.seq_1_to_2000`);
-    await sql(s, `CREATE TABLE ${s}.events (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40), seq BIGINT, pad VARCHAR(200))`);
+    await sql(
+      s,
+      `CREATE TABLE ${s}.events (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40), seq BIGINT, pad VARCHAR(200))`,
+    );
   }
 }, 240_000);
 
@@ -99,7 +110,9 @@ describe('dbps backup and restore on a three-server fleet', () => {
       try {
         let n = 0;
         while (writing) {
-          const r = (await c.query(`INSERT INTO ${s}.events (v, pad) VALUES (?, REPEAT('x', 150))`, [`w${++n}`])) as { insertId: number };
+          const r = (await c.query(`INSERT INTO ${s}.events (v, pad) VALUES (?, REPEAT('x', 150))`, [`w${++n}`])) as {
+            insertId: number;
+          };
           const gtid = ((await c.query('SELECT @@last_gtid AS g')) as { g: string }[])[0]!.g;
           rows.push({ id: Number(r.insertId), seq: Number(gtid.split('-')[2]) });
         }
@@ -116,7 +129,9 @@ describe('dbps backup and restore on a three-server fleet', () => {
     expect(doc.status).toBe('complete');
     setA = doc.id;
     const manifest = manifestOf(setA);
-    expect(manifest.servers.map((e) => [e.server, e.status, e.prepared])).toStrictEqual(SERVICES.map((s) => [s, 'ok', true]));
+    expect(manifest.servers.map((e) => [e.server, e.status, e.prepared])).toStrictEqual(
+      SERVICES.map((s) => [s, 'ok', true]),
+    );
     expect(readdirSync(path.join(fleet.stateDir, 'backups')).filter((n) => n.startsWith('.tmp-'))).toStrictEqual([]);
 
     for (const e of manifest.servers) {
@@ -130,14 +145,26 @@ describe('dbps backup and restore on a three-server fleet', () => {
       const rows = written.get(s)!;
       // Each server writes in its own GTID domain; its entry in the backup's GTID list is the backup point.
       const domain = (await sql<{ d: number }>(s, 'SELECT @@gtid_domain_id AS d'))[0]!.d;
-      const seq = Number(e.binlog!.gtid!.split(',').find((g) => g.startsWith(`${domain}-`))!.split('-')[2]);
+      const seq = Number(
+        e
+          .binlog!.gtid!.split(',')
+          .find((g) => g.startsWith(`${domain}-`))!
+          .split('-')[2],
+      );
       const atBackup = rows.filter((r) => r.seq <= seq).map((r) => r.id);
       // The writes really overlapped the backup: some landed after its position.
       expect(rows.some((r) => r.seq > seq)).toBe(true);
       // The source's checksum at the backup point: the same rows copied into a table of the same shape.
       await sql(s, `CREATE TABLE ${s}.events_at_backup LIKE ${s}.events`);
-      await sql(s, `INSERT INTO ${s}.events_at_backup SELECT * FROM ${s}.events WHERE id IN (${atBackup.length ? atBackup.join(',') : 'NULL'})`);
-      expected.set(s, { reference: await checksum(s, 'reference'), events: await checksum(s, 'events_at_backup'), rows: atBackup.length });
+      await sql(
+        s,
+        `INSERT INTO ${s}.events_at_backup SELECT * FROM ${s}.events WHERE id IN (${atBackup.length ? atBackup.join(',') : 'NULL'})`,
+      );
+      expected.set(s, {
+        reference: await checksum(s, 'reference'),
+        events: await checksum(s, 'events_at_backup'),
+        rows: atBackup.length,
+      });
       await sql(s, `DROP TABLE ${s}.events_at_backup`);
     }
 
@@ -251,7 +278,12 @@ describe('dbps backup and restore on a three-server fleet', () => {
     expect(failed.status).toBe('failed');
     expect(failed.reason).toMatch(/mariadb-backup|not reachable|lost|gone|connect/i);
     expect(existsSync(path.join(setDir(doc.id), 'servers', 'customers'))).toBe(false);
-    expect(m.servers.filter((e) => e.status === 'ok').map((e) => e.server).sort()).toStrictEqual(['inventory', 'orders']);
+    expect(
+      m.servers
+        .filter((e) => e.status === 'ok')
+        .map((e) => e.server)
+        .sort(),
+    ).toStrictEqual(['inventory', 'orders']);
     expect(readdirSync(root).filter((n) => n.startsWith('.tmp-'))).toStrictEqual([]);
 
     const list = JSON.parse((await cli(['backups', 'list'])).stdout) as { sets: { id: string; status: string }[] };
@@ -261,7 +293,8 @@ describe('dbps backup and restore on a three-server fleet', () => {
     const refused = await cli(['restore', doc.id, 'customers', '--yes']);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/backup of server "customers" in set .* failed/);
-    for (const s of ['orders', 'inventory'] as const) await sql(s, `INSERT INTO ${s}.events (v) VALUES ('after-partial')`);
+    for (const s of ['orders', 'inventory'] as const)
+      await sql(s, `INSERT INTO ${s}.events (v) VALUES ('after-partial')`);
     const ok = await cli(['restore', doc.id, 'orders', 'inventory', '--yes']);
     expect(ok.code, ok.stderr).toBe(0);
     for (const s of ['orders', 'inventory'] as const) {

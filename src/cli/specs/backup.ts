@@ -1,11 +1,12 @@
-import type { CommandSpec } from '../spec.js';
 import { UsageError } from '../../errors.js';
+import type { CommandSpec } from '../spec.js';
 
 /** A positive whole number flag, or undefined when absent. */
 export function positiveInt(flag: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} "${String(value)}" is not a whole number of at least 1`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${flag} "${String(value)}" is not a whole number of at least 1`);
   return n;
 }
 
@@ -26,7 +27,12 @@ export const backupSpec: CommandSpec = {
     { flags: '--compress <kind>', help: 'none, or zstd (tar + zstd)', defaultValue: 'none', choices: ['none', 'zstd'] },
     { flags: '--no-prepare', help: 'keep the raw copy (restore and verify prepare it then)' },
   ],
-  examples: ['dbps backup', 'dbps backup orders customers --parallel 2', 'dbps backup --compress zstd --dest /backups/shop', 'dbps --json backup'],
+  examples: [
+    'dbps backup',
+    'dbps backup orders customers --parallel 2',
+    'dbps backup --compress zstd --dest /backups/shop',
+    'dbps --json backup',
+  ],
   exitCodes: {
     0: 'every server backed up',
     2: 'invalid services.yaml, unknown service or bad option',
@@ -49,7 +55,15 @@ export const backupSpec: CommandSpec = {
       runJobs: taskRunner(io),
     });
     if (io.opts.json) {
-      io.json({ version: 1, command: 'backup', id: result.id, dir: result.dir, status: result.manifest.status, warnings: result.warnings, manifest: result.manifest });
+      io.json({
+        version: 1,
+        command: 'backup',
+        id: result.id,
+        dir: result.dir,
+        status: result.manifest.status,
+        warnings: result.warnings,
+        manifest: result.manifest,
+      });
     } else {
       const { backupText } = await import('../../ui/render/backup.js');
       io.out(backupText(result, io.paint));

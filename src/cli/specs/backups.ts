@@ -1,5 +1,5 @@
-import type { CommandSpec } from '../spec.js';
 import { UsageError } from '../../errors.js';
+import type { CommandSpec } from '../spec.js';
 import { positiveInt } from './backup.js';
 
 const ACTIONS = ['list', 'show', 'verify', 'prune'] as const;
@@ -19,11 +19,21 @@ export const backupsSpec: CommandSpec = {
     { flags: '--keep <n>', help: 'prune: complete sets to keep' },
     { flags: '--dry-run', help: 'prune: say what would be removed' },
   ],
-  examples: ['dbps backups', 'dbps backups show latest', 'dbps backups verify 20261125T172650Z', 'dbps backups prune --keep 7'],
-  exitCodes: { 0: 'done; verify passed', 2: 'unknown action or set, bad option', 3: 'verify failed, or the set is partial' },
+  examples: [
+    'dbps backups',
+    'dbps backups show latest',
+    'dbps backups verify 20261125T172650Z',
+    'dbps backups prune --keep 7',
+  ],
+  exitCodes: {
+    0: 'done; verify passed',
+    2: 'unknown action or set, bad option',
+    3: 'verify failed, or the set is partial',
+  },
   async run({ args, opts, io }) {
     const [action = 'list', id, ...servers] = args;
-    if (!(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`unknown backups action "${action}"`, { hint: `choose from ${ACTIONS.join(', ')}` });
+    if (!(ACTIONS as readonly string[]).includes(action))
+      throw new UsageError(`unknown backups action "${action}"`, { hint: `choose from ${ACTIONS.join(', ')}` });
     const { run } = await import('../../commands/backups.js');
     const keep = positiveInt('--keep', opts.keep);
     const result = await run({

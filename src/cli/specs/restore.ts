@@ -17,8 +17,16 @@ export const restoreSpec: CommandSpec = {
     { flags: '--memory-scale <factor>', help: 'as given to `dbps up` (env DBPS_MEMORY_SCALE)' },
     { flags: '--yes', help: 'restore without asking' },
   ],
-  examples: ['dbps restore latest --yes', 'dbps restore 20261125T172650Z orders', 'dbps restore 20261125T172650Z --to-time 2026-11-25T18:05:00Z --yes'],
-  exitCodes: { 0: 'restored and answering', 2: 'unknown set or service, bad time, not confirmed', 3: 'binlogs missing for the window, a failed backup entry, a server did not come back' },
+  examples: [
+    'dbps restore latest --yes',
+    'dbps restore 20261125T172650Z orders',
+    'dbps restore 20261125T172650Z --to-time 2026-11-25T18:05:00Z --yes',
+  ],
+  exitCodes: {
+    0: 'restored and answering',
+    2: 'unknown set or service, bad time, not confirmed',
+    3: 'binlogs missing for the window, a failed backup entry, a server did not come back',
+  },
   async run({ args, opts, io }) {
     const [id, ...services] = args;
     const { run, parseToTime } = await import('../../commands/restore.js');

@@ -1,8 +1,9 @@
 // Text for the backup commands: pure functions of their results.
+
+import type { BackupManifest } from '../../backup/manifest.js';
 import type { BackupResult } from '../../commands/backup.js';
 import type { BackupsResult } from '../../commands/backups.js';
 import type { RestoreResult } from '../../commands/restore.js';
-import type { BackupManifest } from '../../backup/manifest.js';
 import type { Paint } from '../paint.js';
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -10,13 +11,17 @@ const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 /** Summary printed after `dbps backup`. */
 export function backupText(r: BackupResult, p: Paint): string {
   const m = r.manifest;
-  const lines = [`backup set ${p.bold(m.id)}: ${m.status === 'complete' ? p.ok('complete') : p.bad('partial')} (${r.dir})`];
+  const lines = [
+    `backup set ${p.bold(m.id)}: ${m.status === 'complete' ? p.ok('complete') : p.bad('partial')} (${r.dir})`,
+  ];
   for (const e of m.servers) {
     if (e.status === 'failed') {
       lines.push(`  ${p.bad('failed')} ${e.server}: ${e.reason ?? 'unknown reason'}`);
       continue;
     }
-    const pos = e.binlog ? `${e.binlog.file}:${e.binlog.position}${e.binlog.gtid ? ` gtid ${e.binlog.gtid}` : ''}` : 'no binlog';
+    const pos = e.binlog
+      ? `${e.binlog.file}:${e.binlog.position}${e.binlog.gtid ? ` gtid ${e.binlog.gtid}` : ''}`
+      : 'no binlog';
     lines.push(
       `  ${p.ok('ok')}     ${e.server}: ${mib(e.sizeBytes ?? 0)}, copy ${((e.copyMs ?? 0) / 1000).toFixed(1)} s, prepare ${((e.prepareMs ?? 0) / 1000).toFixed(1)} s, ${pos}, ${e.archivedBinlogs.length} binlog file(s) archived`,
     );
@@ -28,15 +33,29 @@ export function backupText(r: BackupResult, p: Paint): string {
 
 /** The whole manifest in readable form (`backups show`). */
 export function manifestText(m: BackupManifest, p: Paint): string {
-  const lines = [`set ${p.bold(m.id)} of fleet ${m.fleet}: ${m.status}, ${m.startedAt} → ${m.endedAt}, compression ${m.compress}`];
+  const lines = [
+    `set ${p.bold(m.id)} of fleet ${m.fleet}: ${m.status}, ${m.startedAt} → ${m.endedAt}, compression ${m.compress}`,
+  ];
   for (const e of m.servers) {
-    lines.push(`  ${e.server} (${e.services.join(', ') || 'no services'}): ${e.status === 'ok' ? p.ok('ok') : p.bad(`failed: ${e.reason ?? ''}`)}`);
+    lines.push(
+      `  ${e.server} (${e.services.join(', ') || 'no services'}): ${e.status === 'ok' ? p.ok('ok') : p.bad(`failed: ${e.reason ?? ''}`)}`,
+    );
     if (e.status !== 'ok') continue;
-    lines.push(`    server ${e.serverVersion ?? '?'}, mariadb-backup ${e.toolVersion ?? '?'}, ${mib(e.sizeBytes ?? 0)} at ${e.path}, ${e.prepared ? 'prepared' : 'not prepared'}`);
-    lines.push(`    ${e.startedAt} → ${e.endedAt} (${(e.durationMs / 1000).toFixed(1)} s), sha256 ${e.checksum ?? '-'}`);
-    lines.push(`    binlog ${e.binlog ? `${e.binlog.file}:${e.binlog.position}${e.binlog.gtid ? `, gtid ${e.binlog.gtid}` : ''} (from ${e.binlogInfoFile})` : 'off: no point-in-time restore'}`);
-    if (e.archivedBinlogs.length) lines.push(`    archived binlogs: ${e.archivedBinlogs.map((b) => b.file).join(', ')}`);
-    if (e.verify) lines.push(`    verify ${e.verify.at}: ${e.verify.ok ? p.ok(`ok, ${e.verify.tables.length} tables`) : p.bad(`FAILED: ${e.verify.reason ?? ''}`)}`);
+    lines.push(
+      `    server ${e.serverVersion ?? '?'}, mariadb-backup ${e.toolVersion ?? '?'}, ${mib(e.sizeBytes ?? 0)} at ${e.path}, ${e.prepared ? 'prepared' : 'not prepared'}`,
+    );
+    lines.push(
+      `    ${e.startedAt} → ${e.endedAt} (${(e.durationMs / 1000).toFixed(1)} s), sha256 ${e.checksum ?? '-'}`,
+    );
+    lines.push(
+      `    binlog ${e.binlog ? `${e.binlog.file}:${e.binlog.position}${e.binlog.gtid ? `, gtid ${e.binlog.gtid}` : ''} (from ${e.binlogInfoFile})` : 'off: no point-in-time restore'}`,
+    );
+    if (e.archivedBinlogs.length)
+      lines.push(`    archived binlogs: ${e.archivedBinlogs.map((b) => b.file).join(', ')}`);
+    if (e.verify)
+      lines.push(
+        `    verify ${e.verify.at}: ${e.verify.ok ? p.ok(`ok, ${e.verify.tables.length} tables`) : p.bad(`FAILED: ${e.verify.reason ?? ''}`)}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -48,10 +67,15 @@ export function backupsText(r: BackupsResult, p: Paint): string {
       if (r.sets.length === 0) return `no backup sets in ${r.root}\n`;
       const rows = r.sets.map((s) => {
         const status = s.status === 'complete' ? p.ok(s.status.padEnd(8)) : p.bad(s.status.padEnd(8));
-        const servers = s.servers.map((e) => `${e.server}${e.status === 'failed' ? '(failed)' : e.verified === true ? '(verified)' : e.verified === false ? '(verify failed)' : ''}`).join(', ');
+        const servers = s.servers
+          .map(
+            (e) =>
+              `${e.server}${e.status === 'failed' ? '(failed)' : e.verified === true ? '(verified)' : e.verified === false ? '(verify failed)' : ''}`,
+          )
+          .join(', ');
         return `${s.id.padEnd(20)} ${status} ${mib(s.sizeBytes).padStart(12)}  ${servers}${s.problem ? ` ${s.problem}` : ''}`;
       });
-      return `${['ID'.padEnd(20) + ' STATUS   ' + 'SIZE'.padStart(12) + '  SERVERS', ...rows].join('\n')}\n`;
+      return `${[`${'ID'.padEnd(20)} STATUS   ${'SIZE'.padStart(12)}  SERVERS`, ...rows].join('\n')}\n`;
     }
     case 'show':
       return manifestText(r.manifest, p);
@@ -63,7 +87,8 @@ export function backupsText(r: BackupsResult, p: Paint): string {
             ? `  ${p.ok('ok')}     ${e.server}: ${e.verify!.tables.length} tables pass CHECK TABLE, files match their checksums`
             : `  ${p.bad('FAILED')} ${e.server}: ${e.verify!.reason ?? 'failed'}`,
         );
-      for (const e of r.manifest.servers.filter((x) => x.status === 'failed')) lines.push(`  ${p.bad('failed')} ${e.server}: not in the set (${e.reason ?? ''})`);
+      for (const e of r.manifest.servers.filter((x) => x.status === 'failed'))
+        lines.push(`  ${p.bad('failed')} ${e.server}: not in the set (${e.reason ?? ''})`);
       return `set ${r.manifest.id}: ${r.ok ? p.ok('verified') : p.bad('verification failed')}\n${lines.join('\n')}\n`;
     }
     case 'prune':

@@ -4,11 +4,23 @@ import { parseVersion } from '../../../src/util/version.js';
 
 describe('parseBinlogInfo', () => {
   it('reads file, position and one GTID', () => {
-    expect(parseBinlogInfo('orders-bin.000001\t1170\t5-5-5\n')).toStrictEqual({ file: 'orders-bin.000001', position: 1170, gtid: '5-5-5' });
+    expect(parseBinlogInfo('orders-bin.000001\t1170\t5-5-5\n')).toStrictEqual({
+      file: 'orders-bin.000001',
+      position: 1170,
+      gtid: '5-5-5',
+    });
   });
   it('reads a comma list of GTIDs, also wrapped over lines', () => {
-    expect(parseBinlogInfo('a-bin.000003\t42\t0-1-9,5-5-17\n')).toStrictEqual({ file: 'a-bin.000003', position: 42, gtid: '0-1-9,5-5-17' });
-    expect(parseBinlogInfo('a-bin.000003\t42\t0-1-9,\n5-5-17\n')).toStrictEqual({ file: 'a-bin.000003', position: 42, gtid: '0-1-9,5-5-17' });
+    expect(parseBinlogInfo('a-bin.000003\t42\t0-1-9,5-5-17\n')).toStrictEqual({
+      file: 'a-bin.000003',
+      position: 42,
+      gtid: '0-1-9,5-5-17',
+    });
+    expect(parseBinlogInfo('a-bin.000003\t42\t0-1-9,\n5-5-17\n')).toStrictEqual({
+      file: 'a-bin.000003',
+      position: 42,
+      gtid: '0-1-9,5-5-17',
+    });
   });
   it('accepts a missing or empty GTID column', () => {
     expect(parseBinlogInfo('a-bin.000001\t329\n')).toStrictEqual({ file: 'a-bin.000001', position: 329 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseManifest, renderManifest, setIdFor, setIdTime, setStatusOf, type BackupManifest, type ServerBackup } from '../../../src/backup/manifest.js';
+import {
+  type BackupManifest,
+  parseManifest,
+  renderManifest,
+  type ServerBackup,
+  setIdFor,
+  setIdTime,
+  setStatusOf,
+} from '../../../src/backup/manifest.js';
 import { selectPrune } from '../../../src/backup/retention.js';
 
 const entry = (server: string, status: 'ok' | 'failed'): ServerBackup => ({
@@ -27,11 +35,22 @@ describe('manifest', () => {
     expect(setStatusOf([])).toBe('partial');
   });
   it('round-trips and rejects malformed manifests', () => {
-    const m: BackupManifest = { version: 1, id: '20261125T172650Z', fleet: 'shop', status: 'partial', startedAt: 'x', endedAt: 'y', compress: 'none', servers: [entry('a', 'ok'), entry('b', 'failed')] };
+    const m: BackupManifest = {
+      version: 1,
+      id: '20261125T172650Z',
+      fleet: 'shop',
+      status: 'partial',
+      startedAt: 'x',
+      endedAt: 'y',
+      compress: 'none',
+      servers: [entry('a', 'ok'), entry('b', 'failed')],
+    };
     expect(parseManifest(renderManifest(m))).toStrictEqual(m);
     expect(() => parseManifest(JSON.stringify({ ...m, version: 2 }))).toThrow(/version/);
     expect(() => parseManifest(JSON.stringify({ ...m, status: 'done' }))).toThrow(/status/);
-    expect(() => parseManifest(JSON.stringify({ ...m, servers: [{ server: 'a', status: 'maybe' }] }))).toThrow(/malformed/);
+    expect(() => parseManifest(JSON.stringify({ ...m, servers: [{ server: 'a', status: 'maybe' }] }))).toThrow(
+      /malformed/,
+    );
   });
 });
 
@@ -48,7 +67,10 @@ describe('selectPrune', () => {
       keep: ['20260103T000000Z', '20260104T000000Z', '20260105T000000Z'],
       remove: ['20260101T000000Z', '20260102T000000Z'],
     });
-    expect(selectPrune(sets, 1)).toStrictEqual({ keep: ['20260105T000000Z'], remove: sets.slice(0, 4).map((s) => s.id) });
+    expect(selectPrune(sets, 1)).toStrictEqual({
+      keep: ['20260105T000000Z'],
+      remove: sets.slice(0, 4).map((s) => s.id),
+    });
   });
   it('removes nothing when there are not more complete sets than asked to keep', () => {
     expect(selectPrune(sets, 3).remove).toStrictEqual([]);

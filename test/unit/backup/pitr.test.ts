@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planReplay, stopDatetimeUtc, type BinlogCandidate } from '../../../src/backup/pitr.js';
+import { type BinlogCandidate, planReplay, stopDatetimeUtc } from '../../../src/backup/pitr.js';
 
 const at = (s: string) => new Date(`2026-11-25T${s}Z`);
 const file = (n: number, until: string, source = 'set A'): BinlogCandidate => ({
@@ -12,27 +12,66 @@ const pos = { file: 'orders-bin.000002', position: 1234, gtid: '3-3-40' };
 
 describe('planReplay', () => {
   it('chains from the backup file to the first file that covers the target time', () => {
-    const r = planReplay('orders', pos, at('10:00:00'), [file(1, '09:00:00'), file(2, '10:00:05'), file(3, '10:30:00'), file(4, '11:00:00', 'datadir')], at('10:20:00.700'));
+    const r = planReplay(
+      'orders',
+      pos,
+      at('10:00:00'),
+      [file(1, '09:00:00'), file(2, '10:00:05'), file(3, '10:30:00'), file(4, '11:00:00', 'datadir')],
+      at('10:20:00.700'),
+    );
     expect(r).toStrictEqual({
       ok: true,
-      plan: { server: 'orders', startFile: 'orders-bin.000002', startPosition: 1234, files: [file(2, '10:00:05'), file(3, '10:30:00')], stopDatetimeUtc: '2026-11-25 10:20:00' },
+      plan: {
+        server: 'orders',
+        startFile: 'orders-bin.000002',
+        startPosition: 1234,
+        files: [file(2, '10:00:05'), file(3, '10:30:00')],
+        stopDatetimeUtc: '2026-11-25 10:20:00',
+      },
     });
   });
   it('prefers the first candidate of a name (the chosen set before later copies)', () => {
-    const r = planReplay('orders', pos, at('10:00:00'), [file(2, '10:40:00', 'set A'), file(2, '11:00:00', 'datadir')], at('10:30:00'));
+    const r = planReplay(
+      'orders',
+      pos,
+      at('10:00:00'),
+      [file(2, '10:40:00', 'set A'), file(2, '11:00:00', 'datadir')],
+      at('10:30:00'),
+    );
     expect(r.ok && r.plan.files.map((f) => f.source)).toStrictEqual(['set A']);
   });
   it('refuses a gap in the chain, naming the missing file', () => {
-    const r = planReplay('orders', pos, at('10:00:00'), [file(2, '10:05:00'), file(4, '12:00:00', 'datadir')], at('11:00:00'));
+    const r = planReplay(
+      'orders',
+      pos,
+      at('10:00:00'),
+      [file(2, '10:05:00'), file(4, '12:00:00', 'datadir')],
+      at('11:00:00'),
+    );
     expect(r).toStrictEqual({ ok: false, reason: expect.stringMatching(/orders-bin\.000003 or later is missing/) });
   });
   it('refuses when the backup file itself is missing, a time before the backup, or no binlog', () => {
-    expect(planReplay('orders', pos, at('10:00:00'), [file(3, '11:00:00')], at('10:30:00'))).toStrictEqual({ ok: false, reason: expect.stringMatching(/orders-bin\.000002.*in no backup set/) });
-    expect(planReplay('orders', pos, at('10:00:00'), [file(2, '11:00:00')], at('09:59:00'))).toStrictEqual({ ok: false, reason: expect.stringMatching(/before this backup's consistent point/) });
-    expect(planReplay('orders', null, at('10:00:00'), [], at('10:30:00'))).toStrictEqual({ ok: false, reason: expect.stringMatching(/log_bin off/) });
+    expect(planReplay('orders', pos, at('10:00:00'), [file(3, '11:00:00')], at('10:30:00'))).toStrictEqual({
+      ok: false,
+      reason: expect.stringMatching(/orders-bin\.000002.*in no backup set/),
+    });
+    expect(planReplay('orders', pos, at('10:00:00'), [file(2, '11:00:00')], at('09:59:00'))).toStrictEqual({
+      ok: false,
+      reason: expect.stringMatching(/before this backup's consistent point/),
+    });
+    expect(planReplay('orders', null, at('10:00:00'), [], at('10:30:00'))).toStrictEqual({
+      ok: false,
+      reason: expect.stringMatching(/log_bin off/),
+    });
   });
   it('refuses a time after what the binlogs cover (the future included)', () => {
-    const r = planReplay('orders', pos, at('10:00:00'), [file(2, '10:05:00'), file(3, '10:06:00', 'datadir')], at('10:10:00'));
+    const r = planReplay(
+      'orders',
+      pos,
+      at('10:00:00'),
+      [file(2, '10:05:00'), file(3, '10:06:00', 'datadir')],
+      at('10:10:00'),
+    );
     expect(r.ok).toBe(false);
   });
   it('rounds the stop time down to the second, in UTC', () => {
