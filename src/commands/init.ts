@@ -3,9 +3,9 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fleetFromText } from '../config/load.js';
 import { renderTemplate, type TemplateName } from '../config/template.js';
 import { UsageError } from '../errors.js';
-import { fleetFromText } from '../config/load.js';
 
 export interface InitOptions {
   fileAbs: string;
@@ -33,10 +33,14 @@ const IGNORED = ['.dbps/', '.env'];
 export async function run(opts: InitOptions): Promise<InitResult> {
   const exists = existsSync(opts.fileAbs);
   if (exists && statSync(opts.fileAbs).isDirectory()) {
-    throw new UsageError(`${opts.file} is a directory`, { hint: `name the file to write with -f, e.g. -f ${opts.file.replace(/\/$/, '')}/services.yaml` });
+    throw new UsageError(`${opts.file} is a directory`, {
+      hint: `name the file to write with -f, e.g. -f ${opts.file.replace(/\/$/, '')}/services.yaml`,
+    });
   }
   if (exists && !opts.force) {
-    throw new UsageError(`${opts.file} already exists`, { hint: 'use --force to overwrite it, or -f to write another file' });
+    throw new UsageError(`${opts.file} already exists`, {
+      hint: 'use --force to overwrite it, or -f to write another file',
+    });
   }
   const dir = path.dirname(opts.fileAbs);
   await mkdir(dir, { recursive: true });
@@ -69,7 +73,11 @@ async function ensureGitignore(dir: string): Promise<{ file: string; added: stri
     // no .gitignore yet
   }
   // ".dbps", "/.dbps", ".dbps/", "/.dbps/" and ".dbps/*" all keep the directory out of git.
-  const normalise = (line: string) => line.trim().replace(/^\//, '').replace(/\/\*?$/, '');
+  const normalise = (line: string) =>
+    line
+      .trim()
+      .replace(/^\//, '')
+      .replace(/\/\*?$/, '');
   const lines = new Set(text.split(/\r?\n/).map(normalise));
   const added = IGNORED.filter((entry) => !lines.has(normalise(entry)));
   if (added.length > 0) {

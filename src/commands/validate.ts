@@ -22,7 +22,12 @@ export async function run(opts: { file: string }): Promise<ValidateResult> {
     valid: true,
     fleet: fleet.name,
     services: fleet.services.length,
-    servers: fleet.servers.map((s) => ({ name: s.name, driver: s.driver, isolation: s.isolation, services: s.services })),
+    servers: fleet.servers.map((s) => ({
+      name: s.name,
+      driver: s.driver,
+      isolation: s.isolation,
+      services: s.services,
+    })),
     accounts: fleet.services.reduce((n, s) => n + s.accounts.length, 0),
     warnings: fleet.warnings,
   };

@@ -24,24 +24,34 @@ export async function loadFleet(file: string): Promise<Fleet> {
     // stat first: a device or FIFO given as -f (/dev/zero, a pipe) would otherwise be read forever.
     const info = await stat(file);
     if (info.isDirectory()) {
-      throw new UsageError(`${file} is a directory, not a services.yaml file`, { hint: `point -f at the file, e.g. -f ${file.replace(/\/$/, '')}/services.yaml` });
+      throw new UsageError(`${file} is a directory, not a services.yaml file`, {
+        hint: `point -f at the file, e.g. -f ${file.replace(/\/$/, '')}/services.yaml`,
+      });
     }
     // A pipe (-f /dev/stdin from `cat x | dbps ...`) ends; a device such as /dev/zero never does.
-    if (!info.isFile() && !info.isFIFO()) throw new UsageError(`${file} is not a regular file`, { hint: 'point -f / DBPS_FILE at your services.yaml' });
+    if (!info.isFile() && !info.isFIFO())
+      throw new UsageError(`${file} is not a regular file`, { hint: 'point -f / DBPS_FILE at your services.yaml' });
     if (info.size > MAX_FILE_BYTES) {
-      throw new UsageError(`${file} is ${(info.size / 1024 / 1024).toFixed(1)} MB, larger than the ${MAX_FILE_BYTES / 1024 / 1024} MB dbps reads`, {
-        hint: 'check that -f names your services.yaml',
-      });
+      throw new UsageError(
+        `${file} is ${(info.size / 1024 / 1024).toFixed(1)} MB, larger than the ${MAX_FILE_BYTES / 1024 / 1024} MB dbps reads`,
+        {
+          hint: 'check that -f names your services.yaml',
+        },
+      );
     }
     text = await readFile(file, 'utf8');
   } catch (e) {
     if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new UsageError(`${file} does not exist`, { hint: 'run `dbps init` to create one, or point -f / DBPS_FILE at your fleet file' });
+      throw new UsageError(`${file} does not exist`, {
+        hint: 'run `dbps init` to create one, or point -f / DBPS_FILE at your fleet file',
+      });
     }
-    if (code === 'EACCES' || code === 'EPERM') throw new UsageError(`${file} cannot be read (permission denied)`, { hint: 'check the file\'s owner and mode' });
-    if (code === 'ENOTDIR') throw new UsageError(`${file} does not exist (a part of its path is a file, not a directory)`);
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new UsageError(`${file} cannot be read (permission denied)`, { hint: "check the file's owner and mode" });
+    if (code === 'ENOTDIR')
+      throw new UsageError(`${file} does not exist (a part of its path is a file, not a directory)`);
     throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
   }
   return fleetFromText(text, file);

@@ -1,11 +1,24 @@
 // services.yaml text -> a schema-valid ServicesFile with a SourceMap, or every problem with its place.
-import { type Alias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, visit, type YAMLError } from 'yaml';
+
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import {
+  type Alias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  type Scalar,
+  visit,
+  type YAMLError,
+} from 'yaml';
 import type { ConfigIssue } from '../errors.js';
 import { closest, didYouMean } from '../util/suggest.js';
 import { servicesSchema } from './schema.js';
-import { formatPath, SourceMap, type DocPath } from './source-map.js';
+import { type DocPath, formatPath, SourceMap } from './source-map.js';
 import type { ServicesFile } from './types.js';
 
 export interface ParsedServices {
@@ -17,7 +30,9 @@ export type ParseOutcome = { ok: true; value: ParsedServices } | { ok: false; is
 
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
-  compiled ??= new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }).compile(servicesSchema);
+  compiled ??= new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }).compile(
+    servicesSchema,
+  );
   return compiled;
 }
 
@@ -31,7 +46,14 @@ export function parseServices(text: string): ParseOutcome {
     const column = nul - before.lastIndexOf('\n');
     return {
       ok: false,
-      issues: [{ path: '', line, column, message: 'the file holds binary data (a NUL byte), not YAML text; check that -f names your services.yaml' }],
+      issues: [
+        {
+          path: '',
+          line,
+          column,
+          message: 'the file holds binary data (a NUL byte), not YAML text; check that -f names your services.yaml',
+        },
+      ],
     };
   }
   // uniqueKeys is off because the yaml library checks it in quadratic time (minutes on a 5 MB file);
@@ -40,7 +62,8 @@ export function parseServices(text: string): ParseOutcome {
   const source = new SourceMap(doc, lines);
   if (doc.errors.length > 0) return { ok: false, issues: syntaxIssues(doc.errors, text, lines) };
   const structural = [...duplicateKeys(doc.contents, [], lines), ...unsupportedTags(doc.contents, text, lines)];
-  if (structural.length > 0) return { ok: false, issues: structural.sort((a, b) => a.line - b.line || a.column - b.column) };
+  if (structural.length > 0)
+    return { ok: false, issues: structural.sort((a, b) => a.line - b.line || a.column - b.column) };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -48,7 +71,17 @@ export function parseServices(text: string): ParseOutcome {
     return { ok: false, issues: [dataIssue(e, doc.contents, lines)] };
   }
   if (data === null || data === undefined) {
-    return { ok: false, issues: [{ path: '', line: 1, column: 1, message: 'the file is empty; run `dbps init` to create one, or add version, fleet and services' }] };
+    return {
+      ok: false,
+      issues: [
+        {
+          path: '',
+          line: 1,
+          column: 1,
+          message: 'the file is empty; run `dbps init` to create one, or add version, fleet and services',
+        },
+      ],
+    };
   }
   if (typeof data !== 'object' || Array.isArray(data)) {
     const place = source.valueAt([]);
@@ -97,10 +130,15 @@ function syntaxIssues(errors: readonly YAMLError[], text: string, lines: LineCou
 function explainSyntax(e: YAMLError, text: string): { offset: number; message: string } {
   const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
   const [start, end] = e.pos;
-  if (/call stack/i.test(first)) return { offset: start, message: 'the file nests lists or mappings too deeply to read' };
+  if (/call stack/i.test(first))
+    return { offset: start, message: 'the file nests lists or mappings too deeply to read' };
   switch (e.code) {
     case 'TAB_AS_INDENT':
-      return { offset: start, message: 'YAML syntax error: a tab is used for indentation; YAML allows only spaces there, so replace the tab with spaces' };
+      return {
+        offset: start,
+        message:
+          'YAML syntax error: a tab is used for indentation; YAML allows only spaces there, so replace the tab with spaces',
+      };
     case 'MISSING_CHAR': {
       const quote = /'quote|single/i.test(first) ? "'" : /"quote|double/i.test(first) ? '"' : undefined;
       if (quote) {
@@ -123,7 +161,10 @@ function explainSyntax(e: YAMLError, text: string): { offset: number; message: s
           message: `YAML syntax error: this ${bracket} ... ${close} is not closed before the next line; add the closing ${close}`,
         };
       }
-      return { offset: start, message: `YAML syntax error: ${lowerFirst(first)}; indent the keys of one mapping by the same number of spaces` };
+      return {
+        offset: start,
+        message: `YAML syntax error: ${lowerFirst(first)}; indent the keys of one mapping by the same number of spaces`,
+      };
     case 'BLOCK_AS_IMPLICIT_KEY':
     case 'MULTILINE_IMPLICIT_KEY': {
       // "profile: oltp" followed by a line indented deeper reads as one multi-line key: point at that line.
@@ -133,13 +174,21 @@ function explainSyntax(e: YAMLError, text: string): { offset: number; message: s
         while (text[col] === ' ') col++;
         return {
           offset: col,
-          message: 'YAML syntax error: this line is indented differently from the key above it, so YAML cannot tell which mapping it belongs to; indent the keys of one mapping by the same number of spaces',
+          message:
+            'YAML syntax error: this line is indented differently from the key above it, so YAML cannot tell which mapping it belongs to; indent the keys of one mapping by the same number of spaces',
         };
       }
-      return { offset: start, message: `YAML syntax error: ${lowerFirst(first)}; check the indentation of this line and the one below` };
+      return {
+        offset: start,
+        message: `YAML syntax error: ${lowerFirst(first)}; check the indentation of this line and the one below`,
+      };
     }
     case 'MULTIPLE_DOCS':
-      return { offset: start, message: 'YAML syntax error: the file holds more than one YAML document (a second "---"); keep the fleet in one document' };
+      return {
+        offset: start,
+        message:
+          'YAML syntax error: the file holds more than one YAML document (a second "---"); keep the fleet in one document',
+      };
     default:
       return { offset: start, message: `YAML syntax error: ${lowerFirst(first)}` };
   }
@@ -161,6 +210,17 @@ function duplicateKeys(node: unknown, path: (string | number)[], lines: LineCoun
       for (const pair of current.items) {
         if (!isPair(pair)) continue;
         const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (key === undefined && pair.key !== null && typeof pair.key === 'object') {
+          // "? [a, b]: x" makes a list a key; JavaScript would turn it into the text "[ a, b ]".
+          const pos = lines.linePos((pair.key as Node).range?.[0] ?? 0);
+          issues.push({
+            path: formatPath(at),
+            line: pos.line,
+            column: pos.col,
+            message: 'a key must be a plain name, not a list or a mapping',
+          });
+          continue;
+        }
         if (key !== undefined) {
           const offset = (pair.key as Scalar).range?.[0] ?? 0;
           const first = firstSeen.get(key);
@@ -168,13 +228,20 @@ function duplicateKeys(node: unknown, path: (string | number)[], lines: LineCoun
             firstSeen.set(key, offset);
           } else {
             const pos = lines.linePos(offset);
-            issues.push({ path: formatPath([...at, key]), line: pos.line, column: pos.col, message: duplicateMessage(key, at, lines.linePos(first).line) });
+            issues.push({
+              path: formatPath([...at, key]),
+              line: pos.line,
+              column: pos.col,
+              message: duplicateMessage(key, at, lines.linePos(first).line),
+            });
           }
           stack.push({ node: pair.value, path: [...at, key] });
         }
       }
     } else if (isSeq(current)) {
-      current.items.forEach((item, i) => stack.push({ node: item, path: [...at, i] }));
+      current.items.forEach((item, i) => {
+        stack.push({ node: item, path: [...at, i] });
+      });
     }
   }
   return issues.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -199,10 +266,16 @@ function dataIssue(e: unknown, contents: unknown, lines: LineCounter): ConfigIss
   };
   // The yaml library refuses alias bombs (billion laughs) with a ReferenceError.
   if (/alias/i.test(text) && /excessive|exhaustion/i.test(text)) {
-    return at(firstAlias(contents)?.range?.[0], 'the file expands YAML aliases (*name) too many times (an alias bomb?); write the repeated values out instead');
+    return at(
+      firstAlias(contents)?.range?.[0],
+      'the file expands YAML aliases (*name) too many times (an alias bomb?); write the repeated values out instead',
+    );
   }
   if (/merge/i.test(text)) {
-    return at(firstMergeKey(contents)?.range?.[0], 'a merge key (<<) must name a mapping, written as "<<: *name" in block style; write the values out instead');
+    return at(
+      firstMergeKey(contents)?.range?.[0],
+      'a merge key (<<) must name a mapping, written as "<<: *name" in block style; write the values out instead',
+    );
   }
   if (e instanceof RangeError) return at(0, 'the file nests lists or mappings too deeply to read');
   return at(0, `the file cannot be read as data: ${lowerFirst(text.split('\n')[0] ?? text)}`);
@@ -252,7 +325,12 @@ function unsupportedTags(node: unknown, text: string, lines: LineCounter): Confi
         const lineStart = text.lastIndexOf('\n', valueAt - 1);
         const pos = lines.linePos(bang > lineStart ? bang : valueAt);
         const shown = tag.replace(/^tag:yaml\.org,2002:/, '!!');
-        issues.push({ path: '', line: pos.line, column: pos.col, message: `the YAML tag ${shown} has no meaning in services.yaml; remove it and write a plain value` });
+        issues.push({
+          path: '',
+          line: pos.line,
+          column: pos.col,
+          message: `the YAML tag ${shown} has no meaning in services.yaml; remove it and write a plain value`,
+        });
       }
     }
     if (isMap(current)) for (const pair of current.items) stack.push(pair.key, pair.value);
@@ -298,12 +376,18 @@ function schemaIssues(errors: ErrorObject[], source: SourceMap): ConfigIssue[] {
   for (const e of errors) {
     if (e.keyword !== 'additionalProperties') continue;
     const key = String((e.params as { additionalProperty: string }).additionalProperty);
-    const known = Object.keys((e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+    const known = Object.keys(
+      (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {},
+    );
     const hit = closest(key, known);
     if (hit) suggested.add(`${e.instancePath}\u0000${hit}`);
   }
   for (const e of errors) {
-    if (e.keyword === 'required' && suggested.has(`${e.instancePath}\u0000${(e.params as { missingProperty: string }).missingProperty}`)) continue;
+    if (
+      e.keyword === 'required' &&
+      suggested.has(`${e.instancePath}\u0000${(e.params as { missingProperty: string }).missingProperty}`)
+    )
+      continue;
     const path = pathOf(e.instancePath);
     const issue = describe(e, path, source);
     if (!issue) continue;
@@ -325,12 +409,16 @@ function describe(e: ErrorObject, path: DocPath, source: SourceMap): ConfigIssue
     case 'additionalProperties': {
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
       const keyPath = [...path, key];
-      const known = Object.keys((e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+      const known = Object.keys(
+        (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {},
+      );
       return { path: formatPath(keyPath), ...source.keyAt(keyPath), message: unknownKeyMessage(key, path, known) };
     }
     case 'required': {
       const missing = (e.params as { missingProperty: string }).missingProperty;
-      return at(`${path.length ? where : 'the file'} is missing the required key "${missing}"${REQUIRED_HELP[missing] ?? ''}`);
+      return at(
+        `${path.length ? where : 'the file'} is missing the required key "${missing}"${REQUIRED_HELP[missing] ?? ''}`,
+      );
     }
     case 'propertyNames':
       return undefined; // reported through the nested pattern error below, which names the key
@@ -338,17 +426,24 @@ function describe(e: ErrorObject, path: DocPath, source: SourceMap): ConfigIssue
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
       const help = typeof last === 'string' ? ENUM_HELP[last] : undefined;
       const hint = typeof got === 'string' ? didYouMean(got, allowed) : '';
-      return at(`${where} is ${shown(got)}, which is not one of ${allowed.join(', ')}${hint}${hint || !help ? '' : ` (${help})`}`);
+      return at(
+        `${where} is ${shown(got)}, which is not one of ${allowed.join(', ')}${hint}${hint || !help ? '' : ` (${help})`}`,
+      );
     }
     case 'const':
-      return at(`${where} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, not ${shown(got)}`);
+      return at(
+        `${where} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, not ${shown(got)}`,
+      );
     case 'type':
       return at(typeMessage(where, last, got, (e.params as { type: string }).type, path, source.writtenAs(path)));
     case 'pattern': {
       if (e.propertyName !== undefined) {
         const keyPath = [...path, e.propertyName];
         const what = last === 'servers' ? 'server' : 'service';
-        const lower = e.propertyName.toLowerCase().replace(/[^a-z0-9_-]/g, '-').replace(/^[^a-z]+/, '');
+        const lower = e.propertyName
+          .toLowerCase()
+          .replace(/[^a-z0-9_-]/g, '-')
+          .replace(/^[^a-z]+/, '');
         const fix = lower && /^[a-z][a-z0-9_-]*$/.test(lower) ? `; try "${lower}"` : '';
         return {
           path: formatPath(keyPath),
@@ -359,7 +454,9 @@ function describe(e: ErrorObject, path: DocPath, source: SourceMap): ConfigIssue
       const help = typeof last === 'string' ? PATTERN_HELP[last] : undefined;
       if (!help) {
         const name = last === 'fleet' ? 'fleet name' : where;
-        return at(`${name} ${shown(got)} must start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`);
+        return at(
+          `${name} ${shown(got)} must start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`,
+        );
       }
       return at(`${where} is ${shown(got)}, which is not ${help}${patternFix(String(last), got)}`);
     }
@@ -367,9 +464,15 @@ function describe(e: ErrorObject, path: DocPath, source: SourceMap): ConfigIssue
       const limit = (e.params as { limit: number }).limit;
       if (e.propertyName !== undefined) {
         const keyPath = [...path, e.propertyName];
-        return { path: formatPath(keyPath), ...source.keyAt(keyPath), message: `name "${e.propertyName}" is ${e.propertyName.length} characters long; the limit is ${limit}` };
+        return {
+          path: formatPath(keyPath),
+          ...source.keyAt(keyPath),
+          message: `name "${e.propertyName}" is ${e.propertyName.length} characters long; the limit is ${limit}`,
+        };
       }
-      return at(`${where} is ${typeof got === 'string' ? got.length : 'too many'} characters long; the limit is ${limit}`);
+      return at(
+        `${where} is ${typeof got === 'string' ? got.length : 'too many'} characters long; the limit is ${limit}`,
+      );
     }
     case 'minLength':
       return at(`${where} must not be empty`);
@@ -380,12 +483,18 @@ function describe(e: ErrorObject, path: DocPath, source: SourceMap): ConfigIssue
         const max = last === 'basePort' ? 65000 : 65535;
         return at(`${where} is ${shown(got)}, but a port must be between 1 and ${max}`);
       }
-      return at(`${where} is ${shown(got)}, but it must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${limit}`);
+      return at(
+        `${where} is ${shown(got)}, but it must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${limit}`,
+      );
     }
     case 'minItems':
-      return at(`${where} is an empty list; list at least one ${last === 'tables' ? 'table' : last === 'users' ? 'user' : 'entry'}, or remove the key`);
+      return at(
+        `${where} is an empty list; list at least one ${last === 'tables' ? 'table' : last === 'users' ? 'user' : 'entry'}, or remove the key`,
+      );
     case 'minProperties':
-      return at(`${where} is empty; declare at least one ${last === 'services' ? 'service, for example "orders: {}"' : 'entry'}`);
+      return at(
+        `${where} is empty; declare at least one ${last === 'services' ? 'service, for example "orders: {}"' : 'entry'}`,
+      );
     default:
       return at(`${where} ${e.message ?? 'is invalid'}`);
   }
@@ -396,7 +505,7 @@ const REQUIRED_HELP: Record<string, string> = {
   fleet: '; add the fleet\'s name, for example "fleet: shop"',
   services: '; add a "services:" mapping with one entry per service',
   role: ' (app, migrator or readonly)',
-  name: ' (the account\'s user name)',
+  name: " (the account's user name)",
   tables: ' (the tables this service may read)',
   service: ' (the service whose tables are read)',
   user: ' (the account dbps logs in as)',
@@ -420,10 +529,19 @@ function unknownKeyMessage(key: string, path: DocPath, known: string[]): string 
   return `unknown key "${key}" in ${where}${hint || (known.length ? ` (allowed keys: ${known.join(', ')})` : '')}`;
 }
 
-function typeMessage(where: string, last: string | number | undefined, got: unknown, type: string, path: DocPath, written?: string): string {
+function typeMessage(
+  where: string,
+  last: string | number | undefined,
+  got: unknown,
+  type: string,
+  path: DocPath,
+  written?: string,
+): string {
   if (got === null || got === undefined) {
-    if (path.length === 2 && path[0] === 'services') return `service "${last}" has no value; write "${last}: {}" to give it every default`;
-    if (path.length === 2 && path[0] === 'servers') return `server "${last}" has no value; write "${last}: {}" for a local server with every default`;
+    if (path.length === 2 && path[0] === 'services')
+      return `service "${last}" has no value; write "${last}: {}" to give it every default`;
+    if (path.length === 2 && path[0] === 'servers')
+      return `server "${last}" has no value; write "${last}: {}" for a local server with every default`;
     return `${where} has no value; give it ${article(type)} or remove the key`;
   }
   if (type === 'boolean' && typeof got === 'string' && /^(yes|no|on|off|y|n|true|false)$/i.test(got)) {
@@ -454,7 +572,8 @@ function patternFix(key: string, got: unknown): string {
   }
   if (key === 'passwordEnv') {
     const bare = got.replace(/^\$\{?|\}$/g, '').replace(/[^A-Za-z0-9_]/g, '_');
-    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(bare)) return `; write ${bare}${got.startsWith('$') ? ' (the name, without $)' : ''}`;
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(bare))
+      return `; write ${bare}${got.startsWith('$') ? ' (the name, without $)' : ''}`;
   }
   return '';
 }

@@ -1,11 +1,18 @@
 // Schema-valid services.yaml -> Fleet, with the semantic checks a schema cannot express.
 import type { ConfigIssue } from '../errors.js';
 import type { Fleet, FleetAccount, FleetServer, FleetService } from '../fleet/model.js';
-import { invalidAccountHost, invalidIdentifier, invalidUserName, MAX_DATABASE_NAME, MAX_TABLE_NAME, sqlStem } from '../fleet/names.js';
+import {
+  invalidAccountHost,
+  invalidIdentifier,
+  invalidUserName,
+  MAX_DATABASE_NAME,
+  MAX_TABLE_NAME,
+  sqlStem,
+} from '../fleet/names.js';
 import { parseSize } from '../util/size.js';
 import { didYouMean } from '../util/suggest.js';
 import { checkK8sNames } from './k8s-names-check.js';
-import type { SourceMap, DocPath } from './source-map.js';
+import type { DocPath, SourceMap } from './source-map.js';
 import { formatPath } from './source-map.js';
 import type { ProfileName, ServerSpec, ServiceSpec, ServicesFile } from './types.js';
 
@@ -40,14 +47,21 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
   const fleetDefaults = {
     mariadb: d.mariadb ?? DEFAULTS.mariadb,
     charset: d.charset ?? DEFAULTS.charset,
-    collation: d.collation ?? (d.charset && d.charset !== DEFAULTS.charset ? defaultCollation(d.charset) : DEFAULTS.collation),
+    collation:
+      d.collation ?? (d.charset && d.charset !== DEFAULTS.charset ? defaultCollation(d.charset) : DEFAULTS.collation),
     accountHost: d.accountHost ?? DEFAULTS.accountHost,
     basePort: d.basePort ?? DEFAULTS.basePort,
     profile: d.profile ?? DEFAULTS.profile,
     memory: d.memory ?? DEFAULTS.memory,
     storage: d.storage ?? DEFAULTS.storage,
   };
-  if (d.charset || d.collation) checkCharset(fleetDefaults.charset, fleetDefaults.collation, ['defaults', d.collation ? 'collation' : 'charset'], err);
+  if (d.charset || d.collation)
+    checkCharset(
+      fleetDefaults.charset,
+      fleetDefaults.collation,
+      ['defaults', d.collation ? 'collation' : 'charset'],
+      err,
+    );
   const hostProblem = invalidAccountHost(fleetDefaults.accountHost);
   if (hostProblem) err(['defaults', 'accountHost'], hostProblem);
   if (d.memory) checkMemory(d.memory, ['defaults', 'memory'], err);
@@ -61,7 +75,11 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
   for (const [name, s] of Object.entries(declaredServers)) {
     const path = ['servers', name];
     if (spec.services[name] && !spec.services[name]!.server) {
-      err(path, `server "${name}" has the same name as service "${name}", which gets its own server; rename one of them`, true);
+      err(
+        path,
+        `server "${name}" has the same name as service "${name}", which gets its own server; rename one of them`,
+        true,
+      );
     }
     servers.push(makeServer(name, 'schema', s, path, fleetDefaults, err));
   }
@@ -70,12 +88,18 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
     if (svc.server) {
       for (const k of ['profile', 'memory', 'port', 'serverId', 'storage'] as const) {
         if (svc[k] !== undefined) {
-          err(['services', name, k], `"${k}" belongs to server "${svc.server}", not to service "${name}" that lives on it; set it under servers.${svc.server}`, true);
+          err(
+            ['services', name, k],
+            `"${k}" belongs to server "${svc.server}", not to service "${name}" that lives on it; set it under servers.${svc.server}`,
+            true,
+          );
         }
       }
       continue;
     }
-    servers.push(makeServer(name, 'instance', { driver: 'local', ...pick(svc) }, ['services', name], fleetDefaults, err));
+    servers.push(
+      makeServer(name, 'instance', { driver: 'local', ...pick(svc) }, ['services', name], fleetDefaults, err),
+    );
   }
 
   assignServerIds(servers, spec, err);
@@ -93,30 +117,55 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
         const why = spec.services[svc.server]
           ? `; "${svc.server}" is a service with a server of its own, so declare a shared server under "servers:" and point both services at it`
           : hint || (serverNames.length ? ` (declared: ${serverNames.join(', ')})` : '; declare it under "servers:"');
-        err([...path, 'server'], `service "${name}" names server "${svc.server}", which is not declared under "servers:"${why}`);
+        err(
+          [...path, 'server'],
+          `service "${name}" names server "${svc.server}", which is not declared under "servers:"${why}`,
+        );
         continue;
       }
       serverName = svc.server;
     }
     const database = svc.database ?? sqlStem(name);
     const dbProblem = invalidIdentifier(database, 'database', MAX_DATABASE_NAME);
-    if (dbProblem) err(svc.database ? [...path, 'database'] : path, svc.database ? dbProblem : `${dbProblem}; set "database:" for service "${name}"`, !svc.database);
+    if (dbProblem)
+      err(
+        svc.database ? [...path, 'database'] : path,
+        svc.database ? dbProblem : `${dbProblem}; set "database:" for service "${name}"`,
+        !svc.database,
+      );
     if (!dbProblem && /^(mysql|information_schema|performance_schema|sys)$/i.test(database)) {
-      err(svc.database ? [...path, 'database'] : path, `database name "${database}" is reserved by MariaDB; choose another with "database:"`, !svc.database);
+      err(
+        svc.database ? [...path, 'database'] : path,
+        `database name "${database}" is reserved by MariaDB; choose another with "database:"`,
+        !svc.database,
+      );
     }
     const charset = svc.charset ?? fleetDefaults.charset;
-    const collation = svc.collation ?? (svc.charset && svc.charset !== fleetDefaults.charset ? defaultCollation(svc.charset) : fleetDefaults.collation);
+    const collation =
+      svc.collation ??
+      (svc.charset && svc.charset !== fleetDefaults.charset ? defaultCollation(svc.charset) : fleetDefaults.collation);
     // Inherited values were checked once under defaults; only what the service sets is checked here.
-    if (svc.charset || svc.collation) checkCharset(charset, collation, [...path, svc.collation ? 'collation' : 'charset'], err);
+    if (svc.charset || svc.collation)
+      checkCharset(charset, collation, [...path, svc.collation ? 'collation' : 'charset'], err);
 
     const accounts = resolveAccounts(name, svc, fleetDefaults.accountHost, path, err);
     const stem = sqlStem(name);
     const outboxTable = svc.outbox ? `${stem}_events_outbox` : undefined;
     if (outboxTable && outboxTable.length > MAX_TABLE_NAME) {
-      err([...path, 'outbox'], `the outbox table name "${outboxTable}" would be ${outboxTable.length} characters long; MariaDB allows at most ${MAX_TABLE_NAME}, so shorten the service name`, true);
+      err(
+        [...path, 'outbox'],
+        `the outbox table name "${outboxTable}" would be ${outboxTable.length} characters long; MariaDB allows at most ${MAX_TABLE_NAME}, so shorten the service name`,
+        true,
+      );
     }
     if (svc.outbox) {
-      accounts.push({ user: `${stem}_outbox`, host: accounts[0]?.host ?? fleetDefaults.accountHost, role: 'outbox-relay', service: name, requireSsl: false });
+      accounts.push({
+        user: `${stem}_outbox`,
+        host: accounts[0]?.host ?? fleetDefaults.accountHost,
+        role: 'outbox-relay',
+        service: name,
+        requireSsl: false,
+      });
     }
     const service: FleetService = {
       name,
@@ -147,7 +196,11 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       }
       const target = byName.get(read.service);
       if (!target) {
-        if (!spec.services[read.service]) err(path, `service "${service.name}" reads from "${read.service}", which is not a service${didYouMean(read.service, serviceNames)}`);
+        if (!spec.services[read.service])
+          err(
+            path,
+            `service "${service.name}" reads from "${read.service}", which is not a service${didYouMean(read.service, serviceNames)}`,
+          );
         return;
       }
       read.tables.forEach((t, j) => {
@@ -157,10 +210,18 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       const granted = target.server === service.server;
       if (!granted) {
         warnings.push(
-          at(path, `service "${service.name}" reads from "${read.service}" on another server ("${target.server}"); dbps documents this read but cannot grant it: serve it through ${read.service}'s API or a replica`),
+          at(
+            path,
+            `service "${service.name}" reads from "${read.service}" on another server ("${target.server}"); dbps documents this read but cannot grant it: serve it through ${read.service}'s API or a replica`,
+          ),
         );
       }
-      service.reads.push({ service: target.name, database: target.database, tables: [...new Set(read.tables)], granted });
+      service.reads.push({
+        service: target.name,
+        database: target.database,
+        tables: [...new Set(read.tables)],
+        granted,
+      });
     });
   }
   checkDuplicateNames(services, spec, err);
@@ -218,8 +279,14 @@ function makeServer(
     if (!s.host) err(path, `external server "${name}" needs "host:" (and "port:" unless it is 3306)`, true);
     if (!s.admin) err(path, `external server "${name}" needs "admin:" with the user dbps provisions as`, true);
   } else {
-    if (s.host) err([...path, 'host'], `local server "${name}" runs on this machine; "host:" is only for driver: external`, true);
-    if (s.admin) err([...path, 'admin'], `local server "${name}" is administered by dbps itself; "admin:" is only for driver: external`, true);
+    if (s.host)
+      err([...path, 'host'], `local server "${name}" runs on this machine; "host:" is only for driver: external`, true);
+    if (s.admin)
+      err(
+        [...path, 'admin'],
+        `local server "${name}" is administered by dbps itself; "admin:" is only for driver: external`,
+        true,
+      );
   }
   if (s.admin) {
     const problem = invalidUserName(s.admin.user);
@@ -259,7 +326,10 @@ function checkCharset(charset: string, collation: string, path: DocPath, err: Er
   const fits = (charset === 'binary' && collation === 'binary') || names.some((n) => collation.startsWith(`${n}_`));
   if (!fits) {
     const example = charset === 'utf8mb4' ? ' such as utf8mb4_uca1400_ai_ci' : ` such as ${defaultCollation(charset)}`;
-    err(path, `collation "${collation}" does not belong to character set "${charset}"; use a ${charset}_* collation${example}, or change the charset`);
+    err(
+      path,
+      `collation "${collation}" does not belong to character set "${charset}"; use a ${charset}_* collation${example}, or change the charset`,
+    );
   }
 }
 
@@ -272,7 +342,12 @@ function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, pa
   return users.map((u, i) => {
     const upath = svc.users ? [...path, 'users', i] : path;
     const problem = invalidUserName(u.name) ?? reservedUser(u.name);
-    if (problem) err(svc.users ? [...upath, 'name'] : upath, svc.users ? problem : `${problem}; list the service's accounts under "users:" with other names`, !svc.users);
+    if (problem)
+      err(
+        svc.users ? [...upath, 'name'] : upath,
+        svc.users ? problem : `${problem}; list the service's accounts under "users:" with other names`,
+        !svc.users,
+      );
     const host = u.host ?? defaultHost;
     const hostProblem = invalidAccountHost(host);
     if (hostProblem && u.host) err([...upath, 'host'], hostProblem);
@@ -298,11 +373,17 @@ function assignServerIds(servers: FleetServer[], spec: ServicesFile, err: Err): 
   for (const s of servers) {
     if (s.serverId === 0) continue;
     const other = used.get(s.serverId);
-    if (other) err(serverPath(s, spec, 'serverId'), `serverId ${s.serverId} is used by both "${other}" and "${s.name}"; each server needs its own, so change or remove one`);
+    if (other)
+      err(
+        serverPath(s, spec, 'serverId'),
+        `serverId ${s.serverId} is used by both "${other}" and "${s.name}"; each server needs its own, so change or remove one`,
+      );
     else used.set(s.serverId, s.name);
   }
   // Name order (not file order) settles the rare hash collision the same way every time.
-  const implicit = servers.filter((s) => s.serverId === 0).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const implicit = servers
+    .filter((s) => s.serverId === 0)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const s of implicit) {
     let id = nameServerId(s.name);
     while (used.has(id)) id = id >= SERVER_ID_SPAN ? 1 : id + 1;
@@ -338,13 +419,17 @@ function checkPorts(servers: FleetServer[], spec: ServicesFile, err: Err): void 
     const key = `${host}:${s.port}`;
     const other = seen.get(key);
     if (other) {
-      err(serverPath(s, spec, 'port'), `port ${s.port} is used by both "${other}" and "${s.name}"${s.driver === 'local' ? ' on this machine' : ` on ${host}`}; give each server its own port`);
+      err(
+        serverPath(s, spec, 'port'),
+        `port ${s.port} is used by both "${other}" and "${s.name}"${s.driver === 'local' ? ' on this machine' : ` on ${host}`}; give each server its own port`,
+      );
     }
     seen.set(key, s.name);
   }
   const base = spec.defaults?.basePort ?? DEFAULTS.basePort;
   const localCount = servers.filter((s) => s.driver === 'local').length;
-  if (base + localCount > 65535) err(['defaults', 'basePort'], `basePort ${base} leaves no room for ${localCount} local servers`);
+  if (base + localCount > 65535)
+    err(['defaults', 'basePort'], `basePort ${base} leaves no room for ${localCount} local servers`);
 }
 
 function checkDuplicateNames(services: FleetService[], spec: ServicesFile, err: Err): void {
@@ -354,7 +439,12 @@ function checkDuplicateNames(services: FleetService[], spec: ServicesFile, err: 
     const dbKey = `${svc.server}\u0000${svc.database.toLowerCase()}`;
     const other = databases.get(dbKey);
     const path = spec.services[svc.name]?.database ? ['services', svc.name, 'database'] : ['services', svc.name];
-    if (other) err(path, `services "${other}" and "${svc.name}" both use database "${svc.database}" on server "${svc.server}"; each service owns its own database`, !spec.services[svc.name]?.database);
+    if (other)
+      err(
+        path,
+        `services "${other}" and "${svc.name}" both use database "${svc.database}" on server "${svc.server}"; each service owns its own database`,
+        !spec.services[svc.name]?.database,
+      );
     databases.set(dbKey, svc.name);
     svc.accounts.forEach((a, i) => {
       const key = `${svc.server}\u0000${a.user}@${a.host}`;
@@ -362,7 +452,12 @@ function checkDuplicateNames(services: FleetService[], spec: ServicesFile, err: 
       if (owner) {
         const declared = spec.services[svc.name]?.users;
         // The outbox relay account is implicit: point at `outbox:` when it clashes with a listed user.
-        const apath = a.role === 'outbox-relay' ? ['services', svc.name, 'outbox'] : declared ? ['services', svc.name, 'users', i, 'name'] : ['services', svc.name];
+        const apath =
+          a.role === 'outbox-relay'
+            ? ['services', svc.name, 'outbox']
+            : declared
+              ? ['services', svc.name, 'users', i, 'name']
+              : ['services', svc.name];
         const message =
           owner === svc.name
             ? a.role === 'outbox-relay'

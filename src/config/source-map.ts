@@ -1,5 +1,15 @@
 // Maps a path inside the parsed document (["services", "orders", "memory"]) to line:column.
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
+import {
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
 
 export type DocPath = ReadonlyArray<string | number>;
 
@@ -62,7 +72,8 @@ export class SourceMap {
       index = new Map();
       for (const item of map.items) {
         // First occurrence wins, as for the parsed value (duplicates are reported before we get here).
-        if (isPair(item) && isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item);
+        if (isPair(item) && isScalar(item.key) && !index.has(String(item.key.value)))
+          index.set(String(item.key.value), item);
       }
       this.pairIndex.set(map, index);
     }

@@ -11,7 +11,8 @@ const IDENT = /^[A-Za-z0-9_$]+$/;
 /** Why `name` cannot be a database or table name dbps creates, or undefined when it can. */
 export function invalidIdentifier(name: string, kind: 'database' | 'table', max: number): string | undefined {
   if (name.length === 0) return `${kind} name must not be empty`;
-  if (name.length > max) return `${kind} name "${name}" is ${name.length} characters long; MariaDB allows at most ${max}, so choose a shorter one`;
+  if (name.length > max)
+    return `${kind} name "${name}" is ${name.length} characters long; MariaDB allows at most ${max}, so choose a shorter one`;
   if (!IDENT.test(name)) {
     const fixed = name.replace(/[^A-Za-z0-9_$]+/g, '_');
     return `${kind} name "${name}" may hold only letters, digits, "_" and "$"${IDENT.test(fixed) && !/^[0-9]+$/.test(fixed) ? `; try "${fixed}"` : ''}`;
@@ -23,7 +24,8 @@ export function invalidIdentifier(name: string, kind: 'database' | 'table', max:
 /** Why `name` cannot be an account user name, or undefined when it can. */
 export function invalidUserName(name: string): string | undefined {
   if (name.length === 0) return 'user name must not be empty';
-  if (name.length > MAX_USER_NAME) return `user name "${name}" is ${name.length} characters long; MariaDB allows at most ${MAX_USER_NAME}, so choose a shorter one`;
+  if (name.length > MAX_USER_NAME)
+    return `user name "${name}" is ${name.length} characters long; MariaDB allows at most ${MAX_USER_NAME}, so choose a shorter one`;
   if (!/^[A-Za-z0-9_$.-]+$/.test(name)) {
     const fixed = name.replace(/[^A-Za-z0-9_$.-]+/g, '_');
     return `user name "${name}" may hold only letters, digits, "_", "$", "." and "-"${/^[A-Za-z0-9_$.-]+$/.test(fixed) ? `; try "${fixed}"` : ''}`;

@@ -22,7 +22,16 @@ describe.concurrent('dbps init writes a services.yaml that validates', () => {
     for (const isolation of ['instance', 'schema']) {
       it(`--template ${template} --isolation ${isolation}`, async () => {
         const dir = freshDir();
-        const init = await run(root, '-f', path.join(dir, 'services.yaml'), 'init', '--template', template, '--isolation', isolation);
+        const init = await run(
+          root,
+          '-f',
+          path.join(dir, 'services.yaml'),
+          'init',
+          '--template',
+          template,
+          '--isolation',
+          isolation,
+        );
         expect(init.code).toBe(0);
         expect(init.stdout).toContain(`(${template}, ${isolation} isolation)`);
         const file = path.join(dir, 'services.yaml');
@@ -38,7 +47,11 @@ describe.concurrent('dbps init writes a services.yaml that validates', () => {
 
         const validate = await run(dir, 'validate', '--json');
         expect(validate.code).toBe(0);
-        const doc = JSON.parse(validate.stdout) as { valid: boolean; services: number; servers: { isolation: string }[] };
+        const doc = JSON.parse(validate.stdout) as {
+          valid: boolean;
+          services: number;
+          servers: { isolation: string }[];
+        };
         expect(doc.valid).toBe(true);
         expect(doc.services).toBe(template === 'ecommerce' ? 6 : 2);
         if (isolation === 'schema') {
@@ -59,7 +72,14 @@ describe.concurrent('dbps init writes a services.yaml that validates', () => {
     const dir = freshDir();
     expect((await run(root, '-f', path.join(dir, 'services.yaml'), 'init', '--json')).code).toBe(0);
     const doc = JSON.parse((await run(dir, 'validate', '--json')).stdout) as { servers: { name: string }[] };
-    expect(doc.servers.map((s) => s.name)).toEqual(['orders', 'customers', 'inventory', 'payments', 'analytics', 'sessions']);
+    expect(doc.servers.map((s) => s.name)).toEqual([
+      'orders',
+      'customers',
+      'inventory',
+      'payments',
+      'analytics',
+      'sessions',
+    ]);
   });
 });
 
@@ -124,7 +144,10 @@ describe.concurrent('dbps init and existing files', () => {
   it('rejects an unknown template or isolation mode with exit 2 and writes nothing', async () => {
     const dir = freshDir();
     const file = path.join(dir, 'services.yaml');
-    for (const args of [['--template', 'shop'], ['--isolation', 'shared']]) {
+    for (const args of [
+      ['--template', 'shop'],
+      ['--isolation', 'shared'],
+    ]) {
       const r = await run(root, '-f', file, 'init', ...args);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/argument '.*' is invalid|Allowed choices/);

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dbps, type CliRun } from '../helpers/dbps-cli.js';
+import { type CliRun, dbps } from '../helpers/dbps-cli.js';
 import { repoRoot } from '../helpers/fleets.js';
 import { malformedDir, malformedExpectations, malformedFixtures } from '../helpers/malformed.js';
 
@@ -52,7 +52,13 @@ describe.concurrent('dbps validate on the malformed corpus', () => {
       expect(doc).toMatchObject({ version: 1, command: 'validate', valid: false, file: rel });
       expect(doc.errors.length).toBeGreaterThan(0);
       for (const e of doc.errors) expect(Object.keys(e).sort()).toEqual(['column', 'line', 'message', 'path']);
-      expect(doc.errors).toContainEqual(expect.objectContaining({ line: expected.line, column: expected.column, message: expect.stringContaining(expected.message) }));
+      expect(doc.errors).toContainEqual(
+        expect.objectContaining({
+          line: expected.line,
+          column: expected.column,
+          message: expect.stringContaining(expected.message),
+        }),
+      );
     });
   }
 });
@@ -66,9 +72,14 @@ describe.concurrent('dbps validate on valid fleets', () => {
       expect(r.code).toBe(0);
       const lines = r.stdout.split('\n').filter(Boolean);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^valid: ${rel.replace(/[.]/g, '\\.')}: fleet [a-z-]+, \\d+ services on \\d+ servers .*, \\d+ accounts$`));
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^valid: ${rel.replace(/[.]/g, '\\.')}: fleet [a-z-]+, \\d+ services on \\d+ servers .*, \\d+ accounts$`,
+        ),
+      );
       // Warnings (a read that cannot be granted) go to stderr with their place, never to stdout.
-      for (const w of r.stderr.split('\n').filter(Boolean)) expect(w).toMatch(new RegExp(`^warning: ${rel.replace(/[.]/g, '\\.')}:\\d+:\\d+: `));
+      for (const w of r.stderr.split('\n').filter(Boolean))
+        expect(w).toMatch(new RegExp(`^warning: ${rel.replace(/[.]/g, '\\.')}:\\d+:\\d+: `));
     });
   }
 
@@ -85,7 +96,9 @@ describe.concurrent('dbps validate on valid fleets', () => {
   it('puts a cross-server read in the JSON warnings and on stderr in text mode', async () => {
     const rel = path.join('fixtures', 'fleets', 'ecommerce.yaml');
     const [text, json] = await Promise.all([validate(rel), validate(rel, '--json')]);
-    expect(text.stderr).toMatch(/warning: .*ecommerce\.yaml:\d+:\d+: service "analytics" reads from "inventory" on another server/);
+    expect(text.stderr).toMatch(
+      /warning: .*ecommerce\.yaml:\d+:\d+: service "analytics" reads from "inventory" on another server/,
+    );
     const doc = JSON.parse(json.stdout) as { warnings: { path: string; line: number }[] };
     expect(doc.warnings).toEqual([expect.objectContaining({ path: 'services.analytics.reads[0].service' })]);
   });
@@ -171,7 +184,10 @@ describe.concurrent('dbps validate on hostile or odd input', () => {
   });
 
   it('DBPS_FILE names the file when -f is absent', async () => {
-    const r = await dbps(['validate'], { cwd: tmp, env: { DBPS_FILE: path.join(repoRoot, 'fixtures', 'fleets', 'minimal.yaml') } });
+    const r = await dbps(['validate'], {
+      cwd: tmp,
+      env: { DBPS_FILE: path.join(repoRoot, 'fixtures', 'fleets', 'minimal.yaml') },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^valid: .*minimal\.yaml: fleet demo, 2 services/);
   });

@@ -1,5 +1,5 @@
-import type { CommandSpec } from '../spec.js';
 import { TEMPLATES } from '../../config/template-names.js';
+import type { CommandSpec } from '../spec.js';
 
 export const initSpec: CommandSpec = {
   name: 'init',
@@ -8,7 +8,12 @@ export const initSpec: CommandSpec = {
     'Write a services.yaml describing a database-per-service fleet, and add .dbps/ and .env to .gitignore.\nRefuses to overwrite an existing file unless --force.',
   options: [
     { flags: '--template <name>', help: 'starting point', defaultValue: 'ecommerce', choices: TEMPLATES },
-    { flags: '--isolation <mode>', help: 'instance: a server per service; schema: all services on one shared server', defaultValue: 'instance', choices: ['instance', 'schema'] },
+    {
+      flags: '--isolation <mode>',
+      help: 'instance: a server per service; schema: all services on one shared server',
+      defaultValue: 'instance',
+      choices: ['instance', 'schema'],
+    },
     { flags: '--force', help: 'overwrite an existing file' },
   ],
   examples: ['dbps init', 'dbps init --template minimal --isolation schema', 'dbps -f fleets/shop.yaml init --force'],
@@ -28,7 +33,9 @@ export const initSpec: CommandSpec = {
       const p = io.paint;
       io.out(
         `${p.ok('wrote')} ${result.file} (${result.template}, ${result.isolation} isolation): ${count(result.services.length, 'service')} on ${count(result.servers.length, 'server')}\n` +
-          (result.gitignore.added.length ? `added ${result.gitignore.added.join(', ')} to ${result.gitignore.file}\n` : '') +
+          (result.gitignore.added.length
+            ? `added ${result.gitignore.added.join(', ')} to ${result.gitignore.file}\n`
+            : '') +
           'next: dbps validate && dbps generate\n',
       );
     }

@@ -1,5 +1,5 @@
-import type { CommandSpec } from '../spec.js';
 import { ConfigError } from '../../errors.js';
+import type { CommandSpec } from '../spec.js';
 
 export const validateSpec: CommandSpec = {
   name: 'validate',

@@ -34,7 +34,10 @@ describe('malformed services.yaml corpus', () => {
       expect(error.file).toBe(file);
       expect(error.issues.length).toBeGreaterThan(0);
       const hit = error.issues.find((i) => i.line === expected.line && i.column === expected.column);
-      expect(hit, `issues were:\n${error.issues.map((i) => `${i.line}:${i.column} ${i.message}`).join('\n')}`).toBeDefined();
+      expect(
+        hit,
+        `issues were:\n${error.issues.map((i) => `${i.line}:${i.column} ${i.message}`).join('\n')}`,
+      ).toBeDefined();
       expect(hit!.message).toContain(expected.message);
       for (const issue of error.issues) {
         // One clear sentence: no raw Ajv/yaml wording, no multi-line text, no object dumps.

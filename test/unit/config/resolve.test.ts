@@ -66,12 +66,15 @@ describe('defaults', () => {
     const f = fleetOf(
       'version: 1\nfleet: t\ndefaults: { profile: olap, memory: 3G, storage: 50Gi, mariadb: "10.11", accountHost: "10.%" }\nservers:\n  shared: {}\nservices:\n  a: {}\n  b: { server: shared }\n',
     );
-    for (const s of f.servers) expect(s).toMatchObject({ profile: 'olap', memoryBytes: 3 * 1024 ** 3, storage: '50Gi', mariadb: '10.11' });
+    for (const s of f.servers)
+      expect(s).toMatchObject({ profile: 'olap', memoryBytes: 3 * 1024 ** 3, storage: '50Gi', mariadb: '10.11' });
     for (const svc of f.services) for (const a of svc.accounts) expect(a.host).toBe('10.%');
   });
 
   it('lets a server override the version, and a service its charset (collation follows the charset)', () => {
-    const f = fleetOf('version: 1\nfleet: t\nservers:\n  old: { mariadb: "10.6" }\nservices:\n  a: { server: old, charset: latin1 }\n  b: { charset: utf8mb4 }\n');
+    const f = fleetOf(
+      'version: 1\nfleet: t\nservers:\n  old: { mariadb: "10.6" }\nservices:\n  a: { server: old, charset: latin1 }\n  b: { charset: utf8mb4 }\n',
+    );
     expect(server(f, 'old').mariadb).toBe('10.6');
     expect(service(f, 'a')).toMatchObject({ charset: 'latin1', collation: 'latin1_general_ci' });
     expect(service(f, 'b')).toMatchObject({ charset: 'utf8mb4', collation: 'utf8mb4_uca1400_ai_ci' });
@@ -79,7 +82,12 @@ describe('defaults', () => {
 
   it('gives an external server port 3306 unless told otherwise', () => {
     const f = fixtureFleet('fleets/external.yaml');
-    expect(server(f, 'legacy')).toMatchObject({ driver: 'external', isolation: 'schema', host: 'db.internal', port: 3306 });
+    expect(server(f, 'legacy')).toMatchObject({
+      driver: 'external',
+      isolation: 'schema',
+      host: 'db.internal',
+      port: 3306,
+    });
     expect(server(f, 'legacy').admin).toEqual({ user: 'dbps_admin_user', passwordEnv: 'LEGACY_ADMIN_PASSWORD' });
   });
 });
@@ -106,18 +114,34 @@ describe('implicit servers and accounts', () => {
 
   it('keeps users: exactly as listed, with their options', () => {
     expect(service(fleet, 'payments').accounts).toEqual([
-      { user: 'payments_app', host: '%', role: 'app', service: 'payments', passwordEnv: 'PAYMENTS_APP_PASSWORD', maxUserConnections: 50, requireSsl: false },
+      {
+        user: 'payments_app',
+        host: '%',
+        role: 'app',
+        service: 'payments',
+        passwordEnv: 'PAYMENTS_APP_PASSWORD',
+        maxUserConnections: 50,
+        requireSsl: false,
+      },
       { user: 'payments_migrator', host: '%', role: 'migrator', service: 'payments', requireSsl: false },
       { user: 'payments_report', host: '10.0.%', role: 'readonly', service: 'payments', requireSsl: false },
     ]);
   });
 
   it('turns "-" in a service name into "_" in its database and account names, and honours database:', () => {
-    const f = fleetOf('version: 1\nfleet: t\nservices:\n  order-history: {}\n  product-catalog: { database: catalog }\n');
+    const f = fleetOf(
+      'version: 1\nfleet: t\nservices:\n  order-history: {}\n  product-catalog: { database: catalog }\n',
+    );
     expect(service(f, 'order-history').database).toBe('order_history');
-    expect(service(f, 'order-history').accounts.map((a) => a.user)).toEqual(['order_history_app', 'order_history_migrator']);
+    expect(service(f, 'order-history').accounts.map((a) => a.user)).toEqual([
+      'order_history_app',
+      'order_history_migrator',
+    ]);
     expect(service(f, 'product-catalog').database).toBe('catalog');
-    expect(service(f, 'product-catalog').accounts.map((a) => a.user)).toEqual(['product_catalog_app', 'product_catalog_migrator']);
+    expect(service(f, 'product-catalog').accounts.map((a) => a.user)).toEqual([
+      'product_catalog_app',
+      'product_catalog_migrator',
+    ]);
     // The server keeps the service's own name: only SQL names change.
     expect(f.servers.map((s) => s.name)).toEqual(['order-history', 'product-catalog']);
   });
@@ -133,21 +157,29 @@ describe('implicit servers and accounts', () => {
     ]);
     const f = fleetOf('version: 1\nfleet: t\nservices:\n  order-events: { outbox: true }\n');
     expect(service(f, 'order-events').outboxTable).toBe('order_events_events_outbox');
-    expect(service(f, 'order-events').accounts.at(-1)).toMatchObject({ user: 'order_events_outbox', role: 'outbox-relay' });
+    expect(service(f, 'order-events').accounts.at(-1)).toMatchObject({
+      user: 'order_events_outbox',
+      role: 'outbox-relay',
+    });
   });
 });
 
 describe('reads', () => {
   it('grants a read when both services share a server, without a warning', () => {
     const f = fixtureFleet('fleets/mixed-isolation.yaml');
-    expect(service(f, 'product-catalog').reads).toEqual([{ service: 'inventory', database: 'inventory', tables: ['stock_levels', 'warehouses'], granted: true }]);
+    expect(service(f, 'product-catalog').reads).toEqual([
+      { service: 'inventory', database: 'inventory', tables: ['stock_levels', 'warehouses'], granted: true },
+    ]);
     expect(f.warnings).toEqual([]);
   });
 
   it('documents but does not grant a read across servers, and warns at the reads entry', () => {
-    const text = 'version: 1\nfleet: t\nservices:\n  inventory: {}\n  analytics:\n    reads:\n      - { service: inventory, tables: [stock_levels, stock_levels] }\n';
+    const text =
+      'version: 1\nfleet: t\nservices:\n  inventory: {}\n  analytics:\n    reads:\n      - { service: inventory, tables: [stock_levels, stock_levels] }\n';
     const f = fleetOf(text);
-    expect(service(f, 'analytics').reads).toEqual([{ service: 'inventory', database: 'inventory', tables: ['stock_levels'], granted: false }]);
+    expect(service(f, 'analytics').reads).toEqual([
+      { service: 'inventory', database: 'inventory', tables: ['stock_levels'], granted: false },
+    ]);
     expect(f.warnings).toHaveLength(1);
     expect(f.warnings[0]).toMatchObject({ path: 'services.analytics.reads[0].service', line: 7, column: 20 });
     expect(f.warnings[0]!.message).toContain('reads from "inventory" on another server');
@@ -161,7 +193,8 @@ describe('reads', () => {
 
 describe('server ids and GTID domains', () => {
   const ids = (f: Fleet) => Object.fromEntries(f.servers.map((s) => [s.name, s.serverId]));
-  const base = 'version: 1\nfleet: t\nservers:\n  shared: {}\nservices:\n  orders: {}\n  customers: {}\n  inventory: { server: shared }\n';
+  const base =
+    'version: 1\nfleet: t\nservers:\n  shared: {}\nservices:\n  orders: {}\n  customers: {}\n  inventory: { server: shared }\n';
 
   it('are unique, in range, and equal to the GTID domain', () => {
     const f = fixtureFleet('fleets/fifty-services.yaml');
@@ -175,7 +208,11 @@ describe('server ids and GTID domains', () => {
   });
 
   it('are derived from the server name, so they are the same on every run and machine', () => {
-    expect(ids(fleetOf(base))).toEqual({ shared: nameServerId('shared'), orders: nameServerId('orders'), customers: nameServerId('customers') });
+    expect(ids(fleetOf(base))).toEqual({
+      shared: nameServerId('shared'),
+      orders: nameServerId('orders'),
+      customers: nameServerId('customers'),
+    });
     expect(nameServerId('orders')).toBe(nameServerId('orders'));
     expect(nameServerId('orders')).not.toBe(nameServerId('orderz'));
   });
@@ -183,7 +220,11 @@ describe('server ids and GTID domains', () => {
   it('do not change when services are added, removed or reordered', () => {
     const before = ids(fleetOf(base));
     const added = ids(fleetOf(base.replace('services:\n', 'services:\n  payments: {}\n  aaa: {}\n')));
-    const reordered = ids(fleetOf('version: 1\nfleet: t\nservers:\n  shared: {}\nservices:\n  inventory: { server: shared }\n  customers: {}\n  orders: {}\n'));
+    const reordered = ids(
+      fleetOf(
+        'version: 1\nfleet: t\nservers:\n  shared: {}\nservices:\n  inventory: { server: shared }\n  customers: {}\n  orders: {}\n',
+      ),
+    );
     const removed = ids(fleetOf(base.replace('  customers: {}\n', '')));
     for (const [name, id] of Object.entries(before)) {
       expect(added[name]).toBe(id);

@@ -5,7 +5,16 @@ import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { servicesSchema } from '../../../src/config/schema.js';
-import type { AdminSpec, BackupSpec, DefaultsSpec, ReadSpec, ServerSpec, ServiceSpec, ServicesFile, UserSpec } from '../../../src/config/types.js';
+import type {
+  AdminSpec,
+  BackupSpec,
+  DefaultsSpec,
+  ReadSpec,
+  ServerSpec,
+  ServiceSpec,
+  ServicesFile,
+  UserSpec,
+} from '../../../src/config/types.js';
 import { repoRoot } from '../../helpers/fleets.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

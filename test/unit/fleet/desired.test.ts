@@ -1,7 +1,13 @@
 // The desired state is the one source of truth for provision, audit and Kubernetes output, so its
 // privileges are pinned exactly, role by role, as DESIGN.md states them.
 import { describe, expect, it } from 'vitest';
-import { desiredFleet, desiredServer, OUTBOX_PUBLISHED_COLUMN, type DesiredAccount, type DesiredServer } from '../../../src/fleet/desired.js';
+import {
+  type DesiredAccount,
+  type DesiredServer,
+  desiredFleet,
+  desiredServer,
+  OUTBOX_PUBLISHED_COLUMN,
+} from '../../../src/fleet/desired.js';
 import { fixtureFleet, fleetOf } from '../../helpers/fleets.js';
 
 const APP = ['CREATE TEMPORARY TABLES', 'DELETE', 'EXECUTE', 'INSERT', 'SELECT', 'UPDATE'];
@@ -41,20 +47,34 @@ describe('service roles', () => {
       passwordEnv: 'PAYMENTS_APP_PASSWORD',
       maxUserConnections: 50,
       requireSsl: false,
-      grants: [{ scope: { level: 'database', database: 'payments' }, privileges: APP, reason: "role app on payments's own database" }],
+      grants: [
+        {
+          scope: { level: 'database', database: 'payments' },
+          privileges: APP,
+          reason: "role app on payments's own database",
+        },
+      ],
     });
   });
 
   it('migrator: app plus the schema-changing privileges, on its own database only', () => {
     expect(account(payments, 'payments_migrator').grants).toEqual([
-      { scope: { level: 'database', database: 'payments' }, privileges: MIGRATOR, reason: "role migrator on payments's own database" },
+      {
+        scope: { level: 'database', database: 'payments' },
+        privileges: MIGRATOR,
+        reason: "role migrator on payments's own database",
+      },
     ]);
   });
 
   it('readonly: SELECT and SHOW VIEW', () => {
     expect(account(payments, 'payments_report')).toMatchObject({ host: '10.0.%', kind: 'readonly' });
     expect(account(payments, 'payments_report').grants).toEqual([
-      { scope: { level: 'database', database: 'payments' }, privileges: ['SELECT', 'SHOW VIEW'], reason: "role readonly on payments's own database" },
+      {
+        scope: { level: 'database', database: 'payments' },
+        privileges: ['SELECT', 'SHOW VIEW'],
+        reason: "role readonly on payments's own database",
+      },
     ]);
   });
 
@@ -79,7 +99,9 @@ describe('service roles', () => {
         const readable = new Set(own.reads.filter((r) => r.granted).map((r) => r.database));
         for (const g of a.grants) {
           const db = (g.scope as { database: string }).database;
-          expect(db === own.database || (readable.has(db) && g.scope.level === 'table' && g.privileges.join() === 'SELECT')).toBe(true);
+          expect(
+            db === own.database || (readable.has(db) && g.scope.level === 'table' && g.privileges.join() === 'SELECT'),
+          ).toBe(true);
         }
       }
     }
@@ -94,7 +116,13 @@ describe('accounts dbps manages on every server', () => {
         host: 'localhost',
         kind: 'backup',
         requireSsl: false,
-        grants: [{ scope: { level: 'global' }, privileges: ['BINLOG MONITOR', 'LOCK TABLES', 'PROCESS', 'RELOAD'], reason: expect.any(String) }],
+        grants: [
+          {
+            scope: { level: 'global' },
+            privileges: ['BINLOG MONITOR', 'LOCK TABLES', 'PROCESS', 'RELOAD'],
+            reason: expect.any(String),
+          },
+        ],
       });
     }
   });
@@ -110,7 +138,7 @@ describe('accounts dbps manages on every server', () => {
     }
   });
 
-  it('lists a server\'s databases with their charset and collation, and no database of another server', () => {
+  it("lists a server's databases with their charset and collation, and no database of another server", () => {
     expect(byServer.get('catalog-db')!.databases).toEqual([
       { name: 'inventory', service: 'inventory', charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' },
       { name: 'catalog', service: 'product-catalog', charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' },
@@ -125,8 +153,16 @@ describe('reads and the outbox', () => {
     const d = byServer.get('catalog-db')!;
     const app = account(d, 'product_catalog_app');
     expect(app.grants.filter((g) => g.scope.level === 'table')).toEqual([
-      { scope: { level: 'table', database: 'inventory', table: 'stock_levels' }, privileges: ['SELECT'], reason: 'declared in services.product-catalog.reads' },
-      { scope: { level: 'table', database: 'inventory', table: 'warehouses' }, privileges: ['SELECT'], reason: 'declared in services.product-catalog.reads' },
+      {
+        scope: { level: 'table', database: 'inventory', table: 'stock_levels' },
+        privileges: ['SELECT'],
+        reason: 'declared in services.product-catalog.reads',
+      },
+      {
+        scope: { level: 'table', database: 'inventory', table: 'warehouses' },
+        privileges: ['SELECT'],
+        reason: 'declared in services.product-catalog.reads',
+      },
     ]);
     expect(account(d, 'product_catalog_migrator').grants.filter((g) => g.scope.level === 'table')).toEqual([]);
     // The read target's own accounts get nothing extra.
@@ -134,8 +170,12 @@ describe('reads and the outbox', () => {
   });
 
   it('does not grant a read that crosses servers', () => {
-    const f = fleetOf('version: 1\nfleet: t\nservices:\n  inventory: {}\n  analytics:\n    reads: [ { service: inventory, tables: [stock_levels] } ]\n');
-    for (const d of desiredFleet(f)) for (const a of d.accounts) for (const g of a.grants) expect(g.scope).not.toMatchObject({ database: 'inventory', level: 'table' });
+    const f = fleetOf(
+      'version: 1\nfleet: t\nservices:\n  inventory: {}\n  analytics:\n    reads: [ { service: inventory, tables: [stock_levels] } ]\n',
+    );
+    for (const d of desiredFleet(f))
+      for (const a of d.accounts)
+        for (const g of a.grants) expect(g.scope).not.toMatchObject({ database: 'inventory', level: 'table' });
   });
 
   it('gives the outbox relay SELECT on the outbox table and UPDATE(published_at), nothing else', () => {
@@ -144,7 +184,11 @@ describe('reads and the outbox', () => {
     const relay = account(d, 'orders_outbox');
     expect(relay.kind).toBe('outbox-relay');
     expect(relay.grants).toEqual([
-      { scope: { level: 'table', database: 'orders', table: 'orders_events_outbox' }, privileges: ['SELECT'], reason: 'outbox relay reads unpublished events' },
+      {
+        scope: { level: 'table', database: 'orders', table: 'orders_events_outbox' },
+        privileges: ['SELECT'],
+        reason: 'outbox relay reads unpublished events',
+      },
       {
         scope: { level: 'column', database: 'orders', table: 'orders_events_outbox', column: OUTBOX_PUBLISHED_COLUMN },
         privileges: ['UPDATE'],

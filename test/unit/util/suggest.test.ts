@@ -17,7 +17,21 @@ describe('editDistance', () => {
 });
 
 describe('closest and didYouMean', () => {
-  const serviceKeys = ['server', 'database', 'profile', 'memory', 'storage', 'port', 'serverId', 'charset', 'collation', 'outbox', 'users', 'reads', 'backup'];
+  const serviceKeys = [
+    'server',
+    'database',
+    'profile',
+    'memory',
+    'storage',
+    'port',
+    'serverId',
+    'charset',
+    'collation',
+    'outbox',
+    'users',
+    'reads',
+    'backup',
+  ];
 
   it.each([
     ['databse', 'database'],
