@@ -440,11 +440,7 @@ function describe(e: ErrorObject, path: DocPath, source: SourceMap): ConfigIssue
       if (e.propertyName !== undefined) {
         const keyPath = [...path, e.propertyName];
         const what = last === 'servers' ? 'server' : 'service';
-        const lower = e.propertyName
-          .toLowerCase()
-          .replace(/[^a-z0-9_-]/g, '-')
-          .replace(/^[^a-z]+/, '');
-        const fix = lower && /^[a-z][a-z0-9_-]*$/.test(lower) ? `; try "${lower}"` : '';
+        const fix = nameFix(e.propertyName);
         return {
           path: formatPath(keyPath),
           ...source.keyAt(keyPath),
@@ -455,7 +451,7 @@ function describe(e: ErrorObject, path: DocPath, source: SourceMap): ConfigIssue
       if (!help) {
         const name = last === 'fleet' ? 'fleet name' : where;
         return at(
-          `${name} ${shown(got)} must start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`,
+          `${name} ${shown(got)} must start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"${typeof got === 'string' ? nameFix(got) : ''}`,
         );
       }
       return at(`${where} is ${shown(got)}, which is not ${help}${patternFix(String(last), got)}`);
@@ -498,6 +494,16 @@ function describe(e: ErrorObject, path: DocPath, source: SourceMap): ConfigIssue
     default:
       return at(`${where} ${e.message ?? 'is invalid'}`);
   }
+}
+
+/** `; try "my-shop"` for a name that breaks the name rule, when a lower-case spelling fits it. */
+function nameFix(name: string): string {
+  const lower = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[^a-z]+/, '')
+    .replace(/-+$/, '');
+  return lower && /^[a-z][a-z0-9_-]*$/.test(lower) && lower.length <= 60 ? `; try "${lower}"` : '';
 }
 
 const REQUIRED_HELP: Record<string, string> = {

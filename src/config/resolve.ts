@@ -276,15 +276,29 @@ function makeServer(
   const memory = s.memory ?? defaults.memory;
   if (s.memory) checkMemory(s.memory, [...path, 'memory'], err);
   if (driver === 'external') {
-    if (!s.host) err(path, `external server "${name}" needs "host:" (and "port:" unless it is 3306)`, true);
-    if (!s.admin) err(path, `external server "${name}" needs "admin:" with the user dbps provisions as`, true);
+    if (!s.host)
+      err(
+        path,
+        `external server "${name}" needs "host:" with the server's name or address (and "port:" unless it is 3306)`,
+        true,
+      );
+    if (!s.admin)
+      err(
+        path,
+        `external server "${name}" needs "admin:", the account dbps provisions with; add admin: { user: ..., passwordEnv: ... }`,
+        true,
+      );
   } else {
     if (s.host)
-      err([...path, 'host'], `local server "${name}" runs on this machine; "host:" is only for driver: external`, true);
+      err(
+        [...path, 'host'],
+        `local server "${name}" runs on this machine; "host:" is only for driver: external, so remove it or set driver: external`,
+        true,
+      );
     if (s.admin)
       err(
         [...path, 'admin'],
-        `local server "${name}" is administered by dbps itself; "admin:" is only for driver: external`,
+        `local server "${name}" is administered by dbps itself; "admin:" is only for driver: external, so remove it or set driver: external`,
         true,
       );
   }
