@@ -1,10 +1,21 @@
 // A fleet in a temp directory driven through the real CLI (`dbps up/down/...`), with cleanup that
 // stops every server it started even when a test fails: `dbps down`, then SIGKILL of any pid left.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { dbps, type CliRun } from './dbps-cli.js';
+import { BIN, dbps, type CliRun } from './dbps-cli.js';
+
+/** `dbps ...args` as another OS user (root only, via runuser), for the non-root code path. */
+function runAsUser(user: string, cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  const vars = Object.entries({ NO_COLOR: '1', PATH: process.env.PATH ?? '', ...env }).map(([k, v]) => `${k}=${v}`);
+  return new Promise((resolve) => {
+    execFile('runuser', ['-u', user, '--', 'env', ...vars, process.execPath, BIN, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
 
 export interface LocalFleet {
   dir: string;
@@ -23,9 +34,11 @@ export function randomBasePort(): number {
 }
 
 /** Writes services.yaml into a fresh temp dir (optionally nested deep, for long socket paths). */
-export async function createFleet(yaml: string, opts: { deep?: boolean } = {}): Promise<LocalFleet> {
+export async function createFleet(yaml: string, opts: { deep?: boolean; runAs?: string } = {}): Promise<LocalFleet> {
   let dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-up-'));
   const root = dir;
+  // Another OS user must be able to create the state dir here.
+  if (opts.runAs) await chmod(dir, 0o777);
   if (opts.deep) {
     dir = path.join(dir, 'a-rather-long-directory-name-for-sockets', 'and-another-level-of-nesting-here');
     await mkdir(dir, { recursive: true });
@@ -36,7 +49,10 @@ export async function createFleet(yaml: string, opts: { deep?: boolean } = {}): 
     root,
     dir,
     stateDir,
-    run: (args, env = {}, nodeArgs = []) => dbps(args, { cwd: dir, env: { DBPS_MEMORY_SCALE: '0.01', ...env }, nodeArgs }),
+    run: (args, env = {}, nodeArgs = []) =>
+      opts.runAs
+        ? runAsUser(opts.runAs, dir, args, { DBPS_MEMORY_SCALE: '0.01', HOME: dir, ...env })
+        : dbps(args, { cwd: dir, env: { DBPS_MEMORY_SCALE: '0.01', ...env }, nodeArgs }),
     state: () => JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')),
   };
   fleets.push(fleet);

@@ -1,4 +1,5 @@
 // dbps up / down / status / connect / doctor against real mariadbd processes started by dbps itself.
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -266,6 +267,35 @@ services:
     const upGone = await fleet.run(['up']);
     expect(upGone.code).toBe(3);
     expect(upGone.stderr).toContain('"legacy" is not reachable');
+  });
+});
+
+describe('as an ordinary user', () => {
+  // CI runs as root; as root this runs dbps as `nobody` (runuser), otherwise as the current user.
+  const asRoot = process.getuid?.() === 0;
+  const user = asRoot ? 'nobody' : (process.env.USER ?? '');
+
+  it('creates the server with <user>@localhost as its unix_socket admin and runs it without root', async () => {
+    const fleet = await createFleet(
+      `version: 1
+fleet: plain
+defaults: { basePort: ${randomBasePort()} }
+services:
+  notes: { memory: 256M }
+`,
+      asRoot ? { runAs: user } : {},
+    );
+    const up = await fleet.run(['up']);
+    expect(up.stderr).toContain('fleet is up');
+    expect(up.code).toBe(0);
+    expect(fleet.state().servers.notes).toMatchObject({ adminUser: user });
+    const who = await fleet.run(['connect', 'notes', '--admin', '-e', 'SELECT CURRENT_USER()']);
+    expect(who.code).toBe(0);
+    expect(who.stdout).toContain(`${user}@localhost`);
+    const pid = fleet.state().servers.notes!.pid!;
+    expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim()}\\s`, 'm'));
+    expect((await fleet.run(['down', '--destroy', '--yes'])).code).toBe(0);
+    expect(serverProcessRuns(pid)).toBe(false);
   });
 });
 
