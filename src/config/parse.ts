@@ -1,7 +1,6 @@
 // services.yaml text -> a schema-valid ServicesFile with a SourceMap, or every problem with its place.
 
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import {
   type Alias,
   isMap,
@@ -17,6 +16,7 @@ import {
 } from 'yaml';
 import type { ConfigIssue } from '../errors.js';
 import { closest, didYouMean } from '../util/suggest.js';
+import { AJV_OPTIONS } from './ajv-options.js';
 import { servicesSchema } from './schema.js';
 import { type DocPath, formatPath, SourceMap } from './source-map.js';
 import type { ServicesFile } from './types.js';
@@ -28,11 +28,18 @@ export interface ParsedServices {
 
 export type ParseOutcome = { ok: true; value: ParsedServices } | { ok: false; issues: ConfigIssue[] };
 
-let compiled: ValidateFunction | undefined;
+// `npm run build` precompiles the schema (scripts/write-validator.mjs); from source, compile it here.
+const PRECOMPILED = './services-validator.js';
+async function loadValidator(): Promise<ValidateFunction> {
+  try {
+    return ((await import(PRECOMPILED)) as { default: ValidateFunction }).default;
+  } catch {
+    const { Ajv2020 } = await import('ajv/dist/2020.js');
+    return new Ajv2020(AJV_OPTIONS).compile(servicesSchema);
+  }
+}
+const compiled = await loadValidator();
 function validator(): ValidateFunction {
-  compiled ??= new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }).compile(
-    servicesSchema,
-  );
   return compiled;
 }
 
