@@ -76,6 +76,12 @@ function addCommand(program: Command, spec: CommandSpec, onExit: (code: number) 
 
 /** Entry point used by bin/dbps.js. Sets process.exitCode and never calls process.exit. */
 export async function main(argv: string[]): Promise<void> {
+  // A reader that goes away early (`dbps --help | head`) is not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+  }
   let exitCode: number = ExitCode.ok;
   const program = buildProgram((code) => {
     exitCode = code;
