@@ -21,6 +21,8 @@ export interface AdminTarget {
   port?: number;
   user: string;
   password?: string;
+  /** Milliseconds to wait for the handshake (default 5000); probes of a local socket use less. */
+  connectTimeout?: number;
 }
 
 /** How to reach a server as admin, from services.yaml, the state dir and the environment. */
@@ -65,7 +67,7 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
       ...(target.socketPath ? { socketPath: target.socketPath } : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
       user: target.user,
       ...(target.password !== undefined ? { password: target.password } : {}),
-      connectTimeout: 5000,
+      connectTimeout: target.connectTimeout ?? 5000,
       multipleStatements: false,
       bigIntAsNumber: true,
       insertIdAsNumber: true,

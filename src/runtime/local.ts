@@ -58,10 +58,10 @@ export function localServerPid(stateDir: string, name: string, entry: LocalServe
 }
 
 /** An admin session over the socket, or undefined when the server does not answer (yet). */
-async function trySocket(server: string, socket: string, user: string): Promise<AdminSession | undefined> {
+async function trySocket(server: string, socket: string, user: string, connectTimeout = 5000): Promise<AdminSession | undefined> {
   if (!existsSync(socket)) return undefined;
   try {
-    return await connectAdmin({ server, socketPath: socket, user });
+    return await connectAdmin({ server, socketPath: socket, user, connectTimeout });
   } catch {
     return undefined;
   }
@@ -314,7 +314,8 @@ export const localDriver: Driver = {
     if (pid) {
       ctx.progress('shutting down');
       // SHUTDOWN over the admin socket is the clean path; SIGTERM does the same when the socket does not answer.
-      const session = await trySocket(server.name, files.socket, adminUser);
+      // A short handshake limit: a hung server should not stall `down`, and SIGTERM is just as clean.
+      const session = await trySocket(server.name, files.socket, adminUser, 2000);
       if (session) {
         await session.query('SHUTDOWN').catch(() => signal(pid, 'SIGTERM'));
         await session.close().catch(() => undefined);

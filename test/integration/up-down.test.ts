@@ -199,6 +199,37 @@ services:
   });
 });
 
+describe('a server that hangs', () => {
+  it('is crashed in status while its process does not answer, and down kills it only after the timeout, saying so', async () => {
+    const fleet = await createFleet(`version: 1
+fleet: hung
+defaults: { basePort: ${randomBasePort()} }
+services:
+  queue: { memory: 256M }
+`);
+    expect((await fleet.run(['up'])).code).toBe(0);
+    const pid = fleet.state().servers.queue!.pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const status = await fleet.run(['--json', 'status']);
+      expect(status.code).toBe(3);
+      const server = (JSON.parse(status.stdout) as StatusJson).servers[0]!;
+      expect(server).toMatchObject({ state: 'crashed', pid });
+      expect(server.detail).toContain('does not answer');
+
+      const down = await fleet.run(['down'], { DBPS_STOP_TIMEOUT: '1' });
+      expect(down.code).toBe(0);
+      expect(down.stderr).toContain('did not shut down within 1 s and was killed (SIGKILL)');
+      expect(serverProcessRuns(pid)).toBe(false);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // InnoDB recovers at the next up.
+    expect((await fleet.run(['up'])).code).toBe(0);
+    expect((await fleet.run(['connect', 'queue', '--admin', '-e', 'SELECT 1'])).code).toBe(0);
+  });
+});
+
 describe('ports', () => {
   it('a declared port taken by another process is exit 3 naming the port and the way out', async () => {
     const port = await freePort();
