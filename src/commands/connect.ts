@@ -3,10 +3,10 @@
 import { spawn } from 'node:child_process';
 import { loadFleet } from '../config/load.js';
 import { OperationalError, UsageError } from '../errors.js';
-import { serverOf, type FleetAccount, type FleetServer, type FleetService } from '../fleet/model.js';
+import { type FleetAccount, type FleetServer, type FleetService, serverOf } from '../fleet/model.js';
 import { adminTarget, connectAdmin } from '../runtime/admin.js';
 import { requireBinary } from '../runtime/binaries.js';
-import { writeClientDefaults, type ClientConnection } from '../runtime/client-defaults.js';
+import { type ClientConnection, writeClientDefaults } from '../runtime/client-defaults.js';
 import { passwordFor, readSecrets } from '../runtime/secrets.js';
 import { readState } from '../runtime/state.js';
 import { didYouMean } from '../util/suggest.js';
@@ -37,9 +37,15 @@ export interface ConnectResult {
 function findService(services: FleetService[], name: string, file: string): FleetService {
   const service = services.find((s) => s.name === name);
   if (!service) {
-    throw new UsageError(`"${name}" is not a service in ${file}${didYouMean(name, services.map((s) => s.name))}`, {
-      hint: `services: ${services.map((s) => s.name).join(', ')}`,
-    });
+    throw new UsageError(
+      `"${name}" is not a service in ${file}${didYouMean(
+        name,
+        services.map((s) => s.name),
+      )}`,
+      {
+        hint: `services: ${services.map((s) => s.name).join(', ')}`,
+      },
+    );
   }
   return service;
 }
@@ -48,23 +54,39 @@ function pickAccount(service: FleetService, user: string | undefined): FleetAcco
   if (user !== undefined) {
     const account = service.accounts.find((a) => a.user === user);
     if (!account) {
-      throw new UsageError(`"${user}" is not an account of service "${service.name}"${didYouMean(user, service.accounts.map((a) => a.user))}`, {
-        hint: `its accounts: ${service.accounts.map((a) => a.user).join(', ')}; or use --admin`,
-      });
+      throw new UsageError(
+        `"${user}" is not an account of service "${service.name}"${didYouMean(
+          user,
+          service.accounts.map((a) => a.user),
+        )}`,
+        {
+          hint: `its accounts: ${service.accounts.map((a) => a.user).join(', ')}; or use --admin`,
+        },
+      );
     }
     return account;
   }
   const account = service.accounts.find((a) => a.role === 'app') ?? service.accounts[0];
-  if (!account) throw new UsageError(`service "${service.name}" has no accounts`, { hint: 'use --admin, or add users: in services.yaml' });
+  if (!account)
+    throw new UsageError(`service "${service.name}" has no accounts`, {
+      hint: 'use --admin, or add users: in services.yaml',
+    });
   return account;
 }
 
 /** Where a service account connects: the local server over TCP (as the service would), or the external host. */
-async function accountConnection(server: FleetServer, account: FleetAccount, stateDir: string): Promise<Omit<ClientConnection, 'user' | 'password'>> {
+async function accountConnection(
+  server: FleetServer,
+  account: FleetAccount,
+  stateDir: string,
+): Promise<Omit<ClientConnection, 'user' | 'password'>> {
   if (server.driver === 'external') return { host: server.host!, port: server.port ?? 3306 };
   const local = (await readState(stateDir)).servers[server.name];
   if (!local) {
-    throw new OperationalError(`server "${server.name}" has never been started`, { server: server.name, hint: `run \`dbps up ${server.services[0] ?? server.name}\`` });
+    throw new OperationalError(`server "${server.name}" has never been started`, {
+      server: server.name,
+      hint: `run \`dbps up ${server.services[0] ?? server.name}\``,
+    });
   }
   return account.host === 'localhost' ? { socket: local.socket } : { host: '127.0.0.1', port: local.port };
 }
@@ -102,7 +124,9 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
     // Connecting first gives dbps's own error (not running, access denied) and tells whether the database exists yet.
     const session = await connectAdmin(target);
     try {
-      const rows = await session.query('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [service.database]);
+      const rows = await session.query('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [
+        service.database,
+      ]);
       if (rows.length === 0) database = undefined;
     } finally {
       await session.close();
@@ -110,17 +134,28 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
     connection = {
       user: target.user,
       ...(target.password !== undefined ? { password: target.password } : {}),
-      ...(target.socketPath ? { socket: target.socketPath } : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
+      ...(target.socketPath
+        ? { socket: target.socketPath }
+        : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
     };
   } else {
     const account = pickAccount(service, opts.user);
-    const password = passwordFor({ server: server.name, user: account.user, ...(account.passwordEnv ? { passwordEnv: account.passwordEnv } : {}) }, await readSecrets(opts.stateDir), env);
+    const password = passwordFor(
+      { server: server.name, user: account.user, ...(account.passwordEnv ? { passwordEnv: account.passwordEnv } : {}) },
+      await readSecrets(opts.stateDir),
+      env,
+    );
     if (password === undefined) {
       throw new OperationalError(
         account.passwordEnv
           ? `account ${account.user}: environment variable ${account.passwordEnv} (its password) is not set`
           : `account ${account.user} has no password yet (it is created by \`dbps provision\`)`,
-        { server: server.name, hint: account.passwordEnv ? `export ${account.passwordEnv}=...` : `run \`dbps provision\`, or use \`dbps connect ${service.name} --admin\`` },
+        {
+          server: server.name,
+          hint: account.passwordEnv
+            ? `export ${account.passwordEnv}=...`
+            : `run \`dbps provision\`, or use \`dbps connect ${service.name} --admin\``,
+        },
       );
     }
     connection = { user: account.user, password, ...(await accountConnection(server, account, opts.stateDir)) };
@@ -129,9 +164,20 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
   const defaults = await writeClientDefaults(connection);
   try {
     // --defaults-extra-file must come first; it keeps the password out of argv.
-    const args = [`--defaults-extra-file=${defaults.path}`, ...(opts.execute !== undefined ? ['-e', opts.execute] : []), ...(database ? [database] : [])];
+    const args = [
+      `--defaults-extra-file=${defaults.path}`,
+      ...(opts.execute !== undefined ? ['-e', opts.execute] : []),
+      ...(database ? [database] : []),
+    ];
     const exitCode = await runClient(mariadb, args, env);
-    return { command: 'connect', service: service.name, server: server.name, user: connection.user, ...(database ? { database } : {}), exitCode };
+    return {
+      command: 'connect',
+      service: service.name,
+      server: server.name,
+      user: connection.user,
+      ...(database ? { database } : {}),
+      exitCode,
+    };
   } finally {
     await defaults.remove();
   }

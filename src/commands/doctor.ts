@@ -7,7 +7,14 @@ import { loadFleet } from '../config/load.js';
 import { DbpsError, UsageError } from '../errors.js';
 import type { Fleet } from '../fleet/model.js';
 import { adminTarget, connectAdmin } from '../runtime/admin.js';
-import { binaryVersion, findBinary, installCommand, PACKAGE_OF, searchDirs, type MariadbBinary } from '../runtime/binaries.js';
+import {
+  binaryVersion,
+  findBinary,
+  installCommand,
+  type MariadbBinary,
+  PACKAGE_OF,
+  searchDirs,
+} from '../runtime/binaries.js';
 import { localServerPid } from '../runtime/local.js';
 import { portFree } from '../runtime/ports.js';
 import { readState } from '../runtime/state.js';
@@ -46,7 +53,12 @@ async function binaryChecks(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
     checks.push(
       at
         ? { check: `binary:${name}`, ok: true, detail: at }
-        : { check: `binary:${name}`, ok: false, detail: `${name} not found in ${searchDirs(env).join(':')} (package ${PACKAGE_OF[name]})`, fix: installCommand() },
+        : {
+            check: `binary:${name}`,
+            ok: false,
+            detail: `${name} not found in ${searchDirs(env).join(':')} (package ${PACKAGE_OF[name]})`,
+            fix: installCommand(),
+          },
     );
   }
   const server = found.get('mariadbd');
@@ -55,7 +67,12 @@ async function binaryChecks(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
     const [sv, bv] = await Promise.all([binaryVersion(server), binaryVersion(backup)]);
     const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
     if (!sv || !bv) {
-      checks.push({ check: 'version:mariadb-backup', ok: false, detail: `cannot read the version of ${!sv ? server : backup}`, fix: `${sudo}apt-get install -y --reinstall mariadb-server mariadb-backup` });
+      checks.push({
+        check: 'version:mariadb-backup',
+        ok: false,
+        detail: `cannot read the version of ${!sv ? server : backup}`,
+        fix: `${sudo}apt-get install -y --reinstall mariadb-server mariadb-backup`,
+      });
     } else if (sv.major !== bv.major || sv.minor !== bv.minor || sv.patch !== bv.patch) {
       checks.push({
         check: 'version:mariadb-backup',
@@ -64,7 +81,11 @@ async function binaryChecks(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
         fix: `${sudo}apt-get install -y --only-upgrade mariadb-server mariadb-backup`,
       });
     } else {
-      checks.push({ check: 'version:mariadb-backup', ok: true, detail: `mariadb-backup and mariadbd are both ${sv.major}.${sv.minor}.${sv.patch}` });
+      checks.push({
+        check: 'version:mariadb-backup',
+        ok: true,
+        detail: `mariadb-backup and mariadbd are both ${sv.major}.${sv.minor}.${sv.patch}`,
+      });
     }
   }
   return checks;
@@ -111,9 +132,17 @@ async function fleetChecks(fleet: Fleet, stateDir: string, env: NodeJS.ProcessEn
         const entry = state.servers[server.name];
         const port = server.port ?? entry?.port;
         if (port === undefined) {
-          checks.push({ check: `port:${server.name}`, ok: true, detail: `allocated at the first \`dbps up\` (from ${fleet.basePort} upward, skipping busy ports)` });
+          checks.push({
+            check: `port:${server.name}`,
+            ok: true,
+            detail: `allocated at the first \`dbps up\` (from ${fleet.basePort} upward, skipping busy ports)`,
+          });
         } else if (await localServerPid(stateDir, server.name, entry)) {
-          checks.push({ check: `port:${server.name}`, ok: true, detail: `${port} is used by this fleet's own running server` });
+          checks.push({
+            check: `port:${server.name}`,
+            ok: true,
+            detail: `${port} is used by this fleet's own running server`,
+          });
         } else if (await portFree(port)) {
           checks.push({ check: `port:${server.name}`, ok: true, detail: `${port} is free` });
         } else {
@@ -129,9 +158,18 @@ async function fleetChecks(fleet: Fleet, stateDir: string, env: NodeJS.ProcessEn
       try {
         const session = await connectAdmin(await adminTarget(fleet, server, stateDir, env));
         await session.close();
-        checks.push({ check: `external:${server.name}`, ok: true, detail: `${server.host}:${server.port ?? 3306} answers` });
+        checks.push({
+          check: `external:${server.name}`,
+          ok: true,
+          detail: `${server.host}:${server.port ?? 3306} answers`,
+        });
       } catch (e) {
-        checks.push({ check: `external:${server.name}`, ok: false, detail: (e as Error).message, ...(e instanceof DbpsError && e.hint ? { fix: e.hint } : {}) });
+        checks.push({
+          check: `external:${server.name}`,
+          ok: false,
+          detail: (e as Error).message,
+          ...(e instanceof DbpsError && e.hint ? { fix: e.hint } : {}),
+        });
       }
     }),
   );
@@ -152,5 +190,10 @@ export async function run(opts: DoctorOptions): Promise<DoctorResult> {
     if (!(e instanceof UsageError)) throw e;
     skipped = `${e.message}; port and external server checks skipped`;
   }
-  return { command: 'doctor', checks, ...(skipped ? { skipped } : {}), outcome: checks.every((c) => c.ok) ? 'ok' : 'failed' };
+  return {
+    command: 'doctor',
+    checks,
+    ...(skipped ? { skipped } : {}),
+    outcome: checks.every((c) => c.ok) ? 'ok' : 'failed',
+  };
 }

@@ -1,10 +1,10 @@
 // dbps down: clean shutdown of local servers (SIGKILL only after a timeout, reported), optionally
 // removing their datadirs. External servers are never stopped.
 import { loadFleet } from '../config/load.js';
-import { ExitCode, UsageError, type ExitCodeValue } from '../errors.js';
+import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 import { selectServers, serverLabel } from '../fleet/select.js';
 import { driverFor, type StopAction, type StopOutcome } from '../runtime/driver.js';
-import { runJobsSilently, type Job, type JobRunner } from '../runtime/jobs.js';
+import { type Job, type JobRunner, runJobsSilently } from '../runtime/jobs.js';
 import { readState } from '../runtime/state.js';
 import { failureOf, type ServerFailure } from './up.js';
 
@@ -53,7 +53,9 @@ export async function run(opts: DownOptions): Promise<DownResult> {
     if (doomed.length && !opts.yes) {
       const question = `Delete the data of ${doomed.join(', ')} (${doomed.length} server${doomed.length === 1 ? '' : 's'}) for good?`;
       if (!opts.confirm) {
-        throw new UsageError(`--destroy deletes the datadirs of ${doomed.join(', ')}; add --yes to confirm`, { hint: 'nothing was stopped or removed' });
+        throw new UsageError(`--destroy deletes the datadirs of ${doomed.join(', ')}; add --yes to confirm`, {
+          hint: 'nothing was stopped or removed',
+        });
       }
       if (!(await opts.confirm(question))) throw new UsageError('not confirmed; nothing was stopped or removed');
     }
@@ -63,13 +65,19 @@ export async function run(opts: DownOptions): Promise<DownResult> {
       const driver = await driverFor(server);
       return {
         title: serverLabel(server),
-        run: (progress: (text: string) => void) => driver.stop(server, { fleet, stateDir: opts.stateDir, state, env, progress }, { destroy: opts.destroy && server.driver === 'local' }),
+        run: (progress: (text: string) => void) =>
+          driver.stop(
+            server,
+            { fleet, stateDir: opts.stateDir, state, env, progress },
+            { destroy: opts.destroy && server.driver === 'local' },
+          ),
         describe: describeStop,
       };
     }),
   );
   const settled = await (opts.runJobs ?? runJobsSilently)(jobs);
-  if (opts.destroy && servers.some((s) => s.driver === 'local')) await (await import('../runtime/local.js')).removeTemplatesIfUnused(opts.stateDir);
+  if (opts.destroy && servers.some((s) => s.driver === 'local'))
+    await (await import('../runtime/local.js')).removeTemplatesIfUnused(opts.stateDir);
   const results: DownServerResult[] = servers.map((server, i) => {
     const base = { server: server.name, label: serverLabel(server), driver: server.driver };
     const s = settled[i]!;
@@ -77,7 +85,10 @@ export async function run(opts: DownOptions): Promise<DownResult> {
     const { server: _name, ...outcome } = s.value;
     return { ...base, ...outcome };
   });
-  const exitCode = results.reduce<ExitCodeValue>((code, r) => (r.error && r.error.exitCode > code ? r.error.exitCode : code), ExitCode.ok);
+  const exitCode = results.reduce<ExitCodeValue>(
+    (code, r) => (r.error && r.error.exitCode > code ? r.error.exitCode : code),
+    ExitCode.ok,
+  );
   return {
     command: 'down',
     servers: results,

@@ -27,7 +27,15 @@ export async function run(opts: StatusOptions): Promise<StatusResult> {
   const servers = selectServers(fleet, opts.services);
   const state = await readState(opts.stateDir);
   const probes = await Promise.all(
-    servers.map(async (server) => (await driverFor(server)).probe(server, { fleet, stateDir: opts.stateDir, state, env, progress: () => undefined })),
+    servers.map(async (server) =>
+      (await driverFor(server)).probe(server, {
+        fleet,
+        stateDir: opts.stateDir,
+        state,
+        env,
+        progress: () => undefined,
+      }),
+    ),
   );
   const down = probes.filter((p) => p.shouldRun && p.state !== 'running').map((p) => p.server);
   return { command: 'status', fleet: fleet.name, servers: probes, down, outcome: down.length ? 'failed' : 'ok' };

@@ -1,11 +1,11 @@
 // dbps up: start the local servers that are not running (creating them on first use) and check that
 // external servers answer. Returns what happened to each server; never prints.
 import { loadFleet } from '../config/load.js';
-import { DbpsError, ExitCode, UsageError, type ExitCodeValue } from '../errors.js';
+import { DbpsError, ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 import { selectServers, serverLabel } from '../fleet/select.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { driverFor, type StartAction, type StartOutcome } from '../runtime/driver.js';
-import { runJobsSilently, type Job, type JobRunner } from '../runtime/jobs.js';
+import { type Job, type JobRunner, runJobsSilently } from '../runtime/jobs.js';
 import { allocatePorts } from '../runtime/ports.js';
 import { readState } from '../runtime/state.js';
 
@@ -55,14 +55,17 @@ export function parseMemoryScale(flag: string | undefined, env: NodeJS.ProcessEn
   if (raw === undefined || raw === '') return 1;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0 || value > 16) {
-    throw new UsageError(`memory scale "${raw}" is not a number between 0 and 16`, { hint: 'e.g. --memory-scale 0.25 (each server still gets at least 128M)' });
+    throw new UsageError(`memory scale "${raw}" is not a number between 0 and 16`, {
+      hint: 'e.g. --memory-scale 0.25 (each server still gets at least 128M)',
+    });
   }
   return value;
 }
 
 /** Turns any failure into the per-server error shown in the result (bugs keep exit 3). */
 export function failureOf(reason: unknown): ServerFailure {
-  if (reason instanceof DbpsError) return { message: reason.message, ...(reason.hint ? { hint: reason.hint } : {}), exitCode: reason.exitCode };
+  if (reason instanceof DbpsError)
+    return { message: reason.message, ...(reason.hint ? { hint: reason.hint } : {}), exitCode: reason.exitCode };
   return { message: reason instanceof Error ? reason.message : String(reason), exitCode: ExitCode.operational };
 }
 
@@ -82,11 +85,19 @@ export async function run(opts: UpOptions): Promise<UpResult> {
   const state = await readState(opts.stateDir);
   const localNames = new Set(local.map((s) => s.name));
   const reserved = [
-    ...Object.entries(state.servers).filter(([name]) => !localNames.has(name)).map(([, s]) => s.port),
-    ...fleet.servers.filter((s) => s.driver === 'local' && !localNames.has(s.name) && s.port !== undefined).map((s) => s.port!),
+    ...Object.entries(state.servers)
+      .filter(([name]) => !localNames.has(name))
+      .map(([, s]) => s.port),
+    ...fleet.servers
+      .filter((s) => s.driver === 'local' && !localNames.has(s.name) && s.port !== undefined)
+      .map((s) => s.port!),
   ];
   const ports = await allocatePorts(
-    local.map((s) => ({ server: s.name, ...(s.port !== undefined ? { declared: s.port } : {}), ...(state.servers[s.name] ? { recorded: state.servers[s.name]!.port } : {}) })),
+    local.map((s) => ({
+      server: s.name,
+      ...(s.port !== undefined ? { declared: s.port } : {}),
+      ...(state.servers[s.name] ? { recorded: state.servers[s.name]!.port } : {}),
+    })),
     fleet.basePort,
     reserved,
   );
@@ -97,7 +108,11 @@ export async function run(opts: UpOptions): Promise<UpResult> {
       return {
         title: serverLabel(server),
         run: (progress: (text: string) => void) =>
-          driver.start(server, { fleet, stateDir: opts.stateDir, state, env, progress }, { ...(ports.has(server.name) ? { port: ports.get(server.name)! } : {}), memoryScale: opts.memoryScale }),
+          driver.start(
+            server,
+            { fleet, stateDir: opts.stateDir, state, env, progress },
+            { ...(ports.has(server.name) ? { port: ports.get(server.name)! } : {}), memoryScale: opts.memoryScale },
+          ),
         describe: describeStart,
       };
     }),
@@ -106,11 +121,19 @@ export async function run(opts: UpOptions): Promise<UpResult> {
   const results: UpServerResult[] = servers.map((server, i) => {
     const base = { server: server.name, label: serverLabel(server), driver: server.driver, services: server.services };
     const s = settled[i]!;
-    if (s.status === 'rejected') return { ...base, ...(ports.has(server.name) ? { port: ports.get(server.name)! } : {}), error: failureOf(s.reason) };
+    if (s.status === 'rejected')
+      return {
+        ...base,
+        ...(ports.has(server.name) ? { port: ports.get(server.name)! } : {}),
+        error: failureOf(s.reason),
+      };
     const { server: _name, ...outcome } = s.value;
     return { ...base, ...outcome };
   });
-  const exitCode = results.reduce<ExitCodeValue>((code, r) => (r.error && r.error.exitCode > code ? r.error.exitCode : code), ExitCode.ok);
+  const exitCode = results.reduce<ExitCodeValue>(
+    (code, r) => (r.error && r.error.exitCode > code ? r.error.exitCode : code),
+    ExitCode.ok,
+  );
   return {
     command: 'up',
     stateDir: opts.stateDir,

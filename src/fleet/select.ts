@@ -20,9 +20,15 @@ export function selectServers(fleet: Fleet, names: string[]): FleetServer[] {
       wanted.add(name);
       continue;
     }
-    throw new UsageError(`"${name}" is not a service in ${fleet.file}${didYouMean(name, fleet.services.map((s) => s.name))}`, {
-      hint: `services: ${fleet.services.map((s) => s.name).join(', ')}`,
-    });
+    throw new UsageError(
+      `"${name}" is not a service in ${fleet.file}${didYouMean(
+        name,
+        fleet.services.map((s) => s.name),
+      )}`,
+      {
+        hint: `services: ${fleet.services.map((s) => s.name).join(', ')}`,
+      },
+    );
   }
   return fleet.servers.filter((s) => wanted.has(s.name));
 }

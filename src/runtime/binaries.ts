@@ -52,9 +52,12 @@ export function findBinary(name: MariadbBinary, env: NodeJS.ProcessEnv = process
 /** The error every command raises when a program is missing: what, where we looked, how to fix. */
 export function missingBinaryError(name: MariadbBinary, env: NodeJS.ProcessEnv = process.env): OperationalError {
   const where = env.DBPS_MARIADB_BINDIR ? `DBPS_MARIADB_BINDIR (${env.DBPS_MARIADB_BINDIR})` : 'PATH and /usr/sbin';
-  return new OperationalError(`${name} is not installed (looked in ${where}; it comes with the ${PACKAGE_OF[name]} package)`, {
-    hint: `run \`${installCommand()}\`, then \`dbps doctor\` to check the rest`,
-  });
+  return new OperationalError(
+    `${name} is not installed (looked in ${where}; it comes with the ${PACKAGE_OF[name]} package)`,
+    {
+      hint: `run \`${installCommand()}\`, then \`dbps doctor\` to check the rest`,
+    },
+  );
 }
 
 /** Path of a program that must exist for the command to go on. */
@@ -82,7 +85,9 @@ export function versionText(banner: string): string | undefined {
 const versionCache = new Map<string, Promise<ServerVersion | undefined>>();
 
 /** The installed mariadbd's version, detected once per process (it decides the my.cnf option set). */
-export async function mariadbdVersion(env: NodeJS.ProcessEnv = process.env): Promise<{ path: string; version: ServerVersion }> {
+export async function mariadbdVersion(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ path: string; version: ServerVersion }> {
   const bin = requireBinary('mariadbd', env);
   let pending = versionCache.get(bin);
   if (!pending) {

@@ -1,7 +1,7 @@
 // The external driver: servers dbps does not run. `up` only checks they answer, `down` leaves them
 // alone, `status` probes them with the admin account from services.yaml.
 import { OperationalError } from '../errors.js';
-import { adminTarget, connectAdmin } from './admin.js';
+import { type AdminSession, adminTarget, connectAdmin } from './admin.js';
 import type { Driver, ServerProbe } from './driver.js';
 import { readHealth } from './health.js';
 
@@ -42,7 +42,7 @@ export const externalDriver: Driver = {
       shouldRun: true,
       health: [],
     };
-    let session;
+    let session: AdminSession;
     try {
       session = await connectAdmin(await adminTarget(ctx.fleet, server, ctx.stateDir, ctx.env));
     } catch (e) {
@@ -50,7 +50,15 @@ export const externalDriver: Driver = {
     }
     try {
       const h = await readHealth(session, ctx.fleet, server);
-      return { ...base, state: 'running', version: h.version, uptimeSeconds: h.uptimeSeconds, threadsConnected: h.threadsConnected, bufferPoolReads: h.bufferPoolReads, health: h.health };
+      return {
+        ...base,
+        state: 'running',
+        version: h.version,
+        uptimeSeconds: h.uptimeSeconds,
+        threadsConnected: h.threadsConnected,
+        bufferPoolReads: h.bufferPoolReads,
+        health: h.health,
+      };
     } finally {
       await session.close();
     }

@@ -25,7 +25,10 @@ export async function readHealth(session: AdminSession, fleet: Fleet, server: Fl
   const perDb = new Map<string, { threads: number; active: number }>();
   if (databases.length) {
     const marks = databases.map(() => '?').join(', ');
-    for (const r of await session.query<{ name: string }>(`SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${marks})`, databases)) {
+    for (const r of await session.query<{ name: string }>(
+      `SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${marks})`,
+      databases,
+    )) {
       existing.add(r.name);
     }
     // Our own admin connection has no default database, so it never counts towards a service.

@@ -10,14 +10,23 @@ import { OperationalError } from '../errors.js';
 import type { FleetServer } from '../fleet/model.js';
 import { renderMyCnf } from '../mycnf/render.js';
 import type { ServerVersion } from '../util/version.js';
-import { connectAdmin, type AdminSession } from './admin.js';
+import { type AdminSession, connectAdmin } from './admin.js';
 import { mariadbdVersion, requireBinary } from './binaries.js';
-import type { Driver, DriverContext, ServerProbe, StartAction, StartOutcome, StopOutcome } from './driver.js';
+import type { Driver, ServerProbe, StartAction, StartOutcome, StopOutcome } from './driver.js';
 import { readHealth } from './health.js';
-import { serverFiles, type ServerFiles } from './paths.js';
+import { type ServerFiles, serverFiles } from './paths.js';
 import { portFree } from './ports.js';
-import { isServerProcess, processAlive, readPidFile, signal, sleep, spawnDetached, tailFile, waitForExit } from './process.js';
-import { readState, updateState, type LocalServerState } from './state.js';
+import {
+  isServerProcess,
+  processAlive,
+  readPidFile,
+  signal,
+  sleep,
+  spawnDetached,
+  tailFile,
+  waitForExit,
+} from './process.js';
+import { type LocalServerState, readState, updateState } from './state.js';
 
 const execFileAsync = promisify(execFile);
 const BIND_ADDRESS = '127.0.0.1';
@@ -53,12 +62,21 @@ async function runningPid(files: ServerFiles, entry: LocalServerState | undefine
 }
 
 /** The pid of a local server's running mariadbd, or undefined (doctor: a port held by our own server is fine). */
-export function localServerPid(stateDir: string, name: string, entry: LocalServerState | undefined): Promise<number | undefined> {
+export function localServerPid(
+  stateDir: string,
+  name: string,
+  entry: LocalServerState | undefined,
+): Promise<number | undefined> {
   return runningPid(serverFiles(stateDir, name), entry);
 }
 
 /** An admin session over the socket, or undefined when the server does not answer (yet). */
-async function trySocket(server: string, socket: string, user: string, connectTimeout = 5000): Promise<AdminSession | undefined> {
+async function trySocket(
+  server: string,
+  socket: string,
+  user: string,
+  connectTimeout = 5000,
+): Promise<AdminSession | undefined> {
   if (!existsSync(socket)) return undefined;
   try {
     return await connectAdmin({ server, socketPath: socket, user, connectTimeout });
@@ -94,7 +112,8 @@ const templates = new Map<string, Promise<string>>();
 /** After `down --destroy` left no server, the pristine datadirs go too: nothing of the fleet stays behind. */
 export async function removeTemplatesIfUnused(stateDir: string): Promise<void> {
   const state = await readState(stateDir);
-  if (Object.keys(state.servers).length === 0) await rm(path.join(path.resolve(stateDir), 'templates'), { recursive: true, force: true });
+  if (Object.keys(state.servers).length === 0)
+    await rm(path.join(path.resolve(stateDir), 'templates'), { recursive: true, force: true });
 }
 
 /**
@@ -144,10 +163,13 @@ async function bootstrapTemplate(dir: string, env: NodeJS.ProcessEnv): Promise<s
     await writeFile(log, `${err.stdout ?? ''}${err.stderr ?? ''}`).catch(() => undefined);
     await rm(partial, { recursive: true, force: true });
     const lines = await tailFile(log, 8);
-    throw new OperationalError(`mariadb-install-db failed (exit ${err.code ?? '?'}); last lines of ${log}:\n  ${lines.join('\n  ')}`, {
-      hint: `check that ${path.dirname(dir)} is writable, then run \`dbps up\` again`,
-      cause: e,
-    });
+    throw new OperationalError(
+      `mariadb-install-db failed (exit ${err.code ?? '?'}); last lines of ${log}:\n  ${lines.join('\n  ')}`,
+      {
+        hint: `check that ${path.dirname(dir)} is writable, then run \`dbps up\` again`,
+        cause: e,
+      },
+    );
   }
   await rm(path.join(partial, 'tmp'), { recursive: true, force: true });
   try {
@@ -160,12 +182,23 @@ async function bootstrapTemplate(dir: string, env: NodeJS.ProcessEnv): Promise<s
 }
 
 /** Gives a new server its datadir: a copy of the version's pristine datadir, renamed into place when complete. */
-async function initialiseDatadir(server: FleetServer, files: ServerFiles, stateDir: string, version: ServerVersion, env: NodeJS.ProcessEnv): Promise<void> {
+async function initialiseDatadir(
+  server: FleetServer,
+  files: ServerFiles,
+  stateDir: string,
+  version: ServerVersion,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   let template: string;
   try {
     template = await pristineDatadir(stateDir, version, env);
   } catch (e) {
-    if (e instanceof OperationalError) throw new OperationalError(`server "${server.name}": ${e.message}`, { server: server.name, ...(e.hint ? { hint: e.hint } : {}), cause: e });
+    if (e instanceof OperationalError)
+      throw new OperationalError(`server "${server.name}": ${e.message}`, {
+        server: server.name,
+        ...(e.hint ? { hint: e.hint } : {}),
+        cause: e,
+      });
     throw e;
   }
   const partial = `${files.datadir}.partial`;
@@ -194,7 +227,10 @@ async function waitUntilReady(
     if (Date.now() > deadline) {
       throw new OperationalError(
         `server "${server.name}": mariadbd did not accept connections on ${files.socket} within ${Math.round(timeoutMs / 1000)} s${await logTail(files)}`,
-        { server: server.name, hint: `it may still be recovering: check \`dbps status\` and ${files.logError} (DBPS_START_TIMEOUT raises the limit)` },
+        {
+          server: server.name,
+          hint: `it may still be recovering: check \`dbps status\` and ${files.logError} (DBPS_START_TIMEOUT raises the limit)`,
+        },
       );
     }
     await sleep(100);
@@ -214,7 +250,14 @@ export const localDriver: Driver = {
     const livePid = await runningPid(files, entry);
     if (livePid) {
       // Still coming up (or recovering) from an earlier `up`: give it the start timeout, not a clash error.
-      await waitUntilReady(server, files, adminUser, () => false, () => processAlive(livePid), startTimeout);
+      await waitUntilReady(
+        server,
+        files,
+        adminUser,
+        () => false,
+        () => processAlive(livePid),
+        startTimeout,
+      );
       await updateState(ctx.stateDir, (s) => {
         const e = s.servers[server.name];
         if (e) {
@@ -222,7 +265,14 @@ export const localDriver: Driver = {
           e.pid = livePid;
         }
       });
-      return { server: server.name, action: 'already-running', port: entry?.port ?? port, socket: files.socket, pid: livePid, seconds: 0 };
+      return {
+        server: server.name,
+        action: 'already-running',
+        port: entry?.port ?? port,
+        socket: files.socket,
+        pid: livePid,
+        seconds: 0,
+      };
     }
 
     const { path: mariadbd, version } = await mariadbdVersion(ctx.env);
@@ -230,10 +280,13 @@ export const localDriver: Driver = {
     await clearLeftovers(files);
 
     if (!(await portFree(port, BIND_ADDRESS))) {
-      throw new OperationalError(`server "${server.name}": port ${port} on ${BIND_ADDRESS} is already in use by another process`, {
-        server: server.name,
-        hint: `stop whatever listens on ${port} (\`ss -ltnp 'sport = :${port}'\` shows it), or give "${server.name}" another port with \`port:\` in services.yaml`,
-      });
+      throw new OperationalError(
+        `server "${server.name}": port ${port} on ${BIND_ADDRESS} is already in use by another process`,
+        {
+          server: server.name,
+          hint: `stop whatever listens on ${port} (\`ss -ltnp 'sport = :${port}'\` shows it), or give "${server.name}" another port with \`port:\` in services.yaml`,
+        },
+      );
     }
 
     await mkdir(files.dir, { recursive: true, mode: 0o700 });
@@ -263,10 +316,13 @@ export const localDriver: Driver = {
         },
       });
     } catch (e) {
-      throw new OperationalError(`server "${server.name}": cannot write its my.cnf for MariaDB ${version.text}: ${(e as Error).message}`, {
-        server: server.name,
-        cause: e,
-      });
+      throw new OperationalError(
+        `server "${server.name}": cannot write its my.cnf for MariaDB ${version.text}: ${(e as Error).message}`,
+        {
+          server: server.name,
+          cause: e,
+        },
+      );
     }
     await writeFile(files.cnf, cnfText, { mode: 0o600 });
 
@@ -288,7 +344,11 @@ export const localDriver: Driver = {
       };
     });
 
-    ctx.progress(action === 'recovered' ? `restarting after a crash on port ${port} (InnoDB recovery)` : `starting mariadbd on port ${port}`);
+    ctx.progress(
+      action === 'recovered'
+        ? `restarting after a crash on port ${port} (InnoDB recovery)`
+        : `starting mariadbd on port ${port}`,
+    );
     // --defaults-file must come first; it also keeps /etc/mysql/my.cnf out of this server.
     const child = spawnDetached(mariadbd, [`--defaults-file=${files.cnf}`, ...userArgs()], files.logError, files.dir);
     await waitUntilReady(server, files, adminUser, child.exited, () => processAlive(child.pid), startTimeout);
@@ -300,7 +360,14 @@ export const localDriver: Driver = {
         e.startedAt = new Date().toISOString();
       }
     });
-    return { server: server.name, action, port, socket: files.socket, pid: child.pid, seconds: (Date.now() - began) / 1000 };
+    return {
+      server: server.name,
+      action,
+      port,
+      socket: files.socket,
+      pid: child.pid,
+      seconds: (Date.now() - began) / 1000,
+    };
   },
 
   async stop(server, ctx, opts): Promise<StopOutcome> {
@@ -354,7 +421,7 @@ export const localDriver: Driver = {
       driver: 'local',
       services: server.services,
       host: BIND_ADDRESS,
-      ...(entry?.port ?? server.port ? { port: entry?.port ?? server.port } : {}),
+      ...((entry?.port ?? server.port) ? { port: entry?.port ?? server.port } : {}),
       ...(entry ? { socket: entry.socket } : {}),
       state: 'stopped',
       shouldRun: entry?.wanted === 'running',
@@ -365,9 +432,19 @@ export const localDriver: Driver = {
     const pid = await runningPid(files, entry);
     if (!pid) {
       if (pidInFile !== undefined) {
-        return { ...base, state: 'crashed', detail: `pid file names ${pidInFile} but no such server process runs (killed or crashed); \`dbps up\` restarts it` };
+        return {
+          ...base,
+          state: 'crashed',
+          detail: `pid file names ${pidInFile} but no such server process runs (killed or crashed); \`dbps up\` restarts it`,
+        };
       }
-      return { ...base, detail: entry.wanted === 'running' ? 'not running although it was not stopped with `dbps down`' : 'stopped by `dbps down`' };
+      return {
+        ...base,
+        detail:
+          entry.wanted === 'running'
+            ? 'not running although it was not stopped with `dbps down`'
+            : 'stopped by `dbps down`',
+      };
     }
     const session = await trySocket(server.name, entry.socket, entry.adminUser);
     if (!session) {

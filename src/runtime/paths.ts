@@ -33,7 +33,8 @@ export function serverFiles(stateDir: string, name: string): ServerFiles {
   if (Buffer.byteLength(`${files.socket}.lock`) > MAX_SOCKET_PATH) {
     const hash = createHash('sha256').update(dir).digest('hex').slice(0, 12);
     files.socketDir = path.join('/tmp', `dbps-${hash}`);
-    const shortName = Buffer.byteLength(name) > 40 ? createHash('sha256').update(name).digest('hex').slice(0, 12) : name;
+    const shortName =
+      Buffer.byteLength(name) > 40 ? createHash('sha256').update(name).digest('hex').slice(0, 12) : name;
     files.socket = path.join(files.socketDir, `${shortName}.sock`);
   }
   return files;

@@ -1,19 +1,29 @@
 // A fleet in a temp directory driven through the real CLI (`dbps up/down/...`), with cleanup that
 // stops every server it started even when a test fails: `dbps down`, then SIGKILL of any pid left.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, dbps, type CliRun } from './dbps-cli.js';
+import { BIN, type CliRun, dbps } from './dbps-cli.js';
 
 /** `dbps ...args` as another OS user (root only, via runuser), for the non-root code path. */
 function runAsUser(user: string, cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   const vars = Object.entries({ NO_COLOR: '1', PATH: process.env.PATH ?? '', ...env }).map(([k, v]) => `${k}=${v}`);
   return new Promise((resolve) => {
-    execFile('runuser', ['-u', user, '--', 'env', ...vars, process.execPath, BIN, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
+    execFile(
+      'runuser',
+      ['-u', user, '--', 'env', ...vars, process.execPath, BIN, ...args],
+      { cwd, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        resolve({
+          code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        });
+      },
+    );
   });
 }
 
@@ -69,7 +79,9 @@ function leftoverPids(stateDir: string): number[] {
     }
   }
   try {
-    const state = JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as { servers: Record<string, { pid?: number }> };
+    const state = JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as {
+      servers: Record<string, { pid?: number }>;
+    };
     for (const s of Object.values(state.servers)) if (s.pid) pids.push(s.pid);
   } catch {
     // no state

@@ -1,8 +1,8 @@
 // dbps up / down / status / connect / doctor against real mariadbd processes started by dbps itself.
 import { execFileSync } from 'node:child_process';
-import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,7 +27,19 @@ afterAll(async () => {
 });
 
 interface StatusJson {
-  servers: { server: string; driver: string; state: string; port?: number; socket?: string; pid?: number; version?: string; services: string[]; shouldRun: boolean; detail?: string; health: { service: string; databaseExists: boolean }[] }[];
+  servers: {
+    server: string;
+    driver: string;
+    state: string;
+    port?: number;
+    socket?: string;
+    pid?: number;
+    version?: string;
+    services: string[];
+    shouldRun: boolean;
+    detail?: string;
+    health: { service: string; databaseExists: boolean }[];
+  }[];
   down: string[];
 }
 
@@ -70,7 +82,13 @@ describe('dbps up / status / connect / down on a mixed fleet', () => {
     }
 
     // Each service reaches its own server: the port it reports is the one status gave for its server.
-    for (const [service, server] of [['orders', 'orders'], ['customers', 'customers'], ['sessions', 'sessions'], ['inventory', 'shared'], ['payments', 'shared']] as const) {
+    for (const [service, server] of [
+      ['orders', 'orders'],
+      ['customers', 'customers'],
+      ['sessions', 'sessions'],
+      ['inventory', 'shared'],
+      ['payments', 'shared'],
+    ] as const) {
       const r = await fleet.run(['connect', service, '--admin', '-e', 'SELECT 1 AS one, @@port AS port']);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
@@ -84,10 +102,26 @@ describe('dbps up / status / connect / down on a mixed fleet', () => {
     // A service account: its password comes from secrets.env and travels in a temp option file, never in argv.
     const password = `p"w#1; x\\y'z`;
     const sqlPassword = password.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
-    expect((await fleet.run(['connect', 'orders', '--admin', '-e', `CREATE USER orders_app@'%' IDENTIFIED BY '${sqlPassword}'; GRANT SELECT ON orders.* TO orders_app@'%'`])).code).toBe(0);
-    await writeFile(path.join(fleet.stateDir, 'secrets.env'), `DBPS_PASSWORD_ORDERS_ORDERS_APP=${password}\n`, { mode: 0o600 });
+    expect(
+      (
+        await fleet.run([
+          'connect',
+          'orders',
+          '--admin',
+          '-e',
+          `CREATE USER orders_app@'%' IDENTIFIED BY '${sqlPassword}'; GRANT SELECT ON orders.* TO orders_app@'%'`,
+        ])
+      ).code,
+    ).toBe(0);
+    await writeFile(path.join(fleet.stateDir, 'secrets.env'), `DBPS_PASSWORD_ORDERS_ORDERS_APP=${password}\n`, {
+      mode: 0o600,
+    });
     const argvLog = path.join(fleet.dir, 'argv.log');
-    const asApp = await fleet.run(['connect', 'orders', '-e', 'SELECT CURRENT_USER(), DATABASE()'], { DBPS_ARGV_LOG: argvLog }, ['--import', RECORD_ARGV]);
+    const asApp = await fleet.run(
+      ['connect', 'orders', '-e', 'SELECT CURRENT_USER(), DATABASE()'],
+      { DBPS_ARGV_LOG: argvLog },
+      ['--import', RECORD_ARGV],
+    );
     expect(asApp.stderr).toBe('');
     expect(asApp.stdout.trim().split('\n')[1]).toBe('orders_app@%\torders');
     const argv = readFileSync(argvLog, 'utf8');
@@ -98,7 +132,9 @@ describe('dbps up / status / connect / down on a mixed fleet', () => {
     const optionFile = /--defaults-extra-file=([^"]+)/.exec(argv)![1]!;
     expect(existsSync(optionFile)).toBe(false);
     // A wrong password is the client's own "access denied" (exit 1), passed through.
-    await writeFile(path.join(fleet.stateDir, 'secrets.env'), 'DBPS_PASSWORD_ORDERS_ORDERS_APP=wrong\n', { mode: 0o600 });
+    await writeFile(path.join(fleet.stateDir, 'secrets.env'), 'DBPS_PASSWORD_ORDERS_ORDERS_APP=wrong\n', {
+      mode: 0o600,
+    });
     const denied = await fleet.run(['connect', 'orders', '-e', 'SELECT 1']);
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain('Access denied');
@@ -109,9 +145,17 @@ describe('dbps up / status / connect / down on a mixed fleet', () => {
     // A second up changes nothing and says so.
     const again = await fleet.run(['--json', 'up']);
     expect(again.code).toBe(0);
-    const againDoc = JSON.parse(again.stdout) as { changed: boolean; servers: { action: string; pid: number; server: string }[] };
+    const againDoc = JSON.parse(again.stdout) as {
+      changed: boolean;
+      servers: { action: string; pid: number; server: string }[];
+    };
     expect(againDoc.changed).toBe(false);
-    expect(againDoc.servers.map((s) => s.action)).toStrictEqual(['already-running', 'already-running', 'already-running', 'already-running']);
+    expect(againDoc.servers.map((s) => s.action)).toStrictEqual([
+      'already-running',
+      'already-running',
+      'already-running',
+      'already-running',
+    ]);
     expect(againDoc.servers.map((s) => s.pid)).toStrictEqual(doc.servers.map((s) => s.pid));
     expect((await fleet.run(['up'])).stderr).toContain('nothing to do');
 
@@ -120,23 +164,30 @@ describe('dbps up / status / connect / down on a mixed fleet', () => {
     expect(down.stderr).toContain('fleet is down');
     const after = await fleet.run(['--json', 'status']);
     expect(after.code).toBe(0);
-    expect((JSON.parse(after.stdout) as StatusJson).servers.map((s) => s.state)).toStrictEqual(['stopped', 'stopped', 'stopped', 'stopped']);
+    expect((JSON.parse(after.stdout) as StatusJson).servers.map((s) => s.state)).toStrictEqual([
+      'stopped',
+      'stopped',
+      'stopped',
+      'stopped',
+    ]);
     for (const s of doc.servers) expect(serverProcessRuns(s.pid!)).toBe(false);
     const refused = await fleet.run(['connect', 'orders', '--admin', '-e', 'SELECT 1']);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/not reachable/);
   });
 
-  it('up [service...] starts only those services\' servers; an unknown service is exit 2 with a suggestion', async () => {
+  it("up [service...] starts only those services' servers; an unknown service is exit 2 with a suggestion", async () => {
     const fleet = await createFleet(mixedFleet(randomBasePort()));
     const typo = await fleet.run(['up', 'invntory']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('did you mean "inventory"?');
-    expect(existsSync(fleet.stateDir + '/servers')).toBe(false);
+    expect(existsSync(`${fleet.stateDir}/servers`)).toBe(false);
 
     const up = await fleet.run(['--json', 'up', 'inventory']);
     expect(up.code).toBe(0);
-    expect((JSON.parse(up.stdout) as { servers: { server: string; action: string }[] }).servers).toMatchObject([{ server: 'shared', action: 'created' }]);
+    expect((JSON.parse(up.stdout) as { servers: { server: string; action: string }[] }).servers).toMatchObject([
+      { server: 'shared', action: 'created' },
+    ]);
     const status = await fleet.run(['--json', 'status']);
     expect((JSON.parse(status.stdout) as StatusJson).servers.map((s) => [s.server, s.state])).toStrictEqual([
       ['shared', 'running'],
@@ -164,7 +215,13 @@ services:
     expect(before.socket.startsWith('/tmp/dbps-')).toBe(true);
     expect(Buffer.byteLength(`${fleet.stateDir}/servers/ledger/mysqld.sock`)).toBeGreaterThan(107);
 
-    const write = await fleet.run(['connect', 'ledger', '--admin', '-e', 'CREATE DATABASE ledger; CREATE TABLE ledger.entries (id INT PRIMARY KEY, amount INT) ENGINE=InnoDB; INSERT INTO ledger.entries VALUES (1, 4200)']);
+    const write = await fleet.run([
+      'connect',
+      'ledger',
+      '--admin',
+      '-e',
+      'CREATE DATABASE ledger; CREATE TABLE ledger.entries (id INT PRIMARY KEY, amount INT) ENGINE=InnoDB; INSERT INTO ledger.entries VALUES (1, 4200)',
+    ]);
     expect(write.code).toBe(0);
 
     const pid = fleet.state().servers.ledger!.pid!;
@@ -276,11 +333,18 @@ services:
 `);
     const up = await fleet.run(['--json', 'up']);
     expect(up.code).toBe(0);
-    expect((JSON.parse(up.stdout) as { servers: { action: string; port: number }[] }).servers).toMatchObject([{ action: 'reachable', port: external.port }]);
+    expect((JSON.parse(up.stdout) as { servers: { action: string; port: number }[] }).servers).toMatchObject([
+      { action: 'reachable', port: external.port },
+    ]);
     expect(existsSync(`${fleet.stateDir}/servers/legacy`)).toBe(false);
 
     const status = JSON.parse((await fleet.run(['--json', 'status'])).stdout) as StatusJson;
-    expect(status.servers[0]).toMatchObject({ server: 'legacy', driver: 'external', state: 'running', port: external.port });
+    expect(status.servers[0]).toMatchObject({
+      server: 'legacy',
+      driver: 'external',
+      state: 'running',
+      port: external.port,
+    });
     expect(status.servers[0]!.version).toMatch(/MariaDB/);
 
     const r = await fleet.run(['connect', 'billing', '--admin', '-e', 'SELECT @@port']);
@@ -324,7 +388,9 @@ services:
     expect(who.code).toBe(0);
     expect(who.stdout).toContain(`${user}@localhost`);
     const pid = fleet.state().servers.notes!.pid!;
-    expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim()}\\s`, 'm'));
+    expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(
+      new RegExp(`^Uid:\\s+${execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim()}\\s`, 'm'),
+    );
     expect((await fleet.run(['down', '--destroy', '--yes'])).code).toBe(0);
     expect(serverProcessRuns(pid)).toBe(false);
   });
@@ -341,7 +407,12 @@ describe('doctor and missing programs', () => {
     const doctor = await fleet.run(['--json', 'doctor'], env);
     expect(doctor.code).toBe(3);
     const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; ok: boolean; fix?: string }[] }).checks;
-    expect(checks.filter((c) => !c.ok).map((c) => c.check)).toStrictEqual(['binary:mariadbd', 'binary:mariadb-install-db', 'binary:mariadb', 'binary:mariadb-backup']);
+    expect(checks.filter((c) => !c.ok).map((c) => c.check)).toStrictEqual([
+      'binary:mariadbd',
+      'binary:mariadb-install-db',
+      'binary:mariadb',
+      'binary:mariadb-backup',
+    ]);
     expect(checks[0]!.fix).toBe('apt-get install -y mariadb-server mariadb-client mariadb-backup');
 
     for (const args of [['up'], ['connect', 'orders', '--admin']]) {

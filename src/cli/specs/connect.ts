@@ -8,14 +8,23 @@ export const connectSpec: CommandSpec = {
     "Run the `mariadb` client on the service's own database as its `app` account (password from its passwordEnv or\n" +
     '.dbps/secrets.env, written by `dbps provision`), as another of its accounts (--user), or as the admin of its\n' +
     "server (--admin: works before provisioning; no default database until the service's database exists).\n" +
-    'Credentials travel in a temporary 0600 option file, never on the command line. The client\'s exit code is returned.',
+    "Credentials travel in a temporary 0600 option file, never on the command line. The client's exit code is returned.",
   options: [
-    { flags: '--user <name>', help: 'one of the service\'s accounts (default: its app account)' },
+    { flags: '--user <name>', help: "one of the service's accounts (default: its app account)" },
     { flags: '--admin', help: "the server's admin access instead of a service account" },
     { flags: '-e, --execute <sql>', help: 'run SQL and exit instead of an interactive session' },
   ],
-  examples: ['dbps connect orders', 'dbps connect orders --user orders_migrator', "dbps connect inventory --admin -e 'SHOW PROCESSLIST'"],
-  exitCodes: { 0: 'the client exited 0', 1: 'the client failed (its own exit code passes through)', 2: 'unknown service or account, bad option', 3: 'server not running or unreachable, no password yet, client missing' },
+  examples: [
+    'dbps connect orders',
+    'dbps connect orders --user orders_migrator',
+    "dbps connect inventory --admin -e 'SHOW PROCESSLIST'",
+  ],
+  exitCodes: {
+    0: 'the client exited 0',
+    1: 'the client failed (its own exit code passes through)',
+    2: 'unknown service or account, bad option',
+    3: 'server not running or unreachable, no password yet, client missing',
+  },
   async run({ args, opts, io }) {
     const { run } = await import('../../commands/connect.js');
     const result = await run({

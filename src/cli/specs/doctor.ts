@@ -10,7 +10,11 @@ export const doctorSpec: CommandSpec = {
     'printed with the exact command that fixes it.',
   options: [],
   examples: ['dbps doctor', 'dbps --json doctor'],
-  exitCodes: { 0: 'everything is in place', 2: 'invalid services.yaml', 3: 'something is missing or broken (see the fix lines)' },
+  exitCodes: {
+    0: 'everything is in place',
+    2: 'invalid services.yaml',
+    3: 'something is missing or broken (see the fix lines)',
+  },
   async run({ io }) {
     const { run } = await import('../../commands/doctor.js');
     const result = await run({ file: io.opts.file, stateDir: io.opts.stateDir });

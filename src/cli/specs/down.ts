@@ -14,7 +14,11 @@ export const downSpec: CommandSpec = {
     { flags: '--yes', help: 'confirm --destroy without asking' },
   ],
   examples: ['dbps down', 'dbps down orders', 'dbps down --destroy --yes   # start from scratch'],
-  exitCodes: { 0: 'stopped (or nothing was running)', 2: '--destroy without confirmation, unknown service', 3: 'a server could not be stopped' },
+  exitCodes: {
+    0: 'stopped (or nothing was running)',
+    2: '--destroy without confirmation, unknown service',
+    3: 'a server could not be stopped',
+  },
   async run({ args, opts, io }) {
     const { run } = await import('../../commands/down.js');
     const { taskRunner } = await import('../../ui/tasks.js');

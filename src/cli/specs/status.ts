@@ -7,12 +7,16 @@ export const statusSpec: CommandSpec = {
   description:
     'Probe every server (local ones through their pid and socket, external ones over the network; nothing is assumed):\n' +
     'driver, services, host, port, socket, pid, state, version, uptime and threads connected, then per service its\n' +
-    'active queries, threads connected and the server\'s buffer pool reads. `crashed` means a pid file without its\n' +
+    "active queries, threads connected and the server's buffer pool reads. `crashed` means a pid file without its\n" +
     'process, or a process that does not answer. Exits 3 when a server that should run (started by `up` and not stopped\n' +
     'by `down`, or external) does not.',
   options: [],
   examples: ['dbps status', 'dbps status orders', 'dbps --json status | jq ".servers[].state"'],
-  exitCodes: { 0: 'every server that should run is running', 2: 'invalid services.yaml or unknown service', 3: 'a server that should run is stopped, crashed or unreachable' },
+  exitCodes: {
+    0: 'every server that should run is running',
+    2: 'invalid services.yaml or unknown service',
+    3: 'a server that should run is stopped, crashed or unreachable',
+  },
   async run({ args, io }) {
     const { run } = await import('../../commands/status.js');
     const result = await run({ file: io.opts.file, stateDir: io.opts.stateDir, services: args });

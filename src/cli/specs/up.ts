@@ -12,15 +12,28 @@ export const upSpec: CommandSpec = {
     'parallel; running ones are left alone, crashed ones are restarted (InnoDB recovers committed work).\n' +
     'Env: DBPS_MEMORY_SCALE (as --memory-scale), DBPS_START_TIMEOUT (seconds, default 120), DBPS_MARIADB_BINDIR.',
   options: [
-    { flags: '--memory-scale <factor>', help: "multiply every local server's memory, e.g. 0.25 on a laptop (min 128M per server; env DBPS_MEMORY_SCALE)" },
+    {
+      flags: '--memory-scale <factor>',
+      help: "multiply every local server's memory, e.g. 0.25 on a laptop (min 128M per server; env DBPS_MEMORY_SCALE)",
+    },
   ],
   examples: ['dbps up', 'dbps up orders inventory', 'dbps up --memory-scale 0.1   # laptop / CI', 'dbps --json up'],
-  exitCodes: { 0: 'every selected server runs (or external server answers)', 2: 'invalid services.yaml, unknown service or bad option', 3: 'a server failed to start, a port is taken, a program is missing' },
+  exitCodes: {
+    0: 'every selected server runs (or external server answers)',
+    2: 'invalid services.yaml, unknown service or bad option',
+    3: 'a server failed to start, a port is taken, a program is missing',
+  },
   async run({ args, opts, io }) {
     const { run, parseMemoryScale } = await import('../../commands/up.js');
     const { taskRunner } = await import('../../ui/tasks.js');
     const memoryScale = parseMemoryScale(opts.memoryScale as string | undefined, process.env);
-    const result = await run({ file: io.opts.file, stateDir: io.opts.stateDir, services: args, memoryScale, runJobs: taskRunner(io) });
+    const result = await run({
+      file: io.opts.file,
+      stateDir: io.opts.stateDir,
+      services: args,
+      memoryScale,
+      runJobs: taskRunner(io),
+    });
     if (io.opts.json) {
       io.json({ version: 1, ...result });
     } else {

@@ -1,19 +1,26 @@
 // Text for up / down / status / doctor results. Pure: a result goes in, a string comes out.
 import type { DoctorResult } from '../../commands/doctor.js';
 import type { DownResult } from '../../commands/down.js';
+import { describeStop } from '../../commands/down.js';
 import type { StatusResult } from '../../commands/status.js';
 import type { UpResult } from '../../commands/up.js';
 import { describeStart } from '../../commands/up.js';
-import { describeStop } from '../../commands/down.js';
 import type { Paint } from '../paint.js';
 
 /** Left-aligned columns separated by two spaces; the header row is dimmed. */
-export function table(rows: string[][], paint: Paint, style: (padded: string, row: number, col: number) => string = (t) => t): string {
+export function table(
+  rows: string[][],
+  paint: Paint,
+  style: (padded: string, row: number, col: number) => string = (t) => t,
+): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   return rows
     .map((r, i) => {
       // Colour is applied after padding so escape codes do not break the columns.
-      const line = r.map((cell, c) => style(c === r.length - 1 ? cell : cell.padEnd(widths[c]!), i, c)).join('  ').trimEnd();
+      const line = r
+        .map((cell, c) => style(c === r.length - 1 ? cell : cell.padEnd(widths[c]!), i, c))
+        .join('  ')
+        .trimEnd();
       return i === 0 ? paint.dim(line) : line;
     })
     .join('\n');
@@ -39,20 +46,26 @@ function errorLines(paint: Paint, error: { message: string; hint?: string }): st
 export function upText(r: UpResult, paint: Paint, perServer = true): string {
   let out = '';
   for (const s of perServer ? r.servers : []) {
-    out += s.error ? `${paint.bad('failed')}  ${s.label}\n` : `${paint.ok('ok')}  ${s.label}: ${describeStart({ server: s.server, action: s.action!, ...(s.port !== undefined ? { port: s.port } : {}), seconds: s.seconds ?? 0 })}\n`;
+    out += s.error
+      ? `${paint.bad('failed')}  ${s.label}\n`
+      : `${paint.ok('ok')}  ${s.label}: ${describeStart({ server: s.server, action: s.action!, ...(s.port !== undefined ? { port: s.port } : {}), seconds: s.seconds ?? 0 })}\n`;
   }
   for (const s of r.servers) if (s.error) out += errorLines(paint, s.error);
   const failed = r.servers.filter((s) => s.error).length;
   if (failed) out += `${failed} of ${r.servers.length} server${r.servers.length === 1 ? '' : 's'} failed to come up\n`;
-  else if (!r.changed) out += `nothing to do: all ${r.servers.length} server${r.servers.length === 1 ? ' is' : 's are'} already running\n`;
-  else out += `fleet is up (${r.servers.length} server${r.servers.length === 1 ? '' : 's'}); next: dbps status, dbps provision\n`;
+  else if (!r.changed)
+    out += `nothing to do: all ${r.servers.length} server${r.servers.length === 1 ? ' is' : 's are'} already running\n`;
+  else
+    out += `fleet is up (${r.servers.length} server${r.servers.length === 1 ? '' : 's'}); next: dbps status, dbps provision\n`;
   return out;
 }
 
 export function downText(r: DownResult, paint: Paint, perServer = true): string {
   let out = '';
   for (const s of perServer ? r.servers : []) {
-    out += s.error ? `${paint.bad('failed')}  ${s.label}\n` : `${paint.ok('ok')}  ${s.label}: ${describeStop({ server: s.server, action: s.action!, destroyed: s.destroyed })}\n`;
+    out += s.error
+      ? `${paint.bad('failed')}  ${s.label}\n`
+      : `${paint.ok('ok')}  ${s.label}: ${describeStop({ server: s.server, action: s.action!, destroyed: s.destroyed })}\n`;
   }
   for (const s of r.servers) if (s.error) out += errorLines(paint, s.error);
   for (const w of r.warnings) out += `${paint.warn('warning:')} ${w}\n`;
@@ -65,7 +78,9 @@ export function statusText(r: StatusResult, paint: Paint): string {
     const state = cell.trim();
     return state === 'running' ? paint.ok(cell) : state === 'stopped' ? paint.dim(cell) : paint.bad(cell);
   };
-  const rows = [['SERVER', 'DRIVER', 'SERVICES', 'STATE', 'HOST:PORT', 'PID', 'VERSION', 'UPTIME', 'THREADS', 'SOCKET']];
+  const rows = [
+    ['SERVER', 'DRIVER', 'SERVICES', 'STATE', 'HOST:PORT', 'PID', 'VERSION', 'UPTIME', 'THREADS', 'SOCKET'],
+  ];
   for (const s of r.servers) {
     rows.push([
       s.server,
@@ -85,13 +100,21 @@ export function statusText(r: StatusResult, paint: Paint): string {
   if (health.length) {
     const hrows = [['SERVICE', 'SERVER', 'DATABASE', 'ACTIVE QUERIES', 'THREADS', 'BUFFER POOL READS (server)']];
     for (const h of health) {
-      hrows.push([h.service, h.server, h.databaseExists ? h.database : `${h.database} (not created yet)`, String(h.activeQueries), String(h.threadsConnected), String(h.bufferPoolReads)]);
+      hrows.push([
+        h.service,
+        h.server,
+        h.databaseExists ? h.database : `${h.database} (not created yet)`,
+        String(h.activeQueries),
+        String(h.threadsConnected),
+        String(h.bufferPoolReads),
+      ]);
     }
     out += `\n${table(hrows, paint)}\n`;
   }
   const notes = r.servers.filter((s) => s.state !== 'running' && s.detail && (s.state !== 'stopped' || s.shouldRun));
   if (notes.length) out += `\n${notes.map((s) => `${stateText(s.state)} ${s.server}: ${s.detail}`).join('\n')}\n`;
-  if (r.down.length) out += `${r.down.length} server${r.down.length === 1 ? '' : 's'} should be running but ${r.down.length === 1 ? 'is' : 'are'} not: ${r.down.join(', ')}; run \`dbps up\`\n`;
+  if (r.down.length)
+    out += `${r.down.length} server${r.down.length === 1 ? '' : 's'} should be running but ${r.down.length === 1 ? 'is' : 'are'} not: ${r.down.join(', ')}; run \`dbps up\`\n`;
   return out;
 }
 
@@ -103,6 +126,8 @@ export function doctorText(r: DoctorResult, paint: Paint): string {
   }
   if (r.skipped) out += `${paint.dim(`note: ${r.skipped}`)}\n`;
   const failed = r.checks.filter((c) => !c.ok);
-  out += failed.length ? `${failed.length} problem${failed.length === 1 ? '' : 's'} found\n` : 'everything dbps needs is in place\n';
+  out += failed.length
+    ? `${failed.length} problem${failed.length === 1 ? '' : 's'} found\n`
+    : 'everything dbps needs is in place\n';
   return out;
 }

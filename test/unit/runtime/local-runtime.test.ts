@@ -1,8 +1,8 @@
 // Pure pieces of the local runtime: port allocation, server paths, service selection, option files,
 // memory scale and version banners. No server needed.
 import { describe, expect, it } from 'vitest';
-import { fleetFromText } from '../../../src/config/load.js';
 import { parseMemoryScale } from '../../../src/commands/up.js';
+import { fleetFromText } from '../../../src/config/load.js';
 import { UsageError } from '../../../src/errors.js';
 import { selectServers, serverLabel } from '../../../src/fleet/select.js';
 import { versionText } from '../../../src/runtime/binaries.js';
@@ -68,7 +68,10 @@ describe('serverFiles', () => {
 
 describe('selectServers', () => {
   it('maps services to their servers without duplicates, in fleet order', () => {
-    expect(selectServers(fleet, ['payments', 'orders', 'inventory']).map((s) => s.name)).toStrictEqual(['shared', 'orders']);
+    expect(selectServers(fleet, ['payments', 'orders', 'inventory']).map((s) => s.name)).toStrictEqual([
+      'shared',
+      'orders',
+    ]);
     expect(selectServers(fleet, []).map((s) => s.name)).toStrictEqual(['shared', 'orders', 'customers']);
     expect(selectServers(fleet, ['shared']).map((s) => s.name)).toStrictEqual(['shared']);
   });
@@ -89,7 +92,9 @@ describe('client option files', () => {
   });
 
   it('uses the socket or TCP explicitly', () => {
-    expect(clientOptionText({ user: 'root', socket: '/tmp/s.sock' })).toBe('[client]\nuser="root"\nsocket="/tmp/s.sock"\nprotocol=SOCKET\n');
+    expect(clientOptionText({ user: 'root', socket: '/tmp/s.sock' })).toBe(
+      '[client]\nuser="root"\nsocket="/tmp/s.sock"\nprotocol=SOCKET\n',
+    );
     expect(clientOptionText({ user: 'app', password: 'pw', host: '127.0.0.1', port: 3307 })).toBe(
       '[client]\nuser="app"\npassword="pw"\nhost="127.0.0.1"\nport=3307\nprotocol=TCP\n',
     );
@@ -107,7 +112,11 @@ describe('parseMemoryScale', () => {
 
 describe('versionText', () => {
   it('reads mariadbd and mariadb-backup banners', () => {
-    expect(versionText('mariadbd  Ver 10.11.19-MariaDB-0+deb12u1 for debian-linux-gnu on x86_64 (Debian 12)')).toBe('10.11.19');
-    expect(versionText('mariadb-backup based on MariaDB server 10.11.19-MariaDB debian-linux-gnu (x86_64)')).toBe('10.11.19');
+    expect(versionText('mariadbd  Ver 10.11.19-MariaDB-0+deb12u1 for debian-linux-gnu on x86_64 (Debian 12)')).toBe(
+      '10.11.19',
+    );
+    expect(versionText('mariadb-backup based on MariaDB server 10.11.19-MariaDB debian-linux-gnu (x86_64)')).toBe(
+      '10.11.19',
+    );
   });
 });
