@@ -5,9 +5,9 @@ export const connectSpec: CommandSpec = {
   args: '<service>',
   summary: "open the mariadb client on a service's database, as one of its accounts or as admin",
   description:
-    "Run the `mariadb` client on the service's own database as its `app` account (password from its passwordEnv or\n" +
-    '.dbps/secrets.env, written by `dbps provision`), as another of its accounts (--user), or as the admin of its\n' +
-    "server (--admin: works before provisioning; no default database until the service's database exists).\n" +
+    "Run the `mariadb` client on the service's own database as its `app` account (password from its passwordEnv or " +
+    '.dbps/secrets.env, written by `dbps provision`), as another of its accounts (--user), or as the admin of its ' +
+    "server (--admin: works before provisioning; no default database until the service's database exists). " +
     "Credentials travel in a temporary 0600 option file, never on the command line. The client's exit code is returned.",
   options: [
     { flags: '--user <name>', help: "one of the service's accounts (default: its app account)" },

@@ -4,9 +4,9 @@ export const doctorSpec: CommandSpec = {
   name: 'doctor',
   summary: 'check prerequisites (MariaDB programs, versions, ports, state dir, external servers) and how to fix them',
   description:
-    'Check that mariadbd, mariadb-install-db, mariadb and mariadb-backup are installed (PATH, then /usr/sbin; or\n' +
-    "DBPS_MARIADB_BINDIR), that mariadb-backup is the server's own version, that the state dir is writable, that each\n" +
-    "local server's port is free (or held by its own running server) and that external servers answer. Each problem is\n" +
+    'Check that mariadbd, mariadb-install-db, mariadb and mariadb-backup are installed (PATH, then /usr/sbin; or ' +
+    "DBPS_MARIADB_BINDIR), that mariadb-backup is the server's own version, that the state dir is writable, that each " +
+    "local server's port is free (or held by its own running server) and that external servers answer. Each problem is " +
     'printed with the exact command that fixes it.',
   options: [],
   examples: ['dbps doctor', 'dbps --json doctor'],

@@ -5,9 +5,9 @@ export const downSpec: CommandSpec = {
   args: '[service...]',
   summary: 'stop local servers cleanly; --destroy --yes also deletes their data',
   description:
-    'Shut down the local servers (all, or those holding the named services) with SHUTDOWN over the admin socket and wait;\n' +
-    'a server still running after DBPS_STOP_TIMEOUT seconds (default 60) is killed, and `down` says so. External servers\n' +
-    'are never stopped. --destroy also removes each server directory (datadir, logs, my.cnf); it needs --yes, or an\n' +
+    'Shut down the local servers (all, or those holding the named services) with SHUTDOWN over the admin socket and wait; ' +
+    'a server still running after DBPS_STOP_TIMEOUT seconds (default 60) is killed, and `down` says so. External servers ' +
+    'are never stopped. --destroy also removes each server directory (datadir, logs, my.cnf); it needs --yes, or an ' +
     'answer on a terminal.',
   options: [
     { flags: '--destroy', help: 'also delete the datadirs (asks, or needs --yes)' },

@@ -5,10 +5,10 @@ export const statusSpec: CommandSpec = {
   args: '[service...]',
   summary: 'state and health of every server: running, stopped, crashed or unreachable',
   description:
-    'Probe every server (local ones through their pid and socket, external ones over the network; nothing is assumed):\n' +
-    'driver, services, host, port, socket, pid, state, version, uptime and threads connected, then per service its\n' +
-    "active queries, threads connected and the server's buffer pool reads. `crashed` means a pid file without its\n" +
-    'process, or a process that does not answer. Exits 3 when a server that should run (started by `up` and not stopped\n' +
+    'Probe every server (local ones through their pid and socket, external ones over the network; nothing is assumed): ' +
+    'driver, services, host, port, socket, pid, state, version, uptime and threads connected, then per service its ' +
+    "active queries, threads connected and the server's buffer pool reads. `crashed` means a pid file without its " +
+    'process, or a process that does not answer. Exits 3 when a server that should run (started by `up` and not stopped ' +
     'by `down`, or external) does not.',
   options: [],
   examples: ['dbps status', 'dbps status orders', 'dbps --json status | jq ".servers[].state"'],
