@@ -46,7 +46,7 @@ export const auditGrantsSpec: CommandSpec = {
       ...(typeof opts.dump === 'string' ? { dump: opts.dump } : {}),
       ...(typeof opts.fromDump === 'string' ? { fromDump: opts.fromDump } : {}),
     });
-    for (const s of result.servers) if (s.status === 'unreachable') io.warn(`server ${s.label} was not audited: ${s.error}${s.hint ? ` (${s.hint})` : ''}`);
+    for (const s of result.servers) if (s.status === 'unreachable') io.warn(`server ${s.server} was not audited: ${s.error}${s.hint ? ` (${s.hint})` : ''}`);
     if (typeof opts.output === 'string') {
       const { writeFile } = await import('node:fs/promises');
       const { noPaint } = await import('../../ui/paint.js');

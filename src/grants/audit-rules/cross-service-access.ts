@@ -12,12 +12,13 @@ export const crossServiceAccess: AuditRule = {
   check(ctx) {
     const findings: Finding[] = [];
     const names = ctx.serviceDatabases.map((d) => d.database);
+    const serviceOfDatabase = new Map(ctx.serviceDatabases.map((d) => [d.database, d.service]));
     for (const ea of ctx.effective) {
       const owner = ownerOf(ctx, ea.account);
       if (!owner) continue;
       for (const grant of ea.grants) {
         for (const database of databasesReached(grant.scope, names)) {
-          const target = ctx.serviceDatabases.find((d) => d.database === database)!.service;
+          const target = serviceOfDatabase.get(database)!;
           if (target.name === owner.name) continue;
           const read = owner.reads.find((r) => r.service === target.name);
           const table = grant.scope.level === 'table' || grant.scope.level === 'column' ? grant.scope.table : undefined;

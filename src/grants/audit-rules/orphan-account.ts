@@ -12,10 +12,11 @@ export const orphanAccount: AuditRule = {
     'An account that no service declares has no owner to answer for it: a leftover of a removed service, a hand-made debugging login, or an intruder. Drop it, or declare it in services.yaml. Set the severity with --severity orphan-account=error|warning|off.',
   check(ctx) {
     const findings: Finding[] = [];
+    const effectiveOf = new Map(ctx.effective.map((e) => [e.account, e]));
     for (const a of ctx.catalog.accounts) {
       if (a.isRole || a.user === '' || isInternalAccount(a, ctx.adminUsers)) continue;
       if (ctx.managed.has(accountKey(a.user, a.host)) || isStrayServiceHost(ctx, a)) continue;
-      const ea = ctx.effective.find((e) => e.account === a);
+      const ea = effectiveOf.get(a);
       const reach = ea && ea.grants.length > 0 ? ` and holds ${ea.grants.length} grant${ea.grants.length === 1 ? '' : 's'}` : '';
       findings.push({
         rule: this.id,

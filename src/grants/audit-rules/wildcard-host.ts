@@ -6,11 +6,9 @@ import { accountName, isInternalAccount, type AuditContext, type AuditRule, type
 /** A service's user name on a host with `%` other than the host services.yaml gives that user. */
 export function isStrayServiceHost(ctx: AuditContext, a: CatalogAccount): boolean {
   if (a.isRole || !a.host.includes('%') || isInternalAccount(a, ctx.adminUsers)) return false;
-  const declared = ctx.desired.accounts.filter((d) => d.user === a.user);
   const service = ctx.serviceOfUser.get(a.user);
   if (!service) return false;
-  const hosts = declared.length > 0 ? declared.map((d) => d.host) : service.accounts.filter((x) => x.user === a.user).map((x) => x.host);
-  return !hosts.includes(a.host);
+  return !service.accounts.some((x) => x.user === a.user && x.host === a.host);
 }
 
 export const wildcardHost: AuditRule = {

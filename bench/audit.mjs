@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// Benchmark: the full `dbps audit-grants` (read the catalog, effective privileges, every rule, JSON
+// report, process start included) of N service accounts vs `pt-show-grants` merely dumping the same
+// server's grants, side by side on ONE throwaway mariadbd. Prints medians and the ratio.
+// Usage: npm run build && node bench/audit.mjs [accounts]   (default 1000; pt-show-grants from percona-toolkit)
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin/dbps.js');
+const accounts = Number(process.argv[2] ?? 1000);
+const services = Math.ceil(accounts / 2); // two accounts per service (app + migrator), the default
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'dbps-bench-audit-'));
+const datadir = path.join(work, 'data');
+const sock = path.join(work, 'mysqld.sock');
+const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+
+const port = await new Promise((resolve) => {
+  const s = net.createServer();
+  s.listen(0, '127.0.0.1', () => {
+    const { port: p } = s.address();
+    s.close(() => resolve(p));
+  });
+});
+execFileSync('mariadb-install-db', ['--no-defaults', ...asRoot, `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'ignore' });
+const server = spawn(
+  'mariadbd',
+  ['--no-defaults', ...asRoot, `--datadir=${datadir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${sock}`, '--innodb-buffer-pool-size=128M', '--skip-name-resolve', '--performance-schema=OFF', `--log-error=${path.join(work, 'error.log')}`],
+  { stdio: 'ignore' },
+);
+process.on('exit', () => {
+  server.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+});
+
+// Credentials in a 0600 file, never argv (root has no password on this throwaway server).
+const cnf = path.join(work, 'client.cnf');
+writeFileSync(cnf, `[client]\nuser=root\npassword=\nsocket=${sock}\n`, { mode: 0o600 });
+const setPassword = () => writeFileSync(cnf, `[client]\nuser=root\npassword=Bench-root\nsocket=${sock}\n`, { mode: 0o600 });
+const mariadb = (sql) => spawnSync('mariadb', [`--defaults-extra-file=${cnf}`, '--batch'], { input: sql, encoding: 'utf8' });
+for (let i = 0; i < 100 && mariadb('SELECT 1').status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+
+// The fleet and exactly what `dbps provision` would create for it, as one SQL batch (fast to set up).
+const app = 'SELECT, INSERT, UPDATE, DELETE, EXECUTE, CREATE TEMPORARY TABLES';
+const mig = `${app}, CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE VIEW, SHOW VIEW, TRIGGER, CREATE ROUTINE, ALTER ROUTINE, EVENT, LOCK TABLES`;
+let yaml = `version: 1\nfleet: bench\nservers:\n  shared: { driver: external, host: 127.0.0.1, port: ${port}, admin: { user: root, passwordEnv: BENCH_ROOT_PWD, socket: ${JSON.stringify(sock)} } }\nservices:\n`;
+let sql = '';
+for (let i = 0; i < services; i++) {
+  const s = `svc${i}`;
+  yaml += `  ${s}: { server: shared }\n`;
+  sql += `CREATE DATABASE ${s};\n`;
+  sql += `CREATE USER '${s}_app'@'%' IDENTIFIED BY 'Pw-${i}-app'; GRANT ${app} ON \`${s}\`.* TO '${s}_app'@'%';\n`;
+  sql += `CREATE USER '${s}_migrator'@'%' IDENTIFIED BY 'Pw-${i}-mig'; GRANT ${mig} ON \`${s}\`.* TO '${s}_migrator'@'%';\n`;
+}
+sql += "CREATE USER 'dbps_backup'@'localhost' IDENTIFIED BY 'Pw-b'; GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO 'dbps_backup'@'localhost';\n";
+sql += "CREATE USER 'dbps_monitor'@'%' IDENTIFIED BY 'Pw-m' WITH MAX_USER_CONNECTIONS 3; GRANT PROCESS, BINLOG MONITOR ON *.* TO 'dbps_monitor'@'%'; GRANT SELECT ON `performance\\_schema`.* TO 'dbps_monitor'@'%';\n";
+// Harden root the way a real server is, so the audit has nothing to say about the admin itself.
+sql += "DROP USER IF EXISTS 'root'@'::1', 'root'@'127.0.0.1'; ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('Bench-root');\n";
+const setup = mariadb(sql);
+if (setup.status !== 0) throw new Error(`setup failed: ${setup.stderr}`);
+setPassword();
+for (const host of mariadb("SELECT Host FROM mysql.global_priv WHERE User='root' AND Host<>'localhost'").stdout.split('\n').slice(1).filter(Boolean)) mariadb(`DROP USER 'root'@'${host}'`);
+const fleetFile = path.join(work, 'services.yaml');
+writeFileSync(fleetFile, yaml);
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function time(cmd, args, env = {}) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...env } });
+  return { s: Number(process.hrtime.bigint() - t) / 1e9, r };
+}
+const runs = 5;
+const dbpsTimes = [];
+let report;
+for (let i = 0; i < runs; i++) {
+  const { s, r } = time(process.execPath, [bin, '-f', fleetFile, 'audit-grants', '--json'], { BENCH_ROOT_PWD: 'Bench-root' });
+  if (r.status !== 0) throw new Error(`dbps audit-grants exited ${r.status}: ${r.stdout.slice(0, 2000)}${r.stderr}`);
+  report = JSON.parse(r.stdout);
+  dbpsTimes.push(s);
+}
+const accountsSeen = Number(mariadb('SELECT COUNT(*) FROM mysql.global_priv').stdout.split('\n')[1]);
+console.log(`server: ${accountsSeen} accounts (${services * 2} service accounts on ${services} databases)`);
+console.log(`dbps audit-grants (full audit, node start included): median ${median(dbpsTimes).toFixed(3)} s of ${runs}; findings: ${report.summary.errors} errors, ${report.summary.warnings} warnings`);
+
+// Where the time goes: the same audit in this process, split into fleet load, catalog read and rules.
+{
+  const { loadFleet } = await import(path.join(root, 'dist/config/load.js'));
+  const { connectAdmin } = await import(path.join(root, 'dist/runtime/admin.js'));
+  const { readCatalog } = await import(path.join(root, 'dist/grants/catalog.js'));
+  const { auditCatalog } = await import(path.join(root, 'dist/grants/audit.js'));
+  const ms = (t) => (Number(process.hrtime.bigint() - t) / 1e6).toFixed(0);
+  let t = process.hrtime.bigint();
+  const fleet = await loadFleet(fleetFile);
+  const load = ms(t);
+  const session = await connectAdmin({ server: 'shared', socketPath: sock, user: 'root', password: 'Bench-root' });
+  t = process.hrtime.bigint();
+  const catalog = await readCatalog(session.query.bind(session), 'shared');
+  const read = ms(t);
+  await session.close();
+  t = process.hrtime.bigint();
+  const findings = auditCatalog(fleet, fleet.servers[0], catalog, { adminUsers: ['root'] });
+  console.log(`  in process: load services.yaml ${load} ms, read catalog ${read} ms, effective privileges + all rules ${ms(t)} ms (${findings.length} findings)`);
+}
+
+const pt = spawnSync('pt-show-grants', ['--version'], { encoding: 'utf8' });
+if (pt.status !== 0) {
+  console.log('pt-show-grants: not installed (apt-get install percona-toolkit); no ratio');
+} else {
+  const ptTimes = [];
+  let lines = 0;
+  for (let i = 0; i < runs; i++) {
+    const { s, r } = time('pt-show-grants', [`--defaults-file=${cnf}`]);
+    if (r.status !== 0) throw new Error(`pt-show-grants failed: ${r.stderr}`);
+    lines = r.stdout.split('\n').filter((l) => l.startsWith('GRANT')).length;
+    ptTimes.push(s);
+  }
+  console.log(`pt-show-grants (dump only): median ${median(ptTimes).toFixed(3)} s of ${runs}; ${lines} GRANT lines`);
+  console.log(`ratio dbps audit / pt-show-grants dump: ${(median(dbpsTimes) / median(ptTimes)).toFixed(2)}x (goal <= 1.00)`);
+}
