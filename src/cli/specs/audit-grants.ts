@@ -46,7 +46,9 @@ export const auditGrantsSpec: CommandSpec = {
       ...(typeof opts.dump === 'string' ? { dump: opts.dump } : {}),
       ...(typeof opts.fromDump === 'string' ? { fromDump: opts.fromDump } : {}),
     });
-    for (const s of result.servers) if (s.status === 'unreachable') io.warn(`server ${s.server} was not audited: ${s.error}${s.hint ? ` (${s.hint})` : ''}`);
+    // The text report on stdout names unreachable servers itself; other formats need the warning on stderr.
+    const reportShowsUnreachable = format === 'text' && typeof opts.output !== 'string';
+    if (!reportShowsUnreachable) for (const s of result.servers) if (s.status === 'unreachable') io.warn(`server ${s.server} was not audited: ${s.error}${s.hint ? ` (${s.hint})` : ''}`);
     if (typeof opts.output === 'string') {
       const { writeFile } = await import('node:fs/promises');
       const { noPaint } = await import('../../ui/paint.js');

@@ -38,7 +38,12 @@ export function auditText(r: AuditGrantsResult, paint: Paint): string {
   }
   const s = r.summary;
   const audited = `${s.serversAudited} server${s.serversAudited === 1 ? '' : 's'} audited${s.serversUnreachable ? `, ${s.serversUnreachable} unreachable` : ''}`;
-  if (s.errors + s.warnings === 0) {
+  if (s.errors + s.warnings === 0 && s.serversUnreachable > 0) {
+    // Silence from a server that was never read proves nothing: say so instead of claiming isolation.
+    out.push(
+      `${out.length ? '\n' : ''}${paint.bad('Isolation not proven:')} no findings on what was read, but ${audited}.`,
+    );
+  } else if (s.errors + s.warnings === 0) {
     out.push(
       `${out.length ? '\n' : ''}${paint.ok("No account can reach another service's data.")} ${audited}${s.allowed ? `; ${s.allowed} declared read${s.allowed === 1 ? '' : 's'} allowed` : ''}.`,
     );
