@@ -3,8 +3,12 @@
 // hand, vs one after another, vs a plain `cp -a` of every datadir at once (the disk's floor), side by
 // side in one run on the same servers. Copy and prepare phases are reported separately, with ratios.
 // Usage: npm run build && node bench/backup.mjs [servers] [MB per server]   (default: 3 520)
-// The page cache is warm for every method (the datadirs are read once first); the disk is shared
-// with whatever else runs on the machine, so run it on a quiet machine and read the ratios.
+// Page cache: BENCH_CACHE=cold (default) syncs and drops the page cache before every method, so each
+// one reads the datadirs from disk, as a backup of O_DIRECT servers (whose data files are never in the
+// page cache) does; it needs root and falls back to warm otherwise. BENCH_CACHE=warm reads every
+// datadir file just before every method instead (a memory-speed floor for cp -a). Either way every
+// method starts from the same cache state. The disk is shared with whatever else runs on the machine,
+// so run it on a quiet machine and read the ratios.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -91,7 +95,26 @@ const sizes = names.map((n) => du(state[n].datadir));
 console.error(
   `data built in ${seconds(t0).toFixed(0)} s: datadirs ${sizes.map((s) => `${(s / 1048576).toFixed(0)} MB`).join(', ')}`,
 );
-sh(`cat ${names.map((n) => `${state[n].datadir}/*/*.ibd`).join(' ')} > /dev/null`);
+
+// Same cache state before every method (see the header).
+let cache = process.env.BENCH_CACHE === 'warm' ? 'warm' : 'cold';
+const dropCaches = () => {
+  try {
+    execFileSync('sh', ['-c', 'sync && echo 3 > /proc/sys/vm/drop_caches'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+if (cache === 'cold' && !dropCaches()) {
+  console.error('cannot drop the page cache (needs root): measuring with a warm cache instead');
+  cache = 'warm';
+}
+const prepareCache = () => {
+  sh('sync');
+  if (cache === 'cold') dropCaches();
+  else sh(`find ${names.map((n) => state[n].datadir).join(' ')} -type f -exec cat {} + > /dev/null`);
+};
 
 const out = path.join(work, 'out');
 mkdirSync(out);
@@ -101,14 +124,17 @@ const secrets = Object.fromEntries(
     .filter((l) => l.includes('='))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
 );
-// The hand-run commands use the same account, the same 0600 defaults file and the same --parallel.
+// The hand-run commands use the same account, the same 0600 defaults file (the server's my.cnf
+// included, then innodb_flush_method=fsync so the tool reads the data files through the page cache
+// rather than with the server's O_DIRECT: what dbps writes for 10.x tools) and the same --parallel.
+const readOptions = (n) => (Number(state[n].version.split('.')[0]) >= 11 ? '' : 'innodb_flush_method=fsync\n');
 const creds = Object.fromEntries(
   names.map((n) => {
     const f = path.join(work, `${n}-cred.cnf`);
     const pw = secrets[`DBPS_PASSWORD_${n.toUpperCase()}_DBPS_BACKUP`];
     writeFileSync(
       f,
-      `!include ${state[n].cnf}\n[mariadb-backup]\nuser=dbps_backup\npassword="${pw}"\nsocket=${state[n].socket}\n`,
+      `!include ${state[n].cnf}\n[mariadb-backup]\nuser=dbps_backup\npassword="${pw}"\nsocket=${state[n].socket}\n${readOptions(n)}`,
       { mode: 0o600 },
     );
     return [n, f];
@@ -128,8 +154,6 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const all = [];
 for (let round = 0; round < rounds; round++) {
   const results = {};
-  // Dirty pages from the previous method are flushed first, so no method pays for another's writes.
-  const settle = () => sh('sync');
 
   const methods = [
     async () => {
@@ -176,12 +200,14 @@ for (let round = 0; round < rounds; round++) {
     async () => {
       // 4. dbps backup (copy, prepare, sha256 of every file, binlog archive, manifest).
       {
+        // Copy phase as for the hand-run: first mariadb-backup started → last one exited (from the
+        // manifest); total is the whole command, preflight, checksums and binlogs included.
         const t = performance.now();
         const doc = JSON.parse(dbps('--json', 'backup', '--dest', out, '--threads', '2'));
         const total = seconds(t);
         const m = doc.manifest;
         if (m.status !== 'complete') throw new Error(`dbps backup was ${m.status}`);
-        const start = Math.min(...m.servers.map((e) => Date.parse(e.startedAt)));
+        const start = Math.min(...m.servers.map((e) => Date.parse(e.copyStartedAt)));
         const copy = (Math.max(...m.servers.map((e) => Date.parse(e.copyEndedAt))) - start) / 1000;
         results.dbps = {
           copy,
@@ -195,8 +221,10 @@ for (let round = 0; round < rounds; round++) {
     },
   ];
   // Rotate the order every round so no method always runs right after the same neighbour.
+  // Dirty pages of the previous method are flushed and the cache reset, so no method pays for
+  // another's writes or profits from another's reads.
   for (let k = 0; k < methods.length; k++) {
-    settle();
+    prepareCache();
     await methods[(k + round) % methods.length]();
   }
   all.push(results);
@@ -213,7 +241,10 @@ for (const method of Object.keys(all[0])) {
 const mb = (b) => `${(b / 1048576).toFixed(0)} MB`;
 const f = (s) => `${s.toFixed(2)} s`;
 console.log(
-  `\nbackup of ${servers} servers (${sizes.map(mb).join(', ')} datadirs), ${os.cpus().length} cores, warm page cache, median of ${rounds} rounds (order rotated)`,
+  `\nbackup of ${servers} servers (${sizes.map(mb).join(', ')} datadirs), ${os.cpus().length} cores, ${cache === 'cold' ? 'cold page cache (dropped before every method)' : 'warm page cache (datadirs read before every method)'}, median of ${rounds} rounds (order rotated)`,
+);
+console.log(
+  `hand-run: mariadb-backup --defaults-file=<0600: !include my.cnf; [mariadb-backup] user, password, socket${readOptions(names[0]) ? ', innodb_flush_method=fsync' : ''}> --backup --target-dir --datadir --socket --parallel=2; prepare --use-memory=128M`,
 );
 console.log(`${'method'.padEnd(34)}${'copy'.padStart(10)}${'prepare'.padStart(10)}${'total'.padStart(10)}`);
 const row = (name, r) =>

@@ -50,7 +50,10 @@ export interface ServerBackup {
   binlogInfoFile?: string;
   serverVersion?: string;
   toolVersion?: string;
+  /** When this server's job began (after the set-wide preflight that asks every server its version). */
   startedAt: string;
+  /** When mariadb-backup --backup was started: the copy phase is copyStartedAt → copyEndedAt. */
+  copyStartedAt?: string;
   /** When the copy phase ended: the binlog position was taken just before. */
   copyEndedAt?: string;
   endedAt: string;

@@ -19,8 +19,16 @@ export function optionValue(v: string): string {
   return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** The text of a defaults file: an optional `!include` of the server's my.cnf, then credentials for these groups. */
-export function defaultsFileText(creds: Credentials, groups: string[], include?: string): string {
+/**
+ * The text of a defaults file: an optional `!include` of the server's my.cnf, then credentials and
+ * any extra options for these groups (after the include, so they override the server's values).
+ */
+export function defaultsFileText(
+  creds: Credentials,
+  groups: string[],
+  include?: string,
+  extra: [string, string][] = [],
+): string {
   const lines: string[] = [];
   if (include) lines.push(`!include ${include}`);
   for (const g of groups) {
@@ -29,6 +37,7 @@ export function defaultsFileText(creds: Credentials, groups: string[], include?:
     if (creds.socket) lines.push(`socket=${optionValue(creds.socket)}`);
     if (creds.host) lines.push(`host=${optionValue(creds.host)}`);
     if (creds.port) lines.push(`port=${creds.port}`);
+    for (const [k, v] of extra) lines.push(`${k}=${optionValue(v)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -141,6 +141,10 @@ describe('dbps backup and restore on a three-server fleet', () => {
       expect(e.binlog).toStrictEqual(info);
       expect(e.binlogInfoFile).toBe('xtrabackup_binlog_info');
       expect(e.serverVersion).toMatch(/^10\.11\./);
+      // The copy phase is its own window inside the job: mariadb-backup started → exited.
+      expect(Date.parse(e.copyStartedAt!)).toBeGreaterThanOrEqual(Date.parse(e.startedAt));
+      expect(Date.parse(e.copyEndedAt!)).toBeGreaterThanOrEqual(Date.parse(e.copyStartedAt!));
+      expect(Date.parse(e.endedAt)).toBeGreaterThanOrEqual(Date.parse(e.copyEndedAt!));
       expect(e.archivedBinlogs.map((b) => b.file)).toContain(e.binlog!.file);
       const rows = written.get(s)!;
       // Each server writes in its own GTID domain; its entry in the backup's GTID list is the backup point.

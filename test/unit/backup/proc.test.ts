@@ -9,6 +9,13 @@ describe('defaults file text', () => {
       defaultsFileText({ user: 'dbps_backup', password: 'a"b', socket: '/s.sock' }, ['mariadb-backup'], '/srv/my.cnf'),
     ).toBe('!include /srv/my.cnf\n[mariadb-backup]\nuser="dbps_backup"\npassword="a\\"b"\nsocket="/s.sock"\n');
   });
+  it('writes extra options after the credentials, so they override the included my.cnf', () => {
+    expect(
+      defaultsFileText({ user: 'u', socket: '/s.sock' }, ['mariadb-backup'], '/srv/my.cnf', [
+        ['innodb_flush_method', 'fsync'],
+      ]),
+    ).toBe('!include /srv/my.cnf\n[mariadb-backup]\nuser="u"\nsocket="/s.sock"\ninnodb_flush_method="fsync"\n');
+  });
   it('picks the error line of a tool log', () => {
     expect(
       lastErrorLine('[00] copying\n[00] 2026 Error: failed to execute query BACKUP STAGE\nsomething else\n'),
@@ -32,5 +39,34 @@ describe('toolMismatch', () => {
       /mariadb-backup 10\.11\.19 cannot back up server "orders" running MariaDB 10\.11\.20; install mariadb-backup 10\.11\.20/,
     );
     expect(toolMismatch('orders', '11.8.3-MariaDB', '10.11.19')).toMatch(/11\.8\.3/);
+  });
+});
+
+describe('backup preflight', () => {
+  it('reads data files through the page cache with 10.x tools, and leaves 11.x tools alone', async () => {
+    const { backupReadOptions } = await import('../../../src/backup/take.js');
+    expect(backupReadOptions('10.11.19')).toStrictEqual([['innodb_flush_method', 'fsync']]);
+    expect(backupReadOptions('11.8.3')).toStrictEqual([]);
+  });
+  it('turns every version mismatch into one error naming the servers; unreachable servers are not mismatches', async () => {
+    const { versionMismatchError } = await import('../../../src/backup/take.js');
+    expect(
+      versionMismatchError(
+        ['orders', 'gone'],
+        [{ version: '10.11.19-MariaDB' }, { reason: 'not reachable' }],
+        '10.11.19',
+      ),
+    ).toBeUndefined();
+    const one = versionMismatchError(
+      ['orders', 'billing'],
+      [{ version: '10.11.19' }, { version: '11.8.3' }],
+      '10.11.19',
+    );
+    expect(one?.message).toMatch(/^mariadb-backup 10\.11\.19 cannot back up server "billing" running MariaDB 11\.8\.3/);
+    expect(one?.server).toBe('billing');
+    expect(one?.hint).toMatch(/nothing was copied/);
+    const two = versionMismatchError(['a', 'b'], [{ version: '11.4.2' }, { version: '11.8.3' }], '10.11.19');
+    expect(two?.message).toMatch(/server "a".*; .*server "b"/);
+    expect(two?.server).toBeUndefined();
   });
 });
