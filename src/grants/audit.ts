@@ -25,13 +25,19 @@ export function auditCatalog(fleet: Fleet, server: FleetServer, catalog: Catalog
   for (const rule of AUDIT_RULES) {
     const override = opts.severity?.[rule.id];
     if (override === 'off') continue;
-    for (const f of rule.check(ctx)) findings.push(override && f.severity !== 'allowed' ? { ...f, severity: override } : f);
+    for (const f of rule.check(ctx))
+      findings.push(override && f.severity !== 'allowed' ? { ...f, severity: override } : f);
   }
   return dropShadowedDrift(findings);
 }
 
 /** The prepared, read-only view every rule works from. */
-export function auditContext(fleet: Fleet, server: FleetServer, catalog: Catalog, adminUsers: readonly string[]): AuditContext {
+export function auditContext(
+  fleet: Fleet,
+  server: FleetServer,
+  catalog: Catalog,
+  adminUsers: readonly string[],
+): AuditContext {
   const desired = desiredServer(fleet, server);
   const serviceOfUser = new Map<string, FleetService>();
   for (const s of fleet.services) for (const a of s.accounts) serviceOfUser.set(a.user, s);
@@ -59,7 +65,11 @@ function dropShadowedDrift(findings: Finding[]): Finding[] {
 /** Keeps findings about the selected services: their accounts, or their data reached by others. */
 export function findingsForServices(findings: Finding[], services: readonly string[] | undefined): Finding[] {
   if (!services || services.length === 0) return findings;
-  return findings.filter((f) => (f.service !== undefined && services.includes(f.service)) || (f.targetService !== undefined && services.includes(f.targetService)));
+  return findings.filter(
+    (f) =>
+      (f.service !== undefined && services.includes(f.service)) ||
+      (f.targetService !== undefined && services.includes(f.targetService)),
+  );
 }
 
 export interface AuditSummary {
@@ -75,7 +85,12 @@ export interface AuditSummary {
 }
 
 /** Counts for the summary line, the JSON summary and the exit code. */
-export function summarize(findings: readonly Finding[], failOn: FailOn, serversAudited: number, serversUnreachable: number): AuditSummary {
+export function summarize(
+  findings: readonly Finding[],
+  failOn: FailOn,
+  serversAudited: number,
+  serversUnreachable: number,
+): AuditSummary {
   const byRule: Record<string, number> = {};
   let errors = 0;
   let warnings = 0;
@@ -86,7 +101,16 @@ export function summarize(findings: readonly Finding[], failOn: FailOn, serversA
     else allowed++;
     if (f.severity !== 'allowed') byRule[f.rule] = (byRule[f.rule] ?? 0) + 1;
   }
-  return { errors, warnings, allowed, failing: failOn === 'error' ? errors : errors + warnings, failOn, byRule, serversAudited, serversUnreachable };
+  return {
+    errors,
+    warnings,
+    allowed,
+    failing: failOn === 'error' ? errors : errors + warnings,
+    failOn,
+    byRule,
+    serversAudited,
+    serversUnreachable,
+  };
 }
 
 /** Whether a finding counts against --fail-on. */
@@ -96,5 +120,10 @@ export function isFailing(f: Finding, failOn: FailOn): boolean {
 
 /** Rule metadata for renderers (SARIF rules, JUnit cases, README table). */
 export function ruleCatalog(): { id: string; description: string; defaultSeverity: string; help: string }[] {
-  return AUDIT_RULES.map((r) => ({ id: r.id, description: r.description, defaultSeverity: r.defaultSeverity, help: r.help }));
+  return AUDIT_RULES.map((r) => ({
+    id: r.id,
+    description: r.description,
+    defaultSeverity: r.defaultSeverity,
+    help: r.help,
+  }));
 }

@@ -63,7 +63,10 @@ export function effectivePrivileges(catalog: Catalog): EffectiveAccount[] {
   for (const g of catalog.roleGrants) {
     const key = accountKey(g.user, g.host);
     let list = rolesOf.get(key);
-    if (!list) rolesOf.set(key, (list = []));
+    if (!list) {
+      list = [];
+      rolesOf.set(key, list);
+    }
     list.push({ role: g.role, withAdmin: g.withAdmin });
   }
   const publicGrants = hasPublicRole(catalog.version) ? (held.get(accountKey(PUBLIC_ROLE, '')) ?? []) : [];
@@ -73,7 +76,8 @@ export function effectivePrivileges(catalog: Catalog): EffectiveAccount[] {
     if (account.isRole) continue;
     const roles = reachRoles(accountKey(account.user, account.host), account.defaultRole, rolesOf);
     const grants: EffectiveGrant[] = [];
-    for (const g of held.get(accountKey(account.user, account.host)) ?? []) grants.push({ ...g, path: { kind: 'direct', roles: [] } });
+    for (const g of held.get(accountKey(account.user, account.host)) ?? [])
+      grants.push({ ...g, path: { kind: 'direct', roles: [] } });
     for (const r of roles) {
       for (const g of held.get(accountKey(r.role, '')) ?? []) {
         grants.push({ ...g, path: { kind: r.isDefault ? 'default-role' : 'role', roles: r.chain } });
@@ -93,20 +97,37 @@ function grantsByHolder(catalog: Catalog): Map<string, HeldGrant[]> {
   const add = (user: string, host: string, g: HeldGrant) => {
     const key = accountKey(user, host);
     let list = held.get(key);
-    if (!list) held.set(key, (list = []));
+    if (!list) {
+      list = [];
+      held.set(key, list);
+    }
     list.push(g);
   };
   // Global privileges live on the account row; PUBLIC needs no row of its own to hold the others.
   for (const a of catalog.accounts) {
     const privileges = a.globalPrivileges.filter((p) => p !== 'USAGE');
-    if (privileges.length > 0 || a.globalGrantOption) add(a.user, a.host, { scope: { level: 'global' }, privileges, grantOption: a.globalGrantOption });
+    if (privileges.length > 0 || a.globalGrantOption)
+      add(a.user, a.host, { scope: { level: 'global' }, privileges, grantOption: a.globalGrantOption });
   }
-  for (const g of catalog.dbGrants) add(g.user, g.host, { scope: { level: 'database', pattern: g.db }, privileges: g.privileges, grantOption: g.grantOption });
+  for (const g of catalog.dbGrants)
+    add(g.user, g.host, {
+      scope: { level: 'database', pattern: g.db },
+      privileges: g.privileges,
+      grantOption: g.grantOption,
+    });
   for (const g of catalog.tableGrants) {
-    add(g.user, g.host, { scope: { level: 'table', database: g.db, table: g.table }, privileges: g.privileges, grantOption: g.grantOption });
+    add(g.user, g.host, {
+      scope: { level: 'table', database: g.db, table: g.table },
+      privileges: g.privileges,
+      grantOption: g.grantOption,
+    });
   }
   for (const g of catalog.columnGrants) {
-    add(g.user, g.host, { scope: { level: 'column', database: g.db, table: g.table, column: g.column }, privileges: g.privileges, grantOption: false });
+    add(g.user, g.host, {
+      scope: { level: 'column', database: g.db, table: g.table, column: g.column },
+      privileges: g.privileges,
+      grantOption: false,
+    });
   }
   for (const g of catalog.routineGrants) {
     add(g.user, g.host, {
@@ -116,18 +137,26 @@ function grantsByHolder(catalog: Catalog): Map<string, HeldGrant[]> {
     });
   }
   for (const g of catalog.proxyGrants) {
-    add(g.user, g.host, { scope: { level: 'proxy', user: g.proxiedUser, host: g.proxiedHost }, privileges: ['PROXY'], grantOption: g.withGrant });
+    add(g.user, g.host, {
+      scope: { level: 'proxy', user: g.proxiedUser, host: g.proxiedHost },
+      privileges: ['PROXY'],
+      grantOption: g.withGrant,
+    });
   }
   return held;
 }
 
 // Depth-first through roles_mapping. A role reachable both from the default role and otherwise is
 // reported once, as default (it is active at login), with the shortest such chain.
-function reachRoles(accountKeyText: string, defaultRole: string, rolesOf: Map<string, { role: string; withAdmin: boolean }[]>): ReachedRole[] {
+function reachRoles(
+  accountKeyText: string,
+  defaultRole: string,
+  rolesOf: Map<string, { role: string; withAdmin: boolean }[]>,
+): ReachedRole[] {
   const reached = new Map<string, ReachedRole>();
   const visit = (role: string, chain: string[], isDefault: boolean, withAdmin: boolean) => {
     const seen = reached.get(role);
-    if (seen && seen.isDefault && !isDefault) return;
+    if (seen?.isDefault && !isDefault) return;
     if (seen && seen.isDefault === isDefault && seen.chain.length <= chain.length) return;
     reached.set(role, { role, chain, isDefault, withAdmin });
     for (const next of rolesOf.get(accountKey(role, '')) ?? []) {
@@ -160,13 +189,20 @@ export function isWildPattern(pattern: string): boolean {
 
 /** The literal name a pattern without wildcards stands for (`orders\_db` → `orders_db`). */
 export function unescapePattern(pattern: string): string {
-  return pattern.replace(/\\(.)/g, '$1');
+  // Same reading as patternRegExp: `\x` is a literal x, a trailing lone `\` is itself.
+  if (!pattern.includes('\\')) return pattern;
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    out += c === '\\' && i + 1 < pattern.length ? pattern[++i]! : c;
+  }
+  return out;
 }
 
 const patternCache = new Map<string, RegExp>();
 
-/** Whether a stored LIKE pattern matches a database name (case-sensitive, as on Linux by default). */
-export function patternMatches(pattern: string, name: string): boolean {
+// Each stored pattern is compiled once per process; audits ask about the same few patterns many times.
+function patternRegExp(pattern: string): RegExp {
   let re = patternCache.get(pattern);
   if (!re) {
     let src = '';
@@ -181,26 +217,73 @@ export function patternMatches(pattern: string, name: string): boolean {
     re = new RegExp(`^${src}$`, 's');
     patternCache.set(pattern, re);
   }
-  return re.test(name);
+  return re;
+}
+
+/** Whether a stored LIKE pattern matches a database name (case-sensitive, as on Linux by default). */
+export function patternMatches(pattern: string, name: string): boolean {
+  return patternRegExp(pattern).test(name);
 }
 
 function escapeRegExp(c: string): string {
   return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
+/**
+ * The databases of a list that each scope reaches, answered by index: a pattern without wildcards (an
+ * escaped name, the common case) is one map lookup; only real LIKE patterns are tested against every name.
+ */
+export class DatabaseIndex {
+  private readonly present: Set<string>;
+  private readonly wildCache = new Map<string, string[]>();
+
+  constructor(private readonly names: readonly string[]) {
+    this.present = new Set(names);
+  }
+
+  /** Databases of the list that `scope` reaches, in list order; none for global/proxy. */
+  reached(scope: PrivilegeScope): string[] {
+    switch (scope.level) {
+      case 'database': {
+        const pattern = scope.pattern;
+        if (!isWildPattern(pattern)) {
+          const name = unescapePattern(pattern);
+          return this.present.has(name) ? this.occurrences(name) : [];
+        }
+        let hits = this.wildCache.get(pattern);
+        if (!hits) {
+          const re = patternRegExp(pattern);
+          hits = this.names.filter((n) => re.test(n));
+          this.wildCache.set(pattern, hits);
+        }
+        return [...hits];
+      }
+      case 'table':
+      case 'column':
+      case 'routine':
+        return this.present.has(scope.database) ? [scope.database] : [];
+      case 'global':
+      case 'proxy':
+        return [];
+    }
+  }
+
+  // A list may name a database twice (filter kept both); keep that answer for exact names too.
+  private occurrences(name: string): string[] {
+    return this.present.size === this.names.length ? [name] : this.names.filter((n) => n === name);
+  }
+}
+
+const indexCache = new WeakMap<readonly string[], DatabaseIndex>();
+
 /** Databases of one scope among `names`: every match for a pattern, the one named for the rest; none for global/proxy. */
 export function databasesReached(scope: PrivilegeScope, names: readonly string[]): string[] {
-  switch (scope.level) {
-    case 'database':
-      return names.filter((n) => patternMatches(scope.pattern, n));
-    case 'table':
-    case 'column':
-    case 'routine':
-      return names.includes(scope.database) ? [scope.database] : [];
-    case 'global':
-    case 'proxy':
-      return [];
+  let index = indexCache.get(names);
+  if (!index) {
+    index = new DatabaseIndex(names);
+    indexCache.set(names, index);
   }
+  return index.reached(scope);
 }
 
 /** The database a non-global scope is about, as text (`orders\_db` stays a pattern). */
@@ -248,7 +331,9 @@ export function describePath(path: GrantPath): string {
       return 'PUBLIC';
     case 'role':
     case 'default-role':
-      return path.roles.map((r, i) => (i === 0 && path.kind === 'default-role' ? `default role ${r}` : `role ${r}`)).join(' → ');
+      return path.roles
+        .map((r, i) => (i === 0 && path.kind === 'default-role' ? `default role ${r}` : `role ${r}`))
+        .join(' → ');
   }
 }
 

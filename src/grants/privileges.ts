@@ -69,18 +69,44 @@ function bitsFor(version: ServerVersion): PrivilegeBit[] {
   return BITS.filter((b) => !b.since || atLeast(version, b.since[0], b.since[1]));
 }
 
+// Per server version: the name of each of the 64 bits (undefined = unknown to that version), and the
+// decoded answer per distinct access value. A catalog has thousands of accounts but only a handful of
+// distinct masks (most service accounts hold no global privilege), so each is decoded once.
+const bitTables = new Map<
+  string,
+  { names: (string | undefined)[]; decoded: Map<bigint, { privileges: string[]; grantOption: boolean }> }
+>();
+
+function bitTable(version: ServerVersion) {
+  const key = `${version.major}.${version.minor}`;
+  let table = bitTables.get(key);
+  if (!table) {
+    const names: (string | undefined)[] = new Array(64).fill(undefined);
+    for (const b of bitsFor(version)) names[b.bit] = b.name;
+    table = { names, decoded: new Map() };
+    bitTables.set(key, table);
+  }
+  return table;
+}
+
 /** Decodes `access` from mysql.global_priv: sorted privilege names and the grant option. Unknown bits stay visible. */
 export function decodeAccess(access: bigint, version: ServerVersion): { privileges: string[]; grantOption: boolean } {
-  const known = bitsFor(version);
-  const privileges: string[] = [];
-  let grantOption = false;
-  for (let bit = 0; bit < 64; bit++) {
-    if ((access & (1n << BigInt(bit))) === 0n) continue;
-    const entry = known.find((b) => b.bit === bit);
-    if (entry?.name === GRANT_OPTION) grantOption = true;
-    else privileges.push(entry ? entry.name : `UNKNOWN BIT ${bit}`);
+  const table = bitTable(version);
+  let decoded = table.decoded.get(access);
+  if (!decoded) {
+    const privileges: string[] = [];
+    let grantOption = false;
+    for (let bit = 0; bit < 64; bit++) {
+      if ((access & (1n << BigInt(bit))) === 0n) continue;
+      const name = table.names[bit];
+      if (name === GRANT_OPTION) grantOption = true;
+      else privileges.push(name ?? `UNKNOWN BIT ${bit}`);
+    }
+    decoded = { privileges: privileges.sort(), grantOption };
+    table.decoded.set(access, decoded);
   }
-  return { privileges: privileges.sort(), grantOption };
+  // A fresh array each time: callers own what they get.
+  return { privileges: [...decoded.privileges], grantOption: decoded.grantOption };
 }
 
 // mysql.db column names whose privilege name is not just the column stem upper-cased.
@@ -89,16 +115,23 @@ const DB_COLUMN_NAMES: Record<string, string> = {
   Delete_history_priv: 'DELETE HISTORY',
 };
 
+const dbColumnCache = new Map<string, string>();
+
 /** Privilege named by a mysql.db `*_priv` column (`Show_view_priv` -> `SHOW VIEW`); `Grant_priv` -> GRANT OPTION. */
 export function privilegeOfDbColumn(column: string): string {
-  if (column === 'Grant_priv') return GRANT_OPTION;
-  return (
-    DB_COLUMN_NAMES[column] ??
-    column
-      .replace(/_priv$/, '')
-      .replace(/_/g, ' ')
-      .toUpperCase()
-  );
+  let name = dbColumnCache.get(column);
+  if (name === undefined) {
+    name =
+      column === 'Grant_priv'
+        ? GRANT_OPTION
+        : (DB_COLUMN_NAMES[column] ??
+          column
+            .replace(/_priv$/, '')
+            .replace(/_/g, ' ')
+            .toUpperCase());
+    dbColumnCache.set(column, name);
+  }
+  return name;
 }
 
 // SET values of tables_priv / columns_priv / procs_priv that differ from the GRANT keyword.

@@ -1,13 +1,12 @@
 // Accounts with an empty user name: anyone who can reach the port logs in as them.
 import { account as accountSql } from '../../sql/quote.js';
-import { accountName, type AuditRule, type Finding } from './rule.js';
+import { type AuditRule, accountName, type Finding } from './rule.js';
 
 export const anonymousAccount: AuditRule = {
   id: 'anonymous-account',
   description: 'An anonymous account (empty user name) exists',
   defaultSeverity: 'error',
-  help:
-    "An anonymous account ''@host accepts any user name, and because it is more specific it can shadow real accounts from that host. mariadb-install-db without --skip-test-db style hardening leaves them; drop them.",
+  help: "An anonymous account ''@host accepts any user name, and because it is more specific it can shadow real accounts from that host. mariadb-install-db without --skip-test-db style hardening leaves them; drop them.",
   check(ctx) {
     const findings: Finding[] = [];
     for (const a of ctx.catalog.accounts) {

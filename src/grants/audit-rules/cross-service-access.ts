@@ -1,14 +1,13 @@
 // A service account reaching another service's database, table, column or routine, by any path.
 // Reads declared in services.yaml are reported as `allowed`, with the declaration, never silently.
 import { databasesReached } from '../effective.js';
-import { grantFinding, ownerOf, type AuditRule, type Finding } from './rule.js';
+import { type AuditRule, type Finding, grantFinding, ownerOf } from './rule.js';
 
 export const crossServiceAccess: AuditRule = {
   id: 'cross-service-access',
   description: "A service account can reach another service's data",
   defaultSeverity: 'error',
-  help:
-    "Database-per-service means a service reads another's data only through its API. Any privilege on another service's database, table, column or routine breaks that, whether granted directly, through a role (default, SET ROLE-able or nested) or through PUBLIC. Declare a justified read under `reads:` in services.yaml instead.",
+  help: "Database-per-service means a service reads another's data only through its API. Any privilege on another service's database, table, column or routine breaks that, whether granted directly, through a role (default, SET ROLE-able or nested) or through PUBLIC. Declare a justified read under `reads:` in services.yaml instead.",
   check(ctx) {
     const findings: Finding[] = [];
     const names = ctx.serviceDatabases.map((d) => d.database);
@@ -23,20 +22,31 @@ export const crossServiceAccess: AuditRule = {
           const read = owner.reads.find((r) => r.service === target.name);
           const table = grant.scope.level === 'table' || grant.scope.level === 'column' ? grant.scope.table : undefined;
           const declared = read && table !== undefined && read.tables.includes(table);
-          const allowedPrivileges: string[] = declared ? grant.privileges.filter((p) => p === "SELECT") : [];
+          const allowedPrivileges: string[] = declared ? grant.privileges.filter((p) => p === 'SELECT') : [];
           const forbidden = grant.privileges.filter((p) => !allowedPrivileges.includes(p));
           if (allowedPrivileges.length > 0) {
             findings.push(
-              grantFinding(ctx, this, ea, grant, allowedPrivileges, `declared read: services.${owner.name}.reads allows SELECT on ${target.name}.${table}`, {
-                severity: 'allowed',
-                targetService: target.name,
-                fix: '',
-              }),
+              grantFinding(
+                ctx,
+                this,
+                ea,
+                grant,
+                allowedPrivileges,
+                `declared read: services.${owner.name}.reads allows SELECT on ${target.name}.${table}`,
+                {
+                  severity: 'allowed',
+                  targetService: target.name,
+                  fix: '',
+                },
+              ),
             );
           }
           if (forbidden.length > 0 || (grant.grantOption && allowedPrivileges.length > 0)) {
             const privileges = forbidden.length > 0 ? forbidden : ['GRANT OPTION'];
-            const reach = grant.scope.level === 'database' && grant.scope.pattern !== database ? ` (pattern matches ${database})` : '';
+            const reach =
+              grant.scope.level === 'database' && grant.scope.pattern !== database
+                ? ` (pattern matches ${database})`
+                : '';
             findings.push(
               grantFinding(
                 ctx,

@@ -1,14 +1,13 @@
 // A service account that can pass privileges on: GRANT OPTION on a database, table or routine, or a role WITH ADMIN.
 import { account as accountSql, ident } from '../../sql/quote.js';
 import { describeScope, describeVia } from '../effective.js';
-import { accountName, grantFinding, ownerOf, scopeSql, type AuditRule, type Finding } from './rule.js';
+import { type AuditRule, accountName, type Finding, grantFinding, ownerOf, scopeSql } from './rule.js';
 
 export const grantOption: AuditRule = {
   id: 'grant-option',
   description: 'A service account can grant privileges to others',
   defaultSeverity: 'error',
-  help:
-    'WITH GRANT OPTION (or a role WITH ADMIN OPTION) lets an account hand its privileges to any other account, so one leaked service credential widens everyone\'s access. dbps never grants it. (GRANT OPTION on *.* is reported by global-data-privileges.)',
+  help: "WITH GRANT OPTION (or a role WITH ADMIN OPTION) lets an account hand its privileges to any other account, so one leaked service credential widens everyone's access. dbps never grants it. (GRANT OPTION on *.* is reported by global-data-privileges.)",
   check(ctx) {
     const findings: Finding[] = [];
     for (const ea of ctx.effective) {
@@ -16,7 +15,14 @@ export const grantOption: AuditRule = {
       if (!owner) continue;
       for (const grant of ea.grants) {
         if (!grant.grantOption || grant.scope.level === 'global') continue;
-        const f = grantFinding(ctx, this, ea, grant, ['GRANT OPTION'], `can grant ${grant.privileges.join(', ')} on ${describeScope(grant.scope)} to other accounts`);
+        const f = grantFinding(
+          ctx,
+          this,
+          ea,
+          grant,
+          ['GRANT OPTION'],
+          `can grant ${grant.privileges.join(', ')} on ${describeScope(grant.scope)} to other accounts`,
+        );
         if (grant.path.kind === 'direct') {
           f.fix =
             grant.scope.level === 'proxy'
@@ -36,7 +42,9 @@ export const grantOption: AuditRule = {
           service: owner.name,
           object: `role ${role.role}`,
           privilege: 'ADMIN OPTION',
-          via: describeVia({ kind: role.isDefault ? 'default-role' : 'role', roles: [role.role] }, ['ADMIN OPTION'], { level: 'global' }).replace(/ on \*\.\*$/, ''),
+          via: describeVia({ kind: role.isDefault ? 'default-role' : 'role', roles: [role.role] }, ['ADMIN OPTION'], {
+            level: 'global',
+          }).replace(/ on \*\.\*$/, ''),
           message: `can grant role ${role.role} to other accounts (WITH ADMIN OPTION)`,
           fix: `REVOKE ADMIN OPTION FOR ${ident(role.role)} FROM ${who};`,
         });

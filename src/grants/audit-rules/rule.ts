@@ -3,7 +3,13 @@
 import type { DesiredAccount, DesiredServer } from '../../fleet/desired.js';
 import type { Fleet, FleetServer, FleetService } from '../../fleet/model.js';
 import { account as accountSql, ident } from '../../sql/quote.js';
-import { describeScope, describeVia, type EffectiveAccount, type EffectiveGrant, type PrivilegeScope } from '../effective.js';
+import {
+  describeScope,
+  describeVia,
+  type EffectiveAccount,
+  type EffectiveGrant,
+  type PrivilegeScope,
+} from '../effective.js';
 import type { Catalog, CatalogAccount } from '../types.js';
 
 /** `allowed` marks access that services.yaml declares (a `reads:` entry): shown, never failing. */
@@ -135,7 +141,11 @@ export function scopeSql(scope: PrivilegeScope): string {
  * SQL that takes the privileges away along the path they came: REVOKE from the account for a direct
  * grant, REVOKE the first role of the chain (and unset it as default) for a role, REVOKE FROM PUBLIC.
  */
-export function revokeFix(a: { user: string; host: string }, grant: EffectiveGrant, privileges: readonly string[]): string {
+export function revokeFix(
+  a: { user: string; host: string },
+  grant: EffectiveGrant,
+  privileges: readonly string[],
+): string {
   const who = accountSql(a.user, a.host);
   if (grant.path.kind === 'role' || grant.path.kind === 'default-role') {
     const role = ident(grant.path.roles[0]!);
@@ -148,7 +158,8 @@ export function revokeFix(a: { user: string; host: string }, grant: EffectiveGra
 /** `REVOKE <privileges> ON <object>` for a scope (without the FROM part). */
 export function revokeStatement(scope: PrivilegeScope, privileges: readonly string[]): string {
   if (scope.level === 'proxy') return `REVOKE PROXY ON ${scopeSql(scope)}`;
-  if (scope.level === 'column') return `REVOKE ${privileges.map((p) => `${p} (${ident(scope.column)})`).join(', ')} ON ${scopeSql(scope)}`;
+  if (scope.level === 'column')
+    return `REVOKE ${privileges.map((p) => `${p} (${ident(scope.column)})`).join(', ')} ON ${scopeSql(scope)}`;
   return `REVOKE ${privileges.join(', ')} ON ${scopeSql(scope)}`;
 }
 

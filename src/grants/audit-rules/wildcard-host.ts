@@ -1,7 +1,8 @@
 // Service accounts on a wildcard host that services.yaml (defaults.accountHost / users[].host) does not give them.
-import type { CatalogAccount } from '../types.js';
+
 import { account as accountSql } from '../../sql/quote.js';
-import { accountName, isInternalAccount, type AuditContext, type AuditRule, type Finding } from './rule.js';
+import type { CatalogAccount } from '../types.js';
+import { type AuditContext, type AuditRule, accountName, type Finding, isInternalAccount } from './rule.js';
 
 /** A service's user name on a host with `%` other than the host services.yaml gives that user. */
 export function isStrayServiceHost(ctx: AuditContext, a: CatalogAccount): boolean {
@@ -15,8 +16,7 @@ export const wildcardHost: AuditRule = {
   id: 'wildcard-host',
   description: "A service account accepts logins from a wildcard host services.yaml doesn't allow",
   defaultSeverity: 'warning',
-  help:
-    "services.yaml limits where service accounts log in from (defaults.accountHost, or a user's host). An account for the same user on '%' accepts that user from anywhere, with its own password and grants.",
+  help: "services.yaml limits where service accounts log in from (defaults.accountHost, or a user's host). An account for the same user on '%' accepts that user from anywhere, with its own password and grants.",
   check(ctx) {
     const findings: Finding[] = [];
     for (const a of ctx.catalog.accounts) {

@@ -11,7 +11,9 @@ import { auditJunit, auditSarif, auditText, renderAudit } from '../../../src/ui/
 import { loadCatalogFixture } from './catalog-fixtures.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const sarifSchema = JSON.parse(readFileSync(path.resolve(repoRoot, '..', 'shared', 'schemas', 'sarif-2.1.0.json'), 'utf8'));
+const sarifSchema = JSON.parse(
+  readFileSync(path.resolve(repoRoot, '..', 'shared', 'schemas', 'sarif-2.1.0.json'), 'utf8'),
+);
 const ajv = new Ajv({ allErrors: true, strict: false });
 // ajv-formats is CommonJS: its default export is the plugin function.
 (formats as unknown as (a: Ajv) => Ajv)(ajv);
@@ -23,8 +25,21 @@ function resultOf(fixtures: string[], unreachable = false): AuditGrantsResult {
     return auditCatalog(f.fleet, f.fleet.servers[0]!, f.catalog, { adminUsers: f.adminUsers });
   });
   const fleet = loadCatalogFixture('base').fleet;
-  const servers = [{ server: 'shared', label: 'shared (orders, customers, inventory, analytics)', status: 'audited' as const, version: '10.11.14' }];
-  if (unreachable) servers.push({ server: 'legacy', label: 'legacy', status: 'unreachable' as never, error: 'server "legacy" is not reachable at db:3306 (ECONNREFUSED)' } as never);
+  const servers = [
+    {
+      server: 'shared',
+      label: 'shared (orders, customers, inventory, analytics)',
+      status: 'audited' as const,
+      version: '10.11.14',
+    },
+  ];
+  if (unreachable)
+    servers.push({
+      server: 'legacy',
+      label: 'legacy',
+      status: 'unreachable' as never,
+      error: 'server "legacy" is not reachable at db:3306 (ECONNREFUSED)',
+    } as never);
   const summary = summarize(findings, 'warning', 1, unreachable ? 1 : 0);
   return {
     command: 'audit-grants',
@@ -41,7 +56,13 @@ function resultOf(fixtures: string[], unreachable = false): AuditGrantsResult {
   };
 }
 
-const noisy = ['role-nested', 'orphan-account.trigger', 'anonymous-account.trigger', 'managed-drift.trigger', 'wide-db-pattern.underscore'];
+const noisy = [
+  'role-nested',
+  'orphan-account.trigger',
+  'anonymous-account.trigger',
+  'managed-drift.trigger',
+  'wide-db-pattern.underscore',
+];
 
 describe('text', () => {
   it('says the fleet is clean, mentioning the declared read', () => {
@@ -59,7 +80,9 @@ describe('text', () => {
   it('groups findings by service, with path and fix', () => {
     const text = auditText(resultOf(['role-nested', 'orphan-account.trigger']), noPaint);
     expect(text).toMatch(/^orders\n {2}error {3}cross-service-access {2}'orders_app'@'%' on shared: /m);
-    expect(text).toContain('via default role outer_r → role inner_r → EXECUTE on PROCEDURE `customers`.`merge_accounts`');
+    expect(text).toContain(
+      'via default role outer_r → role inner_r → EXECUTE on PROCEDURE `customers`.`merge_accounts`',
+    );
     expect(text).toContain("fix SET DEFAULT ROLE NONE FOR 'orders_app'@'%'; REVOKE `outer_r` FROM 'orders_app'@'%';");
     expect(text).toMatch(/^\(server accounts\)\n {2}warning orphan-account/m);
     expect(text.indexOf('analytics\n')).toBeLessThan(text.indexOf('(server accounts)'));
@@ -72,7 +95,9 @@ describe('json', () => {
     const doc = JSON.parse(renderAudit(resultOf(['cross-service-access.trigger']), 'json', noPaint));
     expect(Object.keys(doc)).toEqual(expect.arrayContaining(['findings', 'summary', 'servers']));
     const f = doc.findings.find((x: { severity: string }) => x.severity === 'error');
-    expect(Object.keys(f)).toEqual(expect.arrayContaining(['rule', 'severity', 'server', 'account', 'object', 'privilege', 'via', 'message', 'fix']));
+    expect(Object.keys(f)).toEqual(
+      expect.arrayContaining(['rule', 'severity', 'server', 'account', 'object', 'privilege', 'via', 'message', 'fix']),
+    );
     expect(doc.summary).toMatchObject({ errors: 1, warnings: 0, allowed: 1, failing: 1, failOn: 'warning' });
   });
 });
@@ -82,13 +107,25 @@ describe('junit', () => {
     const r = resultOf(noisy, true);
     const xml = auditJunit(r);
     expect(XMLValidator.validate(xml)).toBe(true);
-    const doc = new XMLParser({ ignoreAttributes: false, isArray: (name) => ['testsuite', 'testcase'].includes(name) }).parse(xml);
-    const suites = doc.testsuites.testsuite as { '@_name': string; '@_tests': string; testcase: { '@_name': string; failure?: unknown }[] }[];
+    const doc = new XMLParser({
+      ignoreAttributes: false,
+      isArray: (name) => ['testsuite', 'testcase'].includes(name),
+    }).parse(xml);
+    const suites = doc.testsuites.testsuite as {
+      '@_name': string;
+      '@_tests': string;
+      testcase: { '@_name': string; failure?: unknown }[];
+    }[];
     const names = suites.map((s) => s['@_name']);
     expect(names).toEqual(['orders', 'customers', 'inventory', 'analytics', '(server accounts)', 'servers']);
     const orders = suites[0]!;
     expect(orders.testcase.map((c) => c['@_name'])).toEqual(r.rules.map((x) => x.id));
-    expect(orders.testcase.filter((c) => c.failure).map((c) => c['@_name']).sort()).toEqual(['cross-service-access', 'managed-drift', 'wide-db-pattern']);
+    expect(
+      orders.testcase
+        .filter((c) => c.failure)
+        .map((c) => c['@_name'])
+        .sort(),
+    ).toEqual(['cross-service-access', 'managed-drift', 'wide-db-pattern']);
     expect(suites[5]!.testcase[0]!['@_name']).toBe('legacy reachable');
   });
   it('escapes what XML cannot hold raw', () => {
@@ -108,12 +145,26 @@ describe('sarif', () => {
     }
   });
   it('locates each finding at its service in services.yaml and keeps the rules', () => {
-    const log = auditSarif(resultOf(['cross-service-access.trigger'])) as { runs: { tool: { driver: { rules: { id: string }[] } }; results: Record<string, any>[] }[] };
+    const log = auditSarif(resultOf(['cross-service-access.trigger'])) as {
+      runs: {
+        tool: { driver: { rules: { id: string }[] } };
+        results: {
+          level: string;
+          kind?: string;
+          ruleId: string;
+          locations: { physicalLocation: unknown }[];
+          [key: string]: unknown;
+        }[];
+      }[];
+    };
     const run = log.runs[0]!;
     expect(run.tool.driver.rules.map((x) => x.id)).toEqual(ruleCatalog().map((x) => x.id));
     const error = run.results.find((x) => x.level === 'error')!;
     expect(error.ruleId).toBe('cross-service-access');
-    expect(error.locations[0].physicalLocation).toEqual({ artifactLocation: { uri: 'services.yaml' }, region: { startLine: 8 } });
+    expect(error.locations[0]?.physicalLocation).toEqual({
+      artifactLocation: { uri: 'services.yaml' },
+      region: { startLine: 8 },
+    });
     const allowed = run.results.find((x) => x.kind === 'pass')!;
     expect(allowed.level).toBe('none');
   });

@@ -68,7 +68,12 @@ describe('findings carry the rule, account, path and fix', () => {
 
   it('through a role that can be SET', () => {
     const [f] = failing('role-direct');
-    expect(f).toMatchObject({ rule: 'cross-service-access', account: "'orders_app'@'%'", via: 'role reporting_r → SELECT on `customers`.*', fix: "REVOKE `reporting_r` FROM 'orders_app'@'%';" });
+    expect(f).toMatchObject({
+      rule: 'cross-service-access',
+      account: "'orders_app'@'%'",
+      via: 'role reporting_r → SELECT on `customers`.*',
+      fix: "REVOKE `reporting_r` FROM 'orders_app'@'%';",
+    });
   });
 
   it('through a default role, at table level', () => {
@@ -84,12 +89,21 @@ describe('findings carry the rule, account, path and fix', () => {
   it('through nested roles, at routine level', () => {
     const found = failing('role-nested');
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ rule: 'cross-service-access', via: 'default role outer_r → role inner_r → EXECUTE on PROCEDURE `customers`.`merge_accounts`' });
+    expect(found[0]).toMatchObject({
+      rule: 'cross-service-access',
+      via: 'default role outer_r → role inner_r → EXECUTE on PROCEDURE `customers`.`merge_accounts`',
+    });
   });
 
   it('at column level', () => {
     expect(failing('column-grant')).toMatchObject([
-      { rule: 'cross-service-access', account: "'inventory_app'@'%'", targetService: 'orders', object: '`orders`.`orders` (`status`)', fix: "REVOKE UPDATE (`status`) ON `orders`.`orders` FROM 'inventory_app'@'%';" },
+      {
+        rule: 'cross-service-access',
+        account: "'inventory_app'@'%'",
+        targetService: 'orders',
+        object: '`orders`.`orders` (`status`)',
+        fix: "REVOKE UPDATE (`status`) ON `orders`.`orders` FROM 'inventory_app'@'%';",
+      },
     ]);
   });
 
@@ -98,7 +112,9 @@ describe('findings carry the rule, account, path and fix', () => {
     const accounts = found.filter((f) => f.rule === 'cross-service-access').map((f) => f.account);
     expect(accounts).toContain("'orders_app'@'%'");
     expect(accounts).not.toContain("'customers_app'@'%'");
-    expect(found.every((f) => f.via.startsWith('PUBLIC → ') && f.fix === 'REVOKE SELECT ON `customers`.* FROM PUBLIC;')).toBe(true);
+    expect(
+      found.every((f) => f.via.startsWith('PUBLIC → ') && f.fix === 'REVOKE SELECT ON `customers`.* FROM PUBLIC;'),
+    ).toBe(true);
   });
 
   it('a % pattern is both wide and cross-service', () => {
@@ -125,8 +141,16 @@ describe('findings carry the rule, account, path and fix', () => {
   it('orphans: severity can be raised or turned off', () => {
     const f = loadCatalogFixture('orphan-account.trigger');
     const server = f.fleet.servers[0]!;
-    expect(auditCatalog(f.fleet, server, f.catalog, { severity: { 'orphan-account': 'error' } }).find((x) => x.rule === 'orphan-account')?.severity).toBe('error');
-    expect(auditCatalog(f.fleet, server, f.catalog, { severity: { 'orphan-account': 'off' } }).filter((x) => x.rule === 'orphan-account')).toEqual([]);
+    expect(
+      auditCatalog(f.fleet, server, f.catalog, { severity: { 'orphan-account': 'error' } }).find(
+        (x) => x.rule === 'orphan-account',
+      )?.severity,
+    ).toBe('error');
+    expect(
+      auditCatalog(f.fleet, server, f.catalog, { severity: { 'orphan-account': 'off' } }).filter(
+        (x) => x.rule === 'orphan-account',
+      ),
+    ).toEqual([]);
   });
 
   it('keeps only the selected services', () => {

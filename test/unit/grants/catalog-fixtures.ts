@@ -2,7 +2,7 @@
 // cleanly provisioned shared server for fixtures/catalog/fleet.yaml.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fleetFromText } from '../../../src/config/load.js';
+import { fleetFromText } from '../../../src/config/from-text.js';
 import type { Fleet } from '../../../src/fleet/model.js';
 import type { SeverityOverride } from '../../../src/grants/audit.js';
 import type { Catalog, CatalogAccount } from '../../../src/grants/types.js';
@@ -43,7 +43,9 @@ export function loadFleetFixture(file = 'fleet.yaml'): Fleet {
 }
 
 export function loadCatalogFixture(name: string): LoadedFixture {
-  const patch = (name === 'base' ? { note: 'base' } : JSON.parse(readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'))) as Patch;
+  const patch = (
+    name === 'base' ? { note: 'base' } : JSON.parse(readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'))
+  ) as Patch;
   const fleet = loadFleetFixture(patch.fleet);
   let text = readFileSync(path.join(FIXTURES, 'base.json'), 'utf8');
   // The private-net fleet puts service accounts on 10.0.0.%: move the base rows there.

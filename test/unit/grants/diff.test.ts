@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { fleetFromText } from '../../../src/config/load.js';
+import { fleetFromText } from '../../../src/config/from-text.js';
 import { desiredServer } from '../../../src/fleet/desired.js';
 import {
-  diffServer,
-  tableKey,
   type Change,
   type DiffOptions,
+  diffServer,
   type ServerObservation,
+  tableKey,
 } from '../../../src/grants/diff.js';
 import { displaySql } from '../../../src/grants/sql.js';
 import type { Catalog, CatalogAccount } from '../../../src/grants/types.js';

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DatabaseIndex,
+  databasesReached,
   describePath,
   describeVia,
   effectivePrivileges,
@@ -46,6 +48,62 @@ describe('database-name patterns', () => {
   });
 });
 
+describe('database index', () => {
+  // The index answers by lookup what a scan with patternMatches answers; both must agree on every case.
+  const names = [
+    'orders',
+    'orders_db',
+    'ordersXdb',
+    'orders%',
+    'orders_archive',
+    'customers',
+    'a\\b',
+    'mysql',
+    'Orders',
+    'x\nz',
+  ];
+  const patterns = [
+    'orders',
+    'orders\\_db',
+    'orders_db',
+    'orders%',
+    'orders\\%',
+    '%',
+    'customers',
+    'nothing',
+    'a\\\\b',
+    'a\\b',
+    'trailing\\',
+    'Orders',
+    'x\nz',
+    'x_z',
+    '',
+    '_',
+  ];
+
+  it.each(patterns)('pattern %j reaches the same databases as a scan', (pattern) => {
+    const scan = names.filter((n) => patternMatches(pattern, n));
+    expect(new DatabaseIndex(names).reached({ level: 'database', pattern })).toEqual(scan);
+    expect(databasesReached({ level: 'database', pattern }, names)).toEqual(scan);
+  });
+
+  it('keeps a name listed twice, and answers table, column, routine and global scopes', () => {
+    const index = new DatabaseIndex(['a', 'b', 'a']);
+    expect(index.reached({ level: 'database', pattern: 'a' })).toEqual(['a', 'a']);
+    expect(index.reached({ level: 'table', database: 'b', table: 't' })).toEqual(['b']);
+    expect(index.reached({ level: 'column', database: 'c', table: 't', column: 'x' })).toEqual([]);
+    expect(index.reached({ level: 'routine', database: 'a', routine: 'p', routineType: 'PROCEDURE' })).toEqual(['a']);
+    expect(index.reached({ level: 'global' })).toEqual([]);
+    expect(index.reached({ level: 'proxy', user: 'u', host: 'h' })).toEqual([]);
+  });
+
+  it('hands out lists the caller may change without changing later answers', () => {
+    const index = new DatabaseIndex(['orders', 'orders_x']);
+    index.reached({ level: 'database', pattern: 'orders%' }).push('junk');
+    expect(index.reached({ level: 'database', pattern: 'orders%' })).toEqual(['orders', 'orders_x']);
+  });
+});
+
 describe('effective privileges', () => {
   it('lists direct grants of an account with their path', () => {
     const ea = grantsOf('base', 'analytics_app');
@@ -58,8 +116,15 @@ describe('effective privileges', () => {
     const ea = grantsOf('role-direct', 'orders_app');
     expect(ea.roles).toEqual([{ role: 'reporting_r', chain: ['reporting_r'], isDefault: false, withAdmin: false }]);
     const viaRole = ea.grants.find((g) => g.path.kind !== 'direct')!;
-    expect(viaRole).toStrictEqual({ scope: { level: 'database', pattern: 'customers' }, privileges: ['SELECT'], grantOption: false, path: { kind: 'role', roles: ['reporting_r'] } });
-    expect(describeVia(viaRole.path, viaRole.privileges, viaRole.scope)).toBe('role reporting_r → SELECT on `customers`.*');
+    expect(viaRole).toStrictEqual({
+      scope: { level: 'database', pattern: 'customers' },
+      privileges: ['SELECT'],
+      grantOption: false,
+      path: { kind: 'role', roles: ['reporting_r'] },
+    });
+    expect(describeVia(viaRole.path, viaRole.privileges, viaRole.scope)).toBe(
+      'role reporting_r → SELECT on `customers`.*',
+    );
   });
 
   it('marks grants of the default role', () => {
@@ -76,12 +141,24 @@ describe('effective privileges', () => {
       ['outer_r', ['outer_r'], true],
     ]);
     const g = ea.grants.find((x) => x.scope.level === 'routine')!;
-    expect(describeVia(g.path, g.privileges, g.scope)).toBe('default role outer_r → role inner_r → EXECUTE on PROCEDURE `customers`.`merge_accounts`');
+    expect(describeVia(g.path, g.privileges, g.scope)).toBe(
+      'default role outer_r → role inner_r → EXECUTE on PROCEDURE `customers`.`merge_accounts`',
+    );
   });
 
   it('does not give a role to accounts it was not granted to', () => {
     const all = effectivePrivileges(loadCatalogFixture('role-unreached').catalog);
-    expect(all.some((ea) => ea.grants.some((g) => g.scope.level === 'database' && g.scope.pattern === 'customers' && ea.account.user !== 'customers_app' && ea.account.user !== 'customers_migrator'))).toBe(false);
+    expect(
+      all.some((ea) =>
+        ea.grants.some(
+          (g) =>
+            g.scope.level === 'database' &&
+            g.scope.pattern === 'customers' &&
+            ea.account.user !== 'customers_app' &&
+            ea.account.user !== 'customers_migrator',
+        ),
+      ),
+    ).toBe(false);
     expect(all.find((ea) => ea.account.user === 'reporting_r')).toBeUndefined();
   });
 
@@ -99,8 +176,16 @@ describe('effective privileges', () => {
   it('prefers the default chain when a role is reachable both ways', () => {
     const { catalog } = loadCatalogFixture('role-nested');
     catalog.accounts.push({ ...catalog.accounts.find((a) => a.user === 'outer_r')!, user: 'side_r' });
-    catalog.roleGrants.push({ user: 'orders_app', host: '%', role: 'side_r', withAdmin: false }, { user: 'side_r', host: '', role: 'inner_r', withAdmin: false });
+    catalog.roleGrants.push(
+      { user: 'orders_app', host: '%', role: 'side_r', withAdmin: false },
+      { user: 'side_r', host: '', role: 'inner_r', withAdmin: false },
+    );
     const ea = effectivePrivileges(catalog).find((e) => e.account.user === 'orders_app')!;
-    expect(ea.roles.find((r) => r.role === 'inner_r')).toEqual({ role: 'inner_r', chain: ['outer_r', 'inner_r'], isDefault: true, withAdmin: false });
+    expect(ea.roles.find((r) => r.role === 'inner_r')).toEqual({
+      role: 'inner_r',
+      chain: ['outer_r', 'inner_r'],
+      isDefault: true,
+      withAdmin: false,
+    });
   });
 });
