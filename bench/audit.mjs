@@ -27,10 +27,25 @@ const port = await new Promise((resolve) => {
     s.close(() => resolve(p));
   });
 });
-execFileSync('mariadb-install-db', ['--no-defaults', ...asRoot, `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'ignore' });
+execFileSync(
+  'mariadb-install-db',
+  ['--no-defaults', ...asRoot, `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
+  { stdio: 'ignore' },
+);
 const server = spawn(
   'mariadbd',
-  ['--no-defaults', ...asRoot, `--datadir=${datadir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${sock}`, '--innodb-buffer-pool-size=128M', '--skip-name-resolve', '--performance-schema=OFF', `--log-error=${path.join(work, 'error.log')}`],
+  [
+    '--no-defaults',
+    ...asRoot,
+    `--datadir=${datadir}`,
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    `--socket=${sock}`,
+    '--innodb-buffer-pool-size=128M',
+    '--skip-name-resolve',
+    '--performance-schema=OFF',
+    `--log-error=${path.join(work, 'error.log')}`,
+  ],
   { stdio: 'ignore' },
 );
 process.on('exit', () => {
@@ -41,8 +56,10 @@ process.on('exit', () => {
 // Credentials in a 0600 file, never argv (root has no password on this throwaway server).
 const cnf = path.join(work, 'client.cnf');
 writeFileSync(cnf, `[client]\nuser=root\npassword=\nsocket=${sock}\n`, { mode: 0o600 });
-const setPassword = () => writeFileSync(cnf, `[client]\nuser=root\npassword=Bench-root\nsocket=${sock}\n`, { mode: 0o600 });
-const mariadb = (sql) => spawnSync('mariadb', [`--defaults-extra-file=${cnf}`, '--batch'], { input: sql, encoding: 'utf8' });
+const setPassword = () =>
+  writeFileSync(cnf, `[client]\nuser=root\npassword=Bench-root\nsocket=${sock}\n`, { mode: 0o600 });
+const mariadb = (sql) =>
+  spawnSync('mariadb', [`--defaults-extra-file=${cnf}`, '--batch'], { input: sql, encoding: 'utf8' });
 for (let i = 0; i < 100 && mariadb('SELECT 1').status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
 
 // The fleet and exactly what `dbps provision` would create for it, as one SQL batch (fast to set up).
@@ -57,14 +74,21 @@ for (let i = 0; i < services; i++) {
   sql += `CREATE USER '${s}_app'@'%' IDENTIFIED BY 'Pw-${i}-app'; GRANT ${app} ON \`${s}\`.* TO '${s}_app'@'%';\n`;
   sql += `CREATE USER '${s}_migrator'@'%' IDENTIFIED BY 'Pw-${i}-mig'; GRANT ${mig} ON \`${s}\`.* TO '${s}_migrator'@'%';\n`;
 }
-sql += "CREATE USER 'dbps_backup'@'localhost' IDENTIFIED BY 'Pw-b'; GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO 'dbps_backup'@'localhost';\n";
-sql += "CREATE USER 'dbps_monitor'@'%' IDENTIFIED BY 'Pw-m' WITH MAX_USER_CONNECTIONS 3; GRANT PROCESS, BINLOG MONITOR ON *.* TO 'dbps_monitor'@'%'; GRANT SELECT ON `performance\\_schema`.* TO 'dbps_monitor'@'%';\n";
+sql +=
+  "CREATE USER 'dbps_backup'@'localhost' IDENTIFIED BY 'Pw-b'; GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO 'dbps_backup'@'localhost';\n";
+sql +=
+  "CREATE USER 'dbps_monitor'@'%' IDENTIFIED BY 'Pw-m' WITH MAX_USER_CONNECTIONS 3; GRANT PROCESS, BINLOG MONITOR ON *.* TO 'dbps_monitor'@'%'; GRANT SELECT ON `performance\\_schema`.* TO 'dbps_monitor'@'%';\n";
 // Harden root the way a real server is, so the audit has nothing to say about the admin itself.
-sql += "DROP USER IF EXISTS 'root'@'::1', 'root'@'127.0.0.1'; ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('Bench-root');\n";
+sql +=
+  "DROP USER IF EXISTS 'root'@'::1', 'root'@'127.0.0.1'; ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('Bench-root');\n";
 const setup = mariadb(sql);
 if (setup.status !== 0) throw new Error(`setup failed: ${setup.stderr}`);
 setPassword();
-for (const host of mariadb("SELECT Host FROM mysql.global_priv WHERE User='root' AND Host<>'localhost'").stdout.split('\n').slice(1).filter(Boolean)) mariadb(`DROP USER 'root'@'${host}'`);
+for (const host of mariadb("SELECT Host FROM mysql.global_priv WHERE User='root' AND Host<>'localhost'")
+  .stdout.split('\n')
+  .slice(1)
+  .filter(Boolean))
+  mariadb(`DROP USER 'root'@'${host}'`);
 const fleetFile = path.join(work, 'services.yaml');
 writeFileSync(fleetFile, yaml);
 
@@ -78,14 +102,18 @@ const runs = 5;
 const dbpsTimes = [];
 let report;
 for (let i = 0; i < runs; i++) {
-  const { s, r } = time(process.execPath, [bin, '-f', fleetFile, 'audit-grants', '--json'], { BENCH_ROOT_PWD: 'Bench-root' });
+  const { s, r } = time(process.execPath, [bin, '-f', fleetFile, 'audit-grants', '--json'], {
+    BENCH_ROOT_PWD: 'Bench-root',
+  });
   if (r.status !== 0) throw new Error(`dbps audit-grants exited ${r.status}: ${r.stdout.slice(0, 2000)}${r.stderr}`);
   report = JSON.parse(r.stdout);
   dbpsTimes.push(s);
 }
 const accountsSeen = Number(mariadb('SELECT COUNT(*) FROM mysql.global_priv').stdout.split('\n')[1]);
 console.log(`server: ${accountsSeen} accounts (${services * 2} service accounts on ${services} databases)`);
-console.log(`dbps audit-grants (full audit, node start included): median ${median(dbpsTimes).toFixed(3)} s of ${runs}; findings: ${report.summary.errors} errors, ${report.summary.warnings} warnings`);
+console.log(
+  `dbps audit-grants (full audit, node start included): median ${median(dbpsTimes).toFixed(3)} s of ${runs}; findings: ${report.summary.errors} errors, ${report.summary.warnings} warnings`,
+);
 
 // Where the time goes: the same audit in this process, split into fleet load, catalog read and rules.
 {
@@ -104,7 +132,9 @@ console.log(`dbps audit-grants (full audit, node start included): median ${media
   await session.close();
   t = process.hrtime.bigint();
   const findings = auditCatalog(fleet, fleet.servers[0], catalog, { adminUsers: ['root'] });
-  console.log(`  in process: load services.yaml ${load} ms, read catalog ${read} ms, effective privileges + all rules ${ms(t)} ms (${findings.length} findings)`);
+  console.log(
+    `  in process: load services.yaml ${load} ms, read catalog ${read} ms, effective privileges + all rules ${ms(t)} ms (${findings.length} findings)`,
+  );
 }
 
 const pt = spawnSync('pt-show-grants', ['--version'], { encoding: 'utf8' });
@@ -120,5 +150,7 @@ if (pt.status !== 0) {
     ptTimes.push(s);
   }
   console.log(`pt-show-grants (dump only): median ${median(ptTimes).toFixed(3)} s of ${runs}; ${lines} GRANT lines`);
-  console.log(`ratio dbps audit / pt-show-grants dump: ${(median(dbpsTimes) / median(ptTimes)).toFixed(2)}x (goal <= 1.00)`);
+  console.log(
+    `ratio dbps audit / pt-show-grants dump: ${(median(dbpsTimes) / median(ptTimes)).toFixed(2)}x (goal <= 1.00)`,
+  );
 }

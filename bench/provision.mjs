@@ -12,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin/dbps.js');
-const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const counts = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 if (counts.length === 0) counts.push(50, 1000);
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'dbps-bench-'));
@@ -31,10 +34,25 @@ function freePort() {
 }
 
 const port = await freePort();
-execFileSync('mariadb-install-db', ['--no-defaults', ...asRoot, `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'ignore' });
+execFileSync(
+  'mariadb-install-db',
+  ['--no-defaults', ...asRoot, `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
+  { stdio: 'ignore' },
+);
 const server = spawn(
   'mariadbd',
-  ['--no-defaults', ...asRoot, `--datadir=${datadir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${sock}`, '--innodb-buffer-pool-size=128M', '--skip-name-resolve', '--performance-schema=OFF', `--log-error=${path.join(work, 'error.log')}`],
+  [
+    '--no-defaults',
+    ...asRoot,
+    `--datadir=${datadir}`,
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    `--socket=${sock}`,
+    '--innodb-buffer-pool-size=128M',
+    '--skip-name-resolve',
+    '--performance-schema=OFF',
+    `--log-error=${path.join(work, 'error.log')}`,
+  ],
   { stdio: 'ignore' },
 );
 const cleanup = () => {
@@ -45,7 +63,8 @@ process.on('exit', cleanup);
 // The mariadb client reads credentials from a 0600 file, never argv.
 const cnf = path.join(work, 'client.cnf');
 writeFileSync(cnf, `[client]\nuser=root\npassword=\nhost=127.0.0.1\nport=${port}\n`, { mode: 0o600 });
-const mariadb = (sql) => spawnSync('mariadb', [`--defaults-extra-file=${cnf}`, '--batch'], { input: sql, encoding: 'utf8' });
+const mariadb = (sql) =>
+  spawnSync('mariadb', [`--defaults-extra-file=${cnf}`, '--batch'], { input: sql, encoding: 'utf8' });
 for (let i = 0; i < 100 && mariadb('SELECT 1').status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
 
 const seconds = (f) => {
@@ -70,20 +89,32 @@ function rawBatch(prefix, n) {
 
 function dropAll(prefix, n) {
   let sql = '';
-  for (let i = 0; i < n; i++) sql += `DROP DATABASE IF EXISTS \`${prefix}${i}\`;\nDROP USER IF EXISTS '${prefix}${i}_app'@'%', '${prefix}${i}_migrator'@'%';\n`;
+  for (let i = 0; i < n; i++)
+    sql += `DROP DATABASE IF EXISTS \`${prefix}${i}\`;\nDROP USER IF EXISTS '${prefix}${i}_app'@'%', '${prefix}${i}_migrator'@'%';\n`;
   mariadb(sql);
 }
 
 function fleetDir(prefix, n) {
   const dir = path.join(work, `fleet-${prefix}${n}`);
-  const lines = ['version: 1', 'fleet: bench', 'servers:', `  bench: { driver: external, host: 127.0.0.1, port: ${port}, admin: { user: root } }`, 'services:'];
+  const lines = [
+    'version: 1',
+    'fleet: bench',
+    'servers:',
+    `  bench: { driver: external, host: 127.0.0.1, port: ${port}, admin: { user: root } }`,
+    'services:',
+  ];
   for (let i = 0; i < n; i++) lines.push(`  ${prefix}${i}: { server: bench }`);
   spawnSync('mkdir', ['-p', dir]);
   writeFileSync(path.join(dir, 'services.yaml'), `${lines.join('\n')}\n`);
   return dir;
 }
 
-const dbps = (dir, args) => spawnSync(process.execPath, [bin, '-q', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+const dbps = (dir, args) =>
+  spawnSync(process.execPath, [bin, '-q', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
 
 const hasAnsible = spawnSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).status === 0;
 const rows = [];
@@ -94,7 +125,10 @@ for (const n of counts) {
   dropAll(`raw${n}_s`, n);
   const dir = fleetDir(`svc${n}_`, n);
   const converge = seconds(() => dbps(dir, ['provision']));
-  if (converge.r.status !== 0) throw new Error(`dbps provision failed (${converge.r.status}): ${converge.r.stdout.slice(-2000)}${converge.r.stderr.slice(-2000)}`);
+  if (converge.r.status !== 0)
+    throw new Error(
+      `dbps provision failed (${converge.r.status}): ${converge.r.stdout.slice(-2000)}${converge.r.stderr.slice(-2000)}`,
+    );
   const noop = seconds(() => dbps(dir, ['provision']));
   if (!/No changes\./.test(noop.r.stdout)) throw new Error(`re-run was not a no-op:\n${noop.r.stdout.slice(0, 2000)}`);
   const plan = seconds(() => dbps(dir, ['plan']));

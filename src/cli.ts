@@ -1,7 +1,7 @@
 // The commander program: global options, one subcommand per spec, exit codes. The only file that exits.
 import { Command, CommanderError, Option } from 'commander';
+import { GLOBAL_OPTIONS, type GlobalFlags, resolveGlobalOptions } from './cli/options.js';
 import { COMMANDS } from './cli/registry.js';
-import { GLOBAL_OPTIONS, resolveGlobalOptions, type GlobalFlags } from './cli/options.js';
 import type { CommandSpec } from './cli/spec.js';
 import { ExitCode, UsageError } from './errors.js';
 import { describeError } from './ui/error-text.js';
@@ -62,7 +62,9 @@ function addCommand(program: Command, spec: CommandSpec, onExit: (code: number) 
     const command = received[received.length - 1] as Command;
     const globals = resolveGlobalOptions(program.opts() as GlobalFlags, process.env, process.cwd());
     const io = processOutput(globals);
-    const args = (received.slice(0, -2) as (string | string[] | undefined)[]).flatMap((a) => (a === undefined ? [] : Array.isArray(a) ? a : [a]));
+    const args = (received.slice(0, -2) as (string | string[] | undefined)[]).flatMap((a) =>
+      a === undefined ? [] : Array.isArray(a) ? a : [a],
+    );
     try {
       onExit(await spec.run({ args, opts: command.opts(), io }));
     } catch (e) {
@@ -94,7 +96,10 @@ export async function main(argv: string[]): Promise<void> {
     }
   } catch (e) {
     if (e instanceof CommanderError) {
-      exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : ExitCode.usage;
+      exitCode =
+        e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help'
+          ? 0
+          : ExitCode.usage;
     } else {
       const report = describeError(e instanceof UsageError ? e : e, argv.includes('-v') || argv.includes('--verbose'));
       process.stderr.write(report.text);

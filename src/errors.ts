@@ -21,7 +21,11 @@ export class DbpsError extends Error {
   readonly exitCode: ExitCodeValue;
   readonly where?: SourcePlace;
   readonly hint?: string;
-  constructor(message: string, exitCode: ExitCodeValue, opts: { where?: SourcePlace; hint?: string; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    exitCode: ExitCodeValue,
+    opts: { where?: SourcePlace; hint?: string; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.exitCode = exitCode;

@@ -26,7 +26,11 @@ export interface GlobalFlags {
 /** Global flags in commander form; cli.ts registers them and the README lists them. */
 export const GLOBAL_OPTIONS = [
   { flags: '-f, --file <path>', help: 'fleet file (env DBPS_FILE)', defaultText: './services.yaml' },
-  { flags: '--state-dir <dir>', help: 'state directory: servers, secrets, backups (env DBPS_STATE_DIR)', defaultText: '.dbps/ beside the file' },
+  {
+    flags: '--state-dir <dir>',
+    help: 'state directory: servers, secrets, backups (env DBPS_STATE_DIR)',
+    defaultText: '.dbps/ beside the file',
+  },
   { flags: '--json', help: 'print one JSON document on stdout; progress goes to stderr' },
   { flags: '--no-color', help: 'plain output (also NO_COLOR)' },
   { flags: '-q, --quiet', help: 'print only results and errors' },

@@ -1,19 +1,19 @@
 // Every command, in help order. Each spec file is light; the work is imported when the command runs.
 import type { CommandSpec } from './spec.js';
-import { initSpec } from './specs/init.js';
-import { validateSpec } from './specs/validate.js';
-import { generateSpec } from './specs/generate.js';
-import { upSpec } from './specs/up.js';
-import { downSpec } from './specs/down.js';
-import { statusSpec } from './specs/status.js';
-import { connectSpec } from './specs/connect.js';
-import { doctorSpec } from './specs/doctor.js';
-import { planSpec } from './specs/plan.js';
-import { provisionSpec } from './specs/provision.js';
+import { auditGrantsSpec } from './specs/audit-grants.js';
 import { backupSpec } from './specs/backup.js';
 import { backupsSpec } from './specs/backups.js';
+import { connectSpec } from './specs/connect.js';
+import { doctorSpec } from './specs/doctor.js';
+import { downSpec } from './specs/down.js';
+import { generateSpec } from './specs/generate.js';
+import { initSpec } from './specs/init.js';
+import { planSpec } from './specs/plan.js';
+import { provisionSpec } from './specs/provision.js';
 import { restoreSpec } from './specs/restore.js';
-import { auditGrantsSpec } from './specs/audit-grants.js';
+import { statusSpec } from './specs/status.js';
+import { upSpec } from './specs/up.js';
+import { validateSpec } from './specs/validate.js';
 
 export const COMMANDS: CommandSpec[] = [
   initSpec,

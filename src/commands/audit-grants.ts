@@ -7,14 +7,14 @@ import { DbpsError, UsageError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { selectServers, serverLabel } from '../fleet/select.js';
 import {
-  auditCatalog,
-  findingsForServices,
-  ruleCatalog,
-  summarize,
   type AuditSummary,
+  auditCatalog,
   type FailOn,
   type Finding,
+  findingsForServices,
+  ruleCatalog,
   type SeverityOverride,
+  summarize,
 } from '../grants/audit.js';
 import type { Catalog } from '../grants/types.js';
 import { VERSION } from '../version.js';
@@ -78,13 +78,15 @@ export interface CatalogDump {
 
 /** Audits the selected part of the fleet; a server that cannot be read is reported, the others still audited. */
 export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> {
-  if (opts.dump && opts.fromDump) throw new UsageError('--dump and --from-dump exclude each other: one reads servers, the other replaces them');
-  const fleet = await loadFleet(opts.file);
+  if (opts.dump && opts.fromDump)
+    throw new UsageError('--dump and --from-dump exclude each other: one reads servers, the other replaces them');
+  const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
   const servers = selectServers(fleet, opts.services);
   const services = selectedServices(fleet, opts.services);
   const known = new Set(ruleCatalog().map((r) => r.id));
   for (const rule of Object.keys(opts.severity)) {
-    if (!known.has(rule)) throw new UsageError(`--severity: no rule "${rule}"`, { hint: `rules: ${[...known].join(', ')}` });
+    if (!known.has(rule))
+      throw new UsageError(`--severity: no rule "${rule}"`, { hint: `rules: ${[...known].join(', ')}` });
   }
 
   const entries: (CatalogDumpEntry | { server: string; error: DbpsError | Error })[] = opts.fromDump
@@ -107,13 +109,26 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
       return;
     }
     readable.push(entry);
-    statuses.push({ server: server.name, label: serverLabel(server), status: 'audited', version: entry.catalog.version });
-    findings.push(...auditCatalog(fleet, server, entry.catalog, { adminUsers: entry.adminUsers, severity: opts.severity }));
+    statuses.push({
+      server: server.name,
+      label: serverLabel(server),
+      status: 'audited',
+      version: entry.catalog.version,
+    });
+    findings.push(
+      ...auditCatalog(fleet, server, entry.catalog, { adminUsers: entry.adminUsers, severity: opts.severity }),
+    );
   });
 
   let dumpWritten: string | undefined;
   if (opts.dump) {
-    const dump: CatalogDump = { version: 1, kind: 'dbps-catalog-dump', fleet: fleet.name, createdAt: new Date().toISOString(), servers: readable };
+    const dump: CatalogDump = {
+      version: 1,
+      kind: 'dbps-catalog-dump',
+      fleet: fleet.name,
+      createdAt: new Date().toISOString(),
+      servers: readable,
+    };
     await writeFile(opts.dump, `${JSON.stringify(dump, null, 2)}\n`);
     dumpWritten = opts.dump;
   }
@@ -153,7 +168,11 @@ function selectedServices(fleet: Fleet, names: string[]): string[] | undefined {
   return fleet.services.map((s) => s.name).filter((s) => out.has(s));
 }
 
-async function readServer(fleet: Fleet, server: FleetServer, stateDir: string): Promise<CatalogDumpEntry | { server: string; error: Error }> {
+async function readServer(
+  fleet: Fleet,
+  server: FleetServer,
+  stateDir: string,
+): Promise<CatalogDumpEntry | { server: string; error: Error }> {
   // Loaded here so that --from-dump never loads the connector.
   const [{ openAdmin }, { readCatalog }, { readState }] = await Promise.all([
     import('../runtime/admin.js'),
@@ -165,8 +184,13 @@ async function readServer(fleet: Fleet, server: FleetServer, stateDir: string): 
     try {
       const catalog = await readCatalog(session.query.bind(session), server.name);
       // The accounts dbps itself logs in with: the socket admin `dbps up` made, or the external admin user.
-      const admin = server.driver === 'local' ? (await readState(stateDir)).servers[server.name]?.adminUser : server.admin?.user;
-      return { server: server.name, adminUsers: [...new Set([admin, os.userInfo().username].filter((u): u is string => !!u))], catalog };
+      const admin =
+        server.driver === 'local' ? (await readState(stateDir)).servers[server.name]?.adminUser : server.admin?.user;
+      return {
+        server: server.name,
+        adminUsers: [...new Set([admin, os.userInfo().username].filter((u): u is string => !!u))],
+        catalog,
+      };
     } finally {
       await session.close();
     }
@@ -181,10 +205,14 @@ async function entriesFromDump(file: string, fleet: Fleet, servers: FleetServer[
   try {
     dump = JSON.parse(await readFile(file, 'utf8')) as CatalogDump;
   } catch (e) {
-    throw new UsageError(`--from-dump ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not a JSON document (${(e as Error).message})`}`);
+    throw new UsageError(
+      `--from-dump ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not a JSON document (${(e as Error).message})`}`,
+    );
   }
   if (dump?.kind !== 'dbps-catalog-dump' || dump.version !== 1 || !Array.isArray(dump.servers)) {
-    throw new UsageError(`--from-dump ${file} is not a dbps catalog dump (version 1)`, { hint: 'write one with `dbps audit-grants --dump FILE`' });
+    throw new UsageError(`--from-dump ${file} is not a dbps catalog dump (version 1)`, {
+      hint: 'write one with `dbps audit-grants --dump FILE`',
+    });
   }
   return servers.map((s) => {
     const entry = dump.servers.find((e) => e.server === s.name);
@@ -193,7 +221,11 @@ async function entriesFromDump(file: string, fleet: Fleet, servers: FleetServer[
         hint: 'dump again with `dbps audit-grants --dump FILE` after the server was added, or name only the services the dump covers',
       });
     }
-    return { server: s.name, adminUsers: Array.isArray(entry.adminUsers) ? entry.adminUsers : [], catalog: entry.catalog };
+    return {
+      server: s.name,
+      adminUsers: Array.isArray(entry.adminUsers) ? entry.adminUsers : [],
+      catalog: entry.catalog,
+    };
   });
 }
 
@@ -203,7 +235,16 @@ function isCatalog(c: unknown): c is Catalog {
     typeof k === 'object' &&
     k !== null &&
     typeof k.version === 'string' &&
-    [k.accounts, k.databases, k.dbGrants, k.tableGrants, k.columnGrants, k.routineGrants, k.proxyGrants, k.roleGrants].every(Array.isArray)
+    [
+      k.accounts,
+      k.databases,
+      k.dbGrants,
+      k.tableGrants,
+      k.columnGrants,
+      k.routineGrants,
+      k.proxyGrants,
+      k.roleGrants,
+    ].every(Array.isArray)
   );
 }
 

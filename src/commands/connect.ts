@@ -112,7 +112,7 @@ function runClient(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise
 export async function run(opts: ConnectOptions): Promise<ConnectResult> {
   const env = opts.env ?? process.env;
   if (opts.admin && opts.user !== undefined) throw new UsageError('--user and --admin exclude each other');
-  const fleet = await loadFleet(opts.file);
+  const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
   const service = findService(fleet.services, opts.service, opts.file);
   const server = serverOf(fleet, service);
   const mariadb = requireBinary('mariadb', env);

@@ -45,7 +45,7 @@ export interface DownResult {
 /** Stops the selected local servers in parallel. */
 export async function run(opts: DownOptions): Promise<DownResult> {
   const env = opts.env ?? process.env;
-  const fleet = await loadFleet(opts.file);
+  const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
   const servers = selectServers(fleet, opts.services);
   const state = await readState(opts.stateDir);
   if (opts.destroy) {

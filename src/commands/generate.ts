@@ -29,7 +29,8 @@ export interface GenerateResult {
 /** Generates into outDir (atomically per file, unchanged files untouched) or checks it. */
 export async function run(opts: GenerateOptions): Promise<GenerateResult> {
   const fleet = await loadFleet(opts.file);
-  if (opts.generateSecrets && opts.check) throw new UsageError('--generate-secrets writes passwords; it cannot be combined with --check');
+  if (opts.generateSecrets && opts.check)
+    throw new UsageError('--generate-secrets writes passwords; it cannot be combined with --check');
   const files = await generatedFiles(fleet, opts.kinds, opts.fileOptions);
   const result: GenerateResult['files'] = [];
   for (const f of files) {
@@ -54,7 +55,18 @@ export async function run(opts: GenerateOptions): Promise<GenerateResult> {
   }
   const stale = result.some((f) => f.status === 'stale' || f.status === 'missing');
   const secretsFile = opts.generateSecrets
-    ? await (await import('../generate/secrets-io.js')).writeGeneratedSecrets(fleet, opts.fileOptions?.k8s ?? {}, opts.generateSecrets)
+    ? await (await import('../generate/secrets-io.js')).writeGeneratedSecrets(
+        fleet,
+        opts.fileOptions?.k8s ?? {},
+        opts.generateSecrets,
+      )
     : undefined;
-  return { command: 'generate', outDir: opts.outDir, check: opts.check, files: result, outcome: stale ? 'findings' : 'clean', ...(secretsFile ? { secretsFile } : {}) };
+  return {
+    command: 'generate',
+    outDir: opts.outDir,
+    check: opts.check,
+    files: result,
+    outcome: stale ? 'findings' : 'clean',
+    ...(secretsFile ? { secretsFile } : {}),
+  };
 }

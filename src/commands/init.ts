@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fleetFromText } from '../config/load.js';
+import { fleetFromText } from '../config/from-text.js';
 import { renderTemplate, type TemplateName } from '../config/template.js';
 import { UsageError } from '../errors.js';
 

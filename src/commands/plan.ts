@@ -1,5 +1,5 @@
 // dbps plan: provision with --dry-run forced, one code path for both verbs.
-import { run as provision, type ProvisionOptions, type ProvisionResult } from './provision.js';
+import { type ProvisionOptions, type ProvisionResult, run as provision } from './provision.js';
 
 export type PlanOptions = Omit<ProvisionOptions, 'dryRun' | 'yes'>;
 

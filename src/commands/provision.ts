@@ -2,16 +2,16 @@
 // services.yaml, observed state from each server, the diff as typed changes, applied per server in parallel.
 import { loadFleet } from '../config/load.js';
 import { OperationalError, UsageError } from '../errors.js';
-import { desiredServer, type DesiredAccount, type DesiredServer } from '../fleet/desired.js';
+import { type DesiredAccount, type DesiredServer, desiredServer } from '../fleet/desired.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { selectServers, serverLabel } from '../fleet/select.js';
-import { diffServer, type Change, type Deferred, type Orphan, type PasswordRef } from '../grants/diff.js';
-import { statementFor, type PasswordLookup } from '../grants/sql.js';
+import { type Change, type Deferred, diffServer, type Orphan, type PasswordRef } from '../grants/diff.js';
+import { type PasswordLookup, statementFor } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
-import { openAdmin, type AdminSession } from '../runtime/admin.js';
+import { type AdminSession, openAdmin } from '../runtime/admin.js';
 import { applyStatements, observeServer, releaseProvisionLock, takeProvisionLock } from '../runtime/converge.js';
-import { runJobsSilently, type JobRunner } from '../runtime/jobs.js';
-import { ensureSecrets, readSecrets, secretKey, type Secrets } from '../runtime/secrets.js';
+import { type JobRunner, runJobsSilently } from '../runtime/jobs.js';
+import { ensureSecrets, readSecrets, type Secrets, secretKey } from '../runtime/secrets.js';
 
 export interface ProvisionOptions {
   file: string;
@@ -79,7 +79,7 @@ function passwordRef(server: string, a: DesiredAccount): PasswordRef {
 
 /** Plans (dryRun) or provisions the selected part of the fleet. Never prints; errors per server land in the result. */
 export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
-  const fleet = await loadFleet(opts.file);
+  const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
   const servers = selectServers(fleet, opts.services);
   const services = selectedServices(fleet, opts.services);
   if (opts.prune && services)

@@ -23,7 +23,7 @@ export interface StatusResult {
 /** Probes the selected servers in parallel; never starts or stops anything. */
 export async function run(opts: StatusOptions): Promise<StatusResult> {
   const env = opts.env ?? process.env;
-  const fleet = await loadFleet(opts.file);
+  const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
   const servers = selectServers(fleet, opts.services);
   const state = await readState(opts.stateDir);
   const probes = await Promise.all(

@@ -74,7 +74,7 @@ const CHANGING: ReadonlySet<StartAction> = new Set(['created', 'started', 'recov
 /** Starts the selected servers in parallel; one failing server does not stop the others. */
 export async function run(opts: UpOptions): Promise<UpResult> {
   const env = opts.env ?? process.env;
-  const fleet = await loadFleet(opts.file);
+  const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
   const servers = selectServers(fleet, opts.services);
   const local = servers.filter((s) => s.driver === 'local');
   if (local.length) {

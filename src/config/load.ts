@@ -1,24 +1,24 @@
-// Reads services.yaml from disk and turns it into a Fleet (the only I/O of the config layer).
+// Reads services.yaml from disk and turns it into a Fleet (the only I/O of the config layer). The
+// parser (YAML library, schema validator, resolve) is loaded only when the fleet cache has no entry.
 import { readFile, stat } from 'node:fs/promises';
-import { ConfigError, UsageError } from '../errors.js';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
 import type { Fleet } from '../fleet/model.js';
-import { parseServices } from './parse.js';
-import { resolveFleet } from './resolve.js';
+import { BUILD_ID } from './build-id.js';
+import { fleetCacheKey, readCachedFleet, writeCachedFleet } from './fleet-cache-io.js';
 
-/** Parses text into a Fleet or throws a ConfigError carrying every issue; pure apart from the throw. */
-export function fleetFromText(text: string, file: string): Fleet {
-  const parsed = parseServices(text);
-  if (!parsed.ok) throw new ConfigError(file, parsed.issues);
-  const resolved = resolveFleet(parsed.value.data, parsed.value.source, file);
-  if (!resolved.ok) throw new ConfigError(file, resolved.issues);
-  return resolved.fleet;
+export interface LoadFleetOptions {
+  /** State dir of the command: the resolved fleet is cached in <stateDir>/cache. Without it, no cache. */
+  stateDir?: string;
+  /** Build identity mixed into the cache key; empty (running from source) turns the cache off. */
+  buildId?: string;
 }
 
 /** Largest services.yaml dbps reads: far above any real fleet, low enough that a wrong -f fails fast. */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 /** Loads the fleet file named by -f / DBPS_FILE; a missing file is a usage error with the way out. */
-export async function loadFleet(file: string): Promise<Fleet> {
+export async function loadFleet(file: string, opts: LoadFleetOptions = {}): Promise<Fleet> {
   let text: string;
   try {
     // stat first: a device or FIFO given as -f (/dev/zero, a pipe) would otherwise be read forever.
@@ -54,5 +54,15 @@ export async function loadFleet(file: string): Promise<Fleet> {
       throw new UsageError(`${file} does not exist (a part of its path is a file, not a directory)`);
     throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
   }
-  return fleetFromText(text, file);
+  const buildId = opts.buildId ?? BUILD_ID;
+  const cacheDir = opts.stateDir && buildId ? path.join(opts.stateDir, 'cache') : undefined;
+  const key = cacheDir ? fleetCacheKey(text, file, buildId) : '';
+  if (cacheDir) {
+    const cached = await readCachedFleet(cacheDir, key);
+    if (cached) return cached;
+  }
+  const { fleetFromText } = await import('./from-text.js');
+  const fleet = fleetFromText(text, file); // throws on an invalid file: only valid fleets are cached
+  if (cacheDir) await writeCachedFleet(cacheDir, key, fleet);
+  return fleet;
 }

@@ -18,7 +18,11 @@ const profile = {
 } as const;
 const port = { type: 'integer', minimum: 1, maximum: 65535 } as const;
 const serverId = { type: 'integer', minimum: 1, maximum: 4294967295 } as const;
-const version = { type: 'string', pattern: '^[0-9]+\\.[0-9]+(\\.[0-9]+)?$', description: 'MariaDB version, e.g. 11.8' } as const;
+const version = {
+  type: 'string',
+  pattern: '^[0-9]+\\.[0-9]+(\\.[0-9]+)?$',
+  description: 'MariaDB version, e.g. 11.8',
+} as const;
 
 export const servicesSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',

@@ -24,7 +24,11 @@ export function renderTemplate(templateText: string, isolation: 'instance' | 'sc
       }
     }
     const servers = new YAMLMap();
-    const shared = doc.createNode({ driver: 'local', profile: 'oltp', memory: `${Math.max(1, Math.ceil(total / 1024 / 2))}G` });
+    const shared = doc.createNode({
+      driver: 'local',
+      profile: 'oltp',
+      memory: `${Math.max(1, Math.ceil(total / 1024 / 2))}G`,
+    });
     shared.flow = true;
     servers.set('shared', shared);
     doc.set('servers', servers);

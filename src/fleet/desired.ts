@@ -67,7 +67,12 @@ export const OUTBOX_PUBLISHED_COLUMN = 'published_at';
 /** Desired state of one server. */
 export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer {
   const services = fleet.services.filter((s) => s.server === server.name);
-  const databases: DesiredDatabase[] = services.map((s) => ({ name: s.database, service: s.name, charset: s.charset, collation: s.collation }));
+  const databases: DesiredDatabase[] = services.map((s) => ({
+    name: s.database,
+    service: s.name,
+    charset: s.charset,
+    collation: s.collation,
+  }));
   const accounts: DesiredAccount[] = [];
   const outboxes: DesiredOutbox[] = [];
   for (const svc of services) {
@@ -76,10 +81,18 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
       const grants: DesiredGrant[] = [];
       const own = ROLE_PRIVILEGES[a.role];
       if (own.length > 0) {
-        grants.push({ scope: { level: 'database', database: svc.database }, privileges: sortPrivileges(own), reason: `role ${a.role} on ${svc.name}'s own database` });
+        grants.push({
+          scope: { level: 'database', database: svc.database },
+          privileges: sortPrivileges(own),
+          reason: `role ${a.role} on ${svc.name}'s own database`,
+        });
       }
       if (a.role === 'outbox-relay' && svc.outboxTable) {
-        grants.push({ scope: { level: 'table', database: svc.database, table: svc.outboxTable }, privileges: ['SELECT'], reason: 'outbox relay reads unpublished events' });
+        grants.push({
+          scope: { level: 'table', database: svc.database, table: svc.outboxTable },
+          privileges: ['SELECT'],
+          reason: 'outbox relay reads unpublished events',
+        });
         grants.push({
           scope: { level: 'column', database: svc.database, table: svc.outboxTable, column: OUTBOX_PUBLISHED_COLUMN },
           privileges: ['UPDATE'],
@@ -90,7 +103,11 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
         for (const read of svc.reads) {
           if (!read.granted) continue;
           for (const table of read.tables) {
-            grants.push({ scope: { level: 'table', database: read.database, table }, privileges: ['SELECT'], reason: `declared in services.${svc.name}.reads` });
+            grants.push({
+              scope: { level: 'table', database: read.database, table },
+              privileges: ['SELECT'],
+              reason: `declared in services.${svc.name}.reads`,
+            });
           }
         }
       }
@@ -111,7 +128,13 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
     host: 'localhost',
     kind: 'backup',
     requireSsl: false,
-    grants: [{ scope: { level: 'global' }, privileges: sortPrivileges(BACKUP_PRIVILEGES), reason: 'mariadb-backup needs these and no data access' }],
+    grants: [
+      {
+        scope: { level: 'global' },
+        privileges: sortPrivileges(BACKUP_PRIVILEGES),
+        reason: 'mariadb-backup needs these and no data access',
+      },
+    ],
   });
   accounts.push({
     user: MONITOR_USER,
@@ -120,8 +143,16 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
     maxUserConnections: 3,
     requireSsl: false,
     grants: [
-      { scope: { level: 'global' }, privileges: sortPrivileges(MONITOR_GLOBAL_PRIVILEGES), reason: 'mysqld_exporter reads status and binlog position' },
-      { scope: { level: 'database', database: MONITOR_SCHEMA }, privileges: ['SELECT'], reason: 'mysqld_exporter reads performance_schema only' },
+      {
+        scope: { level: 'global' },
+        privileges: sortPrivileges(MONITOR_GLOBAL_PRIVILEGES),
+        reason: 'mysqld_exporter reads status and binlog position',
+      },
+      {
+        scope: { level: 'database', database: MONITOR_SCHEMA },
+        privileges: ['SELECT'],
+        reason: 'mysqld_exporter reads performance_schema only',
+      },
     ],
   });
   return { server: server.name, databases, accounts, outboxes };

@@ -1,7 +1,8 @@
 // The resolved fleet: what services.yaml means once defaults, implicit servers and accounts are filled in.
 // Plain data, no I/O; every command after `validate` consumes this.
-import type { ConfigIssue } from '../errors.js';
+
 import type { ProfileName } from '../config/types.js';
+import type { ConfigIssue } from '../errors.js';
 
 export type { ProfileName };
 export type Isolation = 'instance' | 'schema';

@@ -24,7 +24,11 @@ export interface GenerateFileOptions {
 }
 
 /** The files of the requested kinds, in a stable order (kinds in OUTPUT_KINDS order, then fleet order). */
-export async function generatedFiles(fleet: Fleet, kinds: readonly OutputKind[], options: GenerateFileOptions = {}): Promise<GeneratedFile[]> {
+export async function generatedFiles(
+  fleet: Fleet,
+  kinds: readonly OutputKind[],
+  options: GenerateFileOptions = {},
+): Promise<GeneratedFile[]> {
   const files: GeneratedFile[] = [];
   for (const kind of OUTPUT_KINDS) {
     if (!kinds.includes(kind)) continue;
@@ -34,7 +38,11 @@ export async function generatedFiles(fleet: Fleet, kinds: readonly OutputKind[],
         for (const server of fleet.servers) {
           // External servers are configured by whoever runs them; dbps does not own their my.cnf.
           if (server.driver === 'external') continue;
-          files.push({ kind, path: `mycnf/${server.name}.cnf`, content: renderMyCnf(fleet, server, { version: targetVersion(fleet, server) }) });
+          files.push({
+            kind,
+            path: `mycnf/${server.name}.cnf`,
+            content: renderMyCnf(fleet, server, { version: targetVersion(fleet, server) }),
+          });
         }
         break;
       }
@@ -61,7 +69,13 @@ export async function generatedFiles(fleet: Fleet, kinds: readonly OutputKind[],
       case 'ci': {
         const { renderCiWorkflow, CI_WORKFLOW_PATH } = await import('../render/ci-workflow.js');
         const { VERSION } = await import('../version.js');
-        const ci = { fleetFile: 'services.yaml', outDir: 'generated', generateFlags: [], dbpsVersion: VERSION, ...options.ci };
+        const ci = {
+          fleetFile: 'services.yaml',
+          outDir: 'generated',
+          generateFlags: [],
+          dbpsVersion: VERSION,
+          ...options.ci,
+        };
         files.push({ kind, path: CI_WORKFLOW_PATH, content: renderCiWorkflow(fleet, ci) });
         break;
       }

@@ -26,15 +26,23 @@ export interface AdminTarget {
 }
 
 /** How to reach a server as admin, from services.yaml, the state dir and the environment. */
-export async function adminTarget(fleet: Fleet, server: FleetServer, stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<AdminTarget> {
+export async function adminTarget(
+  fleet: Fleet,
+  server: FleetServer,
+  stateDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AdminTarget> {
   if (server.driver === 'external') {
     const admin = server.admin!;
     const password = admin.passwordEnv ? env[admin.passwordEnv] : undefined;
     if (admin.passwordEnv && password === undefined) {
-      throw new OperationalError(`server "${server.name}": environment variable ${admin.passwordEnv} (admin password) is not set`, {
-        server: server.name,
-        hint: `export ${admin.passwordEnv}=... (or put it in .env) and run again`,
-      });
+      throw new OperationalError(
+        `server "${server.name}": environment variable ${admin.passwordEnv} (admin password) is not set`,
+        {
+          server: server.name,
+          hint: `export ${admin.passwordEnv}=... (or put it in .env) and run again`,
+        },
+      );
     }
     return {
       server: server.name,
@@ -46,7 +54,10 @@ export async function adminTarget(fleet: Fleet, server: FleetServer, stateDir: s
   const state = await readState(stateDir);
   const local = state.servers[server.name];
   if (!local) {
-    throw new OperationalError(`server "${server.name}" has never been started`, { server: server.name, hint: `run \`dbps up ${server.services[0] ?? server.name}\`` });
+    throw new OperationalError(`server "${server.name}" has never been started`, {
+      server: server.name,
+      hint: `run \`dbps up ${server.services[0] ?? server.name}\``,
+    });
   }
   void fleet;
   return { server: server.name, socketPath: local.socket, user: local.adminUser };
@@ -64,7 +75,9 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
   let connection: Connection;
   try {
     connection = await createConnection({
-      ...(target.socketPath ? { socketPath: target.socketPath } : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
+      ...(target.socketPath
+        ? { socketPath: target.socketPath }
+        : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
       user: target.user,
       ...(target.password !== undefined ? { password: target.password } : {}),
       connectTimeout: target.connectTimeout ?? 5000,
@@ -83,10 +96,13 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
       try {
         return (await connection.query(sql, params)) as T[];
       } catch (e) {
-        throw new OperationalError(`server "${target.server}": ${(e as { sqlMessage?: string }).sqlMessage ?? (e as Error).message}`, {
-          server: target.server,
-          cause: e,
-        });
+        throw new OperationalError(
+          `server "${target.server}": ${(e as { sqlMessage?: string }).sqlMessage ?? (e as Error).message}`,
+          {
+            server: target.server,
+            cause: e,
+          },
+        );
       }
     },
     close: async () => {
@@ -111,7 +127,9 @@ function connectionError(target: AdminTarget, e: unknown): OperationalError {
   }
   return new OperationalError(`server "${target.server}" is not reachable at ${where} (${err.code ?? err.message})`, {
     server: target.server,
-    hint: target.socketPath ? 'start it with `dbps up`, or see `dbps status`' : 'check that the server runs and the host and port are right',
+    hint: target.socketPath
+      ? 'start it with `dbps up`, or see `dbps status`'
+      : 'check that the server runs and the host and port are right',
     cause: e,
   });
 }

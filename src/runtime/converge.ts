@@ -1,11 +1,12 @@
 // The I/O half of plan/provision for one server: observe it (catalog, password check, tables)
 // in a couple of pipelined bursts, and apply statements pipelined on one connection.
+
+import { OperationalError } from '../errors.js';
 import type { DesiredServer } from '../fleet/desired.js';
 import { readCatalog } from '../grants/catalog.js';
-import { tableKey, type ServerObservation } from '../grants/diff.js';
+import { type ServerObservation, tableKey } from '../grants/diff.js';
 import { nativePasswordHash, type Statement } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
-import { OperationalError } from '../errors.js';
 import type { AdminSession } from './admin.js';
 
 /** Name of the server-side lock every provision takes, so two runs never interleave their DDL. */

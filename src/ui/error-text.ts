@@ -28,7 +28,14 @@ export function describeError(e: unknown, verbose: boolean): ErrorReport {
     return {
       exitCode: e.exitCode,
       text,
-      json: { error: { message: e.message, exitCode: e.exitCode, ...(e.hint ? { hint: e.hint } : {}), ...(server ? { server } : {}) } },
+      json: {
+        error: {
+          message: e.message,
+          exitCode: e.exitCode,
+          ...(e.hint ? { hint: e.hint } : {}),
+          ...(server ? { server } : {}),
+        },
+      },
     };
   }
   const message = e instanceof Error ? e.message : String(e);

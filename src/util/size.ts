@@ -15,7 +15,7 @@ export function formatSize(bytes: number): string {
     const size = UNITS[unit]!;
     if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
   }
-  if (bytes >= UNITS.M! ) return `${Math.round(bytes / UNITS.M!)}M`;
+  if (bytes >= UNITS.M!) return `${Math.round(bytes / UNITS.M!)}M`;
   return `${Math.max(1, Math.round(bytes / UNITS.K!))}K`;
 }
 

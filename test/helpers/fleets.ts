@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fleetFromText } from '../../src/config/load.js';
+import { fleetFromText } from '../../src/config/from-text.js';
 import type { ProfileName } from '../../src/config/types.js';
 import type { Fleet } from '../../src/fleet/model.js';
 

@@ -1,6 +1,6 @@
 // Throwaway mariadbd servers for integration tests: temp datadir, free port, small buffer pool,
 // stopped afterwards even when a test fails. Never touches a server already running on 3306.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';

@@ -9,10 +9,10 @@ import formats from 'ajv-formats';
 import { XMLValidator } from 'fast-xml-parser';
 import mariadb, { type Connection } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run as auditRun, type AuditGrantsResult } from '../../src/commands/audit-grants.js';
+import { type AuditGrantsResult, run as auditRun } from '../../src/commands/audit-grants.js';
 import type { Finding } from '../../src/grants/audit.js';
 import { readSecrets, secretKey } from '../../src/runtime/secrets.js';
-import { dbps, type CliRun } from '../helpers/dbps-cli.js';
+import { type CliRun, dbps } from '../helpers/dbps-cli.js';
 import { freePort, startTestServer, stopAllTestServers, type TestServer } from '../helpers/mariadb-server.js';
 
 const ROOT_PWD = 'Audit-R00t-pw!';
@@ -39,7 +39,13 @@ const cli = (args: string[]): Promise<CliRun> => dbps(args, { cwd: dir, env: { A
 
 async function audit(): Promise<AuditGrantsResult> {
   process.env.AUDIT_ROOT_PWD = ROOT_PWD;
-  return auditRun({ file: path.join(dir, 'services.yaml'), stateDir: path.join(dir, '.dbps'), services: [], failOn: 'warning', severity: {} });
+  return auditRun({
+    file: path.join(dir, 'services.yaml'),
+    stateDir: path.join(dir, '.dbps'),
+    services: [],
+    failOn: 'warning',
+    severity: {},
+  });
 }
 
 const failing = (r: AuditGrantsResult): Finding[] => r.findings.filter((f) => f.severity !== 'allowed');
@@ -64,7 +70,9 @@ beforeAll(async () => {
   // with a password, no passwordless root on other hosts. Done on one root connection over TCP.
   const setup = await server.connect();
   try {
-    const hostRows = (await setup.query("SELECT Host AS host FROM mysql.global_priv WHERE User = 'root' AND Host NOT IN ('localhost', '127.0.0.1')")) as { host: string }[];
+    const hostRows = (await setup.query(
+      "SELECT Host AS host FROM mysql.global_priv WHERE User = 'root' AND Host NOT IN ('localhost', '127.0.0.1')",
+    )) as { host: string }[];
     for (const r of hostRows) await setup.query('DROP USER ?@?', ['root', r.host]);
     await setup.query("ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket");
     await setup.query("ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY ?", [ROOT_PWD]);
@@ -100,7 +108,13 @@ describe('the provisioned fleet', () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.findings.filter((f: Finding) => f.severity !== 'allowed')).toEqual([]);
     expect(doc.findings).toMatchObject([
-      { rule: 'cross-service-access', severity: 'allowed', account: "'analytics_app'@'%'", object: '`inventory`.`stock_levels`', via: 'direct grant → SELECT on `inventory`.`stock_levels`' },
+      {
+        rule: 'cross-service-access',
+        severity: 'allowed',
+        account: "'analytics_app'@'%'",
+        object: '`inventory`.`stock_levels`',
+        via: 'direct grant → SELECT on `inventory`.`stock_levels`',
+      },
     ]);
     expect(doc.summary).toMatchObject({ errors: 0, warnings: 0, allowed: 1, serversAudited: 1, serversUnreachable: 0 });
   });
@@ -120,45 +134,105 @@ const INJECTIONS: Injection[] = [
   {
     name: 'direct cross-service grant',
     inject: ["GRANT SELECT ON customers.* TO 'orders_app'@'%'"],
-    expected: [{ rule: 'cross-service-access', account: "'orders_app'@'%'", targetService: 'customers', via: 'direct grant → SELECT on `customers`.*' }],
+    expected: [
+      {
+        rule: 'cross-service-access',
+        account: "'orders_app'@'%'",
+        targetService: 'customers',
+        via: 'direct grant → SELECT on `customers`.*',
+      },
+    ],
   },
   {
     name: 'through a role (SET ROLE)',
-    inject: ['CREATE ROLE reporting_r', 'GRANT SELECT ON customers.* TO reporting_r', "GRANT reporting_r TO 'orders_app'@'%'"],
-    expected: [{ rule: 'cross-service-access', account: "'orders_app'@'%'", via: 'role reporting_r → SELECT on `customers`.*' }],
+    inject: [
+      'CREATE ROLE reporting_r',
+      'GRANT SELECT ON customers.* TO reporting_r',
+      "GRANT reporting_r TO 'orders_app'@'%'",
+    ],
+    expected: [
+      { rule: 'cross-service-access', account: "'orders_app'@'%'", via: 'role reporting_r → SELECT on `customers`.*' },
+    ],
     cleanup: ['DROP ROLE reporting_r'],
   },
   {
     name: 'through a default role',
-    inject: ['CREATE ROLE reporting_r', 'GRANT SELECT ON customers.* TO reporting_r', "GRANT reporting_r TO 'inventory_app'@'%'", "SET DEFAULT ROLE reporting_r FOR 'inventory_app'@'%'"],
-    expected: [{ rule: 'cross-service-access', account: "'inventory_app'@'%'", via: 'default role reporting_r → SELECT on `customers`.*' }],
+    inject: [
+      'CREATE ROLE reporting_r',
+      'GRANT SELECT ON customers.* TO reporting_r',
+      "GRANT reporting_r TO 'inventory_app'@'%'",
+      "SET DEFAULT ROLE reporting_r FOR 'inventory_app'@'%'",
+    ],
+    expected: [
+      {
+        rule: 'cross-service-access',
+        account: "'inventory_app'@'%'",
+        via: 'default role reporting_r → SELECT on `customers`.*',
+      },
+    ],
     cleanup: ['DROP ROLE reporting_r'],
   },
   {
     name: 'through a nested role',
-    inject: ['CREATE ROLE outer_r', 'CREATE ROLE inner_r', 'GRANT INSERT ON customers.* TO inner_r', 'GRANT inner_r TO outer_r', "GRANT outer_r TO 'analytics_app'@'%'"],
-    expected: [{ rule: 'cross-service-access', account: "'analytics_app'@'%'", via: 'role outer_r → role inner_r → INSERT on `customers`.*' }],
+    inject: [
+      'CREATE ROLE outer_r',
+      'CREATE ROLE inner_r',
+      'GRANT INSERT ON customers.* TO inner_r',
+      'GRANT inner_r TO outer_r',
+      "GRANT outer_r TO 'analytics_app'@'%'",
+    ],
+    expected: [
+      {
+        rule: 'cross-service-access',
+        account: "'analytics_app'@'%'",
+        via: 'role outer_r → role inner_r → INSERT on `customers`.*',
+      },
+    ],
     cleanup: ['DROP ROLE outer_r', 'DROP ROLE inner_r'],
   },
   {
     name: 'table-level',
     inject: ["GRANT SELECT ON customers.accounts TO 'inventory_app'@'%'"],
-    expected: [{ rule: 'cross-service-access', account: "'inventory_app'@'%'", object: '`customers`.`accounts`', via: 'direct grant → SELECT on `customers`.`accounts`' }],
+    expected: [
+      {
+        rule: 'cross-service-access',
+        account: "'inventory_app'@'%'",
+        object: '`customers`.`accounts`',
+        via: 'direct grant → SELECT on `customers`.`accounts`',
+      },
+    ],
   },
   {
     name: 'column-level',
     inject: ["GRANT UPDATE (email) ON customers.accounts TO 'orders_app'@'%'"],
-    expected: [{ rule: 'cross-service-access', account: "'orders_app'@'%'", object: '`customers`.`accounts` (`email`)', via: 'direct grant → UPDATE on `customers`.`accounts` (`email`)' }],
+    expected: [
+      {
+        rule: 'cross-service-access',
+        account: "'orders_app'@'%'",
+        object: '`customers`.`accounts` (`email`)',
+        via: 'direct grant → UPDATE on `customers`.`accounts` (`email`)',
+      },
+    ],
   },
   {
     name: 'routine-level',
     inject: ["GRANT EXECUTE ON PROCEDURE customers.merge_accounts TO 'orders_app'@'%'"],
-    expected: [{ rule: 'cross-service-access', account: "'orders_app'@'%'", object: 'PROCEDURE `customers`.`merge_accounts`' }],
+    expected: [
+      { rule: 'cross-service-access', account: "'orders_app'@'%'", object: 'PROCEDURE `customers`.`merge_accounts`' },
+    ],
   },
   {
     name: 'global SELECT',
     inject: ["GRANT SELECT ON *.* TO 'customers_app'@'%'"],
-    expected: [{ rule: 'global-data-privileges', account: "'customers_app'@'%'", object: '*.*', privilege: 'SELECT', via: 'direct grant → SELECT on *.*' }],
+    expected: [
+      {
+        rule: 'global-data-privileges',
+        account: "'customers_app'@'%'",
+        object: '*.*',
+        privilege: 'SELECT',
+        via: 'direct grant → SELECT on *.*',
+      },
+    ],
   },
   {
     name: 'global ALL',
@@ -167,7 +241,10 @@ const INJECTIONS: Injection[] = [
   },
   {
     name: 'unescaped _ pattern',
-    inject: ["REVOKE ALL PRIVILEGES ON `order\\_items`.* FROM 'order_items_app'@'%'", "GRANT SELECT, INSERT ON `order_items`.* TO 'order_items_app'@'%'"],
+    inject: [
+      "REVOKE ALL PRIVILEGES ON `order\\_items`.* FROM 'order_items_app'@'%'",
+      "GRANT SELECT, INSERT ON `order_items`.* TO 'order_items_app'@'%'",
+    ],
     expected: [{ rule: 'wide-db-pattern', account: "'order_items_app'@'%'", object: '`order_items`.*' }],
     revert: ["REVOKE ALL PRIVILEGES ON `order_items`.* FROM 'order_items_app'@'%'"],
   },
@@ -187,7 +264,9 @@ const INJECTIONS: Injection[] = [
   {
     name: 'PROXY',
     inject: ["GRANT PROXY ON 'customers_app'@'%' TO 'orders_app'@'%'"],
-    expected: [{ rule: 'proxy-privilege', account: "'orders_app'@'%'", object: "'customers_app'@'%'", privilege: 'PROXY' }],
+    expected: [
+      { rule: 'proxy-privilege', account: "'orders_app'@'%'", object: "'customers_app'@'%'", privilege: 'PROXY' },
+    ],
   },
   {
     name: 'anonymous account',
@@ -211,7 +290,14 @@ const INJECTIONS: Injection[] = [
   {
     name: 'managed account drift',
     inject: ["GRANT DROP ON orders.* TO 'orders_app'@'%'"],
-    expected: [{ rule: 'managed-drift', account: "'orders_app'@'%'", privilege: 'DROP', via: 'direct grant → DROP on `orders`.*' }],
+    expected: [
+      {
+        rule: 'managed-drift',
+        account: "'orders_app'@'%'",
+        privilege: 'DROP',
+        via: 'direct grant → DROP on `orders`.*',
+      },
+    ],
   },
   {
     name: 'orphan account',
@@ -242,13 +328,18 @@ describe('each injected violation is reported with its rule, account and path, a
       let findings: Finding[] = [];
       try {
         findings = failing(await audit());
-        for (const e of inj.expected) expect(findings, JSON.stringify(findings, null, 1)).toContainEqual(expect.objectContaining(e));
+        for (const e of inj.expected)
+          expect(findings, JSON.stringify(findings, null, 1)).toContainEqual(expect.objectContaining(e));
         // Nothing unrelated is reported alongside.
         const rules = new Set(inj.expected.map((e) => e.rule));
-        expect(findings.filter((f) => !rules.has(f.rule)), JSON.stringify(findings, null, 1)).toEqual([]);
+        expect(
+          findings.filter((f) => !rules.has(f.rule)),
+          JSON.stringify(findings, null, 1),
+        ).toEqual([]);
       } finally {
         if (inj.revert) await sql(inj.revert);
-        else for (const fix of new Set(findings.map((f) => f.fix))) if (fix && !fix.startsWith('--')) await applyFix(fix);
+        else
+          for (const fix of new Set(findings.map((f) => f.fix))) if (fix && !fix.startsWith('--')) await applyFix(fix);
         if (inj.cleanup) await sql(inj.cleanup);
       }
       if (inj.name === 'unescaped _ pattern') await cli(['provision']);
@@ -262,14 +353,24 @@ describe('isolation by behaviour agrees with the audit', () => {
     const pw = (await readSecrets(path.join(dir, '.dbps'))).get(secretKey('shared', 'orders_app'))!;
     await sql(["GRANT SELECT ON customers.* TO 'orders_app'@'%'"]);
     const [finding] = failing(await audit());
-    const c = await mariadb.createConnection({ host: '127.0.0.1', port: server.port, user: 'orders_app', password: pw });
+    const c = await mariadb.createConnection({
+      host: '127.0.0.1',
+      port: server.port,
+      user: 'orders_app',
+      password: pw,
+    });
     try {
       expect(await c.query('SELECT email FROM customers.accounts')).toEqual([{ email: 'a@example.com' }]);
       await applyFix(finding!.fix);
     } finally {
       await c.end();
     }
-    const again = await mariadb.createConnection({ host: '127.0.0.1', port: server.port, user: 'orders_app', password: pw });
+    const again = await mariadb.createConnection({
+      host: '127.0.0.1',
+      port: server.port,
+      user: 'orders_app',
+      password: pw,
+    });
     try {
       await expect(again.query('SELECT email FROM customers.accounts')).rejects.toThrow(/denied/i);
     } finally {
@@ -280,7 +381,10 @@ describe('isolation by behaviour agrees with the audit', () => {
 
 describe('command line', () => {
   it('exit 1 on findings, --fail-on error ignores warnings, formats validate, dump/from-dump audit offline', async () => {
-    await sql(["CREATE USER 'legacy_app'@'%' IDENTIFIED BY 'Legacy-pw-1'", "GRANT SELECT ON `cust%`.* TO 'orders_app'@'%'"]);
+    await sql([
+      "CREATE USER 'legacy_app'@'%' IDENTIFIED BY 'Legacy-pw-1'",
+      "GRANT SELECT ON `cust%`.* TO 'orders_app'@'%'",
+    ]);
     try {
       const text = await cli(['audit-grants']);
       expect(text.code).toBe(1);
@@ -291,7 +395,15 @@ describe('command line', () => {
       expect(onlyInventory.code).toBe(0); // the orders and orphan findings are not about inventory
 
       const dumpFile = path.join(dir, 'catalog.json');
-      const dumped = await cli(['audit-grants', '--dump', dumpFile, '--format', 'sarif', '--output', path.join(dir, 'live.sarif')]);
+      const dumped = await cli([
+        'audit-grants',
+        '--dump',
+        dumpFile,
+        '--format',
+        'sarif',
+        '--output',
+        path.join(dir, 'live.sarif'),
+      ]);
       expect(dumped.code).toBe(1);
       const dumpText = await readFile(dumpFile, 'utf8');
       expect(dumpText).not.toMatch(/authentication_string|\*[0-9A-F]{40}|Legacy-pw-1/);
@@ -299,8 +411,13 @@ describe('command line', () => {
       const repoRoot = path.resolve(import.meta.dirname, '../..');
       const ajv = new Ajv({ strict: false, allErrors: true });
       (formats as unknown as (a: Ajv) => Ajv)(ajv);
-      const validate = ajv.compile(JSON.parse(await readFile(path.resolve(repoRoot, '..', 'shared', 'schemas', 'sarif-2.1.0.json'), 'utf8')));
-      expect(validate(JSON.parse(await readFile(path.join(dir, 'live.sarif'), 'utf8'))), JSON.stringify(validate.errors)).toBe(true);
+      const validate = ajv.compile(
+        JSON.parse(await readFile(path.resolve(repoRoot, '..', 'shared', 'schemas', 'sarif-2.1.0.json'), 'utf8')),
+      );
+      expect(
+        validate(JSON.parse(await readFile(path.join(dir, 'live.sarif'), 'utf8'))),
+        JSON.stringify(validate.errors),
+      ).toBe(true);
       const junit = await cli(['audit-grants', '--format', 'junit']);
       expect(junit.code).toBe(1);
       expect(XMLValidator.validate(junit.stdout)).toBe(true);
@@ -309,8 +426,19 @@ describe('command line', () => {
       // Offline: same findings as the live run, though the server is now clean.
       const offline = await cli(['audit-grants', '--from-dump', dumpFile, '--format', 'sarif']);
       expect(offline.code).toBe(1);
-      expect(JSON.parse(offline.stdout).runs[0].results).toEqual(JSON.parse(await readFile(path.join(dir, 'live.sarif'), 'utf8')).runs[0].results);
-      const lenient = await cli(['audit-grants', '--from-dump', dumpFile, '--fail-on', 'error', '--severity', 'cross-service-access=warning', 'wide-db-pattern=warning']);
+      expect(JSON.parse(offline.stdout).runs[0].results).toEqual(
+        JSON.parse(await readFile(path.join(dir, 'live.sarif'), 'utf8')).runs[0].results,
+      );
+      const lenient = await cli([
+        'audit-grants',
+        '--from-dump',
+        dumpFile,
+        '--fail-on',
+        'error',
+        '--severity',
+        'cross-service-access=warning',
+        'wide-db-pattern=warning',
+      ]);
       expect(lenient.code).toBe(0);
 
       expect((await cli(['audit-grants', '--from-dump', path.join(dir, 'services.yaml')])).code).toBe(2);
@@ -336,7 +464,9 @@ describe('command line', () => {
       expect(r.code).toBe(3);
       expect(r.stderr).toMatch(/gone/);
       expect(r.stdout).toContain('name="gone reachable"');
-      expect(r.stdout).toMatch(/<testcase classname="dbps.audit-grants.orders" name="cross-service-access">\s*<failure/);
+      expect(r.stdout).toMatch(
+        /<testcase classname="dbps.audit-grants.orders" name="cross-service-access">\s*<failure/,
+      );
     } finally {
       await sql(["REVOKE SELECT ON customers.* FROM 'orders_app'@'%'"]);
       await writeFile(path.join(dir, 'services.yaml'), fleetYaml());

@@ -3,7 +3,7 @@
 // tables_priv, columns_priv, procs_priv, roles_mapping, proxies_priv and the account options.
 import type { Connection } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCatalog, type QueryFn } from '../../src/grants/catalog.js';
+import { type QueryFn, readCatalog } from '../../src/grants/catalog.js';
 import { globalPrivilegeNames } from '../../src/grants/privileges.js';
 import type { Catalog } from '../../src/grants/types.js';
 import { parseVersion } from '../../src/util/version.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import mariadb, { type Connection } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSecrets, secretKey } from '../../src/runtime/secrets.js';
-import { dbps, type CliRun } from '../helpers/dbps-cli.js';
+import { type CliRun, dbps } from '../helpers/dbps-cli.js';
 import { freePort, startTestServer, stopAllTestServers, type TestServer } from '../helpers/mariadb-server.js';
 
 const RECORD_ARGV = path.resolve(import.meta.dirname, '../helpers/record-argv.mjs');

@@ -11,8 +11,16 @@ export const auditGrantsSpec: CommandSpec = {
     { flags: '--output <file>', help: 'write the report to this file instead of stdout' },
     { flags: '--dump <file>', help: 'also write the catalog snapshot of every audited server (no password hashes)' },
     { flags: '--from-dump <file>', help: 'audit a snapshot written by --dump instead of the servers' },
-    { flags: '--fail-on <level>', help: 'lowest severity that makes the exit code 1', choices: ['error', 'warning'], defaultValue: 'warning' },
-    { flags: '--severity <rule=level...>', help: 'change a rule\'s severity: error, warning or off (e.g. orphan-account=error)' },
+    {
+      flags: '--fail-on <level>',
+      help: 'lowest severity that makes the exit code 1',
+      choices: ['error', 'warning'],
+      defaultValue: 'warning',
+    },
+    {
+      flags: '--severity <rule=level...>',
+      help: "change a rule's severity: error, warning or off (e.g. orphan-account=error)",
+    },
   ],
   examples: [
     'dbps audit-grants',
@@ -36,7 +44,10 @@ export const auditGrantsSpec: CommandSpec = {
       severity[m[1]!] = m[2] as 'error' | 'warning' | 'off';
     }
     const format = (opts.format as 'text' | 'json' | 'junit' | 'sarif' | undefined) ?? (io.opts.json ? 'json' : 'text');
-    const [{ run, auditExitCode }, render] = await Promise.all([import('../../commands/audit-grants.js'), import('../../ui/render/audit.js')]);
+    const [{ run, auditExitCode }, render] = await Promise.all([
+      import('../../commands/audit-grants.js'),
+      import('../../ui/render/audit.js'),
+    ]);
     const result = await run({
       file: io.opts.file,
       stateDir: io.opts.stateDir,
@@ -48,13 +59,18 @@ export const auditGrantsSpec: CommandSpec = {
     });
     // The text report on stdout names unreachable servers itself; other formats need the warning on stderr.
     const reportShowsUnreachable = format === 'text' && typeof opts.output !== 'string';
-    if (!reportShowsUnreachable) for (const s of result.servers) if (s.status === 'unreachable') io.warn(`server ${s.server} was not audited: ${s.error}${s.hint ? ` (${s.hint})` : ''}`);
+    if (!reportShowsUnreachable)
+      for (const s of result.servers)
+        if (s.status === 'unreachable')
+          io.warn(`server ${s.server} was not audited: ${s.error}${s.hint ? ` (${s.hint})` : ''}`);
     if (typeof opts.output === 'string') {
       const { writeFile } = await import('node:fs/promises');
       const { noPaint } = await import('../../ui/paint.js');
       await writeFile(opts.output, render.renderAudit(result, format, noPaint));
       const s = result.summary;
-      io.info(`${format} report written to ${opts.output}: ${s.errors} errors, ${s.warnings} warnings, ${s.allowed} allowed`);
+      io.info(
+        `${format} report written to ${opts.output}: ${s.errors} errors, ${s.warnings} warnings, ${s.allowed} allowed`,
+      );
     } else {
       io.out(render.renderAudit(result, format, io.paint));
     }

@@ -1,13 +1,16 @@
 import path from 'node:path';
-import type { CommandSpec } from '../spec.js';
 import { UsageError } from '../../errors.js';
 import { OUTPUT_KINDS, type OutputKind } from '../../generate/files.js';
 import { fileOptionsFromFlags } from '../../generate/flags.js';
+import type { CommandSpec } from '../spec.js';
 
 /** Parses --only into output kinds; unknown names are usage errors. */
 export function parseKinds(only: string | undefined): OutputKind[] {
   if (!only) return [...OUTPUT_KINDS];
-  const kinds = only.split(',').map((k) => k.trim()).filter(Boolean);
+  const kinds = only
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   for (const k of kinds) {
     if (!(OUTPUT_KINDS as readonly string[]).includes(k)) {
       throw new UsageError(`--only: unknown output "${k}"`, { hint: `choose from ${OUTPUT_KINDS.join(', ')}` });
@@ -27,19 +30,43 @@ export const generateSpec: CommandSpec = {
     { flags: '--check', help: 'exit 1 when files on disk differ from what would be generated' },
     { flags: '--namespace <ns>', help: 'k8s: namespace of every resource (and a Namespace object)' },
     { flags: '--physical-backups', help: 'k8s: PhysicalBackup (mariadb-backup) instead of logical Backup' },
-    { flags: '--operator-metrics', help: "k8s: let the operator run the exporter as dbps_monitor (it then grants SELECT ON *.*)" },
-    { flags: '--generate-secrets <file>', help: 'k8s: write random account passwords to FILE (0600, for a secret manager; never commit it)' },
+    {
+      flags: '--operator-metrics',
+      help: 'k8s: let the operator run the exporter as dbps_monitor (it then grants SELECT ON *.*)',
+    },
+    {
+      flags: '--generate-secrets <file>',
+      help: 'k8s: write random account passwords to FILE (0600, for a secret manager; never commit it)',
+    },
   ],
-  examples: ['dbps generate', 'dbps generate --only mycnf,compose --out deploy', 'dbps generate --check   # in CI', 'dbps generate --only k8s --namespace shop --generate-secrets ~/shop-secrets.yaml', 'dbps generate --only ci --out .'],
-  exitCodes: { 0: 'written, or up to date with --check', 1: 'stale or missing files (--check)', 2: 'invalid services.yaml or bad option' },
+  examples: [
+    'dbps generate',
+    'dbps generate --only mycnf,compose --out deploy',
+    'dbps generate --check   # in CI',
+    'dbps generate --only k8s --namespace shop --generate-secrets ~/shop-secrets.yaml',
+    'dbps generate --only ci --out .',
+  ],
+  exitCodes: {
+    0: 'written, or up to date with --check',
+    1: 'stale or missing files (--check)',
+    2: 'invalid services.yaml or bad option',
+  },
   async run({ opts, io }) {
     const kinds = parseKinds(opts.only as string | undefined);
     const { run } = await import('../../commands/generate.js');
     const outDir = path.resolve(String(opts.out));
     const fileOptions = fileOptionsFromFlags(opts, { cwd: process.cwd(), fleetFile: io.opts.file, outDir });
     const generateSecrets = opts.generateSecrets === undefined ? undefined : path.resolve(String(opts.generateSecrets));
-    if (generateSecrets && !kinds.includes('k8s')) throw new UsageError('--generate-secrets fills the k8s output\'s Secrets; add k8s to --only');
-    const result = await run({ file: io.opts.file, outDir, kinds, check: opts.check === true, fileOptions, ...(generateSecrets ? { generateSecrets } : {}) });
+    if (generateSecrets && !kinds.includes('k8s'))
+      throw new UsageError("--generate-secrets fills the k8s output's Secrets; add k8s to --only");
+    const result = await run({
+      file: io.opts.file,
+      outDir,
+      kinds,
+      check: opts.check === true,
+      fileOptions,
+      ...(generateSecrets ? { generateSecrets } : {}),
+    });
     const shownDir = path.relative(process.cwd(), outDir) || '.';
     if (io.opts.json) {
       io.json({ version: 1, ...result, outDir: shownDir });
@@ -48,7 +75,8 @@ export const generateSpec: CommandSpec = {
       const lines = result.files
         .filter((f) => !io.opts.quiet || f.status !== 'unchanged')
         .map((f) => {
-          const mark = f.status === 'written' ? p.ok(f.status) : f.status === 'unchanged' ? p.dim(f.status) : p.bad(f.status);
+          const mark =
+            f.status === 'written' ? p.ok(f.status) : f.status === 'unchanged' ? p.dim(f.status) : p.bad(f.status);
           return `${mark.padEnd(9)} ${path.join(shownDir, f.path)}`;
         });
       const stale = result.files.filter((f) => f.status === 'stale' || f.status === 'missing').length;
@@ -58,7 +86,10 @@ export const generateSpec: CommandSpec = {
           : `all ${result.files.length} generated files are up to date`
         : `${result.files.filter((f) => f.status === 'written').length} written, ${result.files.filter((f) => f.status === 'unchanged').length} unchanged in ${shownDir}/`;
       io.out(`${lines.join('\n')}${lines.length ? '\n' : ''}${summary}\n`);
-      if (result.secretsFile) io.info(`${result.secretsFile.secrets} passwords written to ${result.secretsFile.path} (mode 0600): load it into your secret manager, never commit it`);
+      if (result.secretsFile)
+        io.info(
+          `${result.secretsFile.secrets} passwords written to ${result.secretsFile.path} (mode 0600): load it into your secret manager, never commit it`,
+        );
     }
     return result.outcome === 'findings' ? 1 : 0;
   },

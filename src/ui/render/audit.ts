@@ -23,14 +23,20 @@ function groups(r: AuditGrantsResult): string[] {
 export function auditText(r: AuditGrantsResult, paint: Paint): string {
   const out: string[] = [];
   for (const s of r.servers) {
-    if (s.status === 'unreachable') out.push(`${paint.bad('unreachable')} server ${s.label}: ${s.error}${s.hint ? ` (${s.hint})` : ''}`);
+    if (s.status === 'unreachable')
+      out.push(`${paint.bad('unreachable')} server ${s.label}: ${s.error}${s.hint ? ` (${s.hint})` : ''}`);
   }
   for (const name of groups(r)) {
     const list = r.findings.filter((f) => groupName(f) === name);
     if (list.length === 0) continue;
     out.push('', paint.bold(name));
     for (const f of list) {
-      const tag = f.severity === 'error' ? paint.bad('error  ') : f.severity === 'warning' ? paint.warn('warning') : paint.ok('allowed');
+      const tag =
+        f.severity === 'error'
+          ? paint.bad('error  ')
+          : f.severity === 'warning'
+            ? paint.warn('warning')
+            : paint.ok('allowed');
       out.push(`  ${tag} ${f.rule}  ${f.account} on ${f.server}: ${f.message}`);
       out.push(paint.dim(`          via ${f.via}`));
       if (f.fix) out.push(paint.dim(`          fix ${f.fix}`));
@@ -70,7 +76,8 @@ export function auditJson(r: AuditGrantsResult): Record<string, unknown> {
   };
 }
 
-const XML_INVALID = /[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd]/g;
+// Characters XML 1.0 cannot carry (control characters other than tab, LF, CR; lone surrogates; U+FFFE/FFFF).
+const XML_INVALID = /[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
 
 function xml(text: string): string {
   return text
@@ -106,20 +113,27 @@ export function auditJunit(r: AuditGrantsResult): string {
         body += `\n      <failure message="${xml(`${failing.length} finding${failing.length === 1 ? '' : 's'}: ${failing[0]!.message}`)}" type="${type}">${xml(failing.map(findingLine).join('\n'))}</failure>`;
       }
       if (allowed.length > 0) body += `\n      <system-out>${xml(allowed.map(findingLine).join('\n'))}</system-out>`;
-      cases.push(`    <testcase classname="${xml(`dbps.audit-grants.${name}`)}" name="${xml(rule.id)}"${body ? `>${body}\n    </testcase>` : '/>'}`);
+      cases.push(
+        `    <testcase classname="${xml(`dbps.audit-grants.${name}`)}" name="${xml(rule.id)}"${body ? `>${body}\n    </testcase>` : '/>'}`,
+      );
     }
     totalTests += r.rules.length;
     totalFailures += failures;
-    suites.push(`  <testsuite name="${xml(name)}" tests="${r.rules.length}" failures="${failures}" errors="0" skipped="0">\n${cases.join('\n')}\n  </testsuite>`);
+    suites.push(
+      `  <testsuite name="${xml(name)}" tests="${r.rules.length}" failures="${failures}" errors="0" skipped="0">\n${cases.join('\n')}\n  </testsuite>`,
+    );
   }
   const unreachable = r.servers.filter((s) => s.status === 'unreachable');
   if (unreachable.length > 0) {
     const cases = unreachable.map(
-      (s) => `    <testcase classname="dbps.audit-grants.servers" name="${xml(s.server)} reachable">\n      <error message="${xml(s.error ?? 'unreachable')}" type="unreachable"/>\n    </testcase>`,
+      (s) =>
+        `    <testcase classname="dbps.audit-grants.servers" name="${xml(s.server)} reachable">\n      <error message="${xml(s.error ?? 'unreachable')}" type="unreachable"/>\n    </testcase>`,
     );
     totalTests += unreachable.length;
     totalErrors += unreachable.length;
-    suites.push(`  <testsuite name="servers" tests="${unreachable.length}" failures="0" errors="${unreachable.length}" skipped="0">\n${cases.join('\n')}\n  </testsuite>`);
+    suites.push(
+      `  <testsuite name="servers" tests="${unreachable.length}" failures="0" errors="${unreachable.length}" skipped="0">\n${cases.join('\n')}\n  </testsuite>`,
+    );
   }
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="dbps audit-grants" tests="${totalTests}" failures="${totalFailures}" errors="${totalErrors}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
@@ -160,16 +174,29 @@ export function auditSarif(r: AuditGrantsResult): Record<string, unknown> {
         results: r.findings.map((f) => ({
           ruleId: f.rule,
           ruleIndex: r.rules.findIndex((x) => x.id === f.rule),
-          ...(f.severity === 'allowed' ? { kind: 'pass', level: 'none' } : { kind: 'fail', level: SARIF_LEVEL[f.severity] }),
+          ...(f.severity === 'allowed'
+            ? { kind: 'pass', level: 'none' }
+            : { kind: 'fail', level: SARIF_LEVEL[f.severity] }),
           message: { text: `${f.account} on server ${f.server}: ${f.message} (via ${f.via})` },
           locations: [
             {
-              physicalLocation: { artifactLocation: { uri }, region: { startLine: r.serviceLines[f.service ?? ''] ?? 1 } },
+              physicalLocation: {
+                artifactLocation: { uri },
+                region: { startLine: r.serviceLines[f.service ?? ''] ?? 1 },
+              },
               logicalLocations: [{ name: f.account, fullyQualifiedName: `${f.server}/${f.account}`, kind: 'member' }],
             },
           ],
           partialFingerprints: { 'dbpsFinding/v1': [f.rule, f.server, f.account, f.object, f.via].join('|') },
-          properties: { server: f.server, account: f.account, object: f.object, privilege: f.privilege, via: f.via, fix: f.fix, ...(f.service ? { service: f.service } : {}) },
+          properties: {
+            server: f.server,
+            account: f.account,
+            object: f.object,
+            privilege: f.privilege,
+            via: f.via,
+            fix: f.fix,
+            ...(f.service ? { service: f.service } : {}),
+          },
         })),
       },
     ],

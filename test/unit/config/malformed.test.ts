@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fleetFromText } from '../../../src/config/load.js';
+import { fleetFromText } from '../../../src/config/from-text.js';
 import { ConfigError } from '../../../src/errors.js';
 import { malformedDir, malformedExpectations, malformedFixtures } from '../../helpers/malformed.js';
 

@@ -2,7 +2,7 @@
 // memory scale and version banners. No server needed.
 import { describe, expect, it } from 'vitest';
 import { parseMemoryScale } from '../../../src/commands/up.js';
-import { fleetFromText } from '../../../src/config/load.js';
+import { fleetFromText } from '../../../src/config/from-text.js';
 import { UsageError } from '../../../src/errors.js';
 import { selectServers, serverLabel } from '../../../src/fleet/select.js';
 import { versionText } from '../../../src/runtime/binaries.js';
