@@ -116,7 +116,67 @@ const dbps = (dir, args) =>
     env: { ...process.env, NO_COLOR: '1' },
   });
 
-const hasAnsible = spawnSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).status === 0;
+// Ansible community.mysql: the same databases, accounts and grants as tasks of one playbook (one
+// mysql_db loop, one mysql_user loop with `priv`), run against the same server. Slow (tens of seconds
+// for 50 services), so it runs only up to BENCH_ANSIBLE_MAX services (default 50).
+const hasAnsible =
+  spawnSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).status === 0 &&
+  /community\.mysql/.test(spawnSync('ansible-galaxy', ['collection', 'list'], { encoding: 'utf8' }).stdout ?? '');
+const ansibleMax = Number(process.env.BENCH_ANSIBLE_MAX ?? 50);
+function ansibleDir(prefix, n) {
+  const dir = path.join(work, `ansible-${prefix}${n}`);
+  spawnSync('mkdir', ['-p', dir]);
+  const app = 'SELECT,INSERT,UPDATE,DELETE,EXECUTE,CREATE TEMPORARY TABLES';
+  const mig = `${app},CREATE,ALTER,DROP,INDEX,REFERENCES,CREATE VIEW,SHOW VIEW,TRIGGER,CREATE ROUTINE,ALTER ROUTINE,EVENT,LOCK TABLES`;
+  const dbs = [];
+  const users = [];
+  for (let i = 0; i < n; i++) {
+    const s = `${prefix}${i}`;
+    const pat = s.replace(/_/g, '\\_');
+    dbs.push(s);
+    users.push({ name: `${s}_app`, password: `bench-pw-${i}-a`, priv: `${pat}.*:${app}` });
+    users.push({ name: `${s}_migrator`, password: `bench-pw-${i}-m`, priv: `${pat}.*:${mig}` });
+  }
+  writeFileSync(path.join(dir, 'vars.json'), JSON.stringify({ dbs, users }), { mode: 0o600 });
+  const login = `login_host: 127.0.0.1\n        login_port: ${port}\n        login_user: root\n        login_password: ""`;
+  writeFileSync(
+    path.join(dir, 'site.yml'),
+    `- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars_files: [vars.json]
+  tasks:
+    - community.mysql.mysql_db:
+        name: "{{ item }}"
+        encoding: utf8mb4
+        collation: utf8mb4_uca1400_ai_ci
+        ${login}
+      loop: "{{ dbs }}"
+    - community.mysql.mysql_user:
+        name: "{{ item.name }}"
+        host: "%"
+        password: "{{ item.password }}"
+        priv: "{{ item.priv }}"
+        ${login}
+      loop: "{{ users }}"
+      no_log: true
+`,
+  );
+  return dir;
+}
+const ansible = (dir) =>
+  spawnSync('ansible-playbook', ['-i', 'localhost,', 'site.yml'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      ANSIBLE_NOCOLOR: '1',
+      ANSIBLE_LOCALHOST_WARNING: 'False',
+      ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
+    },
+  });
+const changedCount = (out) => Number(/changed=(\d+)/.exec(out)?.[1] ?? NaN);
+
 const rows = [];
 for (const n of counts) {
   const raw = seconds(() => mariadb(rawBatch(`raw${n}_s`, n)));
@@ -132,8 +192,20 @@ for (const n of counts) {
   const noop = seconds(() => dbps(dir, ['provision']));
   if (!/No changes\./.test(noop.r.stdout)) throw new Error(`re-run was not a no-op:\n${noop.r.stdout.slice(0, 2000)}`);
   const plan = seconds(() => dbps(dir, ['plan']));
-  rows.push({ n, raw: raw.s, rawNoop: rawNoop.s, dbps: converge.s, dbpsNoop: noop.s, plan: plan.s });
+  const row = { n, raw: raw.s, rawNoop: rawNoop.s, dbps: converge.s, dbpsNoop: noop.s, plan: plan.s };
   dropAll(`svc${n}_`, n);
+  if (hasAnsible && n <= ansibleMax) {
+    const adir = ansibleDir(`ans${n}_s`, n);
+    const a = seconds(() => ansible(adir));
+    if (a.r.status !== 0)
+      throw new Error(`ansible-playbook failed: ${a.r.stdout.slice(-2000)}${a.r.stderr.slice(-2000)}`);
+    const aNoop = seconds(() => ansible(adir));
+    row.ansible = a.s;
+    row.ansibleNoop = aNoop.s;
+    row.ansibleNoopChanged = changedCount(aNoop.r.stdout);
+    dropAll(`ans${n}_s`, n);
+  }
+  rows.push(row);
 }
 
 const f = (s) => `${s.toFixed(2)} s`;
@@ -145,11 +217,16 @@ for (const r of rows) {
     `${String(r.n).padStart(8)} | ${f(r.raw).padStart(13)} | ${f(r.rawNoop).padStart(10)} | ${f(r.dbps).padStart(13)} | ${(r.dbps / r.raw).toFixed(2).padStart(4)}x | ${f(r.dbpsNoop).padStart(10)} | ${f(r.plan)}`,
   );
 }
-console.log(
-  hasAnsible
-    ? 'ansible-playbook found, but this bench does not drive it yet'
-    : 'Ansible: ansible-playbook (community.mysql) is not installed on this machine; skipped',
-);
+if (!hasAnsible)
+  console.log('Ansible: ansible-playbook with community.mysql is not installed on this machine; skipped');
+for (const r of rows.filter((x) => x.ansible !== undefined)) {
+  console.log(
+    `Ansible community.mysql, ${r.n} services: converge ${f(r.ansible)} (dbps is ${(r.ansible / r.dbps).toFixed(0)}x faster), ` +
+      `re-run ${f(r.ansibleNoop)} with ${r.ansibleNoopChanged} task(s) still "changed" (dbps no-op is ${(r.ansibleNoop / r.dbpsNoop).toFixed(0)}x faster)`,
+  );
+}
+for (const r of rows.filter((x) => x.ansible === undefined && hasAnsible))
+  console.log(`Ansible: skipped at ${r.n} services (above BENCH_ANSIBLE_MAX=${ansibleMax})`);
 server.kill('SIGTERM');
 await new Promise((r) => server.once('exit', r));
 rmSync(work, { recursive: true, force: true });
