@@ -1,12 +1,12 @@
 // dbps audit-grants: reads every selected server's privilege catalog (or a dump of it), computes
 // effective privileges and runs the audit rules. Returns a result; never prints, never exits.
 import { readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import { loadFleet } from '../config/load.js';
-import { DbpsError, UsageError } from '../errors.js';
+import { DbpsError, OperationalError, UsageError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { selectServers, serverLabel } from '../fleet/select.js';
 import {
+  type AdminAccount,
   type AuditSummary,
   auditCatalog,
   type FailOn,
@@ -30,12 +30,20 @@ export interface AuditGrantsOptions {
   dump?: string;
   /** Audit this dump instead of live servers. */
   fromDump?: string;
+  /** Milliseconds one server may take, connect and catalog read together (default 30 s). */
+  timeoutMs?: number;
 }
+
+/** Default for --timeout: a catalog of thousands of accounts reads in well under a second. */
+export const DEFAULT_SERVER_TIMEOUT_MS = 30_000;
 
 export interface ServerAuditStatus {
   server: string;
   label: string;
+  /** `unreachable` covers every server that could not be read (see `reason`); its findings are unknown. */
   status: 'audited' | 'unreachable';
+  /** Why it was not read: no connection, the admin lacks privileges, no answer in time, anything else. */
+  reason?: 'connect' | 'access' | 'timeout' | 'error';
   version?: string;
   error?: string;
   hint?: string;
@@ -63,8 +71,10 @@ export interface AuditGrantsResult {
 /** One server's catalog as a dump keeps it (never a password hash: the reader does not select them). */
 export interface CatalogDumpEntry {
   server: string;
-  /** OS users `dbps up` made socket admins there, so an offline audit knows them as internal. */
-  adminUsers: string[];
+  /** The account dbps read the catalog as (CURRENT_USER()), so an offline audit knows it as internal. */
+  adminAccounts?: AdminAccount[];
+  /** Older dumps: user names of socket admins, read as user@localhost via unix_socket only. */
+  adminUsers?: string[];
   catalog: Catalog;
 }
 
@@ -89,9 +99,10 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
       throw new UsageError(`--severity: no rule "${rule}"`, { hint: `rules: ${[...known].join(', ')}` });
   }
 
-  const entries: (CatalogDumpEntry | { server: string; error: DbpsError | Error })[] = opts.fromDump
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS;
+  const entries: (CatalogDumpEntry | ServerFailure)[] = opts.fromDump
     ? await entriesFromDump(opts.fromDump, fleet, servers)
-    : await Promise.all(servers.map((s) => readServer(fleet, s, opts.stateDir)));
+    : await Promise.all(servers.map((s) => readServer(fleet, s, opts.stateDir, timeoutMs)));
 
   const statuses: ServerAuditStatus[] = [];
   const findings: Finding[] = [];
@@ -103,6 +114,7 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
         server: server.name,
         label: serverLabel(server),
         status: 'unreachable',
+        reason: entry.reason,
         error: entry.error.message,
         ...(entry.error instanceof DbpsError && entry.error.hint ? { hint: entry.error.hint } : {}),
       });
@@ -116,7 +128,11 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
       version: entry.catalog.version,
     });
     findings.push(
-      ...auditCatalog(fleet, server, entry.catalog, { adminUsers: entry.adminUsers, severity: opts.severity }),
+      ...auditCatalog(fleet, server, entry.catalog, {
+        adminAccounts: entry.adminAccounts ?? [],
+        adminUsers: entry.adminUsers ?? [],
+        severity: opts.severity,
+      }),
     );
   });
 
@@ -168,36 +184,117 @@ function selectedServices(fleet: Fleet, names: string[]): string[] | undefined {
   return fleet.services.map((s) => s.name).filter((s) => out.has(s));
 }
 
+interface ServerFailure {
+  server: string;
+  reason: NonNullable<ServerAuditStatus['reason']>;
+  error: Error;
+}
+
+/**
+ * One server's catalog and the account dbps read it as. Never throws: whatever goes wrong with this
+ * server (no connection, missing privileges, no answer before the deadline, anything else) becomes a
+ * failure of this server alone, so the others are still audited and the command exits 3.
+ */
 async function readServer(
   fleet: Fleet,
   server: FleetServer,
   stateDir: string,
-): Promise<CatalogDumpEntry | { server: string; error: Error }> {
-  // Loaded here so that --from-dump never loads the connector.
-  const [{ openAdmin }, { readCatalog }, { readState }] = await Promise.all([
-    import('../runtime/admin.js'),
-    import('../grants/catalog.js'),
-    import('../runtime/state.js'),
-  ]);
-  try {
-    const session = await openAdmin(fleet, server, stateDir);
-    try {
-      const catalog = await readCatalog(session.query.bind(session), server.name);
-      // The accounts dbps itself logs in with: the socket admin `dbps up` made, or the external admin user.
-      const admin =
-        server.driver === 'local' ? (await readState(stateDir)).servers[server.name]?.adminUser : server.admin?.user;
-      return {
-        server: server.name,
-        adminUsers: [...new Set([admin, os.userInfo().username].filter((u): u is string => !!u))],
-        catalog,
-      };
-    } finally {
-      await session.close();
+  timeoutMs: number,
+): Promise<CatalogDumpEntry | ServerFailure> {
+  let session: { close(): Promise<void>; connection: { destroy(): void } } | undefined;
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  const work = (async (): Promise<CatalogDumpEntry> => {
+    // Loaded here so that --from-dump never loads the connector.
+    const [{ openAdmin }, { readCatalog }] = await Promise.all([
+      import('../runtime/admin.js'),
+      import('../grants/catalog.js'),
+    ]);
+    const opened = await openAdmin(fleet, server, stateDir);
+    if (timedOut) {
+      opened.connection.destroy();
+      throw new Error('timed out');
     }
+    session = opened;
+    const query = opened.query.bind(opened);
+    const [catalog, me] = await Promise.all([
+      readCatalog(query, server.name),
+      query<{ me: string }>('SELECT CURRENT_USER() AS me'),
+    ]);
+    // The account dbps itself logs in with (the configured external admin, or the socket admin of
+    // `dbps up`), exactly as the server matched it: internal, whatever the OS user running dbps.
+    const admin = splitAccount(String(me[0]?.me ?? ''));
+    return { server: server.name, adminAccounts: admin ? [admin] : [], catalog };
+  })();
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      session?.connection.destroy();
+      reject(new Error('timed out'));
+    }, timeoutMs);
+  });
+  work.catch(() => undefined); // after a timeout its own rejection is expected and unwanted
+  try {
+    return await Promise.race([work, deadline]);
   } catch (e) {
-    if (e instanceof DbpsError && e.exitCode === 3) return { server: server.name, error: e };
-    throw e;
+    return serverFailure(server, e, timedOut, timeoutMs);
+  } finally {
+    clearTimeout(timer);
+    if (!timedOut) await session?.close();
   }
+}
+
+/** `user@host` from CURRENT_USER(): the host follows the last `@` (user names may hold one). */
+function splitAccount(text: string): AdminAccount | undefined {
+  const at = text.lastIndexOf('@');
+  return at > 0 || (at === 0 && text.length > 1) ? { user: text.slice(0, at), host: text.slice(at + 1) } : undefined;
+}
+
+// One sentence naming the server and what went wrong, and the way out.
+function serverFailure(server: FleetServer, e: unknown, timedOut: boolean, timeoutMs: number): ServerFailure {
+  const name = server.name;
+  if (timedOut) {
+    return {
+      server: name,
+      reason: 'timeout',
+      error: new OperationalError(
+        `server "${name}" did not answer the catalog read within ${Math.round(timeoutMs / 1000)} s, so it was not audited`,
+        {
+          server: name,
+          hint: 'check that the server is not hung or locked (SHOW PROCESSLIST), or raise --timeout',
+        },
+      ),
+    };
+  }
+  const cause = (e as { cause?: { errno?: number; sqlMessage?: string } }).cause;
+  const errno = cause?.errno ?? (e as { errno?: number }).errno;
+  // 1142 table / 1143 column / 1044 database access denied, 1227 missing global privilege.
+  if (errno === 1142 || errno === 1143 || errno === 1044 || errno === 1227) {
+    const who = server.driver === 'external' ? `admin user ${server.admin?.user ?? '?'}` : 'admin account';
+    const text = cause?.sqlMessage ?? (e as Error).message;
+    const named = /user '((?:[^']|'')*)'@'((?:[^']|'')*)'/.exec(text);
+    const account = named ? `'${named[1]}'@'${named[2]}'` : '<admin account>';
+    return {
+      server: name,
+      reason: 'access',
+      error: new OperationalError(
+        `server "${name}": the ${who} cannot read the privilege tables (${text}), so it was not audited`,
+        {
+          server: name,
+          hint: `give it read access to the catalog (GRANT SELECT ON mysql.* TO ${account};) or name an admin account that has it in services.yaml`,
+        },
+      ),
+    };
+  }
+  if (e instanceof DbpsError && e.exitCode === 3) return { server: name, reason: 'connect', error: e };
+  return {
+    server: name,
+    reason: 'error',
+    error: new OperationalError(`server "${name}" could not be audited: ${(e as Error)?.message ?? String(e)}`, {
+      server: name,
+      hint: 'rerun with -v for details; if the server is healthy this is a bug in dbps, please report it',
+    }),
+  };
 }
 
 async function entriesFromDump(file: string, fleet: Fleet, servers: FleetServer[]): Promise<CatalogDumpEntry[]> {
@@ -223,7 +320,10 @@ async function entriesFromDump(file: string, fleet: Fleet, servers: FleetServer[
     }
     return {
       server: s.name,
-      adminUsers: Array.isArray(entry.adminUsers) ? entry.adminUsers : [],
+      adminAccounts: Array.isArray(entry.adminAccounts)
+        ? entry.adminAccounts.filter((a) => typeof a?.user === 'string' && typeof a?.host === 'string')
+        : [],
+      adminUsers: Array.isArray(entry.adminUsers) ? entry.adminUsers.filter((u) => typeof u === 'string') : [],
       catalog: entry.catalog,
     };
   });

@@ -3,24 +3,33 @@
 import { desiredServer } from '../fleet/desired.js';
 import type { Fleet, FleetServer, FleetService } from '../fleet/model.js';
 import { AUDIT_RULES } from './audit-rules/index.js';
-import type { AuditContext, AuditRule, Finding, Severity, SeverityOverride } from './audit-rules/rule.js';
+import type { AdminAccount, AuditContext, AuditRule, Finding, Severity, SeverityOverride } from './audit-rules/rule.js';
 import { effectivePrivileges } from './effective.js';
 import { accountKey, type Catalog } from './types.js';
 
-export type { AuditRule, Finding, Severity, SeverityOverride };
+export type { AdminAccount, AuditRule, Finding, Severity, SeverityOverride };
 
 export type FailOn = 'error' | 'warning';
 
 export interface AuditOptions {
   /** Per-rule severity from `--severity rule=level`; `off` drops the rule. */
   severity?: Readonly<Record<string, SeverityOverride>>;
-  /** OS users that `dbps up` made socket admins on this server. */
+  /** The exact accounts dbps logs in with as admin on this server (internal, never flagged). */
+  adminAccounts?: readonly AdminAccount[];
+  /**
+   * Older form: user names of socket admins. Each stands for user@localhost authenticated by unix_socket
+   * only, never for that name on another host.
+   */
   adminUsers?: readonly string[];
 }
 
 /** Findings of every rule for one server's catalog, with overrides applied and duplicate drift dropped. */
 export function auditCatalog(fleet: Fleet, server: FleetServer, catalog: Catalog, opts: AuditOptions = {}): Finding[] {
-  const ctx = auditContext(fleet, server, catalog, opts.adminUsers ?? []);
+  const admins: AdminAccount[] = [
+    ...(opts.adminAccounts ?? []),
+    ...(opts.adminUsers ?? []).map((user) => ({ user, host: 'localhost', socketOnly: true })),
+  ];
+  const ctx = auditContext(fleet, server, catalog, admins);
   const findings: Finding[] = [];
   for (const rule of AUDIT_RULES) {
     const override = opts.severity?.[rule.id];
@@ -36,7 +45,7 @@ export function auditContext(
   fleet: Fleet,
   server: FleetServer,
   catalog: Catalog,
-  adminUsers: readonly string[],
+  adminAccounts: readonly AdminAccount[],
 ): AuditContext {
   const desired = desiredServer(fleet, server);
   const serviceOfUser = new Map<string, FleetService>();
@@ -50,7 +59,7 @@ export function auditContext(
     managed: new Map(desired.accounts.map((a) => [accountKey(a.user, a.host), a])),
     serviceOfUser,
     serviceDatabases: fleet.services.map((s) => ({ database: s.database, service: s })),
-    adminUsers,
+    adminAccounts,
   };
 }
 

@@ -16,6 +16,7 @@ const SSL_TYPES = ['', 'ANY', 'X509', 'SPECIFIED'];
 const GLOBAL_PRIV_SQL = `SELECT User AS user, Host AS host,
   JSON_VALUE(Priv, '$.access') AS access,
   IFNULL(JSON_VALUE(Priv, '$.plugin'), '') AS plugin,
+  JSON_EXTRACT(Priv, '$.auth_or[*].plugin') AS orPlugins,
   IFNULL(JSON_VALUE(Priv, '$.authentication_string'), '') <> '' AS hasPassword,
   IFNULL(JSON_VALUE(Priv, '$.is_role'), 'false') AS isRole,
   IFNULL(JSON_VALUE(Priv, '$.default_role'), '') AS defaultRole,
@@ -61,6 +62,7 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
       host: isRole ? '' : String(r.host),
       isRole,
       plugin: String(r.plugin ?? ''),
+      plugins: authPluginList(String(r.plugin ?? ''), r.orPlugins),
       hasPassword: Number(r.hasPassword) === 1,
       locked: isTrue(r.locked),
       maxUserConnections: Number(r.maxUserConnections ?? 0),
@@ -141,6 +143,23 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
       withAdmin: String(r.adminOption) === 'Y',
     })),
   };
+}
+
+// `IDENTIFIED VIA a OR b` keeps one plugin in $.plugin and the others in $.auth_or[*].plugin (Debian's
+// root@localhost: mysql_native_password USING 'invalid' OR unix_socket): the audit needs all of them.
+function authPluginList(plugin: string, orPlugins: unknown): string[] {
+  const list = plugin ? [plugin] : [];
+  let more: unknown = orPlugins;
+  // The connector may hand a JSON result over parsed or as text.
+  if (typeof more === 'string' && more !== '') {
+    try {
+      more = JSON.parse(more);
+    } catch {
+      more = [];
+    }
+  }
+  if (Array.isArray(more)) for (const p of more) if (typeof p === 'string' && !list.includes(p)) list.push(p);
+  return list;
 }
 
 // JSON_VALUE returns JSON true as '1' (10.11) or 'true', depending on version.

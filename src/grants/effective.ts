@@ -1,6 +1,8 @@
 // Effective privileges of every account on one server, computed from its Catalog: what an account
-// can do directly, through the roles it holds (default or SET ROLE-able, nested to any depth) and
-// through PUBLIC. Pure, so audit rules and their tests need no server.
+// can do directly, through the roles it holds (default or SET ROLE-able, nested to any depth),
+// through PUBLIC, and through grant rows stored for the same user name on another host (MariaDB
+// matches mysql.db / tables_priv / columns_priv / procs_priv rows against the connecting client's
+// user and host, not against the account row the login matched). Pure, so rules need no server.
 import { atLeast, parseVersion } from '../util/version.js';
 import { accountKey, type Catalog, type CatalogAccount, type CatalogRoutineGrant } from './types.js';
 
@@ -13,11 +15,13 @@ export type PrivilegeScope =
   | { level: 'routine'; database: string; routine: string; routineType: CatalogRoutineGrant['routineType'] }
   | { level: 'proxy'; user: string; host: string };
 
-/** How an account reaches a grant: held directly, through a chain of roles, or through PUBLIC. */
+/** How an account reaches a grant: held directly, through a chain of roles, through PUBLIC, or by a row of another host. */
 export interface GrantPath {
-  kind: 'direct' | 'role' | 'default-role' | 'public';
-  /** Roles from the account down to the one holding the grant (empty for direct and PUBLIC). */
+  kind: 'direct' | 'role' | 'default-role' | 'public' | 'host-match';
+  /** Roles from the account down to the one holding the grant (empty for the other kinds). */
   roles: string[];
+  /** host-match: the stored row's user and host (user '' in mysql.db = any user) and whether that account exists. */
+  row?: { user: string; host: string; accountExists: boolean };
 }
 
 export interface EffectiveGrant {
@@ -56,9 +60,16 @@ export function hasPublicRole(version: string): boolean {
   }
 }
 
-/** Effective grants of every login account (roles themselves are not listed). */
+/**
+ * Effective grants of every login account (roles themselves are not listed). Database, table, column
+ * and routine rows stored for the account's user name on another host are included (path
+ * `host-match`): a login as user@'%' from 127.0.0.1 also gets rows stored for user@'127.0.0.1', and
+ * mysql.db rows with an empty user apply to every user. Whether the hosts can overlap is not decided
+ * here (names, IPs and patterns resolve at connect time): any other host counts, conservatively.
+ */
 export function effectivePrivileges(catalog: Catalog): EffectiveAccount[] {
   const held = grantsByHolder(catalog);
+  const hostRows = hostMatchedRows(catalog);
   const rolesOf = new Map<string, { role: string; withAdmin: boolean }[]>();
   for (const g of catalog.roleGrants) {
     const key = accountKey(g.user, g.host);
@@ -84,12 +95,86 @@ export function effectivePrivileges(catalog: Catalog): EffectiveAccount[] {
       }
     }
     for (const g of publicGrants) grants.push({ ...g, path: { kind: 'public', roles: [] } });
+    for (const r of hostRows.byUser.get(account.user) ?? []) {
+      if (r.host !== account.host) grants.push({ ...r.grant, path: hostMatchPath(r, hostRows.logins) });
+    }
+    for (const r of hostRows.anyUser) {
+      if (account.user !== '' || r.host !== account.host)
+        grants.push({ ...r.grant, path: hostMatchPath(r, hostRows.logins) });
+    }
     result.push({ account, roles, grants });
   }
   return result;
 }
 
 type HeldGrant = Omit<EffectiveGrant, 'path'>;
+
+interface StoredRow {
+  user: string;
+  host: string;
+  grant: HeldGrant;
+}
+
+function hostMatchPath(r: StoredRow, logins: Set<string>): GrantPath {
+  return {
+    kind: 'host-match',
+    roles: [],
+    row: { user: r.user, host: r.host, accountExists: logins.has(accountKey(r.user, r.host)) },
+  };
+}
+
+// Rows of the four object-level tables held by a user (not a role, not PUBLIC), by user name; mysql.db
+// rows with an empty user match every user (tables_priv and the others do not: checked on 10.11).
+function hostMatchedRows(catalog: Catalog): {
+  byUser: Map<string, StoredRow[]>;
+  anyUser: StoredRow[];
+  logins: Set<string>;
+} {
+  const roles = new Set(catalog.accounts.filter((a) => a.isRole).map((a) => a.user));
+  roles.add(PUBLIC_ROLE);
+  const logins = new Set(catalog.accounts.filter((a) => !a.isRole).map((a) => accountKey(a.user, a.host)));
+  const byUser = new Map<string, StoredRow[]>();
+  const anyUser: StoredRow[] = [];
+  const add = (user: string, host: string, grant: HeldGrant, anonymousMatchesAll = false) => {
+    if (host === '' && roles.has(user)) return;
+    if (user === '' && anonymousMatchesAll) {
+      anyUser.push({ user, host, grant });
+      return;
+    }
+    let list = byUser.get(user);
+    if (!list) {
+      list = [];
+      byUser.set(user, list);
+    }
+    list.push({ user, host, grant });
+  };
+  for (const g of catalog.dbGrants)
+    add(
+      g.user,
+      g.host,
+      { scope: { level: 'database', pattern: g.db }, privileges: g.privileges, grantOption: g.grantOption },
+      true,
+    );
+  for (const g of catalog.tableGrants)
+    add(g.user, g.host, {
+      scope: { level: 'table', database: g.db, table: g.table },
+      privileges: g.privileges,
+      grantOption: g.grantOption,
+    });
+  for (const g of catalog.columnGrants)
+    add(g.user, g.host, {
+      scope: { level: 'column', database: g.db, table: g.table, column: g.column },
+      privileges: g.privileges,
+      grantOption: false,
+    });
+  for (const g of catalog.routineGrants)
+    add(g.user, g.host, {
+      scope: { level: 'routine', database: g.db, routine: g.routine, routineType: g.routineType },
+      privileges: g.privileges,
+      grantOption: g.grantOption,
+    });
+  return { byUser, anyUser, logins };
+}
 
 // One pass over every grant table, indexed by the grantee that holds the row (account, role or PUBLIC).
 function grantsByHolder(catalog: Catalog): Map<string, HeldGrant[]> {
@@ -322,13 +407,18 @@ export function describeScope(scope: PrivilegeScope): string {
   }
 }
 
-/** `direct grant`, `default role a → role b`, `role a`, `PUBLIC`. */
+/** `direct grant`, `default role a → role b`, `role a`, `PUBLIC`, `grant row 'u'@'h' (…)`. */
 export function describePath(path: GrantPath): string {
   switch (path.kind) {
     case 'direct':
       return 'direct grant';
     case 'public':
       return 'PUBLIC';
+    case 'host-match': {
+      const row = path.row ?? { user: '', host: '', accountExists: false };
+      if (row.user === '') return `mysql.db row for any user ''@'${row.host}' (matched by client host alone)`;
+      return `grant row of '${row.user}'@'${row.host}' (${row.accountExists ? 'another account' : 'no such account'}; matched by user name and client host)`;
+    }
     case 'role':
     case 'default-role':
       return path.roles

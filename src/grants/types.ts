@@ -9,6 +9,8 @@ export interface CatalogAccount {
   isRole: boolean;
   /** Authentication plugin ('' when none is set). */
   plugin: string;
+  /** Every plugin the account may authenticate with, `auth_or` alternatives included (absent in older dumps). */
+  plugins?: string[];
   /** True when an authentication string / password is set (the hash itself is never kept). */
   hasPassword: boolean;
   locked: boolean;

@@ -18,6 +18,11 @@ export const auditGrantsSpec: CommandSpec = {
       defaultValue: 'warning',
     },
     {
+      flags: '--timeout <seconds>',
+      help: 'how long one server may take to connect and answer before it is reported unreadable (exit 3)',
+      defaultValue: '30',
+    },
+    {
       flags: '--severity <rule=level...>',
       help: "change a rule's severity: error, warning or off (e.g. orphan-account=error)",
     },
@@ -43,6 +48,9 @@ export const auditGrantsSpec: CommandSpec = {
       if (!m) throw new UsageError(`--severity: "${pair}" is not rule=error|warning|off`);
       severity[m[1]!] = m[2] as 'error' | 'warning' | 'off';
     }
+    const timeout = Number(opts.timeout ?? 30);
+    if (!Number.isFinite(timeout) || timeout <= 0)
+      throw new UsageError(`--timeout: "${String(opts.timeout)}" is not a positive number of seconds`);
     const format = (opts.format as 'text' | 'json' | 'junit' | 'sarif' | undefined) ?? (io.opts.json ? 'json' : 'text');
     const [{ run, auditExitCode }, render] = await Promise.all([
       import('../../commands/audit-grants.js'),
@@ -54,6 +62,7 @@ export const auditGrantsSpec: CommandSpec = {
       services: args,
       failOn: opts.failOn as 'error' | 'warning',
       severity,
+      timeoutMs: Math.round(timeout * 1000),
       ...(typeof opts.dump === 'string' ? { dump: opts.dump } : {}),
       ...(typeof opts.fromDump === 'string' ? { fromDump: opts.fromDump } : {}),
     });

@@ -1,7 +1,7 @@
 // A service account that can pass privileges on: GRANT OPTION on a database, table or routine, or a role WITH ADMIN.
 import { account as accountSql, ident } from '../../sql/quote.js';
 import { describeScope, describeVia } from '../effective.js';
-import { type AuditRule, accountName, type Finding, grantFinding, ownerOf, scopeSql } from './rule.js';
+import { type AuditRule, accountName, type Finding, grantFinding, inSqlModeFor, ownerOf, scopeSql } from './rule.js';
 
 export const grantOption: AuditRule = {
   id: 'grant-option',
@@ -27,7 +27,10 @@ export const grantOption: AuditRule = {
           f.fix =
             grant.scope.level === 'proxy'
               ? `REVOKE PROXY ON ${scopeSql(grant.scope)} FROM ${accountSql(ea.account.user, ea.account.host)};`
-              : `REVOKE GRANT OPTION ON ${scopeSql(grant.scope)} FROM ${accountSql(ea.account.user, ea.account.host)};`;
+              : inSqlModeFor(
+                  grant.scope,
+                  `REVOKE GRANT OPTION ON ${scopeSql(grant.scope)} FROM ${accountSql(ea.account.user, ea.account.host)};`,
+                );
         }
         findings.push(f);
       }

@@ -1,6 +1,13 @@
 // Login accounts that authenticate with nothing: no password and no plugin that vouches for the user.
 import { account as accountSql } from '../../sql/quote.js';
-import { type AuditRule, accountName, type Finding, isInternalAccount, PASSWORDLESS_PLUGINS } from './rule.js';
+import {
+  type AuditRule,
+  accountName,
+  authPlugins,
+  type Finding,
+  isInternalAccount,
+  PASSWORDLESS_PLUGINS,
+} from './rule.js';
 
 export const noPassword: AuditRule = {
   id: 'no-password',
@@ -10,8 +17,8 @@ export const noPassword: AuditRule = {
   check(ctx) {
     const findings: Finding[] = [];
     for (const a of ctx.catalog.accounts) {
-      if (a.isRole || a.user === '' || a.locked || a.hasPassword || isInternalAccount(a, ctx.adminUsers)) continue;
-      const plugins = a.plugin.split(/[\s,]+/).filter(Boolean);
+      if (a.isRole || a.user === '' || a.locked || a.hasPassword || isInternalAccount(a, ctx.adminAccounts)) continue;
+      const plugins = authPlugins(a);
       if (plugins.some((p) => PASSWORDLESS_PLUGINS.includes(p))) continue;
       const service = ctx.serviceOfUser.get(a.user);
       findings.push({
@@ -24,7 +31,7 @@ export const noPassword: AuditRule = {
         privilege: '',
         via: 'account',
         message: plugins.length
-          ? `authentication plugin ${a.plugin} with an empty password`
+          ? `authentication plugin ${plugins.join(' or ')} with an empty password`
           : 'no password and no authentication plugin: an empty password logs in',
         fix: service
           ? `-- run \`dbps provision\` to set its password; or: ALTER USER ${accountSql(a.user, a.host)} ACCOUNT LOCK;`

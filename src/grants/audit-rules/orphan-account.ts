@@ -13,7 +13,7 @@ export const orphanAccount: AuditRule = {
     const findings: Finding[] = [];
     const effectiveOf = new Map(ctx.effective.map((e) => [e.account, e]));
     for (const a of ctx.catalog.accounts) {
-      if (a.isRole || a.user === '' || isInternalAccount(a, ctx.adminUsers)) continue;
+      if (a.isRole || a.user === '' || isInternalAccount(a, ctx.adminAccounts)) continue;
       if (ctx.managed.has(accountKey(a.user, a.host)) || isStrayServiceHost(ctx, a)) continue;
       const ea = effectiveOf.get(a);
       const reach =

@@ -2,7 +2,7 @@
 // Pure: rules get a prepared context and return findings; nothing here talks to a server.
 import type { DesiredAccount, DesiredServer } from '../../fleet/desired.js';
 import type { Fleet, FleetServer, FleetService } from '../../fleet/model.js';
-import { account as accountSql, ident } from '../../sql/quote.js';
+import { account as accountSql, ident, literal } from '../../sql/quote.js';
 import {
   describeScope,
   describeVia,
@@ -50,8 +50,16 @@ export interface AuditContext {
   serviceOfUser: Map<string, FleetService>;
   /** Every service database of the fleet (all servers), with its service. */
   serviceDatabases: { database: string; service: FleetService }[];
-  /** OS users that `dbps up` made socket admins (the state file's adminUser, the user running dbps). */
-  adminUsers: readonly string[];
+  /** The accounts dbps logs in with as admin on this server (CURRENT_USER() of its admin session). */
+  adminAccounts: readonly AdminAccount[];
+}
+
+/** An account dbps itself uses as admin: exactly this user@host (never a user name on any host). */
+export interface AdminAccount {
+  user: string;
+  host: string;
+  /** Only when it authenticates by unix_socket (dumps of older versions named the socket admin by user only). */
+  socketOnly?: boolean;
 }
 
 export interface AuditRule {
@@ -66,25 +74,30 @@ export interface AuditRule {
 /** Plugins that authenticate without a password by design (the OS or Kerberos vouches for the user). */
 export const PASSWORDLESS_PLUGINS = ['unix_socket', 'gssapi', 'pam', 'named_pipe'];
 
+/** Every plugin an account may authenticate with: `plugins` (auth_or alternatives included) or the plugin text. */
+export function authPlugins(a: CatalogAccount): string[] {
+  return a.plugins ?? a.plugin.split(/[\s,]+/).filter(Boolean);
+}
+
 /**
- * Server-internal accounts the audit knows and never flags: mariadb.sys, root/mysql on localhost, the
- * `dbps up` socket admin and an external server's configured admin user (both passed in `adminUsers`).
+ * Server-internal accounts the audit knows and never flags: mariadb.sys@localhost, root and mysql on
+ * localhost when unix_socket authenticates them (Debian's `unix_socket OR mysql_native_password USING
+ * 'invalid'` included), and the exact account dbps logs in with as admin (the configured external admin,
+ * or the socket admin `dbps up` made). Nothing depends on the OS user running dbps, and a user name on
+ * another host (root@'%') is an account like any other. dbps_backup/dbps_monitor are managed, not
+ * internal: managed-drift holds them to exactly their privileges.
  */
-export function isInternalAccount(a: CatalogAccount, adminUsers: readonly string[]): boolean {
+export function isInternalAccount(a: CatalogAccount, adminAccounts: readonly AdminAccount[]): boolean {
   if (a.isRole) return false;
   if (a.user === 'mariadb.sys' && a.host === 'localhost') return true;
-  // Debian's root@localhost is `unix_socket OR mysql_native_password USING 'invalid'`: the catalog shows the
-  // first plugin with a (never matching) password, so a password counts as well as the socket plugin.
-  // A passwordless root or admin stays unknown, so no-password reports it.
-  const socket = a.plugin.split(/[\s,]+/).includes('unix_socket');
-  if (!socket && !a.hasPassword) return false;
-  if (adminUsers.includes(a.user)) return a.host === 'localhost' || a.hasPassword;
-  return (a.user === 'root' || a.user === 'mysql') && a.host === 'localhost';
+  const socket = authPlugins(a).includes('unix_socket');
+  if (adminAccounts.some((x) => x.user === a.user && x.host === a.host && (!x.socketOnly || socket))) return true;
+  return (a.user === 'root' || a.user === 'mysql') && a.host === 'localhost' && socket;
 }
 
 /** The service an account belongs to: its user name is one of that service's accounts (on any host). */
 export function ownerOf(ctx: AuditContext, a: CatalogAccount): FleetService | undefined {
-  if (isInternalAccount(a, ctx.adminUsers)) return undefined;
+  if (isInternalAccount(a, ctx.adminAccounts)) return undefined;
   return ctx.serviceOfUser.get(a.user);
 }
 
@@ -131,7 +144,8 @@ export function scopeSql(scope: PrivilegeScope): string {
     case 'column':
       return `${ident(scope.database)}.${ident(scope.table)}`;
     case 'routine':
-      return `${scope.routineType === 'PACKAGE BODY' ? 'PACKAGE BODY' : scope.routineType} ${ident(scope.database)}.${ident(scope.routine)}`;
+      // PACKAGE and PACKAGE BODY need sql_mode=ORACLE around the statement: see inSqlModeFor.
+      return `${scope.routineType} ${ident(scope.database)}.${ident(scope.routine)}`;
     case 'proxy':
       return accountSql(scope.user, scope.host);
   }
@@ -139,20 +153,60 @@ export function scopeSql(scope: PrivilegeScope): string {
 
 /**
  * SQL that takes the privileges away along the path they came: REVOKE from the account for a direct
- * grant, REVOKE the first role of the chain (and unset it as default) for a role, REVOKE FROM PUBLIC.
+ * grant, REVOKE the first role of the chain (and unset it as default) for a role, REVOKE FROM PUBLIC;
+ * for a row of another host, REVOKE from that account, or delete the row when no account owns it
+ * (REVOKE cannot name an account that does not exist).
  */
 export function revokeFix(
   a: { user: string; host: string },
   grant: EffectiveGrant,
   privileges: readonly string[],
 ): string {
+  if (grant.path.kind === 'host-match' && grant.path.row) {
+    const row = grant.path.row;
+    if (row.accountExists)
+      return inSqlModeFor(
+        grant.scope,
+        `${revokeStatement(grant.scope, privileges)} FROM ${accountSql(row.user, row.host)};`,
+      );
+    return deleteRowFix(row.user, row.host, grant.scope);
+  }
   const who = accountSql(a.user, a.host);
   if (grant.path.kind === 'role' || grant.path.kind === 'default-role') {
     const role = ident(grant.path.roles[0]!);
     return `${grant.path.kind === 'default-role' ? `SET DEFAULT ROLE NONE FOR ${who}; ` : ''}REVOKE ${role} FROM ${who};`;
   }
   const from = grant.path.kind === 'public' ? 'PUBLIC' : who;
-  return `${revokeStatement(grant.scope, privileges)} FROM ${from};`;
+  return inSqlModeFor(grant.scope, `${revokeStatement(grant.scope, privileges)} FROM ${from};`);
+}
+
+/**
+ * GRANT and REVOKE on PACKAGE / PACKAGE BODY parse only under sql_mode=ORACLE (checked on 10.11, where
+ * SET STATEMENT … FOR does not help: the statement is parsed first), so such a fix switches the session's
+ * sql_mode around the statement and restores it after.
+ */
+export function inSqlModeFor(scope: PrivilegeScope, statement: string): string {
+  if (scope.level !== 'routine' || (scope.routineType !== 'PACKAGE' && scope.routineType !== 'PACKAGE BODY'))
+    return statement;
+  return `SET @dbps_sql_mode = @@SESSION.sql_mode; SET SESSION sql_mode = 'ORACLE'; ${statement} SET SESSION sql_mode = @dbps_sql_mode;`;
+}
+
+/** Deletes one stored grant row that no account owns, then reloads the grant tables. */
+export function deleteRowFix(user: string, host: string, scope: PrivilegeScope): string {
+  const who = `Host = ${literal(host)} AND User = ${literal(user)}`;
+  switch (scope.level) {
+    case 'database':
+      return `DELETE FROM mysql.db WHERE ${who} AND Db = ${literal(scope.pattern)}; FLUSH PRIVILEGES;`;
+    case 'table':
+      return `DELETE FROM mysql.tables_priv WHERE ${who} AND Db = ${literal(scope.database)} AND Table_name = ${literal(scope.table)}; FLUSH PRIVILEGES;`;
+    case 'column':
+      return `DELETE FROM mysql.columns_priv WHERE ${who} AND Db = ${literal(scope.database)} AND Table_name = ${literal(scope.table)} AND Column_name = ${literal(scope.column)}; FLUSH PRIVILEGES;`;
+    case 'routine':
+      return `DELETE FROM mysql.procs_priv WHERE ${who} AND Db = ${literal(scope.database)} AND Routine_name = ${literal(scope.routine)} AND Routine_type = ${literal(scope.routineType)}; FLUSH PRIVILEGES;`;
+    case 'global':
+    case 'proxy':
+      return `REVOKE ALL PRIVILEGES ON *.* FROM ${accountSql(user, host)};`;
+  }
 }
 
 /** `REVOKE <privileges> ON <object>` for a scope (without the FROM part). */

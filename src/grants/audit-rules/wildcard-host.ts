@@ -6,7 +6,7 @@ import { type AuditContext, type AuditRule, accountName, type Finding, isInterna
 
 /** A service's user name on a host with `%` other than the host services.yaml gives that user. */
 export function isStrayServiceHost(ctx: AuditContext, a: CatalogAccount): boolean {
-  if (a.isRole || !a.host.includes('%') || isInternalAccount(a, ctx.adminUsers)) return false;
+  if (a.isRole || !a.host.includes('%') || isInternalAccount(a, ctx.adminAccounts)) return false;
   const service = ctx.serviceOfUser.get(a.user);
   if (!service) return false;
   return !service.accounts.some((x) => x.user === a.user && x.host === a.host);

@@ -24,7 +24,9 @@ export function auditText(r: AuditGrantsResult, paint: Paint): string {
   const out: string[] = [];
   for (const s of r.servers) {
     if (s.status === 'unreachable')
-      out.push(`${paint.bad('unreachable')} server ${s.label}: ${s.error}${s.hint ? ` (${s.hint})` : ''}`);
+      out.push(
+        `${paint.bad(s.reason === undefined || s.reason === 'connect' ? 'unreachable' : 'unreadable')} server ${s.label}: ${s.error}${s.hint ? ` (${s.hint})` : ''}`,
+      );
   }
   for (const name of groups(r)) {
     const list = r.findings.filter((f) => groupName(f) === name);
@@ -127,7 +129,7 @@ export function auditJunit(r: AuditGrantsResult): string {
   if (unreachable.length > 0) {
     const cases = unreachable.map(
       (s) =>
-        `    <testcase classname="dbps.audit-grants.servers" name="${xml(s.server)} reachable">\n      <error message="${xml(s.error ?? 'unreachable')}" type="unreachable"/>\n    </testcase>`,
+        `    <testcase classname="dbps.audit-grants.servers" name="${xml(s.server)} reachable">\n      <error message="${xml(s.error ?? 'unreachable')}" type="${xml(s.reason === undefined || s.reason === 'connect' ? 'unreachable' : `unreadable-${s.reason}`)}"/>\n    </testcase>`,
     );
     totalTests += unreachable.length;
     totalErrors += unreachable.length;

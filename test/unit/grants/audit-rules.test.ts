@@ -5,7 +5,11 @@ import { loadCatalogFixture } from './catalog-fixtures.js';
 
 const audit = (fixture: string) => {
   const f = loadCatalogFixture(fixture);
-  return auditCatalog(f.fleet, f.fleet.servers[0]!, f.catalog, { adminUsers: f.adminUsers, severity: f.severity });
+  return auditCatalog(f.fleet, f.fleet.servers[0]!, f.catalog, {
+    adminUsers: f.adminUsers,
+    adminAccounts: f.adminAccounts,
+    severity: f.severity,
+  });
 };
 const failing = (fixture: string) => audit(fixture).filter((f) => f.severity !== 'allowed');
 
@@ -157,5 +161,185 @@ describe('findings carry the rule, account, path and fix', () => {
     const all = audit('role-direct');
     expect(findingsForServices(all, ['customers'])).toHaveLength(1); // customers' data reached by orders
     expect(findingsForServices(all, ['inventory']).map((f) => f.severity)).toEqual(['allowed']); // analytics' declared read
+  });
+});
+
+describe('server-internal accounts do not depend on who runs dbps', () => {
+  const byRule = (fixture: string, rule: string) =>
+    failing(fixture)
+      .filter((f) => f.rule === rule)
+      .map((f) => f.account);
+
+  it("root@'%' with ALL is an unknown account holding global privileges, not the server's root", () => {
+    const found = failing('internal-accounts');
+    expect(found).toContainEqual(
+      expect.objectContaining({
+        rule: 'global-data-privileges',
+        severity: 'error',
+        account: "'root'@'%'",
+        object: '*.*',
+        privilege: 'ALL PRIVILEGES, GRANT OPTION',
+        via: 'direct grant → ALL PRIVILEGES, GRANT OPTION on *.*',
+        fix: "REVOKE ALL PRIVILEGES ON *.* FROM 'root'@'%'; REVOKE GRANT OPTION ON *.* FROM 'root'@'%';",
+      }),
+    );
+    expect(found.find((f) => f.rule === 'global-data-privileges' && f.account === "'root'@'%'")?.service).toBe(
+      undefined,
+    );
+  });
+
+  it('knows root/mysql@localhost only through unix_socket, and the admin account only at its own host', () => {
+    expect(byRule('internal-accounts', 'orphan-account').sort()).toEqual([
+      "'dbadmin'@'%'",
+      "'root'@'%'",
+      "'root'@'127.0.0.1'",
+    ]);
+    expect(byRule('internal-accounts', 'global-data-privileges').sort()).toEqual(["'dbadmin'@'%'", "'root'@'%'"]);
+  });
+
+  it('names of the older dump format stand for user@localhost via unix_socket only', () => {
+    const f = loadCatalogFixture('internal-accounts');
+    const findings = auditCatalog(f.fleet, f.fleet.servers[0]!, f.catalog, { adminUsers: ['root', 'dbadmin'] });
+    const orphans = findings.filter((x) => x.rule === 'orphan-account').map((x) => x.account);
+    expect(orphans).toContain("'root'@'%'");
+    expect(orphans).toContain("'dbadmin'@'10.0.0.5'");
+  });
+});
+
+describe('grant rows of another host (matched by user name and client host, not by account)', () => {
+  it('a mysql.db row with no account gives orders_app@% access to customers, with a DELETE fix', () => {
+    const found = failing('host-match');
+    expect(found.filter((f) => f.account === "'orders_app'@'%'")).toStrictEqual([
+      {
+        rule: 'cross-service-access',
+        severity: 'error',
+        server: 'shared',
+        account: "'orders_app'@'%'",
+        service: 'orders',
+        targetService: 'customers',
+        object: '`customers`.*',
+        privilege: 'SELECT',
+        via: "grant row of 'orders_app'@'127.0.0.1' (no such account; matched by user name and client host) → SELECT on `customers`.*",
+        message: "orders's account can SELECT customers's data in database customers",
+        fix: "DELETE FROM mysql.db WHERE Host = '127.0.0.1' AND User = 'orders_app' AND Db = 'customers'; FLUSH PRIVILEGES;",
+      },
+    ]);
+  });
+
+  it('a tables_priv row on a host pattern reaches the same user on every host', () => {
+    expect(failing('host-match').filter((f) => f.account === "'analytics_app'@'%'")).toMatchObject([
+      {
+        rule: 'cross-service-access',
+        targetService: 'orders',
+        object: '`orders`.`orders`',
+        via: "grant row of 'analytics_app'@'10.%' (no such account; matched by user name and client host) → SELECT on `orders`.`orders`",
+        fix: "DELETE FROM mysql.tables_priv WHERE Host = '10.%' AND User = 'analytics_app' AND Db = 'orders' AND Table_name = 'orders'; FLUSH PRIVILEGES;",
+      },
+    ]);
+  });
+
+  it('a mysql.db row with an empty user reaches every user', () => {
+    const found = failing('host-match-any-user').filter((f) => f.rule === 'cross-service-access');
+    expect(found.map((f) => f.account).sort()).toEqual([
+      "'analytics_app'@'%'",
+      "'analytics_migrator'@'%'",
+      "'customers_app'@'%'",
+      "'customers_migrator'@'%'",
+      "'orders_app'@'%'",
+      "'orders_migrator'@'%'",
+    ]);
+    expect(found[0]!.via).toBe(
+      "mysql.db row for any user ''@'%' (matched by client host alone) → SELECT on `inventory`.*",
+    );
+    expect(found[0]!.fix).toBe(
+      "DELETE FROM mysql.db WHERE Host = '%' AND User = '' AND Db = 'inventory'; FLUSH PRIVILEGES;",
+    );
+  });
+});
+
+describe('global privileges that expose data without reading a table', () => {
+  it('PROCESS, BINLOG MONITOR, REPLICATION SLAVE, REPLICATION SLAVE ADMIN, SLAVE MONITOR, SHOW CREATE ROUTINE are errors', () => {
+    const found = failing('global-exposing');
+    expect(found.map((f) => [f.rule, f.severity, f.account, f.privilege, f.via])).toEqual([
+      ['global-data-privileges', 'error', "'orders_app'@'%'", 'PROCESS', 'direct grant → PROCESS on *.*'],
+      [
+        'global-data-privileges',
+        'error',
+        "'orders_migrator'@'%'",
+        'REPLICATION SLAVE ADMIN',
+        'direct grant → REPLICATION SLAVE ADMIN on *.*',
+      ],
+      [
+        'global-data-privileges',
+        'error',
+        "'customers_app'@'%'",
+        'BINLOG MONITOR',
+        'direct grant → BINLOG MONITOR on *.*',
+      ],
+      [
+        'global-data-privileges',
+        'error',
+        "'customers_migrator'@'%'",
+        'SHOW CREATE ROUTINE',
+        'direct grant → SHOW CREATE ROUTINE on *.*',
+      ],
+      [
+        'global-data-privileges',
+        'error',
+        "'inventory_app'@'%'",
+        'REPLICATION SLAVE',
+        'direct grant → REPLICATION SLAVE on *.*',
+      ],
+      [
+        'global-data-privileges',
+        'error',
+        "'analytics_app'@'%'",
+        'SLAVE MONITOR',
+        'direct grant → SLAVE MONITOR on *.*',
+      ],
+      // SHOW DATABASES shows names only: drift, not a data exposure.
+      [
+        'managed-drift',
+        'warning',
+        "'inventory_migrator'@'%'",
+        'SHOW DATABASES',
+        'direct grant → SHOW DATABASES on *.*',
+      ],
+    ]);
+    expect(found[0]!.message).toMatch(/PROCESS shows every session's SQL text/);
+    expect(found[0]!.fix).toBe("REVOKE ALL PRIVILEGES ON *.* FROM 'orders_app'@'%';");
+  });
+
+  it('the dbps backup and monitor accounts holding exactly PROCESS and BINLOG MONITOR are not flagged', () => {
+    expect(failing('global-exposing').filter((f) => f.account.startsWith("'dbps_"))).toEqual([]);
+  });
+});
+
+describe('routine grants on Oracle-mode packages', () => {
+  it('PACKAGE and PACKAGE BODY grants are cross-service, and their REVOKE runs under sql_mode=ORACLE', () => {
+    const found = failing('routine-package');
+    expect(found.map((f) => [f.rule, f.object, f.privilege, f.via, f.fix])).toEqual([
+      [
+        'cross-service-access',
+        'PACKAGE `customers`.`billing_pkg`',
+        'EXECUTE',
+        'direct grant → EXECUTE on PACKAGE `customers`.`billing_pkg`',
+        "SET @dbps_sql_mode = @@SESSION.sql_mode; SET SESSION sql_mode = 'ORACLE'; REVOKE EXECUTE ON PACKAGE `customers`.`billing_pkg` FROM 'orders_app'@'%'; SET SESSION sql_mode = @dbps_sql_mode;",
+      ],
+      [
+        'cross-service-access',
+        'PACKAGE BODY `customers`.`billing_pkg`',
+        'EXECUTE',
+        'direct grant → EXECUTE on PACKAGE BODY `customers`.`billing_pkg`',
+        "SET @dbps_sql_mode = @@SESSION.sql_mode; SET SESSION sql_mode = 'ORACLE'; REVOKE EXECUTE ON PACKAGE BODY `customers`.`billing_pkg` FROM 'orders_app'@'%'; SET SESSION sql_mode = @dbps_sql_mode;",
+      ],
+      [
+        'grant-option',
+        'PACKAGE BODY `customers`.`billing_pkg`',
+        'GRANT OPTION',
+        'direct grant → GRANT OPTION on PACKAGE BODY `customers`.`billing_pkg`',
+        "SET @dbps_sql_mode = @@SESSION.sql_mode; SET SESSION sql_mode = 'ORACLE'; REVOKE GRANT OPTION ON PACKAGE BODY `customers`.`billing_pkg` FROM 'orders_app'@'%'; SET SESSION sql_mode = @dbps_sql_mode;",
+      ],
+    ]);
   });
 });

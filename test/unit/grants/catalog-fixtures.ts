@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fleetFromText } from '../../../src/config/from-text.js';
 import type { Fleet } from '../../../src/fleet/model.js';
-import type { SeverityOverride } from '../../../src/grants/audit.js';
+import type { AdminAccount, SeverityOverride } from '../../../src/grants/audit.js';
 import type { Catalog, CatalogAccount } from '../../../src/grants/types.js';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../../../fixtures/catalog');
@@ -16,6 +16,7 @@ interface Patch {
   add?: Partial<Record<keyof Catalog, unknown[]>>;
   set?: (Partial<CatalogAccount> & { user: string; host: string })[];
   adminUsers?: string[];
+  adminAccounts?: AdminAccount[];
   severity?: Record<string, SeverityOverride>;
 }
 
@@ -23,6 +24,7 @@ export interface LoadedFixture {
   fleet: Fleet;
   catalog: Catalog;
   adminUsers: string[];
+  adminAccounts: AdminAccount[];
   severity: Record<string, SeverityOverride>;
 }
 
@@ -61,5 +63,11 @@ export function loadCatalogFixture(name: string): LoadedFixture {
     if (!a) throw new Error(`fixture ${name}: no account ${s.user}@${s.host} to set`);
     Object.assign(a, s);
   }
-  return { fleet, catalog, adminUsers: patch.adminUsers ?? [], severity: patch.severity ?? {} };
+  return {
+    fleet,
+    catalog,
+    adminUsers: patch.adminUsers ?? [],
+    adminAccounts: patch.adminAccounts ?? [],
+    severity: patch.severity ?? {},
+  };
 }

@@ -189,3 +189,32 @@ describe('effective privileges', () => {
     });
   });
 });
+
+describe('grant rows of another host', () => {
+  it('are attributed to every account of the user name, with the row and whether its account exists', () => {
+    const ea = grantsOf('host-match', 'orders_app');
+    expect(ea.grants.filter((g) => g.path.kind === 'host-match')).toStrictEqual([
+      {
+        scope: { level: 'database', pattern: 'customers' },
+        privileges: ['SELECT'],
+        grantOption: false,
+        path: { kind: 'host-match', roles: [], row: { user: 'orders_app', host: '127.0.0.1', accountExists: false } },
+      },
+    ]);
+    // The account's own rows stay direct; other users never see the row.
+    expect(ea.grants.filter((g) => g.path.kind === 'direct').length).toBeGreaterThan(0);
+    expect(grantsOf('host-match', 'customers_app').grants.some((g) => g.path.kind === 'host-match')).toBe(false);
+  });
+
+  it('role rows are never matched by host', () => {
+    const { catalog } = loadCatalogFixture('role-direct');
+    for (const ea of effectivePrivileges(catalog))
+      expect(ea.grants.some((g) => g.path.kind === 'host-match')).toBe(false);
+  });
+
+  it('describes the path', () => {
+    expect(describePath({ kind: 'host-match', roles: [], row: { user: 'u', host: '10.%', accountExists: true } })).toBe(
+      "grant row of 'u'@'10.%' (another account; matched by user name and client host)",
+    );
+  });
+});
