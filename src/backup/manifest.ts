@@ -1,5 +1,6 @@
 // manifest.json of a backup set: what each server's backup holds and whether it can be restored.
 // Pure shape + (de)serialisation here; the few file helpers at the end are the only I/O.
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BinlogPosition } from './binlog-info.js';
@@ -68,6 +69,12 @@ export interface ServerBackup {
   checksum?: string;
   prepared: boolean;
   binlogBase?: string;
+  /**
+   * The server's binlog history when backed up (state.json `history`, renewed at every restore): the
+   * binlog position and the archived binlogs belong to it. Absent in sets taken before dbps recorded
+   * histories; those chain only with each other.
+   */
+  history?: string;
   archivedBinlogs: ArchivedBinlog[];
   verify?: VerifyResult;
 }
@@ -96,6 +103,14 @@ export function setIdTime(id: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(?:-\d+)?$/.exec(id);
   if (!m) return undefined;
   return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+}
+
+/**
+ * A fresh binlog history id: the time it began and random bits, so two restores in one second (or
+ * on two machines sharing a backup root) never share one.
+ */
+export function newHistoryId(at: Date): string {
+  return `${setIdFor(at)}-${randomBytes(4).toString('hex')}`;
 }
 
 /** A set is complete only when every server's backup is ok. */

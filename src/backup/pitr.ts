@@ -11,6 +11,10 @@ export interface BinlogCandidate {
   source: string;
   /** Every event in this file happened before this moment. */
   coveredUntil: Date;
+  /** The binlog history the file belongs to (names restart at every restore); undefined for untagged (older) files. */
+  history?: string;
+  /** sha256 recorded when the file was archived, checked before the replay; absent for live files. */
+  sha256?: string;
 }
 
 export interface ReplayPlan {
@@ -39,8 +43,10 @@ export function stopDatetimeUtc(at: Date): string {
 /**
  * Chains binlog files from the backup's recorded position to the first file covering `toTime`.
  * Candidates are given in preference order (the set's own archive, newer sets, then the live
- * datadir); the first file of a given name wins. Refuses when the chain has a gap, does not start
- * at the backup's file, or ends before `toTime`.
+ * datadir); the first file of a given name wins. Only files of the backup's own binlog history take
+ * part: after a restore the names restart, so a later history's file of the right name is not the
+ * next file of this one. Refuses when the chain has a gap, does not start at the backup's file, ends
+ * before `toTime`, or would need a file that exists only in another history.
  */
 export function planReplay(
   server: string,
@@ -48,6 +54,7 @@ export function planReplay(
   backupPointAfter: Date,
   candidates: BinlogCandidate[],
   toTime: Date,
+  history?: string,
 ): PlanOutcome {
   if (!position) {
     return {
@@ -68,7 +75,17 @@ export function planReplay(
       reason: `server "${server}": backup position names an unexpected binlog file "${position.file}"`,
     };
   const byName = new Map<string, BinlogCandidate>();
-  for (const c of candidates) if (!byName.has(c.file)) byName.set(c.file, c);
+  const otherHistory = new Map<string, BinlogCandidate>();
+  for (const c of candidates) {
+    const map = c.history === history ? byName : otherHistory;
+    if (!map.has(c.file)) map.set(c.file, c);
+  }
+  const foreign = (name: string) => {
+    const other = otherHistory.get(name);
+    return other
+      ? ` (${name} in ${other.source} belongs to another binlog history, ${other.history ?? 'untagged'}, begun by a restore; this backup's history is ${history ?? 'untagged'}, so it is not the continuation and is not replayed)`
+      : '';
+  };
   const files: BinlogCandidate[] = [];
   let index = start.index;
   const width = position.file.length - start.base.length - 1;
@@ -94,13 +111,13 @@ export function planReplay(
   if (files.length === 0) {
     return {
       ok: false,
-      reason: `server "${server}": binlog ${position.file} (where the backup's position ${position.position} lies) is in no backup set's archive and not in the datadir`,
+      reason: `server "${server}": binlog ${position.file} (where the backup's position ${position.position} lies) is in no backup set's archive and not in the datadir${foreign(position.file)}`,
     };
   }
   const last = files[files.length - 1]!;
   const next = `${start.base}.${String(index).padStart(width, '0')}`;
   return {
     ok: false,
-    reason: `server "${server}": binlogs reach only to ${last.coveredUntil.toISOString()} (${last.file}); ${next} or later is missing, so ${toTime.toISOString()} is not covered`,
+    reason: `server "${server}": binlogs reach only to ${last.coveredUntil.toISOString()} (${last.file}); ${next} or later is missing${foreign(next)}, so ${toTime.toISOString()} is not covered`,
   };
 }

@@ -6,9 +6,11 @@ import { cp, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import { splitBinlogName } from './binlog-info.js';
-import type { BackupManifest, ListedSet, ServerBackup } from './manifest.js';
+import { sha256File } from './files.js';
+import { type BackupManifest, type ListedSet, newHistoryId, type ServerBackup } from './manifest.js';
 import { type BinlogCandidate, planReplay, type ReplayPlan } from './pitr.js';
 import { defaultsFileText, lastErrorLine, runTool, toolEnv, writeDefaultsFile } from './proc.js';
+import { changedBackupFiles } from './verify.js';
 
 /** A local server as restore sees it. */
 export interface RestoreTarget {
@@ -18,25 +20,31 @@ export interface RestoreTarget {
   cnf?: string;
   /** Account that reaches the server over its socket (unix_socket), used for the replay and the check. */
   adminUser: string;
+  /** The binlog history of the current datadir (state.json); its live binlogs belong to it. */
+  history?: string;
 }
 
 /** Stops and starts servers; the command wires it to the runtime driver. */
 export interface ServerControl {
   stop(server: string): Promise<void>;
   start(server: string): Promise<void>;
+  /** Records the restored datadir's new binlog history (state.json), before it starts writing binlogs. */
+  setHistory(server: string, history: string): Promise<void>;
 }
 
 export interface RestoreServerResult {
   server: string;
   /** Where the previous datadir now lives. */
   movedAside: string;
+  /** The binlog history the restored server begins. */
+  history: string;
   gtid?: string;
   replay?: { files: string[]; from: string; until: string };
 }
 
 export interface RestoreProgress {
   server: string;
-  phase: 'plan' | 'stop' | 'copy-back' | 'start' | 'replay' | 'check' | 'done';
+  phase: 'plan' | 'checksums' | 'stop' | 'copy-back' | 'start' | 'replay' | 'check' | 'done';
   message?: string;
 }
 
@@ -48,6 +56,8 @@ export interface RestoreOptions {
   targets: RestoreTarget[];
   control: ServerControl;
   toTime?: Date;
+  /** Check every file of the backups (and of the binlogs to replay) against its recorded sha256 first; default true. */
+  verifyChecksums?: boolean;
   workRoot: string;
   now?: () => Date;
   onProgress?: (p: RestoreProgress) => void;
@@ -60,6 +70,8 @@ export async function binlogCandidates(opts: {
   server: string;
   base?: string;
   datadir: string;
+  /** The binlog history of the files in `datadir`. */
+  liveHistory?: string;
   liveCoveredUntil: Date;
 }): Promise<BinlogCandidate[]> {
   const out: BinlogCandidate[] = [];
@@ -73,6 +85,8 @@ export async function binlogCandidates(opts: {
         path: path.join(s.dir, b.path),
         source: `set ${m.id}`,
         coveredUntil: new Date(b.coveredUntil),
+        ...(e?.history ? { history: e.history } : {}),
+        sha256: b.sha256,
       });
     }
   }
@@ -85,7 +99,13 @@ export async function binlogCandidates(opts: {
     }
     for (const n of names.sort()) {
       if (splitBinlogName(n)?.base === opts.base) {
-        out.push({ file: n, path: path.join(opts.datadir, n), source: 'datadir', coveredUntil: opts.liveCoveredUntil });
+        out.push({
+          file: n,
+          path: path.join(opts.datadir, n),
+          source: 'datadir',
+          coveredUntil: opts.liveCoveredUntil,
+          ...(opts.liveHistory ? { history: opts.liveHistory } : {}),
+        });
       }
     }
   }
@@ -129,15 +149,44 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
         server: t.server,
         ...(e.binlogBase ? { base: e.binlogBase } : {}),
         datadir: t.datadir,
+        ...(t.history ? { liveHistory: t.history } : {}),
         liveCoveredUntil: planTime,
       });
-      const outcome = planReplay(t.server, e.binlog, new Date(e.copyEndedAt ?? e.endedAt), candidates, opts.toTime);
+      const outcome = planReplay(
+        t.server,
+        e.binlog,
+        new Date(e.copyEndedAt ?? e.endedAt),
+        candidates,
+        opts.toTime,
+        e.history,
+      );
       if (!outcome.ok)
         throw new OperationalError(outcome.reason, {
           server: t.server,
           hint: 'pick a time the archived binlogs cover, or a set taken before that time',
         });
       plans.set(t.server, outcome.plan);
+    }
+  }
+
+  // A set known to be damaged is refused while every server still runs: each backup file, and each
+  // archived binlog the replay will read, must still match the sha256 taken when it was written.
+  if (opts.verifyChecksums !== false) {
+    for (const t of opts.targets) {
+      progress({ server: t.server, phase: 'checksums' });
+      const e = entries.get(t.server)!;
+      const bad = await changedBackupFiles(opts.setDir, e);
+      for (const f of plans.get(t.server)?.files ?? []) {
+        if (f.sha256 && (await sha256File(f.path).catch(() => undefined)) !== f.sha256) bad.push(f.path);
+      }
+      if (bad.length)
+        throw new OperationalError(
+          `server "${t.server}": backup set ${opts.manifest.id} is damaged: ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ` and ${bad.length - 3} more` : ''} no longer match${bad.length === 1 ? 'es' : ''} the sha256 recorded at backup time; nothing was stopped`,
+          {
+            server: t.server,
+            hint: 'restore from another set (`dbps backups list`), or pass --no-verify-checksums to restore it anyway',
+          },
+        );
     }
   }
 
@@ -159,12 +208,17 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
       await rename(t.datadir, aside);
       progress({ server: t.server, phase: 'copy-back' });
       await copyBack(t, path.join(opts.setDir, e.path!), e.prepared, opts.workRoot);
+      // The restored datadir begins a new binlog history (its binlog names restart), recorded before
+      // the server writes its first binlog so no later backup mixes it with the one moved aside.
+      const history = newHistoryId(now());
+      await opts.control.setHistory(t.server, history);
       progress({ server: t.server, phase: 'start' });
       await opts.control.start(t.server);
       await resetGtidState(t, e.binlog?.gtid);
       const result: RestoreServerResult = {
         server: t.server,
         movedAside: aside,
+        history,
         ...(e.binlog?.gtid ? { gtid: e.binlog.gtid } : {}),
       };
       const plan = plans.get(t.server);

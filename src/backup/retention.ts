@@ -1,26 +1,60 @@
 // Which sets `dbps backups prune --keep N` removes. Pure: manifests in, ids out.
-import type { BackupManifest } from './manifest.js';
+import type { BackupManifest, ServerBackup } from './manifest.js';
+
+export type PrunableSet = Pick<BackupManifest, 'id' | 'status'> & {
+  servers: Pick<ServerBackup, 'server' | 'status' | 'verify'>[];
+};
 
 export interface PruneSelection {
   keep: string[];
   remove: string[];
+  /** Set id → the servers whose newest good backups it holds (why it cannot go). */
+  protects: Record<string, string[]>;
 }
 
 /**
- * Keeps the N newest complete sets and everything newer than the oldest of them. Partial sets in
- * that window stay because their archived binlogs are part of the point-in-time chain of the kept
- * sets; sets older than the oldest kept complete set are no starting point for any restore we keep.
- * With fewer than N complete sets nothing is removed.
+ * A set whose backups count as good: complete (a partial set is not a restore point for the fleet)
+ * and no backup in it failed `backups verify` (a set known to be damaged is no backup to rely on).
  */
-export function selectPrune(manifests: Pick<BackupManifest, 'id' | 'status'>[], keepComplete: number): PruneSelection {
-  if (!Number.isInteger(keepComplete) || keepComplete < 1)
-    throw new Error('--keep must be a whole number of at least 1');
+export function isGoodSet(m: PrunableSet): boolean {
+  return m.status === 'complete' && m.servers.every((e) => e.status === 'ok' && e.verify?.ok !== false);
+}
+
+/**
+ * Keeps, for every server, the sets holding its N newest good backups, and every set newer than the
+ * oldest of those: later sets' archived binlogs are the point-in-time chain of the earlier ones. A
+ * single-service set counts only for its own server, so it never pushes out the other servers'
+ * backups. A server with fewer than N good backups also keeps every backup of it that is ok and did
+ * not fail verify (partial sets included), so its last restorable copy never goes.
+ * With nothing restorable at all, nothing is removed.
+ */
+export function selectPrune(manifests: PrunableSet[], keepGood: number): PruneSelection {
+  if (!Number.isInteger(keepGood) || keepGood < 1) throw new Error('--keep must be a whole number of at least 1');
   const sorted = [...manifests].sort((a, b) => a.id.localeCompare(b.id));
-  const complete = sorted.filter((m) => m.status === 'complete');
-  if (complete.length <= keepComplete) return { keep: sorted.map((m) => m.id), remove: [] };
-  const oldestKept = complete[complete.length - keepComplete]!.id;
+  const newestFirst = [...sorted].reverse();
+  const protects = new Map<string, Set<string>>();
+  const protect = (id: string, server: string) => {
+    if (!protects.has(id)) protects.set(id, new Set());
+    protects.get(id)!.add(server);
+  };
+  const servers = [...new Set(sorted.flatMap((m) => m.servers.map((e) => e.server)))].sort();
+  for (const server of servers) {
+    const holds = (m: PrunableSet) => m.servers.some((e) => e.server === server && e.status === 'ok');
+    const good = newestFirst.filter((m) => isGoodSet(m) && holds(m));
+    for (const m of good.slice(0, keepGood)) protect(m.id, server);
+    if (good.length < keepGood) {
+      for (const m of newestFirst) {
+        if (m.servers.some((e) => e.server === server && e.status === 'ok' && e.verify?.ok !== false))
+          protect(m.id, server);
+      }
+    }
+  }
+  const ids = sorted.map((m) => m.id);
+  if (protects.size === 0) return { keep: ids, remove: [], protects: {} };
+  const oldest = [...protects.keys()].sort()[0]!;
   return {
-    keep: sorted.filter((m) => m.id >= oldestKept).map((m) => m.id),
-    remove: sorted.filter((m) => m.id < oldestKept).map((m) => m.id),
+    keep: ids.filter((id) => id >= oldest),
+    remove: ids.filter((id) => id < oldest),
+    protects: Object.fromEntries([...protects].sort(([a], [b]) => a.localeCompare(b)).map(([id, s]) => [id, [...s]])),
   };
 }

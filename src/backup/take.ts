@@ -38,6 +38,8 @@ export interface BackupTarget {
   cnf?: string;
   /** The managed backup account. */
   credentials: Credentials;
+  /** The server's binlog history (state.json); recorded with the backup and its archived binlogs. */
+  history?: string;
 }
 
 export type BackupPhase = 'queued' | 'copy' | 'prepare' | 'compress' | 'checksum' | 'binlogs' | 'done' | 'failed';
@@ -284,12 +286,18 @@ async function preflightAll(targets: BackupTarget[], toolVersion: string): Promi
 function archivedKeys(entries: ServerBackup[]): Set<string> {
   const keys = new Set<string>();
   for (const e of entries)
-    for (const b of e.archivedBinlogs ?? []) keys.add(binlogKey(e.server, b.file, b.size, b.headSha256));
+    for (const b of e.archivedBinlogs ?? []) keys.add(binlogKey(e.server, e.history, b.file, b.size, b.headSha256));
   return keys;
 }
 
-function binlogKey(server: string, file: string, size: number, headSha256: string | undefined): string {
-  return `${server}/${file}/${size}/${headSha256 ?? ''}`;
+function binlogKey(
+  server: string,
+  history: string | undefined,
+  file: string,
+  size: number,
+  headSha256: string | undefined,
+): string {
+  return `${server}/${history ?? ''}/${file}/${size}/${headSha256 ?? ''}`;
 }
 
 /** sha256 of a file's first 64 KiB: its format description and GTID list events tell two files of one name apart. */
@@ -325,6 +333,7 @@ async function backupOne(
     durationMs: 0,
     prepared: false,
     toolVersion,
+    ...(t.history ? { history: t.history } : {}),
     archivedBinlogs: [],
   };
   const progress = (p: Omit<BackupProgress, 'server'>) => report({ server: t.server, ...p });
@@ -433,14 +442,18 @@ async function backupOne(
   }
 }
 
-/** Reads whichever binlog-info file the tool wrote; none means log_bin was off. */
-async function readBinlogInfo(dir: string): Promise<{ file?: string; position: BinlogPosition | null }> {
+/**
+ * Reads whichever binlog-info file the tool wrote (the 11.1+ name first); none, or an empty one, means
+ * log_bin was off. Only a missing file is skipped: one that cannot be read is an error, not "no binlog".
+ */
+export async function readBinlogInfo(dir: string): Promise<{ file?: string; position: BinlogPosition | null }> {
   for (const name of BINLOG_INFO_FILES) {
     let text: string;
     try {
       text = await readFile(path.join(dir, name), 'utf8');
-    } catch {
-      continue;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw e;
     }
     return { file: name, position: parseBinlogInfo(text) ?? null };
   }
@@ -525,7 +538,7 @@ async function archiveBinlogs(
   for (const log of closed) {
     const src = path.join(path.dirname(basename), log.Log_name);
     const head = await headSha256(src);
-    if (archived.has(binlogKey(t.server, log.Log_name, Number(log.File_size), head))) continue;
+    if (archived.has(binlogKey(t.server, t.history, log.Log_name, Number(log.File_size), head))) continue;
     await mkdir(dir, { recursive: true });
     const dst = path.join(dir, log.Log_name);
     await copyFile(src, dst);

@@ -55,6 +55,7 @@ export async function backupTargets(
       socket: entry.socket,
       cnf: entry.cnf,
       credentials: { user: BACKUP_USER, password, socket: entry.socket },
+      ...(entry.history ? { history: entry.history } : {}),
     };
   });
 }
@@ -69,6 +70,7 @@ export function restoreTargets(servers: FleetServer[], state: FleetState): Resto
       socket: entry.socket,
       cnf: entry.cnf,
       adminUser: entry.adminUser,
+      ...(entry.history ? { history: entry.history } : {}),
     };
   });
 }

@@ -1,6 +1,7 @@
 // Verifies a backup set: each backup's files against the checksums taken at backup time, then a
 // scratch server on a copy runs CHECK TABLE and CHECKSUM TABLE on every table. Results go into
 // the manifest (rewritten atomically).
+import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ident } from '../sql/quote.js';
@@ -40,6 +41,31 @@ export async function verifySet(
   return manifest;
 }
 
+/**
+ * Files of one server's backup that no longer match the sha256 recorded at backup time, as paths
+ * relative to the set directory: the .tar.zst itself, or every changed or missing file of the
+ * directory, plus the per-file list when it is gone or is not the list the manifest's checksum names.
+ * Used by verify and, before anything is stopped, by restore.
+ */
+export async function changedBackupFiles(setDir: string, entry: ServerBackup): Promise<string[]> {
+  if (!entry.path) return [];
+  const src = path.join(setDir, entry.path);
+  if (entry.path.endsWith('.tar.zst')) {
+    const sum = await sha256File(src).catch(() => undefined);
+    return sum === entry.checksum ? [] : [entry.path];
+  }
+  const listFile = `${entry.path}.sha256`;
+  let lines: string;
+  try {
+    lines = await readFile(path.join(setDir, listFile), 'utf8');
+  } catch {
+    return [listFile];
+  }
+  const bad = (await changedFiles(src, lines)).map((f) => `${entry.path}/${f}`);
+  if (entry.checksum && createHash('sha256').update(lines).digest('hex') !== entry.checksum) bad.unshift(listFile);
+  return bad;
+}
+
 async function verifyOne(
   setDir: string,
   entry: ServerBackup,
@@ -56,11 +82,11 @@ async function verifyOne(
   progress({ phase: 'files' });
   let badFiles: string[];
   try {
-    badFiles = entry.path.endsWith('.tar.zst')
-      ? (await sha256File(src)) === entry.checksum
-        ? []
-        : [path.basename(src)]
-      : await changedFiles(src, await readFile(`${src}.sha256`, 'utf8'));
+    // Recorded relative to the backup itself (the archive's or the list's own name when those changed).
+    const prefix = `${entry.path}/`;
+    badFiles = (await changedBackupFiles(setDir, entry)).map((f) =>
+      f.startsWith(prefix) ? f.slice(prefix.length) : path.basename(f),
+    );
   } catch (e) {
     return fail(`cannot read the backup files: ${(e as Error).message}`);
   }

@@ -1,6 +1,6 @@
 // dbps backup: one backup set of the selected local servers. Returns the manifest; never prints.
 import path from 'node:path';
-import type { BackupManifest, Compression } from '../backup/manifest.js';
+import { type BackupManifest, type Compression, newHistoryId } from '../backup/manifest.js';
 import { takeBackupSet } from '../backup/take.js';
 import { backupTargets, defaultBackupRoot } from '../backup/targets.js';
 import { loadFleet } from '../config/load.js';
@@ -8,7 +8,7 @@ import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 import { selectServers } from '../fleet/select.js';
 import { requireBinary } from '../runtime/binaries.js';
 import type { JobRunner } from '../runtime/jobs.js';
-import { readState } from '../runtime/state.js';
+import { readState, updateState } from '../runtime/state.js';
 
 export interface BackupOptions {
   file: string;
@@ -58,7 +58,17 @@ export async function run(opts: BackupOptions): Promise<BackupResult> {
     throw new UsageError('no local server to back up', { hint: 'start the fleet with `dbps up`' });
   // A missing tool is one clear error before any set directory exists.
   requireBinary('mariadb-backup', env);
-  const state = await readState(opts.stateDir);
+  // A server backed up for the first time since its datadir was created (or since an older dbps) gets
+  // its binlog history id now, so its backups and archived binlogs are tagged from here on.
+  let state = await readState(opts.stateDir);
+  if (local.some((s) => state.servers[s.name] && !state.servers[s.name]!.history)) {
+    state = await updateState(opts.stateDir, (st) => {
+      for (const s of local) {
+        const e = st.servers[s.name];
+        if (e && !e.history) e.history = newHistoryId(new Date());
+      }
+    });
+  }
   const targets = await backupTargets(local, state, opts.stateDir, env);
   const dest = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
   const { manifest, dir } = await takeBackupSet({

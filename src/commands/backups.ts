@@ -47,6 +47,8 @@ export type BackupsResult =
       root: string;
       kept: string[];
       removed: string[];
+      /** Set id → the servers whose newest good backups it holds. */
+      protects: Record<string, string[]>;
       dryRun: boolean;
       exitCode: ExitCodeValue;
     };
@@ -149,6 +151,7 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
         root,
         kept: selection.keep,
         removed: selection.remove,
+        protects: selection.protects,
         dryRun: opts.dryRun === true,
         exitCode: ExitCode.ok,
       };

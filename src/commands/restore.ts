@@ -8,7 +8,7 @@ import { loadFleet } from '../config/load.js';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 import { selectServers } from '../fleet/select.js';
 import { driverFor } from '../runtime/driver.js';
-import { readState } from '../runtime/state.js';
+import { readState, updateState } from '../runtime/state.js';
 import { parseMemoryScale } from './up.js';
 
 export interface RestoreOptions {
@@ -18,6 +18,8 @@ export interface RestoreOptions {
   services: string[];
   dest?: string;
   toTime?: Date;
+  /** Check the set's recorded sha256 checksums before anything is stopped (default); false restores a damaged set anyway. */
+  verifyChecksums?: boolean;
   /** Asked before anything is stopped; --yes answers it. */
   confirm: (question: string) => Promise<boolean>;
   /** As `dbps up --memory-scale`: the restored servers restart with the same my.cnf. */
@@ -96,6 +98,12 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
         { port: current.servers[name]!.port, memoryScale },
       );
     },
+    async setHistory(name: string, history: string) {
+      await updateState(opts.stateDir, (s) => {
+        const e = s.servers[name];
+        if (e) e.history = history;
+      });
+    },
   };
   const results = await restoreFromSet({
     setDir: set.dir,
@@ -104,6 +112,7 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
     targets,
     control,
     workRoot: path.join(root, '.work'),
+    verifyChecksums: opts.verifyChecksums !== false,
     ...(opts.toTime ? { toTime: opts.toTime } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });

@@ -27,6 +27,12 @@ export interface LocalServerState {
   wanted?: 'running' | 'stopped';
   /** ISO time of the last successful start. */
   startedAt?: string;
+  /**
+   * Id of the datadir's binary-log history: binlog names restart at every restore, so backups and
+   * archived binlogs carry this id and point-in-time replay chains only files of one history.
+   * Set by `dbps backup` when missing and renewed by `dbps restore`.
+   */
+  history?: string;
 }
 
 export interface FleetState {

@@ -1,13 +1,13 @@
 // backup / backups / restore on a real local fleet of three servers (`dbps up` + `dbps provision`):
 // consistent positions under concurrent writes, checksums after restore, point-in-time restore of
 // the whole fleet to one moment, a server killed mid-backup, verify on good and corrupted sets.
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import mariadb, { type Connection } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseBinlogInfo } from '../../src/backup/binlog-info.js';
 import type { BackupManifest } from '../../src/backup/manifest.js';
 import { readSecrets } from '../../src/runtime/secrets.js';
 import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
@@ -61,6 +61,38 @@ function setDir(id: string): string {
 
 function manifestOf(id: string): BackupManifest {
   return JSON.parse(readFileSync(path.join(setDir(id), 'manifest.json'), 'utf8')) as BackupManifest;
+}
+
+function datadirOf(service: Service): string {
+  return (fleet.state().servers[service] as unknown as { datadir: string }).datadir;
+}
+
+/** Datadirs moved aside by restores, for every server (a refused restore must add none). */
+function movedAsideDirs(): string[] {
+  return SERVICES.flatMap((s) =>
+    readdirSync(path.dirname(datadirOf(s))).filter((n) =>
+      n.startsWith(`${path.basename(datadirOf(s))}.before-restore-`),
+    ),
+  );
+}
+
+/** GTIDs of the transactions in a binlog file from a position on, read by mariadb-binlog (not by dbps). */
+async function gtidsFrom(file: string, position: number): Promise<string[]> {
+  const text = await new Promise<string>((resolve, reject) =>
+    execFile(
+      'mariadb-binlog',
+      ['--no-defaults', `--start-position=${position}`, file],
+      { maxBuffer: 256 * 1024 * 1024 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    ),
+  );
+  return [...text.matchAll(/\bGTID (\d+-\d+-\d+)/g)].map((m) => m[1]!);
+}
+
+/** `orders-bin.000007` → `orders-bin.000008`. */
+function nextBinlogName(name: string): string {
+  const m = /^(.*\.)(\d+)$/.exec(name)!;
+  return `${m[1]}${String(Number(m[2]) + 1).padStart(m[2]!.length, '0')}`;
 }
 
 /** Waits until the wall clock is in a new second (binlog event times have one-second resolution). */
@@ -136,9 +168,13 @@ describe('dbps backup and restore on a three-server fleet', () => {
 
     for (const e of manifest.servers) {
       const s = e.server as Service;
-      // The recorded position is the one the backup itself wrote, not SHOW MASTER STATUS afterwards.
-      const info = parseBinlogInfo(readFileSync(path.join(setDir(setA), e.path!, 'xtrabackup_binlog_info'), 'utf8'));
-      expect(e.binlog).toStrictEqual(info);
+      // The recorded position is the one the backup itself wrote, not SHOW MASTER STATUS afterwards:
+      // compared with the file's raw tab-separated columns, not through the parser dbps uses.
+      const raw = readFileSync(path.join(setDir(setA), e.path!, 'xtrabackup_binlog_info'), 'utf8')
+        .trim()
+        .split('\t');
+      expect(raw).toHaveLength(3);
+      expect(e.binlog).toStrictEqual({ file: raw[0], position: Number(raw[1]), gtid: raw[2] });
       expect(e.binlogInfoFile).toBe('xtrabackup_binlog_info');
       expect(e.serverVersion).toMatch(/^10\.11\./);
       // The copy phase is its own window inside the job: mariadb-backup started → exited.
@@ -156,6 +192,13 @@ describe('dbps backup and restore on a three-server fleet', () => {
           .split('-')[2],
       );
       const atBackup = rows.filter((r) => r.seq <= seq).map((r) => r.id);
+      // The GTID is one this test saw committed (or from before the writers started), and the position
+      // agrees with it: mariadb-binlog, reading the archived binlog from that position, finds this
+      // domain's next transaction first.
+      expect(rows.some((r) => r.seq === seq) || seq < rows[0]!.seq).toBe(true);
+      const archivedFile = path.join(setDir(setA), e.archivedBinlogs.find((b) => b.file === e.binlog!.file)!.path);
+      const next = (await gtidsFrom(archivedFile, e.binlog!.position)).filter((g) => g.startsWith(`${domain}-`));
+      if (next.length) expect(Number(next[0]!.split('-')[2])).toBe(seq + 1);
       // The writes really overlapped the backup: some landed after its position.
       expect(rows.some((r) => r.seq > seq)).toBe(true);
       // The source's checksum at the backup point: the same rows copied into a table of the same shape.
@@ -258,6 +301,31 @@ describe('dbps backup and restore on a three-server fleet', () => {
     expect(manifestOf(setB).servers.find((e) => e.server === 'orders')!.verify?.ok).toBe(true);
   });
 
+  it('restore checks the recorded checksums first: a damaged set is refused before anything stops', async () => {
+    const aside = movedAsideDirs();
+    for (const s of SERVICES) await sql(s, `INSERT INTO ${s}.events (v) VALUES ('before-damaged-restore')`);
+    const r = await cli(['restore', setB, '--yes']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/server "inventory".*servers\/inventory\/inventory\/reference\.ibd.*sha256/);
+    expect(r.stderr).toMatch(/--no-verify-checksums/);
+    expect(movedAsideDirs()).toStrictEqual(aside);
+    for (const s of SERVICES) expect(await values(s)).toContain('before-damaged-restore');
+  });
+
+  it('--no-verify-checksums restores a set whose files changed since the backup', async () => {
+    const orders = manifestOf(setA).servers.find((e) => e.server === 'orders')!;
+    const info = path.join(setDir(setA), orders.path!, 'xtrabackup_info');
+    await writeFile(info, `${await readFile(info, 'utf8')}# edited after the backup\n`);
+    const refused = await cli(['restore', setA, 'orders', '--yes']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/server "orders".*servers\/orders\/xtrabackup_info/);
+    expect(await values('orders')).toContain('before-damaged-restore');
+    const r = await cli(['restore', setA, 'orders', '--yes', '--no-verify-checksums']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await values('orders')).not.toContain('before-damaged-restore');
+    expect(await checksum('orders', 'events')).toBe(expected.get('orders')!.events);
+  });
+
   it('a server killed during its backup fails alone: partial set, exit 3, the other entries restore', async () => {
     const pidOf = (s: Service) => Number(readFileSync(path.join(fleet.state().servers[s]!.dir, 'mysqld.pid'), 'utf8'));
     const victim = pidOf('customers');
@@ -307,13 +375,67 @@ describe('dbps backup and restore on a three-server fleet', () => {
     }
   });
 
-  it('prune keeps the newest complete sets; no password ever reached a command line', async () => {
+  const ordersOnly: string[] = [];
+  it('point-in-time never chains binlogs of another history: after a restore the binlog names restart', async () => {
+    // setB's orders position lies in a binlog of the history before the later restores; two orders-only
+    // backups since the last restore archive the new history's files, under the names setB's chain needs.
+    const q1 = await cli(['backup', 'orders']);
+    expect(q1.code, q1.stderr).toBe(0);
+    ordersOnly.push((JSON.parse(q1.stdout) as { id: string }).id);
+    await nextSecond();
+    await sql('orders', "INSERT INTO orders.events (v) VALUES ('new-history')");
+    await nextSecond();
+    const t = new Date();
+    await nextSecond();
+    const q2 = await cli(['backup', 'orders']);
+    expect(q2.code, q2.stderr).toBe(0);
+    ordersOnly.push((JSON.parse(q2.stdout) as { id: string }).id);
+    const b = manifestOf(setB).servers.find((e) => e.server === 'orders')!;
+    const later = ordersOnly.flatMap((id) => manifestOf(id).servers[0]!.archivedBinlogs.map((a) => a.file));
+    // The trap: a later set holds a file named like the next one of setB's chain.
+    expect(later).toContain(nextBinlogName(b.binlog!.file));
+
+    const before = await values('orders');
+    const aside = movedAsideDirs();
+    const r = await cli(['restore', setB, 'orders', '--yes', '--to-time', t.toISOString()]);
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.stderr).toMatch(/server "orders".*another binlog history/);
+    expect(movedAsideDirs()).toStrictEqual(aside);
+    expect(await values('orders')).toStrictEqual(before);
+    // Each restore began a new history, recorded in state.json and carried by later backups.
+    const history = (fleet.state().servers.orders as unknown as { history?: string }).history;
+    expect(history).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+    expect(manifestOf(ordersOnly[1]!).servers[0]!.history).toBe(history);
+    expect(b.history).toMatch(/^\d{8}T\d{6}Z-/);
+    expect(b.history).not.toBe(history);
+  });
+
+  it("prune keeps each server's newest good backups, never only the newest sets; no password reached a command line", async () => {
+    // Sets now: setA (every server, verified), setB (inventory failed verify), the partial set, two
+    // orders-only sets. The newest good backup of customers and inventory is setA's.
     const r = await cli(['backups', 'prune', '--keep', '1']);
     expect(r.code, r.stderr).toBe(0);
-    const doc = JSON.parse(r.stdout) as { removed: string[]; kept: string[] };
-    expect(doc.removed).toStrictEqual([setA]);
+    const doc = JSON.parse(r.stdout) as { removed: string[]; kept: string[]; protects: Record<string, string[]> };
+    expect(doc.removed).toStrictEqual([]);
+    expect(doc.protects[setA]).toStrictEqual(['customers', 'inventory']);
+    expect(doc.protects[ordersOnly[1]!]).toStrictEqual(['orders']);
+    expect(existsSync(setDir(setA))).toBe(true);
+
+    // A newer complete, unverified set holds a good backup of every server: the older sets go.
+    const up = await cli(['up', 'customers']); // killed in the partial-set test
+    expect(up.code, up.stderr).toBe(0);
+    const full = await cli(['backup']);
+    expect(full.code, full.stderr).toBe(0);
+    const fullId = (JSON.parse(full.stdout) as { id: string }).id;
+    const again = JSON.parse((await cli(['backups', 'prune', '--keep', '1'])).stdout) as {
+      removed: string[];
+      kept: string[];
+    };
+    expect(again.kept).toStrictEqual([fullId]);
+    expect(again.removed).toContain(setA);
+    expect(again.removed).toContain(setB);
     expect(existsSync(setDir(setA))).toBe(false);
-    expect(existsSync(setDir(setB))).toBe(true);
+    expect(existsSync(setDir(setB))).toBe(false);
 
     const secrets = await readSecrets(fleet.stateDir);
     const argv = readFileSync(argvLog, 'utf8');
@@ -344,5 +466,57 @@ describe('dbps backup and restore on a three-server fleet', () => {
     const r = await cli(['restore', id, 'orders', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     expect(await values('orders')).toStrictEqual(before);
+  });
+
+  it('a server without binary log is backed up with a warning, and refused for point in time', async () => {
+    const st = fleet.state().servers.orders as unknown as { cnf: string; socket: string; pidFile: string };
+    expect((await cli(['down', 'orders'])).code).toBe(0);
+    // The same my.cnf with the binary log switched off on the command line.
+    const child = spawn('mariadbd', [`--defaults-file=${st.cnf}`, '--user=root', '--skip-log-bin'], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.unref();
+    try {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        try {
+          await sql('orders', 'SELECT 1');
+          break;
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      expect((await sql<{ b: number }>('orders', 'SELECT @@log_bin AS b'))[0]!.b).toBe(0);
+      const b = await cli(['backup', 'orders']);
+      expect(b.code, b.stderr).toBe(0);
+      const doc = JSON.parse(b.stdout) as { id: string; warnings: string[] };
+      expect(doc.warnings).toStrictEqual([
+        'server "orders" has no binary log (log_bin off): its backup restores, but not to a point in time',
+      ]);
+      const e = manifestOf(doc.id).servers[0]!;
+      expect([e.status, e.binlog, e.binlogInfoFile, e.archivedBinlogs]).toStrictEqual(['ok', null, undefined, []]);
+      const text = await fleet.run(['backups', 'show', doc.id]);
+      expect(text.stdout).toMatch(/binlog off: no point-in-time restore/);
+      const r = await cli(['restore', doc.id, 'orders', '--yes', '--to-time', new Date().toISOString()]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/server "orders" had no binary log at backup time \(log_bin off\)/);
+    } finally {
+      await sql('orders', 'SHUTDOWN').catch(() => undefined);
+      await new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          resolve();
+        }, 30_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      const up = await cli(['up', 'orders']);
+      expect(up.code, up.stderr).toBe(0);
+    }
   });
 });

@@ -12,11 +12,12 @@ export const backupsSpec: CommandSpec = {
     'list: sets with status, size and servers.  show ID: the manifest.  verify ID [service...]: check every file against\n' +
     'its recorded sha256, start a throwaway mariadbd (loopback, own port, no grant tables, small buffer pool) on a copy of\n' +
     'each backup, run CHECK TABLE and CHECKSUM TABLE on every table, and record the result in the manifest.\n' +
-    'prune --keep N: keep the N newest complete sets and every set newer than the oldest of them (their archived binlogs\n' +
-    'serve point-in-time restore); delete older sets. ID may be `latest`.',
+    'prune --keep N: for every server, keep the sets holding its N newest good backups (a good set is complete and failed\n' +
+    'no verify), and every set newer than the oldest of those (their archived binlogs serve point-in-time restore); delete\n' +
+    'older sets. A server with fewer than N good backups keeps all its restorable ones. ID may be `latest`.',
   options: [
     { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
-    { flags: '--keep <n>', help: 'prune: complete sets to keep' },
+    { flags: '--keep <n>', help: 'prune: good backups to keep per server' },
     { flags: '--dry-run', help: 'prune: say what would be removed' },
   ],
   examples: [

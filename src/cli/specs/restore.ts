@@ -9,13 +9,18 @@ export const restoreSpec: CommandSpec = {
     '<datadir>.before-restore-<time>, never deleted), copy the prepared backup back (mariadb-backup --copy-back), start\n' +
     "and check. With --to-time, replay each server's binlogs (archived in this and later sets, plus those in the datadir\n" +
     "moved aside) from the backup's recorded position up to that moment, so every server ends at the same point in time.\n" +
-    'Refuses before stopping anything when a binlog for the window is missing. Binlog times have one-second resolution:\n' +
-    'events in the second of --to-time are not replayed.',
+    'Refuses before stopping anything when a binlog for the window is missing or belongs to another binlog history (names\n' +
+    'restart at every restore), or when a backup file or archived binlog no longer matches the sha256 recorded at backup\n' +
+    'time. Binlog times have one-second resolution: events in the second of --to-time are not replayed.',
   options: [
     { flags: '--to-time <iso8601>', help: 'roll forward to this moment (with a zone: 2026-11-25T17:30:00Z)' },
     { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
     { flags: '--memory-scale <factor>', help: 'as given to `dbps up` (env DBPS_MEMORY_SCALE)' },
     { flags: '--yes', help: 'restore without asking' },
+    {
+      flags: '--no-verify-checksums',
+      help: "restore even when the set's files no longer match their recorded sha256 (a damaged set)",
+    },
   ],
   examples: [
     'dbps restore latest --yes',
@@ -25,7 +30,7 @@ export const restoreSpec: CommandSpec = {
   exitCodes: {
     0: 'restored and answering',
     2: 'unknown set or service, bad time, not confirmed',
-    3: 'binlogs missing for the window, a failed backup entry, a server did not come back',
+    3: 'binlogs missing or of another history for the window, a damaged set (checksums), a failed backup entry, a server did not come back',
   },
   async run({ args, opts, io }) {
     const [id, ...services] = args;
@@ -51,6 +56,7 @@ export const restoreSpec: CommandSpec = {
       ...(opts.dest ? { dest: String(opts.dest) } : {}),
       ...(toTime ? { toTime } : {}),
       ...(opts.memoryScale ? { memoryScale: String(opts.memoryScale) } : {}),
+      verifyChecksums: opts.verifyChecksums !== false,
       confirm,
       onProgress: (p) => io.info(`${p.server}: ${p.phase}${p.message ? `: ${p.message}` : ''}`),
     });

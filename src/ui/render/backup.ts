@@ -91,10 +91,15 @@ export function backupsText(r: BackupsResult, p: Paint): string {
         lines.push(`  ${p.bad('failed')} ${e.server}: not in the set (${e.reason ?? ''})`);
       return `set ${r.manifest.id}: ${r.ok ? p.ok('verified') : p.bad('verification failed')}\n${lines.join('\n')}\n`;
     }
-    case 'prune':
-      return r.removed.length
-        ? `${r.dryRun ? 'would remove' : 'removed'} ${r.removed.length} set(s): ${r.removed.join(', ')}; kept ${r.kept.length}\n`
-        : `nothing to prune; ${r.kept.length} set(s) kept\n`;
+    case 'prune': {
+      const head = r.removed.length
+        ? `${r.dryRun ? 'would remove' : 'removed'} ${r.removed.length} set(s): ${r.removed.join(', ')}; kept ${r.kept.length}`
+        : `nothing to prune; ${r.kept.length} set(s) kept`;
+      const why = Object.entries(r.protects).map(
+        ([id, servers]) => `  ${id} holds a newest good backup of ${servers.join(', ')}`,
+      );
+      return `${[head, ...why].join('\n')}\n`;
+    }
   }
 }
 

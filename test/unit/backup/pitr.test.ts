@@ -74,6 +74,44 @@ describe('planReplay', () => {
     );
     expect(r.ok).toBe(false);
   });
+  it("chains only files of the backup's own binlog history (names restart after a restore)", () => {
+    const h = (f: BinlogCandidate, history: string): BinlogCandidate => ({ ...f, history });
+    // The backup (history H1) sits in .000002; a restore began H2, whose .000003 a later set archived.
+    const candidates = [h(file(2, '10:05:00'), 'H1'), h(file(3, '11:00:00', 'set C'), 'H2')];
+    const refused = planReplay('orders', pos, at('10:00:00'), candidates, at('10:30:00'), 'H1');
+    expect(refused).toStrictEqual({
+      ok: false,
+      reason: expect.stringMatching(
+        /^server "orders": .*orders-bin\.000003 or later is missing \(orders-bin\.000003 in set C belongs to another binlog history, H2.*this backup's history is H1/,
+      ),
+    });
+    // The same files of one history chain as before.
+    const same = planReplay(
+      'orders',
+      pos,
+      at('10:00:00'),
+      [candidates[0]!, h(file(3, '11:00:00'), 'H1')],
+      at('10:30:00'),
+      'H1',
+    );
+    expect(same.ok && same.plan.files.map((f) => f.file)).toStrictEqual(['orders-bin.000002', 'orders-bin.000003']);
+    // A file of the wanted name from another history is skipped in favour of one of the right history.
+    const preferred = planReplay(
+      'orders',
+      pos,
+      at('10:00:00'),
+      [h(file(2, '10:40:00', 'set B'), 'H0'), h(file(2, '10:45:00', 'set A'), 'H1')],
+      at('10:30:00'),
+      'H1',
+    );
+    expect(preferred.ok && preferred.plan.files.map((f) => f.source)).toStrictEqual(['set A']);
+    // Untagged files (older sets) never chain onto a tagged backup, nor tagged ones onto an untagged backup.
+    expect(planReplay('orders', pos, at('10:00:00'), [file(2, '11:00:00')], at('10:30:00'), 'H1')).toStrictEqual({
+      ok: false,
+      reason: expect.stringMatching(/orders-bin\.000002.*in no backup set.*another binlog history, untagged/),
+    });
+    expect(planReplay('orders', pos, at('10:00:00'), [h(file(2, '11:00:00'), 'H1')], at('10:30:00')).ok).toBe(false);
+  });
   it('rounds the stop time down to the second, in UTC', () => {
     expect(stopDatetimeUtc(new Date('2026-11-25T18:30:05.999+01:00'))).toBe('2026-11-25 17:30:05');
   });
