@@ -48,7 +48,7 @@ export function manifestText(m: BackupManifest, p: Paint): string {
       `    ${e.startedAt} → ${e.endedAt} (${(e.durationMs / 1000).toFixed(1)} s), sha256 ${e.checksum ?? '-'}`,
     );
     lines.push(
-      `    binlog ${e.binlog ? `${e.binlog.file}:${e.binlog.position}${e.binlog.gtid ? `, gtid ${e.binlog.gtid}` : ''} (from ${e.binlogInfoFile})` : 'off: no point-in-time restore'}`,
+      `    binlog ${e.binlog ? `${e.binlog.file}:${e.binlog.position}${e.binlog.gtid ? `, gtid ${e.binlog.gtid}` : ''} (from ${e.binlogInfoFile})${e.history ? `, history ${e.history}` : ''}` : 'off: no point-in-time restore'}`,
     );
     if (e.archivedBinlogs.length)
       lines.push(`    archived binlogs: ${e.archivedBinlogs.map((b) => b.file).join(', ')}`);
