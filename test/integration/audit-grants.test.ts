@@ -2,15 +2,17 @@
 // declared read; each violation injected by SQL (one at a time, reverted with the finding's own fix) is
 // reported with the right rule, account and path; unreachable servers, dumps and report formats.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import formats from 'ajv-formats';
-import { XMLValidator } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import mariadb, { type Connection } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditGrantsResult, run as auditRun } from '../../src/commands/audit-grants.js';
 import type { Finding } from '../../src/grants/audit.js';
+import { ruleCatalog } from '../../src/grants/audit.js';
 import { readSecrets, secretKey } from '../../src/runtime/secrets.js';
 import { type CliRun, dbps } from '../helpers/dbps-cli.js';
 import { freePort, startTestServer, stopAllTestServers, type TestServer } from '../helpers/mariadb-server.js';
@@ -49,6 +51,64 @@ async function audit(): Promise<AuditGrantsResult> {
 }
 
 const failing = (r: AuditGrantsResult): Finding[] => r.findings.filter((f) => f.severity !== 'allowed');
+
+// fast-xml-parser gives one element as an object, several as an array.
+// biome-ignore lint/suspicious/noExplicitAny: parsed XML
+const list = (x: any): any[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+
+/**
+ * JUnit as CI systems read it: one testsuite per service (plus server accounts), one testcase per rule in each,
+ * a <failure> exactly where the JSON report has failing findings, allowed reads in system-out, and counts on
+ * every testsuite and on testsuites that add up.
+ */
+function checkJunitStructure(xmlText: string, findings: Finding[], services: string[]): void {
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xmlText);
+  const root = doc.testsuites;
+  expect(root.name).toBe('dbps audit-grants');
+  const rules = ruleCatalog().map((r) => r.id);
+  const groupOf = (f: Finding) => f.service ?? '(server accounts)';
+  const suites = list(root.testsuite);
+  const expectedSuites = [...services];
+  if (findings.some((f) => f.service === undefined)) expectedSuites.push('(server accounts)');
+  expect(suites.map((x) => x.name)).toEqual(expectedSuites);
+  let tests = 0;
+  let failures = 0;
+  for (const suite of suites) {
+    const cases = list(suite.testcase);
+    expect(cases.map((c) => c.name)).toEqual(rules);
+    for (const c of cases) expect(c.classname).toBe(`dbps.audit-grants.${suite.name}`);
+    const failed = cases.filter((c) => c.failure !== undefined);
+    const expectedFailed = rules.filter((rule) =>
+      findings.some((f) => f.rule === rule && groupOf(f) === suite.name && f.severity !== 'allowed'),
+    );
+    expect(
+      failed.map((c) => c.name),
+      suite.name,
+    ).toEqual(expectedFailed);
+    for (const c of failed) {
+      const own = findings.filter((f) => f.rule === c.name && groupOf(f) === suite.name && f.severity !== 'allowed');
+      expect(c.failure.type).toBe(own.some((f) => f.severity === 'error') ? 'error' : 'warning');
+      expect(c.failure.message).toMatch(new RegExp(`^${own.length} findings?: `));
+      for (const f of own) expect(c.failure['#text']).toContain(`via ${f.via}`);
+    }
+    const allowed = cases.filter((c) => c['system-out'] !== undefined).map((c) => c.name);
+    expect(allowed).toEqual(
+      rules.filter((rule) =>
+        findings.some((f) => f.rule === rule && groupOf(f) === suite.name && f.severity === 'allowed'),
+      ),
+    );
+    expect(suite).toMatchObject({
+      tests: String(rules.length),
+      failures: String(failed.length),
+      errors: '0',
+      skipped: '0',
+    });
+    tests += cases.length;
+    failures += failed.length;
+  }
+  expect(root).toMatchObject({ tests: String(tests), failures: String(failures), errors: '0' });
+  expect(failures).toBeGreaterThan(0);
+}
 
 async function sql(statements: string[]): Promise<void> {
   for (const s of statements) await admin.query(s);
@@ -90,6 +150,11 @@ beforeAll(async () => {
     'CREATE TABLE customers.accounts (id INT PRIMARY KEY, email VARCHAR(100))',
     'INSERT INTO customers.accounts VALUES (1, "a@example.com")',
     'CREATE PROCEDURE customers.merge_accounts() SELECT 1',
+    // Packages exist only in Oracle mode (procs_priv Routine_type PACKAGE / PACKAGE BODY).
+    "SET SESSION sql_mode = 'ORACLE'",
+    'CREATE PACKAGE customers.billing_pkg AS FUNCTION total RETURN INT; END;',
+    'CREATE PACKAGE BODY customers.billing_pkg AS FUNCTION total RETURN INT AS BEGIN RETURN 1; END; END;',
+    'SET SESSION sql_mode = DEFAULT',
   ]);
   const second = await cli(['provision']);
   expect(second.code, second.stderr).toBe(0);
@@ -139,6 +204,8 @@ const INJECTIONS: Injection[] = [
         rule: 'cross-service-access',
         account: "'orders_app'@'%'",
         targetService: 'customers',
+        object: '`customers`.*',
+        privilege: 'SELECT',
         via: 'direct grant → SELECT on `customers`.*',
       },
     ],
@@ -151,7 +218,13 @@ const INJECTIONS: Injection[] = [
       "GRANT reporting_r TO 'orders_app'@'%'",
     ],
     expected: [
-      { rule: 'cross-service-access', account: "'orders_app'@'%'", via: 'role reporting_r → SELECT on `customers`.*' },
+      {
+        rule: 'cross-service-access',
+        account: "'orders_app'@'%'",
+        object: '`customers`.*',
+        privilege: 'SELECT',
+        via: 'role reporting_r → SELECT on `customers`.*',
+      },
     ],
     cleanup: ['DROP ROLE reporting_r'],
   },
@@ -167,6 +240,8 @@ const INJECTIONS: Injection[] = [
       {
         rule: 'cross-service-access',
         account: "'inventory_app'@'%'",
+        object: '`customers`.*',
+        privilege: 'SELECT',
         via: 'default role reporting_r → SELECT on `customers`.*',
       },
     ],
@@ -185,6 +260,8 @@ const INJECTIONS: Injection[] = [
       {
         rule: 'cross-service-access',
         account: "'analytics_app'@'%'",
+        object: '`customers`.*',
+        privilege: 'INSERT',
         via: 'role outer_r → role inner_r → INSERT on `customers`.*',
       },
     ],
@@ -198,6 +275,7 @@ const INJECTIONS: Injection[] = [
         rule: 'cross-service-access',
         account: "'inventory_app'@'%'",
         object: '`customers`.`accounts`',
+        privilege: 'SELECT',
         via: 'direct grant → SELECT on `customers`.`accounts`',
       },
     ],
@@ -210,6 +288,7 @@ const INJECTIONS: Injection[] = [
         rule: 'cross-service-access',
         account: "'orders_app'@'%'",
         object: '`customers`.`accounts` (`email`)',
+        privilege: 'UPDATE',
         via: 'direct grant → UPDATE on `customers`.`accounts` (`email`)',
       },
     ],
@@ -218,7 +297,15 @@ const INJECTIONS: Injection[] = [
     name: 'routine-level',
     inject: ["GRANT EXECUTE ON PROCEDURE customers.merge_accounts TO 'orders_app'@'%'"],
     expected: [
-      { rule: 'cross-service-access', account: "'orders_app'@'%'", object: 'PROCEDURE `customers`.`merge_accounts`' },
+      {
+        rule: 'cross-service-access',
+        account: "'orders_app'@'%'",
+        targetService: 'customers',
+        object: 'PROCEDURE `customers`.`merge_accounts`',
+        privilege: 'EXECUTE',
+        via: 'direct grant → EXECUTE on PROCEDURE `customers`.`merge_accounts`',
+        fix: "REVOKE EXECUTE ON PROCEDURE `customers`.`merge_accounts` FROM 'orders_app'@'%';",
+      },
     ],
   },
   {
@@ -237,7 +324,17 @@ const INJECTIONS: Injection[] = [
   {
     name: 'global ALL',
     inject: ["GRANT ALL ON *.* TO 'customers_migrator'@'%'"],
-    expected: [{ rule: 'global-data-privileges', account: "'customers_migrator'@'%'", object: '*.*' }],
+    expected: [
+      {
+        rule: 'global-data-privileges',
+        account: "'customers_migrator'@'%'",
+        object: '*.*',
+        // The catalog stores ALL as every bit the version knows: the finding names it ALL PRIVILEGES.
+        privilege: 'ALL PRIVILEGES',
+        via: 'direct grant → ALL PRIVILEGES on *.*',
+        fix: "REVOKE ALL PRIVILEGES ON *.* FROM 'customers_migrator'@'%';",
+      },
+    ],
   },
   {
     name: 'unescaped _ pattern',
@@ -245,47 +342,90 @@ const INJECTIONS: Injection[] = [
       "REVOKE ALL PRIVILEGES ON `order\\_items`.* FROM 'order_items_app'@'%'",
       "GRANT SELECT, INSERT ON `order_items`.* TO 'order_items_app'@'%'",
     ],
-    expected: [{ rule: 'wide-db-pattern', account: "'order_items_app'@'%'", object: '`order_items`.*' }],
+    expected: [
+      {
+        rule: 'wide-db-pattern',
+        account: "'order_items_app'@'%'",
+        object: '`order_items`.*',
+        privilege: 'INSERT, SELECT',
+        via: 'direct grant → INSERT, SELECT on `order_items`.*',
+      },
+    ],
     revert: ["REVOKE ALL PRIVILEGES ON `order_items`.* FROM 'order_items_app'@'%'"],
   },
   {
     name: '% pattern reaching another service',
     inject: ["GRANT SELECT ON `cust%`.* TO 'orders_app'@'%'"],
     expected: [
-      { rule: 'cross-service-access', account: "'orders_app'@'%'", targetService: 'customers', object: '`cust%`.*' },
-      { rule: 'wide-db-pattern', account: "'orders_app'@'%'", object: '`cust%`.*' },
+      {
+        rule: 'cross-service-access',
+        account: "'orders_app'@'%'",
+        targetService: 'customers',
+        object: '`cust%`.*',
+        privilege: 'SELECT',
+        via: 'direct grant → SELECT on `cust%`.*',
+      },
+      {
+        rule: 'wide-db-pattern',
+        account: "'orders_app'@'%'",
+        object: '`cust%`.*',
+        privilege: 'SELECT',
+        via: 'direct grant → SELECT on `cust%`.*',
+      },
     ],
   },
   {
     name: 'GRANT OPTION',
     inject: ["GRANT SELECT ON orders.* TO 'orders_app'@'%' WITH GRANT OPTION"],
-    expected: [{ rule: 'grant-option', account: "'orders_app'@'%'", object: '`orders`.*', privilege: 'GRANT OPTION' }],
+    expected: [
+      {
+        rule: 'grant-option',
+        account: "'orders_app'@'%'",
+        object: '`orders`.*',
+        privilege: 'GRANT OPTION',
+        via: 'direct grant → GRANT OPTION on `orders`.*',
+      },
+    ],
   },
   {
     name: 'PROXY',
     inject: ["GRANT PROXY ON 'customers_app'@'%' TO 'orders_app'@'%'"],
     expected: [
-      { rule: 'proxy-privilege', account: "'orders_app'@'%'", object: "'customers_app'@'%'", privilege: 'PROXY' },
+      {
+        rule: 'proxy-privilege',
+        account: "'orders_app'@'%'",
+        object: "'customers_app'@'%'",
+        privilege: 'PROXY',
+        via: "direct grant → PROXY on 'customers_app'@'%'",
+      },
     ],
   },
   {
     name: 'anonymous account',
     inject: ["CREATE USER ''@'localhost'"],
-    expected: [{ rule: 'anonymous-account', account: "''@'localhost'" }],
+    expected: [{ rule: 'anonymous-account', account: "''@'localhost'", object: "''@'localhost'", via: 'account' }],
   },
   {
     name: 'account without password',
     inject: ["CREATE USER 'payments_app'@'%'"],
     expected: [
-      { rule: 'no-password', account: "'payments_app'@'%'" },
-      { rule: 'orphan-account', account: "'payments_app'@'%'" },
+      { rule: 'no-password', account: "'payments_app'@'%'", object: "'payments_app'@'%'", via: 'account' },
+      { rule: 'orphan-account', account: "'payments_app'@'%'", object: "'payments_app'@'%'", via: 'account' },
     ],
     revert: ["DROP USER 'payments_app'@'%'"],
   },
   {
     name: 'reach into mysql.*',
     inject: ["GRANT SELECT ON mysql.global_priv TO 'inventory_migrator'@'%'"],
-    expected: [{ rule: 'mysql-schema-access', account: "'inventory_migrator'@'%'", object: '`mysql`.`global_priv`' }],
+    expected: [
+      {
+        rule: 'mysql-schema-access',
+        account: "'inventory_migrator'@'%'",
+        object: '`mysql`.`global_priv`',
+        privilege: 'SELECT',
+        via: 'direct grant → SELECT on `mysql`.`global_priv`',
+      },
+    ],
   },
   {
     name: 'managed account drift',
@@ -294,6 +434,7 @@ const INJECTIONS: Injection[] = [
       {
         rule: 'managed-drift',
         account: "'orders_app'@'%'",
+        object: '`orders`.*',
         privilege: 'DROP',
         via: 'direct grant → DROP on `orders`.*',
       },
@@ -302,26 +443,145 @@ const INJECTIONS: Injection[] = [
   {
     name: 'orphan account',
     inject: ["CREATE USER 'legacy_app'@'%' IDENTIFIED BY 'Legacy-pw-1'"],
-    expected: [{ rule: 'orphan-account', account: "'legacy_app'@'%'" }],
+    expected: [{ rule: 'orphan-account', account: "'legacy_app'@'%'", object: "'legacy_app'@'%'", via: 'account' }],
   },
   {
     name: 'PUBLIC',
     inject: ['GRANT SELECT ON customers.* TO PUBLIC'],
     expected: [
-      { rule: 'cross-service-access', account: "'orders_app'@'%'", via: 'PUBLIC → SELECT on `customers`.*' },
-      { rule: 'cross-service-access', account: "'analytics_app'@'%'", via: 'PUBLIC → SELECT on `customers`.*' },
+      {
+        rule: 'cross-service-access',
+        account: "'orders_app'@'%'",
+        object: '`customers`.*',
+        privilege: 'SELECT',
+        via: 'PUBLIC → SELECT on `customers`.*',
+      },
+      {
+        rule: 'cross-service-access',
+        account: "'analytics_app'@'%'",
+        object: '`customers`.*',
+        privilege: 'SELECT',
+        via: 'PUBLIC → SELECT on `customers`.*',
+      },
       // dbps's own accounts reach it too: more than their exact privileges.
-      { rule: 'managed-drift', account: "'dbps_backup'@'localhost'", via: 'PUBLIC → SELECT on `customers`.*' },
+      {
+        rule: 'managed-drift',
+        account: "'dbps_backup'@'localhost'",
+        object: '`customers`.*',
+        privilege: 'SELECT',
+        via: 'PUBLIC → SELECT on `customers`.*',
+      },
     ],
   },
   {
     name: 'backup account with a data privilege',
     inject: ["GRANT SELECT ON *.* TO 'dbps_backup'@'localhost'"],
-    expected: [{ rule: 'managed-drift', account: "'dbps_backup'@'localhost'", privilege: 'SELECT' }],
+    expected: [
+      {
+        rule: 'managed-drift',
+        account: "'dbps_backup'@'localhost'",
+        object: '*.*',
+        privilege: 'SELECT',
+        via: 'direct grant → SELECT on *.*',
+      },
+    ],
+  },
+  {
+    // Run as OS root or not: root@'%' is not the server's root@localhost, and not the admin dbps logs in as.
+    name: "root@'%' with ALL",
+    inject: [
+      "CREATE USER 'root'@'%' IDENTIFIED BY 'Other-r00t-pw'",
+      "GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION",
+    ],
+    expected: [
+      { rule: 'orphan-account', account: "'root'@'%'", object: "'root'@'%'", via: 'account' },
+      {
+        rule: 'global-data-privileges',
+        severity: 'error',
+        account: "'root'@'%'",
+        object: '*.*',
+        privilege: 'ALL PRIVILEGES, GRANT OPTION',
+        via: 'direct grant → ALL PRIVILEGES, GRANT OPTION on *.*',
+      },
+    ],
+    revert: ["DROP USER 'root'@'%'"],
+  },
+  {
+    // MariaDB matches mysql.db rows against the client's user and host, not the account row: orders_app@'%'
+    // connecting from 127.0.0.1 gets this row (see the behaviour test below).
+    name: 'grant row of a host with no account',
+    inject: [
+      "INSERT INTO mysql.db (Host, Db, User, Select_priv) VALUES ('127.0.0.1', 'customers', 'orders_app', 'Y')",
+      'FLUSH PRIVILEGES',
+    ],
+    expected: [
+      {
+        rule: 'cross-service-access',
+        account: "'orders_app'@'%'",
+        targetService: 'customers',
+        object: '`customers`.*',
+        privilege: 'SELECT',
+        via: "grant row of 'orders_app'@'127.0.0.1' (no such account; matched by user name and client host) → SELECT on `customers`.*",
+        fix: "DELETE FROM mysql.db WHERE Host = '127.0.0.1' AND User = 'orders_app' AND Db = 'customers'; FLUSH PRIVILEGES;",
+      },
+    ],
+  },
+  ...(
+    [
+      ['PROCESS', 'orders_app'],
+      ['BINLOG MONITOR', 'customers_app'],
+      ['REPLICATION SLAVE', 'inventory_app'],
+      ['REPLICATION SLAVE ADMIN', 'analytics_app'],
+      ['SLAVE MONITOR', 'orders_migrator'],
+    ] as const
+  ).map(
+    ([privilege, user]): Injection => ({
+      name: `global ${privilege}`,
+      inject: [`GRANT ${privilege} ON *.* TO '${user}'@'%'`],
+      expected: [
+        {
+          rule: 'global-data-privileges',
+          severity: 'error',
+          account: `'${user}'@'%'`,
+          object: '*.*',
+          privilege,
+          via: `direct grant → ${privilege} on *.*`,
+          fix: `REVOKE ALL PRIVILEGES ON *.* FROM '${user}'@'%';`,
+        },
+      ],
+    }),
+  ),
+  {
+    name: 'routine-level on a PACKAGE BODY (sql_mode=ORACLE)',
+    inject: [
+      "SET SESSION sql_mode = 'ORACLE'",
+      "GRANT EXECUTE ON PACKAGE BODY customers.billing_pkg TO 'orders_app'@'%'",
+      'SET SESSION sql_mode = DEFAULT',
+    ],
+    expected: [
+      {
+        rule: 'cross-service-access',
+        account: "'orders_app'@'%'",
+        targetService: 'customers',
+        object: 'PACKAGE BODY `customers`.`billing_pkg`',
+        privilege: 'EXECUTE',
+        via: 'direct grant → EXECUTE on PACKAGE BODY `customers`.`billing_pkg`',
+        fix: "SET @dbps_sql_mode = @@SESSION.sql_mode; SET SESSION sql_mode = 'ORACLE'; REVOKE EXECUTE ON PACKAGE BODY `customers`.`billing_pkg` FROM 'orders_app'@'%'; SET SESSION sql_mode = @dbps_sql_mode;",
+      },
+    ],
   },
 ];
 
 describe('each injected violation is reported with its rule, account and path, and its fix removes it', () => {
+  it('every expectation names the object and the path (via), not only the rule and account', () => {
+    expect(INJECTIONS.length).toBeGreaterThanOrEqual(25);
+    for (const inj of INJECTIONS)
+      for (const e of inj.expected) {
+        expect(e.via, `${inj.name}: ${e.rule}`).toBeDefined();
+        expect(e.object, `${inj.name}: ${e.rule}`).toBeDefined();
+      }
+  });
+
   for (const inj of INJECTIONS) {
     it(inj.name, async () => {
       await sql(inj.inject);
@@ -379,6 +639,36 @@ describe('isolation by behaviour agrees with the audit', () => {
   });
 });
 
+describe('a grant row of a host without an account, by behaviour', () => {
+  it('orphan mysql.db row lets orders_app@% read customers from 127.0.0.1; the finding and its fix agree', async () => {
+    const pw = (await readSecrets(path.join(dir, '.dbps'))).get(secretKey('shared', 'orders_app'))!;
+    const login = () =>
+      mariadb.createConnection({ host: '127.0.0.1', port: server.port, user: 'orders_app', password: pw });
+    await sql([
+      "INSERT INTO mysql.db (Host, Db, User, Select_priv) VALUES ('127.0.0.1', 'customers', 'orders_app', 'Y')",
+      'FLUSH PRIVILEGES',
+    ]);
+    const findings = failing(await audit());
+    expect(findings).toHaveLength(1);
+    const c = await login();
+    try {
+      // The login matched the '%' account, yet the 127.0.0.1 row applies.
+      expect(await c.query('SELECT CURRENT_USER() AS me')).toEqual([{ me: 'orders_app@%' }]);
+      expect(await c.query('SELECT email FROM customers.accounts')).toEqual([{ email: 'a@example.com' }]);
+    } finally {
+      await c.end();
+    }
+    await applyFix(findings[0]!.fix);
+    const again = await login();
+    try {
+      await expect(again.query('SELECT email FROM customers.accounts')).rejects.toThrow(/denied/i);
+    } finally {
+      await again.end();
+    }
+    expect(failing(await audit())).toEqual([]);
+  });
+});
+
 describe('command line', () => {
   it('exit 1 on findings, --fail-on error ignores warnings, formats validate, dump/from-dump audit offline', async () => {
     await sql([
@@ -421,6 +711,14 @@ describe('command line', () => {
       const junit = await cli(['audit-grants', '--format', 'junit']);
       expect(junit.code).toBe(1);
       expect(XMLValidator.validate(junit.stdout)).toBe(true);
+      const json = JSON.parse((await cli(['audit-grants', '--json'])).stdout) as { findings: Finding[] };
+      checkJunitStructure(junit.stdout, json.findings, [
+        'orders',
+        'customers',
+        'inventory',
+        'order_items',
+        'analytics',
+      ]);
 
       await sql(["DROP USER 'legacy_app'@'%'", "REVOKE SELECT ON `cust%`.* FROM 'orders_app'@'%'"]);
       // Offline: same findings as the live run, though the server is now clean.
@@ -449,6 +747,82 @@ describe('command line', () => {
     }
   });
 
+  it('an admin without SELECT on mysql.* makes its server unreadable (exit 3, the fix named); the other is still audited', async () => {
+    await sql([
+      "CREATE USER 'weak_admin'@'127.0.0.1' IDENTIFIED BY 'Weak-adm1n-pw'",
+      "GRANT SELECT ON customers.* TO 'weak_admin'@'127.0.0.1'",
+      "GRANT SELECT ON customers.* TO 'orders_app'@'%'",
+    ]);
+    await writeFile(
+      path.join(dir, 'services.yaml'),
+      fleetYaml(
+        // The same server under another name (the config refuses one host:port twice), read by a weaker admin.
+        `  weak: { driver: external, host: localhost, port: ${server.port}, admin: { user: weak_admin, passwordEnv: WEAK_PWD } }\n`,
+      ).replace('services:\n', 'services:\n  billing: { server: weak }\n'),
+    );
+    try {
+      const r = await dbps(['audit-grants', '--json'], {
+        cwd: dir,
+        env: { AUDIT_ROOT_PWD: ROOT_PWD, WEAK_PWD: 'Weak-adm1n-pw' },
+      });
+      expect(r.code, r.stderr).toBe(3);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.servers).toEqual([
+        expect.objectContaining({ server: 'shared', status: 'audited' }),
+        expect.objectContaining({
+          server: 'weak',
+          status: 'unreachable',
+          reason: 'access',
+          error: expect.stringMatching(
+            /admin user weak_admin cannot read the privilege tables .*SELECT command denied/,
+          ),
+          hint: expect.stringContaining("GRANT SELECT ON mysql.* TO 'weak_admin'@'127.0.0.1';"),
+        }),
+      ]);
+      expect(doc.findings.filter((f: Finding) => f.severity !== 'allowed')).toMatchObject([
+        { rule: 'cross-service-access', account: "'orders_app'@'%'", via: 'direct grant → SELECT on `customers`.*' },
+        // Seen from "shared" (the same mariadbd), the weak admin is just an account no service declares.
+        { rule: 'orphan-account', account: "'weak_admin'@'127.0.0.1'", via: 'account' },
+      ]);
+      expect(r.stderr).toMatch(/server weak was not audited: .*cannot read the privilege tables/);
+    } finally {
+      await sql(["DROP USER 'weak_admin'@'127.0.0.1'", "REVOKE SELECT ON customers.* FROM 'orders_app'@'%'"]);
+      await writeFile(path.join(dir, 'services.yaml'), fleetYaml());
+    }
+  });
+
+  it('a server that accepts the connection and never answers is cut off by --timeout (exit 3)', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((sock) => sockets.push(sock));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    await writeFile(
+      path.join(dir, 'services.yaml'),
+      fleetYaml(`  hung: { driver: external, host: 127.0.0.1, port: ${port}, admin: { user: root } }\n`).replace(
+        'services:\n',
+        'services:\n  billing: { server: hung }\n',
+      ),
+    );
+    try {
+      const r = await cli(['audit-grants', '--json', '--timeout', '1']);
+      expect(r.code, r.stderr).toBe(3);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.servers).toEqual([
+        expect.objectContaining({ server: 'shared', status: 'audited' }),
+        expect.objectContaining({
+          server: 'hung',
+          status: 'unreachable',
+          reason: 'timeout',
+          error: 'server "hung" did not answer the catalog read within 1 s, so it was not audited',
+        }),
+      ]);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      silent.close();
+      await writeFile(path.join(dir, 'services.yaml'), fleetYaml());
+    }
+  });
+
   it('an unreachable server exits 3 while the reachable one is still audited and reported', async () => {
     const closed = await freePort();
     await writeFile(
@@ -467,6 +841,13 @@ describe('command line', () => {
       expect(r.stdout).toMatch(
         /<testcase classname="dbps.audit-grants.orders" name="cross-service-access">\s*<failure/,
       );
+      const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(r.stdout);
+      const servers = list(doc.testsuites.testsuite).find((x: { name: string }) => x.name === 'servers');
+      expect(servers).toMatchObject({ tests: '1', failures: '0', errors: '1' });
+      expect(list(servers.testcase)).toMatchObject([
+        { classname: 'dbps.audit-grants.servers', name: 'gone reachable', error: { type: 'unreachable' } },
+      ]);
+      expect(doc.testsuites.errors).toBe('1');
     } finally {
       await sql(["REVOKE SELECT ON customers.* FROM 'orders_app'@'%'"]);
       await writeFile(path.join(dir, 'services.yaml'), fleetYaml());

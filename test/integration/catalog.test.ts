@@ -80,6 +80,16 @@ beforeAll(async () => {
     "GRANT reader TO 'opts'@'10.%' WITH ADMIN OPTION",
     "SET DEFAULT ROLE reader FOR 'opts'@'10.%'",
     "GRANT PROXY ON 'g_select'@'%' TO 'opts'@'10.%'",
+    // Debian's root@localhost form: a password that never matches OR unix_socket.
+    "CREATE USER 'deb'@'localhost' IDENTIFIED VIA mysql_native_password USING 'invalid' OR unix_socket",
+    // Oracle-mode packages: GRANT … ON PACKAGE [BODY] parses only under sql_mode=ORACLE.
+    "CREATE USER 'pk'@'%'",
+    "SET SESSION sql_mode = 'ORACLE'",
+    'CREATE PACKAGE `x_y`.pk AS FUNCTION f RETURN INT; END;',
+    'CREATE PACKAGE BODY `x_y`.pk AS FUNCTION f RETURN INT AS BEGIN RETURN 1; END; END;',
+    "GRANT EXECUTE ON PACKAGE `x_y`.pk TO 'pk'@'%'",
+    "GRANT EXECUTE ON PACKAGE BODY `x_y`.pk TO 'pk'@'%' WITH GRANT OPTION",
+    'SET SESSION sql_mode = DEFAULT',
   );
   // Pipelined on one connection: order is kept, and it costs about one round trip.
   await Promise.all(statements.map((s) => conn.query(s)));
@@ -136,6 +146,26 @@ describe('readCatalog on a real server', () => {
         grantOption: true,
       },
     ]);
+    expect(catalog.routineGrants.filter((g) => g.user === 'pk')).toEqual([
+      {
+        user: 'pk',
+        host: '%',
+        db: 'x_y',
+        routine: 'pk',
+        routineType: 'PACKAGE',
+        privileges: ['EXECUTE'],
+        grantOption: false,
+      },
+      {
+        user: 'pk',
+        host: '%',
+        db: 'x_y',
+        routine: 'pk',
+        routineType: 'PACKAGE BODY',
+        privileges: ['EXECUTE'],
+        grantOption: true,
+      },
+    ]);
     expect(catalog.roleGrants).toContainEqual({ user: 'opts', host: '10.%', role: 'reader', withAdmin: true });
     expect(catalog.proxyGrants).toContainEqual({
       user: 'opts',
@@ -160,6 +190,7 @@ describe('readCatalog on a real server', () => {
       host: '10.%',
       isRole: false,
       plugin: 'mysql_native_password',
+      plugins: ['mysql_native_password'],
       hasPassword: true,
       locked: true,
       maxUserConnections: 7,
@@ -178,6 +209,12 @@ describe('readCatalog on a real server', () => {
       locked: false,
       sslType: '',
       maxUserConnections: 0,
+    });
+    // Every alternative of IDENTIFIED VIA … OR …, so the audit sees unix_socket on Debian's root.
+    expect(catalog.accounts.find((a) => a.user === 'deb')).toMatchObject({
+      plugin: 'mysql_native_password',
+      plugins: ['mysql_native_password', 'unix_socket'],
+      hasPassword: true,
     });
     expect(catalog.databases).toEqual(expect.arrayContaining(['x_y', 'mysql', 'information_schema']));
     expect(JSON.stringify(catalog)).not.toMatch(/\*[0-9A-F]{40}/);

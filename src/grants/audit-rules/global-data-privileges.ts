@@ -1,5 +1,7 @@
 // Privileges on `*.*` that read or write data, expose it, or hand out privileges, held by a service
 // account or by an account nobody declares (root@'%' with ALL is not the server's own root).
+import { parseVersion } from '../../util/version.js';
+import { globalPrivilegeNames } from '../privileges.js';
 import { accountKey } from '../types.js';
 import { type AuditRule, type Finding, grantFinding, hasAll, isInternalAccount, ownerOf } from './rule.js';
 
@@ -65,6 +67,7 @@ export const globalDataPrivileges: AuditRule = {
   help: "A privilege on *.* such as SELECT, INSERT, ALL, SUPER, FILE, CREATE USER or GRANT OPTION reaches every database on the server, including other services' and mysql.*; PROCESS, BINLOG MONITOR, REPLICATION SLAVE, REPLICATION SLAVE ADMIN, SLAVE MONITOR and SHOW CREATE ROUTINE show other services' SQL, row data or code. Service accounts get privileges on their own database only; an account services.yaml does not know gets none.",
   check(ctx) {
     const findings: Finding[] = [];
+    const every = everyGlobalPrivilege(ctx.catalog.version);
     for (const ea of ctx.effective) {
       const owner = ownerOf(ctx, ea.account);
       // Service accounts, and accounts nobody declares (not internal, not dbps-managed, not a service user elsewhere).
@@ -77,9 +80,10 @@ export const globalDataPrivileges: AuditRule = {
       const who = owner ? `${owner.name}'s account` : 'an account services.yaml does not know';
       for (const grant of ea.grants) {
         if (grant.scope.level !== 'global') continue;
-        const privileges = hasAll(grant.privileges)
-          ? ['ALL PRIVILEGES']
-          : grant.privileges.filter((p) => DATA_GLOBAL_PRIVILEGES.has(p));
+        const privileges =
+          hasAll(grant.privileges) || (every.length > 0 && every.every((p) => grant.privileges.includes(p)))
+            ? ['ALL PRIVILEGES']
+            : grant.privileges.filter((p) => DATA_GLOBAL_PRIVILEGES.has(p));
         if (grant.grantOption) privileges.push('GRANT OPTION');
         if (privileges.length === 0) continue;
         const exposing = privileges.filter((p) => EXPOSING_GLOBAL_PRIVILEGES[p]);
@@ -105,3 +109,12 @@ export const globalDataPrivileges: AuditRule = {
     return findings;
   },
 };
+
+// The catalog stores GRANT ALL as every bit the version knows; a finding says ALL PRIVILEGES instead of thirty names.
+function everyGlobalPrivilege(version: string): string[] {
+  try {
+    return globalPrivilegeNames(parseVersion(version));
+  } catch {
+    return [];
+  }
+}

@@ -170,7 +170,10 @@ export function auditSarif(r: AuditGrantsResult): Record<string, unknown> {
             executionSuccessful: r.servers.every((s) => s.status === 'audited'),
             toolExecutionNotifications: r.servers
               .filter((s) => s.status === 'unreachable')
-              .map((s) => ({ level: 'error', message: { text: `server ${s.server} is unreachable: ${s.error}` } })),
+              .map((s) => ({
+                level: 'error',
+                message: { text: `server ${s.server} was not audited: ${s.error}${s.hint ? ` (${s.hint})` : ''}` },
+              })),
           },
         ],
         results: r.findings.map((f) => ({
