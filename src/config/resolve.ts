@@ -1,5 +1,6 @@
 // Schema-valid services.yaml -> Fleet, with the semantic checks a schema cannot express.
 import type { ConfigIssue } from '../errors.js';
+import { implicitCollation, isUca1400, UCA1400_SINCE, unsupportedVersion } from '../fleet/mariadb-versions.js';
 import type { Fleet, FleetAccount, FleetServer, FleetService } from '../fleet/model.js';
 import {
   invalidAccountHost,
@@ -11,6 +12,8 @@ import {
 } from '../fleet/names.js';
 import { parseSize } from '../util/size.js';
 import { didYouMean } from '../util/suggest.js';
+import { atLeast, parseVersion } from '../util/version.js';
+import { cronProblem, retentionProblem } from './backup-schedule.js';
 import { checkK8sNames } from './k8s-names-check.js';
 import type { DocPath, SourceMap } from './source-map.js';
 import { formatPath } from './source-map.js';
@@ -44,11 +47,13 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
   const err = (path: DocPath, message: string, key = false) => issues.push(at(path, message, key));
 
   const d = spec.defaults ?? {};
+  const fleetMariadb = d.mariadb ?? DEFAULTS.mariadb;
+  const fleetCharset = d.charset ?? DEFAULTS.charset;
   const fleetDefaults = {
-    mariadb: d.mariadb ?? DEFAULTS.mariadb,
-    charset: d.charset ?? DEFAULTS.charset,
-    collation:
-      d.collation ?? (d.charset && d.charset !== DEFAULTS.charset ? defaultCollation(d.charset) : DEFAULTS.collation),
+    mariadb: fleetMariadb,
+    charset: fleetCharset,
+    // Without a collation the newest one the fleet's version has (uca1400 exists only from 10.10).
+    collation: d.collation ?? implicitCollation(fleetCharset, fleetMariadb),
     accountHost: d.accountHost ?? DEFAULTS.accountHost,
     basePort: d.basePort ?? DEFAULTS.basePort,
     profile: d.profile ?? DEFAULTS.profile,
@@ -65,6 +70,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
   const hostProblem = invalidAccountHost(fleetDefaults.accountHost);
   if (hostProblem) err(['defaults', 'accountHost'], hostProblem);
   if (d.memory) checkMemory(d.memory, ['defaults', 'memory'], err);
+  if (d.mariadb) checkVersion(d.mariadb, ['defaults', 'mariadb'], err);
 
   const declaredServers = spec.servers ?? {};
   const serviceNames = Object.keys(spec.services);
@@ -104,10 +110,12 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
 
   assignServerIds(servers, spec, err);
   checkPorts(servers, spec, err);
+  checkComposeNames(servers, spec, err);
 
   // Services.
   const serverByName = new Map(servers.map((s) => [s.name, s]));
   const services: FleetService[] = [];
+  const ucaReported = new Set<string>();
   for (const [name, svc] of Object.entries(spec.services)) {
     const path = ['services', name];
     let serverName = name;
@@ -141,12 +149,27 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       );
     }
     const charset = svc.charset ?? fleetDefaults.charset;
+    // The database lives on its server, so a collation left implicit follows that server's version.
+    const serverVersion = serverByName.get(serverName)?.mariadb ?? fleetDefaults.mariadb;
     const collation =
       svc.collation ??
-      (svc.charset && svc.charset !== fleetDefaults.charset ? defaultCollation(svc.charset) : fleetDefaults.collation);
+      (svc.charset && svc.charset !== fleetDefaults.charset
+        ? implicitCollation(svc.charset, serverVersion)
+        : (d.collation ?? implicitCollation(fleetDefaults.charset, serverVersion)));
     // Inherited values were checked once under defaults; only what the service sets is checked here.
     if (svc.charset || svc.collation)
       checkCharset(charset, collation, [...path, svc.collation ? 'collation' : 'charset'], err);
+    if (isUca1400(collation) && !atLeast(parseVersion(serverVersion), ...UCA1400_SINCE)) {
+      const place: DocPath = svc.collation ? [...path, 'collation'] : ['defaults', 'collation'];
+      const key = formatPath(place);
+      if (!ucaReported.has(key)) {
+        ucaReported.add(key);
+        err(
+          place,
+          `collation "${collation}" exists only from MariaDB ${UCA1400_SINCE.join('.')}, but service "${name}" lives on server "${serverName}" running ${serverVersion}; use ${implicitCollation(charset, serverVersion)} there, or a newer mariadb:`,
+        );
+      }
+    }
 
     const accounts = resolveAccounts(name, svc, fleetDefaults.accountHost, path, err);
     const stem = sqlStem(name);
@@ -180,6 +203,14 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       ...(outboxTable ? { outboxTable } : {}),
       ...(svc.backup ? { backup: { ...svc.backup } } : {}),
     };
+    if (svc.backup?.schedule !== undefined) {
+      const problem = cronProblem(svc.backup.schedule);
+      if (problem) err([...path, 'backup', 'schedule'], problem);
+    }
+    if (svc.backup?.retention !== undefined) {
+      const problem = retentionProblem(svc.backup.retention);
+      if (problem) err([...path, 'backup', 'retention'], problem);
+    }
     services.push(service);
     serverByName.get(serverName)?.services.push(name);
   }
@@ -275,6 +306,7 @@ function makeServer(
   const driver = s.driver ?? 'local';
   const memory = s.memory ?? defaults.memory;
   if (s.memory) checkMemory(s.memory, [...path, 'memory'], err);
+  if (s.mariadb) checkVersion(s.mariadb, [...path, 'mariadb'], err);
   if (driver === 'external') {
     if (!s.host)
       err(
@@ -329,9 +361,41 @@ function checkMemory(text: string, path: DocPath, err: Err): void {
   if (bytes !== undefined && bytes > 4 * 1024 ** 4) err(path, `memory ${text} is larger than 4T; check the unit`);
 }
 
+/** Versions outside the range the my.cnf option table and the naming rules know are refused here, not in generate. */
+function checkVersion(text: string, path: DocPath, err: Err): void {
+  const problem = unsupportedVersion(text);
+  if (problem) err(path, problem);
+}
+
 /** The collation MariaDB would pick for a character set that comes without one. */
 function defaultCollation(charset: string): string {
   return charset === 'binary' ? 'binary' : `${charset}_general_ci`;
+}
+
+/**
+ * docker-compose.yml holds one service per local server (named after it), one `<server>-exporter` per
+ * server and `prometheus`: two servers whose names meet there would make generate fail, so they are a
+ * validate error at the second server's name.
+ */
+function checkComposeNames(servers: FleetServer[], spec: ServicesFile, err: Err): void {
+  const taken = new Map<string, string>([['prometheus', 'the Prometheus container']]);
+  const claim = (name: string, what: string, server: FleetServer) => {
+    const other = taken.get(name);
+    if (other === undefined) {
+      taken.set(name, what);
+      return;
+    }
+    const path: DocPath = spec.servers?.[server.name] ? ['servers', server.name] : ['services', server.name];
+    err(
+      path,
+      `${what} would be the docker-compose.yml service "${name}", already taken by ${other}; rename ${spec.servers?.[server.name] ? 'the server' : 'the service'}`,
+      true,
+    );
+  };
+  for (const s of servers) {
+    if (s.driver === 'local') claim(s.name, `server "${s.name}"`, s);
+    claim(`${s.name}-exporter`, `the exporter of server "${s.name}"`, s);
+  }
 }
 
 function checkCharset(charset: string, collation: string, path: DocPath, err: Err): void {

@@ -1,6 +1,7 @@
 // One server's my.cnf: identity, binlog, charset, the profile's options and (for local servers) paths.
+import { implicitCollation, isUca1400, UCA1400_SINCE } from '../fleet/mariadb-versions.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
-import { parseVersion, type ServerVersion } from '../util/version.js';
+import { atLeast, parseVersion, type ServerVersion } from '../util/version.js';
 import { optionKnown } from './options.js';
 import { type OptionSet, profileOptions } from './profiles.js';
 
@@ -32,7 +33,12 @@ export function serverOptions(fleet: Fleet, server: FleetServer, target: MyCnfTa
   const memory = Math.max(128 * 1024 * 1024, Math.round(server.memoryBytes * (target.memoryScale ?? 1)));
   const services = fleet.services.filter((s) => s.server === server.name);
   const charset = services[0]?.charset ?? fleet.charset;
-  const collation = services[0]?.collation ?? fleet.collation;
+  // A server without services falls back to the fleet's collation, unless its own version lacks it.
+  const collation =
+    services[0]?.collation ??
+    (isUca1400(fleet.collation) && !atLeast(target.version, ...UCA1400_SINCE)
+      ? implicitCollation(charset, target.version)
+      : fleet.collation);
   const p = target.paths;
   const options: OptionSet = [
     ...(p
