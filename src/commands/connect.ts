@@ -1,13 +1,15 @@
 // dbps connect: the mariadb client on a service's own database, as one of its accounts or as the
 // server's admin. The child inherits the terminal; its exit code is the result.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import os from 'node:os';
 import { loadFleet } from '../config/load.js';
 import { OperationalError, UsageError } from '../errors.js';
-import { type FleetAccount, type FleetServer, type FleetService, serverOf } from '../fleet/model.js';
+import { desiredServer } from '../fleet/desired.js';
+import { type Fleet, type FleetAccount, type FleetServer, type FleetService, serverOf } from '../fleet/model.js';
 import { adminTarget, connectAdmin } from '../runtime/admin.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { type ClientConnection, writeClientDefaults } from '../runtime/client-defaults.js';
-import { passwordFor, readSecrets } from '../runtime/secrets.js';
+import { passwordFor, readSecrets, type SecretOwner } from '../runtime/secrets.js';
 import { readState } from '../runtime/state.js';
 import { didYouMean } from '../util/suggest.js';
 
@@ -91,19 +93,62 @@ async function accountConnection(
   return account.host === 'localhost' ? { socket: local.socket } : { host: '127.0.0.1', port: local.port };
 }
 
-/** Runs the client and waits for it; Ctrl-C goes to the client, not to us (we still delete the temp file). */
-function runClient(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** Signals that end dbps: forwarded to the client, then the temp file is removed before dbps exits. */
+const FORWARDED = ['SIGTERM', 'SIGHUP'] as const;
+
+/** `128 + n`, the shell's code for death by signal n. */
+function signalExitCode(sig: NodeJS.Signals): number {
+  return 128 + (os.constants.signals[sig] ?? 1);
+}
+
+/**
+ * Watches SIGINT/SIGTERM/SIGHUP for the life of the client. Ctrl-C (SIGINT) reaches the client from
+ * the terminal by itself and is ignored here; SIGTERM and SIGHUP, which would kill dbps at once and
+ * leave the credentials file behind, are forwarded to the client and recorded, so that dbps waits for
+ * it, removes the file and exits with 128 + the signal number.
+ */
+function watchSignals() {
+  let received: NodeJS.Signals | undefined;
+  let child: ChildProcess | undefined;
+  let escalation: NodeJS.Timeout | undefined;
+  const forward = (sig: NodeJS.Signals) => {
+    received ??= sig;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill(sig);
+      // A client that ignores the signal must not keep the credentials on disk for ever.
+      escalation ??= setTimeout(() => child?.kill('SIGKILL'), 5000);
+    }
+  };
+  const ignore = () => undefined;
+  process.on('SIGINT', ignore);
+  for (const sig of FORWARDED) process.on(sig, forward);
+  return {
+    get received() {
+      return received;
+    },
+    attach(c: ChildProcess) {
+      child = c;
+      if (received) forward(received);
+    },
+    dispose() {
+      if (escalation) clearTimeout(escalation);
+      process.off('SIGINT', ignore);
+      for (const sig of FORWARDED) process.off(sig, forward);
+    },
+  };
+}
+
+type SignalWatch = ReturnType<typeof watchSignals>;
+
+/** Runs the client and waits for it; its exit code, or 128 + n when a signal ended it (or dbps). */
+function runClient(bin: string, args: string[], env: NodeJS.ProcessEnv, signals: SignalWatch): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ignore = () => undefined;
-    process.on('SIGINT', ignore);
     const child = spawn(bin, args, { stdio: 'inherit', env });
-    child.on('error', (e) => {
-      process.off('SIGINT', ignore);
-      reject(e);
-    });
+    signals.attach(child);
+    child.on('error', reject);
     child.on('exit', (code, sig) => {
-      process.off('SIGINT', ignore);
-      resolve(code ?? (sig ? 128 + 2 : 1));
+      if (signals.received) resolve(signalExitCode(signals.received));
+      else resolve(code ?? (sig ? signalExitCode(sig) : 1));
     });
   });
 }
@@ -144,11 +189,12 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
       { server: server.name, user: account.user, ...(account.passwordEnv ? { passwordEnv: account.passwordEnv } : {}) },
       await readSecrets(opts.stateDir),
       env,
+      fleetSecretOwners(fleet),
     );
     if (password === undefined) {
       throw new OperationalError(
         account.passwordEnv
-          ? `account ${account.user}: environment variable ${account.passwordEnv} (its password) is not set`
+          ? `account ${account.user}: environment variable ${account.passwordEnv} (its password) is ${env[account.passwordEnv] === '' ? 'empty' : 'not set'}`
           : `account ${account.user} has no password yet (it is created by \`dbps provision\`)`,
         {
           server: server.name,
@@ -161,24 +207,39 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
     connection = { user: account.user, password, ...(await accountConnection(server, account, opts.stateDir)) };
   }
 
-  const defaults = await writeClientDefaults(connection);
+  // Watching starts before the credentials file exists, so no signal can come between the two.
+  const signals = watchSignals();
+  const defaults = await writeClientDefaults(connection).catch((e: unknown) => {
+    signals.dispose();
+    throw e;
+  });
   try {
+    const result = {
+      command: 'connect' as const,
+      service: service.name,
+      server: server.name,
+      user: connection.user,
+      ...(database ? { database } : {}),
+    };
+    if (signals.received) return { ...result, exitCode: signalExitCode(signals.received) };
     // --defaults-extra-file must come first; it keeps the password out of argv.
     const args = [
       `--defaults-extra-file=${defaults.path}`,
       ...(opts.execute !== undefined ? ['-e', opts.execute] : []),
       ...(database ? [database] : []),
     ];
-    const exitCode = await runClient(mariadb, args, env);
-    return {
-      command: 'connect',
-      service: service.name,
-      server: server.name,
-      user: connection.user,
-      ...(database ? { database } : {}),
-      exitCode,
-    };
+    return { ...result, exitCode: await runClient(mariadb, args, env, signals) };
   } finally {
     await defaults.remove();
+    signals.dispose();
   }
+}
+
+/** Every account whose password dbps generates, fleet-wide: decides whether an old secrets.env key is ambiguous. */
+function fleetSecretOwners(fleet: Fleet): SecretOwner[] {
+  return fleet.servers.flatMap((s) =>
+    desiredServer(fleet, s)
+      .accounts.filter((a) => !a.passwordEnv)
+      .map((a) => ({ server: s.name, user: a.user })),
+  );
 }

@@ -1,5 +1,6 @@
 // Credentials for child processes (the mariadb client, mariadb-backup) travel in a 0600 option file
 // in a private temp directory, never on the command line where `ps` shows them.
+import { rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +41,22 @@ export async function writeClientDefaults(c: ClientConnection): Promise<TempDefa
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-client-'));
   await chmod(dir, 0o700);
   const file = path.join(dir, 'client.cnf');
-  await writeFile(file, clientOptionText(c), { mode: 0o600 });
-  return { path: file, remove: () => rm(dir, { recursive: true, force: true }) };
+  // Last resort for a process that ends without running the caller's cleanup (process.exit, a fatal
+  // error): the 'exit' event still fires. Signals are the caller's job (see commands/connect.ts).
+  const onExit = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', onExit);
+  try {
+    await writeFile(file, clientOptionText(c), { mode: 0o600 });
+  } catch (e) {
+    process.off('exit', onExit);
+    onExit();
+    throw e;
+  }
+  return {
+    path: file,
+    remove: async () => {
+      process.off('exit', onExit);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
