@@ -5,7 +5,10 @@ export const planSpec: CommandSpec = {
   args: '[service...]',
   summary: 'show the databases, accounts and grants provision would change',
   description:
-    'Compare services.yaml with each server (databases, accounts, exact grants) and list the changes that\n`dbps provision` would make, with the SQL each runs (passwords masked). Extra privileges on managed accounts\nshow as revokes (drift). Accounts and databases not in services.yaml are reported as orphans.',
+    'Compare services.yaml with each server (databases, accounts, exact grants) and list the changes that ' +
+    '`dbps provision` would make, with the SQL each runs (passwords masked). Extra privileges on managed accounts ' +
+    'show as revokes and an account with a managed user name on a host services.yaml does not declare as a drop ' +
+    '(both drift). Other accounts and databases not in services.yaml are reported as orphans.',
   options: [],
   examples: ['dbps plan', 'dbps plan orders inventory', 'dbps plan --json   # CI drift check'],
   exitCodes: {

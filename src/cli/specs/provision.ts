@@ -5,7 +5,12 @@ export const provisionSpec: CommandSpec = {
   args: '[service...]',
   summary: 'create databases, accounts and least-privilege grants; repair drift',
   description:
-    'Converge every selected server to services.yaml: databases, accounts (passwords from passwordEnv or generated\ninto <state-dir>/secrets.env), exact grants per role, outbox tables. Extra privileges on managed accounts are\nrevoked. Servers are provisioned in parallel, each under the server-side lock dbps_provision. Accounts and\ndatabases not in services.yaml are only reported, unless --prune --yes (a database holding tables also needs\n--force-drop-data).',
+    'Converge every selected server to services.yaml: databases, accounts (passwords from passwordEnv or generated ' +
+    'into <state-dir>/secrets.env), exact grants per role, outbox tables. Extra privileges on managed accounts are ' +
+    'revoked, and an account with a managed user name on a host services.yaml does not declare is dropped. ' +
+    'Servers are provisioned in parallel, each under the server-side lock dbps_provision. Other accounts and ' +
+    'databases not in services.yaml are only reported, unless --prune --yes (a database holding tables also needs ' +
+    '--force-drop-data).',
   options: [
     { flags: '--dry-run', help: 'show the plan, change nothing (same as `dbps plan`)' },
     { flags: '--prune', help: 'also drop accounts and databases that are not in services.yaml (needs --yes)' },
