@@ -38,7 +38,7 @@ export const auditGrantsSpec: CommandSpec = {
     0: 'clean: nothing at or above --fail-on (declared reads are allowed)',
     1: 'findings at or above --fail-on',
     2: 'invalid services.yaml, unknown service or rule, bad dump file',
-    3: 'a server could not be read (the others are still audited and reported)',
+    3: 'a server could not be read (unreachable, admin cannot read mysql.*, timeout); the others are still audited',
   },
   async run({ args, opts, io }) {
     const { UsageError } = await import('../../errors.js');
