@@ -17,7 +17,7 @@ export function checkK8sNames(fleet: Fleet, spec: ServicesFile, source: SourceMa
     err(
       path,
       `${c.second.what} would get the Kubernetes ${c.kind} name "${c.name}", already taken by ${c.first.what} (${file}:${place.line}:${place.column}); ` +
-        'Kubernetes names hold only a-z, 0-9 and "-" (dbps maps "_" and other characters to "-", lower case), so rename one of them',
+        `Kubernetes names hold only a-z, 0-9 and "-" (dbps maps "_" and other characters to "-", lower case), so ${fix(c.first.owner, c.second.owner)}`,
       key,
     );
   }
@@ -42,4 +42,15 @@ function ownerPath(owner: K8sNameOwner, fleet: Fleet, spec: ServicesFile): [DocP
       return [['services', owner.service], true];
     }
   }
+}
+
+/** The fix that fits a collision: two names that differ only in characters Kubernetes cannot hold. */
+function fix(first: K8sNameOwner, second: K8sNameOwner): string {
+  if (first.type === 'account' && second.type === 'account')
+    return first.user === second.user
+      ? 'the two hosts differ only in such characters; write one host pattern, or rename one account'
+      : `"${first.user}" and "${second.user}" differ only in such characters; rename one of the users`;
+  if (first.type === 'account' || second.type === 'account')
+    return 'rename the user or the service so their names differ in letters or digits';
+  return 'rename one of them so the names differ in letters or digits';
 }

@@ -31,9 +31,42 @@ export function databaseObjectName(service: FleetService): string {
   return k8sName(service.name);
 }
 
-/** The User resource of an account: dbps's own per-server accounts are prefixed by the server. */
-export function userObjectName(server: FleetServer, account: Pick<DesiredAccount, 'user' | 'service'>): string {
-  return account.service ? k8sName(account.user) : `${k8sName(server.name)}-${k8sName(account.user)}`;
+/**
+ * The User resource of an account. An account is (user, host) on one server, and every server of the
+ * fleet shares one namespace, so the name holds all three: `<server>-<user>`, plus `-<host>-<hash>` when
+ * the host is not "%". The host part carries a short hash of the exact host text because mapping a host
+ * ("10.0.%", "10-0-%") to DNS-1123 loses characters; the hash keeps two different hosts apart. dbps's own
+ * per-server accounts (dbps_backup, dbps_monitor) exist once per server, so they never carry a host.
+ * The name depends only on the account itself, so adding or removing others never renames it.
+ */
+export function userObjectName(
+  server: FleetServer,
+  account: Pick<DesiredAccount, 'user' | 'service'> & { host?: string },
+): string {
+  const base = `${k8sName(server.name)}-${k8sName(account.user)}`;
+  const host = account.service && account.host !== undefined && account.host !== '%' ? account.host : undefined;
+  return fitName(host === undefined ? base : `${base}-${k8sName(host)}-${shortHash(host)}`, MAX_USER_OBJECT);
+}
+
+/** Longest User name: its Secret adds "-password" and each Grant "-<database>-<table>", within 253. */
+const MAX_USER_OBJECT = 120;
+/** A Kubernetes object name (DNS-1123 subdomain) is at most 253 characters. */
+const MAX_OBJECT_NAME = 253;
+
+/** Six hex digits of FNV-1a: stable across runs and machines, enough to tell two hosts apart. */
+function shortHash(text: string): string {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return (hash & 0xffffff).toString(16).padStart(6, '0');
+}
+
+/** A name cut to `max` characters with a hash of the whole, so two long names that share a prefix stay apart. */
+function fitName(name: string, max: number): string {
+  if (name.length <= max) return name;
+  return `${name.slice(0, max - 7).replace(/-+$/, '')}-${shortHash(name)}`;
 }
 
 /** The Secret holding an account's password (never a value in git: filled by the user or a secret manager). */
@@ -55,10 +88,10 @@ export function grantObjectName(userObject: string, scope: GrantScope): string {
     case 'global':
       return `${userObject}-global`;
     case 'database':
-      return `${userObject}-${k8sName(scope.database)}`;
+      return fitName(`${userObject}-${k8sName(scope.database)}`, MAX_OBJECT_NAME);
     case 'table':
     case 'column':
-      return `${userObject}-${k8sName(scope.database)}-${k8sName(scope.table)}`;
+      return fitName(`${userObject}-${k8sName(scope.database)}-${k8sName(scope.table)}`, MAX_OBJECT_NAME);
   }
 }
 

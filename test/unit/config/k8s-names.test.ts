@@ -2,7 +2,7 @@
 // is a `dbps validate` error at the place in services.yaml.
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.js';
-import { DNS1123_LABEL, k8sName, k8sNameCollisions } from '../../../src/fleet/k8s-names.js';
+import { DNS1123_LABEL, k8sName, k8sNameCollisions, k8sObjectNames } from '../../../src/fleet/k8s-names.js';
 import { fleetOf } from '../../helpers/fleets.js';
 
 function issuesOf(text: string): { line: number; column: number; message: string }[] {
@@ -59,16 +59,36 @@ describe('collisions', () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]!.line).toBe(6);
     expect(issues[0]!.message).toContain(`account 'rep.one'@'%'`);
-    expect(issues[0]!.message).toContain('User name "rep-one"');
+    expect(issues[0]!.message).toContain('User name "s-rep-one"');
+    expect(issues[0]!.message).toContain(
+      '"rep_one" and "rep.one" differ only in such characters; rename one of the users',
+    );
   });
 
-  it('the same user name on two servers collides too, since both share one namespace', () => {
-    const text =
-      'version: 1\nfleet: t\nservices:\n  a: { users: [ { name: reporter, role: readonly } ] }\n  b: { users: [ { name: reporter, role: readonly } ] }\n';
-    expect(
-      issuesOf(text)
-        .map((i) => i.message)
-        .join('\n'),
-    ).toContain('User name "reporter"');
+  it('the same user name on two servers, or one user with two hosts, gets distinct valid names', () => {
+    const fleet = fleetOf(
+      'version: 1\nfleet: t\nservices:\n  a: { users: [ { name: reporter, role: readonly } ] }\n  b: { users: [ { name: reporter, role: readonly }, { name: reporter, role: readonly, host: "10.0.%" }, { name: reporter, role: readonly, host: "10-0-%" } ] }\n',
+    );
+    expect(k8sNameCollisions(fleet)).toStrictEqual([]);
+    const users = k8sObjectNames(fleet)
+      .filter((o) => o.kind === 'User' && o.what.includes('reporter'))
+      .map((o) => o.name);
+    expect(users).toHaveLength(4);
+    expect(new Set(users).size).toBe(4);
+    expect(users.slice(0, 2)).toStrictEqual(['a-reporter', 'b-reporter']);
+    for (const name of users) expect(name).toMatch(DNS1123_LABEL);
+    expect(users[2]).toMatch(/^b-reporter-10-0-[0-9a-f]{6}$/);
+  });
+
+  it('long names are cut to fit Kubernetes limits with a hash, still distinct', () => {
+    const long = 'u'.repeat(79);
+    const fleet = fleetOf(
+      `version: 1\nfleet: t\nservices:\n  ${'s'.repeat(60)}: { users: [ { name: ${long}a, role: app, host: "${'h'.repeat(200)}" }, { name: ${long}b, role: app, host: "${'h'.repeat(200)}" } ] }\n`,
+    );
+    expect(k8sNameCollisions(fleet)).toStrictEqual([]);
+    for (const o of k8sObjectNames(fleet)) {
+      expect(o.name.length).toBeLessThanOrEqual(253);
+      expect(o.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    }
   });
 });

@@ -110,8 +110,10 @@ describe('docker-compose.yml', () => {
     expect(memLimit(128 * 1024 ** 2)).toBe('128m');
   });
 
-  it('refuses a fleet whose container names would collide', () => {
-    const clash = fleetOf('version: 1\nfleet: t\nservices:\n  a: {}\n  a-exporter: {}\n');
-    expect(() => renderCompose(clash)).toThrow(/two services named "a-exporter"/);
+  it('a fleet whose container names would collide never reaches the renderer: validate rejects it', () => {
+    expect(() => fleetOf('version: 1\nfleet: t\nservices:\n  a: {}\n  a-exporter: {}\n')).toThrow(
+      /services\.yaml:5:3: server "a-exporter" would be the docker-compose\.yml service "a-exporter"/,
+    );
+    expect(() => fleetOf('version: 1\nfleet: t\nservices:\n  prometheus: {}\n')).toThrow(/services\.yaml:4:3: /);
   });
 });
