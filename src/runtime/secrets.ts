@@ -12,9 +12,56 @@ export function secretsPath(stateDir: string): string {
   return path.join(stateDir, 'secrets.env');
 }
 
-/** `DBPS_PASSWORD_<SERVER>_<USER>`, upper-cased, anything not A-Z0-9 turned into `_`. */
+/** One part of a key: letters, digits, `_` and `-` as they are, anything else (`.`, `=`, `%` …) as %XX. */
+function keyPart(name: string): string {
+  return [...Buffer.from(name, 'utf8')]
+    .map((b) => {
+      const c = String.fromCharCode(b);
+      return /[A-Za-z0-9_-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    })
+    .join('');
+}
+
+/**
+ * `DBPS_PASSWORD.<server>.<user>`: names kept as they are (case included) and `.` escaped, so every
+ * (server, user) pair has its own key. The old form (see legacySecretKey) let server `a` + user `b_app`
+ * and server `a_b` + user `app` share one key, and so one password.
+ */
 export function secretKey(server: string, user: string): string {
+  return `DBPS_PASSWORD.${keyPart(server)}.${keyPart(user)}`;
+}
+
+/** The key dbps wrote before secretKey was made unambiguous; still read where only one account maps to it. */
+export function legacySecretKey(server: string, user: string): string {
   return `DBPS_PASSWORD_${server}_${user}`.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/** A (server, user) pair whose password may be stored in secrets.env. */
+export interface SecretOwner {
+  server: string;
+  user: string;
+}
+
+/**
+ * An account's stored password: its own key, else its old-form key unless that key is ambiguous, i.e.
+ * another of `owners` (the fleet's accounts; omitted = unknown, then the old key is trusted) maps to it.
+ */
+export function storedPassword(
+  secrets: Secrets,
+  server: string,
+  user: string,
+  owners?: Iterable<SecretOwner>,
+): string | undefined {
+  const own = secrets.get(secretKey(server, user));
+  if (own !== undefined) return own;
+  const legacy = legacySecretKey(server, user);
+  if (!secrets.has(legacy)) return undefined;
+  if (owners) {
+    for (const o of owners) {
+      if ((o.server !== server || o.user !== user) && legacySecretKey(o.server, o.user) === legacy) return undefined;
+    }
+  }
+  return secrets.get(legacy);
 }
 
 /** A new crypto-strong password: 32 URL-safe characters (192 bits). */
@@ -62,10 +109,14 @@ async function writeSecrets(stateDir: string, secrets: Secrets): Promise<void> {
 }
 
 /**
- * Makes sure every key has a password, generating and storing the missing ones once. A lock file
+ * Makes sure every owner has a password under its key, generating and storing the missing ones once. A lock file
  * serialises concurrent provisions, so two processes never store two different passwords for one key.
  */
-export async function ensureSecrets(stateDir: string, keys: Iterable<string>): Promise<Secrets> {
+export async function ensureSecrets(
+  stateDir: string,
+  owners: readonly SecretOwner[],
+  fleetOwners: readonly SecretOwner[] = owners,
+): Promise<Secrets> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const lock = `${secretsPath(stateDir)}.lock`;
   const deadline = Date.now() + 30_000;
@@ -87,11 +138,13 @@ export async function ensureSecrets(stateDir: string, keys: Iterable<string>): P
   try {
     const secrets = await readSecrets(stateDir);
     let added = false;
-    for (const key of keys) {
-      if (!secrets.has(key)) {
-        secrets.set(key, generatePassword());
-        added = true;
-      }
+    for (const o of owners) {
+      const key = secretKey(o.server, o.user);
+      if (secrets.has(key)) continue;
+      // An unambiguous old-form key keeps its password under the new key (the old line stays for
+      // older dbps versions); an ambiguous one was shared by two accounts, so each gets a new password.
+      secrets.set(key, storedPassword(secrets, o.server, o.user, fleetOwners) ?? generatePassword());
+      added = true;
     }
     if (added) await writeSecrets(stateDir, secrets);
     return secrets;
@@ -107,12 +160,16 @@ export interface PasswordSource {
   passwordEnv?: string;
 }
 
-/** The password of an account (env first, then secrets.env); undefined when neither has one. */
+/**
+ * The password of an account (env first, then secrets.env); undefined when neither has one. An empty
+ * passwordEnv value counts as unset. `owners` (the fleet's accounts) lets an ambiguous old key be refused.
+ */
 export function passwordFor(
   source: PasswordSource,
   secrets: Secrets,
   env: NodeJS.ProcessEnv = process.env,
+  owners?: Iterable<SecretOwner>,
 ): string | undefined {
-  if (source.passwordEnv) return env[source.passwordEnv];
-  return secrets.get(secretKey(source.server, source.user));
+  if (source.passwordEnv) return env[source.passwordEnv] || undefined;
+  return storedPassword(secrets, source.server, source.user, owners);
 }
