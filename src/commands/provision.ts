@@ -9,9 +9,23 @@ import { type Change, type Deferred, diffServer, type Orphan, type PasswordRef }
 import { type PasswordLookup, statementFor } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
 import { type AdminSession, openAdmin } from '../runtime/admin.js';
+import {
+  ACCESS_DENIED_CODES,
+  adminPrivilegeError,
+  adminPrivilegesNeeded,
+  isPrivilegeError,
+  missingAdminPrivileges,
+} from '../runtime/admin-privileges.js';
 import { applyStatements, observeServer, releaseProvisionLock, takeProvisionLock } from '../runtime/converge.js';
 import { type JobRunner, runJobsSilently } from '../runtime/jobs.js';
-import { ensureSecrets, readSecrets, type Secrets, secretKey } from '../runtime/secrets.js';
+import {
+  ensureSecrets,
+  readSecrets,
+  type SecretOwner,
+  type Secrets,
+  secretKey,
+  storedPassword,
+} from '../runtime/secrets.js';
 
 export interface ProvisionOptions {
   file: string;
@@ -71,6 +85,19 @@ function selectedServices(fleet: Fleet, names: string[]): Set<string> | undefine
   return out;
 }
 
+/** The accounts whose password dbps generates and keeps in secrets.env. */
+function generatedOwners(desired: DesiredServer[]): SecretOwner[] {
+  return desired.flatMap((d) =>
+    d.accounts.filter((a) => !a.passwordEnv).map((a) => ({ server: d.server, user: a.user })),
+  );
+}
+
+/** `'user'@'host'` (external) or the OS user's socket account (local), for messages before CURRENT_USER() is known. */
+function adminName(fleet: Fleet, server: FleetServer): string {
+  void fleet;
+  return server.driver === 'external' && server.admin ? `'${server.admin.user}'` : 'the socket admin account';
+}
+
 function passwordRef(server: string, a: DesiredAccount): PasswordRef {
   return a.passwordEnv
     ? { source: 'env', name: a.passwordEnv }
@@ -94,19 +121,22 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
 
   // Generated passwords are created and stored once, before any server is touched, so that
   // every server (and a concurrent provision) uses the same secret.
-  const generatedKeys = desired.flatMap((d) =>
-    d.accounts.filter((a) => !a.passwordEnv).map((a) => secretKey(d.server, a.user)),
-  );
+  const owners = generatedOwners(desired);
+  // The whole fleet decides whether an old-form secrets.env key is ambiguous, not only the selection.
+  const fleetOwners =
+    servers.length === fleet.servers.length
+      ? owners
+      : generatedOwners(fleet.servers.map((s) => desiredServer(fleet, s)));
   const secrets: Secrets = opts.dryRun
     ? await readSecrets(opts.stateDir)
-    : await ensureSecrets(opts.stateDir, generatedKeys);
+    : await ensureSecrets(opts.stateDir, owners, fleetOwners);
 
   const runner = opts.runner ?? runJobsSilently;
   const settled = await runner(
     servers.map((server, i) => ({
       title: serverLabel(server),
       run: (progress: (text: string) => void) =>
-        provisionServer(fleet, server, desired[i]!, secrets, env, opts, services, progress),
+        provisionServer(fleet, server, desired[i]!, secrets, fleetOwners, env, opts, services, progress),
       describe: (r: ServerProvision) => summaryLine(r, opts.dryRun),
     })),
   );
@@ -156,6 +186,7 @@ async function provisionServer(
   server: FleetServer,
   desired: DesiredServer,
   secrets: Secrets,
+  owners: readonly SecretOwner[],
   env: NodeJS.ProcessEnv,
   opts: ProvisionOptions,
   services: Set<string> | undefined,
@@ -166,17 +197,24 @@ async function provisionServer(
   const missingEnv: string[] = [];
   for (const a of desired.accounts) {
     if (services && a.service && !services.has(a.service)) continue;
-    const pw = a.passwordEnv ? env[a.passwordEnv] : secrets.get(secretKey(server.name, a.user));
-    if (a.passwordEnv && pw === undefined) missingEnv.push(`${a.passwordEnv} (password of '${a.user}'@'${a.host}')`);
+    // An empty passwordEnv value counts as unset: applying it would give the account an empty password.
+    const pw = a.passwordEnv ? env[a.passwordEnv] || undefined : storedPassword(secrets, server.name, a.user, owners);
+    if (a.passwordEnv && pw === undefined)
+      missingEnv.push(
+        `${a.passwordEnv} (password of '${a.user}'@'${a.host}') is ${env[a.passwordEnv] === '' ? 'empty' : 'not set'}`,
+      );
     passwords.set(accountKey(a.user, a.host), pw);
   }
   if (missingEnv.length > 0) {
     return errorResult(
       server,
-      new OperationalError(`server "${server.name}": environment variable ${missingEnv.join(', ')} is not set`, {
-        server: server.name,
-        hint: 'export it, or remove passwordEnv so dbps generates and stores a password',
-      }),
+      new OperationalError(
+        `server "${server.name}": environment variable${missingEnv.length === 1 ? '' : 's'} ${missingEnv.join(', ')}`,
+        {
+          server: server.name,
+          hint: 'export it with a non-empty value, or remove passwordEnv so dbps generates and stores a password',
+        },
+      ),
       Date.now() - started,
     );
   }
@@ -191,7 +229,17 @@ async function provisionServer(
       locked = true;
     }
     progress('reading the catalog');
-    const observed = await observeServer(session, desired, passwords, !services);
+    const needed = adminPrivilegesNeeded(desired, opts.prune);
+    let observed: Awaited<ReturnType<typeof observeServer>>;
+    try {
+      observed = await observeServer(session, desired, passwords, !services);
+    } catch (e) {
+      // Not even allowed to read the mysql.* catalog.
+      if (isPrivilegeError(e)) throw adminPrivilegeError(server.name, adminName(fleet, server), needed, undefined);
+      throw e;
+    }
+    const adminAccount = accountKey(observed.admin.user, observed.admin.host);
+    const missing = missingAdminPrivileges(observed.catalog, observed.admin, needed);
     const diff = diffServer(desired, observed, {
       ...(services ? { services } : {}),
       prune: opts.prune,
@@ -217,11 +265,24 @@ async function provisionServer(
       failures: [],
       elapsedMs: 0,
     };
+    // One sentence for a weak admin account, before any DDL (plan says it too: the plan could not be applied).
+    if (diff.changes.length > 0 && missing.length > 0)
+      throw adminPrivilegeError(server.name, adminAccount, needed, missing);
     if (!opts.dryRun && diff.changes.length > 0) {
       progress(`applying ${diff.changes.length} change${diff.changes.length === 1 ? '' : 's'}`);
       const statements = diff.changes.map((c) => statementFor(c, lookup));
       const failures = await applyStatements(session, statements);
       result.applied = diff.changes.length - failures.length;
+      // A privilege the check above could not see (e.g. a role not enabled): still one sentence, not one per change.
+      const denied = failures.filter((f) => f.code !== undefined && ACCESS_DENIED_CODES.has(f.code));
+      if (denied.length > 1) {
+        const e = adminPrivilegeError(server.name, adminAccount, needed, undefined);
+        result.error = {
+          message: `${e.message} (${denied.length} changes were refused)`,
+          ...(e.hint ? { hint: e.hint } : {}),
+        };
+        failures.splice(0, failures.length, ...failures.filter((f) => !denied.includes(f)));
+      }
       result.failures = failures.map((f) => {
         const c = diff.changes[f.index]!;
         return {

@@ -397,13 +397,35 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
     }
   }
 
+  // Shadows: a managed user name on a host services.yaml does not declare. Whoever connects from
+  // that host logs in as it, with whatever it holds, so it is drift and is dropped, not an orphan.
+  const desiredAccounts = new Set(desired.accounts.map((a) => accountKey(a.user, a.host)));
+  const managedUsers = new Map<string, DesiredAccount>();
+  for (const a of desired.accounts) if (selected(a.service)) managedUsers.set(a.user, a);
+  const shadows = new Set<string>();
+  for (const a of catalog.accounts) {
+    const owner = managedUsers.get(a.user);
+    const key = accountKey(a.user, a.host);
+    if (!owner || a.isRole || desiredAccounts.has(key) || observed.protectedAccounts.has(key)) continue;
+    shadows.add(key);
+    changes.push({
+      server,
+      ...(owner.service ? { service: owner.service } : {}),
+      kind: 'drop-user',
+      object: `'${a.user}'@'${a.host}'`,
+      user: a.user,
+      host: a.host,
+      destructive: false,
+      reason: `shadows the managed account '${owner.user}'@'${owner.host}': same user name on a host services.yaml does not declare (drift)`,
+    });
+  }
+
   // Orphans: only with the whole fleet in view, else every other service would look orphaned.
   if (!opts.services) {
-    const desiredAccounts = new Set(desired.accounts.map((a) => accountKey(a.user, a.host)));
     for (const a of catalog.accounts) {
       if (a.isRole || SYSTEM_USERS.has(a.user) || a.user === '') continue;
       const key = accountKey(a.user, a.host);
-      if (desiredAccounts.has(key) || observed.protectedAccounts.has(key)) continue;
+      if (desiredAccounts.has(key) || shadows.has(key) || observed.protectedAccounts.has(key)) continue;
       orphans.push({ server, kind: 'user', object: `'${a.user}'@'${a.host}'` });
       if (opts.prune) {
         changes.push({

@@ -34,13 +34,15 @@ export async function adminTarget(
 ): Promise<AdminTarget> {
   if (server.driver === 'external') {
     const admin = server.admin!;
-    const password = admin.passwordEnv ? env[admin.passwordEnv] : undefined;
+    // An empty value counts as unset: it is almost always a variable that was meant to be filled.
+    const password = admin.passwordEnv ? env[admin.passwordEnv] || undefined : undefined;
     if (admin.passwordEnv && password === undefined) {
       throw new OperationalError(
-        `server "${server.name}": environment variable ${admin.passwordEnv} (admin password) is not set`,
+        `server "${server.name}": environment variable ${admin.passwordEnv} (admin password) is ${env[admin.passwordEnv] === '' ? 'empty' : 'not set'}`,
         {
           server: server.name,
-          hint: `export ${admin.passwordEnv}=... (or put it in .env) and run again`,
+          // dbps reads only its own environment; a .env file is for docker compose, not for dbps.
+          hint: `export ${admin.passwordEnv}=... in the shell that runs dbps and run again`,
         },
       );
     }

@@ -42,7 +42,7 @@ export async function observeServer(
   desired: DesiredServer,
   passwords: ReadonlyMap<string, string | undefined>,
   wantOrphans: boolean,
-): Promise<ServerObservation> {
+): Promise<ServerObservation & { admin: { user: string; host: string } }> {
   const hashes = desired.accounts.map((a) => {
     const pw = passwords.get(accountKey(a.user, a.host));
     // No known password yet (plan before the first provision): an impossible hash, so it "differs".
@@ -98,6 +98,7 @@ export async function observeServer(
     existingTables: new Set(tableRows.map((r) => tableKey(String(r.db), String(r.tbl)))),
     tableCounts,
     protectedAccounts: new Set(at > 0 ? [accountKey(me.slice(0, at), me.slice(at + 1))] : []),
+    admin: at > 0 ? { user: me.slice(0, at), host: me.slice(at + 1) } : { user: me, host: '' },
   };
 }
 

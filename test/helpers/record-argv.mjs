@@ -3,13 +3,26 @@
 import cp from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
+import { promisify } from 'node:util';
 
 const log = process.env.DBPS_ARGV_LOG;
+const record = (args) => {
+  if (log) appendFileSync(log, `${JSON.stringify(args.filter((a) => typeof a === 'string' || Array.isArray(a)))}\n`);
+};
 for (const name of ['spawn', 'spawnSync', 'execFile', 'execFileSync', 'exec', 'execSync', 'fork']) {
   const original = cp[name];
-  cp[name] = function recorded(...args) {
-    if (log) appendFileSync(log, `${JSON.stringify(args.filter((a) => typeof a === 'string' || Array.isArray(a)))}\n`);
+  const recorded = function recorded(...args) {
+    record(args);
     return original.apply(this, args);
   };
+  // promisify(execFile) resolves { stdout, stderr } only through the original's custom form; keep it.
+  const custom = original[promisify.custom];
+  if (custom) {
+    recorded[promisify.custom] = function recordedPromise(...args) {
+      record(args);
+      return custom.apply(this, args);
+    };
+  }
+  cp[name] = recorded;
 }
 syncBuiltinESMExports();

@@ -11,6 +11,8 @@ import { freePort, startTestServer, stopAllTestServers, type TestServer } from '
 
 const RECORD_ARGV = path.resolve(import.meta.dirname, '../helpers/record-argv.mjs');
 const ORDERS_APP_PWD = 'Env-Pw-0rders-app-1st!';
+const IT_ADMIN_PWD = 'It-Admin-Pw-3xternal!';
+let usedLocal = false;
 
 let shared: TestServer;
 let solo: TestServer;
@@ -102,6 +104,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The local server the leak test starts with `dbps up`, if it failed before its `dbps down`.
+  if (usedLocal) await cli(['down'], { IT_ADMIN_PWD });
   await stopAllTestServers();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -279,6 +283,45 @@ describe('dbps plan / provision on external servers', () => {
     expect((await cli(['provision', 'orders'])).code).toBe(0); // back to the first one
   });
 
+  it('refuses an empty passwordEnv value (exit 3, the variable named) and leaves the password alone', async () => {
+    for (const args of [
+      ['plan', 'orders'],
+      ['provision', 'orders'],
+    ]) {
+      const r = await cli(args, { ORDERS_APP_PWD: '' });
+      expect(r.code).toBe(3);
+      expect(r.stdout).toMatch(/environment variable ORDERS_APP_PWD \(password of 'orders_app'@'%'\) is empty/);
+    }
+    await expect(login(solo, 'solo', 'orders_app', '')).rejects.toThrow(/denied/i);
+    const c = await login(solo, 'solo', 'orders_app', ORDERS_APP_PWD);
+    await c.end();
+    const connect = await cli(['connect', 'orders', '-e', 'SELECT 1'], { ORDERS_APP_PWD: '' });
+    expect(connect.code).toBe(3);
+    expect(connect.stderr).toMatch(/ORDERS_APP_PWD \(its password\) is empty/);
+  });
+
+  it('drops a shadow account (a managed user name on an undeclared host) as drift: plan exit 1, provision fixes', async () => {
+    await shared.query("CREATE USER 'a_b_app'@'localhost' IDENTIFIED BY 'shadow-pw'");
+    await shared.query("GRANT ALL PRIVILEGES ON *.* TO 'a_b_app'@'localhost'");
+    const plan = await cli(['plan', '--json']);
+    expect(plan.code).toBe(1);
+    const doc = JSON.parse(plan.stdout);
+    expect(doc.changes).toEqual([
+      expect.objectContaining({
+        kind: 'drop-user',
+        object: "'a_b_app'@'localhost'",
+        service: 'a_b',
+        sql: "DROP USER IF EXISTS 'a_b_app'@'localhost'",
+        reason: expect.stringMatching(/shadows the managed account 'a_b_app'@'%'/),
+      }),
+    ]);
+    expect(doc.orphans.map((o: { object: string }) => o.object)).not.toContain("'a_b_app'@'localhost'");
+    expect((await cli(['plan', 'a_b'])).stdout).toMatch(/drop-user 'a_b_app'@'localhost'/);
+    expect((await cli(['provision'])).code).toBe(0);
+    expect(await shared.query("SELECT Host FROM mysql.global_priv WHERE User = 'a_b_app'")).toEqual([{ Host: '%' }]);
+    expect((await cli(['plan'])).code).toBe(0);
+  });
+
   it('reports orphans and drops them only with --prune --yes', async () => {
     await shared.query("CREATE USER 'stray'@'%' IDENTIFIED BY 'x'");
     await shared.query('CREATE DATABASE empty_stray');
@@ -337,6 +380,42 @@ describe('dbps plan / provision on external servers', () => {
     await writeFile(path.join(dir, 'services.yaml'), fleetYaml());
   });
 
+  it("says once per server which privileges dbps's admin account lacks (exit 3), and changes nothing", async () => {
+    await solo.query("CREATE USER 'weak'@'%' IDENTIFIED BY 'Weak-Admin-Pw-1'");
+    await solo.query("GRANT SELECT ON *.* TO 'weak'@'%'");
+    const weakDir = await mkdtemp(path.join(os.tmpdir(), 'dbps-weak-'));
+    try {
+      await writeFile(
+        path.join(weakDir, 'services.yaml'),
+        `version: 1
+fleet: weak
+servers:
+  w: { driver: external, host: 127.0.0.1, port: ${solo.port}, admin: { user: weak, passwordEnv: WEAK_PW } }
+services:
+  billing: { server: w }
+  ledger: { server: w, outbox: true }
+`,
+      );
+      for (const cmd of ['provision', 'plan']) {
+        const r = await dbps([cmd], { cwd: weakDir, env: { WEAK_PW: 'Weak-Admin-Pw-1' } });
+        runs.push(r);
+        expect(r.code).toBe(3);
+        const lines = r.stdout.split('\n');
+        expect(lines.filter((l) => /lacks privileges/.test(l))).toHaveLength(1);
+        expect(lines.filter((l) => /error:/.test(l))).toHaveLength(1);
+        expect(`${r.stdout}${r.stderr}`).not.toMatch(/denied/i);
+        expect(r.stdout).toMatch(
+          /server "w": dbps's admin account 'weak'@'%' lacks privileges it needs to provision \(missing: [^)]*CREATE USER[^)]*GRANT OPTION\); it needs .* on \*\.\* WITH GRANT OPTION/,
+        );
+      }
+      const dbs = (await solo.query<{ Database: string }>('SHOW DATABASES')).map((r) => r.Database);
+      expect(dbs).not.toContain('billing');
+    } finally {
+      await rm(weakDir, { recursive: true, force: true });
+      await solo.query("DROP USER 'weak'@'%'");
+    }
+  });
+
   it('never shows a password: stdout, stderr, --json, plans, child argv, general log', async () => {
     const secrets = await readSecrets(path.join(dir, '.dbps'));
     const passwords = [...secrets.values(), ORDERS_APP_PWD, 'Env-Pw-0rders-app-2nd!'];
@@ -345,14 +424,51 @@ describe('dbps plan / provision on external servers', () => {
     const { mode } = await import('node:fs').then((fs) => fs.statSync(path.join(dir, '.dbps/secrets.env')));
     expect(mode & 0o777).toBe(0o600);
     runs.push(await cli(['plan', '-v']), await cli(['provision', '--dry-run', '--json']));
+
+    // Commands that do start child processes: `up` of a local server (mariadb-install-db, mariadbd),
+    // `connect` as service accounts (generated and passwordEnv passwords) and `connect --admin` on an
+    // external server whose admin password comes from passwordEnv.
+    await solo.query(`CREATE USER 'it_admin'@'%' IDENTIFIED BY '${IT_ADMIN_PWD}'`);
+    await solo.query("GRANT ALL PRIVILEGES ON *.* TO 'it_admin'@'%' WITH GRANT OPTION");
+    const localPort = await freePort();
+    await writeFile(
+      path.join(dir, 'services.yaml'),
+      fleetYaml(`  loc: { driver: local, memory: 128M, port: ${localPort} }
+`)
+        .replace(
+          `port: ${solo.port}, admin: { user: root } }`,
+          `port: ${solo.port}, admin: { user: it_admin, passwordEnv: IT_ADMIN_PWD } }`,
+        )
+        .replace('services:\n', 'services:\n  notes: { server: loc }\n'),
+    );
+    const adminEnv = { IT_ADMIN_PWD };
+    usedLocal = true;
+    const up = await cli(['up'], adminEnv);
+    expect(up.code).toBe(0);
+    expect((await cli(['provision'], adminEnv)).code).toBe(0);
+    for (const args of [
+      ['connect', 'orders', '-e', 'SELECT CURRENT_USER()'],
+      ['connect', 'orders', '--admin', '-e', 'SELECT CURRENT_USER()'],
+      ['connect', 'a_b', '-e', 'SELECT CURRENT_USER()'],
+      ['connect', 'notes', '-e', 'SELECT CURRENT_USER()'],
+    ]) {
+      const r = await cli(args, adminEnv);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+    expect(runs.at(-3)!.stdout).toContain('it_admin@%');
+    expect((await cli(['down'], adminEnv)).code).toBe(0);
+    usedLocal = false;
+
+    const allSecrets = [...(await readSecrets(path.join(dir, '.dbps'))).values()];
+    passwords.push(...allSecrets, IT_ADMIN_PWD);
     const printed = runs.map((r) => r.stdout + r.stderr).join('\n');
     expect(runs.length).toBeGreaterThan(20);
-    let argv = '';
-    try {
-      argv = await readFile(argvLog, 'utf8');
-    } catch {
-      // no child process at all
-    }
+    const argv = await readFile(argvLog, 'utf8');
+    const children = argv.trim().split('\n');
+    expect(children.filter((l) => l.includes('--defaults-extra-file=')).length).toBeGreaterThanOrEqual(4);
+    expect(children.some((l) => l.includes('mariadbd'))).toBe(true);
+    expect(children.some((l) => l.includes('mariadb-install-db'))).toBe(true);
     const generalLog = await readFile(path.join(shared.datadir, 'general.log'), 'utf8');
     expect(generalLog).toMatch(/CREATE USER 'a_b_app'@'%' IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}'/);
     for (const pw of passwords) {

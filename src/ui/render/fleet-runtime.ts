@@ -113,9 +113,22 @@ export function statusText(r: StatusResult, paint: Paint): string {
   }
   const notes = r.servers.filter((s) => s.state !== 'running' && s.detail && (s.state !== 'stopped' || s.shouldRun));
   if (notes.length) out += `\n${notes.map((s) => `${stateText(s.state)} ${s.server}: ${s.detail}`).join('\n')}\n`;
-  if (r.down.length)
-    out += `${r.down.length} server${r.down.length === 1 ? '' : 's'} should be running but ${r.down.length === 1 ? 'is' : 'are'} not: ${r.down.join(', ')}; run \`dbps up\`\n`;
+  // `dbps up` starts local servers only; an external one that does not answer needs its own fix.
+  const driverOf = new Map(r.servers.map((s) => [s.server, s.driver]));
+  const localDown = r.down.filter((n) => driverOf.get(n) !== 'external');
+  const externalDown = r.servers.filter((s) => s.driver === 'external' && r.down.includes(s.server));
+  if (localDown.length)
+    out += `${localDown.length} local server${localDown.length === 1 ? '' : 's'} should be running but ${localDown.length === 1 ? 'is' : 'are'} not: ${localDown.join(', ')}; run \`dbps up\`\n`;
+  for (const s of externalDown) out += `external server ${s.server}: ${externalAdvice(s.detail)}\n`;
   return out;
+}
+
+/** What to do about an external server that does not answer: dbps never starts those. */
+export function externalAdvice(detail: string | undefined): string {
+  if (detail && /access denied/i.test(detail))
+    return "it refused dbps's admin login; check servers.<name>.admin.user in services.yaml and that its passwordEnv variable holds that user's password";
+  if (detail && /environment variable/.test(detail)) return 'export the admin password variable named in services.yaml';
+  return 'dbps does not start external servers; check that it runs and that host and port in services.yaml are right';
 }
 
 export function doctorText(r: DoctorResult, paint: Paint): string {

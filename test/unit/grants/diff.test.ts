@@ -211,6 +211,39 @@ describe('diffServer', () => {
     expect(forced.changes.map(displaySql)).toContain('DROP DATABASE IF EXISTS `full_db`');
   });
 
+  it('drops a shadow account (a managed user name on an undeclared host) as drift, not as an orphan', () => {
+    const first = diffServer(DESIRED, observe(emptyCatalog(), { existingTables: ALL_TABLES }), OPTS);
+    const clean = applied(emptyCatalog(), first.changes);
+    const c = structuredClone(clean);
+    c.accounts.push(account('inventory_app', 'localhost', { globalPrivileges: ['SELECT', 'SUPER'] }));
+    c.accounts.push(account('inventory_app2', 'localhost'));
+    const d = diffServer(DESIRED, observe(c, { existingTables: ALL_TABLES }), OPTS);
+    expect(d.changes).toStrictEqual([
+      {
+        server: 'shared',
+        service: 'inventory',
+        kind: 'drop-user',
+        object: "'inventory_app'@'localhost'",
+        user: 'inventory_app',
+        host: 'localhost',
+        destructive: false,
+        reason:
+          "shadows the managed account 'inventory_app'@'%': same user name on a host services.yaml does not declare (drift)",
+      },
+    ]);
+    expect(d.orphans.map((o) => o.object)).toEqual(["'inventory_app2'@'localhost'"]);
+    // Also with a service filter that selects its service, and never for another service.
+    const only = diffServer(DESIRED, observe(c, { existingTables: ALL_TABLES }), {
+      ...OPTS,
+      services: new Set(['inventory']),
+    });
+    expect(only.changes.map((x) => x.kind)).toEqual(['drop-user']);
+    expect(
+      diffServer(DESIRED, observe(c, { existingTables: ALL_TABLES }), { ...OPTS, services: new Set(['analytics']) })
+        .changes,
+    ).toEqual([]);
+  });
+
   it('with a service filter, touches only those services (and the server accounts) and reports no orphans', () => {
     const c = emptyCatalog();
     c.accounts.push(account('stray', '%'));
