@@ -38,7 +38,7 @@ servers:
 services:
   orders: { memory: 128M, port: ${p2} }
   inventory: { server: shared }
-  inv_x: { server: shared, database: invXx }
+  inv_x: { server: shared }
 `,
   );
   const up = await cli(['up']);
@@ -65,22 +65,48 @@ describe('provision on local servers (dbps up)', () => {
     expect(again.stdout).toMatch(/No changes\./);
   });
 
-  it('isolates by behaviour: own database works, the neighbour (even inv_x vs invXx) is denied, other servers have no account', async () => {
+  it('isolates by behaviour: own database works, the neighbour is denied, and so is invXx, which an unescaped inv_x would match', async () => {
+    // A database made by hand whose name differs from inv_x only where `_` would be a LIKE wildcard.
+    const made = await cli([
+      'connect',
+      'inventory',
+      '--admin',
+      '-e',
+      'CREATE DATABASE invXx; CREATE TABLE invXx.secret (id INT); INSERT INTO invXx.secret VALUES (42)',
+    ]);
+    expect(made.code).toBe(0);
     const inv = await login('shared', 'inventory_app');
     const invMig = await login('shared', 'inventory_migrator');
     const x = await login('shared', 'inv_x_app');
+    const xMig = await login('shared', 'inv_x_migrator');
     const orders = await login('orders', 'orders_app');
+    const ordersMig = await login('orders', 'orders_migrator');
     try {
       await invMig.query('CREATE TABLE inventory.t (id INT)');
       await inv.query('INSERT INTO inventory.t VALUES (1)');
-      await expect(inv.query('ALTER TABLE inventory.t ADD COLUMN c INT')).rejects.toThrow(/denied/i);
-      await expect(inv.query('CREATE TABLE invXx.t (id INT)')).rejects.toThrow(/denied/i);
+      // migrator can ALTER, app cannot.
+      await invMig.query('ALTER TABLE inventory.t ADD COLUMN c INT');
+      await expect(inv.query('ALTER TABLE inventory.t ADD COLUMN d INT')).rejects.toThrow(/denied/i);
+      await expect(inv.query('CREATE TABLE inv_x.t (id INT)')).rejects.toThrow(/denied/i);
       await expect(x.query('SELECT * FROM inventory.t')).rejects.toThrow(/denied/i);
-      await x.query('CREATE TEMPORARY TABLE invXx.tmp (id INT)');
+      // inv_x's own database works for both of its accounts …
+      await xMig.query('CREATE TABLE inv_x.t (id INT)');
+      await x.query('INSERT INTO inv_x.t VALUES (1)');
+      await xMig.query('ALTER TABLE inv_x.t ADD COLUMN c INT');
+      await expect(x.query('ALTER TABLE inv_x.t ADD COLUMN d INT')).rejects.toThrow(/denied/i);
+      // … and invXx, which `inv_x`.* unescaped would also grant, is denied to both.
+      for (const c of [x, xMig]) {
+        await expect(c.query('SELECT * FROM invXx.secret')).rejects.toThrow(/denied/i);
+        await expect(c.query('INSERT INTO invXx.secret VALUES (1)')).rejects.toThrow(/denied/i);
+        await expect(c.query('CREATE TABLE invXx.t2 (id INT)')).rejects.toThrow(/denied/i);
+      }
       await orders.query('CREATE TEMPORARY TABLE orders.tmp (id INT)');
+      await ordersMig.query('CREATE TABLE orders.t (id INT)');
+      await ordersMig.query('ALTER TABLE orders.t ADD COLUMN c INT');
+      await expect(orders.query('ALTER TABLE orders.t ADD COLUMN d INT')).rejects.toThrow(/denied/i);
       await expect(orders.query('CREATE TEMPORARY TABLE mysql.tmp (id INT)')).rejects.toThrow(/denied/i);
     } finally {
-      await Promise.all([inv.end(), invMig.end(), x.end(), orders.end()]);
+      await Promise.all([inv.end(), invMig.end(), x.end(), xMig.end(), orders.end(), ordersMig.end()]);
     }
     // Instance isolation: the orders account does not exist on the shared server at all.
     const pw = (await readSecrets(path.join(dir, '.dbps'))).get(secretKey('orders', 'orders_app'));
