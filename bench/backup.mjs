@@ -118,12 +118,9 @@ const prepareCache = () => {
 
 const out = path.join(work, 'out');
 mkdirSync(out);
-const secrets = Object.fromEntries(
-  readFileSync(path.join(stateDir, 'secrets.env'), 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('='))
-    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-);
+// The backup account's generated password, read with dbps's own reader and key.
+const { readSecrets, secretKey } = await import('../dist/runtime/secrets.js');
+const secrets = await readSecrets(stateDir);
 // The hand-run commands use the same account, the same 0600 defaults file (the server's my.cnf
 // included, then innodb_flush_method=fsync so the tool reads the data files through the page cache
 // rather than with the server's O_DIRECT: what dbps writes for 10.x tools) and the same --parallel.
@@ -131,7 +128,8 @@ const readOptions = (n) => (Number(state[n].version.split('.')[0]) >= 11 ? '' : 
 const creds = Object.fromEntries(
   names.map((n) => {
     const f = path.join(work, `${n}-cred.cnf`);
-    const pw = secrets[`DBPS_PASSWORD_${n.toUpperCase()}_DBPS_BACKUP`];
+    const pw = secrets.get(secretKey(n, 'dbps_backup'));
+    if (!pw) throw new Error(`no generated password for dbps_backup on ${n} in secrets.env`);
     writeFileSync(
       f,
       `!include ${state[n].cnf}\n[mariadb-backup]\nuser=dbps_backup\npassword="${pw}"\nsocket=${state[n].socket}\n${readOptions(n)}`,

@@ -4,6 +4,7 @@ import { GLOBAL_OPTIONS, type GlobalFlags, resolveGlobalOptions } from './cli/op
 import { COMMANDS } from './cli/registry.js';
 import type { CommandSpec } from './cli/spec.js';
 import { ExitCode, UsageError } from './errors.js';
+import { removeOptionFilesOnSignals } from './runtime/client-defaults.js';
 import { describeError } from './ui/error-text.js';
 import { processOutput } from './ui/output.js';
 import { VERSION } from './version.js';
@@ -84,6 +85,8 @@ export async function main(argv: string[]): Promise<void> {
       if (e.code !== 'EPIPE') throw e;
     });
   }
+  // Credentials files of child processes never outlive dbps, even when it is killed by a signal.
+  removeOptionFilesOnSignals();
   let exitCode: number = ExitCode.ok;
   const program = buildProgram((code) => {
     exitCode = code;

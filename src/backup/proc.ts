@@ -1,10 +1,10 @@
 // Child processes of the backup code: credentials in a 0600 defaults file (never argv), tool
 // versions, and a runner that keeps the tail of stderr for error messages.
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { OperationalError } from '../errors.js';
+import { optionValue, type TempDefaultsFile, writeOptionFile } from '../runtime/client-defaults.js';
+
+export { optionValue };
 
 export interface Credentials {
   user: string;
@@ -12,11 +12,6 @@ export interface Credentials {
   socket?: string;
   host?: string;
   port?: number;
-}
-
-/** Option-file value quoting: backslash and double quote are the escapes the option parser reads. */
-export function optionValue(v: string): string {
-  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 /**
@@ -42,17 +37,11 @@ export function defaultsFileText(
   return `${lines.join('\n')}\n`;
 }
 
-export interface DefaultsFile {
-  path: string;
-  remove(): Promise<void>;
-}
+export type DefaultsFile = TempDefaultsFile;
 
 /** Writes a 0600 defaults file in a private 0700 temp dir; the caller removes it when the child is done. */
-export async function writeDefaultsFile(text: string): Promise<DefaultsFile> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-cred-'));
-  const file = path.join(dir, 'client.cnf');
-  await writeFile(file, text, { mode: 0o600 });
-  return { path: file, remove: () => rm(dir, { recursive: true, force: true }) };
+export function writeDefaultsFile(text: string): Promise<DefaultsFile> {
+  return writeOptionFile(text);
 }
 
 export interface RunResult {

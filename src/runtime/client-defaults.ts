@@ -36,27 +36,66 @@ export interface TempDefaultsFile {
   remove(): Promise<void>;
 }
 
-/** Writes the connection's option file (0600 in a 0700 directory) for `--defaults-extra-file`. */
-export async function writeClientDefaults(c: ClientConnection): Promise<TempDefaultsFile> {
+// Directories of the option files still on disk, so that an exit or a fatal signal removes them
+// even when the code that wrote one never reaches its cleanup.
+const live = new Set<string>();
+let exitHook = false;
+
+/** Removes every option file this process wrote and has not removed yet (synchronous: safe in 'exit'). */
+export function removeLiveOptionFiles(): void {
+  for (const dir of live) rmSync(dir, { recursive: true, force: true });
+  live.clear();
+}
+
+/**
+ * Writes an option file (0600 in a private 0700 directory) for `--defaults-extra-file` or
+ * `--defaults-file`; the caller removes it when the child is done.
+ */
+export async function writeOptionFile(text: string): Promise<TempDefaultsFile> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-client-'));
   await chmod(dir, 0o700);
   const file = path.join(dir, 'client.cnf');
-  // Last resort for a process that ends without running the caller's cleanup (process.exit, a fatal
-  // error): the 'exit' event still fires. Signals are the caller's job (see commands/connect.ts).
-  const onExit = () => rmSync(dir, { recursive: true, force: true });
-  process.once('exit', onExit);
+  live.add(dir);
+  if (!exitHook) {
+    // Last resort for a process that ends without running the caller's cleanup (process.exit, a
+    // fatal error): the 'exit' event still fires. Signals: see removeOptionFilesOnSignals.
+    process.on('exit', removeLiveOptionFiles);
+    exitHook = true;
+  }
   try {
-    await writeFile(file, clientOptionText(c), { mode: 0o600 });
+    await writeFile(file, text, { mode: 0o600 });
   } catch (e) {
-    process.off('exit', onExit);
-    onExit();
+    live.delete(dir);
+    rmSync(dir, { recursive: true, force: true });
     throw e;
   }
   return {
     path: file,
     remove: async () => {
-      process.off('exit', onExit);
+      live.delete(dir);
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Writes the connection's option file (0600 in a 0700 directory) for `--defaults-extra-file`. */
+export function writeClientDefaults(c: ClientConnection): Promise<TempDefaultsFile> {
+  return writeOptionFile(clientOptionText(c));
+}
+
+const FATAL_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Makes SIGINT/SIGTERM/SIGHUP remove the live option files before dbps dies (Node's default for
+ * these signals skips the 'exit' event). A command that watches a signal itself (connect forwards
+ * them to its client and cleans up after it) keeps it: this handler then stays out of the way.
+ */
+export function removeOptionFilesOnSignals(): void {
+  for (const sig of FATAL_SIGNALS) {
+    process.on(sig, () => {
+      if (process.listenerCount(sig) > 1) return;
+      removeLiveOptionFiles();
+      process.exit(128 + (os.constants.signals[sig] ?? 1));
+    });
+  }
 }
