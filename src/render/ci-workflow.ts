@@ -8,24 +8,42 @@ export interface CiOptions {
   fleetFile: string;
   /** The generate output directory, relative to the repository root (POSIX); "." when generated in place. */
   outDir: string;
-  /** Extra `dbps generate` flags that shape the output (--namespace, --physical-backups, …), so --check compares like with like. */
+  /** Every `dbps generate` flag that shaped the output (--only, --namespace, --ci-install, …), so --check compares like with like. */
   generateFlags: string[];
-  /** dbps version the workflow installs: pinned, so a new release cannot change CI behind your back. */
-  dbpsVersion: string;
+  /** How the job gets dbps: pinned either way, so a new release cannot change CI behind your back. */
+  install: CiInstall;
   /** Catalog snapshot written by `dbps audit-grants --dump`, committed so CI audits without a server. */
   grantsDump?: string;
 }
+
+/**
+ * `repo`: the repository's package.json and lock file list dbps, so the job runs `npm ci` and puts
+ * node_modules/.bin on PATH; `global`: `npm install --global <spec>` (a registry version, a tarball
+ * URL, a git URL: whatever npm can install).
+ */
+export type CiInstall = { kind: 'repo' } | { kind: 'global'; spec: string };
 
 export const CI_WORKFLOW_PATH = '.github/workflows/dbps.yml';
 export const DEFAULT_GRANTS_DUMP = 'dbps-grants.json';
 
 /** Quotes a shell word only when it needs it (the workflow runs under bash). */
 function shellWord(word: string): string {
-  return /^[A-Za-z0-9_./=:@-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_./=:@,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 function command(words: string[]): string {
   return words.map(shellWord).join(' ');
+}
+
+/** The step that makes `dbps` a command of the job. */
+function installStep(install: CiInstall): YamlValue {
+  if (install.kind === 'repo')
+    return {
+      name: 'Install dbps (from package.json)',
+      // Later steps call `dbps`: the locally installed bin directory goes on their PATH.
+      run: `npm ci\necho "$PWD/node_modules/.bin" >> "$GITHUB_PATH"\n`,
+    };
+  return { name: 'Install dbps', run: command(['npm', 'install', '--global', install.spec]) };
 }
 
 /** The workflow text; deterministic for the same options. */
@@ -44,7 +62,7 @@ export function renderCiWorkflow(fleet: Fleet, opts: CiOptions): string {
         steps: [
           { uses: 'actions/checkout@v4' },
           { uses: 'actions/setup-node@v4', with: { 'node-version': '20' } },
-          { name: 'Install dbps', run: command(['npm', 'install', '--global', `dbps@${opts.dbpsVersion}`]) },
+          installStep(opts.install),
           { name: 'Validate services.yaml', run: command(['dbps', 'validate', ...f]) },
           {
             name: 'Generated files are up to date',

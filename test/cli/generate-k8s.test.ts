@@ -1,11 +1,11 @@
 // dbps generate --only k8s,ci through the built binary: --generate-secrets keeps every password out of
 // the generated files, --check catches stale k8s and ci output, and validate rejects name collisions.
-import { copyFile, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { repoRoot } from '../helpers/fleets.js';
 import { fiftyServicesText } from '../helpers/k8s-fleets.js';
 
@@ -148,4 +148,82 @@ describe('dbps generate --only k8s,ci', () => {
     expect(r.stderr).toMatch(/clash\.yaml:5:3: .*Kubernetes .* name "order-svc"/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it("the workflow's own `generate --check` line, run as written, finds the generated files up to date", async () => {
+    const cases: { name: string; args: string[]; pkg?: boolean; files: number }[] = [
+      { name: 'only-k8s-ci', args: ['--only', 'k8s,ci', '--out', '.', '--namespace', 'shop'], files: 9 },
+      { name: 'all', args: ['--out', 'generated', '--physical-backups', '--operator-metrics'], files: 0 },
+      { name: 'repo-install', args: ['--only', 'ci,mycnf', '--out', 'deploy'], pkg: true, files: 7 },
+    ];
+    for (const c of cases) {
+      const root = path.join(dir, 'wf', c.name);
+      await mkdir(root, { recursive: true });
+      await copyFile(path.join(repoRoot, 'templates', 'ecommerce.yaml'), path.join(root, 'services.yaml'));
+      if (c.pkg) {
+        await writeFile(path.join(root, 'package.json'), '{ "devDependencies": { "dbps": "^0.1.0" } }\n');
+        await writeFile(path.join(root, 'package-lock.json'), '{}\n');
+      }
+      const gen = await execa('node', [bin, 'generate', ...c.args], {
+        cwd: root,
+        reject: false,
+        env: { NO_COLOR: '1' },
+      });
+      expect(gen.exitCode, gen.stderr).toBe(0);
+      const out = c.args[c.args.indexOf('--out') + 1]!;
+      const workflow = parse(await readFile(path.join(root, out, '.github', 'workflows', 'dbps.yml'), 'utf8')) as {
+        jobs: { dbps: { steps: { name?: string; run?: string }[] } };
+      };
+      const steps = workflow.jobs.dbps.steps;
+      const check = steps.find((s) => s.run?.startsWith('dbps generate'))!.run!;
+      const words = shellWords(check);
+      expect(words.slice(0, 2)).toStrictEqual(['dbps', 'generate']);
+      const r = await execa('node', [bin, ...words.slice(1)], { cwd: root, reject: false, env: { NO_COLOR: '1' } });
+      expect(r.exitCode, `${c.name}: ${check}\n${r.stdout}${r.stderr}`).toBe(0);
+      if (c.files) expect(r.stdout).toContain(`all ${c.files} generated files are up to date`);
+      const install = steps.find((s) => s.name?.startsWith('Install dbps'))!.run!;
+      if (c.pkg) {
+        expect(install).toContain('npm ci');
+        expect(check).toContain('--ci-install repo');
+      } else {
+        expect(install).toMatch(/^npm install --global dbps@\d+\.\d+\.\d+/);
+      }
+    }
+  });
+
+  it('--generate-secrets refuses a file inside --out or inside a git work tree unless git ignores it', async () => {
+    const root = path.join(dir, 'repo');
+    await mkdir(root, { recursive: true });
+    await copyFile(path.join(repoRoot, 'templates', 'ecommerce.yaml'), path.join(root, 'services.yaml'));
+    const gen = (...args: string[]) =>
+      execa('node', [bin, 'generate', '--only', 'k8s', '--out', 'gen', ...args], {
+        cwd: root,
+        reject: false,
+        env: { NO_COLOR: '1' },
+      });
+    const inOut = await gen('--generate-secrets', 'gen/secrets.yaml');
+    expect(inOut.exitCode, inOut.stderr).toBe(2);
+    expect(inOut.stderr).toContain('inside the output directory');
+    await expect(stat(path.join(root, 'gen', 'secrets.yaml'))).rejects.toThrow();
+    const git = await execa('git', ['init', '-q', '.'], { cwd: root, reject: false });
+    if (git.exitCode !== 0) return; // no git here: only the --out rule applies
+    await mkdir(path.join(root, 'secrets'));
+    const tracked = await gen('--generate-secrets', 'secrets/shop.yaml');
+    expect(tracked.exitCode, tracked.stderr).toBe(2);
+    expect(tracked.stderr).toMatch(/inside the git work tree .* not ignored by git/);
+    await writeFile(path.join(root, '.gitignore'), 'secrets/\n');
+    const noFolder = await gen('--generate-secrets', 'nowhere/shop.yaml');
+    expect(noFolder.exitCode, noFolder.stderr).toBe(2);
+    expect(noFolder.stderr).toContain('does not exist');
+    const ok = await gen('--generate-secrets', 'secrets/shop.yaml');
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect((await stat(path.join(root, 'secrets', 'shop.yaml'))).mode & 0o777).toBe(0o600);
+  });
 });
+
+/** Splits a command line the way bash would for the words the workflow writes (plain and '...' quoted). */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  for (const m of line.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g))
+    words.push(m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]!);
+  return words;
+}

@@ -133,3 +133,97 @@ describe('dbps generate', () => {
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('dbps generate: files it no longer generates', () => {
+  it('removes the files of a server that left services.yaml, --check reports them, and a file of your own stays', async () => {
+    const fleetFile = path.join(dir, 'services.yaml');
+    const original = await readFile(fleetFile, 'utf8');
+    try {
+      expect((await dbps('generate', '--out', 'gone')).exitCode).toBe(0);
+      // A file of the user's own in dbps's folders: never touched.
+      await writeFile(path.join(dir, 'gone', 'mycnf', 'mine.cnf'), '[mysqld]\nport = 1\n');
+      await writeFile(path.join(dir, 'gone', 'k8s', 'extra.yaml'), 'kind: ConfigMap\n');
+      await writeFile(fleetFile, original.replace(/^ {2}archive: .*\n/m, ''));
+      const check = await dbps('--json', 'generate', '--out', 'gone', '--check');
+      expect(check.exitCode, check.stderr).toBe(1);
+      const result = JSON.parse(check.stdout) as { files: { path: string; status: string }[] };
+      expect(result.files.filter((f) => f.status === 'obsolete').map((f) => f.path)).toStrictEqual([
+        'mycnf/archive.cnf',
+        'k8s/archive.yaml',
+      ]);
+      const text = await dbps('generate', '--out', 'gone', '--check');
+      expect(text.stdout).toMatch(/obsolete\s+gone\/mycnf\/archive\.cnf/);
+      // --only limits the check to the kinds it names.
+      expect((await dbps('generate', '--out', 'gone', '--check', '--only', 'compose')).exitCode).toBe(1);
+      const regen = await dbps('generate', '--out', 'gone');
+      expect(regen.exitCode, regen.stderr).toBe(0);
+      expect(regen.stdout).toMatch(/removed\s+gone\/mycnf\/archive\.cnf/);
+      expect(regen.stdout).toMatch(/, 2 removed in gone\//);
+      const files = [...(await tree(path.join(dir, 'gone'))).keys()];
+      expect(files).not.toContain('mycnf/archive.cnf');
+      expect(files).not.toContain('k8s/archive.yaml');
+      expect(files).toEqual(expect.arrayContaining(['mycnf/mine.cnf', 'k8s/extra.yaml']));
+      expect((await dbps('generate', '--out', 'gone', '--check')).exitCode).toBe(0);
+    } finally {
+      await writeFile(fleetFile, original);
+    }
+  });
+});
+
+describe('dbps generate: bad --out, --only and flags', () => {
+  it('an --out that is a file, or cannot be created, is a usage error naming the path (never "a bug")', async () => {
+    await writeFile(path.join(dir, 'afile'), 'x');
+    for (const args of [
+      ['generate', '--out', 'afile'],
+      ['generate', '--out', 'afile', '--check'],
+      ['generate', '--out', 'afile/sub'],
+    ]) {
+      const r = await dbps(...args);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(path.join(dir, 'afile'));
+      expect(r.stderr).toContain('not a directory');
+      expect(r.stderr).not.toContain('bug');
+    }
+    // /sys refuses new folders (EPERM); under /proc, Node's recursive mkdir would loop forever.
+    for (const out of ['/sys/dbps-cannot-exist', '/proc/dbps-cannot-exist/x']) {
+      const r = await dbps('generate', '--out', out, '--only', 'graph');
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toContain(out);
+      expect(r.stderr).not.toContain('bug');
+    }
+  });
+
+  it('a file in the way inside --out is named, and a write failure is exit 3', async () => {
+    await rm(path.join(dir, 'inway'), { recursive: true, force: true });
+    const { mkdir, chmod } = await import('node:fs/promises');
+    await mkdir(path.join(dir, 'inway'), { recursive: true });
+    await writeFile(path.join(dir, 'inway', 'mycnf'), 'a file where a folder belongs');
+    const r = await dbps('generate', '--out', 'inway', '--only', 'mycnf');
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(path.join(dir, 'inway', 'mycnf'));
+    expect(r.stderr).not.toContain('bug');
+    if (process.getuid?.() !== 0) {
+      // Root ignores permissions, so this half runs only as another user.
+      await mkdir(path.join(dir, 'ro'), { recursive: true });
+      await chmod(path.join(dir, 'ro'), 0o500);
+      const denied = await dbps('generate', '--out', 'ro', '--only', 'graph');
+      await chmod(path.join(dir, 'ro'), 0o700);
+      expect(denied.exitCode, denied.stderr).toBe(3);
+      expect(denied.stderr).toContain(path.join(dir, 'ro', 'fleet.md'));
+    }
+  });
+
+  it('--only with no kind, and k8s or ci flags without that output, are usage errors', async () => {
+    for (const args of [
+      ['--only', ','],
+      ['--only', ''],
+      ['--only', 'mycnf', '--namespace', 'shop'],
+      ['--only', 'compose', '--physical-backups'],
+      ['--only', 'k8s', '--ci-install', 'repo'],
+    ]) {
+      const r = await dbps('generate', '--out', 'usage', ...args);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/--only|shapes/);
+    }
+  });
+});

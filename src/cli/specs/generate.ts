@@ -1,23 +1,8 @@
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
-import { OUTPUT_KINDS, type OutputKind } from '../../generate/files.js';
-import { fileOptionsFromFlags } from '../../generate/flags.js';
+import { OUTPUT_KINDS } from '../../generate/files.js';
+import { CI_INSTALL_REPO, fileOptionsFromFlags, parseKinds } from '../../generate/flags.js';
 import type { CommandSpec } from '../spec.js';
-
-/** Parses --only into output kinds; unknown names are usage errors. */
-export function parseKinds(only: string | undefined): OutputKind[] {
-  if (!only) return [...OUTPUT_KINDS];
-  const kinds = only
-    .split(',')
-    .map((k) => k.trim())
-    .filter(Boolean);
-  for (const k of kinds) {
-    if (!(OUTPUT_KINDS as readonly string[]).includes(k)) {
-      throw new UsageError(`--only: unknown output "${k}"`, { hint: `choose from ${OUTPUT_KINDS.join(', ')}` });
-    }
-  }
-  return kinds as OutputKind[];
-}
 
 export const generateSpec: CommandSpec = {
   name: 'generate',
@@ -36,7 +21,11 @@ export const generateSpec: CommandSpec = {
     },
     {
       flags: '--generate-secrets <file>',
-      help: 'k8s: write random account passwords to FILE (0600, for a secret manager; never commit it)',
+      help: 'k8s: write random account passwords to FILE (0600, for a secret manager; refused inside --out or a git work tree unless git-ignored)',
+    },
+    {
+      flags: '--ci-install <spec>',
+      help: `ci: how the job installs dbps: "${CI_INSTALL_REPO}" (npm ci; default when package.json and its lock file list dbps) or an npm spec for npm install --global (default dbps@<this version>)`,
     },
   ],
   examples: [
@@ -44,18 +33,30 @@ export const generateSpec: CommandSpec = {
     'dbps generate --only mycnf,compose --out deploy',
     'dbps generate --check   # in CI',
     'dbps generate --only k8s --namespace shop --generate-secrets ~/shop-secrets.yaml',
-    'dbps generate --only ci --out .',
+    'dbps generate --only ci --out . --ci-install github:acme/dbps#v0.1.0',
   ],
   exitCodes: {
     0: 'written, or up to date with --check',
     1: 'stale or missing files (--check)',
-    2: 'invalid services.yaml or bad option',
+    2: 'invalid services.yaml, bad option, or an --out that is not a writable directory',
+    3: 'a generated file could not be written or removed',
   },
   async run({ opts, io }) {
-    const kinds = parseKinds(opts.only as string | undefined);
-    const { run } = await import('../../commands/generate.js');
+    const kinds = parseKinds(opts.only === undefined ? undefined : String(opts.only));
+    const { run, STALE_STATUSES } = await import('../../commands/generate.js');
     const outDir = path.resolve(String(opts.out));
-    const fileOptions = fileOptionsFromFlags(opts, { cwd: process.cwd(), fleetFile: io.opts.file, outDir });
+    const cwd = process.cwd();
+    const needsRepo = kinds.includes('ci') && opts.ciInstall === undefined;
+    const repoListsDbps = needsRepo && (await (await import('../../generate/repo-io.js')).repoListsDbps(cwd));
+    const { VERSION } = await import('../../version.js');
+    const fileOptions = fileOptionsFromFlags(opts, {
+      cwd,
+      fleetFile: io.opts.file,
+      outDir,
+      kinds,
+      repoListsDbps,
+      version: VERSION,
+    });
     const generateSecrets = opts.generateSecrets === undefined ? undefined : path.resolve(String(opts.generateSecrets));
     if (generateSecrets && !kinds.includes('k8s'))
       throw new UsageError("--generate-secrets fills the k8s output's Secrets; add k8s to --only");
@@ -76,15 +77,20 @@ export const generateSpec: CommandSpec = {
         .filter((f) => !io.opts.quiet || f.status !== 'unchanged')
         .map((f) => {
           const mark =
-            f.status === 'written' ? p.ok(f.status) : f.status === 'unchanged' ? p.dim(f.status) : p.bad(f.status);
+            f.status === 'written' || f.status === 'removed'
+              ? p.ok(f.status)
+              : f.status === 'unchanged'
+                ? p.dim(f.status)
+                : p.bad(f.status);
           return `${mark.padEnd(9)} ${path.join(shownDir, f.path)}`;
         });
-      const stale = result.files.filter((f) => f.status === 'stale' || f.status === 'missing').length;
+      const stale = result.files.filter((f) => STALE_STATUSES.includes(f.status)).length;
+      const removed = result.files.filter((f) => f.status === 'removed').length;
       const summary = result.check
         ? stale
-          ? `${stale} generated file${stale === 1 ? ' is' : 's are'} stale; run \`dbps generate\` and commit the result`
+          ? `${stale} generated file${stale === 1 ? ' is' : 's are'} stale, missing or obsolete; run \`dbps generate\` and commit the result`
           : `all ${result.files.length} generated files are up to date`
-        : `${result.files.filter((f) => f.status === 'written').length} written, ${result.files.filter((f) => f.status === 'unchanged').length} unchanged in ${shownDir}/`;
+        : `${result.files.filter((f) => f.status === 'written').length} written, ${result.files.filter((f) => f.status === 'unchanged').length} unchanged${removed ? `, ${removed} removed` : ''} in ${shownDir}/`;
       io.out(`${lines.join('\n')}${lines.length ? '\n' : ''}${summary}\n`);
       if (result.secretsFile)
         io.info(
