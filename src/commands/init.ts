@@ -45,10 +45,7 @@ export async function run(opts: InitOptions): Promise<InitResult> {
   const dir = path.dirname(opts.fileAbs);
   await mkdir(dir, { recursive: true });
   const templateText = await readFile(path.join(PACKAGE_ROOT, 'templates', `${opts.template}.yaml`), 'utf8');
-  const schemaPath = path.join(PACKAGE_ROOT, 'schema', 'services.schema.json');
-  let schemaRef = path.relative(dir, schemaPath).split(path.sep).join('/');
-  if (!schemaRef.startsWith('.')) schemaRef = `./${schemaRef}`;
-  const text = renderTemplate(templateText, opts.isolation, schemaRef);
+  const text = renderTemplate(templateText, opts.isolation, schemaReference(dir));
   const fleet = fleetFromText(text, opts.file); // a template that does not validate is a bug, caught here
   await writeFile(opts.fileAbs, text, 'utf8');
   const gitignore = await ensureGitignore(dir);
@@ -62,6 +59,27 @@ export async function run(opts: InitOptions): Promise<InitResult> {
     overwritten: exists,
     gitignore,
   };
+}
+
+/**
+ * The `$schema` reference written into services.yaml, a file meant to be committed: when the project
+ * has dbps as a dependency (node_modules/dbps beside the file or in a folder above it), the path into
+ * node_modules, which is the same on every clone after `npm install`. Otherwise (a global install, a
+ * checkout) the path to this dbps's own copy, relative to the file: right on this machine only.
+ */
+export function schemaReference(dir: string): string {
+  const schema = ['schema', 'services.schema.json'];
+  let target = path.join(PACKAGE_ROOT, ...schema);
+  for (let d = dir; ; d = path.dirname(d)) {
+    const candidate = path.join(d, 'node_modules', 'dbps', ...schema);
+    if (existsSync(candidate)) {
+      target = candidate;
+      break;
+    }
+    if (path.dirname(d) === d) break;
+  }
+  const ref = path.relative(dir, target).split(path.sep).join('/');
+  return ref.startsWith('.') ? ref : `./${ref}`;
 }
 
 async function ensureGitignore(dir: string): Promise<{ file: string; added: string[] }> {

@@ -1,7 +1,7 @@
 // `dbps init` through the built binary, in temp directories: every template x isolation mode writes
 // a file that validates, .gitignore gains .dbps/ and .env exactly once, and nothing is overwritten
 // without --force.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -159,5 +159,34 @@ describe.concurrent('dbps init and existing files', () => {
     const r = await run(root, '-f', root, 'init', '--force');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('is a directory');
+  });
+});
+
+describe('the $schema reference of a file meant to be committed', () => {
+  it('points into node_modules/dbps when the project has dbps as a dependency, beside the file or above it', async () => {
+    const project = freshDir();
+    const schema = path.join(project, 'node_modules', 'dbps', 'schema');
+    mkdirSync(schema, { recursive: true });
+    writeFileSync(path.join(schema, 'services.schema.json'), '{ "title": "dbps services.yaml" }\n');
+    mkdirSync(path.join(project, 'deploy'));
+    for (const [file, ref] of [
+      ['services.yaml', './node_modules/dbps/schema/services.schema.json'],
+      ['deploy/services.yaml', '../node_modules/dbps/schema/services.schema.json'],
+    ] as const) {
+      const init = await run(project, '-f', file, 'init', '--template', 'minimal');
+      expect(init.code, init.stderr).toBe(0);
+      expect(readFileSync(path.join(project, file), 'utf8').split('\n')[0]).toBe(
+        `# yaml-language-server: $schema=${ref}`,
+      );
+    }
+  });
+
+  it('without such a dependency, names the running dbps copy relative to the file', async () => {
+    const dir = freshDir();
+    const init = await run(root, '-f', path.join(dir, 'services.yaml'), 'init');
+    expect(init.code).toBe(0);
+    const first = readFileSync(path.join(dir, 'services.yaml'), 'utf8').split('\n')[0]!;
+    expect(first).not.toContain('node_modules/dbps');
+    expect(existsSync(path.resolve(dir, first.slice(first.indexOf('=') + 1)))).toBe(true);
   });
 });
