@@ -58,6 +58,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
     basePort: d.basePort ?? DEFAULTS.basePort,
     profile: d.profile ?? DEFAULTS.profile,
     memory: d.memory ?? DEFAULTS.memory,
+    localMemory: d.localMemory,
     storage: d.storage ?? DEFAULTS.storage,
   };
   if (d.charset || d.collation)
@@ -70,6 +71,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
   const hostProblem = invalidAccountHost(fleetDefaults.accountHost);
   if (hostProblem) err(['defaults', 'accountHost'], hostProblem);
   if (d.memory) checkMemory(d.memory, ['defaults', 'memory'], err);
+  if (d.localMemory) checkMemory(d.localMemory, ['defaults', 'localMemory'], err);
   if (d.mariadb) checkVersion(d.mariadb, ['defaults', 'mariadb'], err);
 
   const declaredServers = spec.servers ?? {};
@@ -92,7 +94,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
   // One server per service without `server:` (instance isolation).
   for (const [name, svc] of Object.entries(spec.services)) {
     if (svc.server) {
-      for (const k of ['profile', 'memory', 'port', 'serverId', 'storage'] as const) {
+      for (const k of ['profile', 'memory', 'localMemory', 'port', 'serverId', 'storage'] as const) {
         if (svc[k] !== undefined) {
           err(
             ['services', name, k],
@@ -289,6 +291,7 @@ function pick(svc: ServiceSpec): ServerSpec {
   const out: ServerSpec = {};
   if (svc.profile) out.profile = svc.profile;
   if (svc.memory) out.memory = svc.memory;
+  if (svc.localMemory) out.localMemory = svc.localMemory;
   if (svc.storage) out.storage = svc.storage;
   if (svc.port !== undefined) out.port = svc.port;
   if (svc.serverId !== undefined) out.serverId = svc.serverId;
@@ -300,12 +303,27 @@ function makeServer(
   isolation: 'instance' | 'schema',
   s: ServerSpec,
   path: DocPath,
-  defaults: { profile: ProfileName; memory: string; storage: string; mariadb: string },
+  defaults: {
+    profile: ProfileName;
+    memory: string;
+    localMemory?: string | undefined;
+    storage: string;
+    mariadb: string;
+  },
   err: Err,
 ): FleetServer {
   const driver = s.driver ?? 'local';
   const memory = s.memory ?? defaults.memory;
   if (s.memory) checkMemory(s.memory, [...path, 'memory'], err);
+  if (s.localMemory) checkMemory(s.localMemory, [...path, 'localMemory'], err);
+  if (s.localMemory && driver === 'external')
+    err(
+      [...path, 'localMemory'],
+      `external server "${name}" is not run by dbps; "localMemory:" is only for driver: local, so remove it`,
+      true,
+    );
+  const localMemory = driver === 'local' ? (s.localMemory ?? defaults.localMemory) : undefined;
+  const localMemoryBytes = localMemory === undefined ? undefined : parseSize(localMemory);
   if (s.mariadb) checkVersion(s.mariadb, [...path, 'mariadb'], err);
   if (driver === 'external') {
     if (!s.host)
@@ -344,6 +362,7 @@ function makeServer(
     isolation,
     profile: s.profile ?? defaults.profile,
     memoryBytes: parseSize(memory) ?? 0,
+    ...(localMemoryBytes !== undefined ? { localMemoryBytes } : {}),
     storage: s.storage ?? defaults.storage,
     ...(s.port !== undefined ? { port: s.port } : driver === 'external' ? { port: 3306 } : {}),
     ...(s.host ? { host: s.host } : {}),

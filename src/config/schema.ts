@@ -7,6 +7,11 @@ const memory = {
   pattern: '^[0-9]+(\\.[0-9]+)?[KMGT]$',
   description: 'Memory given to the server, e.g. 512M, 2G',
 } as const;
+const localMemory = {
+  ...memory,
+  description:
+    'Memory `dbps up` gives the server on this machine instead of memory (local driver only; generated compose and Kubernetes output keep memory), e.g. 256M on a laptop',
+} as const;
 const storage = {
   type: 'string',
   pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|K|M|G|T)$',
@@ -47,6 +52,7 @@ export const servicesSchema = {
         basePort: { ...port, maximum: 65000 },
         profile,
         memory,
+        localMemory,
         storage,
       },
     },
@@ -61,6 +67,7 @@ export const servicesSchema = {
           driver: { enum: ['local', 'external'] },
           profile,
           memory,
+          localMemory,
           storage,
           port,
           host: { type: 'string', minLength: 1 },
@@ -91,6 +98,7 @@ export const servicesSchema = {
           database: { type: 'string', minLength: 1 },
           profile,
           memory,
+          localMemory,
           storage,
           port,
           serverId,

@@ -23,6 +23,8 @@ export interface DefaultsSpec {
   basePort?: number;
   profile?: ProfileName;
   memory?: string;
+  /** Memory of local servers under `dbps up` (laptops); generated files keep `memory`. */
+  localMemory?: string;
   storage?: string;
 }
 
@@ -36,6 +38,8 @@ export interface ServerSpec {
   driver?: 'local' | 'external';
   profile?: ProfileName;
   memory?: string;
+  /** Memory under `dbps up` instead of `memory` (local driver only). */
+  localMemory?: string;
   storage?: string;
   port?: number;
   host?: string;
@@ -68,6 +72,8 @@ export interface ServiceSpec {
   database?: string;
   profile?: ProfileName;
   memory?: string;
+  /** Memory of the service's own instance under `dbps up` instead of `memory`. */
+  localMemory?: string;
   storage?: string;
   port?: number;
   serverId?: number;

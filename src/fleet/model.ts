@@ -37,6 +37,8 @@ export interface FleetServer {
   isolation: Isolation;
   profile: ProfileName;
   memoryBytes: number;
+  /** `localMemory:`: what `dbps up` gives a local server instead of memoryBytes (generated files keep memoryBytes). */
+  localMemoryBytes?: number;
   /** Volume size for image-based output, e.g. "10Gi". */
   storage: string;
   /** Port given in services.yaml; local servers without one get a port allocated at `up`. */

@@ -302,7 +302,9 @@ export const localDriver: Driver = {
 
     let cnfText: string;
     try {
-      cnfText = renderMyCnf(ctx.fleet, server, {
+      // localMemory: (a laptop-sized server) replaces memory here only; generated files keep memory.
+      const sized = server.localMemoryBytes ? { ...server, memoryBytes: server.localMemoryBytes } : server;
+      cnfText = renderMyCnf(ctx.fleet, sized, {
         version,
         memoryScale: opts.memoryScale,
         paths: {
