@@ -15,7 +15,8 @@ const localMemory = {
 const storage = {
   type: 'string',
   pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|K|M|G|T)$',
-  description: 'Volume size for compose / Kubernetes output, e.g. 10Gi',
+  description:
+    'Volume size of the Kubernetes output (MariaDB storage and backup PVCs), e.g. 10Gi; compose volumes are not sized',
 } as const;
 const profile = {
   enum: ['oltp', 'olap', 'sessions', 'archive'],
