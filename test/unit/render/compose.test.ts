@@ -46,6 +46,13 @@ describe('docker-compose.yml', () => {
     expect(text).toMatch(/^# External server legacy \(db\.internal:3306\) is not run here/m);
   });
 
+  it('says truthfully how the containers get their accounts (provision reaches them only as external servers)', () => {
+    expect(text).not.toMatch(/created by `dbps provision`/);
+    expect(text).toMatch(
+      /^# `dbps provision` does not run them, so list them as external servers \(host 127\.0\.0\.1/m,
+    );
+  });
+
   it('mounts the generated my.cnf read-only, keeps data in a named volume, limits memory, checks health', () => {
     const orders = doc.services.orders!;
     expect(orders.volumes).toStrictEqual([
