@@ -114,6 +114,17 @@ describe(`generated my.cnf files on the local mariadbd`, () => {
     }
   });
 
+  it('the pre-10.10 default collation (utf8mb4_unicode_520_ci) that a 10.6 fleet gets is one this server knows', async () => {
+    // The ecommerce template names uca1400 explicitly (an error on 10.6), so a fleet without a collation.
+    const fleet = singleServerFleet('oltp', '1G', '10.6');
+    for (const server of fleet.servers) {
+      const text = renderMyCnf(fleet, server, { version: local });
+      expect(text).toContain('collation_server = utf8mb4_unicode_520_ci');
+      const v = await checkText(`collation-${server.name}.cnf`, text);
+      expect(v, server.name).toStrictEqual({ ok: true, code: 0, errors: [], warnings: [] });
+    }
+  });
+
   it('every local server of the mixed fixture, with local paths as `dbps up` writes them, is accepted', async () => {
     const fleet = fixtureFleet('fleets/generate-mixed.yaml');
     for (const server of fleet.servers.filter((s) => s.driver === 'local')) {
