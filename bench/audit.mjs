@@ -98,7 +98,7 @@ function time(cmd, args, env = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...env } });
   return { s: Number(process.hrtime.bigint() - t) / 1e9, r };
 }
-const runs = 5;
+const runs = Number(process.env.BENCH_ROUNDS ?? 7);
 const dbpsTimes = [];
 let report;
 for (let i = 0; i < runs; i++) {
@@ -111,8 +111,10 @@ for (let i = 0; i < runs; i++) {
 }
 const accountsSeen = Number(mariadb('SELECT COUNT(*) FROM mysql.global_priv').stdout.split('\n')[1]);
 console.log(`server: ${accountsSeen} accounts (${services * 2} service accounts on ${services} databases)`);
+// The first run parses and checks services.yaml and caches the resolved fleet in the state dir; the
+// later runs (as on a developer's machine or a CI job that keeps .dbps/cache) start from that cache.
 console.log(
-  `dbps audit-grants (full audit, node start included): median ${median(dbpsTimes).toFixed(3)} s of ${runs}; findings: ${report.summary.errors} errors, ${report.summary.warnings} warnings`,
+  `dbps audit-grants (full audit, node start included): first run ${dbpsTimes[0].toFixed(3)} s (no fleet cache), median ${median(dbpsTimes.slice(1)).toFixed(3)} s of the next ${runs - 1} (fleet cached); findings: ${report.summary.errors} errors, ${report.summary.warnings} warnings`,
 );
 
 // Where the time goes: the same audit in this process, split into fleet load, catalog read and rules.
@@ -150,7 +152,8 @@ if (pt.status !== 0) {
     ptTimes.push(s);
   }
   console.log(`pt-show-grants (dump only): median ${median(ptTimes).toFixed(3)} s of ${runs}; ${lines} GRANT lines`);
+  const ptMedian = median(ptTimes);
   console.log(
-    `ratio dbps audit / pt-show-grants dump: ${(median(dbpsTimes) / median(ptTimes)).toFixed(2)}x (goal <= 1.00)`,
+    `ratio dbps audit / pt-show-grants dump: ${(median(dbpsTimes.slice(1)) / ptMedian).toFixed(2)}x with the fleet cached, ${(dbpsTimes[0] / ptMedian).toFixed(2)}x on the first run (goal <= 1.00)`,
   );
 }

@@ -34,7 +34,14 @@ async function loadValidator(): Promise<ValidateFunction> {
   try {
     return ((await import(PRECOMPILED)) as { default: ValidateFunction }).default;
   } catch {
-    const { Ajv2020 } = await import('ajv/dist/2020.js');
+    // ajv is CommonJS: its class is a named export under Node, the default export's property when bundled.
+    type Ajv2020Class = typeof import('ajv/dist/2020.js').Ajv2020;
+    const ajv = (await import('ajv/dist/2020.js')) as unknown as {
+      Ajv2020?: Ajv2020Class;
+      default?: { Ajv2020?: Ajv2020Class };
+    };
+    const Ajv2020 = ajv.Ajv2020 ?? ajv.default?.Ajv2020;
+    if (!Ajv2020) throw new Error('ajv/dist/2020.js has no Ajv2020 export');
     return new Ajv2020(AJV_OPTIONS).compile(servicesSchema);
   }
 }
