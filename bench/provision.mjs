@@ -94,8 +94,8 @@ function dropAll(prefix, n) {
   mariadb(sql);
 }
 
-function fleetDir(prefix, n) {
-  const dir = path.join(work, `fleet-${prefix}${n}`);
+function fleetDir(prefix, n, round) {
+  const dir = path.join(work, `fleet-${prefix}${n}-${round}`);
   const lines = [
     'version: 1',
     'fleet: bench',
@@ -177,23 +177,41 @@ const ansible = (dir) =>
   });
 const changedCount = (out) => Number(/changed=(\d+)/.exec(out)?.[1] ?? NaN);
 
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 for (const n of counts) {
-  const raw = seconds(() => mariadb(rawBatch(`raw${n}_s`, n)));
-  if (raw.r.status !== 0) throw new Error(`raw batch failed: ${raw.r.stderr}`);
-  const rawNoop = seconds(() => mariadb(rawBatch(`raw${n}_s`, n)));
-  dropAll(`raw${n}_s`, n);
-  const dir = fleetDir(`svc${n}_`, n);
-  const converge = seconds(() => dbps(dir, ['provision']));
-  if (converge.r.status !== 0)
-    throw new Error(
-      `dbps provision failed (${converge.r.status}): ${converge.r.stdout.slice(-2000)}${converge.r.stderr.slice(-2000)}`,
-    );
-  const noop = seconds(() => dbps(dir, ['provision']));
-  if (!/No changes\./.test(noop.r.stdout)) throw new Error(`re-run was not a no-op:\n${noop.r.stdout.slice(0, 2000)}`);
-  const plan = seconds(() => dbps(dir, ['plan']));
-  const row = { n, raw: raw.s, rawNoop: rawNoop.s, dbps: converge.s, dbpsNoop: noop.s, plan: plan.s };
-  dropAll(`svc${n}_`, n);
+  // Every round starts from an empty server and a fresh state dir (so the first dbps run parses
+  // services.yaml and generates the passwords, as a first run does); medians over the rounds.
+  const samples = [];
+  for (let round = 0; round < rounds; round++) {
+    const raw = seconds(() => mariadb(rawBatch(`raw${n}_s`, n)));
+    if (raw.r.status !== 0) throw new Error(`raw batch failed: ${raw.r.stderr}`);
+    const rawNoop = seconds(() => mariadb(rawBatch(`raw${n}_s`, n)));
+    dropAll(`raw${n}_s`, n);
+    const dir = fleetDir(`svc${n}_`, n, round);
+    const converge = seconds(() => dbps(dir, ['provision']));
+    if (converge.r.status !== 0)
+      throw new Error(
+        `dbps provision failed (${converge.r.status}): ${converge.r.stdout.slice(-2000)}${converge.r.stderr.slice(-2000)}`,
+      );
+    const noop = seconds(() => dbps(dir, ['provision']));
+    if (!/No changes\./.test(noop.r.stdout))
+      throw new Error(`re-run was not a no-op:\n${noop.r.stdout.slice(0, 2000)}`);
+    const plan = seconds(() => dbps(dir, ['plan']));
+    samples.push({ raw: raw.s, rawNoop: rawNoop.s, dbps: converge.s, dbpsNoop: noop.s, plan: plan.s });
+    dropAll(`svc${n}_`, n);
+    mariadb("DROP USER IF EXISTS 'dbps_backup'@'localhost', 'dbps_monitor'@'%'");
+  }
+  const med = (k) => median(samples.map((x) => x[k]));
+  const row = {
+    n,
+    raw: med('raw'),
+    rawNoop: med('rawNoop'),
+    dbps: med('dbps'),
+    dbpsNoop: med('dbpsNoop'),
+    plan: med('plan'),
+  };
   if (hasAnsible && n <= ansibleMax) {
     const adir = ansibleDir(`ans${n}_s`, n);
     const a = seconds(() => ansible(adir));
@@ -210,7 +228,9 @@ for (const n of counts) {
 
 const f = (s) => `${s.toFixed(2)} s`;
 const version = mariadb('SELECT VERSION()').stdout.split('\n')[1];
-console.log(`dbps provision bench on one mariadbd ${version} (${os.cpus().length} cores), whole process per run`);
+console.log(
+  `dbps provision bench on one mariadbd ${version} (${os.cpus().length} cores), whole process per run, median of ${rounds} rounds (BENCH_ROUNDS)`,
+);
 console.log('services | raw SQL batch | raw re-run | dbps converge | ratio | dbps no-op | plan (no-op)');
 for (const r of rows) {
   console.log(

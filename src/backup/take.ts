@@ -163,7 +163,21 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   // When every server copies at once, the CPU-heavy steps (prepare, sha256) wait until all copies
   // are done, so they never slow down a copy still holding its server in BACKUP STAGE.
   const copiesDone = opts.parallel >= opts.targets.length ? barrier(opts.targets.length) : undefined;
+  // Likewise every copy is spawned in the same tick, once each server's credentials file is written:
+  // copies that start staggered hold their servers in BACKUP STAGE longer and end later.
+  const readyToCopy = copiesDone ? barrier(opts.targets.length) : undefined;
   const jobs: Job<ServerBackup>[] = opts.targets.map((t, i) => {
+    let ready = false;
+    const arriveReady = () => {
+      if (!ready) {
+        ready = true;
+        readyToCopy?.arrive();
+      }
+    };
+    const beforeCopy = async () => {
+      arriveReady();
+      await readyToCopy?.wait();
+    };
     // Each server arrives once: after its copy, or when it fails before or during it.
     let arrived = false;
     const arrive = () => {
@@ -192,8 +206,12 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
               opts.onProgress?.(p);
               text(progressText(p));
             },
+            beforeCopy,
             afterCopy,
-          ).finally(arrive),
+          ).finally(() => {
+            arriveReady();
+            arrive();
+          }),
         ),
       describe: describeEntry,
     };
@@ -321,6 +339,7 @@ async function backupOne(
   opts: TakeBackupOptions,
   now: () => Date,
   report: (p: BackupProgress) => void,
+  beforeCopy: () => Promise<void>,
   afterCopy: () => Promise<void>,
 ): Promise<ServerBackup> {
   const startedAt = now();
@@ -357,6 +376,7 @@ async function backupOne(
     const cred = await writeDefaultsFile(
       defaultsFileText(t.credentials, ['mariadb-backup'], t.cnf, backupReadOptions(toolVersion)),
     );
+    await beforeCopy(); // never rejects: a barrier
     // Taken right before the spawn, like copyEndedAt right after the exit: the copy phase alone.
     entry.copyStartedAt = now().toISOString();
     const copyStart = Date.now();
