@@ -1,8 +1,9 @@
 // Throwaway mariadbd servers for integration tests: temp datadir, free port, small buffer pool,
 // stopped afterwards even when a test fails. Never touches a server already running on 3306.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,28 +57,38 @@ export function userArgs(): string[] {
   return process.getuid?.() === 0 ? ['--user=root'] : [];
 }
 
-// One initialised datadir per test process, copied for every server (mariadb-install-db takes seconds).
+// One initialised datadir per MariaDB build and OS user, shared by every test process and kept
+// between runs (mariadb-install-db takes seconds; vitest's workers may be killed before any 'exit'
+// handler runs, so a per-process copy would be left behind each time). Built in a temp dir and renamed
+// into place, so concurrent processes never see a half-written one.
 async function pristineDatadir(): Promise<string> {
   templateDir ??= (async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-test-template-'));
-    const datadir = path.join(dir, 'data');
-    await run('mariadb-install-db', [
-      '--no-defaults',
-      ...userArgs(),
-      `--datadir=${datadir}`,
-      '--auth-root-authentication-method=normal',
-      '--skip-test-db',
-      '--skip-name-resolve',
-      '--innodb-buffer-pool-size=32M',
-      '--innodb-log-file-size=16M',
-    ]);
-    process.once('exit', () => {
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch {
-        // best effort
-      }
+    const { stdout } = await run('mariadbd', ['--version'], {
+      env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` },
     });
+    const build = createHash('sha256').update(stdout).digest('hex').slice(0, 12);
+    const shared = path.join(os.tmpdir(), `dbps-test-template-${process.getuid?.() ?? 'u'}-${build}`);
+    const datadir = path.join(shared, 'data');
+    if (existsSync(path.join(datadir, 'mysql'))) return datadir;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-test-template-new-'));
+    try {
+      await run('mariadb-install-db', [
+        '--no-defaults',
+        ...userArgs(),
+        `--datadir=${path.join(dir, 'data')}`,
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+        '--skip-name-resolve',
+        '--innodb-buffer-pool-size=32M',
+        '--innodb-log-file-size=16M',
+      ]);
+      await rename(dir, shared);
+    } catch (e) {
+      // Another process won the rename: use its copy.
+      if (!existsSync(path.join(datadir, 'mysql'))) throw e;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
     return datadir;
   })();
   return templateDir;
