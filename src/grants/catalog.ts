@@ -73,16 +73,21 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
     };
   });
 
+  // Every row of `SELECT * FROM mysql.db` has the same columns: name the privilege columns once, sorted
+  // by privilege, so each row's list comes out sorted without a sort per row.
+  const privColumns = Object.keys(dbRows[0] ?? {})
+    .filter((c) => c.endsWith('_priv'))
+    .map((column) => ({ column, name: privilegeOfDbColumn(column) }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const dbGrants: CatalogDbGrant[] = dbRows.map((r) => {
     const privileges: string[] = [];
     let grantOption = false;
-    for (const [column, value] of Object.entries(r)) {
-      if (!column.endsWith('_priv') || value !== 'Y') continue;
-      const name = privilegeOfDbColumn(column);
+    for (const { column, name } of privColumns) {
+      if (r[column] !== 'Y') continue;
       if (name === GRANT_OPTION) grantOption = true;
       else privileges.push(name);
     }
-    return { user: String(r.User), host: String(r.Host), db: String(r.Db), privileges: privileges.sort(), grantOption };
+    return { user: String(r.User), host: String(r.Host), db: String(r.Db), privileges, grantOption };
   });
 
   const routineGrants: CatalogRoutineGrant[] = procRows.map((r) => {

@@ -14,6 +14,7 @@ export function secretsPath(stateDir: string): string {
 
 /** One part of a key: letters, digits, `_` and `-` as they are, anything else (`.`, `=`, `%` …) as %XX. */
 function keyPart(name: string): string {
+  if (/^[A-Za-z0-9_-]*$/.test(name)) return name; // the common case, without a byte walk
   return [...Buffer.from(name, 'utf8')]
     .map((b) => {
       const c = String.fromCharCode(b);
