@@ -1,8 +1,9 @@
 // manifest.json of a backup set: what each server's backup holds and whether it can be restored.
 // Pure shape + (de)serialisation here; the few file helpers at the end are the only I/O.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import type { BinlogPosition } from './binlog-info.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -141,10 +142,7 @@ export function renderManifest(m: BackupManifest): string {
 /** Writes manifest.json atomically (temp file + rename), so a reader never sees half a manifest. */
 export async function writeManifest(setDir: string, m: BackupManifest): Promise<void> {
   await mkdir(setDir, { recursive: true });
-  const file = path.join(setDir, MANIFEST_FILE);
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, renderManifest(m), { mode: 0o600 });
-  await rename(tmp, file);
+  await writeFileAtomic(path.join(setDir, MANIFEST_FILE), renderManifest(m), { mode: 0o600 });
 }
 
 /** Reads one set's manifest. */

@@ -3,10 +3,11 @@
 // the exact file text, the path as named, the dbps version and the build id, and it holds only a Fleet
 // that passed every check (an invalid file throws before anything is written). A damaged entry is
 // ignored and rewritten; any error here only costs the parse.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Fleet } from '../fleet/model.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { VERSION } from '../version.js';
 
 const FORMAT = 1;
@@ -44,14 +45,11 @@ export async function readCachedFleet(cacheDir: string, key: string): Promise<Fl
 /** Writes the entry atomically (temp file + rename) and drops entries of older texts; never throws. */
 export async function writeCachedFleet(cacheDir: string, key: string, fleet: Fleet): Promise<void> {
   const target = fleetCachePath(cacheDir, key);
-  const temp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await mkdir(cacheDir, { recursive: true, mode: 0o700 });
     const entry: CacheEntry = { format: FORMAT, key, fleet };
-    await writeFile(temp, JSON.stringify(entry), { mode: 0o600 });
-    await rename(temp, target);
+    await writeFileAtomic(target, JSON.stringify(entry), { mode: 0o600 });
   } catch {
-    await unlink(temp).catch(() => {});
     return;
   }
   // One entry per state dir is enough: an edited file gets a new key and the old entry is dead weight.

@@ -1,8 +1,9 @@
 // .dbps/state.json: what dbps knows about the local servers it runs (ports, paths, admin user).
 // Written atomically; the only file under the state dir that several commands share.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 export interface LocalServerState {
   port: number;
@@ -85,8 +86,5 @@ let stateUpdates: Promise<unknown> = Promise.resolve();
 /** Writes state.json atomically (temp file + rename). */
 export async function writeState(stateDir: string, state: FleetState): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const file = statePath(stateDir);
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, file);
+  await writeFileAtomic(statePath(stateDir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
