@@ -3,55 +3,18 @@
 // report, process start included) of N service accounts vs `pt-show-grants` merely dumping the same
 // server's grants, side by side on ONE throwaway mariadbd. Prints medians and the ratio.
 // Usage: npm run build && node bench/audit.mjs [accounts]   (default 1000; pt-show-grants from percona-toolkit)
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startThrowawayServer } from './throwaway-server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin/dbps.js');
 const accounts = Number(process.argv[2] ?? 1000);
 const services = Math.ceil(accounts / 2); // two accounts per service (app + migrator), the default
 
-const work = mkdtempSync(path.join(os.tmpdir(), 'dbps-bench-audit-'));
-const datadir = path.join(work, 'data');
-const sock = path.join(work, 'mysqld.sock');
-const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
-
-const port = await new Promise((resolve) => {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1', () => {
-    const { port: p } = s.address();
-    s.close(() => resolve(p));
-  });
-});
-execFileSync(
-  'mariadb-install-db',
-  ['--no-defaults', ...asRoot, `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
-  { stdio: 'ignore' },
-);
-const server = spawn(
-  'mariadbd',
-  [
-    '--no-defaults',
-    ...asRoot,
-    `--datadir=${datadir}`,
-    `--port=${port}`,
-    '--bind-address=127.0.0.1',
-    `--socket=${sock}`,
-    '--innodb-buffer-pool-size=128M',
-    '--skip-name-resolve',
-    '--performance-schema=OFF',
-    `--log-error=${path.join(work, 'error.log')}`,
-  ],
-  { stdio: 'ignore' },
-);
-process.on('exit', () => {
-  server.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-});
+const { work, port, sock } = await startThrowawayServer('dbps-bench-audit-');
 
 // Credentials in a 0600 file, never argv (root has no password on this throwaway server).
 const cnf = path.join(work, 'client.cnf');

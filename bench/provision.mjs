@@ -3,12 +3,12 @@
 // client (the floor), and vs Ansible community.mysql when installed, side by side on ONE throwaway
 // mariadbd (driver: external). Prints times and ratios for converge and the no-op re-run.
 // Usage: npm run build && node bench/provision.mjs [counts...]   (default: 50 1000)
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startThrowawayServer } from './throwaway-server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin/dbps.js');
@@ -18,47 +18,7 @@ const counts = process.argv
   .filter((n) => n > 0);
 if (counts.length === 0) counts.push(50, 1000);
 
-const work = mkdtempSync(path.join(os.tmpdir(), 'dbps-bench-'));
-const datadir = path.join(work, 'data');
-const sock = path.join(work, 'mysqld.sock');
-const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const port = await freePort();
-execFileSync(
-  'mariadb-install-db',
-  ['--no-defaults', ...asRoot, `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
-  { stdio: 'ignore' },
-);
-const server = spawn(
-  'mariadbd',
-  [
-    '--no-defaults',
-    ...asRoot,
-    `--datadir=${datadir}`,
-    `--port=${port}`,
-    '--bind-address=127.0.0.1',
-    `--socket=${sock}`,
-    '--innodb-buffer-pool-size=128M',
-    '--skip-name-resolve',
-    '--performance-schema=OFF',
-    `--log-error=${path.join(work, 'error.log')}`,
-  ],
-  { stdio: 'ignore' },
-);
-const cleanup = () => {
-  server.kill('SIGTERM');
-};
-process.on('exit', cleanup);
+const { work, port, stop } = await startThrowawayServer('dbps-bench-');
 
 // The mariadb client reads credentials from a 0600 file, never argv.
 const cnf = path.join(work, 'client.cnf');
@@ -247,6 +207,5 @@ for (const r of rows.filter((x) => x.ansible !== undefined)) {
 }
 for (const r of rows.filter((x) => x.ansible === undefined && hasAnsible))
   console.log(`Ansible: skipped at ${r.n} services (above BENCH_ANSIBLE_MAX=${ansibleMax})`);
-server.kill('SIGTERM');
-await new Promise((r) => server.once('exit', r));
+await stop();
 rmSync(work, { recursive: true, force: true });
