@@ -16,6 +16,8 @@ export const KNOWN_OPTIONS: Readonly<Record<string, OptionInfo>> = {
   log_bin: {},
   log_bin_index: {},
   binlog_format: {},
+  log_bin_trust_function_creators: {},
+  event_scheduler: {},
   binlog_expire_logs_seconds: { since: [10, 6] },
   max_binlog_size: {},
   sync_binlog: {},

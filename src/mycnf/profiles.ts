@@ -32,6 +32,8 @@ export interface ProfileShape {
   readIoThreads: number;
   writeIoThreads: number;
   waitTimeout: number;
+  /** Whether the event scheduler runs: a migrator's EVENT privilege creates events that only fire when it is ON. */
+  eventScheduler: boolean;
   extra(version: ServerVersion): OptionSet;
 }
 
@@ -54,6 +56,7 @@ export const PROFILES: Readonly<Record<ProfileName, ProfileShape>> = {
     readIoThreads: 4,
     writeIoThreads: 4,
     waitTimeout: 600,
+    eventScheduler: true,
     extra: () => [['innodb_autoinc_lock_mode', 2]],
   },
   // Few long scans and aggregations (InnoDB locally; ColumnStore only for image output).
@@ -74,6 +77,7 @@ export const PROFILES: Readonly<Record<ProfileName, ProfileShape>> = {
     readIoThreads: 8,
     writeIoThreads: 4,
     waitTimeout: 3600,
+    eventScheduler: false,
     extra: () => [['read_rnd_buffer_size', '1M']],
   },
   // Hot key-value rows, losable on a crash within a second; many connections.
@@ -94,6 +98,7 @@ export const PROFILES: Readonly<Record<ProfileName, ProfileShape>> = {
     readIoThreads: 4,
     writeIoThreads: 4,
     waitTimeout: 300,
+    eventScheduler: false,
     extra: () => [['innodb_adaptive_hash_index', 'ON']],
   },
   // Rarely read, mostly appended: compressed pages, few connections.
@@ -114,6 +119,7 @@ export const PROFILES: Readonly<Record<ProfileName, ProfileShape>> = {
     readIoThreads: 4,
     writeIoThreads: 2,
     waitTimeout: 600,
+    eventScheduler: false,
     // No innodb_change_buffering: upstream turned the change buffer off by default (10.6.7, MDEV-27734)
     // because it could corrupt secondary indexes, and 11.0 removed it, so no profile re-enables it.
     extra: () => [
@@ -189,6 +195,7 @@ export function profileOptions(profile: ProfileName, memoryBytes: number, versio
     ['query_cache_size', 0],
     ['slow_query_log', 'ON'],
     ['long_query_time', p.longQueryTime],
+    ['event_scheduler', p.eventScheduler ? 'ON' : 'OFF'],
     ...p.extra(version),
   ];
 }
