@@ -11,7 +11,7 @@ import { requireBinary } from '../runtime/binaries.js';
 import { type ClientConnection, writeClientDefaults } from '../runtime/client-defaults.js';
 import { passwordFor, readSecrets, type SecretOwner } from '../runtime/secrets.js';
 import { readState } from '../runtime/state.js';
-import { didYouMean } from '../util/suggest.js';
+import { didYouMean, someNames } from '../util/suggest.js';
 
 export interface ConnectOptions {
   file: string;
@@ -45,7 +45,7 @@ function findService(services: FleetService[], name: string, file: string): Flee
         services.map((s) => s.name),
       )}`,
       {
-        hint: `services: ${services.map((s) => s.name).join(', ')}`,
+        hint: `services: ${someNames(services.map((s) => s.name))}`,
       },
     );
   }

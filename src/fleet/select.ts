@@ -1,6 +1,6 @@
 // Which servers a command acts on, from the service names on its command line. Pure.
 import { UsageError } from '../errors.js';
-import { didYouMean } from '../util/suggest.js';
+import { didYouMean, someNames } from '../util/suggest.js';
 import type { Fleet, FleetServer } from './model.js';
 
 /**
@@ -26,15 +26,33 @@ export function selectServers(fleet: Fleet, names: string[]): FleetServer[] {
         fleet.services.map((s) => s.name),
       )}`,
       {
-        hint: `services: ${fleet.services.map((s) => s.name).join(', ')}`,
+        hint: `services: ${someNames(fleet.services.map((s) => s.name))}`,
       },
     );
   }
   return fleet.servers.filter((s) => wanted.has(s.name));
 }
 
-/** How a server is named in progress and tables: `orders`, or `shared (inventory, payments)`. */
+/** Beyond this many services a server is named with its count, so a line does not grow with the fleet. */
+const LABEL_MAX_SERVICES = 3;
+
+/** How a server is named in progress and tables: `orders`, `shared (inventory, payments)`, `shared (800 services)`. */
 export function serverLabel(server: FleetServer): string {
   const onlyItsOwn = server.services.length === 1 && server.services[0] === server.name;
-  return onlyItsOwn || server.services.length === 0 ? server.name : `${server.name} (${server.services.join(', ')})`;
+  if (onlyItsOwn || server.services.length === 0) return server.name;
+  if (server.services.length > LABEL_MAX_SERVICES) return `${server.name} (${server.services.length} services)`;
+  return `${server.name} (${server.services.join(', ')})`;
+}
+
+/** Beyond this many services a label lists none of them: label values stay short at any fleet size. */
+const SERVICES_LABEL_MAX = 10;
+
+/**
+ * Metric and container labels naming a server's services: `{ services: 'a,b' }` for a few, or
+ * `{ service_count: '800' }` beyond SERVICES_LABEL_MAX (the list is in services.yaml and fleet.md).
+ */
+export function servicesLabel(server: FleetServer): { services: string } | { service_count: string } {
+  return server.services.length <= SERVICES_LABEL_MAX
+    ? { services: server.services.join(',') }
+    : { service_count: String(server.services.length) };
 }

@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { MONITOR_USER } from '../fleet/roles.js';
+import { servicesLabel } from '../fleet/select.js';
 
 /** Pinned so the same services.yaml always yields the same running fleet. */
 export const EXPORTER_IMAGE = 'prom/mysqld-exporter:v0.17.2';
@@ -93,7 +94,7 @@ export function renderCompose(fleet: Fleet): string {
     const labels = {
       'dev.dbps.fleet': fleet.name,
       'dev.dbps.server': server.name,
-      'dev.dbps.services': server.services.join(','),
+      ...Object.fromEntries(Object.entries(servicesLabel(server)).map(([k, v]) => [`dev.dbps.${k}`, v])),
     };
     let mariadbAddress: string;
     let dependsOn: Record<string, { condition: string }> | undefined;

@@ -3,6 +3,7 @@
 // Pure: Fleet in, text out.
 import { stringify } from 'yaml';
 import type { Fleet } from '../fleet/model.js';
+import { servicesLabel } from '../fleet/select.js';
 import { composeNames, EXPORTER_PORT } from './compose.js';
 
 /** The scrape job name of a server. */
@@ -17,7 +18,7 @@ export function renderPrometheus(fleet: Fleet): string {
       fleet: fleet.name,
       server: server.name,
       isolation: server.isolation,
-      services: server.services.join(','),
+      ...servicesLabel(server),
     };
     // A server that holds one service is that service's: label it so dashboards can group by
     // service. A shared server's metrics cannot be split per service, so it gets only `services`.

@@ -47,3 +47,12 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
   const hit = closest(word, candidates);
   return hit ? `; did you mean "${hit}"?` : '';
 }
+
+/**
+ * A few names for a hint, so a message stays one readable line at any fleet size:
+ * `a, b, c` or `a, b, c, d, e and 795 more`.
+ */
+export function someNames(names: readonly string[], max = 5): string {
+  if (names.length <= max) return names.join(', ');
+  return `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
+}
