@@ -13,8 +13,15 @@ import { fleetOf } from '../../helpers/fleets.js';
 
 /** 2000 services with 60-character names on one shared server, plus own instances reading from it. */
 function bigFleetText(shared: number, own: number): string {
-  const lines = ['version: 1', 'fleet: big', 'servers:', '  shared: { driver: local, profile: oltp, memory: 1G }', 'services:'];
-  for (let i = 0; i < shared; i++) lines.push(`  ${`svc_${String(i).padStart(4, '0')}_`.padEnd(60, 'x')}: { server: shared }`);
+  const lines = [
+    'version: 1',
+    'fleet: big',
+    'servers:',
+    '  shared: { driver: local, profile: oltp, memory: 1G }',
+    'services:',
+  ];
+  for (let i = 0; i < shared; i++)
+    lines.push(`  ${`svc_${String(i).padStart(4, '0')}_`.padEnd(60, 'x')}: { server: shared }`);
   for (let i = 0; i < own; i++) {
     lines.push(`  own_${i}: { reads: [ { service: ${`svc_0001_`.padEnd(60, 'x')}, tables: [t] } ] }`);
   }
@@ -40,8 +47,9 @@ describe('a fleet of 2000 services with 60-character names', () => {
     const prom = renderPrometheus(fleet);
     expect(longest(compose)).toBeLessThan(400);
     expect(longest(prom)).toBeLessThan(400);
-    const job = (parse(prom) as { scrape_configs: { job_name: string; static_configs: { labels: Record<string, string> }[] }[] })
-      .scrape_configs.find((j) => j.job_name.includes('shared'))!;
+    const job = (
+      parse(prom) as { scrape_configs: { job_name: string; static_configs: { labels: Record<string, string> }[] }[] }
+    ).scrape_configs.find((j) => j.job_name.includes('shared'))!;
     expect(job.static_configs[0]!.labels).toMatchObject({ server: 'shared', service_count: '2000' });
     expect(job.static_configs[0]!.labels.services).toBeUndefined();
   });
@@ -77,7 +85,9 @@ describe('a fleet of 2000 services with 60-character names', () => {
   });
 
   it('keeps small fleets as they were: every name listed', () => {
-    const small = fleetOf('version: 1\nfleet: t\nservers: { s: {} }\nservices:\n  a: { server: s }\n  b: { server: s }\n');
+    const small = fleetOf(
+      'version: 1\nfleet: t\nservers: { s: {} }\nservices:\n  a: { server: s }\n  b: { server: s }\n',
+    );
     const s = small.servers.find((x) => x.name === 's')!;
     expect(serverLabel(s)).toBe('s (a, b)');
     expect(renderMyCnf(small, s, { version: parseVersion('10.11') })).toContain('# services (2): a, b\n');
