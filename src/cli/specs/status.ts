@@ -10,21 +10,22 @@ export const statusSpec: CommandSpec = {
     "active queries, threads connected and the server's buffer pool reads. `crashed` means a pid file without its " +
     'process, or a process that does not answer. Exits 3 when a server that should run (started by `up` and not stopped ' +
     'by `down`, or external) does not.',
-  options: [],
-  examples: ['dbps status', 'dbps status orders', 'dbps --json status | jq ".servers[].state"'],
+  options: [{ flags: '--wide', help: 'every column in full (threads, socket, all service names), however wide' }],
+  examples: ['dbps status', 'dbps status orders', 'dbps status --wide', 'dbps --json status | jq ".servers[].state"'],
   exitCodes: {
     0: 'every server that should run is running',
     2: 'invalid services.yaml or unknown service',
     3: 'a server that should run is stopped, crashed or unreachable',
   },
-  async run({ args, io }) {
+  async run({ args, opts, io }) {
     const { run } = await import('../../commands/status.js');
     const result = await run({ file: io.opts.file, stateDir: io.opts.stateDir, services: args });
     if (io.opts.json) {
       io.json({ version: 1, ...result });
     } else {
       const { statusText } = await import('../../ui/render/fleet-runtime.js');
-      io.out(statusText(result, io.paint));
+      const width = process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : undefined;
+      io.out(statusText(result, io.paint, { wide: opts.wide === true, ...(width ? { width } : {}) }));
     }
     return result.outcome === 'ok' ? 0 : 3;
   },

@@ -5,6 +5,7 @@ import { describeStop } from '../../commands/down.js';
 import type { StatusResult } from '../../commands/status.js';
 import type { UpResult } from '../../commands/up.js';
 import { describeStart } from '../../commands/up.js';
+import { someNames } from '../../util/suggest.js';
 import type { Paint } from '../paint.js';
 
 /** Left-aligned columns separated by two spaces; the header row is dimmed. */
@@ -73,43 +74,87 @@ export function downText(r: DownResult, paint: Paint, perServer = true): string 
   return out;
 }
 
-export function statusText(r: StatusResult, paint: Paint): string {
+/** Text width when stdout is not a terminal (CI logs, pipes): lines stay readable in any log viewer. */
+export const DEFAULT_TEXT_WIDTH = 100;
+
+/** `text` cut to `max` characters with an ellipsis, so one long name cannot widen a whole table. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(1, max - 1))}…`;
+}
+
+/**
+ * Rows clipped so the table fits `width` (two spaces between columns): the widest of the `shrinkable`
+ * columns loses a character at a time, down to 8; other columns are short by nature (state, pid, version).
+ */
+export function fitColumns(rows: string[][], width: number, shrinkable: readonly number[]): string[][] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+  while (total() > width) {
+    const widest = shrinkable.reduce((best, c) => (widths[c]! > widths[best]! ? c : best), shrinkable[0]!);
+    if (widths[widest]! <= 8) break;
+    widths[widest]!--;
+  }
+  return rows.map((r) => r.map((cell, c) => (shrinkable.includes(c) ? clip(cell, widths[c]!) : cell)));
+}
+
+/** A server's services for a table cell: the names when they fit, else their count. */
+function servicesCell(services: readonly string[], max: number): string {
+  const names = services.join(',');
+  if (names.length <= max) return names;
+  return `${services.length} services`;
+}
+
+export interface StatusTextOptions {
+  /** Columns the text must fit in (the terminal's, or DEFAULT_TEXT_WIDTH). */
+  width?: number;
+  /** Every column in full (socket, threads, all service names): for wide terminals and grep. */
+  wide?: boolean;
+}
+
+export function statusText(r: StatusResult, paint: Paint, opts: StatusTextOptions = {}): string {
+  const wide = opts.wide === true;
+  const width = opts.width ?? DEFAULT_TEXT_WIDTH;
   const stateText = (cell: string) => {
     const state = cell.trim();
     return state === 'running' ? paint.ok(cell) : state === 'stopped' ? paint.dim(cell) : paint.bad(cell);
   };
+  // Narrow view: the columns an operator scans; --wide (or --json) adds threads, socket and full names.
   const rows = [
-    ['SERVER', 'DRIVER', 'SERVICES', 'STATE', 'HOST:PORT', 'PID', 'VERSION', 'UPTIME', 'THREADS', 'SOCKET'],
+    wide
+      ? ['SERVER', 'DRIVER', 'SERVICES', 'STATE', 'HOST:PORT', 'PID', 'VERSION', 'UPTIME', 'THREADS', 'SOCKET']
+      : ['SERVER', 'DRIVER', 'SERVICES', 'STATE', 'HOST:PORT', 'PID', 'VERSION', 'UPTIME'],
   ];
   for (const s of r.servers) {
-    rows.push([
-      s.server,
+    const row = [
+      wide ? s.server : clip(s.server, 24),
       s.driver,
-      s.services.join(','),
+      wide ? s.services.join(',') : servicesCell(s.services, 20),
       s.state,
-      s.port !== undefined ? `${s.host}:${s.port}` : '-',
+      s.port !== undefined ? (wide ? `${s.host}:${s.port}` : clip(`${s.host}:${s.port}`, 24)) : '-',
       s.pid !== undefined ? String(s.pid) : '-',
       s.version ? s.version.split('-')[0]! : '-',
       s.uptimeSeconds !== undefined ? formatUptime(s.uptimeSeconds) : '-',
-      s.threadsConnected !== undefined ? String(s.threadsConnected) : '-',
-      s.socket ?? '-',
-    ]);
+    ];
+    if (wide) row.push(s.threadsConnected !== undefined ? String(s.threadsConnected) : '-', s.socket ?? '-');
+    rows.push(row);
   }
-  let out = `${table(rows, paint, (cell, row, col) => (row > 0 && col === 3 ? stateText(cell) : cell))}\n`;
+  const shown = wide ? rows : fitColumns(rows, width, [0, 2, 4]);
+  let out = `${table(shown, paint, (cell, row, col) => (row > 0 && col === 3 ? stateText(cell) : cell))}\n`;
   const health = r.servers.flatMap((s) => s.health.map((h) => ({ ...h, server: s.server })));
   if (health.length) {
-    const hrows = [['SERVICE', 'SERVER', 'DATABASE', 'ACTIVE QUERIES', 'THREADS', 'BUFFER POOL READS (server)']];
+    const hrows = [['SERVICE', 'SERVER', 'DATABASE', 'QUERIES', 'THREADS', 'POOL READS']];
+    const name = (t: string) => (wide ? t : clip(t, 20));
     for (const h of health) {
       hrows.push([
-        h.service,
-        h.server,
-        h.databaseExists ? h.database : `${h.database} (not created yet)`,
+        name(h.service),
+        name(h.server),
+        h.databaseExists ? name(h.database) : `${name(h.database)} (not created yet)`,
         String(h.activeQueries),
         String(h.threadsConnected),
         String(h.bufferPoolReads),
       ]);
     }
-    out += `\n${table(hrows, paint)}\n`;
+    out += `\n${table(wide ? hrows : fitColumns(hrows, width, [0, 1, 2]), paint)}\n`;
   }
   const notes = r.servers.filter((s) => s.state !== 'running' && s.detail && (s.state !== 'stopped' || s.shouldRun));
   if (notes.length) out += `\n${notes.map((s) => `${stateText(s.state)} ${s.server}: ${s.detail}`).join('\n')}\n`;
@@ -118,7 +163,7 @@ export function statusText(r: StatusResult, paint: Paint): string {
   const localDown = r.down.filter((n) => driverOf.get(n) !== 'external');
   const externalDown = r.servers.filter((s) => s.driver === 'external' && r.down.includes(s.server));
   if (localDown.length)
-    out += `${localDown.length} local server${localDown.length === 1 ? '' : 's'} should be running but ${localDown.length === 1 ? 'is' : 'are'} not: ${localDown.join(', ')}; run \`dbps up\`\n`;
+    out += `${localDown.length} local server${localDown.length === 1 ? '' : 's'} should be running but ${localDown.length === 1 ? 'is' : 'are'} not: ${someNames(localDown)}; run \`dbps up\`\n`;
   for (const s of externalDown) out += `external server ${s.server}: ${externalAdvice(s.detail)}\n`;
   return out;
 }
