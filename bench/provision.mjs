@@ -137,7 +137,7 @@ const ansible = (dir) =>
   });
 const changedCount = (out) => Number(/changed=(\d+)/.exec(out)?.[1] ?? NaN);
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 for (const n of counts) {

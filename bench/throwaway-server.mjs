@@ -1,10 +1,15 @@
-// A throwaway mariadbd for the benchmarks: fresh datadir in a temp dir, free port on 127.0.0.1, a
-// socket, a 128M buffer pool; stopped and removed when the bench process exits.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// A throwaway server for the benchmarks, started the way users' servers are: `dbps up` of a one-server
+// fleet in a temp dir, from its own generated my.cnf (profile oltp, 512M), on a free port of
+// 127.0.0.1. Benchmarks reach it as root over TCP through an extra root@127.0.0.1 account (dbps's
+// root is socket-only). Stopped and removed when the bench process exits.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'dbps.js');
 
 export function freePort() {
   return new Promise((resolve) => {
@@ -16,45 +21,34 @@ export function freePort() {
   });
 }
 
-/** Starts the server (not yet waited for) and returns where it listens; `stop()` waits for its exit. */
-export async function startThrowawayServer(prefix) {
+/** Starts the server through `dbps up` and returns where it listens; `stop()` stops and destroys it. */
+export async function startThrowawayServer(prefix, { memory = '512M', profile = 'oltp' } = {}) {
   const work = mkdtempSync(path.join(os.tmpdir(), prefix));
-  const datadir = path.join(work, 'data');
-  const sock = path.join(work, 'mysqld.sock');
-  const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+  const fleetDir = path.join(work, 'server');
+  execFileSync('mkdir', ['-p', fleetDir]);
   const port = await freePort();
-  execFileSync(
-    'mariadb-install-db',
-    ['--no-defaults', ...asRoot, `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
-    { stdio: 'ignore' },
+  writeFileSync(
+    path.join(fleetDir, 'services.yaml'),
+    `version: 1\nfleet: benchsrv\nservers:\n  bench: { driver: local, profile: ${profile}, memory: ${memory}, port: ${port} }\nservices:\n  bench_host: { server: bench }\n`,
   );
-  const server = spawn(
-    'mariadbd',
-    [
-      '--no-defaults',
-      ...asRoot,
-      `--datadir=${datadir}`,
-      `--port=${port}`,
-      '--bind-address=127.0.0.1',
-      `--socket=${sock}`,
-      '--innodb-buffer-pool-size=128M',
-      '--skip-name-resolve',
-      '--performance-schema=OFF',
-      `--log-error=${path.join(work, 'error.log')}`,
-    ],
-    { stdio: 'ignore' },
-  );
+  const dbps = (args) => spawnSync(process.execPath, [BIN, '-q', ...args], { cwd: fleetDir, encoding: 'utf8' });
+  const up = dbps(['up']);
+  if (up.status !== 0) throw new Error(`dbps up of the bench server failed (${up.status}):\n${up.stderr}`);
+  const state = JSON.parse(readFileSync(path.join(fleetDir, '.dbps', 'state.json'), 'utf8'));
+  const sock = state.servers.bench.socket;
+  execFileSync('mariadb', ['--no-defaults', '-uroot', '-S', sock], {
+    input:
+      "CREATE USER IF NOT EXISTS root@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL ON *.* TO root@'127.0.0.1' WITH GRANT OPTION;",
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    dbps(['down', '--destroy', '--yes']);
+  };
   process.on('exit', () => {
-    server.kill('SIGTERM');
+    if (!stopped) spawnSync(process.execPath, [BIN, '-q', 'down', '--destroy', '--yes'], { cwd: fleetDir });
     rmSync(work, { recursive: true, force: true });
   });
-  return {
-    work,
-    port,
-    sock,
-    stop: async () => {
-      server.kill('SIGTERM');
-      await new Promise((r) => server.once('exit', r));
-    },
-  };
+  return { work, port, sock, stop };
 }
