@@ -70,7 +70,7 @@ function addCommand(program: Command, spec: CommandSpec, onExit: (code: number) 
       onExit(await spec.run({ args, opts: command.opts(), io }));
     } catch (e) {
       const report = describeError(e, globals.verbose);
-      if (globals.json) io.json(report.json);
+      if (globals.json) io.json({ version: 1, ...report.json });
       process.stderr.write(report.text);
       onExit(report.exitCode);
     }
@@ -103,6 +103,11 @@ export async function main(argv: string[]): Promise<void> {
         e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help'
           ? 0
           : ExitCode.usage;
+      // `--json` promises one document on stdout, usage errors included (commander wrote the text to stderr).
+      if (exitCode === ExitCode.usage && argv.includes('--json')) {
+        const message = e.message.replace(/^error: /, '');
+        process.stdout.write(`${JSON.stringify({ version: 1, error: { message, exitCode } }, null, 2)}\n`);
+      }
     } else {
       const report = describeError(e instanceof UsageError ? e : e, argv.includes('-v') || argv.includes('--verbose'));
       process.stderr.write(report.text);

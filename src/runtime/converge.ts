@@ -72,10 +72,7 @@ export async function observeServer(
   const tableList = [...tables.values()];
   const [catalog, mismatchRows, tableRows, meRows] = await Promise.all([
     readCatalog(session.query, session.server),
-    session.query<{ user: string; host: string }>(
-      PASSWORD_MISMATCH_SQL,
-      [JSON.stringify(hashes)],
-    ),
+    session.query<{ user: string; host: string }>(PASSWORD_MISMATCH_SQL, [JSON.stringify(hashes)]),
     tableList.length === 0
       ? Promise.resolve([] as { db: string; tbl: string }[])
       : session.query<{ db: string; tbl: string }>(
