@@ -55,7 +55,7 @@ export function parseMemoryScale(flag: string | undefined, env: NodeJS.ProcessEn
   if (raw === undefined || raw === '') return 1;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0 || value > 16) {
-    throw new UsageError(`memory scale "${raw}" is not a number between 0 and 16`, {
+    throw new UsageError(`memory scale "${raw}" must be a number above 0 and at most 16`, {
       hint: 'e.g. --memory-scale 0.25 (each server still gets at least 128M)',
     });
   }

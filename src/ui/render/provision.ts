@@ -73,7 +73,9 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
       ? 'In sync: no changes.'
       : pending > 0
         ? `${pending} change${pending === 1 ? '' : 's'} pending; run \`dbps provision\` to apply.`
-        : 'No changes.';
+        : errors > 0
+          ? 'Not known to be in sync: the servers above could not be planned.'
+          : 'No changes.';
   } else {
     const applied = r.servers.reduce((n, s) => n + s.applied, 0);
     summary = applied === 0 && errors === 0 ? 'No changes.' : `${applied} change${applied === 1 ? '' : 's'} applied.`;
