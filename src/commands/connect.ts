@@ -9,6 +9,7 @@ import { type Fleet, type FleetAccount, type FleetServer, type FleetService, ser
 import { adminTarget, connectAdmin } from '../runtime/admin.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { type ClientConnection, writeClientDefaults } from '../runtime/client-defaults.js';
+import { localServerPid } from '../runtime/local.js';
 import { passwordFor, readSecrets, type SecretOwner } from '../runtime/secrets.js';
 import { readState } from '../runtime/state.js';
 import { didYouMean, someNames } from '../util/suggest.js';
@@ -89,6 +90,13 @@ async function accountConnection(
       server: server.name,
       hint: `run \`dbps up ${server.services[0] ?? server.name}\``,
     });
+  }
+  // The client's own ERROR 2002 would not say what to do: dbps knows whether its server runs.
+  if ((await localServerPid(stateDir, server.name, local)) === undefined) {
+    throw new OperationalError(
+      `server "${server.name}" is not running${local.wanted === 'stopped' ? ' (stopped by `dbps down`)' : ''}`,
+      { server: server.name, hint: `run \`dbps up ${server.services[0] ?? server.name}\`` },
+    );
   }
   return account.host === 'localhost' ? { socket: local.socket } : { host: '127.0.0.1', port: local.port };
 }
