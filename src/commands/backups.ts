@@ -6,6 +6,7 @@ import { selectPrune } from '../backup/retention.js';
 import { defaultBackupRoot } from '../backup/targets.js';
 import { type VerifyProgress, verifySet } from '../backup/verify.js';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
+import { someNames } from '../util/suggest.js';
 
 export type BackupsAction = 'list' | 'show' | 'verify' | 'prune';
 
@@ -81,13 +82,16 @@ export function summarise(s: ListedSet): SetSummary {
   };
 }
 
-async function findSet(root: string, id: string | undefined): Promise<ListedSet> {
-  if (!id) throw new UsageError('name a backup set id', { hint: 'see `dbps backups list`' });
+/** The set named `id`, or the newest usable one when `id` is `latest` or not given. */
+async function findSet(root: string, given: string | undefined): Promise<ListedSet> {
+  const id = given ?? 'latest';
   const sets = await listSets(root);
   const found = id === 'latest' ? sets.filter((s) => s.manifest).pop() : sets.find((s) => path.basename(s.dir) === id);
   if (!found)
     throw new UsageError(`no backup set "${id}" in ${root}`, {
-      hint: `sets: ${sets.map((s) => path.basename(s.dir)).join(', ') || '(none)'}`,
+      hint: sets.length
+        ? `newest sets: ${someNames(sets.map((s) => path.basename(s.dir)).reverse())}`
+        : 'no sets yet: run `dbps backup`',
     });
   if (!found.manifest) throw new UsageError(`backup set "${id}" is not usable: ${found.problem ?? 'no manifest'}`);
   return found;

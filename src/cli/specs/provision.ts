@@ -26,7 +26,7 @@ export const provisionSpec: CommandSpec = {
   exitCodes: {
     0: 'converged (or nothing to do)',
     1: 'changes pending (--dry-run)',
-    2: 'invalid services.yaml, unknown service, --prune without --yes',
+    2: 'invalid services.yaml, unknown service, --prune without --yes, --force-drop-data without --prune',
     3: 'a server or a change failed (named; the rest of the fleet is still converged)',
   },
   async run({ args, opts, io }) {
@@ -34,6 +34,10 @@ export const provisionSpec: CommandSpec = {
     const lockTimeout = Number(opts.lockTimeout);
     if (!Number.isInteger(lockTimeout) || lockTimeout < 0)
       throw new UsageError(`--lock-timeout: "${String(opts.lockTimeout)}" is not a whole number of seconds`);
+    if (opts.forceDropData === true && opts.prune !== true)
+      throw new UsageError('--force-drop-data only acts with --prune', {
+        hint: 'dbps provision --prune --force-drop-data --yes (drops orphan databases that hold tables)',
+      });
     const [{ run }, render, { taskRunner }] = await Promise.all([
       import('../../commands/provision.js'),
       import('../../ui/render/provision.js'),
