@@ -14,32 +14,37 @@ export interface ServerHealth {
 
 /** Reads the server-wide figures and one health row per service living on the server. */
 export async function readHealth(session: AdminSession, fleet: Fleet, server: FleetServer): Promise<ServerHealth> {
-  const [versionRow] = await session.query<{ v: string }>('SELECT VERSION() AS v');
-  const statusRows = await session.query<{ Variable_name: string; Value: string }>(
-    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime', 'Threads_connected', 'Innodb_buffer_pool_reads')",
-  );
-  const status = new Map(statusRows.map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]));
   const services = servicesOn(fleet, server);
   const databases = services.map((s) => s.database);
-  const existing = new Set<string>();
-  const perDb = new Map<string, { threads: number; active: number }>();
-  if (databases.length) {
-    const marks = databases.map(() => '?').join(', ');
-    for (const r of await session.query<{ name: string }>(
-      `SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${marks})`,
-      databases,
-    )) {
-      existing.add(r.name);
-    }
+  const marks = databases.map(() => '?').join(', ');
+  // Every query is sent at once: the connector pipelines them, so a server costs one round trip
+  // after connecting however far away it is.
+  const [versionRows, statusRows, schemaRows, processRows] = await Promise.all([
+    session.query<{ v: string }>('SELECT VERSION() AS v'),
+    session.query<{ Variable_name: string; Value: string }>(
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime', 'Threads_connected', 'Innodb_buffer_pool_reads')",
+    ),
+    databases.length
+      ? session.query<{ name: string }>(
+          `SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${marks})`,
+          databases,
+        )
+      : Promise.resolve([]),
     // Our own admin connection has no default database, so it never counts towards a service.
-    const rows = await session.query<{ db: string; threads: number; active: number }>(
-      `SELECT DB AS db, COUNT(*) AS threads,
+    databases.length
+      ? session.query<{ db: string; threads: number; active: number }>(
+          `SELECT DB AS db, COUNT(*) AS threads,
               SUM(COMMAND NOT IN ('Sleep', 'Daemon', 'Binlog Dump', 'Binlog Dump GTID') AND ID <> CONNECTION_ID()) AS active
          FROM information_schema.PROCESSLIST WHERE DB IN (${marks}) GROUP BY DB`,
-      databases,
-    );
-    for (const r of rows) perDb.set(r.db, { threads: Number(r.threads), active: Number(r.active ?? 0) });
-  }
+          databases,
+        )
+      : Promise.resolve([]),
+  ]);
+  const [versionRow] = versionRows;
+  const status = new Map(statusRows.map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]));
+  const existing = new Set(schemaRows.map((r) => r.name));
+  const perDb = new Map<string, { threads: number; active: number }>();
+  for (const r of processRows) perDb.set(r.db, { threads: Number(r.threads), active: Number(r.active ?? 0) });
   const bufferPoolReads = status.get('innodb_buffer_pool_reads') ?? 0;
   return {
     version: versionRow?.v ?? '',
