@@ -5,6 +5,7 @@ import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'no
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import { type Job, type JobRunner, runJobsSilently } from '../runtime/jobs.js';
+import { someNames } from '../util/suggest.js';
 import { compareVersions, parseVersion } from '../util/version.js';
 import { BINLOG_INFO_FILES, type BinlogPosition, parseBinlogInfo, splitBinlogName } from './binlog-info.js';
 import { freeBytes, hashTree, isDiskFull, sha256File, treeSize } from './files.js';
@@ -204,7 +205,8 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
             now,
             (p) => {
               opts.onProgress?.(p);
-              text(progressText(p));
+              // A failure is shown once, by the job's closing line (describeEntry).
+              if (p.phase !== 'failed') text(progressText(p));
             },
             beforeCopy,
             afterCopy,
@@ -283,14 +285,28 @@ export function versionMismatchError(
 
 /** Version of every server, asked all at once; an unreachable server becomes a reason, a version mismatch an error. */
 async function preflightAll(targets: BackupTarget[], toolVersion: string): Promise<Preflight[]> {
-  const preflight = await Promise.all(
-    targets.map((t) =>
+  const stopped = new Set<number>();
+  const asked = await Promise.all(
+    targets.map((t, i) =>
       serverInfo(t).then(
         (info): Preflight => ({ version: info.version }),
-        (e: unknown): Preflight => ({ reason: e instanceof Error ? e.message : String(e) }),
+        (e: unknown): Preflight => {
+          if (e instanceof ServerNotRunning) stopped.add(i);
+          return { reason: e instanceof Error ? e.message : String(e) };
+        },
       ),
     ),
   );
+  // A stopped server: say so and offer the two ways on (start it, or leave it out), naming services.
+  const running = targets.filter((_, i) => !stopped.has(i)).flatMap((t) => t.services);
+  const preflight = asked.map((p, i): Preflight => {
+    if (!stopped.has(i)) return p;
+    const t = targets[i]!;
+    const others = running.length ? `, or back up the others alone: \`dbps backup ${someNames(running, 3)}\`` : '';
+    return {
+      reason: `server "${t.server}" is not running; start it first: \`dbps up ${t.services[0] ?? t.server}\`${others}`,
+    };
+  });
   const mismatch = versionMismatchError(
     targets.map((t) => t.server),
     preflight,
@@ -495,6 +511,13 @@ export function backupReadOptions(toolVersion: string): [string, string][] {
   return parseVersion(toolVersion).major >= 11 ? [] : [['innodb_flush_method', 'fsync']];
 }
 
+/** A local server whose socket does not answer: stopped, not broken. */
+class ServerNotRunning extends OperationalError {
+  constructor(server: string) {
+    super(`server "${server}" is not running`, { server });
+  }
+}
+
 /** Server version and binlog settings, asked as the backup account (which can do no more than that). */
 async function serverInfo(t: BackupTarget): Promise<{ version: string }> {
   const { createConnection } = await import('mariadb');
@@ -507,8 +530,11 @@ async function serverInfo(t: BackupTarget): Promise<{ version: string }> {
       connectTimeout: 5000,
     });
   } catch (e) {
+    const code = (e as { code?: string }).code;
+    // No socket, or a socket nobody listens on: the server is stopped (dbps down, or crashed).
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') throw new ServerNotRunning(t.server);
     throw new OperationalError(
-      `server "${t.server}" is not reachable as ${t.credentials.user} at ${t.socket} (${(e as { code?: string }).code ?? (e as Error).message})`,
+      `server "${t.server}" is not reachable as ${t.credentials.user} at ${t.socket} (${code ?? (e as Error).message})`,
       {
         server: t.server,
       },
