@@ -2,7 +2,7 @@
 // removing their datadirs. External servers are never stopped.
 import { loadFleet } from '../config/load.js';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
-import { selectServers, serverLabel } from '../fleet/select.js';
+import { orphanServer, orphanServerNames, selectServers, serverLabel } from '../fleet/select.js';
 import { driverFor, type StopAction, type StopOutcome } from '../runtime/driver.js';
 import { type Job, type JobRunner, runJobsSilently } from '../runtime/jobs.js';
 import { readState } from '../runtime/state.js';
@@ -46,10 +46,23 @@ export interface DownResult {
 export async function run(opts: DownOptions): Promise<DownResult> {
   const env = opts.env ?? process.env;
   const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
-  const servers = selectServers(fleet, opts.services);
   const state = await readState(opts.stateDir);
+  // A server renamed or removed from services.yaml is still stopped by a plain `down`; its data is
+  // destroyed only when it is named (`down old-name --destroy`), never as part of the whole fleet.
+  const orphans = orphanServerNames(fleet, Object.keys(state.servers));
+  const namedOrphans = opts.services.filter((n) => orphans.includes(n));
+  const declaredNames = opts.services.filter((n) => !orphans.includes(n));
+  const servers = [
+    ...(opts.services.length === 0 || declaredNames.length > 0 ? selectServers(fleet, declaredNames) : []),
+    ...(opts.services.length === 0 ? orphans : namedOrphans).map(orphanServer),
+  ];
+  const destroys = (name: string) => opts.destroy && (!orphans.includes(name) || namedOrphans.includes(name));
+  const label = (server: (typeof servers)[number]) =>
+    orphans.includes(server.name) ? `${server.name} (not in services.yaml)` : serverLabel(server);
   if (opts.destroy) {
-    const doomed = servers.filter((s) => s.driver === 'local' && state.servers[s.name]).map((s) => s.name);
+    const doomed = servers
+      .filter((s) => s.driver === 'local' && state.servers[s.name] && destroys(s.name))
+      .map((s) => s.name);
     if (doomed.length && !opts.yes) {
       const question = `Delete the data of ${doomed.join(', ')} (${doomed.length} server${doomed.length === 1 ? '' : 's'}) for good?`;
       if (!opts.confirm) {
@@ -64,12 +77,12 @@ export async function run(opts: DownOptions): Promise<DownResult> {
     servers.map(async (server) => {
       const driver = await driverFor(server);
       return {
-        title: serverLabel(server),
+        title: label(server),
         run: (progress: (text: string) => void) =>
           driver.stop(
             server,
             { fleet, stateDir: opts.stateDir, state, env, progress },
-            { destroy: opts.destroy && server.driver === 'local' },
+            { destroy: destroys(server.name) && server.driver === 'local' },
           ),
         describe: describeStop,
       };
@@ -79,7 +92,7 @@ export async function run(opts: DownOptions): Promise<DownResult> {
   if (opts.destroy && servers.some((s) => s.driver === 'local'))
     await (await import('../runtime/local.js')).removeTemplatesIfUnused(opts.stateDir);
   const results: DownServerResult[] = servers.map((server, i) => {
-    const base = { server: server.name, label: serverLabel(server), driver: server.driver };
+    const base = { server: server.name, label: label(server), driver: server.driver };
     const s = settled[i]!;
     if (s.status === 'rejected') return { ...base, destroyed: false, error: failureOf(s.reason) };
     const { server: _name, ...outcome } = s.value;

@@ -1,6 +1,6 @@
 // dbps status: probe every server (local and external) and report its state and health.
 import { loadFleet } from '../config/load.js';
-import { selectServers } from '../fleet/select.js';
+import { orphanServer, orphanServerNames, selectServers } from '../fleet/select.js';
 import { driverFor, type ServerProbe } from '../runtime/driver.js';
 import { readState } from '../runtime/state.js';
 
@@ -24,18 +24,30 @@ export interface StatusResult {
 export async function run(opts: StatusOptions): Promise<StatusResult> {
   const env = opts.env ?? process.env;
   const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
-  const servers = selectServers(fleet, opts.services);
   const state = await readState(opts.stateDir);
+  // Orphans are named on the command line like servers; with no names every one is shown.
+  const orphans = orphanServerNames(fleet, Object.keys(state.servers));
+  const namedOrphans = opts.services.filter((n) => orphans.includes(n));
+  const servers = [
+    ...(opts.services.length === 0 || namedOrphans.length < opts.services.length
+      ? selectServers(
+          fleet,
+          opts.services.filter((n) => !orphans.includes(n)),
+        )
+      : []),
+    ...(opts.services.length === 0 ? orphans : namedOrphans).map(orphanServer),
+  ];
   const probes = await Promise.all(
-    servers.map(async (server) =>
-      (await driverFor(server)).probe(server, {
+    servers.map(async (server) => {
+      const probe = await (await driverFor(server)).probe(server, {
         fleet,
         stateDir: opts.stateDir,
         state,
         env,
         progress: () => undefined,
-      }),
-    ),
+      });
+      return orphans.includes(server.name) ? { ...probe, orphan: true, shouldRun: false } : probe;
+    }),
   );
   const down = probes.filter((p) => p.shouldRun && p.state !== 'running').map((p) => p.server);
   return { command: 'status', fleet: fleet.name, servers: probes, down, outcome: down.length ? 'failed' : 'ok' };

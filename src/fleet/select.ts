@@ -56,3 +56,28 @@ export function servicesLabel(server: FleetServer): { services: string } | { ser
     ? { services: server.services.join(',') }
     : { service_count: String(server.services.length) };
 }
+
+/**
+ * Local servers the state dir holds that services.yaml no longer declares (a service renamed or
+ * removed): still running, or still holding data, and invisible unless named.
+ */
+export function orphanServerNames(fleet: Fleet, stateServers: Iterable<string>): string[] {
+  const declared = new Set(fleet.servers.map((s) => s.name));
+  return [...stateServers].filter((name) => !declared.has(name)).sort();
+}
+
+/** A stand-in FleetServer for an orphan, enough for the local driver to probe, stop or destroy it. */
+export function orphanServer(name: string): FleetServer {
+  return {
+    name,
+    driver: 'local',
+    isolation: 'instance',
+    profile: 'oltp',
+    memoryBytes: 0,
+    storage: '',
+    serverId: 0,
+    gtidDomainId: 0,
+    mariadb: '',
+    services: [],
+  };
+}

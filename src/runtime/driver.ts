@@ -31,6 +31,8 @@ export interface ServerProbe {
   detail?: string;
   /** True when the server should be running (local: started by `up` and not stopped by `down`; external: always). */
   shouldRun: boolean;
+  /** In the state dir but not in services.yaml (renamed or removed): shown, never counted as down. */
+  orphan?: boolean;
   version?: string;
   uptimeSeconds?: number;
   threadsConnected?: number;

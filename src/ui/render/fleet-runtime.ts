@@ -128,7 +128,7 @@ export function statusText(r: StatusResult, paint: Paint, opts: StatusTextOption
     const row = [
       wide ? s.server : clip(s.server, 24),
       s.driver,
-      wide ? s.services.join(',') : servicesCell(s.services, 20),
+      s.orphan ? '(not declared)' : wide ? s.services.join(',') : servicesCell(s.services, 20),
       s.state,
       s.port !== undefined ? (wide ? `${s.host}:${s.port}` : clip(`${s.host}:${s.port}`, 24)) : '-',
       s.pid !== undefined ? String(s.pid) : '-',
@@ -158,6 +158,9 @@ export function statusText(r: StatusResult, paint: Paint, opts: StatusTextOption
   }
   const notes = r.servers.filter((s) => s.state !== 'running' && s.detail && (s.state !== 'stopped' || s.shouldRun));
   if (notes.length) out += `\n${notes.map((s) => `${stateText(s.state)} ${s.server}: ${s.detail}`).join('\n')}\n`;
+  for (const s of r.servers.filter((x) => x.orphan)) {
+    out += `${paint.warn('orphan')} ${s.server}: in the state dir but not in services.yaml (renamed or removed?), ${s.state === 'running' ? 'still running' : s.state}, data kept; \`dbps down ${s.server}\` stops it, \`dbps down ${s.server} --destroy\` deletes it\n`;
+  }
   // `dbps up` starts local servers only; an external one that does not answer needs its own fix.
   const driverOf = new Map(r.servers.map((s) => [s.server, s.driver]));
   const localDown = r.down.filter((n) => driverOf.get(n) !== 'external');
