@@ -35,6 +35,8 @@ export interface UpServerResult {
   socket?: string;
   pid?: number;
   seconds?: number;
+  /** The port dbps had picked earlier was taken by another program while the server was stopped. */
+  movedFromPort?: number;
   error?: ServerFailure;
 }
 
@@ -92,14 +94,28 @@ export async function run(opts: UpOptions): Promise<UpResult> {
       .filter((s) => s.driver === 'local' && !localNames.has(s.name) && s.port !== undefined)
       .map((s) => s.port!),
   ];
+  const { localServerPid } = await import('../runtime/local.js');
   const ports = await allocatePorts(
-    local.map((s) => ({
-      server: s.name,
-      ...(s.port !== undefined ? { declared: s.port } : {}),
-      ...(state.servers[s.name] ? { recorded: state.servers[s.name]!.port } : {}),
-    })),
+    await Promise.all(
+      local.map(async (s) => ({
+        server: s.name,
+        ...(s.port !== undefined ? { declared: s.port } : {}),
+        ...(state.servers[s.name]
+          ? {
+              recorded: state.servers[s.name]!.port,
+              running: (await localServerPid(opts.stateDir, s.name, state.servers[s.name])) !== undefined,
+            }
+          : {}),
+      })),
+    ),
     fleet.basePort,
     reserved,
+  );
+  // A port dbps picked itself that another program took meanwhile: the server moves, and says so.
+  const movedFrom = new Map(
+    local
+      .filter((s) => s.port === undefined && state.servers[s.name] && ports.get(s.name) !== state.servers[s.name]!.port)
+      .map((s) => [s.name, state.servers[s.name]!.port]),
   );
 
   const jobs: Job<StartOutcome>[] = await Promise.all(
@@ -128,7 +144,11 @@ export async function run(opts: UpOptions): Promise<UpResult> {
         error: failureOf(s.reason),
       };
     const { server: _name, ...outcome } = s.value;
-    return { ...base, ...outcome };
+    return {
+      ...base,
+      ...outcome,
+      ...(movedFrom.has(server.name) ? { movedFromPort: movedFrom.get(server.name)! } : {}),
+    };
   });
   const exitCode = results.reduce<ExitCodeValue>(
     (code, r) => (r.error && r.error.exitCode > code ? r.error.exitCode : code),

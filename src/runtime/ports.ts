@@ -22,12 +22,16 @@ export interface PortRequest {
   declared?: number;
   /** Port recorded in state.json by an earlier `up`. */
   recorded?: number;
+  /** The server runs now (on its recorded port): that port is its own, not a clash. */
+  running?: boolean;
 }
 
 /**
  * Picks a port for each server: the declared one, else the recorded one, else the first port from
  * `basePort` upward that no other server declares or records and where nothing listens.
- * Taken declared/recorded ports are not changed here; the start step reports them as clashes.
+ * A recorded port that dbps picked itself is kept only while it is free (or the server runs on it):
+ * another program may take it while the server is stopped, and then the server gets a new one.
+ * A taken declared port is not changed here; the start step reports it as a clash.
  */
 export async function allocatePorts(
   requests: PortRequest[],
@@ -38,7 +42,8 @@ export async function allocatePorts(
   const taken = new Set<number>(reserved);
   const result = new Map<string, number>();
   for (const r of requests) {
-    const fixed = r.declared ?? r.recorded;
+    const recorded = r.recorded !== undefined && (r.running || (await isFree(r.recorded))) ? r.recorded : undefined;
+    const fixed = r.declared ?? recorded;
     if (fixed !== undefined) {
       result.set(r.server, fixed);
       taken.add(fixed);

@@ -52,6 +52,10 @@ export function upText(r: UpResult, paint: Paint, perServer = true): string {
       : `${paint.ok('ok')}  ${s.label}: ${describeStart({ server: s.server, action: s.action!, ...(s.port !== undefined ? { port: s.port } : {}), seconds: s.seconds ?? 0 })}\n`;
   }
   for (const s of r.servers) if (s.error) out += errorLines(paint, s.error);
+  for (const s of r.servers) {
+    if (s.movedFromPort !== undefined && !s.error)
+      out += `${paint.warn('note:')} ${s.server}: port ${s.movedFromPort} is now used by another program, so it moved to port ${s.port} (set \`port:\` in services.yaml to pin one)\n`;
+  }
   const failed = r.servers.filter((s) => s.error).length;
   if (failed) out += `${failed} of ${r.servers.length} server${r.servers.length === 1 ? '' : 's'} failed to come up\n`;
   else if (!r.changed)

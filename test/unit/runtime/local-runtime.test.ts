@@ -36,6 +36,20 @@ describe('allocatePorts', () => {
     expect(Object.fromEntries(ports)).toStrictEqual({ a: 3310, b: 3400, c: 3307, d: 3311 });
   });
 
+  it('moves a stopped server off a recorded port that another program took, but keeps a running server on its own', async () => {
+    const busy = new Set([3307, 3308]);
+    const ports = await allocatePorts(
+      [
+        { server: 'stopped', recorded: 3307 },
+        { server: 'running', recorded: 3308, running: true },
+      ],
+      3307,
+      [],
+      async (p) => !busy.has(p),
+    );
+    expect(Object.fromEntries(ports)).toStrictEqual({ stopped: 3309, running: 3308 });
+  });
+
   it('prefers the declared port over a recorded one (services.yaml wins)', async () => {
     const ports = await allocatePorts([{ server: 'a', declared: 4000, recorded: 3307 }], 3307, [], async () => true);
     expect(ports.get('a')).toBe(4000);
