@@ -276,7 +276,9 @@ export const localDriver: Driver = {
     }
 
     const { path: mariadbd, version } = await mariadbdVersion(ctx.env);
-    const crashed = existsSync(files.pidFile) || entry?.wanted === 'running';
+    // Only a killed server leaves its pid file behind. A clean shutdown outside dbps (mariadb-admin
+    // shutdown) or a first start that failed leaves none: starting again is not crash recovery.
+    const crashed = existsSync(files.pidFile);
     await clearLeftovers(files);
 
     if (!(await portFree(port, BIND_ADDRESS))) {
