@@ -147,13 +147,15 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
   );
   const pending = results.reduce((n, r) => n + r.changes.length - r.applied, 0);
   const failed = results.some((r) => r.error || r.failures.length > 0);
-  const inSync = !failed && results.every((r) => r.changes.length === 0);
+  // A deferred grant (its table does not exist yet) is desired state not reached: not in sync.
+  const deferred = results.reduce((n, r) => n + r.deferred.length, 0);
+  const inSync = !failed && deferred === 0 && results.every((r) => r.changes.length === 0);
   return {
     command: opts.dryRun ? 'plan' : 'provision',
     dryRun: opts.dryRun,
     inSync,
     servers: results,
-    outcome: failed ? 'error' : opts.dryRun && pending > 0 ? 'findings' : 'clean',
+    outcome: failed ? 'error' : opts.dryRun && (pending > 0 || deferred > 0) ? 'findings' : 'clean',
   };
 }
 

@@ -59,7 +59,11 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
     }
     for (const f of s.failures) out.push(`  ${paint.bad('error')}: ${f.message}`);
     for (const d of s.deferred) out.push(`  ${paint.warn('deferred')} ${d.object}: ${d.reason}`);
-    for (const o of s.orphans) {
+    // An orphan that --prune drops is already shown as its drop; listing it again would say it stays.
+    const dropped = new Set(
+      s.changes.filter((c) => c.kind === 'drop-user' || c.kind === 'drop-database').map((c) => c.object),
+    );
+    for (const o of s.orphans.filter((x) => !dropped.has(x.object))) {
       const tables = o.tables ? ` (${o.tables} table${o.tables === 1 ? '' : 's'})` : '';
       out.push(
         `  ${paint.warn('orphan')} ${o.object}${tables}: not in services.yaml${o.kept ? `; kept: ${o.kept}` : '; `provision --prune --yes` drops it'}`,
@@ -67,6 +71,7 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
     }
   }
   const errors = r.servers.filter((s) => s.error).length + r.servers.reduce((n, s) => n + s.failures.length, 0);
+  const deferred = r.servers.reduce((n, s) => n + s.deferred.length, 0);
   let summary: string;
   if (r.dryRun) {
     summary = r.inSync
@@ -75,7 +80,9 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
         ? `${pending} change${pending === 1 ? '' : 's'} pending; run \`dbps provision\` to apply.`
         : errors > 0
           ? 'Not known to be in sync: the servers above could not be planned.'
-          : 'No changes.';
+          : deferred > 0
+            ? `Not in sync: ${deferred} grant${deferred === 1 ? ' waits' : 's wait'} for ${deferred === 1 ? 'its table' : 'their tables'}; run \`dbps provision\` again once ${deferred === 1 ? 'it exists' : 'they exist'}.`
+            : 'No changes.';
   } else {
     const applied = r.servers.reduce((n, s) => n + s.applied, 0);
     summary = applied === 0 && errors === 0 ? 'No changes.' : `${applied} change${applied === 1 ? '' : 's'} applied.`;
