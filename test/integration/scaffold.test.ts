@@ -319,6 +319,8 @@ describe('reservation (saga step)', () => {
     const adm = await admin();
     await adm.query(`INSERT INTO ${db}.stock (product_id, available_quantity) VALUES (?, 20)`, [product]);
     const conns = await many(50, `${db}_app`, db);
+    // The seed's failed UPDATE leaves its transaction open, holding the row: others would wait 50 s.
+    await Promise.all(conns.map((c) => c.query('SET SESSION innodb_lock_wait_timeout = 3')));
     const outcomes = await Promise.all(conns.map((c, i) => attempt(() => reserve(proc, c, orderBase + i, product, 1))));
     const [stock] = await adm.query(`SELECT available_quantity AS a FROM ${db}.stock WHERE product_id = ?`, [product]);
     const [held] = await adm.query(
@@ -436,9 +438,7 @@ describe('reservation (saga step)', () => {
     await adm.query('START TRANSACTION');
     await adm.query('SELECT * FROM seed.stock WHERE product_id = 310 FOR UPDATE');
     const mig = await login('seed_migrator', 'seed');
-    await mig.query(
-      'ALTER EVENT release_expired ON SCHEDULE AT CURRENT_TIMESTAMP + INTERVAL 1 SECOND ON COMPLETION PRESERVE ENABLE',
-    );
+    await mig.query('ALTER EVENT release_expired ON SCHEDULE EVERY 1 SECOND ENABLE');
     await until('the event to wait on order A', async () => (await waiters(adm, 'seed')) >= 1);
     await app.query('CALL `release`(31002)');
     await adm.query('ROLLBACK');
@@ -450,6 +450,7 @@ describe('reservation (saga step)', () => {
     });
     const [b] = await adm.query('SELECT status FROM seed.reservations WHERE order_id = 31002');
     expect(b.status).toBe('released'); // released by the customer, yet announced as expired
+    await mig.query('ALTER EVENT release_expired DISABLE');
   });
 
   it('scaffolded: the same interleaving announces only the release the event made', async () => {
@@ -606,10 +607,10 @@ describe('change-capture', () => {
     await app.query('UPDATE customers SET email = ? WHERE customer_id = ?', ['g@x', insertId]);
     expect(await changes(app, OUTBOX, insertId)).toBe(1);
     const [event] = await app.query(
-      `SELECT JSON_VALUE(payload, '$.after.email') AS email, JSON_TYPE(JSON_EXTRACT(payload, '$.before.email')) AS before FROM ${OUTBOX} WHERE aggregate_type = 'customer' AND aggregate_id = ?`,
+      `SELECT JSON_VALUE(payload, '$.after.email') AS email, JSON_TYPE(JSON_EXTRACT(payload, '$.before.email')) AS was FROM ${OUTBOX} WHERE aggregate_type = 'customer' AND aggregate_id = ?`,
       [String(insertId)],
     );
-    expect(event).toStrictEqual({ email: 'g@x', before: 'NULL' });
+    expect(event).toStrictEqual({ email: 'g@x', was: 'NULL' });
     await app.query('UPDATE customers SET email = NULL WHERE customer_id = ?', [insertId]);
     expect(await changes(app, OUTBOX, insertId)).toBe(2);
     await app.query("UPDATE customers SET name = 'Grace' WHERE customer_id = ?", [insertId]);
