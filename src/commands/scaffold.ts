@@ -165,6 +165,23 @@ export async function run(opts: ScaffoldOptions): Promise<ScaffoldResult | Scaff
   });
   try {
     const { execa } = await import('execa');
+    // First the running server itself: reachable as the migrator, and new enough for the SQL.
+    const probe = await execa(
+      mariadb,
+      [`--defaults-extra-file=${defaults.path}`, '--batch', '--skip-column-names', '-e', 'SELECT VERSION()'],
+      { env, reject: false, timeout: 30_000 },
+    );
+    if (probe.exitCode !== 0 || probe.timedOut)
+      throw new OperationalError(
+        `cannot connect to server "${server.name}" as ${migrator.user}: ${probe.timedOut ? 'timed out after 30 s' : String(probe.stderr).trim().split('\n')[0]}`,
+        { server: server.name, hint: 'start it with `dbps up` and create the account with `dbps provision`' },
+      );
+    const running = parseVersion(String(probe.stdout).trim());
+    if (!versionSupported(running))
+      throw new UsageError(
+        `server "${server.name}" runs MariaDB ${running.text}; the patterns need ${MIN_VERSION.major}.${MIN_VERSION.minor} or later`,
+        { hint: 'upgrade the server, or apply only the table files by hand' },
+      );
     for (const f of files) {
       // --defaults-extra-file first: the password stays out of argv. The file comes on stdin.
       const r = await execa(mariadb, [`--defaults-extra-file=${defaults.path}`, '--batch', service.database], {

@@ -2,7 +2,7 @@
 // second run changing nothing), then exercised as the app account with many connections at once.
 // Each bug of the seed (fixtures/seed-patterns/, applied to the `seed` service) is shown failing its
 // property, and the scaffolded version passing it. One fleet for the whole file.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import mariadb, { type Connection } from 'mariadb';
@@ -685,6 +685,25 @@ describe('read-model', () => {
       broken = r.outcomes.some((o) => !o.ok) || JSON.stringify(r.read) !== JSON.stringify(r.truth);
     }
     expect(broken).toBe(true);
+  });
+});
+
+describe('--apply keeps the password off the command line', () => {
+  it("passes the migrator's credentials to the mariadb client in a 0600 file that is gone afterwards", async () => {
+    const log = path.join(fleet.dir, 'argv.log');
+    const r = await fleet.run(['scaffold', 'outbox', 'shop', '--apply'], {
+      DBPS_MEMORY_SCALE: '1',
+      DBPS_ARGV_LOG: log,
+      NODE_OPTIONS: `--import=${path.join(repoRoot, 'test', 'helpers', 'record-argv.mjs')}`,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const password = (await readSecrets(fleet.stateDir)).get(secretKey(SERVER, 'shop_migrator'))!;
+    const argv = await readFile(log, 'utf8');
+    expect(argv).toMatch(/--defaults-extra-file=/);
+    expect(argv).not.toContain(password);
+    expect(r.stdout + r.stderr).not.toContain(password);
+    for (const m of argv.matchAll(/--defaults-extra-file=([^"]+)/g)) expect(existsSync(m[1]!)).toBe(false);
   });
 });
 
