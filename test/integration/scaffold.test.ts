@@ -291,6 +291,8 @@ describe('outbox', () => {
       `SELECT idempotency_key AS k, order_id AS id FROM ${db}.orders WHERE idempotency_key LIKE ?`,
       [`${prefix}-%`],
     )) as { k: string; id: number }[];
+    // The seed's failed calls leave their transaction open (it has no handler): end it like a client would.
+    await Promise.all(conns.map((c) => c.query('ROLLBACK')));
     await closeAll(conns);
     return { outcomes, keys, byKey: new Map(orders.map((o) => [o.k, o.id])) };
   }
