@@ -11,6 +11,7 @@ import { initSpec } from './specs/init.js';
 import { planSpec } from './specs/plan.js';
 import { provisionSpec } from './specs/provision.js';
 import { restoreSpec } from './specs/restore.js';
+import { scaffoldSpec } from './specs/scaffold.js';
 import { statusSpec } from './specs/status.js';
 import { upSpec } from './specs/up.js';
 import { validateSpec } from './specs/validate.js';
@@ -29,5 +30,6 @@ export const COMMANDS: CommandSpec[] = [
   backupsSpec,
   restoreSpec,
   auditGrantsSpec,
+  scaffoldSpec,
   doctorSpec,
 ];

@@ -78,7 +78,7 @@ function pickAccount(service: FleetService, user: string | undefined): FleetAcco
 }
 
 /** Where a service account connects: the local server over TCP (as the service would), or the external host. */
-async function accountConnection(
+export async function accountConnection(
   server: FleetServer,
   account: FleetAccount,
   stateDir: string,
@@ -244,7 +244,7 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
 }
 
 /** Every account whose password dbps generates, fleet-wide: decides whether an old secrets.env key is ambiguous. */
-function fleetSecretOwners(fleet: Fleet): SecretOwner[] {
+export function fleetSecretOwners(fleet: Fleet): SecretOwner[] {
   return fleet.servers.flatMap((s) =>
     desiredServer(fleet, s)
       .accounts.filter((a) => !a.passwordEnv)

@@ -66,7 +66,7 @@ function staticClosure(entry: string): Set<string> {
   return seen;
 }
 
-const CORE_DIRS = ['config', 'fleet', 'mycnf', 'render', 'generate', 'sql', 'grants'];
+const CORE_DIRS = ['config', 'fleet', 'mycnf', 'render', 'generate', 'sql', 'grants', 'scaffold'];
 const IO_MODULES = [
   'node:fs',
   'node:fs/promises',
