@@ -25,7 +25,7 @@ export const generateSpec: CommandSpec = {
     },
     {
       flags: '--ci-install <spec>',
-      help: `ci: how the job installs dbps: "${CI_INSTALL_REPO}" (npm ci; default when package.json and its lock file list dbps) or an npm spec for npm install --global (default dbps@<this version>)`,
+      help: `ci: how the job installs dbps: "${CI_INSTALL_REPO}" (npm ci; default when package.json and its lock file list dbps) or what npm install --global takes: a tarball from npm pack or a git URL (without either the job's install step fails and says so: dbps is on no registry)`,
     },
   ],
   examples: [
