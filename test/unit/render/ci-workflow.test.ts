@@ -42,9 +42,7 @@ describe('CI workflow', () => {
   it('runs validate, generate --check with the same flags and out dir, and the SARIF audit', () => {
     const runs = workflow.jobs.dbps.steps.map((s) => s.run).filter(Boolean);
     expect(runs).toContain('dbps validate -f deploy/services.yaml');
-    expect(runs).toContain(
-      'dbps generate -f deploy/services.yaml --check --out . --namespace shop --physical-backups',
-    );
+    expect(runs).toContain('dbps generate -f deploy/services.yaml --check --out . --namespace shop --physical-backups');
     expect(runs).toContain(
       'dbps audit-grants -f deploy/services.yaml --from-dump dbps-grants.json --format sarif --output dbps.sarif',
     );
@@ -63,7 +61,10 @@ describe('CI workflow', () => {
       ).ci!.generateFlags,
     ).toStrictEqual(['--only', 'k8s,ci', '--namespace', 'shop', '--operator-metrics']);
     expect(fileOptionsFromFlags({}, where).ci!.generateFlags).toStrictEqual([]);
-    expect(fileOptionsFromFlags({ ciInstall: 'repo' }, where).ci!.generateFlags).toStrictEqual(['--ci-install', 'repo']);
+    expect(fileOptionsFromFlags({ ciInstall: 'repo' }, where).ci!.generateFlags).toStrictEqual([
+      '--ci-install',
+      'repo',
+    ]);
     expect(
       fileOptionsFromFlags({ only: 'mycnf' }, { ...where, kinds: parseKinds('mycnf') }).ci!.generateFlags,
     ).toStrictEqual(['--only', 'mycnf']);
