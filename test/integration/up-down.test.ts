@@ -6,8 +6,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createFleet, destroyAllFleets, randomBasePort } from '../helpers/local-fleet.js';
 import { seriesOf } from '../../src/util/version.js';
+import { createFleet, destroyAllFleets, randomBasePort } from '../helpers/local-fleet.js';
 import { freePort, startTestServer, stopAllTestServers, testedMariadbVersion } from '../helpers/mariadb-server.js';
 
 const RECORD_ARGV = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/record-argv.mjs');
