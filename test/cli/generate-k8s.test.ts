@@ -126,7 +126,7 @@ describe('dbps generate --only k8s,ci', () => {
       '--physical-backups',
       '--check',
     );
-    expect(otherFlags.code).toBe(0); // the template declares no backups: same output
+    expect(otherFlags.code).toBe(1); // the template schedules backups: PhysicalBackup instead of Backup
     const otherNs = await run('generate', '--only', 'k8s', '--out', 'out', '--namespace', 'other', '--check');
     expect(otherNs.code).toBe(1);
   });
