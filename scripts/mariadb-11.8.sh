@@ -16,9 +16,10 @@ log() { echo "mariadb-11.8: $*" >&2; }
 # The cache is good when every wrapper runs and mariadbd reports 11.8.
 healthy() {
   local b
-  for b in mariadbd mariadb-install-db mariadb mariadb-binlog mariadb-backup my_print_defaults; do
+  for b in mariadbd mariadb-install-db mariadb mariadb-binlog mariadb-backup my_print_defaults resolveip; do
     [ -x "$BIN/$b" ] || return 1
   done
+  [ -x "$CACHE/basedir/sbin/mariadbd" ] && [ -d "$CACHE/basedir/share/mariadb" ] || return 1
   "$BIN/mariadbd" --version 2>/dev/null | grep -q ' 11\.8\.' || return 1
   "$BIN/mariadb-backup" --version 2>&1 | grep -q '11\.8\.' || return 1
   "$BIN/mariadb" --version >/dev/null 2>&1 || return 1
