@@ -188,6 +188,7 @@ describe('dbps generate --only k8s,ci', () => {
         // No --ci-install and no package.json listing dbps: the step fails with the fix (dbps is on no registry).
         expect(install).toMatch(/^echo "::error::.*--ci-install.*\nexit 1\n$/);
         expect(check).not.toContain('--ci-install');
+        expect(gen.stderr).toContain('note: the CI workflow does not say where dbps comes from');
       }
     }
   });

@@ -96,6 +96,10 @@ export const generateSpec: CommandSpec = {
         io.info(
           `${result.secretsFile.secrets} passwords written to ${result.secretsFile.path} (mode 0600): load it into your secret manager, never commit it`,
         );
+      if (!result.check && fileOptions.ci?.install?.kind === 'unset' && kinds.includes('ci'))
+        io.info(
+          'note: the CI workflow does not say where dbps comes from (dbps is on no registry), so its install step fails until you regenerate with --ci-install repo or --ci-install <tarball or git URL>',
+        );
     }
     return result.outcome === 'findings' ? 1 : 0;
   },
