@@ -5,6 +5,7 @@ import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadFleet } from '../config/load.js';
 import { DbpsError, UsageError } from '../errors.js';
+import { versionDifferenceFix, versionDifferences, versionDifferenceText } from '../fleet/mariadb-version.js';
 import type { Fleet } from '../fleet/model.js';
 import { adminTarget, connectAdmin } from '../runtime/admin.js';
 import {
@@ -18,14 +19,17 @@ import {
 import { localServerPid } from '../runtime/local.js';
 import { portFree } from '../runtime/ports.js';
 import { readState } from '../runtime/state.js';
+import { parseVersion, type ServerVersion } from '../util/version.js';
 
 export interface DoctorCheck {
   /** Short id, e.g. `binary:mariadbd`, `port:orders`, `external:legacy`. */
   check: string;
   ok: boolean;
   detail: string;
-  /** The command (or edit) that fixes a failed check. */
+  /** The command (or edit) that fixes a failed check, or settles a warning. */
   fix?: string;
+  /** Passed, but worth knowing (e.g. services.yaml declares another MariaDB than the one installed). */
+  warning?: boolean;
 }
 
 export interface DoctorResult {
@@ -177,6 +181,41 @@ async function fleetChecks(fleet: Fleet, stateDir: string, env: NodeJS.ProcessEn
   return checks.sort((a, b) => (order.get(a.check.split(':')[1]!) ?? 0) - (order.get(b.check.split(':')[1]!) ?? 0));
 }
 
+/**
+ * Which MariaDB the local servers run (a running server: the version it was started with; otherwise
+ * the installed mariadbd's) against what services.yaml declares.
+ */
+async function versionCheck(fleet: Fleet, stateDir: string, env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
+  const local = fleet.servers.filter((s) => s.driver === 'local');
+  const bin = findBinary('mariadbd', env);
+  if (!local.length || !bin) return [];
+  const installed = await binaryVersion(bin);
+  if (!installed) return [];
+  const state = await readState(stateDir);
+  const running = new Map<string, ServerVersion>();
+  for (const s of local) {
+    const entry = state.servers[s.name];
+    if (entry?.version && (await localServerPid(stateDir, s.name, entry)))
+      running.set(s.name, parseVersion(entry.version));
+  }
+  const differences = versionDifferences(fleet, (s) => running.get(s.name) ?? installed);
+  if (!differences.length)
+    return [
+      {
+        check: 'version:mariadb',
+        ok: true,
+        detail: `${fleet.file} declares MariaDB ${fleet.mariadb} and mariadbd ${installed.text} is installed`,
+      },
+    ];
+  return differences.map((d) => ({
+    check: 'version:mariadb',
+    ok: true,
+    warning: true,
+    detail: versionDifferenceText(d, fleet.file, running.has(d.servers[0]!) ? 'running' : 'installed'),
+    fix: versionDifferenceFix(d),
+  }));
+}
+
 /** Runs every check; never throws for a failed check (only for an invalid services.yaml). */
 export async function run(opts: DoctorOptions): Promise<DoctorResult> {
   const env = opts.env ?? process.env;
@@ -184,7 +223,7 @@ export async function run(opts: DoctorOptions): Promise<DoctorResult> {
   let skipped: string | undefined;
   try {
     const fleet = await loadFleet(opts.file);
-    checks.push(...(await fleetChecks(fleet, opts.stateDir, env)));
+    checks.push(...(await versionCheck(fleet, opts.stateDir, env)), ...(await fleetChecks(fleet, opts.stateDir, env)));
   } catch (e) {
     // Doctor is useful before `dbps init`: without a fleet file only the machine is checked.
     if (!(e instanceof UsageError)) throw e;

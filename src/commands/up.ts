@@ -2,12 +2,14 @@
 // external servers answer. Returns what happened to each server; never prints.
 import { loadFleet } from '../config/load.js';
 import { DbpsError, ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
+import { versionDifferences, versionDifferenceText } from '../fleet/mariadb-version.js';
 import { selectServers, serverLabel } from '../fleet/select.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { driverFor, type StartAction, type StartOutcome } from '../runtime/driver.js';
 import { type Job, type JobRunner, runJobsSilently } from '../runtime/jobs.js';
 import { allocatePorts } from '../runtime/ports.js';
 import { readState } from '../runtime/state.js';
+import { parseVersion } from '../util/version.js';
 
 export interface UpOptions {
   file: string;
@@ -37,6 +39,8 @@ export interface UpServerResult {
   seconds?: number;
   /** The port dbps had picked earlier was taken by another program while the server was stopped. */
   movedFromPort?: number;
+  /** The MariaDB version that runs (local servers). */
+  version?: string;
   error?: ServerFailure;
 }
 
@@ -47,6 +51,8 @@ export interface UpResult {
   servers: UpServerResult[];
   /** False when every server was already running (or reachable): `up` changed nothing. */
   changed: boolean;
+  /** Local servers that run another MariaDB than services.yaml declares, and the sentence that says so. */
+  versionNotes: { declared: string; running: string; servers: string[]; note: string }[];
   outcome: 'ok' | 'failed';
   exitCode: ExitCodeValue;
 }
@@ -154,12 +160,19 @@ export async function run(opts: UpOptions): Promise<UpResult> {
     (code, r) => (r.error && r.error.exitCode > code ? r.error.exitCode : code),
     ExitCode.ok,
   );
+  // Say which MariaDB runs when services.yaml declares another (each my.cnf was written for the one that runs).
+  const ran = new Map(results.filter((r) => r.version).map((r) => [r.server, parseVersion(r.version!)]));
+  const versionNotes = versionDifferences(fleet, (s) => ran.get(s.name)).map((d) => ({
+    ...d,
+    note: versionDifferenceText(d, fleet.file, 'running'),
+  }));
   return {
     command: 'up',
     stateDir: opts.stateDir,
     memoryScale: opts.memoryScale,
     servers: results,
     changed: results.some((r) => r.action !== undefined && CHANGING.has(r.action)),
+    versionNotes,
     outcome: exitCode === ExitCode.ok ? 'ok' : 'failed',
     exitCode,
   };

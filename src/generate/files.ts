@@ -81,12 +81,11 @@ export async function generatedFiles(
       }
       case 'ci': {
         const { renderCiWorkflow, CI_WORKFLOW_PATH } = await import('../render/ci-workflow.js');
-        const { VERSION } = await import('../version.js');
         const ci = {
           fleetFile: 'services.yaml',
           outDir: 'generated',
           generateFlags: [],
-          install: { kind: 'global' as const, spec: `dbps@${VERSION}` },
+          install: { kind: 'unset' as const },
           ...options.ci,
         };
         files.push({ kind, path: CI_WORKFLOW_PATH, content: renderCiWorkflow(fleet, ci) });

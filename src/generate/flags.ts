@@ -38,18 +38,22 @@ export function ciInstallFrom(
   spec: string | undefined,
   defaults: { repoListsDbps: boolean; version: string },
 ): CiInstall {
-  if (spec === undefined)
-    return defaults.repoListsDbps ? { kind: 'repo' } : { kind: 'global', spec: `dbps@${defaults.version}` };
+  if (spec === undefined) return defaults.repoListsDbps ? { kind: 'repo' } : { kind: 'unset' };
   const text = spec.trim();
+  const hint = `use "${CI_INSTALL_REPO}" (npm ci, dbps in package.json) or what \`npm install --global\` takes: a tarball (dbps-${defaults.version}.tgz from \`npm pack\`, or its URL), github:owner/dbps#v${defaults.version}`;
   if (text === '' || /[\s]/.test(text))
-    throw new UsageError(`--ci-install "${spec}" is not an npm package spec or "${CI_INSTALL_REPO}"`, {
-      hint: `use "${CI_INSTALL_REPO}" (npm ci, dbps in package.json) or what \`npm install --global\` takes: dbps@0.1.0, a tarball URL, github:owner/dbps#v0.1.0`,
+    throw new UsageError(`--ci-install "${spec}" is not an npm package spec or "${CI_INSTALL_REPO}"`, { hint });
+  // dbps is not published on any registry: a bare name would install whatever someone registered under it.
+  if (/^dbps(@|$)/.test(text))
+    throw new UsageError(`--ci-install "${spec}" names a registry package, and dbps is not published on one`, {
+      hint,
     });
   return text === CI_INSTALL_REPO ? { kind: 'repo' } : { kind: 'global', spec: text };
 }
 
 /** The --ci-install value that reproduces `install`. */
-export function ciInstallFlag(install: CiInstall): string {
+export function ciInstallFlag(install: CiInstall): string | undefined {
+  if (install.kind === 'unset') return undefined;
   return install.kind === 'repo' ? CI_INSTALL_REPO : install.spec;
 }
 
@@ -76,7 +80,7 @@ export function fileOptionsFromFlags(
     kinds?: readonly OutputKind[];
     /** Whether the repository's package.json lists dbps (decides the default --ci-install). */
     repoListsDbps?: boolean;
-    /** dbps's own version, for the default `dbps@<version>`. */
+    /** dbps's own version, for the --ci-install hint. */
     version?: string;
   },
 ): GenerateFileOptions {
@@ -113,7 +117,7 @@ export function fileOptionsFromFlags(
     ...(namespace ? ['--namespace', namespace] : []),
     ...(physicalBackups ? ['--physical-backups'] : []),
     ...(operatorMetrics ? ['--operator-metrics'] : []),
-    ...(kinds.includes('ci') ? ['--ci-install', ciInstallFlag(install)] : []),
+    ...(kinds.includes('ci') && ciInstallFlag(install) ? ['--ci-install', ciInstallFlag(install)!] : []),
   ];
   return {
     k8s: { ...(namespace ? { namespace } : {}), physicalBackups, operatorMetrics },

@@ -7,6 +7,8 @@ interface OptionInfo {
   since?: [number, number];
   /** First version that no longer accepts it. */
   removedIn?: [number, number];
+  /** First version that still accepts it but warns "is deprecated" at start-up: dbps writes it only below. */
+  deprecatedIn?: [number, number];
 }
 
 export const KNOWN_OPTIONS: Readonly<Record<string, OptionInfo>> = {
@@ -37,9 +39,10 @@ export const KNOWN_OPTIONS: Readonly<Record<string, OptionInfo>> = {
   innodb_log_file_size: {},
   innodb_log_buffer_size: {},
   innodb_flush_log_at_trx_commit: {},
-  // Deprecated from 11.0 (still accepted); profiles write it only below 11.0.
-  innodb_flush_method: {},
-  innodb_file_per_table: {},
+  // Deprecated from 11.0 (still accepted, with a warning); profiles write it only below 11.0.
+  innodb_flush_method: { deprecatedIn: [11, 0] },
+  // Deprecated from 11.0 (ON is the only sensible value and the default); written only below 11.0.
+  innodb_file_per_table: { deprecatedIn: [11, 0] },
   innodb_io_capacity: {},
   innodb_io_capacity_max: {},
   innodb_read_io_threads: {},
@@ -61,6 +64,7 @@ export const KNOWN_OPTIONS: Readonly<Record<string, OptionInfo>> = {
   wait_timeout: {},
   interactive_timeout: {},
   table_open_cache: {},
+  table_open_cache_instances: {},
   table_definition_cache: {},
   tmp_table_size: {},
   max_heap_table_size: {},
@@ -98,4 +102,10 @@ export function optionKnown(option: string, version: ServerVersion): boolean {
   if (info.since && !atLeast(version, ...info.since)) return false;
   if (info.removedIn && atLeast(version, ...info.removedIn)) return false;
   return true;
+}
+
+/** True when `version` warns that `option` is deprecated (so a generated my.cnf must leave it out). */
+export function optionDeprecated(option: string, version: ServerVersion): boolean {
+  const since = KNOWN_OPTIONS[option]?.deprecatedIn;
+  return since !== undefined && atLeast(version, ...since);
 }

@@ -135,9 +135,19 @@ export interface SizedOptions {
   maxConnections: number;
   tmpTable: number;
   tableOpenCache: number;
+  /** table_open_cache_instances: as many as fit the file-descriptor budget, at most mariadbd's default 8. */
+  tableOpenCacheInstances: number;
   /** Upper bound of thread-pool worker threads. */
   poolMaxThreads: number;
 }
+
+/**
+ * File descriptors a server may ask for. mariadbd asks for 10 + max_connections + table_open_cache x 2 x
+ * table_open_cache_instances (about 32,000 with its defaults, 65,000 for a large oltp server) and warns
+ * "Could not increase number of max_open_files" where the limit is lower: 16,384 fits containers'
+ * common 20,000 and systemd's 32,768 for the mariadb unit.
+ */
+export const OPEN_FILES_BUDGET = 16_384;
 
 /** Buffer pool granularity: whole 2 MiB steps suit large pages and every version's chunk rounding. */
 const BUFFER_POOL_STEP = 2 * MiB;
@@ -151,10 +161,14 @@ export function sizeProfile(profile: ProfileName, memoryBytes: number): SizedOpt
   const maxConnections = Math.round(Math.min(p.maxConnections, Math.max(p.minConnections, gib * p.connectionsPerGiB)));
   const tmpTable = Math.min(p.tmpTableMax, Math.max(16 * MiB, roundDown(memoryBytes * p.tmpTableShare, MiB)));
   const tableOpenCache = Math.min(4000, Math.max(400, maxConnections * 4));
+  const tableOpenCacheInstances = Math.max(
+    1,
+    Math.min(8, Math.floor((OPEN_FILES_BUDGET - 10 - maxConnections) / (2 * tableOpenCache))),
+  );
   // When every connection blocks (row locks, a slow disk) the pool needs one worker per connection
   // to make progress; the bound only stops a runaway, so it never sits below max_connections.
   const poolMaxThreads = Math.max(500, maxConnections + 50);
-  return { bufferPool, redoLog, maxConnections, tmpTable, tableOpenCache, poolMaxThreads };
+  return { bufferPool, redoLog, maxConnections, tmpTable, tableOpenCache, tableOpenCacheInstances, poolMaxThreads };
 }
 
 /** The [mysqld] options of a profile at a memory size for a server version (no paths, no identity). */
@@ -172,7 +186,8 @@ export function profileOptions(profile: ProfileName, memoryBytes: number, versio
     // only cache. 11.0 deprecated innodb_flush_method in favour of innodb_data_file_buffering and
     // innodb_log_file_buffering, whose defaults already mean O_DIRECT: written only where it is current.
     ...(atLeast(version, 11, 0) ? [] : ([['innodb_flush_method', 'O_DIRECT']] as OptionSet)),
-    ['innodb_file_per_table', 'ON'],
+    // A tablespace per table; deprecated in 11.0, where ON is the default: written only below 11.0.
+    ...(atLeast(version, 11, 0) ? [] : ([['innodb_file_per_table', 'ON']] as OptionSet)),
     ['innodb_io_capacity', p.ioCapacity],
     ['innodb_io_capacity_max', p.ioCapacity * 2],
     ['innodb_read_io_threads', p.readIoThreads],
@@ -185,6 +200,7 @@ export function profileOptions(profile: ProfileName, memoryBytes: number, versio
     ['thread_pool_max_threads', s.poolMaxThreads],
     ['wait_timeout', p.waitTimeout],
     ['table_open_cache', s.tableOpenCache],
+    ['table_open_cache_instances', s.tableOpenCacheInstances],
     ['table_definition_cache', Math.max(400, Math.round(s.tableOpenCache / 2))],
     ['tmp_table_size', formatSize(s.tmpTable)],
     ['max_heap_table_size', formatSize(s.tmpTable)],

@@ -18,10 +18,11 @@ export interface CiOptions {
 
 /**
  * `repo`: the repository's package.json and lock file list dbps, so the job runs `npm ci` and puts
- * node_modules/.bin on PATH; `global`: `npm install --global <spec>` (a registry version, a tarball
- * URL, a git URL: whatever npm can install).
+ * node_modules/.bin on PATH; `global`: `npm install --global <spec>` (a tarball, a git URL: whatever
+ * npm can install); `unset`: nothing says where dbps comes from (it is not published on any registry),
+ * so the install step fails with the fix instead of guessing a registry name someone else could own.
  */
-export type CiInstall = { kind: 'repo' } | { kind: 'global'; spec: string };
+export type CiInstall = { kind: 'repo' } | { kind: 'global'; spec: string } | { kind: 'unset' };
 
 export const CI_WORKFLOW_PATH = '.github/workflows/dbps.yml';
 export const DEFAULT_GRANTS_DUMP = 'dbps-grants.json';
@@ -42,6 +43,13 @@ function installStep(install: CiInstall): YamlValue {
       name: 'Install dbps (from package.json)',
       // Later steps call `dbps`: the locally installed bin directory goes on their PATH.
       run: `npm ci\necho "$PWD/node_modules/.bin" >> "$GITHUB_PATH"\n`,
+    };
+  if (install.kind === 'unset')
+    return {
+      name: 'Install dbps (not configured)',
+      run:
+        'echo "::error::the workflow does not say where dbps comes from: regenerate it with --ci-install repo ' +
+        '(dbps in package.json) or --ci-install <tarball or git URL>"\nexit 1\n',
     };
   return { name: 'Install dbps', run: command(['npm', 'install', '--global', install.spec]) };
 }

@@ -50,6 +50,8 @@ export interface StartOutcome {
   pid?: number;
   /** Seconds from the start of this server's work to accepting connections. */
   seconds: number;
+  /** The MariaDB version that runs (local servers: the mariadbd that started it). */
+  version?: string;
 }
 
 export type StopAction = 'stopped' | 'killed' | 'already-stopped' | 'left-running';

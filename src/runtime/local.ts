@@ -272,6 +272,7 @@ export const localDriver: Driver = {
         socket: files.socket,
         pid: livePid,
         seconds: 0,
+        ...(entry?.version ? { version: entry.version } : {}),
       };
     }
 
@@ -371,6 +372,7 @@ export const localDriver: Driver = {
       socket: files.socket,
       pid: child.pid,
       seconds: (Date.now() - began) / 1000,
+      version: version.text,
     };
   },
 

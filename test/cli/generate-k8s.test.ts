@@ -126,7 +126,7 @@ describe('dbps generate --only k8s,ci', () => {
       '--physical-backups',
       '--check',
     );
-    expect(otherFlags.code).toBe(0); // the template declares no backups: same output
+    expect(otherFlags.code).toBe(1); // the template schedules backups: PhysicalBackup instead of Backup
     const otherNs = await run('generate', '--only', 'k8s', '--out', 'out', '--namespace', 'other', '--check');
     expect(otherNs.code).toBe(1);
   });
@@ -185,7 +185,10 @@ describe('dbps generate --only k8s,ci', () => {
         expect(install).toContain('npm ci');
         expect(check).toContain('--ci-install repo');
       } else {
-        expect(install).toMatch(/^npm install --global dbps@\d+\.\d+\.\d+/);
+        // No --ci-install and no package.json listing dbps: the step fails with the fix (dbps is on no registry).
+        expect(install).toMatch(/^echo "::error::.*--ci-install.*\nexit 1\n$/);
+        expect(check).not.toContain('--ci-install');
+        expect(gen.stderr).toContain('note: the CI workflow does not say where dbps comes from');
       }
     }
   });

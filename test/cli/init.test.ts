@@ -1,11 +1,13 @@
 // `dbps init` through the built binary, in temp directories: every template x isolation mode writes
 // a file that validates, .gitignore gains .dbps/ and .env exactly once, and nothing is overwritten
 // without --force.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { dbps } from '../helpers/dbps-cli.js';
+import { manifestErrors } from '../helpers/k8s-schemas.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'dbps-init-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -80,6 +82,44 @@ describe.concurrent('dbps init writes a services.yaml that validates', () => {
       'analytics',
       'sessions',
     ]);
+  });
+});
+
+describe.concurrent('the default template backs the shop up', () => {
+  const backupsOf = async (dir: string) => {
+    const gen = await run(dir, 'generate', '--only', 'k8s', '--out', 'gen');
+    expect(gen.code, gen.stderr).toBe(0);
+    const files = readdirSync(path.join(dir, 'gen', 'k8s')).filter((f) => f.endsWith('.yaml'));
+    const docs = files.flatMap((f) =>
+      parseAllDocuments(readFileSync(path.join(dir, 'gen', 'k8s', f), 'utf8')).map(
+        (d) => d.toJS() as { kind?: string; spec?: { mariaDbRef: { name: string }; schedule: { cron: string } } },
+      ),
+    );
+    const backups = docs.filter((d) => d?.kind === 'Backup');
+    // Each one is what the operator's CRD accepts (strict: unknown fields are errors).
+    for (const b of backups) expect(manifestErrors(b)).toBe('');
+    return backups;
+  };
+
+  it('instance isolation: a scheduled Backup for every server but sessions, at the times services.yaml gives', async () => {
+    const dir = freshDir();
+    expect((await run(root, '-f', path.join(dir, 'services.yaml'), 'init')).code).toBe(0);
+    const backups = await backupsOf(dir);
+    expect(Object.fromEntries(backups.map((b) => [b.spec!.mariaDbRef.name, b.spec!.schedule.cron]))).toStrictEqual({
+      orders: '0 */6 * * *',
+      customers: '30 1 * * *',
+      inventory: '45 1 * * *',
+      payments: '15 */6 * * *',
+      analytics: '0 3 * * 0',
+    });
+  });
+
+  it('schema isolation: the shared server gets Backups too', async () => {
+    const dir = freshDir();
+    expect((await run(root, '-f', path.join(dir, 'services.yaml'), 'init', '--isolation', 'schema')).code).toBe(0);
+    const backups = await backupsOf(dir);
+    expect(backups.length).toBeGreaterThan(0);
+    expect(new Set(backups.map((b) => b.spec!.mariaDbRef.name))).toStrictEqual(new Set(['shared']));
   });
 });
 

@@ -7,7 +7,8 @@ import type { ProfileName } from '../../src/config/types.js';
 import type { Fleet } from '../../src/fleet/model.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const sharedSchemas = path.resolve(repoRoot, '..', 'shared', 'schemas');
+/** Third-party JSON Schemas vendored under fixtures/schemas (source, version and license in its READMEs). */
+export const vendoredSchemas = path.join(repoRoot, 'fixtures', 'schemas');
 
 /** A Fleet from services.yaml text. */
 export function fleetOf(text: string, file = 'services.yaml'): Fleet {

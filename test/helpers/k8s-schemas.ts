@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
-import { sharedSchemas } from './fleets.js';
+import { vendoredSchemas } from './fleets.js';
 
 type Schema = Record<string, unknown>;
 
@@ -62,13 +62,13 @@ export function validatorFor(kind: string): ValidateFunction | undefined {
   if (cached) return cached;
   let schema: unknown;
   if (CRD_FILES[kind]) {
-    const crd = parse(readFileSync(path.join(sharedSchemas, 'mariadb-operator', CRD_FILES[kind]!), 'utf8')) as {
+    const crd = parse(readFileSync(path.join(vendoredSchemas, 'mariadb-operator', CRD_FILES[kind]!), 'utf8')) as {
       spec: { names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: Schema } }[] };
     };
     if (crd.spec.names.kind !== kind) throw new Error(`${CRD_FILES[kind]} defines ${crd.spec.names.kind}, not ${kind}`);
     schema = strictSchema(crd.spec.versions[0]!.schema.openAPIV3Schema);
   } else if (CORE_FILES[kind]) {
-    schema = JSON.parse(readFileSync(path.join(sharedSchemas, 'kubernetes', CORE_FILES[kind]!), 'utf8'));
+    schema = JSON.parse(readFileSync(path.join(vendoredSchemas, 'kubernetes', CORE_FILES[kind]!), 'utf8'));
   } else {
     return undefined;
   }

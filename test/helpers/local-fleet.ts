@@ -10,7 +10,11 @@ import { BIN, type CliRun, dbps } from './dbps-cli.js';
 
 /** `dbps ...args` as another OS user (root only, via runuser), for the non-root code path. */
 function runAsUser(user: string, cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
-  const vars = Object.entries({ NO_COLOR: '1', PATH: process.env.PATH ?? '', ...env }).map(([k, v]) => `${k}=${v}`);
+  // DBPS_MARIADB_BINDIR crosses the sudo too: the other user's dbps must run the same MariaDB build.
+  const bindir = process.env.DBPS_MARIADB_BINDIR ? { DBPS_MARIADB_BINDIR: process.env.DBPS_MARIADB_BINDIR } : {};
+  const vars = Object.entries({ NO_COLOR: '1', PATH: process.env.PATH ?? '', ...bindir, ...env }).map(
+    ([k, v]) => `${k}=${v}`,
+  );
   return new Promise((resolve) => {
     execFile(
       'runuser',

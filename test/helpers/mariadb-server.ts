@@ -1,16 +1,52 @@
 // Throwaway mariadbd servers for integration tests: temp datadir, free port, small buffer pool,
 // stopped afterwards even when a test fails. Never touches a server already running on 3306.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import mariadb, { type Connection, type ConnectionConfig } from 'mariadb';
+import { searchDirs } from '../../src/runtime/binaries.js';
+import { parseVersion, type ServerVersion } from '../../src/util/version.js';
 
 const run = promisify(execFile);
+
+/** The MariaDB programs the tests run themselves (dbps finds its own the same way). */
+export type MariadbProgram = 'mariadbd' | 'mariadb-install-db' | 'mariadb-binlog' | 'mariadb' | 'mariadb-backup';
+
+/**
+ * Absolute path of a MariaDB program, searched as dbps searches: DBPS_MARIADB_BINDIR when set (CI's
+ * MariaDB 11.8 wrappers), else PATH plus /usr/sbin. Tests run this, never a bare name from PATH, so a
+ * run with DBPS_MARIADB_BINDIR tests that build and only that build.
+ */
+export function mariadbProgram(name: MariadbProgram): string {
+  for (const dir of searchDirs(process.env)) {
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  const where = process.env.DBPS_MARIADB_BINDIR ? `DBPS_MARIADB_BINDIR=${process.env.DBPS_MARIADB_BINDIR}` : 'PATH';
+  throw new Error(`${name} not found in ${where}`);
+}
+
+let testedVersion: ServerVersion | undefined;
+
+/** The version of the mariadbd the tests run (`mariadbd --version`), read once per process. */
+export function testedMariadbVersion(): ServerVersion {
+  testedVersion ??= parseVersion(
+    /(\d+\.\d+\.\d+)-MariaDB/.exec(
+      execFileSync(mariadbProgram('mariadbd'), ['--version'], { encoding: 'utf8' }),
+    )?.[1] ?? '0.0.0',
+  );
+  return testedVersion;
+}
 
 export interface TestServer {
   name: string;
@@ -61,18 +97,16 @@ export function userArgs(): string[] {
 // between runs (mariadb-install-db takes seconds; vitest's workers may be killed before any 'exit'
 // handler runs, so a per-process copy would be left behind each time). Built in a temp dir and renamed
 // into place, so concurrent processes never see a half-written one.
-async function pristineDatadir(): Promise<string> {
+export async function pristineDatadir(): Promise<string> {
   templateDir ??= (async () => {
-    const { stdout } = await run('mariadbd', ['--version'], {
-      env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` },
-    });
+    const { stdout } = await run(mariadbProgram('mariadbd'), ['--version']);
     const build = createHash('sha256').update(stdout).digest('hex').slice(0, 12);
     const shared = path.join(os.tmpdir(), `dbps-test-template-${process.getuid?.() ?? 'u'}-${build}`);
     const datadir = path.join(shared, 'data');
     if (existsSync(path.join(datadir, 'mysql'))) return datadir;
     const dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-test-template-new-'));
     try {
-      await run('mariadb-install-db', [
+      await run(mariadbProgram('mariadb-install-db'), [
         '--no-defaults',
         ...userArgs(),
         `--datadir=${path.join(dir, 'data')}`,
@@ -120,7 +154,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     '--max-connections=200',
     ...(opts.args ?? []),
   ];
-  const child: ChildProcess = spawn('mariadbd', args, { stdio: 'ignore', detached: false });
+  const child: ChildProcess = spawn(mariadbProgram('mariadbd'), args, { stdio: 'ignore', detached: false });
   let exited = false;
   child.on('exit', () => {
     exited = true;

@@ -10,10 +10,16 @@ import mariadb, { type Connection } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupManifest } from '../../src/backup/manifest.js';
 import { readSecrets } from '../../src/runtime/secrets.js';
+import { atLeast, seriesOf } from '../../src/util/version.js';
 import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
+import { mariadbProgram, testedMariadbVersion } from '../helpers/mariadb-server.js';
 
 const RECORD_ARGV = path.resolve(import.meta.dirname, '../helpers/record-argv.mjs');
 const SERVICES = ['orders', 'customers', 'inventory'] as const;
+const VERSION = testedMariadbVersion();
+// mariadb-backup renamed its metadata files in 11.1 (xtrabackup_* before, mariadb_backup_* since).
+const BINLOG_INFO = atLeast(VERSION, 11, 1) ? 'mariadb_backup_binlog_info' : 'xtrabackup_binlog_info';
+const BACKUP_INFO = atLeast(VERSION, 11, 1) ? 'mariadb_backup_info' : 'xtrabackup_info';
 type Service = (typeof SERVICES)[number];
 
 let fleet: LocalFleet;
@@ -80,7 +86,7 @@ function movedAsideDirs(): string[] {
 async function gtidsFrom(file: string, position: number): Promise<string[]> {
   const text = await new Promise<string>((resolve, reject) =>
     execFile(
-      'mariadb-binlog',
+      mariadbProgram('mariadb-binlog'),
       ['--no-defaults', `--start-position=${position}`, file],
       { maxBuffer: 256 * 1024 * 1024 },
       (err, stdout) => (err ? reject(err) : resolve(stdout)),
@@ -170,13 +176,13 @@ describe('dbps backup and restore on a three-server fleet', () => {
       const s = e.server as Service;
       // The recorded position is the one the backup itself wrote, not SHOW MASTER STATUS afterwards:
       // compared with the file's raw tab-separated columns, not through the parser dbps uses.
-      const raw = readFileSync(path.join(setDir(setA), e.path!, 'xtrabackup_binlog_info'), 'utf8')
+      const raw = readFileSync(path.join(setDir(setA), e.path!, BINLOG_INFO), 'utf8')
         .trim()
         .split('\t');
       expect(raw).toHaveLength(3);
       expect(e.binlog).toStrictEqual({ file: raw[0], position: Number(raw[1]), gtid: raw[2] });
-      expect(e.binlogInfoFile).toBe('xtrabackup_binlog_info');
-      expect(e.serverVersion).toMatch(/^10\.11\./);
+      expect(e.binlogInfoFile).toBe(BINLOG_INFO);
+      expect(e.serverVersion).toMatch(new RegExp(`^${seriesOf(VERSION).replace('.', '\\.')}\\.`));
       // The copy phase is its own window inside the job: mariadb-backup started → exited.
       expect(Date.parse(e.copyStartedAt!)).toBeGreaterThanOrEqual(Date.parse(e.startedAt));
       expect(Date.parse(e.copyEndedAt!)).toBeGreaterThanOrEqual(Date.parse(e.copyStartedAt!));
@@ -319,11 +325,11 @@ describe('dbps backup and restore on a three-server fleet', () => {
 
   it('--no-verify-checksums restores a set whose files changed since the backup', async () => {
     const orders = manifestOf(setA).servers.find((e) => e.server === 'orders')!;
-    const info = path.join(setDir(setA), orders.path!, 'xtrabackup_info');
+    const info = path.join(setDir(setA), orders.path!, BACKUP_INFO);
     await writeFile(info, `${await readFile(info, 'utf8')}# edited after the backup\n`);
     const refused = await cli(['restore', setA, 'orders', '--yes']);
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/server "orders".*servers\/orders\/xtrabackup_info/);
+    expect(refused.stderr).toMatch(new RegExp(`server "orders".*servers/orders/${BACKUP_INFO}`));
     expect(await values('orders')).toContain('before-damaged-restore');
     const r = await cli(['restore', setA, 'orders', '--yes', '--no-verify-checksums']);
     expect(r.code, r.stderr).toBe(0);
@@ -477,7 +483,7 @@ describe('dbps backup and restore on a three-server fleet', () => {
     const st = fleet.state().servers.orders as unknown as { cnf: string; socket: string; pidFile: string };
     expect((await cli(['down', 'orders'])).code).toBe(0);
     // The same my.cnf with the binary log switched off on the command line.
-    const child = spawn('mariadbd', [`--defaults-file=${st.cnf}`, '--user=root', '--skip-log-bin'], {
+    const child = spawn(mariadbProgram('mariadbd'), [`--defaults-file=${st.cnf}`, '--user=root', '--skip-log-bin'], {
       detached: true,
       stdio: 'ignore',
     });

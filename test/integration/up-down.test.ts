@@ -6,8 +6,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seriesOf } from '../../src/util/version.js';
 import { createFleet, destroyAllFleets, randomBasePort } from '../helpers/local-fleet.js';
-import { freePort, startTestServer, stopAllTestServers } from '../helpers/mariadb-server.js';
+import { freePort, startTestServer, stopAllTestServers, testedMariadbVersion } from '../helpers/mariadb-server.js';
 
 const RECORD_ARGV = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/record-argv.mjs');
 
@@ -422,5 +423,62 @@ describe('doctor and missing programs', () => {
       expect(r.stderr).toContain('apt-get install -y mariadb-server mariadb-client mariadb-backup');
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+});
+
+describe('the MariaDB that runs against the one services.yaml declares', () => {
+  const tested = testedMariadbVersion();
+  const series = seriesOf(tested);
+  // Whichever supported series this run does not test, so the two always differ.
+  const other = series === '10.11' ? '11.8' : '10.11';
+  const oneServer = (mariadb: string) =>
+    `version: 1\nfleet: v\ndefaults: { basePort: ${randomBasePort()}, mariadb: "${mariadb}" }\nservices:\n  orders: { profile: oltp, memory: 512M }\n`;
+  interface DoctorJson {
+    checks: { check: string; ok: boolean; warning?: boolean; detail: string; fix?: string }[];
+  }
+
+  it(`doctor and up say so when services.yaml declares ${other} and ${series} runs; up writes the my.cnf for ${series}`, async () => {
+    const fleet = await createFleet(oneServer(other));
+    const doctor = await fleet.run(['--json', 'doctor']);
+    expect(doctor.code, doctor.stderr).toBe(0);
+    const check = (JSON.parse(doctor.stdout) as DoctorJson).checks.find((c) => c.check === 'version:mariadb')!;
+    expect(check).toMatchObject({ ok: true, warning: true });
+    expect(check.detail).toBe(
+      `services.yaml declares MariaDB ${other} for orders, but the installed mariadbd is ${tested.text}: \`dbps up\` runs ${tested.text} with a my.cnf for ${series}; generated compose and Kubernetes files keep ${other}`,
+    );
+    expect(check.fix).toContain(`mariadb: "${series}"`);
+    expect((await fleet.run(['doctor'])).stdout).toContain(
+      `warn  version:mariadb: services.yaml declares MariaDB ${other}`,
+    );
+
+    const up = await fleet.run(['up']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toContain(
+      `note: services.yaml declares MariaDB ${other} for orders, but the running mariadbd is ${tested.text}`,
+    );
+    // The my.cnf is the running version's: innodb_flush_method is written below 11.0 only.
+    const cnf = readFileSync((fleet.state().servers.orders as unknown as { cnf: string }).cnf, 'utf8');
+    expect(cnf.includes('innodb_flush_method')).toBe(series === '10.11');
+    const json = JSON.parse((await fleet.run(['--json', 'up'])).stdout) as { versionNotes: { running: string }[] };
+    expect(json.versionNotes.map((n) => n.running)).toStrictEqual([tested.text]);
+    const running = (JSON.parse((await fleet.run(['--json', 'doctor'])).stdout) as DoctorJson).checks.find(
+      (c) => c.check === 'version:mariadb',
+    )!;
+    expect(running.detail).toContain(`but the running mariadbd is ${tested.text}`);
+    expect((await fleet.run(['down', '--destroy', '--yes'])).code).toBe(0);
+  });
+
+  it(`no note when services.yaml declares the series that runs (${series})`, async () => {
+    const fleet = await createFleet(oneServer(series));
+    const doctor = JSON.parse((await fleet.run(['--json', 'doctor'])).stdout) as DoctorJson;
+    expect(doctor.checks.find((c) => c.check === 'version:mariadb')).toStrictEqual({
+      check: 'version:mariadb',
+      ok: true,
+      detail: `services.yaml declares MariaDB ${series} and mariadbd ${tested.text} is installed`,
+    });
+    const up = await fleet.run(['up']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).not.toContain('note:');
+    expect((await fleet.run(['down', '--destroy', '--yes'])).code).toBe(0);
   });
 });

@@ -5,7 +5,8 @@ export const doctorSpec: CommandSpec = {
   summary: 'check prerequisites (MariaDB programs, versions, ports, state dir, external servers) and how to fix them',
   description:
     'Check that mariadbd, mariadb-install-db, mariadb and mariadb-backup are installed (PATH, then /usr/sbin; or ' +
-    "DBPS_MARIADB_BINDIR), that mariadb-backup is the server's own version, that the state dir is writable, that each " +
+    "DBPS_MARIADB_BINDIR), that mariadb-backup is the server's own version, which MariaDB the local servers run against " +
+    'the one services.yaml declares (a warn line when they differ), that the state dir is writable, that each ' +
     "local server's port is free (or held by its own running server) and that external servers answer. Each problem is " +
     'printed with the exact command that fixes it.',
   options: [],

@@ -25,7 +25,7 @@ export const generateSpec: CommandSpec = {
     },
     {
       flags: '--ci-install <spec>',
-      help: `ci: how the job installs dbps: "${CI_INSTALL_REPO}" (npm ci; default when package.json and its lock file list dbps) or an npm spec for npm install --global (default dbps@<this version>)`,
+      help: `ci: how the job installs dbps: "${CI_INSTALL_REPO}" (npm ci; default when package.json and its lock file list dbps) or what npm install --global takes: a tarball from npm pack or a git URL (without either the job's install step fails and says so: dbps is on no registry)`,
     },
   ],
   examples: [
@@ -95,6 +95,10 @@ export const generateSpec: CommandSpec = {
       if (result.secretsFile)
         io.info(
           `${result.secretsFile.secrets} passwords written to ${result.secretsFile.path} (mode 0600): load it into your secret manager, never commit it`,
+        );
+      if (!result.check && fileOptions.ci?.install?.kind === 'unset' && kinds.includes('ci'))
+        io.info(
+          'note: the CI workflow does not say where dbps comes from (dbps is on no registry), so its install step fails until you regenerate with --ci-install repo or --ci-install <tarball or git URL>',
         );
     }
     return result.outcome === 'findings' ? 1 : 0;

@@ -6,7 +6,8 @@ export const upSpec: CommandSpec = {
   summary: 'start the fleet on this machine: a mariadbd per local server (no Docker)',
   description:
     'Start a real mariadbd for every local server that is not running (all of them, or those holding the named services): ' +
-    'its datadir is created on first use (mariadb-install-db), its my.cnf comes from the profile, it listens on 127.0.0.1 on ' +
+    'its datadir is created on first use (mariadb-install-db), its my.cnf comes from the profile for the installed mariadbd ' +
+    '(a note says so when services.yaml declares another version), it listens on 127.0.0.1 on ' +
     'its `port:` or a port allocated from defaults.basePort (kept in .dbps/state.json) and on a Unix socket, and dbps ' +
     'administers it over that socket as the OS user running `up`. External servers are only checked. Servers start in ' +
     'parallel; running ones are left alone, crashed ones are restarted (InnoDB recovers committed work). ' +

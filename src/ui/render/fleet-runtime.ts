@@ -56,6 +56,7 @@ export function upText(r: UpResult, paint: Paint, perServer = true): string {
     if (s.movedFromPort !== undefined && !s.error)
       out += `${paint.warn('note:')} ${s.server}: port ${s.movedFromPort} is now used by another program, so it moved to port ${s.port} (set \`port:\` in services.yaml to pin one)\n`;
   }
+  for (const v of r.versionNotes ?? []) out += `${paint.warn('note:')} ${v.note}\n`;
   const failed = r.servers.filter((s) => s.error).length;
   if (failed) out += `${failed} of ${r.servers.length} server${r.servers.length === 1 ? '' : 's'} failed to come up\n`;
   else if (!r.changed)
@@ -186,8 +187,8 @@ export function externalAdvice(detail: string | undefined): string {
 export function doctorText(r: DoctorResult, paint: Paint): string {
   let out = '';
   for (const c of r.checks) {
-    out += `${c.ok ? paint.ok('ok  ') : paint.bad('FAIL')}  ${c.check}: ${c.detail}\n`;
-    if (!c.ok && c.fix) out += `      fix: ${c.fix}\n`;
+    out += `${c.ok ? (c.warning ? paint.warn('warn') : paint.ok('ok  ')) : paint.bad('FAIL')}  ${c.check}: ${c.detail}\n`;
+    if ((!c.ok || c.warning) && c.fix) out += `      fix: ${c.fix}\n`;
   }
   if (r.skipped) out += `${paint.dim(`note: ${r.skipped}`)}\n`;
   const failed = r.checks.filter((c) => !c.ok);

@@ -8,12 +8,10 @@ import type { AuditGrantsResult } from '../../../src/commands/audit-grants.js';
 import { auditCatalog, ruleCatalog, summarize } from '../../../src/grants/audit.js';
 import { noPaint } from '../../../src/ui/paint.js';
 import { auditJunit, auditSarif, auditText, renderAudit } from '../../../src/ui/render/audit.js';
+import { vendoredSchemas } from '../../helpers/fleets.js';
 import { loadCatalogFixture } from './catalog-fixtures.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const sarifSchema = JSON.parse(
-  readFileSync(path.resolve(repoRoot, '..', 'shared', 'schemas', 'sarif-2.1.0.json'), 'utf8'),
-);
+const sarifSchema = JSON.parse(readFileSync(path.join(vendoredSchemas, 'sarif-2.1.0.json'), 'utf8'));
 const ajv = new Ajv({ allErrors: true, strict: false });
 // ajv-formats is CommonJS: its default export is the plugin function.
 (formats as unknown as (a: Ajv) => Ajv)(ajv);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProfileName } from '../../../src/config/types.js';
-import { KNOWN_OPTIONS, optionKnown, REMOVED_OPTIONS } from '../../../src/mycnf/options.js';
-import { PROFILES, sizeProfile } from '../../../src/mycnf/profiles.js';
+import { KNOWN_OPTIONS, optionDeprecated, optionKnown, REMOVED_OPTIONS } from '../../../src/mycnf/options.js';
+import { OPEN_FILES_BUDGET, PROFILES, sizeProfile } from '../../../src/mycnf/profiles.js';
 import { renderMyCnf, targetVersion } from '../../../src/mycnf/render.js';
 import { parseVersion } from '../../../src/util/version.js';
 import { cnfBytes, ecommerceFleet, fixtureFleet, parseCnf, singleServerFleet } from '../../helpers/fleets.js';
@@ -50,6 +50,10 @@ describe('workload profiles at several memory sizes', () => {
             expect(o.get('max_heap_table_size')).toBe(o.get('tmp_table_size'));
             expect(tmp).toBeLessThanOrEqual(mem / 8);
             expect(Number(o.get('thread_pool_max_threads'))).toBeGreaterThanOrEqual(connections);
+            // mariadbd's own file-descriptor request stays within the budget (no max_open_files warning).
+            const files =
+              10 + connections + Number(o.get('table_open_cache')) * 2 * Number(o.get('table_open_cache_instances'));
+            expect(files).toBeLessThanOrEqual(OPEN_FILES_BUDGET);
 
             expect(o.get('binlog_format')).toBe('ROW');
             expect(o.get('query_cache_type')).toBe('OFF');
@@ -61,6 +65,7 @@ describe('workload profiles at several memory sizes', () => {
 
             for (const removed of REMOVED_OPTIONS) expect(o.has(removed)).toBe(false);
             for (const name of o.keys()) expect(optionKnown(name, parseVersion(version)), name).toBe(true);
+            for (const name of o.keys()) expect(optionDeprecated(name, parseVersion(version)), name).toBe(false);
           });
         }
 
@@ -100,6 +105,13 @@ describe('version-aware option sets', () => {
   it('writes innodb_flush_method only below 11.0, where it is not deprecated', () => {
     expect(cnfFor('oltp', '1G', '10.11').get('innodb_flush_method')).toBe('O_DIRECT');
     expect(cnfFor('oltp', '1G', '11.8').has('innodb_flush_method')).toBe(false);
+  });
+
+  it('writes innodb_file_per_table only below 11.0 (11.0 deprecated it; ON is its default)', () => {
+    expect(cnfFor('oltp', '1G', '10.11').get('innodb_file_per_table')).toBe('ON');
+    expect(cnfFor('oltp', '1G', '11.8').has('innodb_file_per_table')).toBe(false);
+    expect(optionDeprecated('innodb_file_per_table', parseVersion('11.0'))).toBe(true);
+    expect(optionDeprecated('innodb_file_per_table', parseVersion('10.11'))).toBe(false);
   });
 
   it('never writes the change buffer options, and knows 11.0 removed them', () => {

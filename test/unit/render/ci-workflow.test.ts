@@ -7,7 +7,7 @@ import { fileOptionsFromFlags, parseKinds } from '../../../src/generate/flags.js
 import { renderCiWorkflow } from '../../../src/render/ci-workflow.js';
 import { fleetOf } from '../../helpers/fleets.js';
 import { ecommerceText } from '../../helpers/k8s-fleets.js';
-import { schemaErrors, sharedSchema } from '../../helpers/schemas.js';
+import { schemaErrors, vendoredSchema } from '../../helpers/schemas.js';
 
 const fleet = fleetOf(ecommerceText());
 
@@ -33,7 +33,7 @@ describe('CI workflow', () => {
   };
 
   it('validates against the github-workflow schema', () => {
-    const validate = sharedSchema('github-workflow.json');
+    const validate = vendoredSchema('github-workflow.json');
     expect(validate(workflow), schemaErrors(validate)).toBe(true);
     const broken = { ...workflow, jobs: { dbps: { ...workflow.jobs.dbps, 'runs-onn': 'x' } } };
     expect(validate(broken)).toBe(false);
@@ -42,9 +42,7 @@ describe('CI workflow', () => {
   it('runs validate, generate --check with the same flags and out dir, and the SARIF audit', () => {
     const runs = workflow.jobs.dbps.steps.map((s) => s.run).filter(Boolean);
     expect(runs).toContain('dbps validate -f deploy/services.yaml');
-    expect(runs).toContain(
-      'dbps generate -f deploy/services.yaml --check --out . --namespace shop --physical-backups --ci-install dbps@0.1.0',
-    );
+    expect(runs).toContain('dbps generate -f deploy/services.yaml --check --out . --namespace shop --physical-backups');
     expect(runs).toContain(
       'dbps audit-grants -f deploy/services.yaml --from-dump dbps-grants.json --format sarif --output dbps.sarif',
     );
@@ -61,8 +59,12 @@ describe('CI workflow', () => {
         { only: 'ci,k8s', namespace: 'shop', operatorMetrics: true },
         { ...where, kinds: parseKinds('ci,k8s') },
       ).ci!.generateFlags,
-    ).toStrictEqual(['--only', 'k8s,ci', '--namespace', 'shop', '--operator-metrics', '--ci-install', 'dbps@1.2.3']);
-    expect(fileOptionsFromFlags({}, where).ci!.generateFlags).toStrictEqual(['--ci-install', 'dbps@1.2.3']);
+    ).toStrictEqual(['--only', 'k8s,ci', '--namespace', 'shop', '--operator-metrics']);
+    expect(fileOptionsFromFlags({}, where).ci!.generateFlags).toStrictEqual([]);
+    expect(fileOptionsFromFlags({ ciInstall: 'repo' }, where).ci!.generateFlags).toStrictEqual([
+      '--ci-install',
+      'repo',
+    ]);
     expect(
       fileOptionsFromFlags({ only: 'mycnf' }, { ...where, kinds: parseKinds('mycnf') }).ci!.generateFlags,
     ).toStrictEqual(['--only', 'mycnf']);
@@ -86,9 +88,17 @@ describe('CI workflow', () => {
         check: steps.find((s) => s.run?.includes('--check'))!.run!,
       };
     };
-    expect(installRun({})).toStrictEqual({
-      install: 'npm install --global dbps@0.1.0',
-      check: 'dbps generate -f s.yaml --check --out generated --ci-install dbps@0.1.0',
+    // Nothing says where dbps comes from: the step fails with the fix, never a guessed registry name.
+    const unset = installRun({});
+    expect(unset.install).toMatch(/^echo "::error::.*--ci-install repo.*"\nexit 1\n$/);
+    expect(unset.install).not.toMatch(/npm install/);
+    expect(unset.check).toBe('dbps generate -f s.yaml --check --out generated');
+    // dbps is on no registry: its bare name would install whatever someone registered under it.
+    expect(() => installRun({ ciInstall: 'dbps@0.1.0' })).toThrow(/names a registry package/);
+    expect(() => installRun({ ciInstall: 'dbps' })).toThrow(/names a registry package/);
+    expect(installRun({ ciInstall: './vendor/dbps-0.1.0.tgz' })).toStrictEqual({
+      install: 'npm install --global ./vendor/dbps-0.1.0.tgz',
+      check: 'dbps generate -f s.yaml --check --out generated --ci-install ./vendor/dbps-0.1.0.tgz',
     });
     expect(installRun({}, true).install).toBe('npm ci\necho "$PWD/node_modules/.bin" >> "$GITHUB_PATH"\n');
     expect(installRun({}, true).check).toContain('--ci-install repo');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { hostPorts, memLimit, renderCompose } from '../../../src/render/compose.js';
 import { ecommerceFleet, fixtureFleet, fleetOf } from '../../helpers/fleets.js';
-import { schemaErrors, sharedSchema } from '../../helpers/schemas.js';
+import { schemaErrors, vendoredSchema } from '../../helpers/schemas.js';
 
 interface ComposeService {
   image: string;
@@ -26,7 +26,7 @@ const doc = parse(text) as ComposeFile;
 
 describe('docker-compose.yml', () => {
   it('validates against the Compose Specification schema (mixed fleet and the ecommerce template)', () => {
-    const validate = sharedSchema('compose-spec.json');
+    const validate = vendoredSchema('compose-spec.json');
     expect(validate(doc), schemaErrors(validate)).toBe(true);
     expect(validate(parse(renderCompose(ecommerceFleet('11.8')))), schemaErrors(validate)).toBe(true);
   });

@@ -57,7 +57,8 @@ describe('k8s manifests validate strictly against the CRDs and core schemas', ()
         const kinds = new Set(manifests.map((m) => m.kind));
         const expectedKinds = ['MariaDB', 'Database', 'User', 'Grant', 'Secret', 'NetworkPolicy'];
         if (opts.namespace) expectedKinds.push('Namespace');
-        if (fleet === fifty) expectedKinds.push(opts.physicalBackups ? 'PhysicalBackup' : 'Backup');
+        // Both fleets schedule backups (the template does for every service but sessions).
+        expectedKinds.push(opts.physicalBackups ? 'PhysicalBackup' : 'Backup');
         expect([...kinds].sort()).toStrictEqual(expectedKinds.sort());
         const failures = manifests
           .map((m) => [`${m.kind}/${m.metadata.name}`, manifestErrors(m)] as const)

@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import { renderCompose } from '../../../src/render/compose.js';
 import { renderPrometheus } from '../../../src/render/prometheus.js';
 import { ecommerceFleet, fixtureFleet } from '../../helpers/fleets.js';
-import { schemaErrors, sharedSchema } from '../../helpers/schemas.js';
+import { schemaErrors, vendoredSchema } from '../../helpers/schemas.js';
 
 interface Job {
   job_name: string;
@@ -18,7 +18,7 @@ const doc = parse(renderPrometheus(mixed)) as {
 
 describe('prometheus/prometheus.yml', () => {
   it('validates against the SchemaStore prometheus schema (mixed fleet and the ecommerce template)', () => {
-    const validate = sharedSchema('prometheus.json');
+    const validate = vendoredSchema('prometheus.json');
     expect(validate(doc), schemaErrors(validate)).toBe(true);
     expect(validate(parse(renderPrometheus(ecommerceFleet('11.8')))), schemaErrors(validate)).toBe(true);
   });
