@@ -9,6 +9,7 @@ import { type Fleet, type FleetAccount, type FleetServer, type FleetService, ser
 import { adminTarget, connectAdmin } from '../runtime/admin.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { type ClientConnection, writeClientDefaults } from '../runtime/client-defaults.js';
+import { diesWithParent } from '../runtime/run-dir.js';
 import { passwordFor, readSecrets, type SecretOwner } from '../runtime/secrets.js';
 import { readState } from '../runtime/state.js';
 import { didYouMean } from '../util/suggest.js';
@@ -143,7 +144,9 @@ type SignalWatch = ReturnType<typeof watchSignals>;
 /** Runs the client and waits for it; its exit code, or 128 + n when a signal ended it (or dbps). */
 function runClient(bin: string, args: string[], env: NodeJS.ProcessEnv, signals: SignalWatch): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: 'inherit', env });
+    // setpriv execs the client in place (same pid): signals still reach it, and it dies with dbps.
+    const [file, argv] = diesWithParent(bin, args);
+    const child = spawn(file, argv, { stdio: 'inherit', env });
     signals.attach(child);
     child.on('error', reject);
     child.on('exit', (code, sig) => {

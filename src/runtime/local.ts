@@ -26,6 +26,7 @@ import {
   tailFile,
   waitForExit,
 } from './process.js';
+import { diesWithParent, trackChild, untrackChild } from './run-dir.js';
 import { type LocalServerState, readState, updateState } from './state.js';
 
 const execFileAsync = promisify(execFile);
@@ -140,23 +141,32 @@ async function bootstrapTemplate(dir: string, env: NodeJS.ProcessEnv): Promise<s
   await rm(partial, { recursive: true, force: true });
   await mkdir(path.join(partial, 'tmp'), { recursive: true, mode: 0o700 });
   try {
-    const { stdout, stderr } = await execFileAsync(
-      installDb,
-      [
-        // --no-defaults: /etc/mysql/my.cnf belongs to the machine's own MariaDB and must not leak in.
-        '--no-defaults',
-        ...userArgs(),
-        `--datadir=${path.join(partial, 'data')}`,
-        // A private --tmpdir: bootstraps running side by side trip over each other's temporary tables in /tmp.
-        `--tmpdir=${path.join(partial, 'tmp')}`,
-        // Small redo log: the template is copied per server, and each server resizes it to its profile at first start.
-        '--innodb-log-file-size=8M',
-        '--auth-root-authentication-method=socket',
-        '--skip-test-db',
-        '--skip-name-resolve',
-      ],
-      { timeout: 300_000, maxBuffer: 16 * 1024 * 1024, env: { ...env, LC_ALL: 'C' } },
-    );
+    // Its own process group (mariadb-install-db is a script that runs mariadbd --bootstrap), killed
+    // as a whole by a fatal signal; pdeathsig ends the script when dbps is killed outright.
+    const [file, argv] = diesWithParent(installDb, [
+      // --no-defaults: /etc/mysql/my.cnf belongs to the machine's own MariaDB and must not leak in.
+      '--no-defaults',
+      ...userArgs(),
+      `--datadir=${path.join(partial, 'data')}`,
+      // A private --tmpdir: bootstraps running side by side trip over each other's temporary tables in /tmp.
+      `--tmpdir=${path.join(partial, 'tmp')}`,
+      // Small redo log: the template is copied per server, and each server resizes it to its profile at first start.
+      '--innodb-log-file-size=8M',
+      '--auth-root-authentication-method=socket',
+      '--skip-test-db',
+      '--skip-name-resolve',
+    ]);
+    // `detached` is passed through to spawn; the typings of execFile omit it.
+    const options = {
+      timeout: 300_000,
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...env, LC_ALL: 'C' },
+      encoding: 'utf8' as const,
+      detached: true,
+    };
+    const pending = execFileAsync(file, argv, options);
+    trackChild(pending.child.pid, { group: true });
+    const { stdout, stderr } = await pending.finally(() => untrackChild(pending.child.pid));
     await writeFile(log, `${stdout}${stderr}`);
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; code?: number | string };
