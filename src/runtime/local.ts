@@ -26,7 +26,7 @@ import {
   tailFile,
   waitForExit,
 } from './process.js';
-import { diesWithParent, trackChild, untrackChild } from './run-dir.js';
+import { diesWithParent, privateDir, trackChild, untrackChild } from './run-dir.js';
 import { type LocalServerState, readState, updateState } from './state.js';
 
 const execFileAsync = promisify(execFile);
@@ -101,6 +101,24 @@ async function logTail(files: ServerFiles): Promise<string> {
 /** Removes what a killed server leaves behind (pid file, socket and its lock) so the next start is not refused. */
 async function clearLeftovers(files: ServerFiles): Promise<void> {
   await Promise.all([files.pidFile, files.socket, `${files.socket}.lock`].map((f) => rm(f, { force: true })));
+}
+
+/**
+ * The short socket directory in /tmp has a predictable name, so another local user could create it
+ * first and put a fake server behind the socket: it is made exclusively (0700, never through a
+ * symlink) and refused unless it is a directory of this user that nobody else can enter.
+ */
+function claimSocketDir(server: string, dir: string): void {
+  try {
+    privateDir(dir);
+  } catch (e) {
+    if (!(e instanceof OperationalError)) throw e;
+    throw new OperationalError(`server "${server}": socket directory ${e.message}`, {
+      server,
+      hint: `remove ${dir} (find out who made it: \`ls -ld ${dir}\`), or use a shorter state dir path (--state-dir) so the socket stays under it`,
+      cause: e,
+    });
+  }
 }
 
 /** Where the pristine datadir for one mariadbd version is kept (shared by every server of the state dir). */
@@ -301,7 +319,7 @@ export const localDriver: Driver = {
 
     await mkdir(files.dir, { recursive: true, mode: 0o700 });
     await mkdir(files.tmpdir, { recursive: true, mode: 0o700 });
-    if (files.socketDir) await mkdir(files.socketDir, { recursive: true, mode: 0o700 });
+    if (files.socketDir) claimSocketDir(server.name, files.socketDir);
 
     let action: StartAction = crashed ? 'recovered' : 'started';
     if (!existsSync(`${files.datadir}/mysql`)) {

@@ -55,7 +55,7 @@ export function privateDir(dir: string): void {
   const uid = process.getuid?.();
   if (st.isSymbolicLink() || !st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
     throw new OperationalError(
-      `${dir} is not a private directory of this user (${st.isSymbolicLink() ? 'a symlink' : !st.isDirectory() ? 'not a directory' : st.uid !== uid ? `owned by uid ${st.uid}` : `mode ${(st.mode & 0o777).toString(8)}`}); dbps keeps passwords there and refuses it`,
+      `${dir} is not a private directory of this user (${st.isSymbolicLink() ? 'a symlink' : !st.isDirectory() ? 'not a directory' : st.uid !== uid ? `owned by uid ${st.uid}` : `mode ${(st.mode & 0o777).toString(8)}`}): another user could read or replace what dbps puts there, so dbps refuses it`,
       { hint: `remove ${dir} (check who created it) and run the command again` },
     );
   }

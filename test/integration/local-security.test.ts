@@ -2,10 +2,11 @@
 // password file and no child process behind (issue 10, items 5, 6, 7, 9). The other user is
 // `nobody`, reached through runuser; dbps runs as root here, the way the CI machine runs it.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import mariadb, { type Connection } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverFiles } from '../../src/runtime/paths.js';
 import { BIN } from '../helpers/dbps-cli.js';
 import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
 
@@ -249,4 +250,54 @@ describe('backups verify scratch server (item 5)', () => {
     expect(existsSync(work)).toBe(false);
     expect(findProcesses('mariadbd', '--skip-grant-tables', fleet.stateDir)).toEqual([]);
   }, 300_000);
+});
+
+describe('the short socket directory in /tmp (item 6)', () => {
+  it('is refused when another user created it first, or planted a symlink there; made 0700 otherwise', async () => {
+    const deep = await createFleet(
+      `version: 1
+fleet: sock
+defaults: { basePort: ${randomBasePort()} }
+services:
+  billing: { memory: 512M }
+`,
+      { deep: true },
+    );
+    const socketDir = serverFiles(deep.stateDir, 'billing').socketDir!;
+    expect(socketDir).toMatch(/^\/tmp\/dbps-/);
+    rmSync(socketDir, { recursive: true, force: true });
+    try {
+      // Another user got there first, with a directory it controls.
+      expect((await asNobody(['mkdir', '-m', '0777', socketDir])).code).toBe(0);
+      const up = await deep.run(['up']);
+      expect(up.code, up.stderr + up.stdout).toBe(3);
+      expect(up.stderr).toContain(socketDir);
+      expect(up.stderr).toContain('owned by uid 65534');
+      expect(readdirSync(socketDir)).toEqual([]);
+      rmSync(socketDir, { recursive: true, force: true });
+
+      // A symlink to a directory of the other user.
+      const theirs = (await asNobody(['mktemp', '-d'])).out.trim();
+      expect((await asNobody(['ln', '-s', theirs, socketDir])).code).toBe(0);
+      const up2 = await deep.run(['up']);
+      expect(up2.code, up2.stderr + up2.stdout).toBe(3);
+      expect(up2.stderr).toContain('a symlink');
+      expect(readdirSync(theirs)).toEqual([]);
+      rmSync(socketDir, { force: true });
+      rmSync(theirs, { recursive: true, force: true });
+
+      // Nobody there: dbps makes it, private, and the server runs behind it.
+      const up3 = await deep.run(['up']);
+      expect(up3.code, up3.stderr + up3.stdout).toBe(0);
+      const st = lstatSync(socketDir);
+      expect(st.isDirectory()).toBe(true);
+      expect(st.uid).toBe(process.getuid!());
+      expect(st.mode & 0o777).toBe(0o700);
+      const peek = await asNobody(['ls', socketDir]);
+      expect(peek.code).not.toBe(0);
+    } finally {
+      await deep.run(['down', '--destroy', '--yes']);
+      rmSync(socketDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
