@@ -2,12 +2,24 @@
 // password file and no child process behind (issue 10, items 5, 6, 7, 9). The other user is
 // `nobody`, reached through runuser; dbps runs as root here, the way the CI machine runs it.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import mariadb, { type Connection } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverFiles } from '../../src/runtime/paths.js';
-import { BIN } from '../helpers/dbps-cli.js';
+import { BIN, dbps } from '../helpers/dbps-cli.js';
 import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
 
 let fleet: LocalFleet;
@@ -300,4 +312,61 @@ services:
       rmSync(socketDir, { recursive: true, force: true });
     }
   }, 180_000);
+});
+
+describe('symlinks planted in the project (item 15)', () => {
+  it('secrets.env behind a symlink, or readable by others, is refused; the passwords are not read through it', async () => {
+    const secrets = path.join(fleet.stateDir, 'secrets.env');
+    const real = readFileSync(secrets, 'utf8');
+    const planted = path.join(fleet.dir, 'planted.env');
+    const key = /^(DBPS_PASSWORD[^=]+)=/m.exec(real)![1]!;
+    writeFileSync(planted, `${key}=attacker-chosen\n`, { mode: 0o644 });
+    renameSync(secrets, `${secrets}.real`);
+    symlinkSync(planted, secrets);
+    try {
+      const prov = await fleet.run(['provision']);
+      expect(prov.code, prov.stderr + prov.stdout).toBe(3);
+      expect(prov.stderr).toContain('symbolic link');
+      expect(prov.stderr).not.toContain('attacker-chosen');
+      // The link is left as it is, and its target is not rewritten.
+      expect(lstatSync(secrets).isSymbolicLink()).toBe(true);
+      expect(readFileSync(planted, 'utf8')).toBe(`${key}=attacker-chosen\n`);
+    } finally {
+      rmSync(secrets, { force: true });
+      renameSync(`${secrets}.real`, secrets);
+    }
+    chmodSync(secrets, 0o644);
+    try {
+      const prov = await fleet.run(['provision']);
+      expect(prov.code, prov.stderr + prov.stdout).toBe(3);
+      expect(prov.stderr).toContain('readable by others (mode 644)');
+    } finally {
+      chmodSync(secrets, 0o600);
+    }
+    const again = await fleet.run(['provision']);
+    expect(again.code, again.stderr + again.stdout).toBe(0);
+  }, 120_000);
+
+  it('init --force does not write through a symlinked services.yaml or .gitignore', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dbps-init-link-'));
+    try {
+      const victim = path.join(dir, 'victim.txt');
+      writeFileSync(victim, 'precious\n');
+      symlinkSync(victim, path.join(dir, 'services.yaml'));
+      const r = await dbps(['init', '--force'], { cwd: dir });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('services.yaml is a symbolic link');
+      expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+      rmSync(path.join(dir, 'services.yaml'));
+      symlinkSync(victim, path.join(dir, '.gitignore'));
+      const g = await dbps(['init', '--force'], { cwd: dir });
+      expect(g.code, g.stderr).toBe(2);
+      expect(g.stderr).toContain('.gitignore is a symbolic link');
+      expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+      // Refused before anything was written.
+      expect(existsSync(path.join(dir, 'services.yaml'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
