@@ -6,6 +6,7 @@ import { selectPrune } from '../backup/retention.js';
 import { defaultBackupRoot } from '../backup/targets.js';
 import { type VerifyProgress, verifySet } from '../backup/verify.js';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
+import { quoted } from '../util/printable.js';
 
 export type BackupsAction = 'list' | 'show' | 'verify' | 'prune';
 
@@ -86,10 +87,11 @@ async function findSet(root: string, id: string | undefined): Promise<ListedSet>
   const sets = await listSets(root);
   const found = id === 'latest' ? sets.filter((s) => s.manifest).pop() : sets.find((s) => path.basename(s.dir) === id);
   if (!found)
-    throw new UsageError(`no backup set "${id}" in ${root}`, {
+    throw new UsageError(`no backup set ${quoted(id)} in ${root}`, {
       hint: `sets: ${sets.map((s) => path.basename(s.dir)).join(', ') || '(none)'}`,
     });
-  if (!found.manifest) throw new UsageError(`backup set "${id}" is not usable: ${found.problem ?? 'no manifest'}`);
+  if (!found.manifest)
+    throw new UsageError(`backup set ${quoted(id)} is not usable: ${found.problem ?? 'no manifest'}`);
   return found;
 }
 

@@ -12,6 +12,7 @@ import { type ClientConnection, writeClientDefaults } from '../runtime/client-de
 import { diesWithParent } from '../runtime/run-dir.js';
 import { passwordFor, readSecrets, type SecretOwner } from '../runtime/secrets.js';
 import { readState } from '../runtime/state.js';
+import { quoted } from '../util/printable.js';
 import { didYouMean } from '../util/suggest.js';
 
 export interface ConnectOptions {
@@ -41,7 +42,7 @@ function findService(services: FleetService[], name: string, file: string): Flee
   const service = services.find((s) => s.name === name);
   if (!service) {
     throw new UsageError(
-      `"${name}" is not a service in ${file}${didYouMean(
+      `${quoted(name)} is not a service in ${file}${didYouMean(
         name,
         services.map((s) => s.name),
       )}`,

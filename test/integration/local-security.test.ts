@@ -370,3 +370,47 @@ describe('symlinks planted in the project (item 15)', () => {
     }
   });
 });
+
+describe('control characters in names and values (item 14)', () => {
+  it('a line break in host: is refused by validate and generate with file:line:col; no docker-compose.yml is written', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dbps-ctl-'));
+    try {
+      writeFileSync(
+        path.join(dir, 'services.yaml'),
+        `version: 1
+fleet: ctl
+servers:
+  legacy: { driver: external, host: "db\\n    privileged: true", port: 3306, admin: { user: root } }
+services:
+  svc: { server: legacy }
+`,
+      );
+      const v = await dbps(['validate'], { cwd: dir });
+      expect(v.code, v.stderr).toBe(2);
+      expect(v.stderr).toContain(
+        'services.yaml:4:37: the value of servers.legacy.host holds the control character \\n',
+      );
+      const g = await dbps(['generate'], { cwd: dir });
+      expect(g.code, g.stderr).toBe(2);
+      expect(readdirSync(dir).some((n) => n.includes('compose'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names from the command line are echoed escaped, on one line, by commands on the running fleet', async () => {
+    const evil = 'x\u001b]0;pwned\u0007\u001b[2J\nerror: all backups deleted';
+    for (const args of [
+      ['connect', evil, '-e', 'SELECT 1'],
+      ['status', evil],
+      ['backups', 'show', evil],
+    ]) {
+      const r = await fleet.run(args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).not.toContain('\u001b');
+      expect(r.stderr).not.toContain('\u0007');
+      expect(r.stderr).toContain('x\\x1b]0;pwned\\x07\\x1b[2J\\nerror: all backups deleted');
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    }
+  });
+});
