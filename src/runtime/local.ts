@@ -2,7 +2,7 @@
 // <stateDir>/servers/<name>/, started detached so it outlives dbps, administered over its socket.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chown, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +27,7 @@ import {
   waitForExit,
 } from './process.js';
 import { diesWithParent, privateDir, trackChild, untrackChild } from './run-dir.js';
+import { chownTree, openPathTo, type ServerUser, serverUser } from './server-user.js';
 import { type LocalServerState, readState, updateState } from './state.js';
 
 const execFileAsync = promisify(execFile);
@@ -36,7 +37,7 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-/** mariadbd refuses to run as root unless told to; as anyone else it runs as that user. */
+/** mariadb-install-db's bootstrap (no network, seconds long) as root needs this; as anyone else it runs as that user. */
 function userArgs(): string[] {
   return isRoot() ? ['--user=root'] : [];
 }
@@ -108,9 +109,9 @@ async function clearLeftovers(files: ServerFiles): Promise<void> {
  * first and put a fake server behind the socket: it is made exclusively (0700, never through a
  * symlink) and refused unless it is a directory of this user that nobody else can enter.
  */
-function claimSocketDir(server: string, dir: string): void {
+async function claimSocketDir(server: string, dir: string, runAs: ServerUser | undefined): Promise<void> {
   try {
-    privateDir(dir);
+    privateDir(dir, runAs?.uid);
   } catch (e) {
     if (!(e instanceof OperationalError)) throw e;
     throw new OperationalError(`server "${server}": socket directory ${e.message}`, {
@@ -119,6 +120,7 @@ function claimSocketDir(server: string, dir: string): void {
       cause: e,
     });
   }
+  if (runAs) await chown(dir, runAs.uid, runAs.gid);
 }
 
 /** Where the pristine datadir for one mariadbd version is kept (shared by every server of the state dir). */
@@ -185,10 +187,10 @@ async function bootstrapTemplate(dir: string, env: NodeJS.ProcessEnv): Promise<s
     const pending = execFileAsync(file, argv, options);
     trackChild(pending.child.pid, { group: true });
     const { stdout, stderr } = await pending.finally(() => untrackChild(pending.child.pid));
-    await writeFile(log, `${stdout}${stderr}`);
+    await writeFile(log, `${stdout}${stderr}`, { mode: 0o600 });
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; code?: number | string };
-    await writeFile(log, `${err.stdout ?? ''}${err.stderr ?? ''}`).catch(() => undefined);
+    await writeFile(log, `${err.stdout ?? ''}${err.stderr ?? ''}`, { mode: 0o600 }).catch(() => undefined);
     await rm(partial, { recursive: true, force: true });
     const lines = await tailFile(log, 8);
     throw new OperationalError(
@@ -304,6 +306,8 @@ export const localDriver: Driver = {
     }
 
     const { path: mariadbd, version } = await mariadbdVersion(ctx.env);
+    // As root, the server runs as an unprivileged account that owns its directory and nothing else.
+    const runAs = await serverUser(ctx.env);
     const crashed = existsSync(files.pidFile) || entry?.wanted === 'running';
     await clearLeftovers(files);
 
@@ -319,7 +323,8 @@ export const localDriver: Driver = {
 
     await mkdir(files.dir, { recursive: true, mode: 0o700 });
     await mkdir(files.tmpdir, { recursive: true, mode: 0o700 });
-    if (files.socketDir) claimSocketDir(server.name, files.socketDir);
+    await mkdir(files.files, { recursive: true, mode: 0o700 });
+    if (files.socketDir) await claimSocketDir(server.name, files.socketDir, runAs);
 
     let action: StartAction = crashed ? 'recovered' : 'started';
     if (!existsSync(`${files.datadir}/mysql`)) {
@@ -343,6 +348,7 @@ export const localDriver: Driver = {
           pidFile: files.pidFile,
           logError: files.logError,
           tmpdir: files.tmpdir,
+          secureFilePriv: files.files,
         },
       });
     } catch (e) {
@@ -379,8 +385,19 @@ export const localDriver: Driver = {
         ? `restarting after a crash on port ${port} (InnoDB recovery)`
         : `starting mariadbd on port ${port}`,
     );
+    if (runAs) {
+      // Files copied or restored by root (datadir, error log) become the server account's.
+      await writeFile(files.logError, '', { flag: 'a', mode: 0o600 });
+      await openPathTo(server.name, files.dir, ctx.stateDir, runAs);
+      await chownTree(files.dir, runAs);
+    }
     // --defaults-file must come first; it also keeps /etc/mysql/my.cnf out of this server.
-    const child = spawnDetached(mariadbd, [`--defaults-file=${files.cnf}`, ...userArgs()], files.logError, files.dir);
+    const child = spawnDetached(
+      mariadbd,
+      [`--defaults-file=${files.cnf}`, ...(runAs ? [`--user=${runAs.name}`] : userArgs())],
+      files.logError,
+      files.dir,
+    );
     await waitUntilReady(server, files, adminUser, child.exited, () => processAlive(child.pid), startTimeout);
 
     await updateState(ctx.stateDir, (s) => {

@@ -43,9 +43,10 @@ function sameProcessAlive(pid: number, start: string | undefined): boolean {
 
 /**
  * Makes a directory private to this OS user: created 0700 when missing (never through a symlink),
- * refused when it is a symlink, not a directory, owned by someone else or open to others.
+ * refused when it is a symlink, not a directory, owned by someone else (but `alsoOwnedBy`, the
+ * account local servers run as) or open to others.
  */
-export function privateDir(dir: string): void {
+export function privateDir(dir: string, alsoOwnedBy?: number): void {
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
@@ -53,9 +54,10 @@ export function privateDir(dir: string): void {
   }
   const st = lstatSync(dir);
   const uid = process.getuid?.();
-  if (st.isSymbolicLink() || !st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+  const owned = uid === undefined || st.uid === uid || (alsoOwnedBy !== undefined && st.uid === alsoOwnedBy);
+  if (st.isSymbolicLink() || !st.isDirectory() || !owned || (st.mode & 0o077) !== 0) {
     throw new OperationalError(
-      `${dir} is not a private directory of this user (${st.isSymbolicLink() ? 'a symlink' : !st.isDirectory() ? 'not a directory' : st.uid !== uid ? `owned by uid ${st.uid}` : `mode ${(st.mode & 0o777).toString(8)}`}): another user could read or replace what dbps puts there, so dbps refuses it`,
+      `${dir} is not a private directory of this user (${st.isSymbolicLink() ? 'a symlink' : !st.isDirectory() ? 'not a directory' : !owned ? `owned by uid ${st.uid}` : `mode ${(st.mode & 0o777).toString(8)}`}): another user could read or replace what dbps puts there, so dbps refuses it`,
       { hint: `remove ${dir} (check who created it) and run the command again` },
     );
   }

@@ -1,7 +1,7 @@
 // Nothing of a local fleet is readable by another local OS user, and a `kill -9` of dbps leaves no
 // password file and no child process behind (issue 10, items 5, 6, 7, 9). The other user is
 // `nobody`, reached through runuser; dbps runs as root here, the way the CI machine runs it.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -303,7 +303,9 @@ services:
       expect(up3.code, up3.stderr + up3.stdout).toBe(0);
       const st = lstatSync(socketDir);
       expect(st.isDirectory()).toBe(true);
-      expect(st.uid).toBe(process.getuid!());
+      // Owned by the account the server runs as (mysql when dbps is root), private to it.
+      const mysqlUid = Number(execFileSync('id', ['-u', 'mysql']).toString().trim());
+      expect(st.uid).toBe(process.getuid!() === 0 ? mysqlUid : process.getuid!());
       expect(st.mode & 0o777).toBe(0o700);
       const peek = await asNobody(['ls', socketDir]);
       expect(peek.code).not.toBe(0);
@@ -413,4 +415,72 @@ services:
       expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
     }
   });
+});
+
+describe('local servers as root (item 9)', () => {
+  it('run as the unprivileged mysql account with secure_file_priv under the state dir; nobody reads a byte; backup and restore still work', async () => {
+    const entry = fleet.state().servers.orders!;
+    const pid = Number(readFileSync(entry.pidFile, 'utf8').trim());
+    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
+    expect(uid).not.toBe('0');
+    expect(cmdline(pid)).toContain('--user=mysql');
+
+    const c = await rootSession(entry.socket);
+    try {
+      const [row] = (await c.query('SELECT @@secure_file_priv AS d')) as { d: string }[];
+      expect(row!.d.startsWith(fleet.stateDir + path.sep), row!.d).toBe(true);
+      await expect(c.query("SELECT pan FROM orders.cards INTO OUTFILE '/tmp/dbps-stolen-cards.txt'")).rejects.toThrow(
+        /secure-file-priv/,
+      );
+      const [file] = (await c.query("SELECT LOAD_FILE('/etc/shadow') AS f")) as { f: unknown }[];
+      expect(file!.f).toBeNull();
+    } finally {
+      await c.end();
+    }
+
+    const bk = await fleet.run(['--json', 'backup']);
+    expect(bk.code, bk.stderr).toBe(0);
+    const id = (JSON.parse(bk.stdout) as { id: string }).id;
+    const set = path.join(fleet.stateDir, 'backups', id);
+    // Nothing of the fleet is readable by another local user: data, logs, backups, state, secrets.
+    const datafile = path.join(entry.dir, 'data', 'orders', 'cards.ibd');
+    for (const target of [
+      datafile,
+      path.join(entry.dir, 'error.log'),
+      path.join(entry.dir, 'my.cnf'),
+      path.join(set, 'manifest.json'),
+      path.join(set, 'servers', 'orders', 'orders', 'cards.ibd'),
+      path.join(fleet.stateDir, 'state.json'),
+      path.join(fleet.stateDir, 'secrets.env'),
+    ]) {
+      expect(existsSync(target), target).toBe(true);
+      const r = await asNobody(['cat', target]);
+      expect(r.code, `${target}: ${r.out}`).not.toBe(0);
+      expect(r.out).not.toContain('4111111111111111');
+    }
+    for (const dir of [path.join(entry.dir, 'data'), fleet.stateDir, path.join(fleet.stateDir, 'backups'), set]) {
+      const r = await asNobody(['ls', dir]);
+      expect(r.code, `${dir}: ${r.out}`).not.toBe(0);
+    }
+    const grep = await asNobody(['grep', '-r', '4111111111111111', fleet.stateDir]);
+    expect(grep.out).not.toMatch(/^[^:]*:.*4111/m);
+
+    // Restore writes the datadir as root; the server gets it back and runs as mysql again.
+    const c2 = await rootSession(entry.socket);
+    await c2.query('DELETE FROM orders.cards');
+    await c2.end();
+    const rs = await fleet.run(['restore', id, '--yes']);
+    expect(rs.code, rs.stderr + rs.stdout).toBe(0);
+    const after = fleet.state().servers.orders!;
+    const pid2 = Number(readFileSync(after.pidFile, 'utf8').trim());
+    expect(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid2}/status`, 'utf8'))![1]).toBe(uid);
+    const c3 = await rootSession(after.socket);
+    try {
+      expect(((await c3.query('SELECT pan FROM orders.cards')) as { pan: string }[]).map((r) => r.pan)).toEqual([
+        '4111111111111111',
+      ]);
+    } finally {
+      await c3.end();
+    }
+  }, 300_000);
 });
