@@ -172,6 +172,11 @@ describe('kill -9 during a backup (item 7)', () => {
     } finally {
       run?.child.kill('SIGKILL');
       await holder.end().catch(() => holder.destroy());
+      // The half-written set of the killed backup (its own cleanup is another case of issue 10): gone,
+      // so that the next backup in the same second does not meet its name.
+      const backups = path.join(fleet.stateDir, 'backups');
+      for (const n of existsSync(backups) ? readdirSync(backups) : [])
+        if (n.startsWith('.tmp-')) rmSync(path.join(backups, n), { recursive: true, force: true });
     }
   }, 180_000);
 });
