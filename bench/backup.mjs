@@ -10,7 +10,7 @@
 // method starts from the same cache state. The disk is shared with whatever else runs on the machine,
 // so run it on a quiet machine and read the ratios.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,10 @@ const names = Array.from({ length: servers }, (_, i) => `svc${i + 1}`);
 const env = { ...process.env, PATH: `${process.env.PATH}:/usr/sbin`, DBPS_MEMORY_SCALE: '0.25', NO_COLOR: '1' };
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'dbps-bench-backup-'));
+
+// As root, servers run as mysql, which must pass through the work dir.
+
+chmodSync(work, 0o711);
 const basePort = 30_000 + Math.floor(Math.random() * 200) * 20;
 writeFileSync(
   path.join(work, 'services.yaml'),

@@ -4,7 +4,7 @@
 // any Node CLI pays. Runs the built dist/ (npm run build first). Prints medians and ratios.
 // Usage: node bench/startup.mjs [runs]   (default 15 runs each, after 2 warm-up runs)
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,10 @@ function time(args) {
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dbps-bench-startup-'));
+
+// As root, servers run as mysql, which must pass through the work dir.
+
+chmodSync(dir, 0o711);
 try {
   const file = path.join(dir, 'services.yaml');
   writeFileSync(file, fleet50());

@@ -3,7 +3,7 @@
 // 127.0.0.1. Benchmarks reach it as root over TCP through an extra root@127.0.0.1 account (dbps's
 // root is socket-only). Stopped and removed when the bench process exits.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +24,8 @@ export function freePort() {
 /** Starts the server through `dbps up` and returns where it listens; `stop()` stops and destroys it. */
 export async function startThrowawayServer(prefix, { memory = '512M', profile = 'oltp' } = {}) {
   const work = mkdtempSync(path.join(os.tmpdir(), prefix));
+  // As root, dbps runs mariadbd as an unprivileged account, which must be able to pass through.
+  chmodSync(work, 0o711);
   const fleetDir = path.join(work, 'server');
   execFileSync('mkdir', ['-p', fleetDir]);
   const port = await freePort();

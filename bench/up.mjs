@@ -4,7 +4,7 @@
 // 1 and 4 so machine noise hits both; prints every time, the medians and the ratio (goal: 4 ≤ 1.5 × 1).
 // Usage: npm run build && node bench/up.mjs [rounds]   (default 3)
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,8 @@ function dbps(dir, args) {
 /** One cold up in a fresh directory; returns seconds. The fleet is destroyed afterwards. */
 function coldUp(servers) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dbps-bench-up-'));
+  // As root, servers run as mysql, which must pass through the work dir.
+  chmodSync(dir, 0o711);
   const basePort = 30_000 + Math.floor(Math.random() * 300) * 100;
   writeFileSync(path.join(dir, 'services.yaml'), fleetYaml(servers, basePort));
   try {

@@ -5,6 +5,7 @@ import { COMMANDS } from './cli/registry.js';
 import type { CommandSpec } from './cli/spec.js';
 import { ExitCode, UsageError } from './errors.js';
 import { removeOptionFilesOnSignals } from './runtime/client-defaults.js';
+import { useRunDir } from './runtime/run-dir.js';
 import { describeError } from './ui/error-text.js';
 import { processOutput } from './ui/output.js';
 import { VERSION } from './version.js';
@@ -63,6 +64,8 @@ function addCommand(program: Command, spec: CommandSpec, onExit: (code: number) 
     const command = received[received.length - 1] as Command;
     const globals = resolveGlobalOptions(program.opts() as GlobalFlags, process.env, process.cwd());
     const io = processOutput(globals);
+    // Private files of this run live under the state dir; what a killed dbps left there is swept now.
+    useRunDir(globals.stateDir);
     const args = (received.slice(0, -2) as (string | string[] | undefined)[]).flatMap((a) =>
       a === undefined ? [] : Array.isArray(a) ? a : [a],
     );

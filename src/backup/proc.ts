@@ -3,6 +3,7 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { OperationalError } from '../errors.js';
 import { optionValue, type TempDefaultsFile, writeOptionFile } from '../runtime/client-defaults.js';
+import { diesWithParent, guardedNotFound, trackChild, untrackChild } from '../runtime/run-dir.js';
 
 export { optionValue };
 
@@ -39,7 +40,7 @@ export function defaultsFileText(
 
 export type DefaultsFile = TempDefaultsFile;
 
-/** Writes a 0600 defaults file in a private 0700 temp dir; the caller removes it when the child is done. */
+/** Writes a 0600 defaults file in dbps's private 0700 run dir under the state dir; the caller removes it when the child is done. */
 export function writeDefaultsFile(text: string): Promise<DefaultsFile> {
   return writeOptionFile(text);
 }
@@ -68,11 +69,14 @@ export async function runTool(
   opts: SpawnOptions & { captureStdout?: boolean; onSpawn?: (c: ChildProcess) => void } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
+    // The child dies with dbps (pdeathsig), and is recorded so a fatal signal or the next start ends it.
+    const [file, argv] = diesWithParent(cmd, args);
+    const child = spawn(file, argv, {
       env: toolEnv(),
       ...opts,
       stdio: ['ignore', opts.captureStdout ? 'pipe' : 'ignore', 'pipe'],
     });
+    trackChild(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -81,17 +85,20 @@ export async function runTool(
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-8192);
     });
+    const notInstalled = () =>
+      new OperationalError(`${cmd} is not installed or not on PATH`, {
+        hint: `install it (Debian: apt-get install ${packageOf(cmd)})`,
+      });
     child.on('error', (e) => {
+      untrackChild(child.pid);
       const code = (e as NodeJS.ErrnoException).code;
-      reject(
-        code === 'ENOENT'
-          ? new OperationalError(`${cmd} is not installed or not on PATH`, {
-              hint: `install it (Debian: apt-get install ${packageOf(cmd)})`,
-            })
-          : new OperationalError(`cannot run ${cmd}: ${e.message}`),
-      );
+      reject(code === 'ENOENT' ? notInstalled() : new OperationalError(`cannot run ${cmd}: ${e.message}`));
     });
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderrTail: stderr }));
+    child.on('close', (code, signal) => {
+      untrackChild(child.pid);
+      if (file !== cmd && guardedNotFound(code, stderr)) return reject(notInstalled());
+      resolve({ code, signal, stdout, stderrTail: stderr });
+    });
     opts.onSpawn?.(child);
   });
 }

@@ -1,43 +1,49 @@
-// A throwaway mariadbd on a copy of a backup, for verify: loopback only, own port and socket,
-// no grant tables, no binlog, small buffer pool. Stopped (and its copy removed) by the caller.
+// A throwaway mariadbd on a copy of a backup, for verify: socket only (no TCP) in a private
+// directory, no grant tables, no binlog, small buffer pool. Stopped (and its copy removed) by the caller.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import net from 'node:net';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
+import { MAX_SOCKET_PATH } from '../runtime/paths.js';
+import {
+  diesWithParent,
+  privateDir,
+  trackChild,
+  trackScratchDir,
+  untrackChild,
+  untrackScratchDir,
+} from '../runtime/run-dir.js';
 import { toolEnv } from './proc.js';
 
 export interface ScratchServer {
   socket: string;
-  port: number;
   exited(): boolean;
   stop(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1, picked by the OS. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
-/** Starts mariadbd on `datadir` (a prepared backup copy holding backup-my.cnf) and waits until it answers. */
+/**
+ * Starts mariadbd on `datadir` (a prepared backup copy holding backup-my.cnf) and waits until it
+ * answers. It runs without grant tables, so it listens on no TCP port at all (skip_networking) and
+ * its socket sits in `workDir`, a 0700 directory of this user: no other local user reaches it. It dies
+ * with dbps (pdeathsig, signal handlers) and is recorded in the run dir for the next start to end.
+ */
 export async function startScratchServer(datadir: string, workDir: string, server: string): Promise<ScratchServer> {
-  const port = await freePort();
-  const socket = path.join(workDir, 'scratch.sock');
+  let socketDir = workDir;
+  if (Buffer.byteLength(path.join(workDir, 'scratch.sock.lock')) > MAX_SOCKET_PATH) {
+    // Too deep for a socket path: a fresh private directory (random name, made exclusively, 0700).
+    socketDir = await mkdtemp(path.join(os.tmpdir(), 'dbps-scratch-'));
+    trackScratchDir(socketDir);
+  }
+  privateDir(socketDir);
+  const socket = path.join(socketDir, 'scratch.sock');
   const logError = path.join(workDir, 'scratch-error.log');
   const args = [
     `--defaults-file=${path.join(datadir, 'backup-my.cnf')}`,
     ...(process.getuid?.() === 0 ? ['--user=root'] : []),
     `--datadir=${datadir}`,
-    `--port=${port}`,
-    '--bind-address=127.0.0.1',
+    '--skip-networking',
     `--socket=${socket}`,
     `--pid-file=${path.join(workDir, 'scratch.pid')}`,
     `--log-error=${logError}`,
@@ -47,15 +53,22 @@ export async function startScratchServer(datadir: string, workDir: string, serve
     '--innodb-buffer-pool-size=32M',
     '--performance-schema=OFF',
     '--skip-slave-start',
-    '--skip-networking=0',
   ];
-  const child = spawn('mariadbd', args, { stdio: 'ignore', env: toolEnv() });
+  const [file, argv] = diesWithParent('mariadbd', args);
+  const child = spawn(file, argv, { stdio: 'ignore', env: toolEnv() });
+  trackChild(child.pid);
   let gone = false;
   child.on('exit', () => {
     gone = true;
+    untrackChild(child.pid);
+    if (socketDir !== workDir) {
+      rmSync(socketDir, { recursive: true, force: true });
+      untrackScratchDir(socketDir);
+    }
   });
   child.on('error', () => {
     gone = true;
+    untrackChild(child.pid);
   });
   const { createConnection } = await import('mariadb');
   const deadline = Date.now() + 60_000;
@@ -82,7 +95,6 @@ export async function startScratchServer(datadir: string, workDir: string, serve
   }
   return {
     socket,
-    port,
     exited: () => gone,
     async stop() {
       if (gone) return;

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { trackScratchDir, untrackScratchDir } from '../runtime/run-dir.js';
 import { ident } from '../sql/quote.js';
 import { changedFiles, sha256File } from './files.js';
 import {
@@ -90,8 +91,10 @@ async function verifyOne(
   } catch (e) {
     return fail(`cannot read the backup files: ${(e as Error).message}`);
   }
-  await mkdir(workRoot, { recursive: true });
+  await mkdir(workRoot, { recursive: true, mode: 0o700 });
   const work = await mkdtemp(path.join(workRoot, `verify-${entry.server}-`));
+  // A killed dbps leaves this copy of the backup behind: the next start removes it.
+  trackScratchDir(work);
   const datadir = path.join(work, 'data');
   let scratch: Awaited<ReturnType<typeof startScratchServer>> | undefined;
   try {
@@ -140,6 +143,7 @@ async function verifyOne(
   } finally {
     await scratch?.stop().catch(() => undefined);
     await rm(work, { recursive: true, force: true });
+    untrackScratchDir(work);
   }
 }
 

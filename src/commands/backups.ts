@@ -6,6 +6,7 @@ import { selectPrune } from '../backup/retention.js';
 import { defaultBackupRoot } from '../backup/targets.js';
 import { type VerifyProgress, verifySet } from '../backup/verify.js';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
+import { quoted } from '../util/printable.js';
 import { someNames } from '../util/suggest.js';
 
 export type BackupsAction = 'list' | 'show' | 'verify' | 'prune';
@@ -88,12 +89,13 @@ async function findSet(root: string, given: string | undefined): Promise<ListedS
   const sets = await listSets(root);
   const found = id === 'latest' ? sets.filter((s) => s.manifest).pop() : sets.find((s) => path.basename(s.dir) === id);
   if (!found)
-    throw new UsageError(`no backup set "${id}" in ${root}`, {
+    throw new UsageError(`no backup set ${quoted(id)} in ${root}`, {
       hint: sets.length
         ? `newest sets: ${someNames(sets.map((s) => path.basename(s.dir)).reverse())}`
         : 'no sets yet: run `dbps backup`',
     });
-  if (!found.manifest) throw new UsageError(`backup set "${id}" is not usable: ${found.problem ?? 'no manifest'}`);
+  if (!found.manifest)
+    throw new UsageError(`backup set ${quoted(id)} is not usable: ${found.problem ?? 'no manifest'}`);
   return found;
 }
 

@@ -10,8 +10,10 @@ import { adminTarget, connectAdmin } from '../runtime/admin.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { type ClientConnection, writeClientDefaults } from '../runtime/client-defaults.js';
 import { localServerPid } from '../runtime/local.js';
+import { diesWithParent } from '../runtime/run-dir.js';
 import { passwordFor, readSecrets, type SecretOwner } from '../runtime/secrets.js';
 import { readState } from '../runtime/state.js';
+import { quoted } from '../util/printable.js';
 import { didYouMean, someNames } from '../util/suggest.js';
 
 export interface ConnectOptions {
@@ -41,7 +43,7 @@ function findService(services: FleetService[], name: string, file: string): Flee
   const service = services.find((s) => s.name === name);
   if (!service) {
     throw new UsageError(
-      `"${name}" is not a service in ${file}${didYouMean(
+      `${quoted(name)} is not a service in ${file}${didYouMean(
         name,
         services.map((s) => s.name),
       )}`,
@@ -151,7 +153,9 @@ type SignalWatch = ReturnType<typeof watchSignals>;
 /** Runs the client and waits for it; its exit code, or 128 + n when a signal ended it (or dbps). */
 function runClient(bin: string, args: string[], env: NodeJS.ProcessEnv, signals: SignalWatch): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: 'inherit', env });
+    // setpriv execs the client in place (same pid): signals still reach it, and it dies with dbps.
+    const [file, argv] = diesWithParent(bin, args);
+    const child = spawn(file, argv, { stdio: 'inherit', env });
     signals.attach(child);
     child.on('error', reject);
     child.on('exit', (code, sig) => {

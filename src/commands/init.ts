@@ -1,5 +1,5 @@
 // dbps init: writes services.yaml from a template and keeps secrets and state out of git.
-import { existsSync, statSync } from 'node:fs';
+import { constants, existsSync, lstatSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,7 @@ const IGNORED = ['.dbps/', '.env'];
 
 /** Writes the template, refusing to overwrite unless forced. */
 export async function run(opts: InitOptions): Promise<InitResult> {
+  refuseSymlink(opts.fileAbs, opts.file);
   const exists = existsSync(opts.fileAbs);
   if (exists && statSync(opts.fileAbs).isDirectory()) {
     throw new UsageError(`${opts.file} is a directory`, {
@@ -43,11 +44,13 @@ export async function run(opts: InitOptions): Promise<InitResult> {
     });
   }
   const dir = path.dirname(opts.fileAbs);
+  // Both checked before anything is written: a refusal leaves no half-done init.
+  refuseSymlink(path.join(dir, '.gitignore'), '.gitignore');
   await mkdir(dir, { recursive: true });
   const templateText = await readFile(path.join(PACKAGE_ROOT, 'templates', `${opts.template}.yaml`), 'utf8');
   const text = renderTemplate(templateText, opts.isolation, schemaReference(dir));
   const fleet = fleetFromText(text, opts.file); // a template that does not validate is a bug, caught here
-  await writeFile(opts.fileAbs, text, 'utf8');
+  await writeFile(opts.fileAbs, text, { encoding: 'utf8', flag: NO_FOLLOW_WRITE });
   const gitignore = await ensureGitignore(dir);
   return {
     command: 'init',
@@ -82,8 +85,27 @@ export function schemaReference(dir: string): string {
   return ref.startsWith('.') ? ref : `./${ref}`;
 }
 
+/** Open flags that create or truncate a file but fail (ELOOP) when its last component is a symlink. */
+const NO_FOLLOW_WRITE = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+
+/** A symlink at a path init writes would make it overwrite whatever the link points to: refused. */
+function refuseSymlink(abs: string, shown: string): void {
+  let link = false;
+  try {
+    link = lstatSync(abs).isSymbolicLink();
+  } catch {
+    return;
+  }
+  if (link) {
+    throw new UsageError(`${shown} is a symbolic link; dbps init does not write through it`, {
+      hint: `remove the link (\`rm ${shown}\`) or name a regular file with -f`,
+    });
+  }
+}
+
 async function ensureGitignore(dir: string): Promise<{ file: string; added: string[] }> {
   const file = path.join(dir, '.gitignore');
+  refuseSymlink(file, '.gitignore');
   let text = '';
   try {
     text = await readFile(file, 'utf8');
@@ -102,7 +124,7 @@ async function ensureGitignore(dir: string): Promise<{ file: string; added: stri
     // Keep the file's own line endings.
     const eol = text.includes('\r\n') ? '\r\n' : '\n';
     const prefix = text.length > 0 && !text.endsWith('\n') ? eol : '';
-    await writeFile(file, `${text}${prefix}${added.join(eol)}${eol}`, 'utf8');
+    await writeFile(file, `${text}${prefix}${added.join(eol)}${eol}`, { encoding: 'utf8', flag: NO_FOLLOW_WRITE });
   }
   return { file: '.gitignore', added };
 }

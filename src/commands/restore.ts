@@ -9,6 +9,7 @@ import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 import { selectServers } from '../fleet/select.js';
 import { driverFor } from '../runtime/driver.js';
 import { readState, updateState } from '../runtime/state.js';
+import { quoted } from '../util/printable.js';
 import { parseMemoryScale } from './up.js';
 
 export interface RestoreOptions {
@@ -59,7 +60,7 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const set =
     opts.id === 'latest' ? sets.filter((s) => s.manifest).pop() : sets.find((s) => path.basename(s.dir) === opts.id);
   if (!set?.manifest)
-    throw new UsageError(`no usable backup set "${opts.id}" in ${root}`, { hint: 'see `dbps backups list`' });
+    throw new UsageError(`no usable backup set ${quoted(opts.id)} in ${root}`, { hint: 'see `dbps backups list`' });
   const manifest = set.manifest;
   const inSet = new Set(manifest.servers.map((e) => e.server));
   const servers = opts.services.length

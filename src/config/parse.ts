@@ -15,6 +15,7 @@ import {
   type YAMLError,
 } from 'yaml';
 import type { ConfigIssue } from '../errors.js';
+import { escapeChar, firstControl, quoted } from '../util/printable.js';
 import { closest, didYouMean } from '../util/suggest.js';
 import { AJV_OPTIONS } from './ajv-options.js';
 import { servicesSchema } from './schema.js';
@@ -75,7 +76,11 @@ export function parseServices(text: string): ParseOutcome {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, merge: true });
   const source = new SourceMap(doc, lines);
   if (doc.errors.length > 0) return { ok: false, issues: syntaxIssues(doc.errors, text, lines) };
-  const structural = [...duplicateKeys(doc.contents, [], lines), ...unsupportedTags(doc.contents, text, lines)];
+  const structural = [
+    ...duplicateKeys(doc.contents, [], lines),
+    ...unsupportedTags(doc.contents, text, lines),
+    ...controlCharacters(doc.contents, [], lines),
+  ];
   if (structural.length > 0)
     return { ok: false, issues: structural.sort((a, b) => a.line - b.line || a.column - b.column) };
   let data: unknown;
@@ -318,6 +323,45 @@ function firstMergeKey(node: unknown): Scalar | undefined {
     },
   });
   return found;
+}
+
+/**
+ * No name or value of services.yaml may hold a control character: a line break in `host:` would
+ * inject keys into docker-compose.yml, an escape sequence would repaint the terminal of whoever
+ * reads a message naming it. Every key and every string scalar is checked, with its place.
+ */
+function controlCharacters(node: unknown, at: (string | number)[], lines: LineCounter): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const check = (scalar: unknown, where: (string | number)[], what: 'name' | 'value') => {
+    if (!isScalar(scalar) || typeof scalar.value !== 'string') return;
+    const bad = firstControl(scalar.value);
+    if (!bad) return;
+    const pos = lines.linePos(scalar.range?.[0] ?? 0);
+    const shown = formatPath(where) || '(top level)';
+    issues.push({
+      path: formatPath(where),
+      line: pos.line,
+      column: pos.col,
+      message: `the ${what} ${what === 'name' ? quoted(scalar.value) : `of ${shown}`} holds the control character ${escapeChar(bad.char)}; names and values must be plain text on one line, so remove it`,
+    });
+  };
+  const walk = (current: unknown, where: (string | number)[]) => {
+    if (isMap(current)) {
+      for (const pair of current.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        check(pair.key, [...where, key], 'name');
+        walk(pair.value, [...where, key]);
+      }
+    } else if (isSeq(current)) {
+      current.items.forEach((item, i) => {
+        walk(item, [...where, i]);
+      });
+    } else {
+      check(current, where, 'value');
+    }
+  };
+  walk(node, at);
+  return issues;
 }
 
 /** Tags that only say what plain YAML already means (`!!str 10.10` forces text, which is useful). */

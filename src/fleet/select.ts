@@ -1,5 +1,6 @@
 // Which servers a command acts on, from the service names on its command line. Pure.
 import { UsageError } from '../errors.js';
+import { quoted } from '../util/printable.js';
 import { didYouMean, someNames } from '../util/suggest.js';
 import type { Fleet, FleetServer } from './model.js';
 
@@ -21,7 +22,7 @@ export function selectServers(fleet: Fleet, names: string[]): FleetServer[] {
       continue;
     }
     throw new UsageError(
-      `"${name}" is not a service in ${fleet.file}${didYouMean(
+      `${quoted(name)} is not a service in ${fleet.file}${didYouMean(
         name,
         fleet.services.map((s) => s.name),
       )}`,

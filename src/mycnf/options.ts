@@ -32,6 +32,7 @@ export const KNOWN_OPTIONS: Readonly<Record<string, OptionInfo>> = {
   pid_file: {},
   log_error: {},
   tmpdir: {},
+  secure_file_priv: {},
   skip_name_resolve: {},
   character_set_server: {},
   collation_server: {},

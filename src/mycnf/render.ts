@@ -14,6 +14,8 @@ export interface LocalPaths {
   pidFile: string;
   logError: string;
   tmpdir?: string;
+  /** The only directory LOAD DATA INFILE / SELECT ... INTO OUTFILE / LOAD_FILE() may touch. */
+  secureFilePriv?: string;
 }
 
 export interface MyCnfTarget {
@@ -50,6 +52,7 @@ export function serverOptions(fleet: Fleet, server: FleetServer, target: MyCnfTa
           ['pid_file', p.pidFile],
           ['log_error', p.logError],
           ...(p.tmpdir ? [['tmpdir', p.tmpdir]] : []),
+          ...(p.secureFilePriv ? [['secure_file_priv', p.secureFilePriv]] : []),
         ] as OptionSet)
       : []),
     ['server_id', server.serverId],

@@ -1,9 +1,10 @@
 // Credentials for child processes (the mariadb client, mariadb-backup) travel in a 0600 option file
-// in a private temp directory, never on the command line where `ps` shows them.
+// in dbps's private run directory under the state dir, never on the command line where `ps` shows them.
 import { rmSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { killTrackedChildren, processDir, removeProcessDir } from './run-dir.js';
 
 export interface ClientConnection {
   user: string;
@@ -32,30 +33,31 @@ export function clientOptionText(c: ClientConnection): string {
 
 export interface TempDefaultsFile {
   path: string;
-  /** Deletes the file and its directory; safe to call twice. */
+  /** Deletes the file; safe to call twice. */
   remove(): Promise<void>;
 }
 
-// Directories of the option files still on disk, so that an exit or a fatal signal removes them
-// even when the code that wrote one never reaches its cleanup.
+// Option files still on disk, so that an exit or a fatal signal removes them even when the code that
+// wrote one never reaches its cleanup; after a SIGKILL the next dbps start sweeps them (run-dir.ts).
 const live = new Set<string>();
 let exitHook = false;
+let counter = 0;
 
-/** Removes every option file this process wrote and has not removed yet (synchronous: safe in 'exit'). */
+/** Removes every option file this process wrote and has not removed yet, and ends its children (synchronous: safe in 'exit'). */
 export function removeLiveOptionFiles(): void {
-  for (const dir of live) rmSync(dir, { recursive: true, force: true });
+  killTrackedChildren();
+  for (const file of live) rmSync(file, { force: true });
   live.clear();
+  removeProcessDir();
 }
 
 /**
- * Writes an option file (0600 in a private 0700 directory) for `--defaults-extra-file` or
- * `--defaults-file`; the caller removes it when the child is done.
+ * Writes an option file (0600 in this process's 0700 directory under the state dir, never in a
+ * shared /tmp) for `--defaults-extra-file` or `--defaults-file`; the caller removes it when the child is done.
  */
 export async function writeOptionFile(text: string): Promise<TempDefaultsFile> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-client-'));
-  await chmod(dir, 0o700);
-  const file = path.join(dir, 'client.cnf');
-  live.add(dir);
+  const file = path.join(processDir(), `client-${++counter}.cnf`);
+  live.add(file);
   if (!exitHook) {
     // Last resort for a process that ends without running the caller's cleanup (process.exit, a
     // fatal error): the 'exit' event still fires. Signals: see removeOptionFilesOnSignals.
@@ -63,17 +65,17 @@ export async function writeOptionFile(text: string): Promise<TempDefaultsFile> {
     exitHook = true;
   }
   try {
-    await writeFile(file, text, { mode: 0o600 });
+    await writeFile(file, text, { mode: 0o600, flag: 'wx' });
   } catch (e) {
-    live.delete(dir);
-    rmSync(dir, { recursive: true, force: true });
+    live.delete(file);
+    rmSync(file, { force: true });
     throw e;
   }
   return {
     path: file,
     remove: async () => {
-      live.delete(dir);
-      await rm(dir, { recursive: true, force: true });
+      live.delete(file);
+      await rm(file, { force: true });
     },
   };
 }
@@ -91,6 +93,10 @@ const FATAL_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * them to its client and cleans up after it) keeps it: this handler then stays out of the way.
  */
 export function removeOptionFilesOnSignals(): void {
+  if (!exitHook) {
+    process.on('exit', removeLiveOptionFiles);
+    exitHook = true;
+  }
   for (const sig of FATAL_SIGNALS) {
     process.on(sig, () => {
       if (process.listenerCount(sig) > 1) return;

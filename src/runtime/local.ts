@@ -2,7 +2,7 @@
 // <stateDir>/servers/<name>/, started detached so it outlives dbps, administered over its socket.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chown, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -26,6 +26,8 @@ import {
   tailFile,
   waitForExit,
 } from './process.js';
+import { diesWithParent, privateDir, trackChild, untrackChild } from './run-dir.js';
+import { chownTree, openPathTo, type ServerUser, serverUser } from './server-user.js';
 import { type LocalServerState, readState, updateState } from './state.js';
 
 const execFileAsync = promisify(execFile);
@@ -35,7 +37,7 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-/** mariadbd refuses to run as root unless told to; as anyone else it runs as that user. */
+/** mariadb-install-db's bootstrap (no network, seconds long) as root needs this; as anyone else it runs as that user. */
 function userArgs(): string[] {
   return isRoot() ? ['--user=root'] : [];
 }
@@ -102,6 +104,25 @@ async function clearLeftovers(files: ServerFiles): Promise<void> {
   await Promise.all([files.pidFile, files.socket, `${files.socket}.lock`].map((f) => rm(f, { force: true })));
 }
 
+/**
+ * The short socket directory in /tmp has a predictable name, so another local user could create it
+ * first and put a fake server behind the socket: it is made exclusively (0700, never through a
+ * symlink) and refused unless it is a directory of this user that nobody else can enter.
+ */
+async function claimSocketDir(server: string, dir: string, runAs: ServerUser | undefined): Promise<void> {
+  try {
+    privateDir(dir, runAs?.uid);
+  } catch (e) {
+    if (!(e instanceof OperationalError)) throw e;
+    throw new OperationalError(`server "${server}": socket directory ${e.message}`, {
+      server,
+      hint: `remove ${dir} (find out who made it: \`ls -ld ${dir}\`), or use a shorter state dir path (--state-dir) so the socket stays under it`,
+      cause: e,
+    });
+  }
+  if (runAs) await chown(dir, runAs.uid, runAs.gid);
+}
+
 /** Where the pristine datadir for one mariadbd version is kept (shared by every server of the state dir). */
 export function templateDir(stateDir: string, version: ServerVersion): string {
   return path.join(path.resolve(stateDir), 'templates', version.text.replace(/[^0-9A-Za-z.+-]/g, '_'));
@@ -140,27 +161,36 @@ async function bootstrapTemplate(dir: string, env: NodeJS.ProcessEnv): Promise<s
   await rm(partial, { recursive: true, force: true });
   await mkdir(path.join(partial, 'tmp'), { recursive: true, mode: 0o700 });
   try {
-    const { stdout, stderr } = await execFileAsync(
-      installDb,
-      [
-        // --no-defaults: /etc/mysql/my.cnf belongs to the machine's own MariaDB and must not leak in.
-        '--no-defaults',
-        ...userArgs(),
-        `--datadir=${path.join(partial, 'data')}`,
-        // A private --tmpdir: bootstraps running side by side trip over each other's temporary tables in /tmp.
-        `--tmpdir=${path.join(partial, 'tmp')}`,
-        // Small redo log: the template is copied per server, and each server resizes it to its profile at first start.
-        '--innodb-log-file-size=8M',
-        '--auth-root-authentication-method=socket',
-        '--skip-test-db',
-        '--skip-name-resolve',
-      ],
-      { timeout: 300_000, maxBuffer: 16 * 1024 * 1024, env: { ...env, LC_ALL: 'C' } },
-    );
-    await writeFile(log, `${stdout}${stderr}`);
+    // Its own process group (mariadb-install-db is a script that runs mariadbd --bootstrap), killed
+    // as a whole by a fatal signal; pdeathsig ends the script when dbps is killed outright.
+    const [file, argv] = diesWithParent(installDb, [
+      // --no-defaults: /etc/mysql/my.cnf belongs to the machine's own MariaDB and must not leak in.
+      '--no-defaults',
+      ...userArgs(),
+      `--datadir=${path.join(partial, 'data')}`,
+      // A private --tmpdir: bootstraps running side by side trip over each other's temporary tables in /tmp.
+      `--tmpdir=${path.join(partial, 'tmp')}`,
+      // Small redo log: the template is copied per server, and each server resizes it to its profile at first start.
+      '--innodb-log-file-size=8M',
+      '--auth-root-authentication-method=socket',
+      '--skip-test-db',
+      '--skip-name-resolve',
+    ]);
+    // `detached` is passed through to spawn; the typings of execFile omit it.
+    const options = {
+      timeout: 300_000,
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...env, LC_ALL: 'C' },
+      encoding: 'utf8' as const,
+      detached: true,
+    };
+    const pending = execFileAsync(file, argv, options);
+    trackChild(pending.child.pid, { group: true });
+    const { stdout, stderr } = await pending.finally(() => untrackChild(pending.child.pid));
+    await writeFile(log, `${stdout}${stderr}`, { mode: 0o600 });
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; code?: number | string };
-    await writeFile(log, `${err.stdout ?? ''}${err.stderr ?? ''}`).catch(() => undefined);
+    await writeFile(log, `${err.stdout ?? ''}${err.stderr ?? ''}`, { mode: 0o600 }).catch(() => undefined);
     await rm(partial, { recursive: true, force: true });
     const lines = await tailFile(log, 8);
     throw new OperationalError(
@@ -277,6 +307,8 @@ export const localDriver: Driver = {
     }
 
     const { path: mariadbd, version } = await mariadbdVersion(ctx.env);
+    // As root, the server runs as an unprivileged account that owns its directory and nothing else.
+    const runAs = await serverUser(ctx.env);
     // Only a killed server leaves its pid file behind. A clean shutdown outside dbps (mariadb-admin
     // shutdown) or a first start that failed leaves none: starting again is not crash recovery.
     const crashed = existsSync(files.pidFile);
@@ -294,7 +326,8 @@ export const localDriver: Driver = {
 
     await mkdir(files.dir, { recursive: true, mode: 0o700 });
     await mkdir(files.tmpdir, { recursive: true, mode: 0o700 });
-    if (files.socketDir) await mkdir(files.socketDir, { recursive: true, mode: 0o700 });
+    await mkdir(files.files, { recursive: true, mode: 0o700 });
+    if (files.socketDir) await claimSocketDir(server.name, files.socketDir, runAs);
 
     let action: StartAction = crashed ? 'recovered' : 'started';
     if (!existsSync(`${files.datadir}/mysql`)) {
@@ -318,6 +351,7 @@ export const localDriver: Driver = {
           pidFile: files.pidFile,
           logError: files.logError,
           tmpdir: files.tmpdir,
+          secureFilePriv: files.files,
         },
       });
     } catch (e) {
@@ -354,8 +388,19 @@ export const localDriver: Driver = {
         ? `restarting after a crash on port ${port} (InnoDB recovery)`
         : `starting mariadbd on port ${port}`,
     );
+    if (runAs) {
+      // Files copied or restored by root (datadir, error log) become the server account's.
+      await writeFile(files.logError, '', { flag: 'a', mode: 0o600 });
+      await openPathTo(server.name, files.dir, ctx.stateDir, runAs);
+      await chownTree(files.dir, runAs);
+    }
     // --defaults-file must come first; it also keeps /etc/mysql/my.cnf out of this server.
-    const child = spawnDetached(mariadbd, [`--defaults-file=${files.cnf}`, ...userArgs()], files.logError, files.dir);
+    const child = spawnDetached(
+      mariadbd,
+      [`--defaults-file=${files.cnf}`, ...(runAs ? [`--user=${runAs.name}`] : userArgs())],
+      files.logError,
+      files.dir,
+    );
     await waitUntilReady(server, files, adminUser, child.exited, () => processAlive(child.pid), startTimeout);
 
     await updateState(ctx.stateDir, (s) => {

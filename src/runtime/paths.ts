@@ -9,6 +9,8 @@ export interface ServerFiles {
   dir: string;
   datadir: string;
   tmpdir: string;
+  /** secure_file_priv: the one directory the server's file functions may read or write. */
+  files: string;
   cnf: string;
   logError: string;
   pidFile: string;
@@ -24,6 +26,7 @@ export function serverFiles(stateDir: string, name: string): ServerFiles {
     dir,
     datadir: path.join(dir, 'data'),
     tmpdir: path.join(dir, 'tmp'),
+    files: path.join(dir, 'files'),
     cnf: path.join(dir, 'my.cnf'),
     logError: path.join(dir, 'error.log'),
     pidFile: path.join(dir, 'mysqld.pid'),

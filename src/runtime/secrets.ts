@@ -1,7 +1,8 @@
 // <stateDir>/secrets.env: generated account passwords, `KEY=value` lines, mode 0600.
 // The one module that reads or writes it (provision fills it; `dbps connect` reads it).
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -85,16 +86,38 @@ export function parseSecrets(text: string): Secrets {
 
 /** Reads secrets.env; missing file = no secrets. */
 export async function readSecrets(stateDir: string): Promise<Secrets> {
+  const file = secretsPath(stateDir);
+  let handle: FileHandle | undefined;
   try {
-    return parseSecrets(await readFile(secretsPath(stateDir), 'utf8'));
+    // O_NOFOLLOW: a symlink planted here would make its target's lines passwords (or leak them).
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const st = await handle.stat();
+    const uid = process.getuid?.();
+    if (!st.isFile() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+      throw new OperationalError(
+        `${file} is ${!st.isFile() ? 'not a regular file' : st.uid !== uid ? `owned by uid ${st.uid}, not by this user` : `readable by others (mode ${(st.mode & 0o777).toString(8)})`}; dbps does not trust passwords in it`,
+        {
+          hint: `check who made it; if it is yours: \`chmod 600 ${file}\`, else remove it and run \`dbps provision\` again`,
+        },
+      );
+    }
+    return parseSecrets(await handle.readFile('utf8'));
   } catch (e) {
+    if (e instanceof OperationalError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new OperationalError(`${file} is a symbolic link; dbps does not read passwords through it`, {
+        hint: `remove the link (\`rm ${file}\`) and run \`dbps provision\` again: it writes a regular 0600 file`,
+      });
+    }
     throw new OperationalError(
       `cannot read ${secretsPath(stateDir)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
       {
         hint: 'it must be readable by the user running dbps (mode 0600)',
       },
     );
+  } finally {
+    await handle?.close();
   }
 }
 

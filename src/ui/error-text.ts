@@ -1,5 +1,6 @@
 // Turns any thrown value into the one-sentence message users see (stack only with -v).
 import { ConfigError, DbpsError, ExitCode, type ExitCodeValue } from '../errors.js';
+import { printable, printableLines } from '../util/printable.js';
 
 export interface ErrorReport {
   exitCode: ExitCodeValue;
@@ -10,8 +11,10 @@ export interface ErrorReport {
 /** Message, exit code and JSON form of an error. */
 export function describeError(e: unknown, verbose: boolean): ErrorReport {
   if (e instanceof ConfigError) {
-    const lines = e.issues.map((i) => `${e.file}:${i.line}:${i.column}: ${i.message}`);
-    const text = `${lines.join('\n')}\n${e.issues.length} problem${e.issues.length === 1 ? '' : 's'} in ${e.file}\n`;
+    // One line per issue, whatever a name echoed in it holds.
+    const file = printable(e.file);
+    const lines = e.issues.map((i) => `${file}:${i.line}:${i.column}: ${printable(i.message)}`);
+    const text = `${lines.join('\n')}\n${e.issues.length} problem${e.issues.length === 1 ? '' : 's'} in ${file}\n`;
     return {
       exitCode: ExitCode.usage,
       text,
@@ -19,10 +22,11 @@ export function describeError(e: unknown, verbose: boolean): ErrorReport {
     };
   }
   if (e instanceof DbpsError) {
-    const where = e.where ? `${e.where.file}:${e.where.line}:${e.where.column}: ` : '';
+    const where = e.where ? `${printable(e.where.file)}:${e.where.line}:${e.where.column}: ` : '';
     const server = 'server' in e && typeof e.server === 'string' ? e.server : undefined;
-    let text = `error: ${where}${e.message}\n`;
-    if (e.hint) text += `hint: ${e.hint}\n`;
+    // Messages echo names from the command line and state files: escape sequences never reach the terminal.
+    let text = `error: ${where}${printableLines(e.message)}\n`;
+    if (e.hint) text += `hint: ${printableLines(e.hint)}\n`;
     if (verbose && e.stack) text += `${e.stack}\n`;
     if (verbose && e.cause instanceof Error && e.cause.stack) text += `caused by: ${e.cause.stack}\n`;
     return {
@@ -39,7 +43,7 @@ export function describeError(e: unknown, verbose: boolean): ErrorReport {
     };
   }
   const message = e instanceof Error ? e.message : String(e);
-  let text = `error: ${message}\nthis is a bug in dbps; rerun with -v and report it\n`;
+  let text = `error: ${printableLines(message)}\nthis is a bug in dbps; rerun with -v and report it\n`;
   if (verbose && e instanceof Error && e.stack) text += `${e.stack}\n`;
   return { exitCode: ExitCode.operational, text, json: { error: { message, exitCode: ExitCode.operational } } };
 }

@@ -51,8 +51,9 @@ export function randomBasePort(): number {
 export async function createFleet(yaml: string, opts: { deep?: boolean; runAs?: string } = {}): Promise<LocalFleet> {
   let dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-up-'));
   const root = dir;
-  // Another OS user must be able to create the state dir here.
-  if (opts.runAs) await chmod(dir, 0o777);
+  // Another OS user must be able to create the state dir here; otherwise the server's own account
+  // (mysql, when the tests run as root) must be able to pass through it, as below any home directory.
+  await chmod(dir, opts.runAs ? 0o777 : 0o711);
   if (opts.deep) {
     dir = path.join(dir, 'a-rather-long-directory-name-for-sockets', 'and-another-level-of-nesting-here');
     await mkdir(dir, { recursive: true });

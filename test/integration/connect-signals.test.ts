@@ -37,9 +37,15 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Option files dbps left in this private temp dir. */
-function leftovers(tmp: string): string[] {
-  return readdirSync(tmp).filter((n) => n.startsWith('dbps-client-'));
+/** Option files dbps left in the run dir of this state dir (where they are written, never /tmp). */
+function leftovers(stateDir: string): string[] {
+  const run = path.join(stateDir, 'run');
+  if (!existsSync(run)) return [];
+  return readdirSync(run).flatMap((d) =>
+    readdirSync(path.join(run, d))
+      .filter((n) => n.startsWith('client-'))
+      .map((n) => path.join(run, d, n)),
+  );
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -55,7 +61,7 @@ async function connectAndSignal(sig: NodeJS.Signals) {
   const tmp = await mkdtemp(path.join(dir, 'tmp-'));
   const child = spawn(process.execPath, [BIN, 'connect', 'svc', '-e', 'SELECT SLEEP(5)'], {
     cwd: dir,
-    env: { ...process.env, NO_COLOR: '1', TMPDIR: tmp, SVC_PW: PW },
+    env: { ...process.env, NO_COLOR: '1', DBPS_STATE_DIR: tmp, SVC_PW: PW },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -66,7 +72,7 @@ async function connectAndSignal(sig: NodeJS.Signals) {
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
   // The option file exists, then the client is connected and running the query.
-  await until(() => leftovers(tmp).some((d) => existsSync(path.join(tmp, d, 'client.cnf'))), 'the option file');
+  await until(() => leftovers(tmp).length > 0, 'the option file');
   const deadline = Date.now() + 20_000;
   for (;;) {
     const rows = await server.query<{ n: number }>(
@@ -87,7 +93,7 @@ describe('dbps connect removes its credentials file whatever ends it', () => {
     const tmp = await mkdtemp(path.join(dir, 'tmp-'));
     const child = spawn(process.execPath, [BIN, 'connect', 'svc', '-e', 'SELECT 1'], {
       cwd: dir,
-      env: { ...process.env, NO_COLOR: '1', TMPDIR: tmp, SVC_PW: PW },
+      env: { ...process.env, NO_COLOR: '1', DBPS_STATE_DIR: tmp, SVC_PW: PW },
       stdio: 'ignore',
     });
     const code = await new Promise((r) => child.on('exit', r));

@@ -154,6 +154,8 @@ describe(`generated my.cnf files on MariaDB ${seriesOf(testedMariadbVersion())}`
         pidFile: `${base}/p.pid`,
         logError: `${base}/e.log`,
         tmpdir: dir,
+        // secure_file_priv as `dbps up` sets it: a directory under the state dir.
+        secureFilePriv: dir,
       };
       const v = await checkText(`mixed-${server.name}.cnf`, renderMyCnf(fleet, server, { version: local, paths }));
       expect(v, server.name).toStrictEqual({ ok: true, code: 0, errors: [], warnings: [] });

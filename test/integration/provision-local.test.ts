@@ -1,6 +1,6 @@
 // plan/provision on local servers started by the product's own `dbps up` (socket admin): instance
 // isolation (a service alone on its server) and schema isolation (two services on a shared one).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import mariadb from 'mariadb';
@@ -28,6 +28,8 @@ async function login(server: string, user: string) {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-prov-local-'));
+  // As root, `dbps up` runs servers as mysql, which must pass through this directory.
+  await chmod(dir, 0o711);
   const [p1, p2] = [await freePort(), await freePort()];
   await writeFile(
     path.join(dir, 'services.yaml'),

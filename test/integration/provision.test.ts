@@ -1,6 +1,6 @@
 // plan/provision against real servers (driver: external, started by the test helper): isolation by
 // behaviour, drift repair, idempotence proven by status counters, concurrency, errors, redaction.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import mariadb, { type Connection } from 'mariadb';
@@ -95,6 +95,8 @@ async function ddlCounters(s: TestServer): Promise<Record<string, string>> {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-prov-'));
+  // As root, `dbps up` runs servers as mysql, which must pass through this directory.
+  await chmod(dir, 0o711);
   argvLog = path.join(dir, 'argv.log');
   [shared, solo] = await Promise.all([
     startTestServer({ name: 'shared', args: ['--general-log=1', `--general-log-file=general.log`] }),

@@ -63,6 +63,7 @@ describe('serverFiles', () => {
       dir: '/srv/app/.dbps/servers/orders',
       datadir: '/srv/app/.dbps/servers/orders/data',
       tmpdir: '/srv/app/.dbps/servers/orders/tmp',
+      files: '/srv/app/.dbps/servers/orders/files',
       cnf: '/srv/app/.dbps/servers/orders/my.cnf',
       logError: '/srv/app/.dbps/servers/orders/error.log',
       pidFile: '/srv/app/.dbps/servers/orders/mysqld.pid',
