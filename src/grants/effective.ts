@@ -482,7 +482,13 @@ export interface ObjectReach {
  * default role, PUBLIC and its roles, rows of another host whose host pattern matches the account's):
  * the server runs a definer-rights object as its definer user@host, with its default role.
  */
-export function reachOnObject(ea: EffectiveAccount, db: string, name: string, definerContext: boolean): ObjectReach[] {
+export function reachOnObject(
+  ea: EffectiveAccount,
+  db: string,
+  name: string,
+  definerContext: boolean,
+  wanted: readonly string[] = DATA_PRIVILEGES,
+): ObjectReach[] {
   const out: ObjectReach[] = [];
   for (const grant of ea.grants) {
     if (definerContext) {
@@ -502,7 +508,7 @@ export function reachOnObject(ea: EffectiveAccount, db: string, name: string, de
       (s.level === 'routine' && s.database === db && s.routine === name);
     if (!covers) continue;
     const all = grant.privileges.includes('ALL PRIVILEGES') || grant.privileges.includes('ALL');
-    const privileges = all ? [...DATA_PRIVILEGES] : DATA_PRIVILEGES.filter((p) => grant.privileges.includes(p));
+    const privileges = all ? [...wanted] : wanted.filter((p) => grant.privileges.includes(p));
     if (privileges.length > 0) out.push({ grant, privileges });
   }
   return out;

@@ -25,6 +25,7 @@ export const definerRightsAccess: AuditRule = {
       if (!owner) continue;
       const definer = byAccount.get(obj.definer);
       if (!definer) continue; // missing or role definers: definer-account reports them
+      if (!definerCanRun(definer, obj)) continue; // the server refuses to run it (1370/1142): dormant
       const users = invokers(ctx, owner, obj);
       for (const ref of referencedObjects(obj.body, databases)) {
         const target = serviceOfDb.get(ref.db)!;
@@ -91,10 +92,28 @@ export function definerFix(obj: CatalogDefinerObject, own: { user: string; host:
     case 'EVENT':
       return `ALTER DEFINER = ${definer} EVENT ${name} COMMENT '';`;
     case 'TRIGGER':
-      return `DROP TRIGGER ${name}; -- re-create it with DEFINER = ${definer}`;
+      return `DROP TRIGGER IF EXISTS ${name}; -- re-create it with DEFINER = ${definer}`;
     case 'PACKAGE':
     case 'PACKAGE BODY':
       return `-- re-create ${obj.kind} ${name} with AUTHID CURRENT_USER or DEFINER = ${definer}`;
+  }
+}
+
+/**
+ * Whether the server runs the object at all as its definer (checked on 10.11): a routine needs its
+ * definer to hold EXECUTE on it, a trigger TRIGGER on its table, an event EVENT on its database; a view
+ * needs nothing of its definer on the view itself.
+ */
+export function definerCanRun(definer: EffectiveAccount, obj: CatalogDefinerObject): boolean {
+  switch (obj.kind) {
+    case 'VIEW':
+      return true;
+    case 'TRIGGER':
+      return reachOnObject(definer, obj.db, obj.table ?? '', true, ['TRIGGER']).length > 0;
+    case 'EVENT':
+      return reachOnObject(definer, obj.db, '', true, ['EVENT']).length > 0;
+    default:
+      return reachOnObject(definer, obj.db, obj.name, true, ['EXECUTE']).length > 0;
   }
 }
 

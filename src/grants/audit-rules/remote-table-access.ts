@@ -32,7 +32,7 @@ export const remoteTableAccess: AuditRule = {
           privilege: 'SELECT',
           via,
           message: `${owner.name}'s ${t.engine} table ${t.db}.${t.table} reads ${target.service.name}'s ${target.what}${t.engine === 'CONNECT' && t.tableType === 'MYSQL' ? ' (reading it also needs FILE)' : ''}`,
-          fix: `DROP TABLE ${ident(t.db)}.${ident(t.table)};`,
+          fix: `DROP TABLE IF EXISTS ${ident(t.db)}.${ident(t.table)};`,
         });
       }
     }

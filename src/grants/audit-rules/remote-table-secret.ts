@@ -28,7 +28,7 @@ export const remoteTableSecret: AuditRule = {
           privilege: 'SHOW CREATE TABLE',
           via: `${t.engine.toLowerCase()} table ${t.db}.${t.table} → password in its definition (${t.connection || 'OPTION_LIST/COMMENT'})`,
           message: `the definition of ${t.engine} table ${t.db}.${t.table} holds a password that every account with a privilege on it reads with SHOW CREATE TABLE`,
-          fix: `DROP TABLE ${ident(t.db)}.${ident(t.table)}; -- re-create it with CONNECTION='<server name>' after CREATE SERVER, and rotate the password`,
+          fix: `DROP TABLE IF EXISTS ${ident(t.db)}.${ident(t.table)}; -- re-create it with CONNECTION='<server name>' after CREATE SERVER, and rotate the password`,
         });
     }
     return findings;
