@@ -539,3 +539,71 @@ async function checkConnectSecretAndDump(): Promise<void> {
   const strip = (fs: Finding[]) => fs.map((f) => `${f.rule} ${f.account} ${f.via}`).sort();
   expect(strip(JSON.parse(offline.stdout).findings)).toEqual(strip(JSON.parse(dumped.stdout).findings));
 }
+
+describe('procs_priv rows are matched as the server matches them: account host or client IP, not host name', () => {
+  it("a ('localhost', …) routine row gives orders_app@'%' nothing (1370 over socket and TCP) and is not reported; a ('127.0.0.1', …) row works over TCP and is", async () => {
+    const pw = (await readSecrets(path.join(dir, '.dbps'))).get(secretKey('shared', 'orders_app'))!;
+    const overSocket = () => mariadb.createConnection({ socketPath: server.socket, user: 'orders_app', password: pw });
+    const overTcp = () => login('orders_app');
+    const calls = async (open: () => Promise<Connection>, q: string): Promise<boolean> => {
+      const c = await open();
+      try {
+        return text(await c.query(q)).includes(ROW);
+      } catch (e) {
+        if (/denied/i.test(String((e as Error).message))) return false;
+        throw e;
+      } finally {
+        await c.end();
+      }
+    };
+    const row = (host: string) =>
+      `INSERT INTO mysql.procs_priv (Host, Db, User, Routine_name, Routine_type, Proc_priv) VALUES ('${host}', 'customers', 'orders_app', 'emails', 'PROCEDURE', 'Execute')`;
+    try {
+      await sql([
+        'CREATE PROCEDURE customers.emails() SQL SECURITY DEFINER SELECT email FROM customers.customers',
+        row('localhost'),
+        // The same host name in tables_priv does apply over the socket (tables_priv matches host names).
+        "INSERT INTO mysql.tables_priv (Host, Db, User, Table_name, Table_priv) VALUES ('localhost', 'customers', 'orders_app', 'customers', 'Select')",
+        'FLUSH PRIVILEGES',
+      ]);
+      expect(await calls(overSocket, 'CALL customers.emails()')).toBe(false);
+      expect(await calls(overTcp, 'CALL customers.emails()')).toBe(false);
+      expect(await calls(overSocket, 'SELECT email FROM customers.customers')).toBe(true);
+      const named = failing(await audit());
+      expect(named, JSON.stringify(named, null, 1)).toEqual([
+        expect.objectContaining({
+          rule: 'cross-service-access',
+          account: "'orders_app'@'%'",
+          object: '`customers`.`customers`',
+          via: "grant row of 'orders_app'@'localhost' (no such account; matched by user name and client host) → SELECT on `customers`.`customers`",
+        }),
+      ]);
+      await sql([
+        "DELETE FROM mysql.tables_priv WHERE User = 'orders_app' AND Db = 'customers'",
+        "UPDATE mysql.procs_priv SET Host = '127.0.0.1' WHERE User = 'orders_app' AND Db = 'customers'",
+        'FLUSH PRIVILEGES',
+      ]);
+      expect(await calls(overTcp, 'CALL customers.emails()')).toBe(true);
+      expect(await calls(overSocket, 'CALL customers.emails()')).toBe(false);
+      const byIp = failing(await audit());
+      expect(byIp, JSON.stringify(byIp, null, 1)).toEqual([
+        expect.objectContaining({
+          rule: 'cross-service-access',
+          account: "'orders_app'@'%'",
+          object: 'PROCEDURE `customers`.`emails`',
+          via: "grant row of 'orders_app'@'127.0.0.1' (no such account; matched by user name and client host) → EXECUTE on PROCEDURE `customers`.`emails`",
+        }),
+      ]);
+      await applyFix(byIp[0]!.fix);
+      expect(await calls(overTcp, 'CALL customers.emails()')).toBe(false);
+    } finally {
+      await sql([
+        "DELETE FROM mysql.procs_priv WHERE User = 'orders_app' AND Db = 'customers'",
+        "DELETE FROM mysql.tables_priv WHERE User = 'orders_app' AND Db = 'customers'",
+        'FLUSH PRIVILEGES',
+        'DROP PROCEDURE IF EXISTS customers.emails',
+      ]);
+    }
+    expect(failing(await audit())).toEqual([]);
+  });
+});
