@@ -262,12 +262,12 @@ function remoteTable(r: Row, createTable: string, servers: Row[]): CatalogRemote
   const optionList = tableOption(createTable, 'OPTION_LIST') ?? '';
   const comment = tableOption(createTable, 'COMMENT') ?? '';
   let { text: connection, hadPassword } = maskConnection(raw);
-  // A CONNECTION that names a CREATE SERVER entry: show where it points (its password never read).
+  // A CONNECTION that names a CREATE SERVER entry: show where it points. Its password stays in
+  // mysql.servers (admins only; never read here), not in the table's definition: no exposure.
   const server = servers.find((s) => connection !== '' && String(s.name) === connection.split('/')[0]);
   if (server) {
     const rest = connection.includes('/') ? connection.slice(connection.indexOf('/')) : '';
     connection = `mysql://${String(server.user ?? '')}${Number(server.hasPassword) === 1 ? `:${PASSWORD_MARKER}` : ''}@${String(server.host ?? '')}:${Number(server.port ?? 0) || 3306}/${String(server.db ?? '')}${rest}`;
-    hadPassword ||= Number(server.hasPassword) === 1;
   }
   // CONNECT may also carry a password in OPTION_LIST, SPIDER in COMMENT (`password "…"`).
   if (/(^|,)\s*password\s*=/i.test(optionList) || /\bpassword\s+["']/i.test(comment)) hadPassword = true;

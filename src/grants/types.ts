@@ -117,7 +117,7 @@ export interface CatalogRemoteTable {
   tableType: string;
   /** The CONNECTION string with its password replaced by PASSWORD_MARKER (never the secret itself). */
   connection: string;
-  /** True when the definition held a password (now masked). */
+  /** True when the table's own definition held a password (now masked); a named server's does not count. */
   hasPassword: boolean;
 }
 

@@ -110,7 +110,8 @@ beforeAll(async () => {
     await setup.end();
   }
   admin = await mariadb.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', password: ROOT_PWD });
-  await sql(["INSTALL SONAME 'ha_connect'"]);
+  // The real engines: CONNECT from Debian's mariadb-plugin-connect, FederatedX from mariadb-server.
+  await sql(["INSTALL SONAME 'ha_connect'", "INSTALL SONAME 'ha_federatedx'"]);
   await writeFile(path.join(dir, 'services.yaml'), fleetYaml());
   const first = await cli(['provision']);
   expect(first.code, first.stderr).toBe(0);
@@ -399,6 +400,7 @@ const CASES: PathCase[] = [
       "GRANT SELECT ON customers.* TO 'report_user'@'%'",
       // CONNECT TABLE_TYPE=MYSQL needs FILE of whoever reads it.
       "GRANT FILE ON *.* TO 'orders_app'@'%'",
+      `CREATE TABLE orders.remote_customers ENGINE=CONNECT TABLE_TYPE=MYSQL CONNECTION='mysql://report_user:${REPORT_PWD}@127.0.0.1:PORT/customers/customers'`,
     ],
     expected: [
       {
@@ -420,6 +422,33 @@ const CASES: PathCase[] = [
     ],
     probe: selectsRow('SELECT email FROM orders.remote_customers'),
     cleanup: ['DROP TABLE IF EXISTS orders.remote_customers', "DROP USER IF EXISTS 'report_user'@'%'"],
+  },
+  {
+    // FederatedX needs no FILE: the app account reads the other service's rows with its own privileges.
+    name: 'FEDERATED table to another service, password in its definition',
+    inject: [
+      `CREATE USER 'report_user'@'%' IDENTIFIED BY '${REPORT_PWD}'`,
+      "GRANT SELECT ON customers.* TO 'report_user'@'%'",
+      `CREATE TABLE orders.fed_customers (id INT, email VARCHAR(100)) ENGINE=FEDERATED CONNECTION='mysql://report_user:${REPORT_PWD}@127.0.0.1:PORT/customers/customers'`,
+    ],
+    expected: [
+      {
+        rule: 'remote-table-access',
+        account: "'orders_app'@'%'",
+        targetService: 'customers',
+        object: '`orders`.`fed_customers`',
+        via: 'federated table orders.fed_customers → mysql://report_user:<redacted>@127.0.0.1:PORT/customers/customers',
+      },
+      {
+        rule: 'remote-table-secret',
+        account: "'orders_app'@'%'",
+        object: '`orders`.`fed_customers`',
+        via: 'federated table orders.fed_customers → password in its definition (mysql://report_user:<redacted>@127.0.0.1:PORT/customers/customers)',
+      },
+      { rule: 'orphan-account', account: "'report_user'@'%'", object: "'report_user'@'%'", via: 'account' },
+    ],
+    probe: selectsRow('SELECT email FROM orders.fed_customers'),
+    cleanup: ['DROP TABLE IF EXISTS orders.fed_customers', "DROP USER IF EXISTS 'report_user'@'%'"],
   },
   {
     name: 'foreign key from orders to customers',
@@ -455,7 +484,7 @@ const CASES: PathCase[] = [
 
 describe('each path is reported with rule, account, object and via; behaviour agrees before and after the fix', () => {
   it('every expectation names rule, account, object and via', () => {
-    expect(CASES.length).toBeGreaterThanOrEqual(10);
+    expect(CASES.length).toBeGreaterThanOrEqual(13);
     for (const c of CASES)
       for (const e of c.expected) {
         for (const k of ['rule', 'account', 'object', 'via'] as const) expect(e[k], `${c.name}: ${k}`).toBeDefined();
@@ -467,12 +496,7 @@ describe('each path is reported with rule, account, object and via; behaviour ag
       const port = String(server.port);
       const expected = c.expected.map((e) => ({ ...e, ...(e.via ? { via: e.via.replaceAll('PORT', port) } : {}) }));
       try {
-        await sql(c.inject);
-        if (c.name.startsWith('CONNECT')) {
-          await sql([
-            `CREATE TABLE orders.remote_customers ENGINE=CONNECT TABLE_TYPE=MYSQL CONNECTION='mysql://report_user:${REPORT_PWD}@127.0.0.1:${port}/customers/customers'`,
-          ]);
-        }
+        await sql(c.inject.map((q) => q.replaceAll('PORT', port)));
         const findings = failing(await audit());
         for (const e of expected)
           expect(findings, JSON.stringify(findings, null, 1)).toContainEqual(expect.objectContaining(e));
