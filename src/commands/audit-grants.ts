@@ -206,7 +206,7 @@ async function readServer(
   let timer: NodeJS.Timeout | undefined;
   const work = (async (): Promise<CatalogDumpEntry> => {
     // Loaded here so that --from-dump never loads the connector.
-    const [{ openAdmin }, { readCatalog }] = await Promise.all([
+    const [{ openAdmin }, { readCatalog, readObjects }] = await Promise.all([
       import('../runtime/admin.js'),
       import('../grants/catalog.js'),
     ]);
@@ -217,10 +217,12 @@ async function readServer(
     }
     session = opened;
     const query = opened.query.bind(opened);
-    const [catalog, me] = await Promise.all([
+    const [grants, objects, me] = await Promise.all([
       readCatalog(query, server.name),
+      readObjects(query),
       query<{ me: string }>('SELECT CURRENT_USER() AS me'),
     ]);
+    const catalog = { ...grants, ...objects };
     // The account dbps itself logs in with (the configured external admin, or the socket admin of
     // `dbps up`), exactly as the server matched it: internal, whatever the OS user running dbps.
     const admin = splitAccount(String(me[0]?.me ?? ''));

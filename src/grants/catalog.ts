@@ -1,9 +1,19 @@
 // Reads one server's privilege catalog from the mysql.* tables in a single pipelined burst of
 // queries (never one query per account, never SHOW GRANTS text). Password hashes never leave
 // the server: only "has a password" is selected.
+
+import { ident } from '../sql/quote.js';
 import { parseVersion } from '../util/version.js';
 import { decodeAccess, decodePrivilegeSet, GRANT_OPTION, privilegeOfDbColumn } from './privileges.js';
-import type { Catalog, CatalogAccount, CatalogDbGrant, CatalogRoutineGrant } from './types.js';
+import {
+  type Catalog,
+  type CatalogAccount,
+  type CatalogDbGrant,
+  type CatalogDefinerObject,
+  type CatalogRemoteTable,
+  type CatalogRoutineGrant,
+  PASSWORD_MARKER,
+} from './types.js';
 
 /** The narrow seam to a server: one statement with `?` parameters in, rows out. */
 export type QueryFn = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
@@ -170,4 +180,111 @@ function authPluginList(plugin: string, orPlugins: unknown): string[] {
 // JSON_VALUE returns JSON true as '1' (10.11) or 'true', depending on version.
 function isTrue(v: unknown): boolean {
   return v === 1 || v === '1' || v === 'true' || v === true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Objects that reach data without a grant on it: definer-rights objects, foreign keys across
+// databases, tables whose engine reaches another server. Read only by the audit (provision does not
+// need them), in one pipelined burst: one query per kind, never one per object, except SHOW CREATE
+// TABLE for the (rare) remote tables, whose CONNECTION string information_schema does not show.
+
+const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'];
+const NOT_SYSTEM = `NOT IN (${SYSTEM_SCHEMAS.map(() => '?').join(', ')})`;
+
+/** The audit's extra catalog: what definer-rights-access, cross-service-foreign-key and remote-table read. */
+export async function readObjects(
+  query: QueryFn,
+): Promise<Required<Pick<Catalog, 'definerObjects' | 'foreignKeys' | 'remoteTables'>>> {
+  const sys = SYSTEM_SCHEMAS;
+  const [views, routines, triggers, events, fks, remote, servers] = await Promise.all([
+    query<Row>(
+      `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name, DEFINER AS definer, VIEW_DEFINITION AS body, IS_UPDATABLE AS updatable FROM information_schema.VIEWS WHERE SECURITY_TYPE = 'DEFINER' AND TABLE_SCHEMA ${NOT_SYSTEM}`,
+      sys,
+    ),
+    query<Row>(
+      `SELECT ROUTINE_SCHEMA AS db, ROUTINE_NAME AS name, ROUTINE_TYPE AS kind, DEFINER AS definer, ROUTINE_DEFINITION AS body FROM information_schema.ROUTINES WHERE SECURITY_TYPE = 'DEFINER' AND ROUTINE_SCHEMA ${NOT_SYSTEM}`,
+      sys,
+    ),
+    query<Row>(
+      `SELECT TRIGGER_SCHEMA AS db, TRIGGER_NAME AS name, EVENT_OBJECT_TABLE AS tbl, EVENT_MANIPULATION AS event, DEFINER AS definer, ACTION_STATEMENT AS body FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA ${NOT_SYSTEM}`,
+      sys,
+    ),
+    query<Row>(
+      `SELECT EVENT_SCHEMA AS db, EVENT_NAME AS name, DEFINER AS definer, EVENT_DEFINITION AS body FROM information_schema.EVENTS WHERE EVENT_SCHEMA ${NOT_SYSTEM}`,
+      sys,
+    ),
+    query<Row>(
+      'SELECT CONSTRAINT_SCHEMA AS db, TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, UNIQUE_CONSTRAINT_SCHEMA AS refDb, REFERENCED_TABLE_NAME AS refTable FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE UNIQUE_CONSTRAINT_SCHEMA <> CONSTRAINT_SCHEMA',
+    ),
+    query<Row>(
+      `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, ENGINE AS engine, CREATE_OPTIONS AS options FROM information_schema.TABLES WHERE ENGINE IN ('CONNECT', 'FEDERATED', 'SPIDER') AND TABLE_SCHEMA ${NOT_SYSTEM}`,
+      sys,
+    ),
+    // CREATE SERVER entries that a FEDERATED/SPIDER CONNECTION may name; the password column is never selected.
+    query<Row>(
+      "SELECT Server_name AS name, Host AS host, Port AS port, Db AS db, Username AS user, Password <> '' AS hasPassword FROM mysql.servers",
+    ).catch(() => [] as Row[]),
+  ]);
+  const definition = await Promise.all(
+    remote.map((r) =>
+      query<Row>(`SHOW CREATE TABLE ${ident(String(r.db))}.${ident(String(r.tbl))}`)
+        .then((rows) => String(rows[0]?.['Create Table'] ?? ''))
+        .catch(() => ''),
+    ),
+  );
+  const definerObjects: CatalogDefinerObject[] = [
+    ...views.map((r) => ({ ...definerObject('VIEW', r), updatable: String(r.updatable) === 'YES' })),
+    ...routines.map((r) => definerObject(String(r.kind) as CatalogDefinerObject['kind'], r)),
+    ...triggers.map((r) => ({ ...definerObject('TRIGGER', r), table: String(r.tbl), event: String(r.event) })),
+    ...events.map((r) => definerObject('EVENT', r)),
+  ];
+  return {
+    definerObjects,
+    foreignKeys: fks.map((r) => ({
+      db: String(r.db),
+      table: String(r.tbl),
+      constraint: String(r.name),
+      referencedDb: String(r.refDb),
+      referencedTable: String(r.refTable),
+    })),
+    remoteTables: remote.map((r, i) => remoteTable(r, definition[i]!, servers)),
+  };
+}
+
+function definerObject(kind: CatalogDefinerObject['kind'], r: Row): CatalogDefinerObject {
+  return { kind, db: String(r.db), name: String(r.name), definer: String(r.definer ?? ''), body: String(r.body ?? '') };
+}
+
+function remoteTable(r: Row, createTable: string, servers: Row[]): CatalogRemoteTable {
+  const engine = String(r.engine).toUpperCase();
+  const tableType = /`?TABLE_TYPE`?\s*=\s*'?([A-Za-z0-9_]+)/i.exec(String(r.options ?? ''))?.[1]?.toUpperCase() ?? '';
+  const raw = tableOption(createTable, 'CONNECTION') ?? '';
+  const optionList = tableOption(createTable, 'OPTION_LIST') ?? '';
+  const comment = tableOption(createTable, 'COMMENT') ?? '';
+  let { text: connection, hadPassword } = maskConnection(raw);
+  // A CONNECTION that names a CREATE SERVER entry: show where it points. Its password stays in
+  // mysql.servers (admins only; never read here), not in the table's definition: no exposure.
+  const server = servers.find((s) => connection !== '' && String(s.name) === connection.split('/')[0]);
+  if (server) {
+    const rest = connection.includes('/') ? connection.slice(connection.indexOf('/')) : '';
+    connection = `mysql://${String(server.user ?? '')}${Number(server.hasPassword) === 1 ? `:${PASSWORD_MARKER}` : ''}@${String(server.host ?? '')}:${Number(server.port ?? 0) || 3306}/${String(server.db ?? '')}${rest}`;
+  }
+  // CONNECT may also carry a password in OPTION_LIST, SPIDER in COMMENT (`password "…"`).
+  if (/(^|,)\s*password\s*=/i.test(optionList) || /\bpassword\s+["']/i.test(comment)) hadPassword = true;
+  return { db: String(r.db), table: String(r.tbl), engine, tableType, connection, hasPassword: hadPassword };
+}
+
+/** The value of `NAME='…'` in SHOW CREATE TABLE text ('' doubled and backslash escapes undone), or undefined. */
+export function tableOption(createTable: string, name: string): string | undefined {
+  const re = new RegExp(`\\b${name}\\s*=\\s*'((?:[^'\\\\]|''|\\\\.)*)'`, 'i');
+  const m = re.exec(createTable);
+  if (!m) return undefined;
+  return m[1]!.replace(/''/g, "'").replace(/\\(.)/g, '$1');
+}
+
+/** `scheme://user:password@host…` with the password replaced by the marker. */
+export function maskConnection(connection: string): { text: string; hadPassword: boolean } {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^:@/]*):([^@]*)@/.exec(connection);
+  if (!m) return { text: connection, hadPassword: false };
+  return { text: `${m[1]}:${PASSWORD_MARKER}@${connection.slice(m[0].length)}`, hadPassword: m[2] !== '' };
 }

@@ -2,6 +2,7 @@
 // (catalog, password check, existing tables) is gathered by the caller and passed in.
 import type { DesiredAccount, DesiredServer, GrantScope } from '../fleet/desired.js';
 import { dbPatternText } from '../sql/quote.js';
+import { hasPublicRole, PUBLIC_ROLE } from './effective.js';
 import { GRANT_OPTION } from './privileges.js';
 import { accountKey, type Catalog } from './types.js';
 
@@ -55,6 +56,10 @@ export type Change =
   | (ChangeBase & { kind: 'revoke'; user: string; host: string; target: PrivilegeTarget; privileges: string[] })
   | (ChangeBase & { kind: 'revoke-role'; user: string; host: string; role: string })
   | (ChangeBase & { kind: 'revoke-proxy'; user: string; host: string; proxiedUser: string; proxiedHost: string })
+  /** A privilege held by PUBLIC (10.11+): every account of the server has it, so dbps wants none. */
+  | (ChangeBase & { kind: 'revoke-public'; target: PrivilegeTarget; privileges: string[] })
+  /** A role granted to PUBLIC: active for every account without SET ROLE. */
+  | (ChangeBase & { kind: 'revoke-public-role'; role: string })
   | (ChangeBase & { kind: 'drop-user'; user: string; host: string })
   | (ChangeBase & { kind: 'drop-database'; database: string; tables: number });
 
@@ -397,6 +402,31 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
     }
   }
 
+  // PUBLIC: whatever it holds, every account of the server holds (no SET ROLE needed), so on a managed
+  // server it holds nothing, whichever services are selected.
+  if (hasPublicRole(catalog.version)) {
+    const publicBase = {
+      server,
+      destructive: false,
+      reason: 'granted to PUBLIC: every account of the server holds it (drift)',
+    };
+    for (const h of heldByAccount.get(accountKey(PUBLIC_ROLE, ''))?.values() ?? []) {
+      const privileges = [...h.privileges.filter((p) => p !== 'USAGE'), ...(h.grantOption ? [GRANT_OPTION] : [])];
+      if (privileges.length === 0) continue;
+      changes.push({
+        ...publicBase,
+        kind: 'revoke-public',
+        object: `PUBLIC on ${describeTarget(h.target)}`,
+        target: h.target,
+        privileges: privileges.sort(),
+      });
+    }
+    for (const r of catalog.roleGrants) {
+      if (r.user !== PUBLIC_ROLE || r.host !== '') continue;
+      changes.push({ ...publicBase, kind: 'revoke-public-role', object: `PUBLIC role ${r.role}`, role: r.role });
+    }
+  }
+
   // Shadows: a managed user name on a host services.yaml does not declare. Whoever connects from
   // that host logs in as it, with whatever it holds, so it is drift and is dropped, not an orphan.
   const desiredAccounts = new Set(desired.accounts.map((a) => accountKey(a.user, a.host)));
@@ -480,8 +510,10 @@ const ORDER: Record<ChangeKind, number> = {
   revoke: 6,
   'revoke-role': 7,
   'revoke-proxy': 8,
-  'drop-user': 9,
-  'drop-database': 10,
+  'revoke-public': 9,
+  'revoke-public-role': 10,
+  'drop-user': 11,
+  'drop-database': 12,
 };
 
 /** Plan order: databases, tables, users, grants, then revokes and drops (stable within a kind). */

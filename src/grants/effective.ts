@@ -80,7 +80,16 @@ export function effectivePrivileges(catalog: Catalog): EffectiveAccount[] {
     }
     list.push({ role: g.role, withAdmin: g.withAdmin });
   }
-  const publicGrants = hasPublicRole(catalog.version) ? (held.get(accountKey(PUBLIC_ROLE, '')) ?? []) : [];
+  // PUBLIC is a role every account holds, active without SET ROLE (CURRENT_ROLE() stays NULL), and so
+  // are the roles granted to PUBLIC, nested to any depth (checked on 10.11): walk them like a default role.
+  const publicKey = accountKey(PUBLIC_ROLE, '');
+  const publicGrants: EffectiveGrant[] = [];
+  if (hasPublicRole(catalog.version)) {
+    for (const g of held.get(publicKey) ?? []) publicGrants.push({ ...g, path: { kind: 'public', roles: [] } });
+    for (const r of reachRoles(publicKey, '', rolesOf))
+      for (const g of held.get(accountKey(r.role, '')) ?? [])
+        publicGrants.push({ ...g, path: { kind: 'public', roles: r.chain } });
+  }
 
   const result: EffectiveAccount[] = [];
   for (const account of catalog.accounts) {
@@ -94,9 +103,10 @@ export function effectivePrivileges(catalog: Catalog): EffectiveAccount[] {
         grants.push({ ...g, path: { kind: r.isDefault ? 'default-role' : 'role', roles: r.chain } });
       }
     }
-    for (const g of publicGrants) grants.push({ ...g, path: { kind: 'public', roles: [] } });
+    for (const g of publicGrants) grants.push(g);
     for (const r of hostRows.byUser.get(account.user) ?? []) {
-      if (r.host !== account.host) grants.push({ ...r.grant, path: hostMatchPath(r, hostRows.logins) });
+      if (r.host !== account.host && rowApplies(r, account.host))
+        grants.push({ ...r.grant, path: hostMatchPath(r, hostRows.logins) });
     }
     for (const r of hostRows.anyUser) {
       if (account.user !== '' || r.host !== account.host)
@@ -108,6 +118,28 @@ export function effectivePrivileges(catalog: Catalog): EffectiveAccount[] {
 }
 
 type HeldGrant = Omit<EffectiveGrant, 'path'>;
+
+/**
+ * Whether a grant row stored for another host can apply to a login of this account. mysql.db,
+ * tables_priv and columns_priv rows match the client's host name or IP, so any host may (conservatively).
+ * procs_priv rows match only the account's own host or the client's IP, never the client's host name
+ * (checked on 10.11: a ('localhost', …) routine row gives 1370 over the socket, a ('127.0.0.1', …) row
+ * works over TCP): a row whose host is a name can apply only to an account whose host its pattern matches.
+ */
+export function rowApplies(r: { host: string; grant: { scope: PrivilegeScope } }, accountHost: string): boolean {
+  if (r.grant.scope.level !== 'routine') return true;
+  return hostPatternMatches(r.host, accountHost) || couldMatchIp(r.host);
+}
+
+/** A host value of a procs_priv row that some client IP can match: an IPv4/IPv6 literal, pattern or netmask. */
+export function couldMatchIp(host: string): boolean {
+  return /^[0-9a-fA-F.:%_/]+$/.test(host) && /[0-9%_:]/.test(host);
+}
+
+// Host columns are LIKE patterns compared case-insensitively (host names are).
+function hostPatternMatches(pattern: string, host: string): boolean {
+  return patternMatches(pattern.toLowerCase(), host.toLowerCase());
+}
 
 interface StoredRow {
   user: string;
@@ -413,7 +445,7 @@ export function describePath(path: GrantPath): string {
     case 'direct':
       return 'direct grant';
     case 'public':
-      return 'PUBLIC';
+      return ['PUBLIC', ...path.roles.map((r) => `role ${r}`)].join(' → ');
     case 'host-match': {
       const row = path.row ?? { user: '', host: '', accountExists: false };
       if (row.user === '') return `mysql.db row for any user ''@'${row.host}' (matched by client host alone)`;
@@ -430,4 +462,54 @@ export function describePath(path: GrantPath): string {
 /** The whole path of privileges as a finding shows it: `role reporting_r → SELECT on `customers`.*`. */
 export function describeVia(path: GrantPath, privileges: readonly string[], scope: PrivilegeScope): string {
   return `${describePath(path)} → ${privileges.join(', ')} on ${describeScope(scope)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What an account can do on one object (for definer-rights objects and remote tables).
+
+/** Data privileges that reading or changing an object through another object needs. */
+export const DATA_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'EXECUTE'];
+
+export interface ObjectReach {
+  grant: EffectiveGrant;
+  /** Data privileges of that grant on the object (`ALL PRIVILEGES` expands to every one). */
+  privileges: string[];
+}
+
+/**
+ * The grants of an account that cover object `name` of database `db` (a table, view or routine), with
+ * their data privileges. With `definerContext`, only what is active without SET ROLE counts (direct,
+ * default role, PUBLIC and its roles, rows of another host whose host pattern matches the account's):
+ * the server runs a definer-rights object as its definer user@host, with its default role.
+ */
+export function reachOnObject(
+  ea: EffectiveAccount,
+  db: string,
+  name: string,
+  definerContext: boolean,
+  wanted: readonly string[] = DATA_PRIVILEGES,
+): ObjectReach[] {
+  const out: ObjectReach[] = [];
+  for (const grant of ea.grants) {
+    if (definerContext) {
+      if (grant.path.kind === 'role') continue;
+      if (
+        grant.path.kind === 'host-match' &&
+        grant.path.row &&
+        !hostPatternMatches(grant.path.row.host, ea.account.host)
+      )
+        continue;
+    }
+    const s = grant.scope;
+    const covers =
+      s.level === 'global' ||
+      (s.level === 'database' && patternMatches(s.pattern, db)) ||
+      ((s.level === 'table' || s.level === 'column') && s.database === db && s.table === name) ||
+      (s.level === 'routine' && s.database === db && s.routine === name);
+    if (!covers) continue;
+    const all = grant.privileges.includes('ALL PRIVILEGES') || grant.privileges.includes('ALL');
+    const privileges = all ? [...wanted] : wanted.filter((p) => grant.privileges.includes(p));
+    if (privileges.length > 0) out.push({ grant, privileges });
+  }
+  return out;
 }

@@ -126,6 +126,10 @@ export function statementFor(change: Change, passwordOf: PasswordLookup): Statem
       return plain(
         `REVOKE PROXY ON ${account(change.proxiedUser, change.proxiedHost)} FROM ${account(change.user, change.host)}`,
       );
+    case 'revoke-public':
+      return plain(`REVOKE ${privilegeList(change.target, change.privileges)} ON ${on(change.target)} FROM PUBLIC`);
+    case 'revoke-public-role':
+      return plain(`REVOKE ${ident(change.role)} FROM PUBLIC`);
     case 'drop-user':
       return plain(`DROP USER IF EXISTS ${account(change.user, change.host)}`);
     case 'drop-database':

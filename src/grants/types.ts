@@ -83,6 +83,47 @@ export interface CatalogDatabase {
   collation: string;
 }
 
+/** A view, routine, trigger or event that runs with its definer's privileges (`SQL SECURITY DEFINER`). */
+export interface CatalogDefinerObject {
+  kind: 'VIEW' | 'PROCEDURE' | 'FUNCTION' | 'TRIGGER' | 'EVENT' | 'PACKAGE' | 'PACKAGE BODY';
+  db: string;
+  name: string;
+  /** `user@host` as information_schema shows it (a role definer has no `@host`). */
+  definer: string;
+  /** The body: the view's SELECT, the routine's, trigger's or event's statement. */
+  body: string;
+  /** Views: whether INSERT/UPDATE/DELETE pass through it (information_schema.VIEWS.IS_UPDATABLE). */
+  updatable?: boolean;
+  /** Triggers: the table whose INSERT/UPDATE/DELETE fires it, and which of them. */
+  table?: string;
+  event?: string;
+}
+
+/** A foreign key whose parent table is in another database. */
+export interface CatalogForeignKey {
+  db: string;
+  table: string;
+  constraint: string;
+  referencedDb: string;
+  referencedTable: string;
+}
+
+/** A table whose engine reaches another server: CONNECT, FEDERATED (FederatedX), SPIDER. */
+export interface CatalogRemoteTable {
+  db: string;
+  table: string;
+  engine: string;
+  /** CONNECT's TABLE_TYPE (MYSQL, ODBC, …), '' for the others. */
+  tableType: string;
+  /** The CONNECTION string with its password replaced by PASSWORD_MARKER (never the secret itself). */
+  connection: string;
+  /** True when the table's own definition held a password (now masked); a named server's does not count. */
+  hasPassword: boolean;
+}
+
+/** What a CONNECT/FEDERATED connection's password is replaced by when read from the server. */
+export const PASSWORD_MARKER = '<redacted>';
+
 export interface Catalog {
   server: string;
   /** VERSION() of the server. */
@@ -98,6 +139,12 @@ export interface Catalog {
   routineGrants: CatalogRoutineGrant[];
   proxyGrants: CatalogProxyGrant[];
   roleGrants: CatalogRoleGrant[];
+  /** Definer-rights objects outside the system schemas (absent when not read, e.g. older dumps). */
+  definerObjects?: CatalogDefinerObject[];
+  /** Foreign keys that cross databases (absent when not read). */
+  foreignKeys?: CatalogForeignKey[];
+  /** Tables that reach another server (absent when not read). */
+  remoteTables?: CatalogRemoteTable[];
 }
 
 /** `'user'@'host'` key used to index accounts ('user'@'' for roles). */

@@ -172,6 +172,8 @@ export function revokeFix(
     return deleteRowFix(row.user, row.host, grant.scope);
   }
   const who = accountSql(a.user, a.host);
+  if (grant.path.kind === 'public' && grant.path.roles.length > 0)
+    return `REVOKE ${ident(grant.path.roles[0]!)} FROM PUBLIC;`;
   if (grant.path.kind === 'role' || grant.path.kind === 'default-role') {
     const role = ident(grant.path.roles[0]!);
     return `${grant.path.kind === 'default-role' ? `SET DEFAULT ROLE NONE FOR ${who}; ` : ''}REVOKE ${role} FROM ${who};`;

@@ -12,6 +12,8 @@ const MARK: Record<PlannedChange['kind'], string> = {
   revoke: '-',
   'revoke-role': '-',
   'revoke-proxy': '-',
+  'revoke-public': '-',
+  'revoke-public-role': '-',
   'drop-user': '-',
   'drop-database': '-',
 };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fleetFromText } from '../../../src/config/from-text.js';
 import { auditCatalog, findingsForServices, summarize } from '../../../src/grants/audit.js';
 import { AUDIT_RULES } from '../../../src/grants/audit-rules/index.js';
 import { loadCatalogFixture } from './catalog-fixtures.js';
@@ -341,5 +342,105 @@ describe('routine grants on Oracle-mode packages', () => {
         "SET @dbps_sql_mode = @@SESSION.sql_mode; SET SESSION sql_mode = 'ORACLE'; REVOKE GRANT OPTION ON PACKAGE BODY `customers`.`billing_pkg` FROM 'orders_app'@'%'; SET SESSION sql_mode = @dbps_sql_mode;",
       ],
     ]);
+  });
+});
+
+describe('paths beyond grants', () => {
+  it('a root-defined view names the path, the definer and its fix', () => {
+    const found = failing('definer-rights-access.trigger').filter((f) => f.rule === 'definer-rights-access');
+    expect(found.map((f) => f.account)).toEqual(["'orders_app'@'%'", "'orders_migrator'@'%'"]);
+    expect(found[0]).toMatchObject({
+      severity: 'error',
+      service: 'orders',
+      targetService: 'customers',
+      object: 'VIEW `orders`.`customer_emails`',
+      // The fixture's view is read as updatable (no IS_UPDATABLE recorded): every change passes through it.
+      via: 'view orders.customer_emails (DEFINER root@localhost) → DELETE, INSERT, SELECT, UPDATE on customers.accounts',
+      fix: 'ALTER SQL SECURITY INVOKER VIEW `orders`.`customer_emails` AS select `customers`.`accounts`.`email` AS `email` from `customers`.`accounts`;',
+    });
+  });
+
+  it('a definer-rights view over a declared read is allowed, with the declaration; beyond the read it is not', () => {
+    const f = loadCatalogFixture('definer-rights-access.trigger');
+    f.catalog.definerObjects = [
+      {
+        kind: 'VIEW',
+        db: 'analytics',
+        name: 'stock',
+        definer: 'root@localhost',
+        updatable: false,
+        body: 'select `inventory`.`stock_levels`.`qty` AS `qty` from `inventory`.`stock_levels`',
+      },
+      {
+        kind: 'VIEW',
+        db: 'analytics',
+        name: 'emails',
+        definer: 'root@localhost',
+        updatable: false,
+        body: 'select `customers`.`accounts`.`email` AS `email` from `customers`.`accounts`',
+      },
+    ];
+    const found = auditCatalog(f.fleet, f.fleet.servers[0]!, f.catalog, {}).filter(
+      (x) => x.rule === 'definer-rights-access' && x.account === "'analytics_app'@'%'",
+    );
+    expect(found.map((x) => [x.severity, x.via])).toEqual([
+      ['allowed', 'view analytics.stock (DEFINER root@localhost) → SELECT on inventory.stock_levels'],
+      ['error', 'view analytics.emails (DEFINER root@localhost) → SELECT on customers.accounts'],
+    ]);
+  });
+
+  it('PUBLIC roles, nested: every service account but the owner, fix revokes the role from PUBLIC', () => {
+    const found = failing('public-role-nested').filter((f) => f.rule === 'cross-service-access');
+    expect(found.map((f) => f.account).sort()).toEqual([
+      "'analytics_app'@'%'",
+      "'analytics_migrator'@'%'",
+      "'inventory_app'@'%'",
+      "'inventory_migrator'@'%'",
+      "'orders_app'@'%'",
+      "'orders_migrator'@'%'",
+    ]);
+    for (const f of found)
+      expect(f).toMatchObject({
+        via: 'PUBLIC → role outer_r → role inner_r → SELECT on `customers`.`accounts`',
+        fix: 'REVOKE `outer_r` FROM PUBLIC;',
+      });
+  });
+
+  it('a remote table is matched to another service by its server address when the database name says nothing', () => {
+    const fleet = fleetFromText(
+      `version: 1
+fleet: two
+servers:
+  a: { driver: external, host: 10.1.0.1, port: 3306, admin: { user: root } }
+  b: { driver: external, host: customers-db, port: 3307, admin: { user: root } }
+services:
+  orders: { server: a }
+  customers: { server: b }
+`,
+      'two.yaml',
+    );
+    const f = loadCatalogFixture('base');
+    const catalog = {
+      ...f.catalog,
+      databases: ['orders'],
+      remoteTables: [
+        {
+          db: 'orders',
+          table: 'r',
+          engine: 'SPIDER',
+          tableType: '',
+          connection: 'mysql://spider@customers-db:3307/legacy_name/t',
+          hasPassword: false,
+        },
+      ],
+    };
+    const found = auditCatalog(fleet, fleet.servers[0]!, catalog, {}).filter((x) => x.rule === 'remote-table-access');
+    expect(found.map((x) => x.account)).toEqual(["'orders_app'@'%'", "'orders_migrator'@'%'"]);
+    expect(found[0]).toMatchObject({
+      service: 'orders',
+      targetService: 'customers',
+      via: 'spider table orders.r → mysql://spider@customers-db:3307/legacy_name/t',
+      message: "orders's SPIDER table orders.r reads customers's server b (customers-db:3307)",
+    });
   });
 });

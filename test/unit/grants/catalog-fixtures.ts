@@ -55,7 +55,9 @@ export function loadCatalogFixture(name: string): LoadedFixture {
   const catalog = JSON.parse(text) as Catalog;
   if (patch.version) catalog.version = patch.version;
   for (const [key, rows] of Object.entries(patch.add ?? {})) {
-    const list = catalog[key as keyof Catalog] as unknown[];
+    const record = catalog as unknown as Record<string, unknown[] | undefined>;
+    record[key] ??= [];
+    const list = record[key]!;
     for (const row of rows) list.push(key === 'accounts' ? { ...ACCOUNT_DEFAULTS, ...(row as object) } : row);
   }
   for (const s of patch.set ?? []) {

@@ -171,6 +171,29 @@ describe('diffServer', () => {
     expect(d.changes.every((x) => x.reason.includes('drift'))).toBe(true);
   });
 
+  it('revokes whatever PUBLIC holds, privileges and roles, as drift of the server (10.11+ only)', () => {
+    const first = diffServer(DESIRED, observe(emptyCatalog(), { existingTables: ALL_TABLES }), OPTS);
+    const c = applied(emptyCatalog(), first.changes);
+    c.version = '10.11.14-MariaDB';
+    c.dbGrants.push({ user: 'PUBLIC', host: '', db: 'inventory', privileges: ['SELECT'], grantOption: false });
+    c.roleGrants.push({ user: 'PUBLIC', host: '', role: 'reporting_r', withAdmin: false });
+    const d = diffServer(DESIRED, observe(c, { existingTables: ALL_TABLES }), OPTS);
+    expect(d.changes.map(displaySql)).toEqual([
+      'REVOKE SELECT ON `inventory`.* FROM PUBLIC',
+      'REVOKE `reporting_r` FROM PUBLIC',
+    ]);
+    expect(d.changes.every((x) => x.reason.includes('drift') && x.reason.includes('PUBLIC'))).toBe(true);
+    // Also when provision is limited to some services: PUBLIC reaches all of them.
+    const some = diffServer(DESIRED, observe(c, { existingTables: ALL_TABLES }), {
+      ...OPTS,
+      services: new Set(['inventory']),
+    });
+    expect(some.changes.map((x) => x.kind)).toEqual(['revoke-public', 'revoke-public-role']);
+    expect(
+      diffServer(DESIRED, observe({ ...c, version: '10.6.20-MariaDB' }, { existingTables: ALL_TABLES }), OPTS).changes,
+    ).toEqual([]);
+  });
+
   it('alters an account whose password, limits, SSL or lock differ', () => {
     const first = diffServer(DESIRED, observe(emptyCatalog(), { existingTables: ALL_TABLES }), OPTS);
     const c = applied(emptyCatalog(), first.changes);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  couldMatchIp,
   DatabaseIndex,
   databasesReached,
   describePath,
@@ -8,6 +9,7 @@ import {
   hasPublicRole,
   isWildPattern,
   patternMatches,
+  rowApplies,
   unescapePattern,
 } from '../../../src/grants/effective.js';
 import { loadCatalogFixture } from './catalog-fixtures.js';
@@ -173,6 +175,24 @@ describe('effective privileges', () => {
     expect(old.some((ea) => ea.grants.some((g) => g.path.kind === 'public'))).toBe(false);
   });
 
+  it('walks the roles granted to PUBLIC, nested, like a default role of every account', () => {
+    const { catalog } = loadCatalogFixture('public-role-nested');
+    const all = effectivePrivileges(catalog);
+    expect(all.length).toBeGreaterThan(5);
+    for (const ea of all)
+      expect(ea.grants).toContainEqual({
+        scope: { level: 'table', database: 'customers', table: 'accounts' },
+        privileges: ['SELECT'],
+        grantOption: false,
+        path: { kind: 'public', roles: ['outer_r', 'inner_r'] },
+      });
+    expect(describePath({ kind: 'public', roles: ['outer_r', 'inner_r'] })).toBe(
+      'PUBLIC → role outer_r → role inner_r',
+    );
+    const old = effectivePrivileges({ ...catalog, version: '10.6.20-MariaDB' });
+    expect(old.some((ea) => ea.grants.some((g) => g.path.kind === 'public'))).toBe(false);
+  });
+
   it('prefers the default chain when a role is reachable both ways', () => {
     const { catalog } = loadCatalogFixture('role-nested');
     catalog.accounts.push({ ...catalog.accounts.find((a) => a.user === 'outer_r')!, user: 'side_r' });
@@ -204,6 +224,30 @@ describe('grant rows of another host', () => {
     // The account's own rows stay direct; other users never see the row.
     expect(ea.grants.filter((g) => g.path.kind === 'direct').length).toBeGreaterThan(0);
     expect(grantsOf('host-match', 'customers_app').grants.some((g) => g.path.kind === 'host-match')).toBe(false);
+  });
+
+  it('procs_priv rows match the account host or a client IP, never a client host name; the other tables match names', () => {
+    const ea = grantsOf('host-match-routine', 'orders_app');
+    const hostRows = ea.grants.filter((g) => g.path.kind === 'host-match');
+    expect(hostRows.map((g) => [g.scope.level, g.path.row?.host])).toEqual([
+      ['table', 'localhost'],
+      ['routine', '127.0.0.1'],
+    ]);
+    expect(couldMatchIp('127.0.0.1')).toBe(true);
+    expect(couldMatchIp('10.0.%')).toBe(true);
+    expect(couldMatchIp('10.0.0.0/255.255.255.0')).toBe(true);
+    expect(couldMatchIp('::1')).toBe(true);
+    expect(couldMatchIp('%')).toBe(true);
+    expect(couldMatchIp('localhost')).toBe(false);
+    expect(couldMatchIp('app.internal')).toBe(false);
+    expect(couldMatchIp('cafe')).toBe(false);
+    // A name row still applies to an account whose host the pattern matches.
+    const row = {
+      host: '%.internal',
+      grant: { scope: { level: 'routine' as const, database: 'd', routine: 'r', routineType: 'PROCEDURE' as const } },
+    };
+    expect(rowApplies(row, 'app.internal')).toBe(true);
+    expect(rowApplies(row, '%')).toBe(false);
   });
 
   it('role rows are never matched by host', () => {

@@ -36,6 +36,8 @@ const SAMPLES: Change[] = [
   },
   { ...base, kind: 'revoke-role', user: 'u', host: '%', role: 'r' },
   { ...base, kind: 'revoke-proxy', user: 'u', host: '%', proxiedUser: 'root', proxiedHost: 'localhost' },
+  { ...base, kind: 'revoke-public', target: { level: 'database', pattern: 'c' }, privileges: ['SELECT'] },
+  { ...base, kind: 'revoke-public-role', role: 'r' },
   { ...base, kind: 'drop-user', user: 'u', host: '%', destructive: true },
   { ...base, kind: 'drop-database', database: 'x`y', tables: 0, destructive: true },
 ];
@@ -74,6 +76,8 @@ describe('statementFor', () => {
       "REVOKE EXECUTE ON PROCEDURE `d`.`p` FROM 'u'@'%'",
       "REVOKE `r` FROM 'u'@'%'",
       "REVOKE PROXY ON 'root'@'localhost' FROM 'u'@'%'",
+      'REVOKE SELECT ON `c`.* FROM PUBLIC',
+      'REVOKE `r` FROM PUBLIC',
       "DROP USER IF EXISTS 'u'@'%'",
       'DROP DATABASE IF EXISTS `x``y`',
     ]);

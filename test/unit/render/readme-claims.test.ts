@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generatedFiles } from '../../../src/generate/files.js';
+import { AUDIT_RULES } from '../../../src/grants/audit-rules/index.js';
 import { fleetOf, repoRoot } from '../../helpers/fleets.js';
 
 const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
@@ -14,6 +15,18 @@ const section = (title: string) => {
 };
 
 describe('README', () => {
+  it("Auditing grants' rule table lists every rule, in order, with its default severity and what it reads", () => {
+    const rows = section('Auditing grants')
+      .split('\n')
+      .filter((l) => /^\| `[a-z-]+` \|/.test(l))
+      .map((l) => l.split(' | ').map((c) => c.replace(/^\| /, '').trim()));
+    expect(rows.map((r) => r[0])).toEqual(AUDIT_RULES.map((r) => `\`${r.id}\``));
+    for (const [i, r] of AUDIT_RULES.entries()) {
+      expect(rows[i]![1], r.id).toBe(r.defaultSeverity);
+      expect(rows[i]![2]!.length, `${r.id}: what it reads`).toBeGreaterThan(3);
+    }
+  });
+
   it('Scaling out creates the namespace before applying the Secrets that live in it', () => {
     const text = section('Scaling out');
     const ns = text.indexOf('kubectl apply -f k8s/namespace.yaml');

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { maskConnection, readObjects, tableOption } from '../../../src/grants/catalog.js';
+
+describe('remote table definitions', () => {
+  it('masks the password of a CONNECTION url and says whether there was one', () => {
+    expect(maskConnection('mysql://report_user:S3cret@customers-db:3306/customers')).toEqual({
+      text: 'mysql://report_user:<redacted>@customers-db:3306/customers',
+      hadPassword: true,
+    });
+    expect(maskConnection('mysql://u:p@ss:w0rd@h/db/t')).toEqual({
+      text: 'mysql://u:<redacted>@ss:w0rd@h/db/t',
+      hadPassword: true,
+    });
+    expect(maskConnection('mysql://u@h:3306/db')).toEqual({ text: 'mysql://u@h:3306/db', hadPassword: false });
+    expect(maskConnection('archive_server/t')).toEqual({ text: 'archive_server/t', hadPassword: false });
+  });
+
+  it("reads a table option's quoted value from SHOW CREATE TABLE text, undoing '' and backslash escapes", () => {
+    const ddl =
+      "CREATE TABLE `r` (\n  `id` int(11) NOT NULL\n) ENGINE=CONNECT DEFAULT CHARSET=latin1 CONNECTION='mysql://u:it''s\\\\x@h:3306/c/t' `TABLE_TYPE`='MYSQL' COMMENT='a'";
+    expect(tableOption(ddl, 'CONNECTION')).toBe("mysql://u:it's\\x@h:3306/c/t");
+    expect(tableOption(ddl, 'OPTION_LIST')).toBeUndefined();
+  });
+
+  it('never lets a password through readObjects: CONNECTION, a named server, OPTION_LIST', async () => {
+    const query = async (sql: string) => {
+      if (sql.includes('information_schema.TABLES'))
+        return [
+          { db: 'orders', tbl: 'a', engine: 'CONNECT', options: "`TABLE_TYPE`='MYSQL'" },
+          { db: 'orders', tbl: 'b', engine: 'FEDERATED', options: '' },
+          { db: 'orders', tbl: 'c', engine: 'CONNECT', options: "`TABLE_TYPE`='MYSQL'" },
+        ];
+      if (sql.includes('mysql.servers'))
+        return [{ name: 'cust', host: 'customers-db', port: 3307, db: 'customers', user: 'r', hasPassword: 1 }];
+      if (sql.startsWith('SHOW CREATE TABLE `orders`.`a`'))
+        return [
+          {
+            'Create Table':
+              "CREATE TABLE `a` (x int) ENGINE=CONNECT CONNECTION='mysql://r:Top-Secret@h:3306/customers/t'",
+          },
+        ];
+      if (sql.startsWith('SHOW CREATE TABLE `orders`.`b`'))
+        return [{ 'Create Table': "CREATE TABLE `b` (x int) ENGINE=FEDERATED CONNECTION='cust/t'" }];
+      if (sql.startsWith('SHOW CREATE TABLE `orders`.`c`'))
+        return [
+          { 'Create Table': "CREATE TABLE `c` (x int) ENGINE=CONNECT OPTION_LIST='host=h,user=r,password=Top-Secret'" },
+        ];
+      return [];
+    };
+    const objects = await readObjects(query as never);
+    expect(JSON.stringify(objects)).not.toContain('Top-Secret');
+    expect(objects.remoteTables).toEqual([
+      {
+        db: 'orders',
+        table: 'a',
+        engine: 'CONNECT',
+        tableType: 'MYSQL',
+        connection: 'mysql://r:<redacted>@h:3306/customers/t',
+        hasPassword: true,
+      },
+      {
+        db: 'orders',
+        table: 'b',
+        engine: 'FEDERATED',
+        tableType: '',
+        connection: 'mysql://r:<redacted>@customers-db:3307/customers/t',
+        // The password of a named server is in mysql.servers, not in the table's definition.
+        hasPassword: false,
+      },
+      { db: 'orders', table: 'c', engine: 'CONNECT', tableType: 'MYSQL', connection: '', hasPassword: true },
+    ]);
+  });
+});
