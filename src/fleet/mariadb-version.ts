@@ -1,5 +1,6 @@
 // Which MariaDB services.yaml declares against the one that runs locally. `dbps up` runs (and writes
 // each my.cnf for) the installed mariadbd whatever the file says; up and doctor say so when they differ.
+import { someNames } from '../util/suggest.js';
 import { parseVersion, type ServerVersion, seriesOf } from '../util/version.js';
 import type { Fleet, FleetServer } from './model.js';
 
@@ -47,7 +48,7 @@ export function versionDifferenceText(
 ): string {
   const series = seriesOf(parseVersion(d.running));
   return (
-    `${file} declares MariaDB ${d.declared} for ${d.servers.join(', ')}, but the ${which} mariadbd is ${d.running}: ` +
+    `${file} declares MariaDB ${d.declared} for ${someNames(d.servers, 3)}, but the ${which} mariadbd is ${d.running}: ` +
     `\`dbps up\` runs ${d.running} with a my.cnf for ${series}; generated compose and Kubernetes files keep ${d.declared}`
   );
 }

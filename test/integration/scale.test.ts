@@ -15,11 +15,14 @@ const name = (i: number) => `svc_${String(i).padStart(4, '0')}_`.padEnd(60, 'x')
 
 let fleet: LocalFleet;
 
-/** Every line dbps printed, on both streams, stays within 100 columns plus one 64-character name. */
+/**
+ * Every line dbps printed, on both streams, stays short: 100 columns plus room for one long name and
+ * one path (the version note names services.yaml by its path), never a list that grows with the fleet.
+ */
 function expectShortLines(r: CliRun, what: string): void {
   const lines = `${r.stdout}\n${r.stderr}`.split('\n');
   const longest = lines.reduce((a, l) => (l.length > a.length ? l : a), '');
-  expect(longest.length, `${what}: longest line: ${longest.slice(0, 200)}`).toBeLessThanOrEqual(164);
+  expect(longest.length, `${what}: longest line: ${longest.slice(0, 200)}`).toBeLessThanOrEqual(260);
   // A shared server's whole service list never reaches the output.
   expect(`${r.stdout}${r.stderr}`.includes(`${name(0)},${name(1)}`), what).toBe(false);
 }
