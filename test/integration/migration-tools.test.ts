@@ -1,0 +1,270 @@
+// The tools service teams already use, against a fleet dbps provisioned on real mariadbd: a knex
+// migration run as the migrator creates the seed's change-capture trigger, a function, a procedure, a
+// view and an event that really fires; the migrator's own mariadb-dump reloads into an emptied
+// database of the same service; the app account runs CRUD and CALLs the procedure; both accounts are
+// denied on another service's database on the same server.
+import { execFile } from 'node:child_process';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import mariadb from 'mariadb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSecrets, secretKey } from '../../src/runtime/secrets.js';
+import { createFleet, destroyAllFleets, type LocalFleet } from '../helpers/local-fleet.js';
+import { freePort } from '../helpers/mariadb-server.js';
+
+let fleet: LocalFleet;
+let port: number;
+let tmp: string;
+
+async function password(user: string): Promise<string> {
+  const pw = (await readSecrets(fleet.stateDir)).get(secretKey('shared', user));
+  if (!pw) throw new Error(`no password for ${user}`);
+  return pw;
+}
+
+async function login(user: string, database?: string) {
+  return mariadb.createConnection({
+    host: '127.0.0.1',
+    port,
+    user,
+    password: await password(user),
+    database,
+    connectTimeout: 3000,
+    multipleStatements: true,
+  });
+}
+
+/** A 0600 defaults file for a client program run as `user` (the password never goes into argv). */
+async function defaultsFile(user: string): Promise<string> {
+  const file = path.join(tmp, `${user}.cnf`);
+  await writeFile(
+    file,
+    `[client]\nuser=${user}\npassword="${await password(user)}"\nhost=127.0.0.1\nport=${port}\nprotocol=TCP\nskip-ssl\n`,
+    { mode: 0o600 },
+  );
+  await chmod(file, 0o600);
+  return file;
+}
+
+function run(bin: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(bin, args, { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** Polls `probe` until it returns true, at most `ms` milliseconds (every wait is bounded). */
+async function waitFor(probe: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await probe()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return probe();
+}
+
+/** The migration a service team would write: tables, the seed's trigger, routines, a view and an event. */
+const migration: Knex.Migration = {
+  async up(knex) {
+    await knex.schema.createTable('customers', (t) => {
+      t.increments('id');
+      t.string('email', 200).notNullable();
+      t.string('name', 200);
+    });
+    await knex.schema.createTable('customer_events', (t) => {
+      t.increments('id');
+      t.integer('customer_id').notNullable();
+      t.string('kind', 40).notNullable();
+      t.text('payload');
+    });
+    await knex.schema.createTable('ticks', (t) => {
+      t.increments('id');
+      t.timestamp('at').defaultTo(knex.fn.now());
+    });
+    // The seed's change-capture trigger: AFTER UPDATE writes one row to the events table.
+    await knex.raw(`CREATE TRIGGER trg_customer_update_event AFTER UPDATE ON customers FOR EACH ROW
+      INSERT INTO customer_events (customer_id, kind, payload)
+      VALUES (NEW.id, 'customer.updated', JSON_OBJECT('email', NEW.email, 'name', NEW.name))`);
+    await knex.raw(`CREATE FUNCTION email_domain(e VARCHAR(200)) RETURNS VARCHAR(200) DETERMINISTIC
+      RETURN SUBSTRING_INDEX(e, '@', -1)`);
+    await knex.raw(`CREATE PROCEDURE rename_customer(IN cid INT, IN new_name VARCHAR(200))
+      BEGIN UPDATE customers SET name = new_name WHERE id = cid; END`);
+    await knex.raw(`CREATE VIEW customer_domains AS SELECT id, email_domain(email) AS domain FROM customers`);
+    await knex.raw(`CREATE EVENT tick ON SCHEDULE EVERY 1 SECOND DO INSERT INTO ticks () VALUES ()`);
+  },
+  async down(knex) {
+    await knex.raw('DROP EVENT IF EXISTS tick');
+    await knex.raw('DROP VIEW IF EXISTS customer_domains');
+    await knex.raw('DROP PROCEDURE IF EXISTS rename_customer');
+    await knex.raw('DROP FUNCTION IF EXISTS email_domain');
+    await knex.schema.dropTableIfExists('ticks');
+    await knex.schema.dropTableIfExists('customer_events');
+    await knex.schema.dropTableIfExists('customers');
+  },
+};
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'dbps-migtools-'));
+  port = await freePort();
+  fleet = await createFleet(`version: 1
+fleet: migtools
+servers:
+  shared: { driver: local, memory: 128M, port: ${port} }
+services:
+  customers: { server: shared }
+  orders: { server: shared }
+`);
+  const up = await fleet.run(['up']);
+  if (up.code !== 0) throw new Error(`dbps up failed: ${up.stderr}`);
+  const prov = await fleet.run(['provision']);
+  if (prov.code !== 0) throw new Error(`dbps provision failed: ${prov.stderr}`);
+}, 120_000);
+
+afterAll(async () => {
+  await destroyAllFleets();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+describe('a knex migration as the migrator', () => {
+  it('creates trigger, function, procedure, view and an event that fires; the app account uses them', async () => {
+    const knex = knexFactory({
+      client: 'mysql2',
+      connection: {
+        host: '127.0.0.1',
+        port,
+        user: 'customers_migrator',
+        password: await password('customers_migrator'),
+        database: 'customers',
+      },
+      pool: { min: 0, max: 1 },
+    });
+    try {
+      const [, log] = await knex.migrate.latest({
+        migrationSource: {
+          getMigrations: async () => ['20260101_customers'],
+          getMigrationName: (m: string) => m,
+          getMigration: async () => migration,
+        },
+      });
+      expect(log).toEqual(['20260101_customers']);
+    } finally {
+      await knex.destroy();
+    }
+
+    const mig = await login('customers_migrator', 'customers');
+    const app = await login('customers_app', 'customers');
+    try {
+      // The event scheduler is on (oltp profile) and the migrator's event really runs.
+      expect(await waitFor(async () => (await mig.query('SELECT COUNT(*) AS n FROM ticks'))[0].n > 0n, 15_000)).toBe(
+        true,
+      );
+      // App account: CRUD, the function through the view, and CALL of the procedure.
+      await app.query("INSERT INTO customers (email, name) VALUES ('ada@example.org', 'Ada')");
+      const [row] = await app.query('SELECT id, domain FROM customer_domains');
+      expect(row.domain).toBe('example.org');
+      await app.query("UPDATE customers SET email = 'ada@example.com' WHERE id = ?", [row.id]);
+      await app.query('CALL rename_customer(?, ?)', [row.id, 'Ada L.']);
+      expect((await app.query('SELECT name FROM customers WHERE id = ?', [row.id]))[0].name).toBe('Ada L.');
+      // The trigger captured both updates (one direct, one through the procedure).
+      const events = await app.query('SELECT kind, payload FROM customer_events ORDER BY id');
+      expect(events.map((e: { kind: string }) => e.kind)).toEqual(['customer.updated', 'customer.updated']);
+      expect(JSON.parse(events[1].payload)).toEqual({ email: 'ada@example.com', name: 'Ada L.' });
+      await app.query('DELETE FROM customer_events');
+      expect((await app.query('SELECT COUNT(*) AS n FROM customer_events'))[0].n).toBe(0n);
+    } finally {
+      await Promise.all([mig.end(), app.end()]);
+    }
+  }, 90_000);
+
+  it("reloads the migrator's own dump (routines, triggers, events) into its emptied database", async () => {
+    const cnf = await defaultsFile('customers_migrator');
+    const dump = await run('mariadb-dump', [
+      `--defaults-extra-file=${cnf}`,
+      '--routines',
+      '--triggers',
+      '--events',
+      '--single-transaction',
+      'customers',
+    ]);
+    expect(dump.stderr).toBe('');
+    expect(dump.code).toBe(0);
+    expect(dump.stdout).toMatch(/CREATE\b.*TRIGGER `?trg_customer_update_event/);
+    expect(dump.stdout).toMatch(/CREATE\b.*EVENT `?tick/);
+    expect(dump.stdout).toMatch(/CREATE\b.*FUNCTION `?email_domain/);
+    expect(dump.stdout).toMatch(/CREATE\b.*PROCEDURE `?rename_customer/);
+
+    // Empty the database (as the migrator), then reload the dump into it as the migrator.
+    const mig = await login('customers_migrator', 'customers');
+    try {
+      await mig.query(
+        'DROP EVENT tick; DROP VIEW customer_domains; DROP PROCEDURE rename_customer; DROP FUNCTION email_domain;' +
+          'DROP TABLE ticks, customer_events, customers, knex_migrations, knex_migrations_lock',
+      );
+      expect(await mig.query('SHOW TABLES')).toHaveLength(0);
+    } finally {
+      await mig.end();
+    }
+    const load = await run('mariadb', [`--defaults-extra-file=${cnf}`, 'customers'], dump.stdout);
+    expect(load.stderr).toBe('');
+    expect(load.code).toBe(0);
+
+    const again = await login('customers_migrator', 'customers');
+    try {
+      const names = async (sql: string) => (await again.query(sql)).map((r: Record<string, string>) => r.name);
+      expect(
+        await names("SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'customers'"),
+      ).toEqual(['trg_customer_update_event']);
+      expect(
+        await names(
+          "SELECT ROUTINE_NAME AS name FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'customers' ORDER BY 1",
+        ),
+      ).toEqual(['email_domain', 'rename_customer']);
+      expect(
+        await names("SELECT EVENT_NAME AS name FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'customers'"),
+      ).toEqual(['tick']);
+      // The reloaded trigger still works.
+      await again.query("UPDATE customers SET name = 'Ada Lovelace'");
+      expect((await again.query('SELECT COUNT(*) AS n FROM customer_events'))[0].n).toBe(1n);
+    } finally {
+      await again.end();
+    }
+  }, 90_000);
+
+  it("denies both customers accounts on orders' database, objects and routines included", async () => {
+    const ordersMig = await login('orders_migrator', 'orders');
+    try {
+      await ordersMig.query(
+        'CREATE TABLE secrets (id INT PRIMARY KEY, v TEXT); INSERT INTO secrets VALUES (1, "card");' +
+          'CREATE PROCEDURE leak() SELECT v FROM secrets; CREATE FUNCTION f() RETURNS INT DETERMINISTIC RETURN 1',
+      );
+    } finally {
+      await ordersMig.end();
+    }
+    for (const user of ['customers_app', 'customers_migrator']) {
+      const c = await login(user, 'customers');
+      try {
+        await expect(c.query('SELECT * FROM orders.secrets')).rejects.toThrow(/denied/i);
+        await expect(c.query('INSERT INTO orders.secrets VALUES (2, "x")')).rejects.toThrow(/denied/i);
+        await expect(c.query('CALL orders.leak()')).rejects.toThrow(/denied/i);
+        await expect(c.query('SELECT orders.f()')).rejects.toThrow(/denied/i);
+        await expect(c.query('CREATE VIEW orders.v AS SELECT 1')).rejects.toThrow(/denied/i);
+        await expect(
+          c.query('CREATE TRIGGER orders.t AFTER UPDATE ON orders.secrets FOR EACH ROW SET @x = 1'),
+        ).rejects.toThrow(/denied/i);
+        await expect(c.query('CREATE EVENT orders.e ON SCHEDULE EVERY 1 DAY DO SELECT 1')).rejects.toThrow(/denied/i);
+        // A definer-rights view in its own database cannot reach orders either.
+        if (user === 'customers_migrator') {
+          await expect(c.query('CREATE VIEW customers.peek AS SELECT v FROM orders.secrets')).rejects.toThrow(
+            /denied/i,
+          );
+        }
+      } finally {
+        await c.end();
+      }
+    }
+  }, 60_000);
+});
