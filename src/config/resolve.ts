@@ -392,7 +392,7 @@ function defaultCollation(charset: string): string {
 }
 
 /**
- * docker-compose.yml holds one service per local server (named after it), one `<server>-exporter` per
+ * docker-compose.yml holds one `<server>-db` per local server, one `<server>-exporter` per
  * server and `prometheus`: two servers whose names meet there would make generate fail, so they are a
  * validate error at the second server's name.
  */
@@ -412,7 +412,7 @@ function checkComposeNames(servers: FleetServer[], spec: ServicesFile, err: Err)
     );
   };
   for (const s of servers) {
-    if (s.driver === 'local') claim(s.name, `server "${s.name}"`, s);
+    if (s.driver === 'local') claim(`${s.name}-db`, `server "${s.name}"`, s);
     claim(`${s.name}-exporter`, `the exporter of server "${s.name}"`, s);
   }
 }

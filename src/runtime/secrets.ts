@@ -5,6 +5,7 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { shellQuote } from '../util/shell-quote.js';
 
 export type Secrets = Map<string, string>;
 
@@ -65,11 +66,6 @@ function parseDottedKey(key: string): SecretOwner | undefined {
       'latin1',
     ).toString('utf8');
   return { server: decode(m[1]!), user: decode(m[2]!) };
-}
-
-/** A value in single quotes, `'` written as `'\''`: the shell and compose's env-file read it literally. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, "'\\''")}'`;
 }
 
 /** The value of a `KEY=value` line: shell single/double quoting and backslashes undone; an unquoted old value as is. */

@@ -15,6 +15,8 @@ import { createFleet, destroyAllFleets, type LocalFleet } from '../helpers/local
 import { freePort } from '../helpers/mariadb-server.js';
 
 let fleet: LocalFleet;
+/** Every character that could break a URL, a shell line or an option file. */
+const NASTY_PASSWORD = `p@ss:w/rd?#%'$HOME "x" \\y;\`id\` é`;
 let port: number;
 let tmp: string;
 
@@ -116,11 +118,15 @@ servers:
   shared: { driver: local, memory: 128M, port: ${port} }
 services:
   customers: { server: shared }
-  orders: { server: shared }
+  orders:
+    server: shared
+    users:
+      - { name: orders_app, role: app, passwordEnv: ORDERS_APP_PW }
+      - { name: orders_migrator, role: migrator }
 `);
   const up = await fleet.run(['up']);
   if (up.code !== 0) throw new Error(`dbps up failed: ${up.stderr}`);
-  const prov = await fleet.run(['provision']);
+  const prov = await fleet.run(['provision'], { ORDERS_APP_PW: NASTY_PASSWORD });
   if (prov.code !== 0) throw new Error(`dbps provision failed: ${prov.stderr}`);
 }, 120_000);
 
@@ -267,4 +273,151 @@ describe('a knex migration as the migrator', () => {
       }
     }
   }, 60_000);
+});
+
+/** Sources `text` in bash (`set -a; . FILE`) and returns the DB_* / DATABASE_URL values it set, and its chatter. */
+async function sourceEnv(text: string): Promise<{ vars: Record<string, string>; chatter: string; code: number }> {
+  const file = path.join(tmp, `env-${Math.random().toString(36).slice(2)}`);
+  await writeFile(file, text, { mode: 0o600 });
+  const keys = ['DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_SOCKET'];
+  const script = `t=$(mktemp); set -a; . "$1" >"$t" 2>&1; rc=$?; set +a; cat "$t" >&2; rm -f "$t"; [ $rc = 0 ] || exit $rc
+node -e 'const o={}; for (const k of process.argv.slice(1)) if (process.env[k] !== undefined) o[k]=process.env[k]; process.stdout.write(JSON.stringify(o))' ${keys.join(' ')}`;
+  return new Promise((resolve) => {
+    execFile(
+      'bash',
+      ['--norc', '--noprofile', '-c', script, 'bash', file],
+      { env: { PATH: process.env.PATH } },
+      (error, stdout, stderr) => {
+        void rm(file, { force: true });
+        resolve({
+          vars: stdout ? JSON.parse(stdout) : {},
+          chatter: stderr,
+          code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+        });
+      },
+    );
+  });
+}
+
+/** Logs in with the real mariadb client from sourced variables, through a 0600 defaults file. */
+async function loginWith(vars: Record<string, string>, viaSocket: boolean) {
+  const q = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  const file = path.join(tmp, `login-${Math.random().toString(36).slice(2)}.cnf`);
+  const where = viaSocket
+    ? `socket=${q(vars.DB_SOCKET!)}\nprotocol=SOCKET`
+    : `host=${q(vars.DB_HOST!)}\nport=${vars.DB_PORT}\nprotocol=TCP`;
+  await writeFile(file, `[client]\nuser=${q(vars.DB_USER!)}\npassword=${q(vars.DB_PASSWORD!)}\n${where}\nskip-ssl\n`, {
+    mode: 0o600,
+  });
+  try {
+    const args = [`--defaults-extra-file=${file}`, '-N', '-B', '-e', 'SELECT CURRENT_USER(), IFNULL(DATABASE(), "-")'];
+    if (vars.DB_NAME) args.push(vars.DB_NAME);
+    return await run('mariadb', args);
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+describe('dbps env: a service connection the application and its tools can use', () => {
+  it('dotenv output sources silently in bash and logs in with the real client, odd password included', async () => {
+    const r = await fleet.run(['env', 'orders'], { ORDERS_APP_PW: NASTY_PASSWORD });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { vars, chatter, code } = await sourceEnv(r.stdout);
+    expect(chatter).toBe('');
+    expect(code).toBe(0);
+    expect(vars).toMatchObject({
+      DB_HOST: '127.0.0.1',
+      DB_PORT: String(port),
+      DB_NAME: 'orders',
+      DB_USER: 'orders_app',
+      DB_PASSWORD: NASTY_PASSWORD,
+      DB_SOCKET: fleet.state().servers.shared!.socket,
+    });
+    const login = await loginWith(vars, false);
+    expect(login.stderr).toBe('');
+    expect(login.stdout.trim()).toBe('orders_app@%\torders');
+    // The URL decodes back to exactly the same parts.
+    const url = new URL(vars.DATABASE_URL!);
+    expect(url.protocol).toBe('mariadb:');
+    expect(decodeURIComponent(url.username)).toBe('orders_app');
+    expect(decodeURIComponent(url.password)).toBe(NASTY_PASSWORD);
+    expect(url.hostname).toBe('127.0.0.1');
+    expect(url.port).toBe(String(port));
+    expect(decodeURIComponent(url.pathname.slice(1))).toBe('orders');
+    expect(url.search).toBe('');
+  });
+
+  it('url and json formats agree with dotenv; --json is one JSON document', async () => {
+    const env = { ORDERS_APP_PW: NASTY_PASSWORD };
+    const json = await fleet.run(['env', 'customers', '--user', 'customers_migrator', '--format', 'json'], env);
+    expect(json.code).toBe(0);
+    const doc = JSON.parse(json.stdout);
+    expect(doc.DB_USER).toBe('customers_migrator');
+    expect(doc.DB_PASSWORD).toBe(await password('customers_migrator'));
+    const url = await fleet.run(['env', 'customers', '--user', 'customers_migrator', '--format', 'url'], env);
+    expect(url.stdout).toBe(`${doc.DATABASE_URL}\n`);
+    const global = await fleet.run(['--json', 'env', 'customers', '--user', 'customers_migrator'], env);
+    expect(JSON.parse(global.stdout)).toStrictEqual(doc);
+    // The URL works for a real driver as given.
+    const c = await mariadb.createConnection(doc.DATABASE_URL);
+    try {
+      expect((await c.query('SELECT DATABASE() AS d'))[0].d).toBe('customers');
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('gives the monitor (TCP) and backup (socket only) accounts with --user, and connect accepts them too', async () => {
+    const mon = await fleet.run(['env', 'orders', '--user', 'dbps_monitor']);
+    expect(mon.code).toBe(0);
+    const m = await sourceEnv(mon.stdout);
+    expect(m.chatter).toBe('');
+    expect(m.vars.DB_NAME).toBe('');
+    // The variable the generated docker-compose.yml's exporter reads comes with it.
+    expect(mon.stdout).toContain(`MIGTOOLS_SHARED_MONITOR_PASSWORD='${m.vars.DB_PASSWORD}'`);
+    expect((await loginWith(m.vars, false)).stdout.trim()).toMatch(/^dbps_monitor@\S+\t-$/);
+
+    const bak = await fleet.run(['env', 'orders', '--user', 'dbps_backup']);
+    expect(bak.code).toBe(0);
+    const b = await sourceEnv(bak.stdout);
+    expect(b.vars.DB_HOST).toBe('localhost');
+    expect(new URL(b.vars.DATABASE_URL!).searchParams.get('socketPath')).toBe(b.vars.DB_SOCKET);
+    expect((await loginWith(b.vars, true)).stdout.trim()).toBe('dbps_backup@localhost\t-');
+
+    for (const user of ['dbps_monitor', 'dbps_backup']) {
+      const c = await fleet.run(['connect', 'orders', '--user', user, '-e', 'SELECT CURRENT_USER()']);
+      expect(c.stderr).not.toMatch(/error/i);
+      expect(c.code).toBe(0);
+      expect(c.stdout).toContain(`${user}@`);
+    }
+  });
+
+  it('exits 2 on an unknown service or account, with a suggestion', async () => {
+    const svc = await fleet.run(['env', 'ordrs']);
+    expect(svc.code).toBe(2);
+    expect(svc.stderr).toContain('did you mean "orders"');
+    expect(svc.stdout).toBe('');
+    const user = await fleet.run(['env', 'orders', '--user', 'dbps_monitr']);
+    expect(user.code).toBe(2);
+    expect(user.stderr).toContain('did you mean "dbps_monitor"');
+    const other = await fleet.run(['env', 'orders', '--user', 'customers_app']);
+    expect(other.code).toBe(2);
+    const fmt = await fleet.run(['env', 'orders', '--format', 'yaml']);
+    expect(fmt.code).toBe(2);
+  });
+
+  it("the provisioned fleet's secrets.env sources silently and its passwords log in", async () => {
+    const text = await (await import('node:fs/promises')).readFile(path.join(fleet.stateDir, 'secrets.env'), 'utf8');
+    const key = secretKey('shared', 'customers_app');
+    const { vars, chatter, code } = await sourceEnv(`${text}\nDB_PASSWORD="$${key}"\n`);
+    expect(chatter).toBe('');
+    expect(code).toBe(0);
+    expect(vars.DB_PASSWORD).toBe(await password('customers_app'));
+    const login = await loginWith(
+      { DB_USER: 'customers_app', DB_PASSWORD: vars.DB_PASSWORD!, DB_HOST: '127.0.0.1', DB_PORT: String(port) },
+      false,
+    );
+    expect(login.stdout.trim()).toBe('customers_app@%\t-');
+  });
 });
