@@ -183,6 +183,14 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
         true,
       );
     }
+    const shadowDatabase = svc.shadowDatabase ? `${database}_shadow` : undefined;
+    if (shadowDatabase && shadowDatabase.length > MAX_DATABASE_NAME) {
+      err(
+        [...path, 'shadowDatabase'],
+        `the shadow database name "${shadowDatabase}" would be ${shadowDatabase.length} characters long; MariaDB allows at most ${MAX_DATABASE_NAME}, so shorten the database name`,
+        true,
+      );
+    }
     if (svc.outbox) {
       accounts.push({
         user: `${stem}_outbox`,
@@ -203,6 +211,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       reads: [],
       outbox: svc.outbox === true,
       ...(outboxTable ? { outboxTable } : {}),
+      ...(shadowDatabase ? { shadowDatabase } : {}),
       ...(svc.backup ? { backup: { ...svc.backup } } : {}),
     };
     if (svc.backup?.schedule !== undefined) {
@@ -565,6 +574,19 @@ function checkDuplicateNames(services: FleetService[], spec: ServicesFile, err: 
       }
       accounts.set(key, svc.name);
     });
+  }
+  // Shadow databases after every service's own: a clash is reported at shadowDatabase, whichever comes first.
+  for (const svc of services) {
+    if (!svc.shadowDatabase) continue;
+    const dbKey = `${svc.server}\u0000${svc.shadowDatabase.toLowerCase()}`;
+    const other = databases.get(dbKey);
+    if (other)
+      err(
+        ['services', svc.name, 'shadowDatabase'],
+        `the shadow database "${svc.shadowDatabase}" of service "${svc.name}" is already the database of service "${other}" on server "${svc.server}"; rename one with "database:"`,
+        true,
+      );
+    databases.set(dbKey, svc.name);
   }
 }
 

@@ -106,6 +106,11 @@ export const servicesSchema = {
           charset: { type: 'string', pattern: '^[a-z0-9_]+$' },
           collation: { type: 'string', pattern: '^[a-z0-9_]+$' },
           outbox: { type: 'boolean', description: 'Create <service>_events_outbox and an outbox-relay account' },
+          shadowDatabase: {
+            type: 'boolean',
+            description:
+              "Create <database>_shadow, a scratch database of the service that its migrator may create and drop (Prisma's shadow database, Atlas and Skeema workspaces)",
+          },
           users: {
             type: 'array',
             minItems: 1,

@@ -82,5 +82,7 @@ export interface ServiceSpec {
   users?: UserSpec[];
   reads?: ReadSpec[];
   outbox?: boolean;
+  /** `<database>_shadow`: a scratch database the migrator may create and drop. */
+  shadowDatabase?: boolean;
   backup?: BackupSpec;
 }

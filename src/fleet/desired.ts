@@ -67,12 +67,13 @@ export const OUTBOX_PUBLISHED_COLUMN = 'published_at';
 /** Desired state of one server. */
 export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer {
   const services = fleet.services.filter((s) => s.server === server.name);
-  const databases: DesiredDatabase[] = services.map((s) => ({
-    name: s.database,
-    service: s.name,
-    charset: s.charset,
-    collation: s.collation,
-  }));
+  const databases: DesiredDatabase[] = services.flatMap((s) => [
+    { name: s.database, service: s.name, charset: s.charset, collation: s.collation },
+    // The shadow database belongs to the service like its own: provision creates it, the audit counts it as its.
+    ...(s.shadowDatabase
+      ? [{ name: s.shadowDatabase, service: s.name, charset: s.charset, collation: s.collation }]
+      : []),
+  ]);
   const accounts: DesiredAccount[] = [];
   const outboxes: DesiredOutbox[] = [];
   for (const svc of services) {
@@ -87,6 +88,14 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
           reason: `role ${a.role} on ${svc.name}'s own database`,
         });
       }
+      if (a.role === 'migrator' && svc.shadowDatabase) {
+        // CREATE and DROP at this level let the migrator drop and re-create the shadow database itself.
+        grants.push({
+          scope: { level: 'database', database: svc.shadowDatabase },
+          privileges: sortPrivileges(own),
+          reason: `role migrator on ${svc.name}'s shadow database (a scratch database for migration tools)`,
+        });
+      }
       if (a.role === 'outbox-relay' && svc.outboxTable) {
         grants.push({
           scope: { level: 'table', database: svc.database, table: svc.outboxTable },
@@ -99,7 +108,9 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
           reason: 'outbox relay marks events published',
         });
       }
-      if (a.role === 'app' || a.role === 'readonly') {
+      // The migrator gets the declared reads too, so it can create the views over them that its app reads
+      // through (README: views over declared reads should be SQL SECURITY INVOKER). Nothing beyond SELECT.
+      if (a.role === 'app' || a.role === 'readonly' || a.role === 'migrator') {
         for (const read of svc.reads) {
           if (!read.granted) continue;
           for (const table of read.tables) {

@@ -83,6 +83,8 @@ export interface FleetService {
   outbox: boolean;
   /** Name of the outbox table when `outbox: true`. */
   outboxTable?: string;
+  /** `<database>_shadow` when `shadowDatabase: true`: the service's scratch database for migration tools. */
+  shadowDatabase?: string;
   backup?: { schedule?: string; retention?: string };
 }
 

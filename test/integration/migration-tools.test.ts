@@ -117,7 +117,7 @@ fleet: migtools
 servers:
   shared: { driver: local, memory: 128M, port: ${port} }
 services:
-  customers: { server: shared }
+  customers: { server: shared, shadowDatabase: true, reads: [ { service: orders, tables: [stock] } ] }
   orders:
     server: shared
     users:
@@ -317,6 +317,106 @@ async function loginWith(vars: Record<string, string>, viaSocket: boolean) {
     await rm(file, { force: true });
   }
 }
+
+describe('views over a declared read', () => {
+  it('the migrator creates an INVOKER view over exactly the declared table; its app reads through it; nothing more', async () => {
+    const ordersMig = await login('orders_migrator', 'orders');
+    try {
+      await ordersMig.query(
+        'CREATE TABLE stock (sku VARCHAR(20) PRIMARY KEY, qty INT); INSERT INTO stock VALUES ("a", 3)',
+      );
+    } finally {
+      await ordersMig.end();
+    }
+    // The declared table exists now: provision grants the read.
+    const prov = await fleet.run(['provision'], { ORDERS_APP_PW: NASTY_PASSWORD });
+    expect(prov.code).toBe(0);
+    const mig = await login('customers_migrator', 'customers');
+    const app = await login('customers_app', 'customers');
+    try {
+      await mig.query('CREATE SQL SECURITY INVOKER VIEW stock_view AS SELECT sku, qty FROM orders.stock');
+      expect(await app.query('SELECT sku, qty FROM stock_view')).toStrictEqual([{ sku: 'a', qty: 3 }]);
+      // Read only, and only that table.
+      await expect(mig.query('INSERT INTO orders.stock VALUES ("b", 1)')).rejects.toThrow(/denied/i);
+      await expect(mig.query('CREATE TABLE orders.x (id INT)')).rejects.toThrow(/denied/i);
+      await expect(mig.query('CREATE VIEW secrets_view AS SELECT v FROM orders.secrets')).rejects.toThrow(/denied/i);
+      await expect(app.query('SELECT * FROM orders.secrets')).rejects.toThrow(/denied/i);
+    } finally {
+      await Promise.all([mig.end(), app.end()]);
+    }
+  }, 60_000);
+});
+
+describe('shadowDatabase: a scratch database the migrator may drop and re-create', () => {
+  it('exists after provision; the migrator creates, drops and re-creates it and loads its dump there', async () => {
+    const mig = await login('customers_migrator');
+    try {
+      expect(await mig.query("SHOW DATABASES LIKE 'customers\\_shadow'")).toHaveLength(1);
+      await mig.query('CREATE TABLE customers_shadow.t (id INT PRIMARY KEY)');
+      await mig.query('DROP DATABASE customers_shadow');
+      await mig.query('CREATE DATABASE customers_shadow');
+      // Only that name: `_` is no wildcard in its grant, and no other database may be created.
+      for (const name of ['customersXshadow', 'customers_shadow2', 'scratch']) {
+        await expect(mig.query(`CREATE DATABASE ${name}`)).rejects.toThrow(/denied/i);
+      }
+    } finally {
+      await mig.end();
+    }
+    // The migrator's dump of its own database reloads into the (empty) shadow database of the same service.
+    // customers now holds a view over orders.stock (a declared read): a dump that LOCKs TABLES would need
+    // LOCK TABLES on orders too, which no customers account has, so the dump is --single-transaction.
+    const cnf = await defaultsFile('customers_migrator');
+    const args = [`--defaults-extra-file=${cnf}`, '--routines', '--triggers', '--events', 'customers'];
+    const locked = await run('mariadb-dump', args);
+    expect(locked.stderr).toMatch(/1356: "View 'customers.stock_view' .* when using LOCK TABLES/);
+    const dump = await run('mariadb-dump', [args[0]!, '--single-transaction', ...args.slice(1)]);
+    expect(dump.stderr).toBe('');
+    expect(dump.code).toBe(0);
+    const load = await run('mariadb', [`--defaults-extra-file=${cnf}`, 'customers_shadow'], dump.stdout);
+    expect(load.stderr).toBe('');
+    expect(load.code).toBe(0);
+    const again = await login('customers_migrator', 'customers_shadow');
+    try {
+      const triggers = await again.query(
+        "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'customers_shadow'",
+      );
+      expect(triggers.map((t: { TRIGGER_NAME: string }) => t.TRIGGER_NAME)).toStrictEqual([
+        'trg_customer_update_event',
+      ]);
+      await again.query('DROP EVENT tick');
+    } finally {
+      await again.end();
+    }
+  }, 60_000);
+
+  it("no other account reaches it, and audit-grants counts it as customers' own", async () => {
+    for (const user of ['orders_app', 'orders_migrator', 'customers_app']) {
+      const c =
+        user === 'orders_app'
+          ? await mariadb.createConnection({
+              host: '127.0.0.1',
+              port,
+              user,
+              password: NASTY_PASSWORD,
+              connectTimeout: 3000,
+            })
+          : await login(user);
+      try {
+        await expect(c.query('SELECT * FROM customers_shadow.customers')).rejects.toThrow(/denied/i);
+        await expect(c.query('CREATE TABLE customers_shadow.x (id INT)')).rejects.toThrow(/denied/i);
+        await expect(c.query('DROP DATABASE customers_shadow')).rejects.toThrow(/denied/i);
+      } finally {
+        await c.end();
+      }
+    }
+    const audit = await fleet.run(['--json', 'audit-grants'], { ORDERS_APP_PW: NASTY_PASSWORD });
+    const report = JSON.parse(audit.stdout);
+    expect(Array.isArray(report.findings)).toBe(true);
+    const errors = report.findings.filter((f: { severity: string }) => f.severity === 'error');
+    expect(errors).toStrictEqual([]);
+    expect(audit.code).toBe(0);
+  }, 60_000);
+});
 
 describe('dbps env: a service connection the application and its tools can use', () => {
   it('dotenv output sources silently in bash and logs in with the real client, odd password included', async () => {

@@ -123,7 +123,10 @@ describe('diffServer', () => {
       "GRANT CREATE TEMPORARY TABLES, DELETE, EXECUTE, INSERT, SELECT, UPDATE ON `orders\\_db`.* TO 'orders_db_app'@'%'",
     );
     // The read target does not exist yet: deferred, not a failing GRANT.
-    expect(d.deferred).toEqual([expect.objectContaining({ object: "'analytics_app'@'%' on inventory.stock_levels" })]);
+    expect(d.deferred).toEqual([
+      expect.objectContaining({ object: "'analytics_app'@'%' on inventory.stock_levels" }),
+      expect.objectContaining({ object: "'analytics_migrator'@'%' on inventory.stock_levels" }),
+    ]);
     expect(d.changes.every((c) => !c.destructive)).toBe(true);
   });
 
