@@ -70,6 +70,9 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
     );
   const hostProblem = invalidAccountHost(fleetDefaults.accountHost);
   if (hostProblem) err(['defaults', 'accountHost'], hostProblem);
+  const monitorHost = spec.defaults?.monitor?.host;
+  const monitorHostProblem = monitorHost === undefined ? undefined : invalidAccountHost(monitorHost);
+  if (monitorHostProblem) err(['defaults', 'monitor', 'host'], monitorHostProblem);
   if (d.memory) checkMemory(d.memory, ['defaults', 'memory'], err);
   if (d.localMemory) checkMemory(d.localMemory, ['defaults', 'localMemory'], err);
   if (d.mariadb) checkVersion(d.mariadb, ['defaults', 'mariadb'], err);
@@ -280,6 +283,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
     charset: fleetDefaults.charset,
     collation: fleetDefaults.collation,
     accountHost: fleetDefaults.accountHost,
+    monitorHost: spec.defaults?.monitor?.host ?? fleetDefaults.accountHost,
     basePort: fleetDefaults.basePort,
     servers,
     services,

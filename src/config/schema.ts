@@ -50,6 +50,21 @@ export const servicesSchema = {
         charset: { type: 'string', pattern: '^[a-z0-9_]+$' },
         collation: { type: 'string', pattern: '^[a-z0-9_]+$' },
         accountHost: { type: 'string', minLength: 1, maxLength: 255 },
+        monitor: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          description: 'The per-server monitor account dbps_monitor (for mysqld_exporter)',
+          properties: {
+            host: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 255,
+              nullable: true,
+              description: "Host part of dbps_monitor, e.g. the exporters' network (default: accountHost)",
+            },
+          },
+        },
         basePort: { ...port, maximum: 65000 },
         profile,
         memory,

@@ -19,6 +19,8 @@ export interface DefaultsSpec {
   charset?: string;
   collation?: string;
   accountHost?: string;
+  /** The monitor account (dbps_monitor): the host its exporters connect from. */
+  monitor?: { host?: string };
   /** First port handed out to local servers that have no `port:`. */
   basePort?: number;
   profile?: ProfileName;

@@ -2,10 +2,10 @@
 // Pure. provision diffs it against the catalog, audit-grants checks against it, and the
 // Kubernetes renderer turns it into Database/User/Grant resources: one source of truth.
 import type { AccountRole, Fleet, FleetServer } from './model.js';
+import { MONITOR_TABLES } from './monitor.js';
 import {
   BACKUP_PRIVILEGES,
   BACKUP_USER,
-  MONITOR_GLOBAL_PRIVILEGES,
   MONITOR_SCHEMA,
   MONITOR_USER,
   ROLE_PRIVILEGES,
@@ -149,22 +149,17 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
   });
   accounts.push({
     user: MONITOR_USER,
-    host: fleet.accountHost,
+    host: fleet.monitorHost,
     kind: 'monitor',
     maxUserConnections: 3,
     requireSsl: false,
-    grants: [
-      {
-        scope: { level: 'global' },
-        privileges: sortPrivileges(MONITOR_GLOBAL_PRIVILEGES),
-        reason: 'mysqld_exporter reads status and binlog position',
-      },
-      {
-        scope: { level: 'database', database: MONITOR_SCHEMA },
-        privileges: ['SELECT'],
-        reason: 'mysqld_exporter reads performance_schema only',
-      },
-    ],
+    // No global privilege (SHOW GLOBAL STATUS / VARIABLES need none) and SELECT on counter tables only:
+    // PROCESS, BINLOG MONITOR, SLAVE MONITOR and performance_schema.* would show other services' SQL and values.
+    grants: MONITOR_TABLES.map((t) => ({
+      scope: { level: 'table' as const, database: MONITOR_SCHEMA, table: t.table },
+      privileges: ['SELECT'],
+      reason: `mysqld_exporter --collect.${t.collector}`,
+    })),
   });
   return { server: server.name, databases, accounts, outboxes };
 }

@@ -17,6 +17,8 @@ export interface Fleet {
   charset: string;
   collation: string;
   accountHost: string;
+  /** Host part of every server's dbps_monitor (`defaults.monitor.host`, else accountHost). */
+  monitorHost: string;
   basePort: number;
   servers: FleetServer[];
   services: FleetService[];

@@ -5,6 +5,7 @@
 import { stringify } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
+import { exporterCollectorFlags } from '../fleet/monitor.js';
 import { MONITOR_USER } from '../fleet/roles.js';
 
 /** Pinned so the same services.yaml always yields the same running fleet. */
@@ -141,7 +142,7 @@ export function renderCompose(fleet: Fleet): string {
       image: EXPORTER_IMAGE,
       restart: 'unless-stopped',
       // mysqld_exporter 0.15+ takes the address and user as flags and the password from the environment.
-      command: [`--mysqld.address=${mariadbAddress}`, `--mysqld.username=${MONITOR_USER}`],
+      command: [`--mysqld.address=${mariadbAddress}`, `--mysqld.username=${MONITOR_USER}`, ...exporterCollectorFlags()],
       environment: {
         MYSQLD_EXPORTER_PASSWORD: requiredEnv(
           monitorPasswordEnv(fleet, server),

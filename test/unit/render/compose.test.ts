@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { exporterCollectorFlags } from '../../../src/fleet/monitor.js';
 import { hostPorts, memLimit, renderCompose } from '../../../src/render/compose.js';
 import { ecommerceFleet, fixtureFleet, fleetOf } from '../../helpers/fleets.js';
 import { schemaErrors, sharedSchema } from '../../helpers/schemas.js';
@@ -96,7 +97,13 @@ describe('docker-compose.yml', () => {
     expect(doc.services['orders-exporter']!.command).toStrictEqual([
       '--mysqld.address=orders-db:3306',
       '--mysqld.username=dbps_monitor',
+      ...exporterCollectorFlags(),
     ]);
+    // No collector that needs PROCESS, BINLOG MONITOR or SLAVE MONITOR (they would show other services' data).
+    expect(exporterCollectorFlags()).toContain('--no-collect.slave_status');
+    expect(
+      exporterCollectorFlags().filter((f) => /binlog_size|processlist|innodb_status|innodb_metrics/.test(f)),
+    ).toEqual([]);
     expect(doc.services['orders-exporter']!.depends_on).toStrictEqual({
       'orders-db': { condition: 'service_healthy' },
     });
