@@ -169,6 +169,29 @@ describe('mysqld_exporter as dbps_monitor', () => {
     expect(grants.stdout).not.toMatch(/^%$/m);
   }, 60_000);
 
+  it('audit-grants reports PROCESS / BINLOG MONITOR granted to dbps_monitor by hand as an error; provision revokes them', async () => {
+    const grant = await fleet.run([
+      'connect',
+      'orders',
+      '--admin',
+      '-e',
+      "GRANT PROCESS, BINLOG MONITOR ON *.* TO 'dbps_monitor'@'127.0.0.1'",
+    ]);
+    expect(grant.code).toBe(0);
+    const audit = await fleet.run(['--json', 'audit-grants']);
+    expect(audit.code).toBe(1);
+    const found = JSON.parse(audit.stdout).findings.filter(
+      (f: { rule: string }) => f.rule === 'server-account-privileges',
+    );
+    expect(found).toMatchObject([
+      { severity: 'error', account: "'dbps_monitor'@'127.0.0.1'", privilege: 'BINLOG MONITOR, PROCESS' },
+    ]);
+    expect((await fleet.run(['provision'])).code).toBe(0);
+    const again = await fleet.run(['audit-grants']);
+    expect(again.stdout + again.stderr).not.toMatch(/server-account-privileges/);
+    expect(again.code).toBe(0);
+  }, 60_000);
+
   it('promtool accepts the generated prometheus.yml', async () => {
     const gen = await fleet.run(['generate', '--only', 'prometheus,compose', '--out', path.join(tmp, 'gen')]);
     expect(gen.code).toBe(0);

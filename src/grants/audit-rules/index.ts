@@ -9,12 +9,14 @@ import { noPassword } from './no-password.js';
 import { orphanAccount } from './orphan-account.js';
 import { proxyPrivilege } from './proxy-privilege.js';
 import type { AuditRule } from './rule.js';
+import { serverAccountPrivileges } from './server-account-privileges.js';
 import { wideDbPattern } from './wide-db-pattern.js';
 import { wildcardHost } from './wildcard-host.js';
 
 export const AUDIT_RULES: readonly AuditRule[] = [
   crossServiceAccess,
   globalDataPrivileges,
+  serverAccountPrivileges,
   wideDbPattern,
   mysqlSchemaAccess,
   grantOption,
