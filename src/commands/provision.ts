@@ -147,13 +147,15 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
   );
   const pending = results.reduce((n, r) => n + r.changes.length - r.applied, 0);
   const failed = results.some((r) => r.error || r.failures.length > 0);
-  const inSync = !failed && results.every((r) => r.changes.length === 0);
+  // A blocking deferred item (an outbox table missing a column) is drift dbps cannot repair: not in sync.
+  const blocked = results.some((r) => r.deferred.some((d) => d.blocking));
+  const inSync = !failed && !blocked && results.every((r) => r.changes.length === 0);
   return {
     command: opts.dryRun ? 'plan' : 'provision',
     dryRun: opts.dryRun,
     inSync,
     servers: results,
-    outcome: failed ? 'error' : opts.dryRun && pending > 0 ? 'findings' : 'clean',
+    outcome: failed ? 'error' : opts.dryRun && (pending > 0 || blocked) ? 'findings' : 'clean',
   };
 }
 

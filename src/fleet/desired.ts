@@ -64,6 +64,17 @@ export interface DesiredServer {
 /** Column that the outbox relay may update (and nothing else). */
 export const OUTBOX_PUBLISHED_COLUMN = 'published_at';
 
+/** Columns of the outbox table that relays read and update: plan checks an existing table still has them. */
+export const OUTBOX_COLUMNS = [
+  'event_id',
+  'aggregate_type',
+  'aggregate_id',
+  'event_type',
+  'payload',
+  'created_at',
+  OUTBOX_PUBLISHED_COLUMN,
+] as const;
+
 /** Desired state of one server. */
 export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer {
   const services = fleet.services.filter((s) => s.server === server.name);

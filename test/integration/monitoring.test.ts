@@ -36,7 +36,7 @@ beforeAll(async () => {
 fleet: mon
 defaults: { monitor: { host: 127.0.0.1 } }
 services:
-  orders: { memory: 128M, port: ${port} }
+  orders: { memory: 128M, port: ${port}, outbox: true }
 `);
   const up = await fleet.run(['up']);
   if (up.code !== 0) throw new Error(`dbps up failed: ${up.stderr}`);
@@ -207,5 +207,35 @@ describe('mysqld_exporter as dbps_monitor', () => {
     // The compose exporter runs with the same collector flags.
     const compose = await readFile(path.join(tmp, 'gen', 'docker-compose.yml'), 'utf8');
     for (const flag of exporterCollectorFlags()) expect(compose).toContain(flag);
+  }, 60_000);
+});
+
+describe('plan checks the outbox table shape', () => {
+  it('is not in sync after a migrator renamed published_at (the relay would fail with 1054), and is again once it is back', async () => {
+    expect((await fleet.run(['plan'])).code).toBe(0);
+    const mig = await mariadb.createConnection({
+      host: '127.0.0.1',
+      port,
+      user: 'orders_migrator',
+      password: await password('orders_migrator'),
+      database: 'orders',
+    });
+    try {
+      await mig.query('ALTER TABLE orders_events_outbox RENAME COLUMN published_at TO sent_at');
+      const plan = await fleet.run(['plan']);
+      expect(plan.stdout).toMatch(
+        /broken table orders\.orders_events_outbox: the outbox table lacks column published_at/,
+      );
+      expect(plan.stdout).not.toMatch(/In sync/);
+      expect(plan.code).toBe(1);
+      const json = JSON.parse((await fleet.run(['plan', '--json'])).stdout);
+      expect(json.inSync).toBe(false);
+      await mig.query('ALTER TABLE orders_events_outbox RENAME COLUMN sent_at TO published_at');
+      const again = await fleet.run(['plan']);
+      expect(again.stdout).toMatch(/In sync/);
+      expect(again.code).toBe(0);
+    } finally {
+      await mig.end();
+    }
   }, 60_000);
 });

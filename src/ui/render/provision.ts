@@ -58,7 +58,8 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
       }
     }
     for (const f of s.failures) out.push(`  ${paint.bad('error')}: ${f.message}`);
-    for (const d of s.deferred) out.push(`  ${paint.warn('deferred')} ${d.object}: ${d.reason}`);
+    for (const d of s.deferred)
+      out.push(`  ${d.blocking ? paint.bad('broken') : paint.warn('deferred')} ${d.object}: ${d.reason}`);
     for (const o of s.orphans) {
       const tables = o.tables ? ` (${o.tables} table${o.tables === 1 ? '' : 's'})` : '';
       out.push(
@@ -73,7 +74,9 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
       ? 'In sync: no changes.'
       : pending > 0
         ? `${pending} change${pending === 1 ? '' : 's'} pending; run \`dbps provision\` to apply.`
-        : 'No changes.';
+        : r.servers.some((s) => s.deferred.some((d) => d.blocking))
+          ? 'Not in sync: fix what is marked broken above (dbps cannot repair it).'
+          : 'No changes.';
   } else {
     const applied = r.servers.reduce((n, s) => n + s.applied, 0);
     summary = applied === 0 && errors === 0 ? 'No changes.' : `${applied} change${applied === 1 ? '' : 's'} applied.`;
