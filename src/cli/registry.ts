@@ -6,6 +6,7 @@ import { backupsSpec } from './specs/backups.js';
 import { connectSpec } from './specs/connect.js';
 import { doctorSpec } from './specs/doctor.js';
 import { downSpec } from './specs/down.js';
+import { envSpec } from './specs/env.js';
 import { generateSpec } from './specs/generate.js';
 import { initSpec } from './specs/init.js';
 import { planSpec } from './specs/plan.js';
@@ -24,6 +25,7 @@ export const COMMANDS: CommandSpec[] = [
   downSpec,
   statusSpec,
   connectSpec,
+  envSpec,
   planSpec,
   provisionSpec,
   backupSpec,

@@ -4,23 +4,21 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
 import { loadFleet } from '../config/load.js';
 import { OperationalError, UsageError } from '../errors.js';
-import { desiredServer } from '../fleet/desired.js';
-import { type Fleet, type FleetAccount, type FleetServer, type FleetService, serverOf } from '../fleet/model.js';
+import { chooseAccount, findService } from '../fleet/account-choice.js';
+import { type FleetServer, type FleetService, serverOf } from '../fleet/model.js';
+import { accountEndpoint, accountPassword } from '../runtime/account-connection.js';
 import { adminTarget, connectAdmin } from '../runtime/admin.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { type ClientConnection, writeClientDefaults } from '../runtime/client-defaults.js';
 import { localServerPid } from '../runtime/local.js';
 import { diesWithParent } from '../runtime/run-dir.js';
-import { passwordFor, readSecrets, type SecretOwner } from '../runtime/secrets.js';
 import { readState } from '../runtime/state.js';
-import { quoted } from '../util/printable.js';
-import { didYouMean, someNames } from '../util/suggest.js';
 
 export interface ConnectOptions {
   file: string;
   stateDir: string;
   service: string;
-  /** One of the service's accounts; default its `app` account. */
+  /** One of the service's accounts, or the server's dbps_backup / dbps_monitor; default its `app` account. */
   user?: string;
   /** Use the server's admin access instead of a service account. */
   admin: boolean;
@@ -39,68 +37,14 @@ export interface ConnectResult {
   exitCode: number;
 }
 
-function findService(services: FleetService[], name: string, file: string): FleetService {
-  const service = services.find((s) => s.name === name);
-  if (!service) {
-    throw new UsageError(
-      `${quoted(name)} is not a service in ${file}${didYouMean(
-        name,
-        services.map((s) => s.name),
-      )}`,
-      {
-        hint: `services: ${someNames(services.map((s) => s.name))}`,
-      },
-    );
-  }
-  return service;
-}
-
-function pickAccount(service: FleetService, user: string | undefined): FleetAccount {
-  if (user !== undefined) {
-    const account = service.accounts.find((a) => a.user === user);
-    if (!account) {
-      throw new UsageError(
-        `"${user}" is not an account of service "${service.name}"${didYouMean(
-          user,
-          service.accounts.map((a) => a.user),
-        )}`,
-        {
-          hint: `its accounts: ${service.accounts.map((a) => a.user).join(', ')}; or use --admin`,
-        },
-      );
-    }
-    return account;
-  }
-  const account = service.accounts.find((a) => a.role === 'app') ?? service.accounts[0];
-  if (!account)
-    throw new UsageError(`service "${service.name}" has no accounts`, {
-      hint: 'use --admin, or add users: in services.yaml',
-    });
-  return account;
-}
-
-/** Where a service account connects: the local server over TCP (as the service would), or the external host. */
-export async function accountConnection(
-  server: FleetServer,
-  account: FleetAccount,
-  stateDir: string,
-): Promise<Omit<ClientConnection, 'user' | 'password'>> {
-  if (server.driver === 'external') return { host: server.host!, port: server.port ?? 3306 };
-  const local = (await readState(stateDir)).servers[server.name];
-  if (!local) {
-    throw new OperationalError(`server "${server.name}" has never been started`, {
-      server: server.name,
-      hint: `run \`dbps up ${server.services[0] ?? server.name}\``,
-    });
-  }
-  // The client's own ERROR 2002 would not say what to do: dbps knows whether its server runs.
-  if ((await localServerPid(stateDir, server.name, local)) === undefined) {
-    throw new OperationalError(
-      `server "${server.name}" is not running${local.wanted === 'stopped' ? ' (stopped by `dbps down`)' : ''}`,
-      { server: server.name, hint: `run \`dbps up ${server.services[0] ?? server.name}\`` },
-    );
-  }
-  return account.host === 'localhost' ? { socket: local.socket } : { host: '127.0.0.1', port: local.port };
+/** A local server that is not running: dbps's own error (the client's ERROR 2002 would not say what to do). */
+async function requireRunning(server: FleetServer, service: FleetService, stateDir: string): Promise<void> {
+  const entry = (await readState(stateDir)).servers[server.name];
+  if ((await localServerPid(stateDir, server.name, entry)) !== undefined) return;
+  throw new OperationalError(
+    `server "${server.name}" is not running${entry?.wanted === 'stopped' ? ' (stopped by `dbps down`)' : ''}`,
+    { server: server.name, hint: `run \`dbps up ${service.name}\`` },
+  );
 }
 
 /** Signals that end dbps: forwarded to the client, then the temp file is removed before dbps exits. */
@@ -170,7 +114,7 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
   const env = opts.env ?? process.env;
   if (opts.admin && opts.user !== undefined) throw new UsageError('--user and --admin exclude each other');
   const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
-  const service = findService(fleet.services, opts.service, opts.file);
+  const service = findService(fleet, opts.service);
   const server = serverOf(fleet, service);
   const mariadb = requireBinary('mariadb', env);
 
@@ -196,27 +140,18 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
         : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
     };
   } else {
-    const account = pickAccount(service, opts.user);
-    const password = passwordFor(
-      { server: server.name, user: account.user, ...(account.passwordEnv ? { passwordEnv: account.passwordEnv } : {}) },
-      await readSecrets(opts.stateDir),
-      env,
-      fleetSecretOwners(fleet),
-    );
-    if (password === undefined) {
-      throw new OperationalError(
-        account.passwordEnv
-          ? `account ${account.user}: environment variable ${account.passwordEnv} (its password) is ${env[account.passwordEnv] === '' ? 'empty' : 'not set'}`
-          : `account ${account.user} has no password yet (it is created by \`dbps provision\`)`,
-        {
-          server: server.name,
-          hint: account.passwordEnv
-            ? `export ${account.passwordEnv}=...`
-            : `run \`dbps provision\`, or use \`dbps connect ${service.name} --admin\``,
-        },
-      );
-    }
-    connection = { user: account.user, password, ...(await accountConnection(server, account, opts.stateDir)) };
+    const account = chooseAccount(fleet, service, opts.user);
+    const password = await accountPassword(fleet, server, service, account, opts.stateDir, env);
+    const endpoint = await accountEndpoint(server, service, account, opts.stateDir);
+    if (server.driver === 'local') await requireRunning(server, service, opts.stateDir);
+    database = account.database;
+    connection = {
+      user: account.user,
+      password,
+      ...(endpoint.socketOnly && endpoint.socket
+        ? { socket: endpoint.socket }
+        : { host: endpoint.host, port: endpoint.port }),
+    };
   }
 
   // Watching starts before the credentials file exists, so no signal can come between the two.
@@ -245,13 +180,4 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
     await defaults.remove();
     signals.dispose();
   }
-}
-
-/** Every account whose password dbps generates, fleet-wide: decides whether an old secrets.env key is ambiguous. */
-export function fleetSecretOwners(fleet: Fleet): SecretOwner[] {
-  return fleet.servers.flatMap((s) =>
-    desiredServer(fleet, s)
-      .accounts.filter((a) => !a.passwordEnv)
-      .map((a) => ({ server: s.name, user: a.user })),
-  );
 }

@@ -147,7 +147,8 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
   );
   const pending = results.reduce((n, r) => n + r.changes.length - r.applied, 0);
   const failed = results.some((r) => r.error || r.failures.length > 0);
-  // A deferred grant (its table does not exist yet) is desired state not reached: not in sync.
+  // A deferred grant (its table does not exist yet) is desired state not reached, and a blocking
+  // deferred item (an outbox table missing a column) is drift dbps cannot repair: neither is in sync.
   const deferred = results.reduce((n, r) => n + r.deferred.length, 0);
   const inSync = !failed && deferred === 0 && results.every((r) => r.changes.length === 0);
   return {

@@ -3,17 +3,17 @@
 import path from 'node:path';
 import { loadFleet } from '../config/load.js';
 import { OperationalError, UsageError } from '../errors.js';
+import { chooseAccount } from '../fleet/account-choice.js';
 import { type FleetService, serverOf } from '../fleet/model.js';
 import { sqlStem } from '../fleet/names.js';
+import { accountEndpoint, accountPassword } from '../runtime/account-connection.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { writeClientDefaults } from '../runtime/client-defaults.js';
-import { passwordFor, readSecrets } from '../runtime/secrets.js';
 import { compareFiles, existingMigrations, type FileStatus, writeMigrations } from '../scaffold/files-io.js';
 import { findPattern, MIN_VERSION, NO_XA, PATTERNS, scaffoldFiles, versionSupported } from '../scaffold/patterns.js';
 import type { PatternName } from '../scaffold/types.js';
 import { didYouMean } from '../util/suggest.js';
 import { parseVersion } from '../util/version.js';
-import { accountConnection, fleetSecretOwners } from './connect.js';
 
 export interface ScaffoldOptions {
   file: string;
@@ -142,26 +142,16 @@ export async function run(opts: ScaffoldOptions): Promise<ScaffoldResult | Scaff
     throw new UsageError(`service "${service.name}" has no migrator account to apply the migrations as`, {
       hint: `add a user with role: migrator to services.${service.name}.users, or apply the files yourself`,
     });
-  const password = passwordFor(
-    {
-      server: server.name,
-      user: migrator.user,
-      ...(migrator.passwordEnv ? { passwordEnv: migrator.passwordEnv } : {}),
-    },
-    await readSecrets(opts.stateDir),
-    env,
-    fleetSecretOwners(fleet),
-  );
-  if (password === undefined)
-    throw new OperationalError(`account ${migrator.user} has no password yet`, {
-      server: server.name,
-      hint: migrator.passwordEnv ? `export ${migrator.passwordEnv}=...` : 'run `dbps provision` first',
-    });
+  const account = chooseAccount(fleet, service, migrator.user);
+  const password = await accountPassword(fleet, server, service, account, opts.stateDir, env);
+  const endpoint = await accountEndpoint(server, service, account, opts.stateDir);
   const mariadb = requireBinary('mariadb', env);
   const defaults = await writeClientDefaults({
     user: migrator.user,
     password,
-    ...(await accountConnection(server, migrator, opts.stateDir)),
+    ...(endpoint.socketOnly && endpoint.socket
+      ? { socket: endpoint.socket }
+      : { host: endpoint.host, port: endpoint.port }),
   });
   try {
     const { execa } = await import('execa');

@@ -70,6 +70,9 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
     );
   const hostProblem = invalidAccountHost(fleetDefaults.accountHost);
   if (hostProblem) err(['defaults', 'accountHost'], hostProblem);
+  const monitorHost = spec.defaults?.monitor?.host;
+  const monitorHostProblem = monitorHost === undefined ? undefined : invalidAccountHost(monitorHost);
+  if (monitorHostProblem) err(['defaults', 'monitor', 'host'], monitorHostProblem);
   if (d.memory) checkMemory(d.memory, ['defaults', 'memory'], err);
   if (d.localMemory) checkMemory(d.localMemory, ['defaults', 'localMemory'], err);
   if (d.mariadb) checkVersion(d.mariadb, ['defaults', 'mariadb'], err);
@@ -183,6 +186,14 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
         true,
       );
     }
+    const shadowDatabase = svc.shadowDatabase ? `${database}_shadow` : undefined;
+    if (shadowDatabase && shadowDatabase.length > MAX_DATABASE_NAME) {
+      err(
+        [...path, 'shadowDatabase'],
+        `the shadow database name "${shadowDatabase}" would be ${shadowDatabase.length} characters long; MariaDB allows at most ${MAX_DATABASE_NAME}, so shorten the database name`,
+        true,
+      );
+    }
     if (svc.outbox) {
       accounts.push({
         user: `${stem}_outbox`,
@@ -203,6 +214,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       reads: [],
       outbox: svc.outbox === true,
       ...(outboxTable ? { outboxTable } : {}),
+      ...(shadowDatabase ? { shadowDatabase } : {}),
       ...(svc.backup ? { backup: { ...svc.backup } } : {}),
     };
     if (svc.backup?.schedule !== undefined) {
@@ -271,6 +283,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
     charset: fleetDefaults.charset,
     collation: fleetDefaults.collation,
     accountHost: fleetDefaults.accountHost,
+    monitorHost: spec.defaults?.monitor?.host ?? fleetDefaults.accountHost,
     basePort: fleetDefaults.basePort,
     servers,
     services,
@@ -392,7 +405,7 @@ function defaultCollation(charset: string): string {
 }
 
 /**
- * docker-compose.yml holds one service per local server (named after it), one `<server>-exporter` per
+ * docker-compose.yml holds one `<server>-db` per local server, one `<server>-exporter` per
  * server and `prometheus`: two servers whose names meet there would make generate fail, so they are a
  * validate error at the second server's name.
  */
@@ -412,7 +425,7 @@ function checkComposeNames(servers: FleetServer[], spec: ServicesFile, err: Err)
     );
   };
   for (const s of servers) {
-    if (s.driver === 'local') claim(s.name, `server "${s.name}"`, s);
+    if (s.driver === 'local') claim(`${s.name}-db`, `server "${s.name}"`, s);
     claim(`${s.name}-exporter`, `the exporter of server "${s.name}"`, s);
   }
 }
@@ -565,6 +578,19 @@ function checkDuplicateNames(services: FleetService[], spec: ServicesFile, err: 
       }
       accounts.set(key, svc.name);
     });
+  }
+  // Shadow databases after every service's own: a clash is reported at shadowDatabase, whichever comes first.
+  for (const svc of services) {
+    if (!svc.shadowDatabase) continue;
+    const dbKey = `${svc.server}\u0000${svc.shadowDatabase.toLowerCase()}`;
+    const other = databases.get(dbKey);
+    if (other)
+      err(
+        ['services', svc.name, 'shadowDatabase'],
+        `the shadow database "${svc.shadowDatabase}" of service "${svc.name}" is already the database of service "${other}" on server "${svc.server}"; rename one with "database:"`,
+        true,
+      );
+    databases.set(dbKey, svc.name);
   }
 }
 

@@ -50,6 +50,21 @@ export const servicesSchema = {
         charset: { type: 'string', pattern: '^[a-z0-9_]+$' },
         collation: { type: 'string', pattern: '^[a-z0-9_]+$' },
         accountHost: { type: 'string', minLength: 1, maxLength: 255 },
+        monitor: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          description: 'The per-server monitor account dbps_monitor (for mysqld_exporter)',
+          properties: {
+            host: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 255,
+              nullable: true,
+              description: "Host part of dbps_monitor, e.g. the exporters' network (default: accountHost)",
+            },
+          },
+        },
         basePort: { ...port, maximum: 65000 },
         profile,
         memory,
@@ -106,6 +121,11 @@ export const servicesSchema = {
           charset: { type: 'string', pattern: '^[a-z0-9_]+$' },
           collation: { type: 'string', pattern: '^[a-z0-9_]+$' },
           outbox: { type: 'boolean', description: 'Create <service>_events_outbox and an outbox-relay account' },
+          shadowDatabase: {
+            type: 'boolean',
+            description:
+              "Create <database>_shadow, a scratch database of the service that its migrator may create and drop (Prisma's shadow database, Atlas and Skeema workspaces)",
+          },
           users: {
             type: 'array',
             minItems: 1,

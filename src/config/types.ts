@@ -19,6 +19,8 @@ export interface DefaultsSpec {
   charset?: string;
   collation?: string;
   accountHost?: string;
+  /** The monitor account (dbps_monitor): the host its exporters connect from. */
+  monitor?: { host?: string };
   /** First port handed out to local servers that have no `port:`. */
   basePort?: number;
   profile?: ProfileName;
@@ -82,5 +84,7 @@ export interface ServiceSpec {
   users?: UserSpec[];
   reads?: ReadSpec[];
   outbox?: boolean;
+  /** `<database>_shadow`: a scratch database the migrator may create and drop. */
+  shadowDatabase?: boolean;
   backup?: BackupSpec;
 }

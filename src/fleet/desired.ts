@@ -2,10 +2,10 @@
 // Pure. provision diffs it against the catalog, audit-grants checks against it, and the
 // Kubernetes renderer turns it into Database/User/Grant resources: one source of truth.
 import type { AccountRole, Fleet, FleetServer } from './model.js';
+import { MONITOR_TABLES } from './monitor.js';
 import {
   BACKUP_PRIVILEGES,
   BACKUP_USER,
-  MONITOR_GLOBAL_PRIVILEGES,
   MONITOR_SCHEMA,
   MONITOR_USER,
   ROLE_PRIVILEGES,
@@ -64,15 +64,27 @@ export interface DesiredServer {
 /** Column that the outbox relay may update (and nothing else). */
 export const OUTBOX_PUBLISHED_COLUMN = 'published_at';
 
+/** Columns of the outbox table that relays read and update: plan checks an existing table still has them. */
+export const OUTBOX_COLUMNS = [
+  'event_id',
+  'aggregate_type',
+  'aggregate_id',
+  'event_type',
+  'payload',
+  'created_at',
+  OUTBOX_PUBLISHED_COLUMN,
+] as const;
+
 /** Desired state of one server. */
 export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer {
   const services = fleet.services.filter((s) => s.server === server.name);
-  const databases: DesiredDatabase[] = services.map((s) => ({
-    name: s.database,
-    service: s.name,
-    charset: s.charset,
-    collation: s.collation,
-  }));
+  const databases: DesiredDatabase[] = services.flatMap((s) => [
+    { name: s.database, service: s.name, charset: s.charset, collation: s.collation },
+    // The shadow database belongs to the service like its own: provision creates it, the audit counts it as its.
+    ...(s.shadowDatabase
+      ? [{ name: s.shadowDatabase, service: s.name, charset: s.charset, collation: s.collation }]
+      : []),
+  ]);
   const accounts: DesiredAccount[] = [];
   const outboxes: DesiredOutbox[] = [];
   for (const svc of services) {
@@ -87,6 +99,14 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
           reason: `role ${a.role} on ${svc.name}'s own database`,
         });
       }
+      if (a.role === 'migrator' && svc.shadowDatabase) {
+        // CREATE and DROP at this level let the migrator drop and re-create the shadow database itself.
+        grants.push({
+          scope: { level: 'database', database: svc.shadowDatabase },
+          privileges: sortPrivileges(own),
+          reason: `role migrator on ${svc.name}'s shadow database (a scratch database for migration tools)`,
+        });
+      }
       if (a.role === 'outbox-relay' && svc.outboxTable) {
         grants.push({
           scope: { level: 'table', database: svc.database, table: svc.outboxTable },
@@ -99,7 +119,9 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
           reason: 'outbox relay marks events published',
         });
       }
-      if (a.role === 'app' || a.role === 'readonly') {
+      // The migrator gets the declared reads too, so it can create the views over them that its app reads
+      // through (README: views over declared reads should be SQL SECURITY INVOKER). Nothing beyond SELECT.
+      if (a.role === 'app' || a.role === 'readonly' || a.role === 'migrator') {
         for (const read of svc.reads) {
           if (!read.granted) continue;
           for (const table of read.tables) {
@@ -138,22 +160,17 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
   });
   accounts.push({
     user: MONITOR_USER,
-    host: fleet.accountHost,
+    host: fleet.monitorHost,
     kind: 'monitor',
     maxUserConnections: 3,
     requireSsl: false,
-    grants: [
-      {
-        scope: { level: 'global' },
-        privileges: sortPrivileges(MONITOR_GLOBAL_PRIVILEGES),
-        reason: 'mysqld_exporter reads status and binlog position',
-      },
-      {
-        scope: { level: 'database', database: MONITOR_SCHEMA },
-        privileges: ['SELECT'],
-        reason: 'mysqld_exporter reads performance_schema only',
-      },
-    ],
+    // No global privilege (SHOW GLOBAL STATUS / VARIABLES need none) and SELECT on counter tables only:
+    // PROCESS, BINLOG MONITOR, SLAVE MONITOR and performance_schema.* would show other services' SQL and values.
+    grants: MONITOR_TABLES.map((t) => ({
+      scope: { level: 'table' as const, database: MONITOR_SCHEMA, table: t.table },
+      privileges: ['SELECT'],
+      reason: `mysqld_exporter --collect.${t.collector}`,
+    })),
   });
   return { server: server.name, databases, accounts, outboxes };
 }

@@ -17,6 +17,8 @@ export interface Fleet {
   charset: string;
   collation: string;
   accountHost: string;
+  /** Host part of every server's dbps_monitor (`defaults.monitor.host`, else accountHost). */
+  monitorHost: string;
   basePort: number;
   servers: FleetServer[];
   services: FleetService[];
@@ -83,6 +85,8 @@ export interface FleetService {
   outbox: boolean;
   /** Name of the outbox table when `outbox: true`. */
   outboxTable?: string;
+  /** `<database>_shadow` when `shadowDatabase: true`: the service's scratch database for migration tools. */
+  shadowDatabase?: string;
   backup?: { schedule?: string; retention?: string };
 }
 

@@ -28,9 +28,7 @@ export const ROLE_PRIVILEGES: Readonly<Record<AccountRole, readonly string[]>> =
 
 /** Global privileges of the per-server backup account (mariadb-backup needs these and no data access). */
 export const BACKUP_PRIVILEGES = ['RELOAD', 'PROCESS', 'LOCK TABLES', 'BINLOG MONITOR'] as const;
-/** Global privileges of the per-server monitor account used by mysqld_exporter. */
-export const MONITOR_GLOBAL_PRIVILEGES = ['PROCESS', 'BINLOG MONITOR'] as const;
-/** The monitor account reads performance_schema only, not `SELECT ON *.*`. */
+/** The monitor account reads a few performance_schema tables (fleet/monitor.ts), nothing global. */
 export const MONITOR_SCHEMA = 'performance_schema';
 
 export const BACKUP_USER = 'dbps_backup';

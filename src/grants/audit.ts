@@ -58,7 +58,11 @@ export function auditContext(
     effective: effectivePrivileges(catalog),
     managed: new Map(desired.accounts.map((a) => [accountKey(a.user, a.host), a])),
     serviceOfUser,
-    serviceDatabases: fleet.services.map((s) => ({ database: s.database, service: s })),
+    // A shadow database is the service's own: its migrator may use it, every other account is reported.
+    serviceDatabases: fleet.services.flatMap((s) => [
+      { database: s.database, service: s },
+      ...(s.shadowDatabase ? [{ database: s.shadowDatabase, service: s }] : []),
+    ]),
     adminAccounts,
   };
 }

@@ -1,6 +1,12 @@
 // Desired state vs a server's catalog -> typed changes. Pure: the observation of the server
 // (catalog, password check, existing tables) is gathered by the caller and passed in.
-import type { DesiredAccount, DesiredServer, GrantScope } from '../fleet/desired.js';
+import {
+  type DesiredAccount,
+  type DesiredServer,
+  type GrantScope,
+  OUTBOX_COLUMNS,
+  OUTBOX_PUBLISHED_COLUMN,
+} from '../fleet/desired.js';
 import { dbPatternText } from '../sql/quote.js';
 import { hasPublicRole, PUBLIC_ROLE } from './effective.js';
 import { GRANT_OPTION } from './privileges.js';
@@ -82,6 +88,8 @@ export interface Deferred {
   service?: string;
   object: string;
   reason: string;
+  /** Something dbps cannot repair by itself that leaves the server out of sync (plan exits 1). */
+  blocking?: boolean;
 }
 
 /** What the caller observed on the server besides the catalog. */
@@ -93,6 +101,8 @@ export interface ServerObservation {
   existingTables: ReadonlySet<string>;
   /** Number of tables per orphan database. */
   tableCounts: ReadonlyMap<string, number>;
+  /** Column names of each existing outbox table (tableKey); absent = not observed, not checked. */
+  outboxColumns?: ReadonlyMap<string, ReadonlySet<string>>;
   /** accountKey()s dbps never reports or drops (the admin account it connects as). */
   protectedAccounts: ReadonlySet<string>;
 }
@@ -250,6 +260,22 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
         reason: `services.${o.service}.outbox is true`,
       });
     }
+  }
+  // An existing outbox table whose columns a migrator renamed or dropped breaks the relay (1054) while every
+  // grant still looks right: plan reports it and is not in sync until the table has its columns again.
+  for (const o of desired.outboxes) {
+    if (!selected(o.service)) continue;
+    const columns = observed.outboxColumns?.get(tableKey(o.database, o.table));
+    if (!columns) continue;
+    const missing = OUTBOX_COLUMNS.filter((c) => !columns.has(c));
+    if (missing.length === 0) continue;
+    deferred.push({
+      server,
+      service: o.service,
+      object: `table ${o.database}.${o.table}`,
+      reason: `the outbox table lacks column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}, which its relay reads${missing.includes(OUTBOX_PUBLISHED_COLUMN) ? ` and updates` : ''}; rename ${missing.length === 1 ? 'it' : 'them'} back (ALTER TABLE … RENAME COLUMN …) in a migration of ${o.service}`,
+      blocking: true,
+    });
   }
   const creatingTables = new Set(
     changes.flatMap((c) => (c.kind === 'create-outbox-table' ? [tableKey(c.database, c.table)] : [])),

@@ -62,6 +62,8 @@ export function serverOptions(fleet: Fleet, server: FleetServer, target: MyCnfTa
     // With log_bin on, CREATE TRIGGER / CREATE FUNCTION need SUPER unless this is ON; a migrator
     // holds TRIGGER and CREATE ROUTINE on its own database only, and ROW format keeps replay safe.
     ['log_bin_trust_function_creators', 'ON'],
+    // The monitor account's exporter reads performance_schema summary tables (fleet/monitor.ts); OFF leaves them empty.
+    ['performance_schema', 'ON'],
     ['binlog_expire_logs_seconds', 7 * 24 * 3600],
     ['max_binlog_size', '256M'],
     ['sync_binlog', 1],

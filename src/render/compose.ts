@@ -5,6 +5,7 @@
 import { stringify } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
+import { exporterCollectorFlags } from '../fleet/monitor.js';
 import { MONITOR_USER } from '../fleet/roles.js';
 import { servicesLabel } from '../fleet/select.js';
 
@@ -33,9 +34,13 @@ export function monitorPasswordEnv(fleet: Fleet, server: FleetServer): string {
   return envName(fleet.name, server.name, 'MONITOR_PASSWORD');
 }
 
-/** Compose service names of a server's containers. */
+/**
+ * Compose service names of a server's containers. The database is `<server>-db` (for a service on its own
+ * server, `<service>-db`), so it never takes the name of the application's own container when the
+ * application's compose file and this one are combined.
+ */
 export function composeNames(server: FleetServer): { mariadb: string; exporter: string; volume: string } {
-  return { mariadb: server.name, exporter: `${server.name}-exporter`, volume: `${server.name}-data` };
+  return { mariadb: `${server.name}-db`, exporter: `${server.name}-exporter`, volume: `${server.name}-data` };
 }
 
 /**
@@ -72,8 +77,12 @@ export function memLimit(bytes: number): string {
 }
 
 /** A required-variable reference: compose stops with this hint when the variable is unset or empty. */
-function requiredEnv(name: string, what: string): string {
-  return `\${${name}:?set ${name} to ${what} (for example in .env, which dbps init keeps out of git)}`;
+function requiredEnv(
+  name: string,
+  what: string,
+  from = 'for example in .env, which dbps init keeps out of git',
+): string {
+  return `\${${name}:?set ${name} to ${what} (${from})}`;
 }
 
 /** The whole docker-compose.yml text. */
@@ -134,11 +143,12 @@ export function renderCompose(fleet: Fleet): string {
       image: EXPORTER_IMAGE,
       restart: 'unless-stopped',
       // mysqld_exporter 0.15+ takes the address and user as flags and the password from the environment.
-      command: [`--mysqld.address=${mariadbAddress}`, `--mysqld.username=${MONITOR_USER}`],
+      command: [`--mysqld.address=${mariadbAddress}`, `--mysqld.username=${MONITOR_USER}`, ...exporterCollectorFlags()],
       environment: {
         MYSQLD_EXPORTER_PASSWORD: requiredEnv(
           monitorPasswordEnv(fleet, server),
           `the password of ${MONITOR_USER} on server ${server.name}`,
+          `run: dbps env ${server.services[0] ?? server.name} --user ${MONITOR_USER} --format dotenv >> .env`,
         ),
       },
       ...(dependsOn ? { depends_on: dependsOn } : {}),

@@ -95,13 +95,25 @@ export async function observeServer(
       for (const r of rows) tableCounts.set(String(r.db), Number(r.n));
     }
   }
+  // The outbox tables' columns, so plan sees a relay broken by a renamed or dropped column.
+  const existing = new Set(tableRows.map((r) => tableKey(String(r.db), String(r.tbl))));
+  const outboxes = desired.outboxes.filter((o) => existing.has(tableKey(o.database, o.table)));
+  const outboxColumns = new Map<string, Set<string>>(outboxes.map((o) => [tableKey(o.database, o.table), new Set()]));
+  if (outboxes.length > 0) {
+    const rows = await session.query<{ db: string; tbl: string; col: string }>(
+      `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS col FROM information_schema.COLUMNS WHERE ${outboxes.map(() => '(TABLE_SCHEMA = ? AND TABLE_NAME = ?)').join(' OR ')}`,
+      outboxes.flatMap((o) => [o.database, o.table]),
+    );
+    for (const r of rows) outboxColumns.get(tableKey(String(r.db), String(r.tbl)))?.add(String(r.col));
+  }
   const me = String(meRows[0]?.me ?? '');
   const at = me.lastIndexOf('@');
   return {
     catalog,
     passwordMismatch: new Set(mismatchRows.map((r) => accountKey(String(r.user), String(r.host)))),
-    existingTables: new Set(tableRows.map((r) => tableKey(String(r.db), String(r.tbl)))),
+    existingTables: existing,
     tableCounts,
+    outboxColumns,
     protectedAccounts: new Set(at > 0 ? [accountKey(me.slice(0, at), me.slice(at + 1))] : []),
     admin: at > 0 ? { user: me.slice(0, at), host: me.slice(at + 1) } : { user: me, host: '' },
   };

@@ -6,6 +6,7 @@ import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { shellQuote } from '../util/shell-quote.js';
 
 export type Secrets = Map<string, string>;
 
@@ -14,24 +15,80 @@ export function secretsPath(stateDir: string): string {
   return path.join(stateDir, 'secrets.env');
 }
 
-/** One part of a key: letters, digits, `_` and `-` as they are, anything else (`.`, `=`, `%` …) as %XX. */
-function keyPart(name: string): string {
-  if (/^[A-Za-z0-9_-]*$/.test(name)) return name; // the common case, without a byte walk
-  return [...Buffer.from(name, 'utf8')]
-    .map((b) => {
-      const c = String.fromCharCode(b);
-      return /[A-Za-z0-9_-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
-    })
-    .join('');
-}
+/** A shell variable name: what `set -a; . secrets.env` and `docker compose --env-file` accept as a key. */
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * `DBPS_PASSWORD.<server>.<user>`: names kept as they are (case included) and `.` escaped, so every
- * (server, user) pair has its own key. The old form (see legacySecretKey) let server `a` + user `b_app`
- * and server `a_b` + user `app` share one key, and so one password.
+ * One part of a key. A name of letters and digits joined by single `_` is written as it is (`orders_app`);
+ * any other name as `_` + the upper-case hex of its UTF-8 bytes (`_2D6462` for `-db`). Neither form holds
+ * `__` or ends in `_`, and only the hex form starts with `_`, so `__` between the parts can be split again.
+ */
+function keyPart(name: string): string {
+  if (/^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*$/.test(name)) return name;
+  return `_${Buffer.from(name, 'utf8').toString('hex').toUpperCase()}`;
+}
+
+function unKeyPart(part: string): string | undefined {
+  if (/^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*$/.test(part)) return part;
+  if (/^_(?:[0-9A-F]{2})+$/.test(part)) return Buffer.from(part.slice(1), 'hex').toString('utf8');
+  return undefined;
+}
+
+const KEY_PREFIX = 'DBPS_PASSWORD__';
+
+/**
+ * `DBPS_PASSWORD__<server>__<user>`: a shell name (so the file can be sourced), one key per (server, user)
+ * pair, reversible (parseSecretKey). The dotted form before it (`DBPS_PASSWORD.<server>.<user>`) is read and
+ * rewritten; the upper-case form before that (legacySecretKey) let server `a` + user `b_app` and server `a_b`
+ * + user `app` share one key, and so one password.
  */
 export function secretKey(server: string, user: string): string {
-  return `DBPS_PASSWORD.${keyPart(server)}.${keyPart(user)}`;
+  return `${KEY_PREFIX}${keyPart(server)}__${keyPart(user)}`;
+}
+
+/** The (server, user) of a secretKey, or undefined for any other key (used to list and migrate keys). */
+export function parseSecretKey(key: string): SecretOwner | undefined {
+  if (!key.startsWith(KEY_PREFIX)) return undefined;
+  const rest = key.slice(KEY_PREFIX.length);
+  const sep = rest.indexOf('__', 1);
+  if (sep < 0) return undefined;
+  const server = unKeyPart(rest.slice(0, sep));
+  const user = unKeyPart(rest.slice(sep + 2));
+  return server !== undefined && user !== undefined ? { server, user } : undefined;
+}
+
+/** The (server, user) of the dotted key form (`DBPS_PASSWORD.<server>.<user>`, `%XX` escapes), if it is one. */
+function parseDottedKey(key: string): SecretOwner | undefined {
+  const m = /^DBPS_PASSWORD\.([^.]+)\.([^.]+)$/.exec(key);
+  if (!m) return undefined;
+  const decode = (part: string) =>
+    Buffer.from(
+      part.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))),
+      'latin1',
+    ).toString('utf8');
+  return { server: decode(m[1]!), user: decode(m[2]!) };
+}
+
+/** The value of a `KEY=value` line: shell single/double quoting and backslashes undone; an unquoted old value as is. */
+function unquoteValue(raw: string): string {
+  if (!raw.startsWith("'")) return raw;
+  let out = '';
+  for (let i = 0; i < raw.length; ) {
+    const c = raw[i]!;
+    if (c === "'") {
+      const close = raw.indexOf("'", i + 1);
+      if (close < 0) return out + raw.slice(i + 1);
+      out += raw.slice(i + 1, close);
+      i = close + 1;
+    } else if (c === '\\' && i + 1 < raw.length) {
+      out += raw[i + 1];
+      i += 2;
+    } else {
+      out += c;
+      i += 1;
+    }
+  }
+  return out;
 }
 
 /** The key dbps wrote before secretKey was made unambiguous; still read where only one account maps to it. */
@@ -72,20 +129,48 @@ export function generatePassword(): string {
   return randomBytes(24).toString('base64url');
 }
 
-/** Parses secrets.env text (blank lines and `#` comments ignored). */
+/**
+ * Parses secrets.env text (blank lines and `#` comments ignored). Values may be single-quoted (the current
+ * form) or bare (older files); dotted keys of older files come back under their current secretKey.
+ */
 export function parseSecrets(text: string): Secrets {
   const out: Secrets = new Map();
+  const dotted: Array<[string, string]> = [];
   for (const line of text.split('\n')) {
     const t = line.trim();
     if (!t || t.startsWith('#')) continue;
     const eq = t.indexOf('=');
-    if (eq > 0) out.set(t.slice(0, eq), t.slice(eq + 1));
+    if (eq <= 0) continue;
+    const key = t.slice(0, eq);
+    const value = unquoteValue(t.slice(eq + 1));
+    const owner = parseDottedKey(key);
+    if (owner) dotted.push([secretKey(owner.server, owner.user), value]);
+    else out.set(key, value);
   }
+  // A key already in the current form wins over its dotted twin.
+  for (const [key, value] of dotted) if (!out.has(key)) out.set(key, value);
   return out;
+}
+
+/**
+ * The file's text for a set of secrets: shell names and single-quoted values only, so that
+ * `set -a; . .dbps/secrets.env` and `docker compose --env-file` read it without a word printed.
+ */
+export function renderSecrets(secrets: Secrets): string {
+  return `# Generated by dbps: account passwords. Mode 0600; never commit this file.\n${[...secrets]
+    .filter(([k]) => SHELL_NAME.test(k))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${shellQuote(v)}`)
+    .join('\n')}\n`;
 }
 
 /** Reads secrets.env; missing file = no secrets. */
 export async function readSecrets(stateDir: string): Promise<Secrets> {
+  return parseSecrets((await readSecretsText(stateDir)) ?? '');
+}
+
+/** secrets.env's text, or undefined when there is none; refused when it is not a private regular file of ours. */
+async function readSecretsText(stateDir: string): Promise<string | undefined> {
   const file = secretsPath(stateDir);
   let handle: FileHandle | undefined;
   try {
@@ -101,10 +186,10 @@ export async function readSecrets(stateDir: string): Promise<Secrets> {
         },
       );
     }
-    return parseSecrets(await handle.readFile('utf8'));
+    return await handle.readFile('utf8');
   } catch (e) {
     if (e instanceof OperationalError) throw e;
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
       throw new OperationalError(`${file} is a symbolic link; dbps does not read passwords through it`, {
         hint: `remove the link (\`rm ${file}\`) and run \`dbps provision\` again: it writes a regular 0600 file`,
@@ -119,14 +204,6 @@ export async function readSecrets(stateDir: string): Promise<Secrets> {
   } finally {
     await handle?.close();
   }
-}
-
-async function writeSecrets(stateDir: string, secrets: Secrets): Promise<void> {
-  const body = `# Generated by dbps: account passwords. Mode 0600; never commit this file.\n${[...secrets]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('\n')}\n`;
-  await writeFileAtomic(secretsPath(stateDir), body, { mode: 0o600 });
 }
 
 /**
@@ -157,7 +234,8 @@ export async function ensureSecrets(
     }
   }
   try {
-    const secrets = await readSecrets(stateDir);
+    const text = await readSecretsText(stateDir);
+    const secrets = parseSecrets(text ?? '');
     let added = false;
     for (const o of owners) {
       const key = secretKey(o.server, o.user);
@@ -167,7 +245,10 @@ export async function ensureSecrets(
       secrets.set(key, storedPassword(secrets, o.server, o.user, fleetOwners) ?? generatePassword());
       added = true;
     }
-    if (added) await writeSecrets(stateDir, secrets);
+    // An older file (dotted keys, bare values) is rewritten in the sourceable form even when nothing is added.
+    const body = renderSecrets(secrets);
+    if (added || (text !== undefined && text !== body))
+      await writeFileAtomic(secretsPath(stateDir), body, { mode: 0o600 });
     return secrets;
   } finally {
     await rm(lock, { force: true });

@@ -195,8 +195,15 @@ describe('the provisioned fleet', () => {
         object: '`inventory`.`stock_levels`',
         via: 'direct grant → SELECT on `inventory`.`stock_levels`',
       },
+      {
+        rule: 'cross-service-access',
+        severity: 'allowed',
+        account: "'analytics_migrator'@'%'",
+        object: '`inventory`.`stock_levels`',
+        via: 'direct grant → SELECT on `inventory`.`stock_levels`',
+      },
     ]);
-    expect(doc.summary).toMatchObject({ errors: 0, warnings: 0, allowed: 1, serversAudited: 1, serversUnreachable: 0 });
+    expect(doc.summary).toMatchObject({ errors: 0, warnings: 0, allowed: 2, serversAudited: 1, serversUnreachable: 0 });
   });
 });
 

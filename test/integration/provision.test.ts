@@ -189,6 +189,7 @@ describe('dbps plan / provision on external servers', () => {
     expect(plan.code).toBe(1);
     expect(JSON.parse(plan.stdout).changes.map((c: { sql: string }) => c.sql)).toEqual([
       "GRANT SELECT ON `inventory`.`stock_levels` TO 'analytics_app'@'%'",
+      "GRANT SELECT ON `inventory`.`stock_levels` TO 'analytics_migrator'@'%'",
     ]);
     expect((await cli(['provision', 'analytics'])).code).toBe(0);
 

@@ -10,13 +10,17 @@ export const connectSpec: CommandSpec = {
     "server (--admin: works before provisioning; no default database until the service's database exists). " +
     "Credentials travel in a temporary 0600 option file, never on the command line. The client's exit code is returned.",
   options: [
-    { flags: '--user <name>', help: "one of the service's accounts (default: its app account)" },
+    {
+      flags: '--user <name>',
+      help: "one of the service's accounts, dbps_backup or dbps_monitor (default: its app account)",
+    },
     { flags: '--admin', help: "the server's admin access instead of a service account" },
     { flags: '-e, --execute <sql>', help: 'run SQL and exit instead of an interactive session' },
   ],
   examples: [
     'dbps connect orders',
     'dbps connect orders --user orders_migrator',
+    "dbps connect orders --user dbps_monitor -e 'SHOW GLOBAL STATUS'",
     "dbps connect inventory --admin -e 'SHOW PROCESSLIST'",
   ],
   exitCodes: {

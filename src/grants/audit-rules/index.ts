@@ -14,6 +14,7 @@ import { proxyPrivilege } from './proxy-privilege.js';
 import { remoteTableAccess } from './remote-table-access.js';
 import { remoteTableSecret } from './remote-table-secret.js';
 import type { AuditRule } from './rule.js';
+import { serverAccountPrivileges } from './server-account-privileges.js';
 import { wideDbPattern } from './wide-db-pattern.js';
 import { wildcardHost } from './wildcard-host.js';
 
@@ -25,6 +26,7 @@ export const AUDIT_RULES: readonly AuditRule[] = [
   remoteTableSecret,
   crossServiceForeignKey,
   globalDataPrivileges,
+  serverAccountPrivileges,
   wideDbPattern,
   mysqlSchemaAccess,
   grantOption,

@@ -1,6 +1,7 @@
 // The MariaDB resource of one server: image, my.cnf from its profile, memory, storage, root secret.
 import { mariadbObjectName, passwordSecretName, rootSecretName, userObjectName } from '../../fleet/k8s-names.js';
 import type { Fleet, FleetServer } from '../../fleet/model.js';
+import { exporterCollectorFlags } from '../../fleet/monitor.js';
 import { MONITOR_USER } from '../../fleet/roles.js';
 import { renderMyCnf, targetVersion } from '../../mycnf/render.js';
 import {
@@ -42,7 +43,10 @@ export function mariadbResource(fleet: Fleet, server: FleetServer, opts: K8sOpti
             enabled: true,
             username: MONITOR_USER,
             passwordSecretKeyRef: { name: monitorSecret, key: PASSWORD_KEY },
-            exporter: { podMetadata: { labels: { [ACCESS_LABEL]: 'exporter', [CLIENT_OF_LABEL]: name } } },
+            exporter: {
+              args: exporterCollectorFlags(),
+              podMetadata: { labels: { [ACCESS_LABEL]: 'exporter', [CLIENT_OF_LABEL]: name } },
+            },
           }
         : undefined,
     },

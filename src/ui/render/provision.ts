@@ -60,7 +60,8 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
       }
     }
     for (const f of s.failures) out.push(`  ${paint.bad('error')}: ${f.message}`);
-    for (const d of s.deferred) out.push(`  ${paint.warn('deferred')} ${d.object}: ${d.reason}`);
+    for (const d of s.deferred)
+      out.push(`  ${d.blocking ? paint.bad('broken') : paint.warn('deferred')} ${d.object}: ${d.reason}`);
     // An orphan that --prune drops is already shown as its drop; listing it again would say it stays.
     const dropped = new Set(
       s.changes.filter((c) => c.kind === 'drop-user' || c.kind === 'drop-database').map((c) => c.object),
@@ -82,9 +83,11 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
         ? `${pending} change${pending === 1 ? '' : 's'} pending; run \`dbps provision\` to apply.`
         : errors > 0
           ? 'Not known to be in sync: the servers above could not be planned.'
-          : deferred > 0
-            ? `Not in sync: ${deferred} grant${deferred === 1 ? ' waits' : 's wait'} for ${deferred === 1 ? 'its table' : 'their tables'}; run \`dbps provision\` again once ${deferred === 1 ? 'it exists' : 'they exist'}.`
-            : 'No changes.';
+          : r.servers.some((s) => s.deferred.some((d) => d.blocking))
+            ? 'Not in sync: fix what is marked broken above (dbps cannot repair it).'
+            : deferred > 0
+              ? `Not in sync: ${deferred} grant${deferred === 1 ? ' waits' : 's wait'} for ${deferred === 1 ? 'its table' : 'their tables'}; run \`dbps provision\` again once ${deferred === 1 ? 'it exists' : 'they exist'}.`
+              : 'No changes.';
   } else {
     const applied = r.servers.reduce((n, s) => n + s.applied, 0);
     summary = applied === 0 && errors === 0 ? 'No changes.' : `${applied} change${applied === 1 ? '' : 's'} applied.`;

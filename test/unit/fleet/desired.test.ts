@@ -8,6 +8,7 @@ import {
   desiredServer,
   OUTBOX_PUBLISHED_COLUMN,
 } from '../../../src/fleet/desired.js';
+import { MONITOR_TABLES } from '../../../src/fleet/monitor.js';
 import { fixtureFleet, fleetOf } from '../../helpers/fleets.js';
 
 const APP = ['CREATE TEMPORARY TABLES', 'DELETE', 'EXECUTE', 'INSERT', 'SELECT', 'UPDATE'];
@@ -127,15 +128,27 @@ describe('accounts dbps manages on every server', () => {
     }
   });
 
-  it('a monitor account with PROCESS, BINLOG MONITOR and SELECT on performance_schema only (not SELECT ON *.*)', () => {
+  it('a monitor account with no global privilege and SELECT on performance_schema counter tables only', () => {
     for (const d of byServer.values()) {
       const monitor = account(d, 'dbps_monitor');
       expect(monitor).toMatchObject({ kind: 'monitor', host: '%', maxUserConnections: 3 });
-      expect(monitor.grants.map((g) => [g.scope, g.privileges])).toEqual([
-        [{ level: 'global' }, ['BINLOG MONITOR', 'PROCESS']],
-        [{ level: 'database', database: 'performance_schema' }, ['SELECT']],
-      ]);
+      expect(monitor.grants.map((g) => [g.scope, g.privileges])).toEqual(
+        MONITOR_TABLES.map((t) => [{ level: 'table', database: 'performance_schema', table: t.table }, ['SELECT']]),
+      );
+      // Tables whose rows carry statement text are never among them.
+      expect(MONITOR_TABLES.map((t) => t.table).filter((t) => /threads|statements|history|current/.test(t))).toEqual(
+        [],
+      );
     }
+  });
+
+  it('defaults.monitor.host restricts the monitor account to that host', () => {
+    const f = fleetOf('version: 1\nfleet: t\ndefaults: { monitor: { host: "10.0.%" } }\nservices:\n  a: {}\n');
+    expect(account(desiredServer(f, f.servers[0]!), 'dbps_monitor').host).toBe('10.0.%');
+    expect(account(desiredServer(f, f.servers[0]!), 'a_app').host).toBe('%');
+    expect(() => fleetOf('version: 1\nfleet: t\ndefaults: { monitor: { host: "a b" } }\nservices:\n  a: {}\n')).toThrow(
+      /services\.yaml:3:30: account host "a b"/,
+    );
   });
 
   it("lists a server's databases with their charset and collation, and no database of another server", () => {
@@ -149,7 +162,7 @@ describe('accounts dbps manages on every server', () => {
 });
 
 describe('reads and the outbox', () => {
-  it('grants a declared read as SELECT on each named table, to app and readonly accounts only', () => {
+  it('grants a declared read as SELECT on each named table, to app, readonly and migrator accounts only', () => {
     const d = byServer.get('catalog-db')!;
     const app = account(d, 'product_catalog_app');
     expect(app.grants.filter((g) => g.scope.level === 'table')).toEqual([
@@ -164,7 +177,10 @@ describe('reads and the outbox', () => {
         reason: 'declared in services.product-catalog.reads',
       },
     ]);
-    expect(account(d, 'product_catalog_migrator').grants.filter((g) => g.scope.level === 'table')).toEqual([]);
+    // The migrator reads exactly the same tables (to create views over them), and nothing else there.
+    expect(account(d, 'product_catalog_migrator').grants.filter((g) => g.scope.level === 'table')).toEqual(
+      app.grants.filter((g) => g.scope.level === 'table'),
+    );
     // The read target's own accounts get nothing extra.
     expect(account(d, 'inventory_app').grants).toHaveLength(1);
   });

@@ -69,8 +69,10 @@ describe('text', () => {
         'analytics',
         "  allowed cross-service-access  'analytics_app'@'%' on shared: declared read: services.analytics.reads allows SELECT on inventory.stock_levels",
         '          via direct grant → SELECT on `inventory`.`stock_levels`',
+        "  allowed cross-service-access  'analytics_migrator'@'%' on shared: declared read: services.analytics.reads allows SELECT on inventory.stock_levels",
+        '          via direct grant → SELECT on `inventory`.`stock_levels`',
         '',
-        "No account can reach another service's data. 1 server audited; 1 declared read allowed.",
+        "No account can reach another service's data. 1 server audited; 2 declared reads allowed.",
         '',
       ].join('\n'),
     );
@@ -84,7 +86,7 @@ describe('text', () => {
     expect(text).toContain("fix SET DEFAULT ROLE NONE FOR 'orders_app'@'%'; REVOKE `outer_r` FROM 'orders_app'@'%';");
     expect(text).toMatch(/^\(server accounts\)\n {2}warning orphan-account/m);
     expect(text.indexOf('analytics\n')).toBeLessThan(text.indexOf('(server accounts)'));
-    expect(text).toMatch(/1 error, 1 warning, 2 allowed; 1 server audited \(fails on warning\)\.\n$/);
+    expect(text).toMatch(/1 error, 1 warning, 4 allowed; 1 server audited \(fails on warning\)\.\n$/);
   });
 });
 
@@ -96,7 +98,7 @@ describe('json', () => {
     expect(Object.keys(f)).toEqual(
       expect.arrayContaining(['rule', 'severity', 'server', 'account', 'object', 'privilege', 'via', 'message', 'fix']),
     );
-    expect(doc.summary).toMatchObject({ errors: 1, warnings: 0, allowed: 1, failing: 1, failOn: 'warning' });
+    expect(doc.summary).toMatchObject({ errors: 1, warnings: 0, allowed: 2, failing: 1, failOn: 'warning' });
   });
 });
 

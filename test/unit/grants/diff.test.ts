@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fleetFromText } from '../../../src/config/from-text.js';
 import { desiredServer } from '../../../src/fleet/desired.js';
+import { MONITOR_TABLES } from '../../../src/fleet/monitor.js';
 import {
   type Change,
   type DiffOptions,
@@ -110,7 +111,12 @@ function applied(catalog: Catalog, changes: Change[]): Catalog {
   return c;
 }
 
-const ALL_TABLES = new Set([tableKey('orders_db', 'orders_db_events_outbox'), tableKey('inventory', 'stock_levels')]);
+const ALL_TABLES = new Set([
+  tableKey('orders_db', 'orders_db_events_outbox'),
+  tableKey('inventory', 'stock_levels'),
+  // performance_schema tables always exist on a real server (the monitor account's table grants).
+  ...MONITOR_TABLES.map((t) => tableKey('performance_schema', t.table)),
+]);
 
 describe('diffServer', () => {
   it('plans an empty server in order: databases, outbox table, users, grants; database grants escaped', () => {
@@ -123,7 +129,10 @@ describe('diffServer', () => {
       "GRANT CREATE TEMPORARY TABLES, DELETE, EXECUTE, INSERT, SELECT, UPDATE ON `orders\\_db`.* TO 'orders_db_app'@'%'",
     );
     // The read target does not exist yet: deferred, not a failing GRANT.
-    expect(d.deferred).toEqual([expect.objectContaining({ object: "'analytics_app'@'%' on inventory.stock_levels" })]);
+    expect(d.deferred.filter((x) => !x.object.includes(' on performance_schema.'))).toEqual([
+      expect.objectContaining({ object: "'analytics_app'@'%' on inventory.stock_levels" }),
+      expect.objectContaining({ object: "'analytics_migrator'@'%' on inventory.stock_levels" }),
+    ]);
     expect(d.changes.every((c) => !c.destructive)).toBe(true);
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { exporterCollectorFlags } from '../../../src/fleet/monitor.js';
 import { hostPorts, memLimit, renderCompose } from '../../../src/render/compose.js';
 import { ecommerceFleet, fixtureFleet, fleetOf } from '../../helpers/fleets.js';
 import { schemaErrors, vendoredSchema } from '../../helpers/schemas.js';
@@ -34,14 +35,14 @@ describe('docker-compose.yml', () => {
   it('runs one mariadb container per local server, with the server or fleet version as image tag', () => {
     const local = mixed.servers.filter((s) => s.driver === 'local');
     const mariadb = Object.entries(doc.services).filter(([, s]) => s.image.startsWith('mariadb:'));
-    expect(mariadb.map(([name]) => name)).toStrictEqual(local.map((s) => s.name));
+    expect(mariadb.map(([name]) => name)).toStrictEqual(local.map((s) => `${s.name}-db`));
     for (const [, s] of mariadb) expect(s.image).toBe('mariadb:11.8');
     const pinned = fleetOf('version: 1\nfleet: t\nservices:\n  a: {}\nservers: {}\n');
-    expect(parse(renderCompose(pinned)).services.a.image).toBe(`mariadb:${pinned.mariadb}`);
+    expect(parse(renderCompose(pinned)).services['a-db'].image).toBe(`mariadb:${pinned.mariadb}`);
   });
 
   it('leaves external servers out (only their exporter runs) and says so in a comment', () => {
-    expect(doc.services.legacy).toBeUndefined();
+    expect(doc.services['legacy-db']).toBeUndefined();
     expect(doc.services['legacy-exporter']!.command).toContain('--mysqld.address=db.internal:3306');
     expect(text).toMatch(/^# External server legacy \(db\.internal:3306\) is not run here/m);
   });
@@ -54,7 +55,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('mounts the generated my.cnf read-only, keeps data in a named volume, limits memory, checks health', () => {
-    const orders = doc.services.orders!;
+    const orders = doc.services['orders-db']!;
     expect(orders.volumes).toStrictEqual([
       'orders-data:/var/lib/mysql',
       './mycnf/orders.cnf:/etc/mysql/conf.d/dbps.cnf:ro',
@@ -68,16 +69,18 @@ describe('docker-compose.yml', () => {
       'archive-data',
     ]);
     expect(orders.mem_limit).toBe('2g');
-    expect(doc.services.sessions!.mem_limit).toBe('512m');
+    expect(doc.services['sessions-db']!.mem_limit).toBe('512m');
     expect(orders.healthcheck!.test).toStrictEqual(['CMD', 'healthcheck.sh', '--connect', '--innodb_initialized']);
   });
 
   it('takes every password from the environment with a required-variable reference, never a value', () => {
-    expect(doc.services.orders!.environment).toStrictEqual({
+    expect(doc.services['orders-db']!.environment).toStrictEqual({
       MARIADB_ROOT_PASSWORD: expect.stringMatching(/^\$\{SHOP_ORDERS_ROOT_PASSWORD:\?[^}]+\}$/),
     });
     expect(doc.services['orders-exporter']!.environment).toStrictEqual({
-      MYSQLD_EXPORTER_PASSWORD: expect.stringMatching(/^\$\{SHOP_ORDERS_MONITOR_PASSWORD:\?[^}]+\}$/),
+      MYSQLD_EXPORTER_PASSWORD:
+        '${SHOP_ORDERS_MONITOR_PASSWORD:?set SHOP_ORDERS_MONITOR_PASSWORD to the password of dbps_monitor on server ' +
+        'orders (run: dbps env orders --user dbps_monitor --format dotenv >> .env)}',
     });
     // Every environment value anywhere in the file is such a reference.
     for (const s of Object.values(doc.services)) {
@@ -85,23 +88,31 @@ describe('docker-compose.yml', () => {
     }
     const passwordLines = text.split('\n').filter((l) => /^\s+\w*PASSWORD\w*:/i.test(l));
     expect(passwordLines.length).toBe(2 * 6 + 1);
-    for (const line of passwordLines) expect(line).toMatch(/:\s\$\{\w+:\?/);
+    for (const line of passwordLines) expect(line).toMatch(/:\s"?\$\{\w+:\?/);
   });
 
   it('runs one exporter per server as dbps_monitor, waiting for a healthy local server', () => {
     const exporters = Object.entries(doc.services).filter(([, s]) => s.image.startsWith('prom/mysqld-exporter:'));
     expect(exporters.map(([n]) => n)).toStrictEqual(mixed.servers.map((s) => `${s.name}-exporter`));
     expect(doc.services['orders-exporter']!.command).toStrictEqual([
-      '--mysqld.address=orders:3306',
+      '--mysqld.address=orders-db:3306',
       '--mysqld.username=dbps_monitor',
+      ...exporterCollectorFlags(),
     ]);
-    expect(doc.services['orders-exporter']!.depends_on).toStrictEqual({ orders: { condition: 'service_healthy' } });
+    // No collector that needs PROCESS, BINLOG MONITOR or SLAVE MONITOR (they would show other services' data).
+    expect(exporterCollectorFlags()).toContain('--no-collect.slave_status');
+    expect(
+      exporterCollectorFlags().filter((f) => /binlog_size|processlist|innodb_status|innodb_metrics/.test(f)),
+    ).toEqual([]);
+    expect(doc.services['orders-exporter']!.depends_on).toStrictEqual({
+      'orders-db': { condition: 'service_healthy' },
+    });
   });
 
   it('maps host ports on loopback: the declared port, else basePort upward skipping declared ones', () => {
-    expect(doc.services.customers!.ports).toStrictEqual(['127.0.0.1:3307:3306']);
-    expect(doc.services.shared!.ports).toStrictEqual(['127.0.0.1:3308:3306']);
-    expect(doc.services.orders!.ports).toStrictEqual(['127.0.0.1:3309:3306']);
+    expect(doc.services['customers-db']!.ports).toStrictEqual(['127.0.0.1:3307:3306']);
+    expect(doc.services['shared-db']!.ports).toStrictEqual(['127.0.0.1:3308:3306']);
+    expect(doc.services['orders-db']!.ports).toStrictEqual(['127.0.0.1:3309:3306']);
     const ports = [...hostPorts(mixed).values()];
     expect(new Set(ports).size).toBe(ports.length);
   });
@@ -117,10 +128,25 @@ describe('docker-compose.yml', () => {
     expect(memLimit(128 * 1024 ** 2)).toBe('128m');
   });
 
-  it('a fleet whose container names would collide never reaches the renderer: validate rejects it', () => {
-    expect(() => fleetOf('version: 1\nfleet: t\nservices:\n  a: {}\n  a-exporter: {}\n')).toThrow(
-      /services\.yaml:5:3: server "a-exporter" would be the docker-compose\.yml service "a-exporter"/,
-    );
-    expect(() => fleetOf('version: 1\nfleet: t\nservices:\n  prometheus: {}\n')).toThrow(/services\.yaml:4:3: /);
+  it('names database containers <server>-db, so an application container named after the service never clashes', () => {
+    const app = fleetOf('version: 1\nfleet: t\nservices:\n  orders: {}\n');
+    expect(Object.keys(parse(renderCompose(app)).services)).toStrictEqual([
+      'orders-db',
+      'orders-exporter',
+      'prometheus',
+    ]);
+  });
+
+  it('names that used to collide (a server and another one named <server>-exporter, a server named prometheus) no longer do', () => {
+    const fleet = fleetOf('version: 1\nfleet: t\nservices:\n  a: {}\n  a-exporter: {}\n  prometheus: {}\n');
+    expect(Object.keys(parse(renderCompose(fleet)).services)).toStrictEqual([
+      'a-db',
+      'a-exporter',
+      'a-exporter-db',
+      'a-exporter-exporter',
+      'prometheus-db',
+      'prometheus-exporter',
+      'prometheus',
+    ]);
   });
 });

@@ -6,6 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import { desiredServer, type GrantScope } from '../../../src/fleet/desired.js';
 import { DNS1123_LABEL } from '../../../src/fleet/k8s-names.js';
 import type { Fleet } from '../../../src/fleet/model.js';
+import { exporterCollectorFlags } from '../../../src/fleet/monitor.js';
 import type { K8sOptions } from '../../../src/render/k8s/common.js';
 import { k8sFiles, k8sServers, serverResources } from '../../../src/render/k8s/manifests.js';
 import { toYamlDocuments } from '../../../src/render/k8s/yaml.js';
@@ -233,7 +234,11 @@ describe('MariaDB resource', () => {
       enabled: true,
       username: 'dbps_monitor',
       passwordSecretKeyRef: { name: 'orders-dbps-monitor-password', key: 'password' },
-      exporter: { podMetadata: { labels: { 'dbps.dev/access': 'exporter', 'dbps.dev/client-of': 'orders' } } },
+      exporter: {
+        // The same collector flags as compose: only what dbps_monitor's privileges serve.
+        args: exporterCollectorFlags(),
+        podMetadata: { labels: { 'dbps.dev/access': 'exporter', 'dbps.dev/client-of': 'orders' } },
+      },
     });
     expect(manifests.some((m) => m.kind === 'Secret' && m.metadata.name === 'orders-dbps-monitor-password')).toBe(true);
     expect(manifests.some((m) => m.kind === 'User' && m.spec!.name === 'dbps_monitor')).toBe(false);

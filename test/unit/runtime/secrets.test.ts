@@ -6,6 +6,7 @@ import {
   ensureSecrets,
   generatePassword,
   legacySecretKey,
+  parseSecretKey,
   parseSecrets,
   passwordFor,
   readSecrets,
@@ -14,9 +15,22 @@ import {
 } from '../../../src/runtime/secrets.js';
 
 describe('secrets.env', () => {
-  it('names keys DBPS_PASSWORD.<server>.<user>, names as they are, anything but [A-Za-z0-9_-] as %XX', () => {
-    expect(secretKey('shared-1', 'orders_app')).toBe('DBPS_PASSWORD.shared-1.orders_app');
-    expect(secretKey('s', 'a.b=c%d é')).toBe('DBPS_PASSWORD.s.a%2Eb%3Dc%25d%20%C3%A9');
+  it('names keys DBPS_PASSWORD__<server>__<user>: shell names, reversible, odd names as _<hex>', () => {
+    expect(secretKey('shared', 'orders_app')).toBe('DBPS_PASSWORD__shared__orders_app');
+    expect(secretKey('shared-1', 'orders_app')).toBe('DBPS_PASSWORD___7368617265642D31__orders_app');
+    expect(secretKey('s', 'a.b=c%d é')).toBe('DBPS_PASSWORD__s___612E623D63256420C3A9');
+    for (const [server, user] of [
+      ['shared', 'orders_app'],
+      ['a_', 'b'],
+      ['a', '_b'],
+      ['a__b', 'c'],
+      ['s$1', 'u.x-y'],
+      ['Srv', 'é'],
+    ] as const) {
+      expect(secretKey(server, user)).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);
+      expect(parseSecretKey(secretKey(server, user))).toStrictEqual({ server, user });
+    }
+    expect(parseSecretKey('DBPS_PASSWORD_SHARED_ORDERS_APP')).toBeUndefined();
     // The old form, still read where unambiguous.
     expect(legacySecretKey('shared-1', 'orders.app')).toBe('DBPS_PASSWORD_SHARED_1_ORDERS_APP');
   });
@@ -34,6 +48,10 @@ describe('secrets.env', () => {
       ['a', 'b.app'],
       ['a', 'App'],
       ['a', 'app'],
+      ['a_', 'b'],
+      ['a', '_b'],
+      ['a__b', 'c'],
+      ['a', 'b__c'],
     ];
     expect(new Set(pairs.map(([s, u]) => secretKey(s, u))).size).toBe(pairs.length);
     for (const [s, u] of pairs) expect(parseSecrets(`${secretKey(s, u)}=pw`).get(secretKey(s, u))).toBe('pw');

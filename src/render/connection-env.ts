@@ -1,0 +1,61 @@
+// A service's connection as environment variables, a URL or JSON (`dbps env`). Pure.
+import { shellQuote } from '../util/shell-quote.js';
+
+export const ENV_FORMATS = ['dotenv', 'url', 'json'] as const;
+export type EnvFormat = (typeof ENV_FORMATS)[number];
+
+export interface ConnectionParts {
+  user: string;
+  password: string;
+  host: string;
+  port: number;
+  /** Empty for accounts without a default database (backup, monitor). */
+  database: string;
+  /** The local server's socket; absent for external servers. */
+  socket?: string;
+  /** The account connects through the socket only (host `localhost`): the URL names the socket. */
+  socketOnly: boolean;
+  /** Further variables under other names (the compose file's monitor password), printed last. */
+  extra?: Array<[string, string]>;
+}
+
+/**
+ * `mariadb://user:password@host:port/db`, every part percent-encoded (encodeURIComponent leaves only
+ * `A-Za-z0-9-_.!~*'()` as they are, so `@ : / ? # %` in a password cannot change the URL's shape). A
+ * socket-only account gets `?socketPath=…`, the MariaDB connectors' name for it.
+ */
+export function connectionUrl(c: ConnectionParts): string {
+  const e = encodeURIComponent;
+  const query = c.socketOnly && c.socket ? `?socketPath=${e(c.socket)}` : '';
+  return `mariadb://${e(c.user)}:${e(c.password)}@${e(c.host)}:${c.port}/${e(c.database)}${query}`;
+}
+
+/** The variables in output order: DATABASE_URL first, then each part; DB_SOCKET only for local servers. */
+export function connectionVariables(c: ConnectionParts): Array<[string, string]> {
+  return [
+    ['DATABASE_URL', connectionUrl(c)],
+    ['DB_HOST', c.host],
+    ['DB_PORT', String(c.port)],
+    ['DB_NAME', c.database],
+    ['DB_USER', c.user],
+    ['DB_PASSWORD', c.password],
+    ...(c.socket ? ([['DB_SOCKET', c.socket]] as Array<[string, string]>) : []),
+    ...(c.extra ?? []),
+  ];
+}
+
+/**
+ * The text `dbps env` prints. dotenv: `KEY='value'` lines, which `set -a; . FILE` and
+ * `docker compose --env-file FILE` both read literally (no `$` expansion, no word splitting).
+ */
+export function renderConnection(c: ConnectionParts, format: EnvFormat): string {
+  const vars = connectionVariables(c);
+  switch (format) {
+    case 'dotenv':
+      return `${vars.map(([k, v]) => `${k}=${shellQuote(v)}`).join('\n')}\n`;
+    case 'url':
+      return `${connectionUrl(c)}\n`;
+    case 'json':
+      return `${JSON.stringify(Object.fromEntries(vars), null, 2)}\n`;
+  }
+}
