@@ -1,10 +1,11 @@
 // <stateDir>/secrets.env: generated account passwords, `KEY=value` lines, mode 0600.
 // The one module that reads or writes it (provision fills it; `dbps connect` reads it).
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { acquireLock } from './lock.js';
 
 export type Secrets = Map<string, string>;
 
@@ -116,23 +117,8 @@ export async function ensureSecrets(
   fleetOwners: readonly SecretOwner[] = owners,
 ): Promise<Secrets> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const lock = `${secretsPath(stateDir)}.lock`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await (await open(lock, 'wx', 0o600)).close();
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw new OperationalError(`cannot create ${lock}: ${(e as Error).message}`);
-      if (Date.now() > deadline) {
-        throw new OperationalError(`${lock} has been held for 30 s`, {
-          hint: 'another dbps is storing passwords; if none runs, delete the lock file',
-        });
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  // The lock names its owner, so a provision killed while holding it does not block the next one.
+  const lock = await acquireLock(`${secretsPath(stateDir)}.lock`, { command: 'store passwords', timeoutMs: 30_000 });
   try {
     const secrets = await readSecrets(stateDir);
     let added = false;
@@ -147,7 +133,7 @@ export async function ensureSecrets(
     if (added) await writeSecrets(stateDir, secrets);
     return secrets;
   } finally {
-    await rm(lock, { force: true });
+    await lock.release();
   }
 }
 

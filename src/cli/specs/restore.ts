@@ -12,6 +12,7 @@ export const restoreSpec: CommandSpec = {
     'Refuses before stopping anything when a binlog for the window is missing or belongs to another binlog history (names\n' +
     'restart at every restore), or when a backup file or archived binlog no longer matches the sha256 recorded at backup\n' +
     'time. Binlog times have one-second resolution: events in the second of --to-time are not replayed.',
+  writes: true,
   options: [
     { flags: '--to-time <iso8601>', help: 'roll forward to this moment (with a zone: 2026-11-25T17:30:00Z)' },
     { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
