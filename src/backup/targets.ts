@@ -71,6 +71,8 @@ export function restoreTargets(servers: FleetServer[], state: FleetState): Resto
       cnf: entry.cnf,
       adminUser: entry.adminUser,
       ...(entry.history ? { history: entry.history } : {}),
+      ...(entry.movedAside ? { movedAside: entry.movedAside } : {}),
+      ...(entry.restore ? { restore: entry.restore } : {}),
     };
   });
 }

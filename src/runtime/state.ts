@@ -34,6 +34,41 @@ export interface LocalServerState {
    * Set by `dbps backup` when missing and renewed by `dbps restore`.
    */
   history?: string;
+  /**
+   * Present while a restore of this server is unfinished: written before the datadir is moved aside and
+   * removed when the restored server has been checked (or rolled back). `up` and `status` refuse the
+   * server while it is here; `dbps restore --resume` / `--rollback` finish it.
+   */
+  restore?: RestoreRecord;
+  /** Datadirs earlier restores moved aside, with the binlog history their binlogs belong to (point-in-time replay reads them). */
+  movedAside?: MovedAside[];
+}
+
+/** A restore in progress, as recorded in state.json. */
+export interface RestoreRecord {
+  /** Backup set id and its root directory (--dest). */
+  set: string;
+  root: string;
+  toTime?: string;
+  phase: 'copy-back' | 'start' | 'replay' | 'check';
+  /** Where the previous datadir was moved. */
+  movedAside: string;
+  /** The history the restored datadir begins, and the one of the datadir moved aside. */
+  history: string;
+  previousHistory?: string;
+  /** When the server was stopped: the moved-aside binlogs cover everything before this moment. */
+  stoppedAt: string;
+  /** Whether the server ran before the restore stopped it (a rollback starts it again). */
+  wasRunning: boolean;
+  pid: number;
+}
+
+/** A datadir moved aside by a restore. */
+export interface MovedAside {
+  dir: string;
+  history?: string;
+  /** Every binlog event in it happened before this moment. */
+  until: string;
 }
 
 export interface FleetState {

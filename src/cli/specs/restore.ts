@@ -1,8 +1,9 @@
+import { UsageError } from '../../errors.js';
 import type { CommandSpec } from '../spec.js';
 
 export const restoreSpec: CommandSpec = {
   name: 'restore',
-  args: '<id> [service...]',
+  args: '[id] [service...]',
   summary: 'restore servers from a backup set, optionally all to one point in time',
   description:
     'Stop the servers (all in the set, or those holding the named services), move each datadir aside (kept as\n' +
@@ -18,6 +19,9 @@ export const restoreSpec: CommandSpec = {
     { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
     { flags: '--memory-scale <factor>', help: 'as given to `dbps up` (env DBPS_MEMORY_SCALE)' },
     { flags: '--yes', help: 'restore without asking' },
+    { flags: '--force', help: 'with --no-verify-checksums: restore even a set whose `backups verify` failed' },
+    { flags: '--resume', help: 'finish an interrupted restore (the recorded set and --to-time), no ID needed' },
+    { flags: '--rollback', help: 'undo an interrupted restore: put the moved-aside datadir back, no ID needed' },
     {
       flags: '--no-verify-checksums',
       help: "restore even when the set's files no longer match their recorded sha256 (a damaged set)",
@@ -27,6 +31,8 @@ export const restoreSpec: CommandSpec = {
     'dbps restore latest --yes',
     'dbps restore 20261125T172650Z orders',
     'dbps restore 20261125T172650Z --to-time 2026-11-25T18:05:00Z --yes',
+    'dbps restore --resume --yes     # after an interrupted restore',
+    'dbps restore --rollback --yes   # or undo it',
   ],
   exitCodes: {
     0: 'restored and answering',
@@ -36,6 +42,9 @@ export const restoreSpec: CommandSpec = {
   async run({ args, opts, io }) {
     const [id, ...services] = args;
     const { run, parseToTime } = await import('../../commands/restore.js');
+    if (opts.resume === true && opts.rollback === true)
+      throw new UsageError('--resume and --rollback exclude each other', { hint: 'pass one of them' });
+    const finish = opts.resume === true ? 'resume' : opts.rollback === true ? 'rollback' : undefined;
     const toTime = parseToTime(opts.toTime as string | undefined);
     const canAsk = process.stdin.isTTY === true && process.stderr.isTTY === true && !io.opts.json;
     const confirm = async (question: string) => {
@@ -52,12 +61,14 @@ export const restoreSpec: CommandSpec = {
     const result = await run({
       file: io.opts.file,
       stateDir: io.opts.stateDir,
-      id: id!,
+      ...(id ? { id } : {}),
+      ...(finish ? { finish } : {}),
       services,
       ...(opts.dest ? { dest: String(opts.dest) } : {}),
       ...(toTime ? { toTime } : {}),
       ...(opts.memoryScale ? { memoryScale: String(opts.memoryScale) } : {}),
       verifyChecksums: opts.verifyChecksums !== false,
+      force: opts.force === true,
       confirm,
       onProgress: (p) => io.info(`${p.server}: ${p.phase}${p.message ? `: ${p.message}` : ''}`),
     });

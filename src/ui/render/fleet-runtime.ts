@@ -111,7 +111,9 @@ export function statusText(r: StatusResult, paint: Paint): string {
     }
     out += `\n${table(hrows, paint)}\n`;
   }
-  const notes = r.servers.filter((s) => s.state !== 'running' && s.detail && (s.state !== 'stopped' || s.shouldRun));
+  const notes = r.servers.filter(
+    (s) => s.restoreInterrupted || (s.state !== 'running' && s.detail && (s.state !== 'stopped' || s.shouldRun)),
+  );
   if (notes.length) out += `\n${notes.map((s) => `${stateText(s.state)} ${s.server}: ${s.detail}`).join('\n')}\n`;
   // `dbps up` starts local servers only; an external one that does not answer needs its own fix.
   const driverOf = new Map(r.servers.map((s) => [s.server, s.driver]));
