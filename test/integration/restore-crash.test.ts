@@ -69,7 +69,7 @@ afterAll(async () => {
 });
 
 describe('restore survives failures and kills', () => {
-  it('a restore that fails after the datadir moved puts the previous datadir back by itself', async () => {
+  it('a set that failed verify needs --force; a restore that fails after the datadir moved puts it back by itself', async () => {
     // A damaged system tablespace in the set (checksums skipped): the restored server cannot start.
     const backupDir = path.join(fleet.stateDir, 'backups', setId);
     const manifest = JSON.parse(readFileSync(path.join(backupDir, 'manifest.json'), 'utf8')) as {
@@ -79,6 +79,13 @@ describe('restore survives failures and kills', () => {
     const good = readFileSync(ibdata);
     await writeFile(ibdata, Buffer.alloc(good.length, 0x5a));
     try {
+      // `backups verify` finds the damage and records it; skipping the checksums alone is then not enough.
+      expect((await fleet.run(['backups', 'verify', setId])).code).toBe(3);
+      const refused = await fleet.run(['restore', setId, '--yes', '--no-verify-checksums']);
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toContain('--force');
+      expect(refused.stderr).toContain('nothing was stopped');
+      expect(entry().restore).toBeUndefined();
       const r = await fleet.run(['restore', setId, '--yes', '--no-verify-checksums', '--force']);
       expect(r.code).toBe(3);
       expect(r.stderr).toContain('rolled back');
