@@ -159,6 +159,12 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
         },
       );
     }
+    const inSet = path.resolve(opts.setDir, e.path);
+    if (!inSet.startsWith(`${path.resolve(opts.setDir)}${path.sep}`))
+      throw new OperationalError(
+        `the manifest of set ${opts.manifest.id} names ${e.path} for server "${t.server}", outside the set directory; nothing was stopped`,
+        { server: t.server, hint: 'the manifest was edited or damaged: restore another set (`dbps backups list`)' },
+      );
     entries.set(t.server, e);
   }
 
