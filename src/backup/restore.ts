@@ -159,6 +159,14 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
         },
       );
     }
+    // The GTID seeds the restored server's gtid_binlog_state; one that does not parse would fail only
+    // after the datadir moved, so it is refused here while everything still runs.
+    const gtid = e.binlog?.gtid;
+    if (gtid !== undefined && gtid !== '' && !/^\d+-\d+-\d+(,\s*\d+-\d+-\d+)*$/.test(gtid))
+      throw new OperationalError(
+        `the manifest of set ${opts.manifest.id} records GTID "${gtid.slice(0, 80)}" for server "${t.server}", which is not a GTID list (domain-server-sequence); nothing was stopped`,
+        { server: t.server, hint: 'the manifest was edited or damaged: restore another set (`dbps backups list`)' },
+      );
     const inSet = path.resolve(opts.setDir, e.path);
     if (!inSet.startsWith(`${path.resolve(opts.setDir)}${path.sep}`))
       throw new OperationalError(
@@ -413,7 +421,7 @@ export async function resumeRestore(opts: {
   const { target: t, record } = opts;
   const progress = (p: RestoreProgress) => opts.onProgress?.(p);
   const e = opts.manifest.servers.find((x) => x.server === t.server);
-  if (!e || e.status !== 'ok' || !e.path)
+  if (e?.status !== 'ok' || !e.path)
     throw new OperationalError(`server "${t.server}": backup set ${record.set} no longer holds a usable backup of it`, {
       server: t.server,
       hint: 'run `dbps restore --rollback` to put the previous datadir back',

@@ -5,9 +5,9 @@ import { listSets } from '../backup/manifest.js';
 import {
   type RestoreProgress,
   type RestoreServerResult,
+  restoreFromSet,
   resumeRestore,
   rollBack,
-  restoreFromSet,
   type ServerControl,
 } from '../backup/restore.js';
 import { defaultBackupRoot, restoreTargets } from '../backup/targets.js';
@@ -19,6 +19,7 @@ import { driverFor } from '../runtime/driver.js';
 import { localServerPid } from '../runtime/local.js';
 import { interruptedRestoreText } from '../runtime/restore-record.js';
 import { readState, updateState } from '../runtime/state.js';
+import { requireDirPath } from '../util/dir-arg.js';
 import { parseMemoryScale } from './up.js';
 
 export interface RestoreOptions {
@@ -109,6 +110,7 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
       hint: 'e.g. `dbps restore latest`; `dbps backups list` shows the sets',
     });
   const root = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
+  await requireDirPath('--dest', root);
   const sets = await listSets(root);
   const set =
     opts.id === 'latest' ? sets.filter((s) => s.manifest).pop() : sets.find((s) => path.basename(s.dir) === opts.id);

@@ -186,3 +186,15 @@ export async function acquireFleetLock(
     throw e;
   }
 }
+
+/** This process as a lock owner record (JSON text), for files that mark work in progress. */
+export function ownerRecord(command: string): string {
+  const startTime = processStartTime(process.pid);
+  return `${JSON.stringify({ pid: process.pid, ...(startTime ? { startTime } : {}), command, since: new Date().toISOString() })}\n`;
+}
+
+/** True when an owner record's process still runs; unreadable records count as alive (never deleted by mistake). */
+export function ownerTextAlive(text: string): boolean {
+  const owner = parseOwner(text);
+  return owner ? ownerAlive(owner) : true;
+}

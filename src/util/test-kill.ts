@@ -4,5 +4,5 @@
 /** Kills this process with SIGKILL when DBPS_TEST_KILL_AT names `point` (test-only hook). */
 export function killHere(point: string): void {
   const at = process.env.DBPS_TEST_KILL_AT;
-  if (at && at.split(',').includes(point)) process.kill(process.pid, 'SIGKILL');
+  if (at?.split(',').includes(point)) process.kill(process.pid, 'SIGKILL');
 }

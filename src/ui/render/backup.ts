@@ -98,7 +98,12 @@ export function backupsText(r: BackupsResult, p: Paint): string {
       const why = Object.entries(r.protects).map(
         ([id, servers]) => `  ${id} holds a newest good backup of ${servers.join(', ')}`,
       );
-      return `${[head, ...why].join('\n')}\n`;
+      const tmp = r.abandoned.length
+        ? [
+            `${r.dryRun ? 'would remove' : 'removed'} ${r.abandoned.length} half-written set(s) of killed backups: ${r.abandoned.join(', ')}`,
+          ]
+        : [];
+      return `${[head, ...tmp, ...why].join('\n')}\n`;
     }
   }
 }
