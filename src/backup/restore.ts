@@ -2,8 +2,9 @@
 // prepared backup back, start, and with a target time replay the binlogs from the backup's
 // position up to that moment, so every selected server ends at one common point in time.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, rename, rm, statfs } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { DbpsError, OperationalError } from '../errors.js';
 import type { MovedAside, RestoreRecord } from '../runtime/state.js';
@@ -206,6 +207,7 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
           server: t.server,
           hint: 'pick a time the archived binlogs cover, or a set taken before that time',
         });
+      await refuseForks(t.server, outcome.plan, candidates);
       plans.set(t.server, outcome.plan);
     }
   }
@@ -452,11 +454,53 @@ export async function resumeRestore(opts: {
         server: t.server,
         hint: 'run `dbps restore --rollback` to put the previous datadir back',
       });
+    await refuseForks(t.server, outcome.plan, candidates);
     plan = outcome.plan;
   }
   progress({ server: t.server, phase: 'stop' });
   await opts.control.stop(t.server);
   return finishOne(t, e, record, plan, opts, progress);
+}
+
+/**
+ * Two binlog files of one name and one history must be one file (an archived copy is a prefix of the
+ * live one). Different contents mean the history forked (a server ran on a datadir that kept an old
+ * history id), and replaying either would build a state that never existed.
+ */
+async function refuseForks(server: string, plan: ReplayPlan, candidates: BinlogCandidate[]): Promise<void> {
+  for (const f of plan.files) {
+    for (const c of candidates) {
+      if (c === f || c.file !== f.file || c.history !== f.history || c.path === f.path) continue;
+      if (!(await samePrefix(f.path, c.path)))
+        throw new OperationalError(
+          `server "${server}": binlog ${f.file} of history ${f.history ?? 'untagged'} exists twice with different contents, ${f.path} (${f.source}) and ${c.path} (${c.source}): the binlog history forked, so neither is replayed; nothing was stopped`,
+          {
+            server,
+            hint: 'restore without --to-time, or to a time covered by a set taken after the fork (`dbps backups list`)',
+          },
+        );
+    }
+  }
+}
+
+/** True when the shorter file is a prefix of the longer one. */
+async function samePrefix(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  if (!sa || !sb) return true;
+  const n = Math.min(sa.size, sb.size);
+  if (n === 0) return true;
+  const [ha, hb] = await Promise.all([a, b].map((f) => prefixHash(f, n)));
+  return ha === hb;
+}
+
+function prefixHash(file: string, bytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(file, { start: 0, end: bytes - 1 })
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
 }
 
 /** Refuses, before anything is stopped, a restore whose copy would not fit on the datadir's file system. */

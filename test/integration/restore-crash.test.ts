@@ -162,4 +162,31 @@ describe('restore survives failures and kills', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(await rowCount()).toBe(150);
   });
+  it('point-in-time refuses two binlogs of one name and history with different contents (a fork), naming both', async () => {
+    const history = entry().history!;
+    const s1 = await fleet.run(['--json', 'backup']);
+    expect(s1.code, s1.stderr).toBe(0);
+    const set1 = (JSON.parse(s1.stdout) as { id: string }).id;
+    await sql("INSERT INTO orders.items SELECT seq, 'timeline-a' FROM orders.seq_151_to_160");
+    expect((await fleet.run(['restore', set1, '--yes'])).code).toBe(0);
+    // What dbps before the restore record did after a restore killed in copy-back: the server went on
+    // under the old history id, so its new binlogs (names restarted) share names with the old ones.
+    const file = path.join(fleet.stateDir, 'state.json');
+    const state = JSON.parse(readFileSync(file, 'utf8'));
+    state.servers.orders.history = history;
+    await writeFile(file, JSON.stringify(state));
+    await sql("INSERT INTO orders.items SELECT seq, 'timeline-b' FROM orders.seq_161_to_170");
+    expect((await fleet.run(['backup'])).code).toBe(0);
+    await nextSecond();
+    const at = new Date().toISOString();
+    await nextSecond();
+    const r = await fleet.run(['restore', set1, '--to-time', at, '--yes']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('forked');
+    expect(r.stderr).toContain('nothing was stopped');
+    expect(r.stderr).toMatch(/exists twice with different contents, \/\S+ \(set .+\) and \/\S+ \(/);
+    // Refused before anything stopped: the server still has timeline b, no record.
+    expect(entry().restore).toBeUndefined();
+    expect(await rowCount()).toBe(160);
+  });
 });
