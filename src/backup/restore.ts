@@ -130,6 +130,7 @@ export async function binlogCandidates(opts: {
             path: path.join(d.dir, n),
             source: d.source,
             coveredUntil: d.until,
+            live: true,
             ...(d.history ? { history: d.history } : {}),
           });
         }
@@ -244,42 +245,45 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  const wasRunning = new Map<string, boolean>();
-  for (const t of opts.targets) wasRunning.set(t.server, await opts.control.running(t.server));
-  await Promise.all(
-    opts.targets.map(async (t) => {
-      progress({ server: t.server, phase: 'stop' });
-      await opts.control.stop(t.server);
-    }),
-  );
-  const stoppedAt = now();
+  // The record and the new history come before the stop: a restore killed from here on is refused by
+  // `up` and `status` (never started as if healthy) and finished by --resume or undone by --rollback.
+  const records = new Map<string, RestoreRecord>();
+  for (const t of opts.targets) {
+    const record: RestoreRecord = {
+      set: opts.manifest.id,
+      root: path.dirname(opts.setDir),
+      ...(opts.toTime ? { toTime: opts.toTime.toISOString() } : {}),
+      phase: 'stop',
+      movedAside: `${t.datadir}.before-restore-${stamp}`,
+      history: newHistoryId(now()),
+      ...(t.history ? { previousHistory: t.history } : {}),
+      stoppedAt: now().toISOString(),
+      wasRunning: await opts.control.running(t.server),
+      pid: process.pid,
+    };
+    records.set(t.server, record);
+    await opts.control.update(t.server, (x) => {
+      x.restore = record;
+      x.history = record.history;
+    });
+  }
   const settled = await Promise.allSettled(
     opts.targets.map(async (t) => {
       const e = entries.get(t.server)!;
-      const aside = `${t.datadir}.before-restore-${stamp}`;
-      // The record and the new history come first: a restore killed from here on is refused by `up` and
-      // `status` (never started as if healthy) and finished by --resume or undone by --rollback.
-      const record: RestoreRecord = {
-        set: opts.manifest.id,
-        root: path.dirname(opts.setDir),
-        ...(opts.toTime ? { toTime: opts.toTime.toISOString() } : {}),
-        phase: 'copy-back',
-        movedAside: aside,
-        history: newHistoryId(now()),
-        ...(t.history ? { previousHistory: t.history } : {}),
-        stoppedAt: stoppedAt.toISOString(),
-        wasRunning: wasRunning.get(t.server) === true,
-        pid: process.pid,
-      };
-      await opts.control.update(t.server, (x) => {
-        x.restore = record;
-        x.history = record.history;
-      });
-      await rename(t.datadir, aside);
-      const plan = plans.get(t.server);
-      // The live binlogs were read from the datadir before it moved; read them where it is now.
-      if (plan) for (const f of plan.files) if (f.source === 'datadir') f.path = path.join(aside, f.file);
+      const record = records.get(t.server)!;
       try {
+        progress({ server: t.server, phase: 'stop' });
+        await opts.control.stop(t.server);
+        killHere('restore:stop');
+        record.stoppedAt = now().toISOString();
+        record.phase = 'copy-back';
+        await opts.control.update(t.server, (x) => {
+          x.restore = record;
+        });
+        await rename(t.datadir, record.movedAside);
+        const plan = plans.get(t.server);
+        // The live binlogs were read from the datadir before it moved; read them where it is now.
+        if (plan) for (const f of plan.files) if (f.source === 'datadir') f.path = path.join(record.movedAside, f.file);
         return await finishOne(t, e, record, plan, opts, progress);
       } catch (err) {
         throw await rollBackAfter(t, record, opts.control, err, progress);
@@ -436,7 +440,7 @@ export async function resumeRestore(opts: {
       sets: opts.sets,
       server: t.server,
       ...(e.binlogBase ? { base: e.binlogBase } : {}),
-      datadir: record.movedAside,
+      datadir: existsSync(record.movedAside) ? record.movedAside : t.datadir,
       ...(record.previousHistory ? { liveHistory: record.previousHistory } : {}),
       liveCoveredUntil: new Date(record.stoppedAt),
       ...(t.movedAside ? { movedAside: t.movedAside } : {}),
@@ -459,6 +463,12 @@ export async function resumeRestore(opts: {
   }
   progress({ server: t.server, phase: 'stop' });
   await opts.control.stop(t.server);
+  if (!existsSync(record.movedAside)) {
+    // Killed before the datadir moved: it is still the previous one, intact. Move it aside now.
+    record.stoppedAt = new Date().toISOString();
+    if (existsSync(t.datadir)) await rename(t.datadir, record.movedAside);
+    if (plan) for (const f of plan.files) if (f.source === 'datadir') f.path = path.join(record.movedAside, f.file);
+  }
   return finishOne(t, e, record, plan, opts, progress);
 }
 

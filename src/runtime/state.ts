@@ -51,7 +51,7 @@ export interface RestoreRecord {
   set: string;
   root: string;
   toTime?: string;
-  phase: 'copy-back' | 'start' | 'replay' | 'check';
+  phase: 'stop' | 'copy-back' | 'start' | 'replay' | 'check';
   /** Where the previous datadir was moved. */
   movedAside: string;
   /** The history the restored datadir begins, and the one of the datadir moved aside. */
