@@ -194,7 +194,7 @@ async function finishInterrupted(opts: RestoreOptions, fleet: Fleet, env: NodeJS
     throw new UsageError(`restore --${opts.finish} not confirmed`, { hint: 'pass --yes to go ahead without asking' });
   const memoryScale = parseMemoryScale(opts.memoryScale, env);
   const control = controlFor(fleet, servers, opts.stateDir, env, memoryScale);
-  const targets = restoreTargets(servers, state);
+  const targets = restoreTargets(servers, state, true);
   const results: RestoreServerResult[] = [];
   let id = '';
   for (const t of targets) {

@@ -111,6 +111,12 @@ describe('restore survives failures and kills', () => {
     const up = await fleet.run(['up']);
     expect(up.code).toBe(3);
     expect(up.stdout + up.stderr).toContain('dbps restore --rollback');
+    // Nor do provision and backup work on the half-restored server.
+    for (const args of [['provision'], ['backup']]) {
+      const refused = await fleet.run(args);
+      expect(refused.code, args[0]).toBe(3);
+      expect(refused.stdout + refused.stderr).toContain('dbps restore --resume');
+    }
     // A new restore does not pile onto the unfinished one.
     const again = await fleet.run(['restore', setId, '--yes']);
     expect(again.code).toBe(3);
