@@ -84,4 +84,22 @@ describe('backup leftovers and bad input', () => {
     expect(existsSync(path.join(fleet.stateDir, 'servers', 'orders', 'data', 'mysql'))).toBe(true);
     expect((await fleet.run(['status'])).code).toBe(0);
   });
+
+  it('a restore that would not fit on the datadir file system is refused before the server is stopped', async () => {
+    const id = readdirSync(root()).find((n) => !n.startsWith('.'))!;
+    const file = path.join(root(), id, 'manifest.json');
+    const m = JSON.parse(readFileSync(file, 'utf8'));
+    m.servers[0].binlog.gtid = '0-1-1'; // the previous test damaged it
+    // A set recorded as far larger than any disk here (the size is dbps's own record, not checked by sha256).
+    m.servers[0].sizeBytes = 2 ** 50;
+    await writeFile(file, JSON.stringify(m));
+    const pid = fleet.state().servers.orders!.pid;
+    const r = await fleet.run(['restore', id, '--yes']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /restoring needs about \d+ MiB free on the file system of .*servers\/orders, which has \d+ MiB; nothing was stopped/,
+    );
+    expect(fleet.state().servers.orders!.pid).toBe(pid);
+    expect((await fleet.run(['status'])).code).toBe(0);
+  });
 });

@@ -2,7 +2,7 @@
 // state dir it is given, and a state.json entry pointing elsewhere (a `cp -a` of a running project) is
 // refused before anything is stopped, moved or backed up.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,15 @@ import { createFleet, destroyAllFleets, randomBasePort } from '../helpers/local-
 
 const copies: string[] = [];
 afterAll(async () => {
+  // Should a copy ever start servers of its own (the bug this file guards against), none outlives the test.
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (/mariadbd/.test(cmd) && copies.some((c) => cmd.includes(`${c}/`))) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
   for (const c of copies) await rm(c, { recursive: true, force: true });
   await destroyAllFleets();
 });
