@@ -12,7 +12,13 @@ export const restoreSpec: CommandSpec = {
     "moved aside) from the backup's recorded position up to that moment, so every server ends at the same point in time.\n" +
     'Refuses before stopping anything when a binlog for the window is missing or belongs to another binlog history (names\n' +
     'restart at every restore), or when a backup file or archived binlog no longer matches the sha256 recorded at backup\n' +
-    'time. Binlog times have one-second resolution: events in the second of --to-time are not replayed.',
+    'time. Binlog times have one-second resolution: events in the second of --to-time are not replayed.\n' +
+    'All or nothing: free space is checked before anything stops, a "restore in progress" record (set, phase, moved-aside\n' +
+    'datadir, new binlog history) is written to state.json before the stop, and any failure puts the moved-aside datadir\n' +
+    'back. If dbps itself is killed, `up` and `status` refuse the server (exit 3) until `dbps restore --resume` finishes\n' +
+    'the same restore (same set and --to-time) or `dbps restore --rollback` puts the previous datadir back.\n' +
+    'Test-only: DBPS_TEST_KILL_AT=restore:stop|restore:copy-back|restore:start|restore:replay|restore:done makes dbps\n' +
+    'SIGKILL itself at that point.',
   writes: true,
   options: [
     { flags: '--to-time <iso8601>', help: 'roll forward to this moment (with a zone: 2026-11-25T17:30:00Z)' },
@@ -37,7 +43,7 @@ export const restoreSpec: CommandSpec = {
   exitCodes: {
     0: 'restored and answering',
     2: 'unknown set or service, bad time, not confirmed',
-    3: 'binlogs missing or of another history for the window, a damaged set (checksums), a failed backup entry, a server did not come back',
+    3: 'binlogs missing, of another history or forked for the window, a damaged set (checksums, failed verify without --force), a failed backup entry, not enough space, a server did not come back (rolled back), an interrupted restore pending',
   },
   async run({ args, opts, io }) {
     const [id, ...services] = args;
