@@ -109,16 +109,16 @@ export async function readState(stateDir: string): Promise<FleetState> {
  */
 function checkEntryPaths(stateDir: string, name: string, entry: LocalServerState): void {
   const want = serverFiles(stateDir, name);
+  // The socket is not compared: where it lives may change between dbps versions (short-path directories),
+  // while every other path lies under the server's directory, which a copied project cannot share.
   const inside = (p: string) => p === want.dir || p.startsWith(`${want.dir}${path.sep}`);
   const wrong: [string, string | undefined][] = [
     ['dir', entry.dir === want.dir ? undefined : entry.dir],
     ['datadir', entry.datadir === want.datadir ? undefined : entry.datadir],
-    ['socket', entry.socket === want.socket ? undefined : entry.socket],
     ['pidFile', entry.pidFile === want.pidFile ? undefined : entry.pidFile],
     ['cnf', entry.cnf === want.cnf ? undefined : entry.cnf],
     ['logError', entry.logError === want.logError ? undefined : entry.logError],
     ['tmpdir', entry.tmpdir === undefined || entry.tmpdir === want.tmpdir ? undefined : entry.tmpdir],
-    ['socketDir', entry.socketDir === undefined || entry.socketDir === want.socketDir ? undefined : entry.socketDir],
     ['restore.movedAside', entry.restore && !inside(entry.restore.movedAside) ? entry.restore.movedAside : undefined],
     ...(entry.movedAside ?? []).map((a): [string, string | undefined] => [
       'movedAside',
