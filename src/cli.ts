@@ -5,6 +5,7 @@ import { COMMANDS } from './cli/registry.js';
 import type { CommandSpec } from './cli/spec.js';
 import { ExitCode, UsageError } from './errors.js';
 import { removeOptionFilesOnSignals } from './runtime/client-defaults.js';
+import type { HeldLock } from './runtime/lock.js';
 import { useRunDir } from './runtime/run-dir.js';
 import { describeError } from './ui/error-text.js';
 import { processOutput } from './ui/output.js';
@@ -69,13 +70,26 @@ function addCommand(program: Command, spec: CommandSpec, onExit: (code: number) 
     const args = (received.slice(0, -2) as (string | string[] | undefined)[]).flatMap((a) =>
       a === undefined ? [] : Array.isArray(a) ? a : [a],
     );
+    let lock: HeldLock | undefined;
     try {
-      onExit(await spec.run({ args, opts: command.opts(), io }));
+      const opts = command.opts();
+      const writes = typeof spec.writes === 'function' ? spec.writes({ args, opts }) : spec.writes === true;
+      if (writes) {
+        const { acquireFleetLock, describeOwner } = await import('./runtime/lock.js');
+        lock = await acquireFleetLock(globals.stateDir, {
+          command: [spec.name, ...args].join(' ').slice(0, 200),
+          timeoutMs: globals.lockTimeoutMs,
+          onWait: (holder) => io.info(`waiting for ${describeOwner(holder)} to finish (up to --lock-timeout)`),
+        });
+      }
+      onExit(await spec.run({ args, opts, io }));
     } catch (e) {
       const report = describeError(e, globals.verbose);
       if (globals.json) io.json({ version: 1, ...report.json });
       process.stderr.write(report.text);
       onExit(report.exitCode);
+    } finally {
+      await lock?.release().catch(() => undefined);
     }
   });
 }

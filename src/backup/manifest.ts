@@ -1,7 +1,7 @@
 // manifest.json of a backup set: what each server's backup holds and whether it can be restored.
 // Pure shape + (de)serialisation here; the few file helpers at the end are the only I/O.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { BinlogPosition } from './binlog-info.js';
@@ -183,6 +183,36 @@ export async function listSets(root: string): Promise<ListedSet[]> {
             : `damaged manifest.json (${(e as Error).message})`,
       });
     }
+  }
+  return out;
+}
+
+/** The file inside a `.tmp-<id>` set naming the dbps process writing it (a LockOwner record). */
+export const TEMP_OWNER_FILE = '.owner';
+
+/**
+ * The `.tmp-<id>` directories under a backup root whose writer is gone: its recorded process is dead
+ * (`alive` says), or it records none (an older dbps) and has not changed for an hour.
+ */
+export async function abandonedTempSets(
+  root: string,
+  alive: (ownerText: string) => boolean,
+  nowMs: number = Date.now(),
+): Promise<string[]> {
+  let names: string[];
+  try {
+    names = (await readdir(root, { withFileTypes: true }))
+      .filter((d) => d.isDirectory() && d.name.startsWith(TEMP_PREFIX))
+      .map((d) => d.name);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    throw e;
+  }
+  const out: string[] = [];
+  for (const name of names.sort()) {
+    const dir = path.join(root, name);
+    const owner = await readFile(path.join(dir, TEMP_OWNER_FILE), 'utf8').catch(() => undefined);
+    if (owner !== undefined ? !alive(owner) : nowMs - (await stat(dir)).mtimeMs > 3_600_000) out.push(dir);
   }
   return out;
 }

@@ -13,6 +13,11 @@ export interface BinlogCandidate {
   coveredUntil: Date;
   /** The binlog history the file belongs to (names restart at every restore); undefined for untagged (older) files. */
   history?: string;
+  /**
+   * A file read from a datadir (live or moved aside): its coveredUntil is when that datadir was last
+   * written, shared by all its files, not when this file was closed.
+   */
+  live?: boolean;
   /** sha256 recorded when the file was archived, checked before the replay; absent for live files. */
   sha256?: string;
 }
@@ -89,12 +94,19 @@ export function planReplay(
   const files: BinlogCandidate[] = [];
   let index = start.index;
   const width = position.file.length - start.base.length - 1;
+  const nameAt = (i: number) => `${start.base}.${String(i).padStart(width, '0')}`;
   for (;;) {
     const name = `${start.base}.${String(index).padStart(width, '0')}`;
     const found = byName.get(name);
     if (!found) break;
     files.push(found);
     if (found.coveredUntil.getTime() >= toTime.getTime()) {
+      // Live files (in a datadir) all carry the moment the datadir was last written as their
+      // cover, so a live file followed by another is not known to reach toTime: every later live
+      // file of the history goes in too (mariadb-binlog stops at --stop-datetime across files).
+      if (found.live) {
+        for (let i = index + 1, next = byName.get(nameAt(i)); next; next = byName.get(nameAt(++i))) files.push(next);
+      }
       return {
         ok: true,
         plan: {

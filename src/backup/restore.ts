@@ -2,9 +2,13 @@
 // prepared backup back, start, and with a target time replay the binlogs from the backup's
 // position up to that moment, so every selected server ends at one common point in time.
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { OperationalError } from '../errors.js';
+import { DbpsError, OperationalError } from '../errors.js';
+import type { MovedAside, RestoreRecord } from '../runtime/state.js';
+import { killHere } from '../util/test-kill.js';
 import { splitBinlogName } from './binlog-info.js';
 import { sha256File } from './files.js';
 import { type BackupManifest, type ListedSet, newHistoryId, type ServerBackup } from './manifest.js';
@@ -22,14 +26,27 @@ export interface RestoreTarget {
   adminUser: string;
   /** The binlog history of the current datadir (state.json); its live binlogs belong to it. */
   history?: string;
+  /** Datadirs earlier restores moved aside: their binlogs belong to older histories and can still be replayed. */
+  movedAside?: MovedAside[];
+  /** An unfinished restore of this server (state.json), for --resume and --rollback. */
+  restore?: RestoreRecord;
+}
+
+/** The parts of a server's state.json entry a restore changes. */
+export interface RestoreStateEntry {
+  history?: string;
+  restore?: RestoreRecord;
+  movedAside?: MovedAside[];
 }
 
 /** Stops and starts servers; the command wires it to the runtime driver. */
 export interface ServerControl {
   stop(server: string): Promise<void>;
   start(server: string): Promise<void>;
-  /** Records the restored datadir's new binlog history (state.json), before it starts writing binlogs. */
-  setHistory(server: string, history: string): Promise<void>;
+  /** True when the server's mariadbd runs now. */
+  running(server: string): Promise<boolean>;
+  /** Changes the server's state.json entry (history, restore record, moved-aside datadirs). */
+  update(server: string, change: (entry: RestoreStateEntry) => void): Promise<void>;
 }
 
 export interface RestoreServerResult {
@@ -44,7 +61,7 @@ export interface RestoreServerResult {
 
 export interface RestoreProgress {
   server: string;
-  phase: 'plan' | 'checksums' | 'stop' | 'copy-back' | 'start' | 'replay' | 'check' | 'done';
+  phase: 'plan' | 'checksums' | 'space' | 'stop' | 'copy-back' | 'start' | 'replay' | 'check' | 'done' | 'rollback';
   message?: string;
 }
 
@@ -73,6 +90,8 @@ export async function binlogCandidates(opts: {
   /** The binlog history of the files in `datadir`. */
   liveHistory?: string;
   liveCoveredUntil: Date;
+  /** Datadirs earlier restores moved aside (newest last); their binlogs are read after the live ones. */
+  movedAside?: MovedAside[];
 }): Promise<BinlogCandidate[]> {
   const out: BinlogCandidate[] = [];
   for (const s of opts.sets) {
@@ -91,21 +110,30 @@ export async function binlogCandidates(opts: {
     }
   }
   if (opts.base) {
-    let names: string[] = [];
-    try {
-      names = await readdir(opts.datadir);
-    } catch {
-      names = [];
-    }
-    for (const n of names.sort()) {
-      if (splitBinlogName(n)?.base === opts.base) {
-        out.push({
-          file: n,
-          path: path.join(opts.datadir, n),
-          source: 'datadir',
-          coveredUntil: opts.liveCoveredUntil,
-          ...(opts.liveHistory ? { history: opts.liveHistory } : {}),
-        });
+    const dirs = [
+      { dir: opts.datadir, history: opts.liveHistory, until: opts.liveCoveredUntil, source: 'datadir' },
+      ...[...(opts.movedAside ?? [])]
+        .reverse()
+        .map((a) => ({ dir: a.dir, history: a.history, until: new Date(a.until), source: a.dir })),
+    ];
+    for (const d of dirs) {
+      let names: string[] = [];
+      try {
+        names = await readdir(d.dir);
+      } catch {
+        names = [];
+      }
+      for (const n of names.sort()) {
+        if (splitBinlogName(n)?.base === opts.base) {
+          out.push({
+            file: n,
+            path: path.join(d.dir, n),
+            source: d.source,
+            coveredUntil: d.until,
+            live: true,
+            ...(d.history ? { history: d.history } : {}),
+          });
+        }
       }
     }
   }
@@ -133,6 +161,20 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
         },
       );
     }
+    // The GTID seeds the restored server's gtid_binlog_state; one that does not parse would fail only
+    // after the datadir moved, so it is refused here while everything still runs.
+    const gtid = e.binlog?.gtid;
+    if (gtid !== undefined && gtid !== '' && !/^\d+-\d+-\d+(,\s*\d+-\d+-\d+)*$/.test(gtid))
+      throw new OperationalError(
+        `the manifest of set ${opts.manifest.id} records GTID "${gtid.slice(0, 80)}" for server "${t.server}", which is not a GTID list (domain-server-sequence); nothing was stopped`,
+        { server: t.server, hint: 'the manifest was edited or damaged: restore another set (`dbps backups list`)' },
+      );
+    const inSet = path.resolve(opts.setDir, e.path);
+    if (!inSet.startsWith(`${path.resolve(opts.setDir)}${path.sep}`))
+      throw new OperationalError(
+        `the manifest of set ${opts.manifest.id} names ${e.path} for server "${t.server}", outside the set directory; nothing was stopped`,
+        { server: t.server, hint: 'the manifest was edited or damaged: restore another set (`dbps backups list`)' },
+      );
     entries.set(t.server, e);
   }
 
@@ -151,6 +193,7 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
         datadir: t.datadir,
         ...(t.history ? { liveHistory: t.history } : {}),
         liveCoveredUntil: planTime,
+        ...(t.movedAside ? { movedAside: t.movedAside } : {}),
       });
       const outcome = planReplay(
         t.server,
@@ -165,6 +208,7 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
           server: t.server,
           hint: 'pick a time the archived binlogs cover, or a set taken before that time',
         });
+      await refuseForks(t.server, outcome.plan, candidates);
       plans.set(t.server, outcome.plan);
     }
   }
@@ -190,60 +234,306 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
     }
   }
 
+  // Enough room for the copy (and the unpacked archive) before anything is stopped: a copy-back that
+  // runs out of space leaves a half-written datadir.
+  for (const t of opts.targets) {
+    progress({ server: t.server, phase: 'space' });
+    await checkFreeSpace(t, entries.get(t.server)!);
+  }
+
   const stamp = now()
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  const results: RestoreServerResult[] = [];
-  await Promise.all(
-    opts.targets.map(async (t) => {
-      progress({ server: t.server, phase: 'stop' });
-      await opts.control.stop(t.server);
-    }),
-  );
-  await Promise.all(
+  // The record and the new history come before the stop: a restore killed from here on is refused by
+  // `up` and `status` (never started as if healthy) and finished by --resume or undone by --rollback.
+  const records = new Map<string, RestoreRecord>();
+  for (const t of opts.targets) {
+    const record: RestoreRecord = {
+      set: opts.manifest.id,
+      root: path.dirname(opts.setDir),
+      ...(opts.toTime ? { toTime: opts.toTime.toISOString() } : {}),
+      phase: 'stop',
+      movedAside: `${t.datadir}.before-restore-${stamp}`,
+      history: newHistoryId(now()),
+      ...(t.history ? { previousHistory: t.history } : {}),
+      stoppedAt: now().toISOString(),
+      wasRunning: await opts.control.running(t.server),
+      pid: process.pid,
+    };
+    records.set(t.server, record);
+    await opts.control.update(t.server, (x) => {
+      x.restore = record;
+      x.history = record.history;
+    });
+  }
+  const settled = await Promise.allSettled(
     opts.targets.map(async (t) => {
       const e = entries.get(t.server)!;
-      const aside = `${t.datadir}.before-restore-${stamp}`;
-      await rename(t.datadir, aside);
-      progress({ server: t.server, phase: 'copy-back' });
-      await copyBack(t, path.join(opts.setDir, e.path!), e.prepared, opts.workRoot);
-      // The restored datadir begins a new binlog history (its binlog names restart), recorded before
-      // the server writes its first binlog so no later backup mixes it with the one moved aside.
-      const history = newHistoryId(now());
-      await opts.control.setHistory(t.server, history);
-      progress({ server: t.server, phase: 'start' });
-      await opts.control.start(t.server);
-      await resetGtidState(t, e.binlog?.gtid);
-      const result: RestoreServerResult = {
-        server: t.server,
-        movedAside: aside,
-        history,
-        ...(e.binlog?.gtid ? { gtid: e.binlog.gtid } : {}),
-      };
-      const plan = plans.get(t.server);
-      if (plan) {
-        // The live binlogs were read from the datadir before it moved; read them where it is now.
-        for (const f of plan.files) if (f.source === 'datadir') f.path = path.join(aside, f.file);
-        progress({
-          server: t.server,
-          phase: 'replay',
-          message: `${plan.files.length} binlog file(s) up to ${plan.stopDatetimeUtc} UTC`,
+      const record = records.get(t.server)!;
+      try {
+        progress({ server: t.server, phase: 'stop' });
+        await opts.control.stop(t.server);
+        killHere('restore:stop');
+        record.stoppedAt = now().toISOString();
+        record.phase = 'copy-back';
+        await opts.control.update(t.server, (x) => {
+          x.restore = record;
         });
-        await replay(t, plan);
-        result.replay = {
-          files: plan.files.map((f) => `${f.file} (${f.source})`),
-          from: `${plan.startFile}:${plan.startPosition}`,
-          until: `${plan.stopDatetimeUtc}Z`,
-        };
+        await rename(t.datadir, record.movedAside);
+        const plan = plans.get(t.server);
+        // The live binlogs were read from the datadir before it moved; read them where it is now.
+        if (plan) for (const f of plan.files) if (f.source === 'datadir') f.path = path.join(record.movedAside, f.file);
+        return await finishOne(t, e, record, plan, opts, progress);
+      } catch (err) {
+        throw await rollBackAfter(t, record, opts.control, err, progress);
       }
-      progress({ server: t.server, phase: 'check' });
-      result.gtid = await checkServer(t);
-      progress({ server: t.server, phase: 'done' });
-      results.push(result);
     }),
   );
-  return opts.targets.map((t) => results.find((r) => r.server === t.server)!);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<RestoreServerResult>).value);
+}
+
+/** Copy-back, start, replay and check of one server whose datadir is moved aside and whose record is written. */
+async function finishOne(
+  t: RestoreTarget,
+  e: ServerBackup,
+  record: RestoreRecord,
+  plan: ReplayPlan | undefined,
+  opts: { setDir: string; workRoot: string; control: ServerControl },
+  progress: (p: RestoreProgress) => void,
+): Promise<RestoreServerResult> {
+  const phase = async (p: RestoreRecord['phase']) => {
+    record.phase = p;
+    await opts.control.update(t.server, (x) => {
+      if (x.restore) x.restore.phase = p;
+    });
+  };
+  progress({ server: t.server, phase: 'copy-back' });
+  await rm(t.datadir, { recursive: true, force: true });
+  await mkdir(t.datadir, { recursive: true, mode: 0o700 });
+  killHere('restore:copy-back');
+  await copyBack(t, path.join(opts.setDir, e.path!), e.prepared, opts.workRoot);
+  await phase('start');
+  killHere('restore:start');
+  progress({ server: t.server, phase: 'start' });
+  await opts.control.start(t.server);
+  await resetGtidState(t, e.binlog?.gtid);
+  const result: RestoreServerResult = {
+    server: t.server,
+    movedAside: record.movedAside,
+    history: record.history,
+    ...(e.binlog?.gtid ? { gtid: e.binlog.gtid } : {}),
+  };
+  if (plan) {
+    await phase('replay');
+    killHere('restore:replay');
+    progress({
+      server: t.server,
+      phase: 'replay',
+      message: `${plan.files.length} binlog file(s) up to ${plan.stopDatetimeUtc} UTC`,
+    });
+    await replay(t, plan);
+    result.replay = {
+      files: plan.files.map((f) => `${f.file} (${f.source})`),
+      from: `${plan.startFile}:${plan.startPosition}`,
+      until: `${plan.stopDatetimeUtc}Z`,
+    };
+  }
+  await phase('check');
+  progress({ server: t.server, phase: 'check' });
+  result.gtid = await checkServer(t);
+  killHere('restore:done');
+  await opts.control.update(t.server, (x) => {
+    delete x.restore;
+    x.movedAside = [
+      ...(x.movedAside ?? []),
+      {
+        dir: record.movedAside,
+        ...(record.previousHistory ? { history: record.previousHistory } : {}),
+        until: record.stoppedAt,
+      },
+    ];
+  });
+  progress({ server: t.server, phase: 'done' });
+  return result;
+}
+
+/**
+ * Puts the moved-aside datadir back after a failed restore and starts the server on it again; returns
+ * the error to report (the original one, saying that it was rolled back, or why the rollback failed too).
+ */
+async function rollBackAfter(
+  t: RestoreTarget,
+  record: RestoreRecord,
+  control: ServerControl,
+  err: unknown,
+  progress: (p: RestoreProgress) => void,
+): Promise<DbpsError> {
+  const why = err instanceof Error ? err.message : String(err);
+  progress({ server: t.server, phase: 'rollback', message: why });
+  try {
+    await rollBack(t, record, control);
+  } catch (e) {
+    return new OperationalError(
+      `server "${t.server}": restore failed (${why}) and putting the previous datadir back failed too (${(e as Error).message})`,
+      {
+        server: t.server,
+        hint: `fix that, then run \`dbps restore --rollback\` (the previous datadir is ${record.movedAside})`,
+      },
+    );
+  }
+  return new OperationalError(
+    `server "${t.server}": restore from set ${record.set} failed (${why}); rolled back: the server has its previous data again`,
+    {
+      server: t.server,
+      ...(err instanceof DbpsError && err.hint ? { hint: err.hint } : {}),
+    },
+  );
+}
+
+/** Undoes a restore: stops the server, puts the moved-aside datadir back, restores its history, starts it if it ran. */
+export async function rollBack(t: RestoreTarget, record: RestoreRecord, control: ServerControl): Promise<void> {
+  await control.stop(t.server);
+  if (existsSync(record.movedAside)) {
+    await rm(t.datadir, { recursive: true, force: true });
+    await rename(record.movedAside, t.datadir);
+  } else if (!existsSync(path.join(t.datadir, 'mysql'))) {
+    throw new OperationalError(`server "${t.server}": the previous datadir ${record.movedAside} is gone`, {
+      server: t.server,
+      hint: 'finish the restore with `dbps restore --resume` instead',
+    });
+  }
+  await control.update(t.server, (x) => {
+    delete x.restore;
+    if (record.previousHistory) x.history = record.previousHistory;
+    else delete x.history;
+  });
+  if (record.wasRunning) await control.start(t.server);
+}
+
+/** Finishes an interrupted restore from its record: a fresh copy-back of the same set, start, the same replay, check. */
+export async function resumeRestore(opts: {
+  target: RestoreTarget;
+  record: RestoreRecord;
+  setDir: string;
+  manifest: BackupManifest;
+  sets: ListedSet[];
+  control: ServerControl;
+  workRoot: string;
+  onProgress?: (p: RestoreProgress) => void;
+}): Promise<RestoreServerResult> {
+  const { target: t, record } = opts;
+  const progress = (p: RestoreProgress) => opts.onProgress?.(p);
+  const e = opts.manifest.servers.find((x) => x.server === t.server);
+  if (e?.status !== 'ok' || !e.path)
+    throw new OperationalError(`server "${t.server}": backup set ${record.set} no longer holds a usable backup of it`, {
+      server: t.server,
+      hint: 'run `dbps restore --rollback` to put the previous datadir back',
+    });
+  let plan: ReplayPlan | undefined;
+  if (record.toTime) {
+    // The binlogs that were live before the restore are in the moved-aside datadir, of the previous history.
+    const candidates = await binlogCandidates({
+      setId: record.set,
+      sets: opts.sets,
+      server: t.server,
+      ...(e.binlogBase ? { base: e.binlogBase } : {}),
+      datadir: existsSync(record.movedAside) ? record.movedAside : t.datadir,
+      ...(record.previousHistory ? { liveHistory: record.previousHistory } : {}),
+      liveCoveredUntil: new Date(record.stoppedAt),
+      ...(t.movedAside ? { movedAside: t.movedAside } : {}),
+    });
+    const outcome = planReplay(
+      t.server,
+      e.binlog,
+      new Date(e.copyEndedAt ?? e.endedAt),
+      candidates,
+      new Date(record.toTime),
+      e.history,
+    );
+    if (!outcome.ok)
+      throw new OperationalError(outcome.reason, {
+        server: t.server,
+        hint: 'run `dbps restore --rollback` to put the previous datadir back',
+      });
+    await refuseForks(t.server, outcome.plan, candidates);
+    plan = outcome.plan;
+  }
+  progress({ server: t.server, phase: 'stop' });
+  await opts.control.stop(t.server);
+  if (!existsSync(record.movedAside)) {
+    // Killed before the datadir moved: it is still the previous one, intact. Move it aside now.
+    record.stoppedAt = new Date().toISOString();
+    if (existsSync(t.datadir)) await rename(t.datadir, record.movedAside);
+    if (plan) for (const f of plan.files) if (f.source === 'datadir') f.path = path.join(record.movedAside, f.file);
+  }
+  return finishOne(t, e, record, plan, opts, progress);
+}
+
+/**
+ * Two binlog files of one name and one history must be one file (an archived copy is a prefix of the
+ * live one). Different contents mean the history forked (a server ran on a datadir that kept an old
+ * history id), and replaying either would build a state that never existed.
+ */
+async function refuseForks(server: string, plan: ReplayPlan, candidates: BinlogCandidate[]): Promise<void> {
+  for (const f of plan.files) {
+    for (const c of candidates) {
+      if (c === f || c.file !== f.file || c.history !== f.history || c.path === f.path) continue;
+      if (!(await samePrefix(f.path, c.path)))
+        throw new OperationalError(
+          `server "${server}": binlog ${f.file} of history ${f.history ?? 'untagged'} exists twice with different contents, ${f.path} (${f.source}) and ${c.path} (${c.source}): the binlog history forked, so neither is replayed; nothing was stopped`,
+          {
+            server,
+            hint: 'restore without --to-time, or to a time covered by a set taken after the fork (`dbps backups list`)',
+          },
+        );
+    }
+  }
+}
+
+/** True when the shorter file is a prefix of the longer one. */
+async function samePrefix(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  if (!sa || !sb) return true;
+  const n = Math.min(sa.size, sb.size);
+  if (n === 0) return true;
+  const [ha, hb] = await Promise.all([a, b].map((f) => prefixHash(f, n)));
+  return ha === hb;
+}
+
+function prefixHash(file: string, bytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(file, { start: 0, end: bytes - 1 })
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+/** Refuses, before anything is stopped, a restore whose copy would not fit on the datadir's file system. */
+async function checkFreeSpace(t: RestoreTarget, e: ServerBackup): Promise<void> {
+  if (!e.sizeBytes) return;
+  // A compressed or unprepared backup is first unpacked or copied into the work dir, then copied back.
+  const factor = e.path?.endsWith('.tar.zst') ? 4 : e.prepared ? 1 : 2;
+  const need = e.sizeBytes * factor + 64 * 1024 * 1024;
+  let free: number;
+  try {
+    const fs = await statfs(path.dirname(t.datadir));
+    free = Number(fs.bavail) * Number(fs.bsize);
+  } catch {
+    return;
+  }
+  if (free < need)
+    throw new OperationalError(
+      `server "${t.server}": restoring needs about ${Math.ceil(need / 1048576)} MiB free on the file system of ${path.dirname(t.datadir)}, which has ${Math.floor(free / 1048576)} MiB; nothing was stopped`,
+      {
+        server: t.server,
+        hint: 'free some space (old `.before-restore-*` datadirs, `dbps backups prune`), then run the restore again',
+      },
+    );
 }
 
 async function copyBack(t: RestoreTarget, src: string, prepared: boolean, workRoot: string): Promise<void> {

@@ -5,18 +5,22 @@ import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'no
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import { type Job, type JobRunner, runJobsSilently } from '../runtime/jobs.js';
+import { ownerRecord, ownerTextAlive } from '../runtime/lock.js';
 import { someNames } from '../util/suggest.js';
+import { killHere } from '../util/test-kill.js';
 import { compareVersions, parseVersion } from '../util/version.js';
 import { BINLOG_INFO_FILES, type BinlogPosition, parseBinlogInfo, splitBinlogName } from './binlog-info.js';
 import { freeBytes, hashTree, isDiskFull, sha256File, treeSize } from './files.js';
 import {
   type ArchivedBinlog,
+  abandonedTempSets,
   type BackupManifest,
   type Compression,
   listSets,
   type ServerBackup,
   setIdFor,
   setStatusOf,
+  TEMP_OWNER_FILE,
   TEMP_PREFIX,
   writeManifest,
 } from './manifest.js';
@@ -147,6 +151,8 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   // written, and the copies below start together instead of each after its own connect.
   const preflight = await preflightAll(opts.targets, toolVersion);
   await mkdir(opts.dest, { recursive: true, mode: 0o700 });
+  // Half-written sets of backups that were killed hold space and are never listed: remove them first.
+  for (const dir of await abandonedTempSets(opts.dest, ownerTextAlive)) await rm(dir, { recursive: true, force: true });
   await checkSpace(opts);
   const started = now();
   let id = setIdFor(started);
@@ -156,6 +162,8 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   const tmpDir = path.join(opts.dest, `${TEMP_PREFIX}${id}`);
   // Backups hold every row of every service: readable by the owner only.
   await mkdir(tmpDir, { mode: 0o700 });
+  // The writer's pid and start time: `backups prune` and the next backup remove the set if it dies.
+  await writeFile(path.join(tmpDir, TEMP_OWNER_FILE), ownerRecord('backup'), { mode: 0o600 });
   await mkdir(path.join(tmpDir, SERVERS_DIR), { recursive: true, mode: 0o700 });
   const archived = archivedKeys(existing.flatMap((s) => s.manifest?.servers ?? []));
 
@@ -235,6 +243,8 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
     compress: opts.compress,
     servers: entries,
   };
+  killHere('backup:manifest');
+  await rm(path.join(tmpDir, TEMP_OWNER_FILE), { force: true });
   await writeManifest(tmpDir, manifest);
   const dir = path.join(opts.dest, id);
   await rename(tmpDir, dir);
@@ -473,6 +483,11 @@ async function backupOne(
     return finish('ok');
   } catch (e) {
     await rm(target, { recursive: true, force: true }).catch(() => undefined);
+    await rm(`${target}.tar.zst`, { force: true }).catch(() => undefined);
+    // The files are gone: a failed entry must not count (or point at) what it no longer holds.
+    delete entry.sizeBytes;
+    delete entry.path;
+    delete entry.checksum;
     const reason = isDiskFull(e) ? 'disk full' : e instanceof OperationalError ? e.message : (e as Error).message;
     return finish('failed', reason);
   }

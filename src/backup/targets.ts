@@ -4,6 +4,7 @@ import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import type { FleetServer } from '../fleet/model.js';
 import { BACKUP_USER } from '../fleet/roles.js';
+import { interruptedRestoreText } from '../runtime/restore-record.js';
 import { passwordFor, readSecrets } from '../runtime/secrets.js';
 import type { FleetState } from '../runtime/state.js';
 import type { RestoreTarget } from './restore.js';
@@ -14,7 +15,7 @@ export function defaultBackupRoot(stateDir: string): string {
   return path.join(stateDir, 'backups');
 }
 
-function localEntry(server: FleetServer, state: FleetState) {
+function localEntry(server: FleetServer, state: FleetState, interrupted = false) {
   const entry = state.servers[server.name];
   if (!entry) {
     throw new OperationalError(
@@ -24,6 +25,11 @@ function localEntry(server: FleetServer, state: FleetState) {
         hint: `run \`dbps up ${server.services[0] ?? server.name}\``,
       },
     );
+  }
+  if (entry.restore && !interrupted) {
+    // A half-restored datadir is not worth a backup, and another restore must not pile onto it.
+    const { message, hint } = interruptedRestoreText(server.name, entry.restore);
+    throw new OperationalError(message, { server: server.name, hint });
   }
   return entry;
 }
@@ -60,10 +66,10 @@ export async function backupTargets(
   });
 }
 
-/** Restore targets for local servers. */
-export function restoreTargets(servers: FleetServer[], state: FleetState): RestoreTarget[] {
+/** Restore targets for local servers; `interrupted` (for --resume / --rollback) accepts servers with an unfinished restore. */
+export function restoreTargets(servers: FleetServer[], state: FleetState, interrupted = false): RestoreTarget[] {
   return servers.map((server) => {
-    const entry = localEntry(server, state);
+    const entry = localEntry(server, state, interrupted);
     return {
       server: server.name,
       datadir: entry.datadir,
@@ -71,6 +77,8 @@ export function restoreTargets(servers: FleetServer[], state: FleetState): Resto
       cnf: entry.cnf,
       adminUser: entry.adminUser,
       ...(entry.history ? { history: entry.history } : {}),
+      ...(entry.movedAside ? { movedAside: entry.movedAside } : {}),
+      ...(entry.restore ? { restore: entry.restore } : {}),
     };
   });
 }

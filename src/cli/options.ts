@@ -1,5 +1,6 @@
 // Global options as data, resolved by a pure function: flag beats env beats default.
 import path from 'node:path';
+import { UsageError } from '../errors.js';
 
 export interface GlobalOptions {
   /** services.yaml path as given (relative paths stay relative for messages). */
@@ -12,6 +13,8 @@ export interface GlobalOptions {
   color: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** How long a command that changes the fleet waits for another one holding the fleet lock (--lock-timeout). */
+  lockTimeoutMs: number;
 }
 
 export interface GlobalFlags {
@@ -21,7 +24,11 @@ export interface GlobalFlags {
   color?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  lockTimeout?: string;
 }
+
+/** Default of --lock-timeout, in seconds. */
+export const DEFAULT_LOCK_TIMEOUT_S = 30;
 
 /** Global flags in commander form; cli.ts registers them and the README lists them. */
 export const GLOBAL_OPTIONS = [
@@ -35,6 +42,11 @@ export const GLOBAL_OPTIONS = [
   { flags: '--no-color', help: 'plain output (also NO_COLOR)' },
   { flags: '-q, --quiet', help: 'print only results and errors' },
   { flags: '-v, --verbose', help: 'more detail, and stack traces on errors' },
+  {
+    flags: '--lock-timeout <seconds>',
+    help: 'how long a command that changes servers or state waits for another one to finish (env DBPS_LOCK_TIMEOUT)',
+    defaultText: `${DEFAULT_LOCK_TIMEOUT_S}`,
+  },
 ] as const;
 
 /** Resolves global flags against the environment; pure. */
@@ -52,5 +64,17 @@ export function resolveGlobalOptions(flags: GlobalFlags, env: NodeJS.ProcessEnv,
     color,
     quiet: flags.quiet === true,
     verbose: flags.verbose === true,
+    lockTimeoutMs: parseLockTimeout(flags.lockTimeout ?? env.DBPS_LOCK_TIMEOUT),
   };
+}
+
+/** --lock-timeout / DBPS_LOCK_TIMEOUT: seconds, 0 or more; anything else is a usage error. */
+export function parseLockTimeout(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_LOCK_TIMEOUT_S * 1000;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > 86_400)
+    throw new UsageError(`--lock-timeout "${raw}" is not a number of seconds between 0 and 86400`, {
+      hint: 'e.g. --lock-timeout 120, or 0 to fail at once when another dbps holds the fleet',
+    });
+  return Math.round(value * 1000);
 }

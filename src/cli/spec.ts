@@ -27,6 +27,11 @@ export interface CommandSpec {
   examples: string[];
   /** Exit codes this command returns, with their meaning. */
   exitCodes: Partial<Record<0 | 1 | 2 | 3, string>>;
+  /**
+   * True (or a test of the arguments) when the command changes servers or state: it then runs under the
+   * state dir's fleet lock, waiting up to --lock-timeout for another writer. Read-only commands never wait.
+   */
+  writes?: boolean | ((ctx: { args: string[]; opts: Record<string, unknown> }) => boolean);
   /** Loads the command and its renderer lazily, runs it, prints, and returns the exit code. */
   run(ctx: CommandContext): Promise<number>;
 }

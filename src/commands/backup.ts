@@ -9,6 +9,7 @@ import { selectServers } from '../fleet/select.js';
 import { requireBinary } from '../runtime/binaries.js';
 import type { JobRunner } from '../runtime/jobs.js';
 import { readState, updateState } from '../runtime/state.js';
+import { requireDirPath } from '../util/dir-arg.js';
 
 export interface BackupOptions {
   file: string;
@@ -71,6 +72,7 @@ export async function run(opts: BackupOptions): Promise<BackupResult> {
   }
   const targets = await backupTargets(local, state, opts.stateDir, env);
   const dest = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
+  await requireDirPath('--dest', dest);
   const { manifest, dir } = await takeBackupSet({
     fleet: fleet.name,
     targets,

@@ -1,11 +1,12 @@
 // dbps backups [list|show ID|verify ID|prune --keep N]: what backup sets exist, and keeping them honest.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { type BackupManifest, type ListedSet, listSets } from '../backup/manifest.js';
+import { abandonedTempSets, type BackupManifest, type ListedSet, listSets } from '../backup/manifest.js';
 import { selectPrune } from '../backup/retention.js';
 import { defaultBackupRoot } from '../backup/targets.js';
 import { type VerifyProgress, verifySet } from '../backup/verify.js';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
+import { ownerTextAlive } from '../runtime/lock.js';
 import { quoted } from '../util/printable.js';
 import { someNames } from '../util/suggest.js';
 
@@ -49,6 +50,8 @@ export type BackupsResult =
       root: string;
       kept: string[];
       removed: string[];
+      /** Half-written `.tmp-<id>` sets of killed backups, removed (or, with --dry-run, to remove). */
+      abandoned: string[];
       /** Set id → the servers whose newest good backups it holds. */
       protects: Record<string, string[]>;
       dryRun: boolean;
@@ -71,7 +74,8 @@ export function summarise(s: ListedSet): SetSummary {
     status: m.status,
     startedAt: m.startedAt,
     sizeBytes: m.servers.reduce(
-      (n, e) => n + (e.sizeBytes ?? 0) + e.archivedBinlogs.reduce((k, b) => k + b.size, 0),
+      // A failed entry's files were removed: only ok entries hold bytes.
+      (n, e) => (e.status === 'ok' ? n + (e.sizeBytes ?? 0) + e.archivedBinlogs.reduce((k, b) => k + b.size, 0) : n),
       0,
     ),
     servers: m.servers.map((e) => ({
@@ -148,8 +152,10 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
       const sets = await listSets(root);
       const usable = sets.filter((s) => s.manifest).map((s) => s.manifest!);
       const selection = selectPrune(usable, opts.keep);
+      const abandoned = await abandonedTempSets(root, ownerTextAlive);
       if (!opts.dryRun) {
         for (const id of selection.remove) await rm(path.join(root, id), { recursive: true, force: true });
+        for (const dir of abandoned) await rm(dir, { recursive: true, force: true });
       }
       return {
         command: 'backups',
@@ -157,6 +163,7 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
         root,
         kept: selection.keep,
         removed: selection.remove,
+        abandoned: abandoned.map((d) => path.basename(d)),
         protects: selection.protects,
         dryRun: opts.dryRun === true,
         exitCode: ExitCode.ok,

@@ -2,25 +2,41 @@
 // forward to one common moment. Destructive for the running data, so it asks first (or --yes).
 import path from 'node:path';
 import { listSets } from '../backup/manifest.js';
-import { type RestoreProgress, type RestoreServerResult, restoreFromSet } from '../backup/restore.js';
+import {
+  type RestoreProgress,
+  type RestoreServerResult,
+  restoreFromSet,
+  resumeRestore,
+  rollBack,
+  type ServerControl,
+} from '../backup/restore.js';
 import { defaultBackupRoot, restoreTargets } from '../backup/targets.js';
 import { loadFleet } from '../config/load.js';
-import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
+import { ExitCode, type ExitCodeValue, OperationalError, UsageError } from '../errors.js';
+import type { Fleet, FleetServer } from '../fleet/model.js';
 import { selectServers } from '../fleet/select.js';
 import { driverFor } from '../runtime/driver.js';
+import { localServerPid } from '../runtime/local.js';
+import { interruptedRestoreText } from '../runtime/restore-record.js';
 import { readState, updateState } from '../runtime/state.js';
+import { requireDirPath } from '../util/dir-arg.js';
 import { quoted } from '../util/printable.js';
 import { parseMemoryScale } from './up.js';
 
 export interface RestoreOptions {
   file: string;
   stateDir: string;
-  id: string;
+  /** Set id, `latest`; ignored by --resume and --rollback (they use the recorded set). */
+  id?: string;
+  /** Finish an interrupted restore (`resume`) or put the moved-aside datadir back (`rollback`). */
+  finish?: 'resume' | 'rollback';
   services: string[];
   dest?: string;
   toTime?: Date;
   /** Check the set's recorded sha256 checksums before anything is stopped (default); false restores a damaged set anyway. */
   verifyChecksums?: boolean;
+  /** With verifyChecksums false: restore even a set whose recorded `backups verify` failed. */
+  force?: boolean;
   /** Asked before anything is stopped; --yes answers it. */
   confirm: (question: string) => Promise<boolean>;
   /** As `dbps up --memory-scale`: the restored servers restart with the same my.cnf. */
@@ -32,6 +48,8 @@ export interface RestoreOptions {
 export interface RestoreResult {
   command: 'restore';
   id: string;
+  /** Set for --resume / --rollback. */
+  finished?: 'resume' | 'rollback';
   toTime?: string;
   servers: RestoreServerResult[];
   exitCode: ExitCodeValue;
@@ -51,11 +69,49 @@ export function parseToTime(text: string | undefined): Date | undefined {
   return d;
 }
 
+function controlFor(
+  fleet: Fleet,
+  servers: FleetServer[],
+  stateDir: string,
+  env: NodeJS.ProcessEnv,
+  memoryScale: number,
+): ServerControl {
+  const byName = new Map(servers.map((s) => [s.name, s]));
+  const ctx = async () => ({ fleet, stateDir, state: await readState(stateDir), env, progress: () => undefined });
+  return {
+    async stop(name) {
+      const server = byName.get(name)!;
+      await (await driverFor(server)).stop(server, await ctx(), { destroy: false });
+    },
+    async start(name) {
+      const server = byName.get(name)!;
+      const c = await ctx();
+      await (await driverFor(server)).start(server, c, { port: c.state.servers[name]!.port, memoryScale });
+    },
+    async running(name) {
+      const c = await ctx();
+      return (await localServerPid(stateDir, name, c.state.servers[name])) !== undefined;
+    },
+    async update(name, change) {
+      await updateState(stateDir, (s) => {
+        const e = s.servers[name];
+        if (e) change(e);
+      });
+    },
+  };
+}
+
 /** Restores the selected servers (every server of the set when none is named). */
 export async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const env = opts.env ?? process.env;
   const fleet = await loadFleet(opts.file);
+  if (opts.finish) return finishInterrupted(opts, fleet, env);
+  if (!opts.id)
+    throw new UsageError('name the backup set to restore', {
+      hint: 'e.g. `dbps restore latest`; `dbps backups list` shows the sets',
+    });
   const root = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
+  await requireDirPath('--dest', root);
   const sets = await listSets(root);
   const set =
     opts.id === 'latest' ? sets.filter((s) => s.manifest).pop() : sets.find((s) => path.basename(s.dir) === opts.id);
@@ -73,39 +129,30 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
     );
   const state = await readState(opts.stateDir);
   const targets = restoreTargets(servers, state);
+  for (const t of targets) {
+    if (t.restore)
+      throw new OperationalError(interruptedRestoreText(t.server, t.restore).message, {
+        server: t.server,
+        hint: interruptedRestoreText(t.server, t.restore).hint,
+      });
+  }
+  if (opts.verifyChecksums === false && !opts.force) {
+    const failed = manifest.servers.filter((e) => targets.some((t) => t.server === e.server) && e.verify?.ok === false);
+    if (failed.length)
+      throw new OperationalError(
+        `backup set ${manifest.id} failed \`dbps backups verify\` for ${failed.map((e) => `"${e.server}" (${e.verify!.reason ?? 'verify failed'})`).join(', ')}; nothing was stopped`,
+        {
+          server: failed[0]!.server,
+          hint: 'restore another set (`dbps backups list`), or add --force to restore this damaged one anyway',
+        },
+      );
+  }
   const what = `${servers.map((s) => s.name).join(', ')} from set ${manifest.id}${opts.toTime ? ` rolled forward to ${opts.toTime.toISOString()}` : ''}`;
   if (!(await opts.confirm(`Stop and restore ${what}? The current datadirs are moved aside, not deleted.`))) {
     throw new UsageError('restore not confirmed', { hint: 'pass --yes to restore without asking' });
   }
   const memoryScale = parseMemoryScale(opts.memoryScale, env);
-  const byName = new Map(servers.map((s) => [s.name, s]));
-  const control = {
-    async stop(name: string) {
-      const server = byName.get(name)!;
-      const driver = await driverFor(server);
-      await driver.stop(
-        server,
-        { fleet, stateDir: opts.stateDir, state: await readState(opts.stateDir), env, progress: () => undefined },
-        { destroy: false },
-      );
-    },
-    async start(name: string) {
-      const server = byName.get(name)!;
-      const driver = await driverFor(server);
-      const current = await readState(opts.stateDir);
-      await driver.start(
-        server,
-        { fleet, stateDir: opts.stateDir, state: current, env, progress: () => undefined },
-        { port: current.servers[name]!.port, memoryScale },
-      );
-    },
-    async setHistory(name: string, history: string) {
-      await updateState(opts.stateDir, (s) => {
-        const e = s.servers[name];
-        if (e) e.history = history;
-      });
-    },
-  };
+  const control = controlFor(fleet, servers, opts.stateDir, env, memoryScale);
   const results = await restoreFromSet({
     setDir: set.dir,
     manifest,
@@ -124,4 +171,62 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
     servers: results,
     exitCode: ExitCode.ok,
   };
+}
+
+/** --resume / --rollback: every selected server with an unfinished restore record. */
+async function finishInterrupted(opts: RestoreOptions, fleet: Fleet, env: NodeJS.ProcessEnv): Promise<RestoreResult> {
+  const state = await readState(opts.stateDir);
+  // Without an id the positional arguments are service names.
+  const names = [...(opts.id ? [opts.id] : []), ...opts.services];
+  const servers = (names.length ? selectServers(fleet, names) : fleet.servers).filter(
+    (s) => s.driver === 'local' && state.servers[s.name]?.restore,
+  );
+  if (!servers.length)
+    throw new UsageError(`no interrupted restore to ${opts.finish === 'resume' ? 'resume' : 'roll back'}`, {
+      hint: '`dbps status` shows the servers; start them with `dbps up`',
+    });
+  if (
+    !(await opts.confirm(
+      opts.finish === 'resume'
+        ? `Finish the interrupted restore of ${servers.map((s) => s.name).join(', ')}?`
+        : `Put the previous datadir of ${servers.map((s) => s.name).join(', ')} back (the partly restored one is deleted)?`,
+    ))
+  )
+    throw new UsageError(`restore --${opts.finish} not confirmed`, { hint: 'pass --yes to go ahead without asking' });
+  const memoryScale = parseMemoryScale(opts.memoryScale, env);
+  const control = controlFor(fleet, servers, opts.stateDir, env, memoryScale);
+  const targets = restoreTargets(servers, state, true);
+  const results: RestoreServerResult[] = [];
+  let id = '';
+  for (const t of targets) {
+    const record = t.restore!;
+    id = record.set;
+    if (opts.finish === 'rollback') {
+      opts.onProgress?.({ server: t.server, phase: 'rollback' });
+      await rollBack(t, record, control);
+      results.push({ server: t.server, movedAside: record.movedAside, history: record.previousHistory ?? '' });
+      continue;
+    }
+    const root = path.resolve(opts.dest ?? record.root);
+    const sets = await listSets(root);
+    const set = sets.find((s) => path.basename(s.dir) === record.set);
+    if (!set?.manifest)
+      throw new OperationalError(`server "${t.server}": backup set ${record.set} is no longer in ${root}`, {
+        server: t.server,
+        hint: 'run `dbps restore --rollback` to put the previous datadir back',
+      });
+    results.push(
+      await resumeRestore({
+        target: t,
+        record,
+        setDir: set.dir,
+        manifest: set.manifest,
+        sets,
+        control,
+        workRoot: path.join(root, '.work'),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      }),
+    );
+  }
+  return { command: 'restore', id, finished: opts.finish!, servers: results, exitCode: ExitCode.ok };
 }

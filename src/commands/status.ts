@@ -2,6 +2,7 @@
 import { loadFleet } from '../config/load.js';
 import { orphanServer, orphanServerNames, selectServers } from '../fleet/select.js';
 import { driverFor, type ServerProbe } from '../runtime/driver.js';
+import { interruptedRestoreText } from '../runtime/restore-record.js';
 import { readState } from '../runtime/state.js';
 
 export interface StatusOptions {
@@ -49,6 +50,17 @@ export async function run(opts: StatusOptions): Promise<StatusResult> {
       return orphans.includes(server.name) ? { ...probe, orphan: true, shouldRun: false } : probe;
     }),
   );
-  const down = probes.filter((p) => p.shouldRun && p.state !== 'running').map((p) => p.server);
+  // A server whose restore was interrupted may even answer, but holds neither its old nor its restored data.
+  for (const p of probes) {
+    const r = p.driver === 'local' ? state.servers[p.server]?.restore : undefined;
+    if (r) {
+      const { message, hint } = interruptedRestoreText(p.server, r);
+      p.restoreInterrupted = { set: r.set, phase: r.phase, movedAside: r.movedAside };
+      p.detail = `${message}; ${hint}`;
+    }
+  }
+  const down = probes
+    .filter((p) => (p.shouldRun && p.state !== 'running') || p.restoreInterrupted)
+    .map((p) => p.server);
   return { command: 'status', fleet: fleet.name, servers: probes, down, outcome: down.length ? 'failed' : 'ok' };
 }

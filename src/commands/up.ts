@@ -1,13 +1,14 @@
 // dbps up: start the local servers that are not running (creating them on first use) and check that
 // external servers answer. Returns what happened to each server; never prints.
 import { loadFleet } from '../config/load.js';
-import { DbpsError, ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
+import { DbpsError, ExitCode, type ExitCodeValue, OperationalError, UsageError } from '../errors.js';
 import { versionDifferences, versionDifferenceText } from '../fleet/mariadb-version.js';
 import { selectServers, serverLabel } from '../fleet/select.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { driverFor, type StartAction, type StartOutcome } from '../runtime/driver.js';
 import { type Job, type JobRunner, runJobsSilently } from '../runtime/jobs.js';
 import { allocatePorts } from '../runtime/ports.js';
+import { interruptedRestoreText } from '../runtime/restore-record.js';
 import { readState } from '../runtime/state.js';
 import { parseVersion } from '../util/version.js';
 
@@ -127,14 +128,21 @@ export async function run(opts: UpOptions): Promise<UpResult> {
   const jobs: Job<StartOutcome>[] = await Promise.all(
     servers.map(async (server) => {
       const driver = await driverFor(server);
+      const interrupted = server.driver === 'local' ? state.servers[server.name]?.restore : undefined;
       return {
         title: serverLabel(server),
-        run: (progress: (text: string) => void) =>
-          driver.start(
+        run: async (progress: (text: string) => void) => {
+          // Half-restored datadirs are never started as if healthy.
+          if (interrupted) {
+            const { message, hint } = interruptedRestoreText(server.name, interrupted);
+            throw new OperationalError(message, { server: server.name, hint });
+          }
+          return driver.start(
             server,
             { fleet, stateDir: opts.stateDir, state, env, progress },
             { ...(ports.has(server.name) ? { port: ports.get(server.name)! } : {}), memoryScale: opts.memoryScale },
-          ),
+          );
+        },
         describe: describeStart,
       };
     }),

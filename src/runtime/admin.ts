@@ -3,6 +3,7 @@
 import type { Connection } from 'mariadb';
 import { OperationalError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
+import { interruptedRestoreText } from './restore-record.js';
 import { readState } from './state.js';
 
 export interface AdminSession {
@@ -60,6 +61,11 @@ export async function adminTarget(
       server: server.name,
       hint: `run \`dbps up ${server.services[0] ?? server.name}\``,
     });
+  }
+  if (local.restore) {
+    // provision, plan and audit on a half-restored server would work on data that is neither old nor restored.
+    const { message, hint } = interruptedRestoreText(server.name, local.restore);
+    throw new OperationalError(message, { server: server.name, hint });
   }
   void fleet;
   return { server: server.name, socketPath: local.socket, user: local.adminUser };

@@ -38,6 +38,8 @@ export interface ServerProbe {
   threadsConnected?: number;
   bufferPoolReads?: number;
   health: ServiceHealth[];
+  /** Set when a restore of this server was interrupted (`status` exits 3 until it is resumed or rolled back). */
+  restoreInterrupted?: { set: string; phase: string; movedAside: string };
 }
 
 export type StartAction = 'created' | 'started' | 'recovered' | 'already-running' | 'reachable';

@@ -2,11 +2,12 @@
 // The one module that reads or writes it (provision fills it; `dbps connect` reads it).
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { shellQuote } from '../util/shell-quote.js';
+import { acquireLock } from './lock.js';
 
 export type Secrets = Map<string, string>;
 
@@ -216,23 +217,8 @@ export async function ensureSecrets(
   fleetOwners: readonly SecretOwner[] = owners,
 ): Promise<Secrets> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const lock = `${secretsPath(stateDir)}.lock`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await (await open(lock, 'wx', 0o600)).close();
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw new OperationalError(`cannot create ${lock}: ${(e as Error).message}`);
-      if (Date.now() > deadline) {
-        throw new OperationalError(`${lock} has been held for 30 s`, {
-          hint: 'another dbps is storing passwords; if none runs, delete the lock file',
-        });
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  // The lock names its owner, so a provision killed while holding it does not block the next one.
+  const lock = await acquireLock(`${secretsPath(stateDir)}.lock`, { command: 'store passwords', timeoutMs: 30_000 });
   try {
     const text = await readSecretsText(stateDir);
     const secrets = parseSecrets(text ?? '');
@@ -251,7 +237,7 @@ export async function ensureSecrets(
       await writeFileAtomic(secretsPath(stateDir), body, { mode: 0o600 });
     return secrets;
   } finally {
-    await rm(lock, { force: true });
+    await lock.release();
   }
 }
 

@@ -88,9 +88,9 @@ describe('dbps backups / restore usage', () => {
       port: 1,
       dir: serverDir,
       datadir: path.join(serverDir, 'data'),
-      socket: path.join(serverDir, 's.sock'),
-      pidFile: path.join(serverDir, 'p'),
-      logError: path.join(serverDir, 'e'),
+      socket: path.join(serverDir, 'mysqld.sock'),
+      pidFile: path.join(serverDir, 'mysqld.pid'),
+      logError: path.join(serverDir, 'error.log'),
       cnf: path.join(serverDir, 'my.cnf'),
       adminUser: 'root',
     };

@@ -20,6 +20,7 @@ export const backupSpec: CommandSpec = {
     "records the consistent binlog file, position and GTID from the backup's own binlog-info file, is prepared so it restores\n" +
     'as is, and gets a sha256 of its files. Closed binlogs since the previous set are archived into the set for point-in-time\n' +
     'restore. manifest.json is written last and the set directory appears under its id only when complete or partial.',
+  writes: true,
   options: [
     { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
     { flags: '--parallel <n>', help: 'servers backed up at the same time (default: all)' },

@@ -15,6 +15,8 @@ export const backupsSpec: CommandSpec = {
     'prune --keep N: for every server, keep the sets holding its N newest good backups (a good set is complete and failed\n' +
     'no verify), and every set newer than the oldest of those (their archived binlogs serve point-in-time restore); delete\n' +
     'older sets. A server with fewer than N good backups keeps all its restorable ones. ID may be `latest`, the default of show and verify.',
+  // prune deletes sets and verify records its result in the manifest; list and show only read.
+  writes: ({ args, opts }) => (args[0] === 'prune' && opts.dryRun !== true) || args[0] === 'verify',
   options: [
     { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
     { flags: '--keep <n>', help: 'prune: good backups to keep per server' },

@@ -9,6 +9,7 @@ export const downSpec: CommandSpec = {
     'a server still running after DBPS_STOP_TIMEOUT seconds (default 60) is killed, and `down` says so. External servers ' +
     'are never stopped. --destroy also removes each server directory (datadir, logs, my.cnf); it needs --yes, or an ' +
     'answer on a terminal.',
+  writes: true,
   options: [
     { flags: '--destroy', help: 'also delete the datadirs (asks, or needs --yes)' },
     { flags: '--yes', help: 'confirm --destroy without asking' },

@@ -9,6 +9,8 @@ export const generateSpec: CommandSpec = {
   summary: 'write my.cnf per server, docker compose, prometheus and a picture of the fleet',
   description:
     'Generate files derived from services.yaml: mycnf/<server>.cnf from each workload profile, docker-compose.yml,\nprometheus/prometheus.yml, fleet.md (a Mermaid picture), k8s/ (mariadb-operator manifests, NetworkPolicy per server,\nkustomization.yaml) and .github/workflows/dbps.yml (CI: generate it with --out . or copy it). Output is deterministic. With --check, nothing is\nwritten and the command exits 1 naming each file that is stale or missing.',
+  // --generate-secrets stores passwords in secrets.env; plain generate writes only its output dir.
+  writes: ({ opts }) => opts.generateSecrets !== undefined,
   options: [
     { flags: '--out <dir>', help: 'output directory', defaultValue: 'generated' },
     { flags: '--only <kinds>', help: `comma list of ${OUTPUT_KINDS.join(', ')}` },

@@ -11,6 +11,7 @@ export const provisionSpec: CommandSpec = {
     'Servers are provisioned in parallel, each under the server-side lock dbps_provision. Other accounts and ' +
     'databases not in services.yaml are only reported, unless --prune --yes (a database holding tables also needs ' +
     '--force-drop-data).',
+  writes: true,
   options: [
     { flags: '--dry-run', help: 'show the plan, change nothing (same as `dbps plan`)' },
     { flags: '--prune', help: 'also drop accounts and databases that are not in services.yaml (needs --yes)' },

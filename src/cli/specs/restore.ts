@@ -1,8 +1,9 @@
+import { UsageError } from '../../errors.js';
 import type { CommandSpec } from '../spec.js';
 
 export const restoreSpec: CommandSpec = {
   name: 'restore',
-  args: '<id> [service...]',
+  args: '[id] [service...]',
   summary: 'restore servers from a backup set, optionally all to one point in time',
   description:
     'Stop the servers (all in the set, or those holding the named services), move each datadir aside (kept as\n' +
@@ -11,12 +12,22 @@ export const restoreSpec: CommandSpec = {
     "moved aside) from the backup's recorded position up to that moment, so every server ends at the same point in time.\n" +
     'Refuses before stopping anything when a binlog for the window is missing or belongs to another binlog history (names\n' +
     'restart at every restore), or when a backup file or archived binlog no longer matches the sha256 recorded at backup\n' +
-    'time. Binlog times have one-second resolution: events in the second of --to-time are not replayed.',
+    'time. Binlog times have one-second resolution: events in the second of --to-time are not replayed.\n' +
+    'All or nothing: free space is checked before anything stops, a "restore in progress" record (set, phase, moved-aside\n' +
+    'datadir, new binlog history) is written to state.json before the stop, and any failure puts the moved-aside datadir\n' +
+    'back. If dbps itself is killed, `up` and `status` refuse the server (exit 3) until `dbps restore --resume` finishes\n' +
+    'the same restore (same set and --to-time) or `dbps restore --rollback` puts the previous datadir back.\n' +
+    'Test-only: DBPS_TEST_KILL_AT=restore:stop|restore:copy-back|restore:start|restore:replay|restore:done makes dbps\n' +
+    'SIGKILL itself at that point.',
+  writes: true,
   options: [
     { flags: '--to-time <iso8601>', help: 'roll forward to this moment (with a zone: 2026-11-25T17:30:00Z)' },
     { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
     { flags: '--memory-scale <factor>', help: 'as given to `dbps up` (env DBPS_MEMORY_SCALE)' },
     { flags: '--yes', help: 'restore without asking' },
+    { flags: '--force', help: 'with --no-verify-checksums: restore even a set whose `backups verify` failed' },
+    { flags: '--resume', help: 'finish an interrupted restore (the recorded set and --to-time), no ID needed' },
+    { flags: '--rollback', help: 'undo an interrupted restore: put the moved-aside datadir back, no ID needed' },
     {
       flags: '--no-verify-checksums',
       help: "restore even when the set's files no longer match their recorded sha256 (a damaged set)",
@@ -26,15 +37,20 @@ export const restoreSpec: CommandSpec = {
     'dbps restore latest --yes',
     'dbps restore 20261125T172650Z orders',
     'dbps restore 20261125T172650Z --to-time 2026-11-25T18:05:00Z --yes',
+    'dbps restore --resume --yes     # after an interrupted restore',
+    'dbps restore --rollback --yes   # or undo it',
   ],
   exitCodes: {
     0: 'restored and answering',
     2: 'unknown set or service, bad time, not confirmed',
-    3: 'binlogs missing or of another history for the window, a damaged set (checksums), a failed backup entry, a server did not come back',
+    3: 'binlogs missing, of another history or forked for the window, a damaged set (checksums, failed verify without --force), a failed backup entry, not enough space, a server did not come back (rolled back), an interrupted restore pending',
   },
   async run({ args, opts, io }) {
     const [id, ...services] = args;
     const { run, parseToTime } = await import('../../commands/restore.js');
+    if (opts.resume === true && opts.rollback === true)
+      throw new UsageError('--resume and --rollback exclude each other', { hint: 'pass one of them' });
+    const finish = opts.resume === true ? 'resume' : opts.rollback === true ? 'rollback' : undefined;
     const toTime = parseToTime(opts.toTime as string | undefined);
     const canAsk = process.stdin.isTTY === true && process.stderr.isTTY === true && !io.opts.json;
     const confirm = async (question: string) => {
@@ -51,12 +67,14 @@ export const restoreSpec: CommandSpec = {
     const result = await run({
       file: io.opts.file,
       stateDir: io.opts.stateDir,
-      id: id!,
+      ...(id ? { id } : {}),
+      ...(finish ? { finish } : {}),
       services,
       ...(opts.dest ? { dest: String(opts.dest) } : {}),
       ...(toTime ? { toTime } : {}),
       ...(opts.memoryScale ? { memoryScale: String(opts.memoryScale) } : {}),
       verifyChecksums: opts.verifyChecksums !== false,
+      force: opts.force === true,
       confirm,
       onProgress: (p) => io.info(`${p.server}: ${p.phase}${p.message ? `: ${p.message}` : ''}`),
     });

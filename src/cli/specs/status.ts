@@ -15,7 +15,7 @@ export const statusSpec: CommandSpec = {
   exitCodes: {
     0: 'every server that should run is running',
     2: 'invalid services.yaml or unknown service',
-    3: 'a server that should run is stopped, crashed or unreachable',
+    3: 'a server that should run is stopped, crashed or unreachable, or its restore was interrupted (run `dbps restore --resume` or `--rollback`)',
   },
   async run({ args, opts, io }) {
     const { run } = await import('../../commands/status.js');

@@ -12,6 +12,7 @@ export const upSpec: CommandSpec = {
     'administers it over that socket as the OS user running `up`. External servers are only checked. Servers start in ' +
     'parallel; running ones are left alone, crashed ones are restarted (InnoDB recovers committed work). ' +
     'Env: DBPS_MEMORY_SCALE (as --memory-scale), DBPS_START_TIMEOUT (seconds, default 120), DBPS_MARIADB_BINDIR.',
+  writes: true,
   options: [
     {
       flags: '--memory-scale <factor>',

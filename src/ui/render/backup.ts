@@ -98,14 +98,23 @@ export function backupsText(r: BackupsResult, p: Paint): string {
       const why = Object.entries(r.protects).map(
         ([id, servers]) => `  ${id} holds a newest good backup of ${servers.join(', ')}`,
       );
-      return `${[head, ...why].join('\n')}\n`;
+      const tmp = r.abandoned.length
+        ? [
+            `${r.dryRun ? 'would remove' : 'removed'} ${r.abandoned.length} half-written set(s) of killed backups: ${r.abandoned.join(', ')}`,
+          ]
+        : [];
+      return `${[head, ...tmp, ...why].join('\n')}\n`;
     }
   }
 }
 
 /** Text of `dbps restore`. */
 export function restoreText(r: RestoreResult, p: Paint): string {
-  const lines = [`restored from set ${p.bold(r.id)}${r.toTime ? ` to ${r.toTime}` : ''}:`];
+  if (r.finished === 'rollback')
+    return `${r.servers.map((s) => `${p.ok('ok')} ${s.server}: interrupted restore rolled back; the previous datadir is in place again`).join('\n')}\n`;
+  const lines = [
+    `${r.finished === 'resume' ? 'finished the interrupted restore' : 'restored'} from set ${p.bold(r.id)}${r.toTime ? ` to ${r.toTime}` : ''}:`,
+  ];
   for (const s of r.servers) {
     lines.push(`  ${p.ok('ok')} ${s.server}: previous datadir kept at ${s.movedAside}`);
     if (s.replay) lines.push(`     replayed ${s.replay.from} → ${s.replay.until} from ${s.replay.files.join(', ')}`);

@@ -161,7 +161,9 @@ export function statusText(r: StatusResult, paint: Paint, opts: StatusTextOption
     }
     out += `\n${table(wide ? hrows : fitColumns(hrows, width, [0, 1, 2]), paint)}\n`;
   }
-  const notes = r.servers.filter((s) => s.state !== 'running' && s.detail && (s.state !== 'stopped' || s.shouldRun));
+  const notes = r.servers.filter(
+    (s) => s.restoreInterrupted || (s.state !== 'running' && s.detail && (s.state !== 'stopped' || s.shouldRun)),
+  );
   if (notes.length) out += `\n${notes.map((s) => `${stateText(s.state)} ${s.server}: ${s.detail}`).join('\n')}\n`;
   for (const s of r.servers.filter((x) => x.orphan)) {
     out += `${paint.warn('orphan')} ${s.server}: in the state dir but not in services.yaml (renamed or removed?), ${s.state === 'running' ? 'still running' : s.state}, data kept; \`dbps down ${s.server}\` stops it, \`dbps down ${s.server} --destroy\` deletes it\n`;

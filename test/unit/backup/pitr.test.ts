@@ -115,4 +115,20 @@ describe('planReplay', () => {
   it('rounds the stop time down to the second, in UTC', () => {
     expect(stopDatetimeUtc(new Date('2026-11-25T18:30:05.999+01:00'))).toBe('2026-11-25 17:30:05');
   });
+  it('takes every later live file of a datadir: they share one cover time, so the first one is not known to reach the target', () => {
+    const live = (n: number) => ({ ...file(n, '11:00:00', 'datadir'), live: true });
+    const r = planReplay(
+      'orders',
+      pos,
+      at('10:00:00'),
+      [file(2, '10:05:00'), live(3), live(4), live(5)],
+      at('10:30:00'),
+    );
+    expect(r.ok && r.plan.files.map((f) => f.file)).toStrictEqual([
+      'orders-bin.000002',
+      'orders-bin.000003',
+      'orders-bin.000004',
+      'orders-bin.000005',
+    ]);
+  });
 });
