@@ -485,9 +485,9 @@ const INJECTIONS: Injection[] = [
         privilege: 'SELECT',
         via: 'PUBLIC → SELECT on `customers`.*',
       },
-      // dbps's own accounts reach it too: more than their exact privileges.
+      // dbps's own accounts reach it too: a server account with data access is an error of its own rule.
       {
-        rule: 'managed-drift',
+        rule: 'server-account-privileges',
         account: "'dbps_backup'@'localhost'",
         object: '`customers`.*',
         privilege: 'SELECT',
@@ -500,7 +500,7 @@ const INJECTIONS: Injection[] = [
     inject: ["GRANT SELECT ON *.* TO 'dbps_backup'@'localhost'"],
     expected: [
       {
-        rule: 'managed-drift',
+        rule: 'server-account-privileges',
         account: "'dbps_backup'@'localhost'",
         object: '*.*',
         privilege: 'SELECT',

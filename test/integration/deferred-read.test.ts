@@ -25,7 +25,7 @@ describe('a deferred declared read', () => {
     expect(prov.stdout).toMatch(/deferred/);
     const plan = await fleet.run(['plan']);
     expect(plan.code).toBe(1);
-    expect(plan.stdout).toMatch(/Not in sync: 1 grant waits for its table/);
+    expect(plan.stdout).toMatch(/Not in sync: 2 grants wait for their tables/);
     expect(plan.stdout).not.toMatch(/In sync: no changes/);
 
     const table = await fleet.run([
