@@ -44,7 +44,24 @@ mirror() {
   return 1
 }
 
+# The audit's CONNECT tests load ha_connect from the tree's own plugin directory.
+PLUGIN="$CACHE/tree/usr/lib/mysql/plugin/ha_connect.so"
+add_connect_plugin() {
+  local tree=$1
+  $SUDO chroot "$tree" env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get install -y -qq --no-install-recommends \
+    mariadb-plugin-connect >&2 ||
+    { $SUDO chroot "$tree" apt-get update -qq >&2 &&
+      $SUDO chroot "$tree" env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get install -y -qq --no-install-recommends \
+        mariadb-plugin-connect >&2; }
+  $SUDO chroot "$tree" apt-get clean >&2
+}
+
 if healthy; then
+  # A tree cached before the plugin was part of it gets it added in place.
+  if [ ! -e "$PLUGIN" ]; then
+    log "adding mariadb-plugin-connect to the cached tree"
+    add_connect_plugin "$CACHE/tree" || { log "installing mariadb-plugin-connect into $CACHE/tree failed"; exit 1; }
+  fi
   echo "$BIN"
   exit 0
 fi
@@ -68,7 +85,7 @@ $SUDO debootstrap --variant=minbase trixie "$WORK/tree" "$MIRROR" >&2
 printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$WORK/tree/usr/sbin/policy-rc.d" >/dev/null
 $SUDO chmod 755 "$WORK/tree/usr/sbin/policy-rc.d"
 $SUDO chroot "$WORK/tree" env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get install -y -qq --no-install-recommends \
-  mariadb-server mariadb-client mariadb-backup >&2
+  mariadb-server mariadb-client mariadb-backup mariadb-plugin-connect >&2
 $SUDO chroot "$WORK/tree" apt-get clean >&2
 
 # Wrappers: the tree's loader and libraries. Paths point at the final place ($CACHE), not $WORK.

@@ -3,6 +3,15 @@ import { objectName, plainName } from './names.js';
 import { outbox, outboxTablePart } from './outbox-table.js';
 import type { Pattern, PatternInput } from './types.js';
 
+/**
+ * The transactions that end a hold read the reservation before they lock the stock row. Under
+ * REPEATABLE READ, MariaDB 11.6+ (innodb_snapshot_isolation=ON by default) refuses to lock a row that
+ * changed after that first read (error 1020, "Record has changed since last read"), so concurrent
+ * releases of one product would fail instead of queueing. Every decision is taken under the row
+ * locks, so READ COMMITTED is as safe here and behaves the same on every version.
+ */
+const READ_COMMITTED = 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED;';
+
 /** How often the expiry event runs; a hold outlives its expiry by at most this long. */
 export const EXPIRY_EVERY_SECONDS = 2;
 
@@ -129,6 +138,7 @@ END`,
   COMMENT 'dbps scaffold reservation: compensation; gives a held reservation back to stock once'
 BEGIN
   ${handler}
+  ${READ_COMMITTED}
   START TRANSACTION;
   CALL ${end}(p_order_id, 'released', p_released);
   COMMIT;
@@ -139,6 +149,7 @@ END`,
   COMMENT 'dbps scaffold reservation: turns a live hold into a sale'
 BEGIN
   ${handler}
+  ${READ_COMMITTED}
   START TRANSACTION;
   CALL ${end}(p_order_id, 'confirmed', p_confirmed);
   COMMIT;
@@ -169,6 +180,7 @@ BEGIN
       LEAVE expiry;
     END IF;
     SET v_last = v_id;
+    ${READ_COMMITTED}
     START TRANSACTION;
     CALL ${end}(v_order, 'expired', v_done);
     -- Only a release that happened is announced: one released or confirmed meanwhile is skipped.
