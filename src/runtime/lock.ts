@@ -1,11 +1,10 @@
 // Lock files that name their owner (pid, process start time, command), so a lock left by a killed
 // process is taken over at once instead of blocking every later command until someone deletes it.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError, UsageError } from '../errors.js';
-import { processAlive, sleep } from './process.js';
+import { processAlive, processStartTime, sleep } from './process.js';
 
 /** Who holds a lock, as written in the lock file. */
 export interface LockOwner {
@@ -21,17 +20,6 @@ export interface LockOwner {
 export interface HeldLock {
   file: string;
   release(): Promise<void>;
-}
-
-/** The start time of a process from /proc, or undefined where there is no /proc. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name: state is field 3, starttime field 22.
-    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /** True when the process that wrote this owner record still runs (same pid and the same start time). */

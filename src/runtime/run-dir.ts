@@ -15,20 +15,11 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
+import { processStartTime } from './process.js';
 
 let runRoot: string | undefined;
 let ownDir: string | undefined;
 const children = new Map<number, { group: boolean }>();
-
-/** The start time of a process (field 22 of /proc/<pid>/stat), to tell a live owner from a reused pid. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
 
 /** True when the process `pid` runs and started at `start` (the same process, not a reused pid). */
 function sameProcessAlive(pid: number, start: string | undefined): boolean {

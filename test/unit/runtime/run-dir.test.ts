@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { privateDir, processStartTime, useRunDir } from '../../../src/runtime/run-dir.js';
+import { processStartTime } from '../../../src/runtime/process.js';
+import { privateDir, useRunDir } from '../../../src/runtime/run-dir.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'dbps-rundir-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
