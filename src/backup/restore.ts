@@ -7,6 +7,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { DbpsError, OperationalError } from '../errors.js';
+import { trackScratchDir, untrackScratchDir } from '../runtime/run-dir.js';
 import type { MovedAside, RestoreRecord } from '../runtime/state.js';
 import { killHere } from '../util/test-kill.js';
 import { splitBinlogName } from './binlog-info.js';
@@ -537,8 +538,10 @@ async function checkFreeSpace(t: RestoreTarget, e: ServerBackup): Promise<void> 
 }
 
 async function copyBack(t: RestoreTarget, src: string, prepared: boolean, workRoot: string): Promise<void> {
-  await mkdir(workRoot, { recursive: true });
+  await mkdir(workRoot, { recursive: true, mode: 0o700 });
   const work = await mkdtemp(path.join(workRoot, `restore-${t.server}-`));
+  // A killed dbps leaves this copy of the backup behind: the next start removes it (as verify's).
+  trackScratchDir(work);
   try {
     let dir = src;
     if (src.endsWith('.tar.zst') || !prepared) {
@@ -586,6 +589,7 @@ async function copyBack(t: RestoreTarget, src: string, prepared: boolean, workRo
     }
   } finally {
     await rm(work, { recursive: true, force: true });
+    untrackScratchDir(work);
   }
 }
 

@@ -1,9 +1,13 @@
-// kill -9 at random moments, many rounds: dbps up, provision, backup, restore --to-time and the named
-// kill points of restore. After each kill the fleet is recovered the way a user would (status tells
-// what to run: `restore --resume`/`--rollback` or `up`), and then: status is healthy, a re-run of the
-// killed command converges, and no committed row is lost. Bounded: DBPS_RANDOM_KILL_ROUNDS (default 10).
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+// kill -9 at random moments, many rounds: dbps up, provision, backup, restore --to-time, the named
+// kill points of restore and `backups verify` (at a random delay, or while its scratch server runs).
+// After each kill the fleet is recovered the way a user would (status tells what to run:
+// `restore --resume`/`--rollback` or `up`), and then: status is healthy, a re-run of the killed command
+// converges, no committed row is lost, no password file and no scratch server (nor any other process
+// on the state dir but the fleet's own servers) is left, and `nobody` cannot read a byte of data.
+// Bounded: DBPS_RANDOM_KILL_ROUNDS (default 10).
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import mariadb from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,23 +42,193 @@ async function nextSecond(): Promise<void> {
   await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
 }
 
-/** Runs dbps and SIGKILLs it after `ms` (or at a named kill point); resolves when it has exited. */
-function runKilled(args: string[], ms: number, env: NodeJS.ProcessEnv = {}): Promise<void> {
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/** Start time of a live (not zombie) process, undefined when it is gone. */
+function startOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return /^[ZX]$/.test(fields[0]!) ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Live processes whose command line mentions `part`. */
+function processesOn(part: string): { pid: number; line: string }[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .filter((pid) => pid !== process.pid && startOf(pid) !== undefined)
+    .map((pid) => ({ pid, line: cmdline(pid) }))
+    .filter((p) => p.line.includes(part));
+}
+
+/** The scratch server of `backups verify` (no grant tables, datadir in the backups' work dir). */
+function scratchServers(): { pid: number; line: string }[] {
+  return processesOn(path.join(fleet.stateDir, 'backups', '.work')).filter(
+    (p) => p.line.includes('mariadbd') && p.line.includes('--skip-grant-tables'),
+  );
+}
+
+/** Runs a command as `nobody`; resolves with its exit code, stdout and stderr, never rejects. */
+function asNobody(cmd: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('runuser', ['-u', 'nobody', '--', ...cmd], { timeout: 20_000 }, (error, stdout, stderr) => {
+      resolve({
+        code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+        stdout: String(stdout),
+        stderr: String(stderr),
+      });
+    });
+  });
+}
+
+const clientFiles = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith('dbps-client-'));
+/** Left by dbps versions before the run dir (or by other users of this machine): not this test's business. */
+let clientFilesBefore: Set<string>;
+
+interface Killed {
+  /** The scratch server that answered before the kill (trigger 'scratch'). */
+  scratch?: number;
+  /** It still ran when dbps was killed (not already stopped by a verify that had finished its checks). */
+  scratchRanAtKill?: boolean;
+  /** Killed (rather than finished before the kill). */
+  killed: boolean;
+  /** The killed dbps had its own run directory (option files, child records) at the kill. */
+  hadRunDir?: boolean;
+}
+
+/**
+ * Runs dbps and SIGKILLs it `ms` after its start (or at a named kill point), or with trigger 'scratch',
+ * `ms` after its verify scratch server answers on its socket; resolves when it has exited.
+ */
+function runKilled(args: string[], ms: number, env: NodeJS.ProcessEnv = {}, trigger?: 'scratch'): Promise<Killed> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: fleet.dir,
       env: { ...process.env, NO_COLOR: '1', DBPS_MEMORY_SCALE: '0.01', ...env },
       stdio: 'ignore',
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    const killed: Killed = { killed: false };
+    const kill = () => {
+      const run = path.join(fleet.stateDir, 'run');
+      killed.hadRunDir = existsSync(run) && readdirSync(run).some((n) => n.startsWith(`${child.pid}-`));
+      if (killed.scratch) killed.scratchRanAtKill = cmdline(killed.scratch).includes('--skip-grant-tables');
+      killed.killed = child.kill('SIGKILL');
+    };
+    let timer: NodeJS.Timeout | undefined;
+    let poll: NodeJS.Timeout | undefined;
+    if (trigger === 'scratch') {
+      poll = setInterval(() => {
+        const s = scratchServers()[0];
+        const socket = s && /--socket=(\S+)/.exec(s.line)?.[1];
+        if (!s || !socket || !existsSync(socket)) return;
+        clearInterval(poll);
+        killed.scratch = s.pid;
+        timer = setTimeout(kill, ms);
+      }, 10);
+    } else timer = setTimeout(kill, ms);
     child.on('exit', () => {
       clearTimeout(timer);
-      resolve();
+      clearInterval(poll);
+      resolve(killed);
     });
   });
 }
 
+async function eventually(what: () => string[], ms = 15_000): Promise<string[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = what();
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * What a killed dbps must not leave once the next dbps command has run: option files with passwords,
+ * scratch servers or other children, and any byte of data readable by another OS user.
+ */
+async function checkLeftovers(why: string): Promise<void> {
+  // No password file: the run dir holds nothing of a dead process (no dbps runs now, so nothing at all
+  // of a dead pid), no option file in /tmp, and no file with a password line under the state dir but
+  // the secrets file itself.
+  const run = path.join(fleet.stateDir, 'run');
+  const deadRunDirs = (existsSync(run) ? readdirSync(run) : []).filter((n) => {
+    const m = /^(\d+)-(\d+)$/.exec(n);
+    return !m || startOf(Number(m[1])) !== m[2];
+  });
+  expect(deadRunDirs, `${why}: run dir entries of dead processes`).toStrictEqual([]);
+  expect(
+    clientFiles().filter((n) => !clientFilesBefore.has(n)),
+    `${why}: option files in /tmp`,
+  ).toStrictEqual([]);
+  const passwordFiles: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (e.isFile() && f !== path.join(fleet.stateDir, 'secrets.env') && statSync(f).size < 65_536) {
+        if (/^\s*password\s*=/im.test(readFileSync(f, 'latin1'))) passwordFiles.push(f);
+      }
+    }
+  };
+  walk(fleet.stateDir);
+  expect(passwordFiles, `${why}: files with a password`).toStrictEqual([]);
+
+  // No scratch server, nor any other process on the state dir but the servers state.json records.
+  const entry = fleet.state().servers.orders!;
+  const own = new Set<number>();
+  if (entry.pid) own.add(entry.pid);
+  if (existsSync(entry.pidFile)) own.add(Number(readFileSync(entry.pidFile, 'utf8').trim()));
+  const stray = await eventually(() =>
+    processesOn(fleet.stateDir)
+      .filter((p) => !own.has(p.pid))
+      .map((p) => `${p.pid}: ${p.line}`),
+  );
+  expect(stray, `${why}: processes left on the state dir`).toStrictEqual([]);
+  expect(scratchServers(), `${why}: scratch servers`).toStrictEqual([]);
+  expect(
+    existsSync(path.join(fleet.stateDir, 'backups', '.work'))
+      ? readdirSync(path.join(fleet.stateDir, 'backups', '.work'))
+      : [],
+    `${why}: copies of a backup left in .work by verify or restore`,
+  ).toStrictEqual([]);
+
+  // Nobody reads a byte: a datadir file, the error log, the secrets, a backup data file, the state.
+  const sets = readdirSync(path.join(fleet.stateDir, 'backups')).filter((n) => !n.startsWith('.'));
+  const set = sets[sets.length - 1]!;
+  const manifest = JSON.parse(readFileSync(path.join(fleet.stateDir, 'backups', set, 'manifest.json'), 'utf8'));
+  const backupPath = path.join(fleet.stateDir, 'backups', set, manifest.servers[0].path as string);
+  const targets = [
+    path.join(entry.dir, 'data', 'orders', 'items.ibd'),
+    path.join(entry.dir, 'error.log'),
+    path.join(fleet.stateDir, 'secrets.env'),
+    backupPath.endsWith('.tar.zst') ? backupPath : path.join(backupPath, 'orders', 'items.ibd'),
+    path.join(fleet.stateDir, 'state.json'),
+  ];
+  // Datadirs a restore moved aside hold the same data.
+  for (const n of readdirSync(entry.dir).filter((x) => x.startsWith('data.before-restore')))
+    targets.push(path.join(entry.dir, n, 'orders', 'items.ibd'));
+  for (const target of targets) {
+    expect(existsSync(target), `${why}: ${target} exists`).toBe(true);
+    const r = await asNobody(['cat', target]);
+    expect(r.code, `${why}: nobody read ${target}: ${r.stdout.slice(0, 200)}`).not.toBe(0);
+    expect(r.stdout.length, `${why}: bytes of ${target} nobody read`).toBe(0);
+    expect(r.stderr, `${why}: ${target}`).toContain('Permission denied');
+  }
+}
+
 beforeAll(async () => {
+  clientFilesBefore = new Set(clientFiles());
   fleet = await createFleet(`version: 1
 fleet: rk
 defaults: { basePort: ${randomBasePort()} }
@@ -65,6 +239,10 @@ services:
   expect((await fleet.run(['provision'])).code).toBe(0);
   await sql('CREATE TABLE orders.items (id INT PRIMARY KEY)');
   expect((await fleet.run(['backup'])).code).toBe(0);
+  // The other user's reads work at all: the project's own services.yaml (0644, in a 0711 dir) is readable.
+  const control = await asNobody(['cat', path.join(fleet.dir, 'services.yaml')]);
+  expect(control.code, control.stderr).toBe(0);
+  expect(control.stdout).toContain('fleet: rk');
 }, 240_000);
 
 afterAll(async () => {
@@ -75,6 +253,7 @@ describe('random kill -9 of dbps', () => {
   it('always leaves a fleet that recovers with the command status names, without losing a committed row', async () => {
     const rounds = Number(process.env.DBPS_RANDOM_KILL_ROUNDS ?? 10);
     const log: string[] = [`seed ${seed}`];
+    let scratchKills = 0;
     for (let round = 0; round < rounds; round++) {
       // Point-in-time needs a set of the current binlog history (a completed restore begins a new one).
       const history = (fleet.state().servers.orders as unknown as { history?: string }).history;
@@ -95,7 +274,11 @@ describe('random kill -9 of dbps', () => {
       const at = new Date().toISOString();
       await nextSecond();
       const set = sets[Math.floor(random() * sets.length)]!;
-      const choices: [string[], NodeJS.ProcessEnv][] = [
+      const verify: [string[], NodeJS.ProcessEnv, 'scratch'?][] = [
+        [['backups', 'verify', set], {}],
+        [['backups', 'verify', set], {}, 'scratch'],
+      ];
+      const choices: [string[], NodeJS.ProcessEnv, 'scratch'?][] = [
         [['up'], {}],
         [['provision'], {}],
         [['backup'], {}],
@@ -103,11 +286,26 @@ describe('random kill -9 of dbps', () => {
         [['restore', set, '--to-time', at, '--yes'], { DBPS_TEST_KILL_AT: 'restore:stop' }],
         [['restore', set, '--to-time', at, '--yes'], { DBPS_TEST_KILL_AT: 'restore:copy-back' }],
         [['restore', set, '--to-time', at, '--yes'], { DBPS_TEST_KILL_AT: 'restore:replay' }],
+        ...verify,
       ];
-      const [args, env] = choices[Math.floor(random() * choices.length)]!;
+      // Every third round kills a verify, alternately while its scratch server runs and at a random delay.
+      const [args, env, trigger] =
+        round % 3 === 1 ? verify[round % 2]! : choices[Math.floor(random() * choices.length)]!;
       if (args[0] === 'up') expect((await fleet.run(['down'])).code).toBe(0);
-      const delay = Math.floor(random() * 2500);
-      await runKilled(args, env.DBPS_TEST_KILL_AT ? 120_000 : delay, env);
+      const delay = trigger ? Math.floor(random() * 150) : Math.floor(random() * 2500);
+      let killed = await runKilled(args, env.DBPS_TEST_KILL_AT ? 120_000 : delay, env, trigger);
+      // A verify of this small set may finish within the delay: then catch its scratch server again, at once.
+      for (let attempt = 0; trigger && !(killed.killed && killed.scratchRanAtKill) && attempt < 5; attempt++)
+        killed = await runKilled(args, 0, env, trigger);
+      if (trigger) {
+        expect(killed.killed, `${log.join('\n')}\nverify always finished before the kill`).toBe(true);
+        expect(killed.scratchRanAtKill, `${log.join('\n')}\nthe scratch server always stopped before the kill`).toBe(
+          true,
+        );
+        expect(killed.scratch, `${log.join('\n')}\nthe scratch server was never seen`).toBeDefined();
+        expect(killed.hadRunDir, 'the killed verify had no run dir').toBe(true);
+        scratchKills++;
+      }
       const status = await fleet.run(['status']);
       const said = status.stdout + status.stderr;
       let recovery: string[];
@@ -115,7 +313,7 @@ describe('random kill -9 of dbps', () => {
         recovery = random() < 0.5 ? ['restore', '--resume', '--yes'] : ['restore', '--rollback', '--yes'];
       else recovery = ['up'];
       log.push(
-        `round ${round}: ${args.join(' ')} ${env.DBPS_TEST_KILL_AT ?? `killed after ${delay} ms`}; status ${status.code}; ${recovery.join(' ')}`,
+        `round ${round}: ${args.join(' ')} ${env.DBPS_TEST_KILL_AT ?? `killed ${delay} ms after ${trigger ? `its scratch server ${killed.scratch} answered` : 'its start'}${killed.killed ? '' : ' (it had finished)'}`}; status ${status.code}; ${recovery.join(' ')}`,
       );
       const rec = await fleet.run(recovery);
       log.push(`  ${rec.stdout.trim().replace(/\n/g, ' / ')}`);
@@ -134,8 +332,11 @@ describe('random kill -9 of dbps', () => {
       expect((await fleet.run(['status'])).code, log.join('\n')).toBe(0);
       const n = (await sql<{ n: number }>('SELECT COUNT(*) AS n FROM orders.items'))[0]!.n;
       expect(n, log.join('\n')).toBe(inserted);
+      await checkLeftovers(log.join('\n'));
+      if (killed.scratch) expect(startOf(killed.scratch), 'the killed scratch server').toBeUndefined();
     }
     console.log(log.join('\n'));
+    if (rounds >= 2) expect(scratchKills, 'no round killed a verify while its scratch server ran').toBeGreaterThan(0);
     // The last backup leaves no half-written set behind, whatever the rounds left.
     expect((await fleet.run(['backup'])).code).toBe(0);
     expect(readdirSync(path.join(fleet.stateDir, 'backups')).filter((x) => x.startsWith('.tmp-'))).toStrictEqual([]);
