@@ -15,6 +15,8 @@ export function durationSeconds(text: string): number {
 
 /** Why a schema-valid retention cannot be used, or undefined. */
 export function outboxRetentionProblem(text: string): string | undefined {
+  if (typeof text !== 'string' || !/^[0-9]+[mhdw]$/.test(text))
+    return `outbox retention ${JSON.stringify(text)} is not a duration such as 30m, 12h or 7d`;
   const s = durationSeconds(text);
   if (s === 0)
     return `outbox retention "${text}" would delete every event as soon as it is published; give at least 1m (e.g. 7d)`;

@@ -123,6 +123,8 @@ export interface ServerObservation {
    * absent = not observed, not checked.
    */
   purgeEvents?: ReadonlyMap<string, ObservedEvent>;
+  /** @@GLOBAL.event_scheduler (`ON`, `OFF`, `DISABLED`); absent = not observed, not checked. */
+  eventScheduler?: string;
   /** accountKey()s dbps never reports or drops (the admin account it connects as). */
   protectedAccounts: ReadonlySet<string>;
 }
@@ -311,7 +313,7 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
       blocking: true,
     });
   }
-  diffPurgeEvents(desired, observed, selected, changes);
+  diffPurgeEvents(desired, observed, selected, changes, deferred);
   const creatingTables = new Set(
     changes.flatMap((c) => (c.kind === 'create-outbox-table' ? [tableKey(c.database, c.table)] : [])),
   );
@@ -571,9 +573,23 @@ function diffPurgeEvents(
   observed: ServerObservation,
   selected: (service?: string) => boolean,
   changes: Change[],
+  deferred: Deferred[],
 ): void {
-  if (!observed.purgeEvents) return;
   const server = desired.server;
+  // An event never fires with the scheduler off: the outbox is not purged, whatever the event looks like.
+  if (observed.eventScheduler !== undefined && observed.eventScheduler.toUpperCase() !== 'ON') {
+    for (const p of desired.purgeEvents) {
+      if (!selected(p.service)) continue;
+      deferred.push({
+        server,
+        service: p.service,
+        object: `event ${p.database}.${p.event}`,
+        reason: `event_scheduler is ${observed.eventScheduler} on this server, so the outbox purge never runs; turn it on (event_scheduler=ON in my.cnf, which the oltp profile sets, and SET GLOBAL event_scheduler = ON)`,
+        blocking: true,
+      });
+    }
+  }
+  if (!observed.purgeEvents) return;
   const wanted = new Set<string>();
   for (const p of desired.purgeEvents) {
     if (!selected(p.service)) continue;

@@ -139,6 +139,11 @@ export async function observeServer(
       });
     }
   }
+  let eventScheduler: string | undefined;
+  if (desired.purgeEvents.length > 0) {
+    const rows = await session.query<{ s: string }>('SELECT @@GLOBAL.event_scheduler AS s');
+    eventScheduler = String(rows[0]?.s ?? '');
+  }
   const me = String(meRows[0]?.me ?? '');
   const at = me.lastIndexOf('@');
   return {
@@ -148,6 +153,7 @@ export async function observeServer(
     tableCounts,
     outboxColumns,
     purgeEvents,
+    ...(eventScheduler !== undefined ? { eventScheduler } : {}),
     protectedAccounts: new Set(at > 0 ? [accountKey(me.slice(0, at), me.slice(at + 1))] : []),
     admin: at > 0 ? { user: me.slice(0, at), host: me.slice(at + 1) } : { user: me, host: '' },
   };

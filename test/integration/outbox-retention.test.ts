@@ -115,6 +115,14 @@ describe('outbox retention', () => {
       expect(ev.s).toBe('ENABLED');
       expect((await fleet.run(['plan'])).code).toBe(0);
 
+      // With the scheduler off the event never runs: plan says so and is not in sync.
+      await c.query('SET GLOBAL event_scheduler = OFF');
+      const off = await fleet.run(['plan']);
+      await c.query('SET GLOBAL event_scheduler = ON');
+      expect(off.code).toBe(1);
+      expect(off.stdout).toMatch(/broken event orders\.orders_outbox_purge: event_scheduler is OFF/);
+      expect((await fleet.run(['plan'])).code).toBe(0);
+
       await writeFile(path.join(fleet.dir, 'services.yaml'), servicesYaml('true'));
       const plain = await fleet.run(['plan']);
       expect(plain.code).toBe(1);

@@ -7,6 +7,7 @@ import { desiredServer, PURGE_EVENT_COMMENT } from '../../../src/fleet/desired.j
 import type { Fleet } from '../../../src/fleet/model.js';
 import {
   type Change,
+  type Deferred,
   type DiffOptions,
   diffServer,
   type ObservedEvent,
@@ -65,6 +66,9 @@ const OPTS: DiffOptions = {
   forceDropData: false,
   passwordOf: (a) => ({ source: 'generated', name: `PW_${a.user}` }),
 };
+
+/** Deferred items about events (the relay's table grants wait for the outbox table in these catalogs). */
+const onEvents = (deferred: Deferred[]) => deferred.filter((d) => d.object.startsWith('event '));
 
 const purgeChanges = (changes: Change[]) =>
   changes.filter((c) => c.kind === 'create-outbox-purge' || c.kind === 'drop-outbox-purge');
@@ -216,6 +220,26 @@ describe('purge event diff', () => {
     expect(purgeChanges(diffServer(d1, observe(new Map([[key, inSync()]])), OPTS).changes)).toStrictEqual([
       expect.objectContaining({ kind: 'create-outbox-purge', replace: true, retentionSeconds: 86_400 }),
     ]);
+  });
+
+  it('marks the event broken while the server runs with event_scheduler off (plan is not in sync)', () => {
+    const key = tableKey('orders', 'orders_outbox_purge');
+    const off = { ...observe(new Map([[key, inSync()]])), eventScheduler: 'OFF' };
+    const { changes, deferred } = diffServer(d7, off, OPTS);
+    expect(purgeChanges(changes)).toStrictEqual([]);
+    expect(onEvents(deferred)).toStrictEqual([
+      {
+        server: 's',
+        service: 'orders',
+        object: 'event orders.orders_outbox_purge',
+        reason:
+          'event_scheduler is OFF on this server, so the outbox purge never runs; turn it on (event_scheduler=ON in my.cnf, which the oltp profile sets, and SET GLOBAL event_scheduler = ON)',
+        blocking: true,
+      },
+    ]);
+    expect(onEvents(diffServer(d7, { ...off, eventScheduler: 'ON' }, OPTS).deferred)).toStrictEqual([]);
+    // Without retention the scheduler is none of dbps's business.
+    expect(onEvents(diffServer(desired(fleetOf(yaml('true'))), off, OPTS).deferred)).toStrictEqual([]);
   });
 
   it("drops dbps's event once the retention is removed, but never a migration's own event of that name", () => {
