@@ -412,6 +412,7 @@ const PATTERN_HELP: Record<string, string> = {
   mariadb: 'a MariaDB version such as 10.11 or 11.8',
   passwordEnv: 'an environment variable name such as ORDERS_DB_PASSWORD',
   retention: 'a duration such as 72h, 7d or 4w',
+  'outbox.retention': 'a duration such as 30m, 12h or 7d',
   charset: 'a character set name such as utf8mb4',
   collation: 'a collation name such as utf8mb4_unicode_ci',
 };
@@ -505,7 +506,9 @@ function describe(e: ErrorObject, path: DocPath, source: SourceMap): ConfigIssue
           message: `${what} name "${e.propertyName}" must start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"${fix}`,
         };
       }
-      const help = typeof last === 'string' ? PATTERN_HELP[last] : undefined;
+      const parent = path[path.length - 2];
+      const help =
+        typeof last === 'string' ? (PATTERN_HELP[`${String(parent)}.${last}`] ?? PATTERN_HELP[last]) : undefined;
       if (!help) {
         const name = last === 'fleet' ? 'fleet name' : where;
         return at(
@@ -608,8 +611,15 @@ function typeMessage(
       return `server "${last}" has no value; write "${last}: {}" for a local server with every default`;
     return `${where} has no value; give it ${article(type)} or remove the key`;
   }
-  if (type === 'boolean' && typeof got === 'string' && /^(yes|no|on|off|y|n|true|false)$/i.test(got)) {
+  if (
+    String(type).split(',').includes('boolean') &&
+    typeof got === 'string' &&
+    /^(yes|no|on|off|y|n|true|false)$/i.test(got)
+  ) {
     return `${where} is "${got}", which YAML 1.2 reads as text; write true or false`;
+  }
+  if (last === 'outbox') {
+    return `${where} is ${shown(got)}; write true, or a mapping such as { retention: 7d }`;
   }
   if ((last === 'memory' || last === 'storage') && typeof got === 'number') {
     return `${where} is ${got}, which has no unit; write a size such as ${got}M or ${last === 'memory' ? '2G' : '10Gi'}`;

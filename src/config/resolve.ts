@@ -1,7 +1,8 @@
 // Schema-valid services.yaml -> Fleet, with the semantic checks a schema cannot express.
 import type { ConfigIssue } from '../errors.js';
+import { purgeEventName } from '../fleet/desired.js';
 import { implicitCollation, isUca1400, UCA1400_SINCE, unsupportedVersion } from '../fleet/mariadb-versions.js';
-import type { Fleet, FleetAccount, FleetServer, FleetService } from '../fleet/model.js';
+import type { Fleet, FleetAccount, FleetServer, FleetService, OutboxPurge } from '../fleet/model.js';
 import {
   invalidAccountHost,
   invalidIdentifier,
@@ -10,11 +11,13 @@ import {
   MAX_TABLE_NAME,
   sqlStem,
 } from '../fleet/names.js';
+import { PROFILES } from '../mycnf/profiles.js';
 import { parseSize } from '../util/size.js';
 import { didYouMean } from '../util/suggest.js';
 import { atLeast, parseVersion } from '../util/version.js';
 import { cronProblem, retentionProblem } from './backup-schedule.js';
 import { checkK8sNames } from './k8s-names-check.js';
+import { durationSeconds, outboxRetentionProblem, purgeEverySeconds } from './outbox-retention.js';
 import type { DocPath, SourceMap } from './source-map.js';
 import { formatPath } from './source-map.js';
 import type { ProfileName, ServerSpec, ServiceSpec, ServicesFile } from './types.js';
@@ -194,6 +197,46 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
         true,
       );
     }
+    // `outbox: { retention }`: an event of the service, defined by its own migrator, purges published rows.
+    let outboxPurge: OutboxPurge | undefined;
+    if (svc.outbox && typeof svc.outbox === 'object') {
+      const rpath: DocPath = [...path, 'outbox', 'retention'];
+      const problem = outboxRetentionProblem(svc.outbox.retention);
+      const migrator = accounts.find((a) => a.role === 'migrator');
+      const event = purgeEventName(name);
+      if (problem) err(rpath, problem);
+      else if (!migrator)
+        err(
+          rpath,
+          `service "${name}" has no migrator account to own the outbox purge event; add a user with role migrator, or write "outbox: true"`,
+        );
+      else if (event.length > MAX_TABLE_NAME)
+        err(
+          rpath,
+          `the outbox purge event name "${event}" would be ${event.length} characters long; MariaDB allows at most ${MAX_TABLE_NAME}, so shorten the service name`,
+        );
+      else {
+        const retentionSeconds = durationSeconds(svc.outbox.retention);
+        outboxPurge = {
+          event,
+          retention: svc.outbox.retention,
+          retentionSeconds,
+          everySeconds: purgeEverySeconds(retentionSeconds),
+          definer: { user: migrator.user, host: migrator.host },
+        };
+        // dbps writes the my.cnf of local servers and of generated output; an external server's is its own.
+        const server = serverByName.get(serverName);
+        const profile = server?.profile;
+        if (server?.driver !== 'external' && profile && !PROFILES[profile].eventScheduler) {
+          warnings.push(
+            at(
+              rpath,
+              `service "${name}" lives on server "${serverName}" with profile ${profile}, which turns event_scheduler OFF: its outbox purge event will be created but never run; use profile oltp or turn event_scheduler on there`,
+            ),
+          );
+        }
+      }
+    }
     if (svc.outbox) {
       accounts.push({
         user: `${stem}_outbox`,
@@ -212,8 +255,9 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       isolation: svc.server ? 'schema' : 'instance',
       accounts,
       reads: [],
-      outbox: svc.outbox === true,
+      outbox: svc.outbox !== undefined && svc.outbox !== false,
       ...(outboxTable ? { outboxTable } : {}),
+      ...(outboxPurge ? { outboxPurge } : {}),
       ...(shadowDatabase ? { shadowDatabase } : {}),
       ...(svc.backup ? { backup: { ...svc.backup } } : {}),
     };

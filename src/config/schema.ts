@@ -120,7 +120,20 @@ export const servicesSchema = {
           serverId,
           charset: { type: 'string', pattern: '^[a-z0-9_]+$' },
           collation: { type: 'string', pattern: '^[a-z0-9_]+$' },
-          outbox: { type: 'boolean', description: 'Create <service>_events_outbox and an outbox-relay account' },
+          outbox: {
+            type: ['boolean', 'object'],
+            description:
+              'true: create <service>_events_outbox and an outbox-relay account; { retention: 7d } also purges published rows older than that (an event of the service)',
+            additionalProperties: false,
+            required: ['retention'],
+            properties: {
+              retention: {
+                type: 'string',
+                pattern: '^[0-9]+(m|h|d|w)$',
+                description: 'how long a published event is kept, e.g. 7d, 12h, 30m',
+              },
+            },
+          },
           shadowDatabase: {
             type: 'boolean',
             description:

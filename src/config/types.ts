@@ -83,7 +83,8 @@ export interface ServiceSpec {
   collation?: string;
   users?: UserSpec[];
   reads?: ReadSpec[];
-  outbox?: boolean;
+  /** `true`, or `{ retention: 7d }`: an event of the service purges published rows older than that. */
+  outbox?: boolean | { retention: string };
   /** `<database>_shadow`: a scratch database the migrator may create and drop. */
   shadowDatabase?: boolean;
   backup?: BackupSpec;

@@ -3,6 +3,7 @@
 // Kubernetes renderer turns it into Database/User/Grant resources: one source of truth.
 import type { AccountRole, Fleet, FleetServer } from './model.js';
 import { MONITOR_TABLES } from './monitor.js';
+import { sqlStem } from './names.js';
 import {
   BACKUP_PRIVILEGES,
   BACKUP_USER,
@@ -54,11 +55,27 @@ export interface DesiredOutbox {
   table: string;
 }
 
+/** `outbox: { retention }`: an event in the service's database deleting published rows older than the retention. */
+export interface DesiredPurgeEvent {
+  service: string;
+  database: string;
+  event: string;
+  /** The outbox table, the only table the event touches. */
+  table: string;
+  retentionSeconds: number;
+  everySeconds: number;
+  /** The service's own migrator: the event runs with its privileges, never the admin's. */
+  definer: { user: string; host: string };
+}
+
 export interface DesiredServer {
   server: string;
   databases: DesiredDatabase[];
   accounts: DesiredAccount[];
   outboxes: DesiredOutbox[];
+  purgeEvents: DesiredPurgeEvent[];
+  /** Databases where dbps looks for purge events it made (to drop one whose retention was removed). */
+  purgeEventCandidates: { service: string; database: string; event: string }[];
 }
 
 /** Column that the outbox relay may update (and nothing else). */
@@ -75,6 +92,14 @@ export const OUTBOX_COLUMNS = [
   OUTBOX_PUBLISHED_COLUMN,
 ] as const;
 
+/** Marks the purge events dbps creates (EVENT_COMMENT), so it never drops an event a migration made. */
+export const PURGE_EVENT_COMMENT = 'dbps: outbox purge (services.yaml outbox.retention)';
+
+/** `<stem>_outbox_purge`: the name config gives a service's purge event. */
+export function purgeEventName(service: string): string {
+  return `${sqlStem(service)}_outbox_purge`;
+}
+
 /** Desired state of one server. */
 export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer {
   const services = fleet.services.filter((s) => s.server === server.name);
@@ -87,8 +112,21 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
   ]);
   const accounts: DesiredAccount[] = [];
   const outboxes: DesiredOutbox[] = [];
+  const purgeEvents: DesiredPurgeEvent[] = [];
   for (const svc of services) {
     if (svc.outboxTable) outboxes.push({ service: svc.name, database: svc.database, table: svc.outboxTable });
+    if (svc.outboxTable && svc.outboxPurge) {
+      const p = svc.outboxPurge;
+      purgeEvents.push({
+        service: svc.name,
+        database: svc.database,
+        event: p.event,
+        table: svc.outboxTable,
+        retentionSeconds: p.retentionSeconds,
+        everySeconds: p.everySeconds,
+        definer: { ...p.definer },
+      });
+    }
     for (const a of svc.accounts) {
       const grants: DesiredGrant[] = [];
       const own = ROLE_PRIVILEGES[a.role];
@@ -172,7 +210,12 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
       reason: `mysqld_exporter --collect.${t.collector}`,
     })),
   });
-  return { server: server.name, databases, accounts, outboxes };
+  const purgeEventCandidates = services.map((s) => ({
+    service: s.name,
+    database: s.database,
+    event: purgeEventName(s.name),
+  }));
+  return { server: server.name, databases, accounts, outboxes, purgeEvents, purgeEventCandidates };
 }
 
 /** Desired state of every server in the fleet, in fleet order. */

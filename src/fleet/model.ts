@@ -73,6 +73,18 @@ export interface FleetRead {
   granted: boolean;
 }
 
+export interface OutboxPurge {
+  /** Event name in the service's database: `<stem>_outbox_purge`. */
+  event: string;
+  /** As written in services.yaml (`7d`), for messages. */
+  retention: string;
+  retentionSeconds: number;
+  /** How often the event runs: every hour, or a sixth of the retention when that is shorter (at least 10 s). */
+  everySeconds: number;
+  /** The service's migrator, the event's definer (never the admin). */
+  definer: { user: string; host: string };
+}
+
 export interface FleetService {
   name: string;
   server: string;
@@ -85,6 +97,8 @@ export interface FleetService {
   outbox: boolean;
   /** Name of the outbox table when `outbox: true`. */
   outboxTable?: string;
+  /** `outbox: { retention }`: the event that purges published rows, run as the service's migrator. */
+  outboxPurge?: OutboxPurge;
   /** `<database>_shadow` when `shadowDatabase: true`: the service's scratch database for migration tools. */
   shadowDatabase?: string;
   backup?: { schedule?: string; retention?: string };

@@ -2,14 +2,17 @@
 // (catalog, password check, existing tables) is gathered by the caller and passed in.
 import {
   type DesiredAccount,
+  type DesiredPurgeEvent,
   type DesiredServer,
   type GrantScope,
   OUTBOX_COLUMNS,
   OUTBOX_PUBLISHED_COLUMN,
+  PURGE_EVENT_COMMENT,
 } from '../fleet/desired.js';
 import { dbPatternText } from '../sql/quote.js';
 import { hasPublicRole, PUBLIC_ROLE } from './effective.js';
 import { GRANT_OPTION } from './privileges.js';
+import { purgeEventBody } from './sql.js';
 import { accountKey, type Catalog } from './types.js';
 
 /** Where privileges apply, as SQL sees it: database grants carry the escaped LIKE pattern. */
@@ -41,6 +44,18 @@ export type Change =
   | (ChangeBase & { kind: 'create-database'; database: string; charset: string; collation: string })
   | (ChangeBase & { kind: 'alter-database'; database: string; charset: string; collation: string })
   | (ChangeBase & { kind: 'create-outbox-table'; database: string; table: string })
+  /** CREATE (OR REPLACE when `replace`) the event purging published outbox rows, defined by the migrator. */
+  | (ChangeBase & {
+      kind: 'create-outbox-purge';
+      database: string;
+      event: string;
+      table: string;
+      retentionSeconds: number;
+      everySeconds: number;
+      definer: { user: string; host: string };
+      replace: boolean;
+    })
+  | (ChangeBase & { kind: 'drop-outbox-purge'; database: string; event: string })
   | (ChangeBase & {
       kind: 'create-user';
       user: string;
@@ -103,8 +118,29 @@ export interface ServerObservation {
   tableCounts: ReadonlyMap<string, number>;
   /** Column names of each existing outbox table (tableKey); absent = not observed, not checked. */
   outboxColumns?: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Events found under the purge-event names of this server's services (tableKey(database, event));
+   * absent = not observed, not checked.
+   */
+  purgeEvents?: ReadonlyMap<string, ObservedEvent>;
+  /** @@GLOBAL.event_scheduler (`ON`, `OFF`, `DISABLED`); absent = not observed, not checked. */
+  eventScheduler?: string;
   /** accountKey()s dbps never reports or drops (the admin account it connects as). */
   protectedAccounts: ReadonlySet<string>;
+}
+
+/** An event as information_schema.EVENTS shows it. */
+export interface ObservedEvent {
+  /** `user@host`, as EVENTS.DEFINER stores it. */
+  definer: string;
+  body: string;
+  /** EVERY value and unit (`3600`, `SECOND`); null for a one-time event. */
+  intervalValue: string | null;
+  intervalField: string | null;
+  /** ENABLED, DISABLED or SLAVESIDE_DISABLED. */
+  status: string;
+  onCompletion: string;
+  comment: string;
 }
 
 export interface DiffOptions {
@@ -277,6 +313,7 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
       blocking: true,
     });
   }
+  diffPurgeEvents(desired, observed, selected, changes, deferred);
   const creatingTables = new Set(
     changes.flatMap((c) => (c.kind === 'create-outbox-table' ? [tableKey(c.database, c.table)] : [])),
   );
@@ -526,6 +563,94 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
   return { server, changes: orderChanges(changes), orphans, deferred };
 }
 
+/**
+ * Purge events: a missing one is created, one that differs from services.yaml (definer, body, schedule,
+ * disabled) is replaced, and one dbps made for a service whose retention was removed is dropped. Only
+ * events carrying dbps's comment are dropped: a migration's own event of that name is left alone.
+ */
+function diffPurgeEvents(
+  desired: DesiredServer,
+  observed: ServerObservation,
+  selected: (service?: string) => boolean,
+  changes: Change[],
+  deferred: Deferred[],
+): void {
+  const server = desired.server;
+  // An event never fires with the scheduler off: the outbox is not purged, whatever the event looks like.
+  if (observed.eventScheduler !== undefined && observed.eventScheduler.toUpperCase() !== 'ON') {
+    for (const p of desired.purgeEvents) {
+      if (!selected(p.service)) continue;
+      deferred.push({
+        server,
+        service: p.service,
+        object: `event ${p.database}.${p.event}`,
+        reason: `event_scheduler is ${observed.eventScheduler} on this server, so the outbox purge never runs; turn it on (event_scheduler=ON in my.cnf, which the oltp profile sets, and SET GLOBAL event_scheduler = ON)`,
+        blocking: true,
+      });
+    }
+  }
+  if (!observed.purgeEvents) return;
+  const wanted = new Set<string>();
+  for (const p of desired.purgeEvents) {
+    if (!selected(p.service)) continue;
+    const key = tableKey(p.database, p.event);
+    wanted.add(key);
+    const have = observed.purgeEvents.get(key);
+    const differences = have ? purgeEventDifferences(p, have) : [];
+    if (have && differences.length === 0) continue;
+    changes.push({
+      server,
+      service: p.service,
+      object: `event ${p.database}.${p.event}`,
+      destructive: false,
+      kind: 'create-outbox-purge',
+      database: p.database,
+      event: p.event,
+      table: p.table,
+      retentionSeconds: p.retentionSeconds,
+      everySeconds: p.everySeconds,
+      definer: { ...p.definer },
+      replace: have !== undefined,
+      reason: have
+        ? `${differences.join('; ')} (drift)`
+        : `services.${p.service}.outbox.retention purges published events after ${p.retentionSeconds} s`,
+    });
+  }
+  for (const c of desired.purgeEventCandidates) {
+    if (!selected(c.service)) continue;
+    const key = tableKey(c.database, c.event);
+    if (wanted.has(key)) continue;
+    const have = observed.purgeEvents.get(key);
+    if (!have || have.comment !== PURGE_EVENT_COMMENT) continue;
+    changes.push({
+      server,
+      service: c.service,
+      object: `event ${c.database}.${c.event}`,
+      destructive: false,
+      kind: 'drop-outbox-purge',
+      database: c.database,
+      event: c.event,
+      reason: `services.${c.service}.outbox has no retention: published events are kept`,
+    });
+  }
+}
+
+/** What differs between a desired purge event and the one on the server, for plans. */
+function purgeEventDifferences(p: DesiredPurgeEvent, have: ObservedEvent): string[] {
+  const out: string[] = [];
+  const definer = `${p.definer.user}@${p.definer.host}`;
+  if (have.definer !== definer) out.push(`definer is ${have.definer}, want ${definer}`);
+  const body = purgeEventBody(p.database, p.table, p.retentionSeconds);
+  if (have.body.trim() !== body) out.push('its body is not the purge of published events services.yaml asks for');
+  const every = `${p.everySeconds} SECOND`;
+  const haveEvery = have.intervalValue === null ? 'one-time' : `${have.intervalValue} ${have.intervalField}`;
+  if (haveEvery !== every) out.push(`runs every ${haveEvery}, want every ${every}`);
+  if (have.status !== 'ENABLED') out.push(`it is ${have.status}`);
+  if (have.onCompletion !== 'PRESERVE') out.push(`ON COMPLETION is ${have.onCompletion}, want PRESERVE`);
+  if (have.comment !== PURGE_EVENT_COMMENT) out.push('its comment is not the one dbps writes');
+  return out;
+}
+
 const ORDER: Record<ChangeKind, number> = {
   'create-database': 0,
   'alter-database': 1,
@@ -533,13 +658,16 @@ const ORDER: Record<ChangeKind, number> = {
   'create-user': 3,
   'alter-user': 4,
   grant: 5,
-  revoke: 6,
-  'revoke-role': 7,
-  'revoke-proxy': 8,
-  'revoke-public': 9,
-  'revoke-public-role': 10,
-  'drop-user': 11,
-  'drop-database': 12,
+  // After the definer exists and holds its grants.
+  'create-outbox-purge': 6,
+  revoke: 7,
+  'revoke-role': 8,
+  'revoke-proxy': 9,
+  'revoke-public': 10,
+  'revoke-public-role': 11,
+  'drop-outbox-purge': 12,
+  'drop-user': 13,
+  'drop-database': 14,
 };
 
 /** Plan order: databases, tables, users, grants, then revokes and drops (stable within a kind). */

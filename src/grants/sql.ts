@@ -1,8 +1,8 @@
 // Change -> Statement. Exhaustive: a new change kind without SQL does not compile.
 // Passwords travel only as a mysql_native_password hash in `params`; `display` masks them.
 import { createHash } from 'node:crypto';
-import { OUTBOX_PUBLISHED_COLUMN } from '../fleet/desired.js';
-import { account, ident } from '../sql/quote.js';
+import { OUTBOX_PUBLISHED_COLUMN, PURGE_EVENT_COMMENT } from '../fleet/desired.js';
+import { account, ident, literal } from '../sql/quote.js';
 import type { Change, PrivilegeTarget } from './diff.js';
 
 export interface Statement {
@@ -74,6 +74,19 @@ export function outboxTableSql(database: string, table: string): string {
   ].join('\n');
 }
 
+function seconds(n: number): number {
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`bad interval ${n}`);
+  return n;
+}
+
+/**
+ * The purge event's body: only the outbox table, only published rows older than the retention (a NULL
+ * published_at never compares true). The server stores this text as written; plan compares it.
+ */
+export function purgeEventBody(database: string, table: string, retentionSeconds: number): string {
+  return `DELETE FROM ${ident(database)}.${ident(table)} WHERE ${ident(OUTBOX_PUBLISHED_COLUMN)} < NOW(6) - INTERVAL ${seconds(retentionSeconds)} SECOND`;
+}
+
 /** SQL for one change. */
 export function statementFor(change: Change, passwordOf: PasswordLookup): Statement {
   const plain = (sql: string): Statement => ({ sql, params: [], display: sql });
@@ -86,6 +99,18 @@ export function statementFor(change: Change, passwordOf: PasswordLookup): Statem
       return plain(`ALTER DATABASE ${ident(change.database)} ${charsetClause(change.charset, change.collation)}`);
     case 'create-outbox-table':
       return plain(outboxTableSql(change.database, change.table));
+    case 'create-outbox-purge':
+      return plain(
+        [
+          `CREATE ${change.replace ? 'OR REPLACE ' : ''}DEFINER=${account(change.definer.user, change.definer.host)} EVENT ${ident(change.database)}.${ident(change.event)}`,
+          `  ON SCHEDULE EVERY ${seconds(change.everySeconds)} SECOND`,
+          '  ON COMPLETION PRESERVE ENABLE',
+          `  COMMENT ${literal(PURGE_EVENT_COMMENT)}`,
+          `  DO ${purgeEventBody(change.database, change.table, change.retentionSeconds)}`,
+        ].join('\n'),
+      );
+    case 'drop-outbox-purge':
+      return plain(`DROP EVENT IF EXISTS ${ident(change.database)}.${ident(change.event)}`);
     case 'create-user': {
       const head = `CREATE USER ${account(change.user, change.host)} IDENTIFIED BY PASSWORD`;
       const tail = `${change.requireSsl ? ' REQUIRE SSL' : ''}${change.maxUserConnections ? ` WITH MAX_USER_CONNECTIONS ${change.maxUserConnections}` : ''}`;

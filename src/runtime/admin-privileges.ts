@@ -24,12 +24,17 @@ export function isPrivilegeError(e: unknown): boolean {
 /**
  * Global privileges the admin account needs: every privilege dbps grants (a grantor must hold it),
  * CREATE for databases and outbox tables, CREATE USER, SELECT for the mysql.* catalog, DROP when
- * pruning, and GRANT OPTION.
+ * pruning, EVENT and SET USER for outbox purge events (defined by the migrator), and GRANT OPTION.
  */
 export function adminPrivilegesNeeded(desired: DesiredServer, prune: boolean): string[] {
   const out = new Set(['SELECT', 'CREATE', 'CREATE USER', GRANT_OPTION]);
   if (prune) out.add('DROP');
   for (const a of desired.accounts) for (const g of a.grants) for (const p of g.privileges) out.add(p);
+  // A purge event is created with the service's migrator as DEFINER: naming another account needs SET USER.
+  if (desired.purgeEvents.length > 0) {
+    out.add('EVENT');
+    out.add('SET USER');
+  }
   return [...out].sort((a, b) => (a === GRANT_OPTION ? 1 : b === GRANT_OPTION ? -1 : a.localeCompare(b)));
 }
 

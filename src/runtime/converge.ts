@@ -4,7 +4,7 @@
 import { OperationalError } from '../errors.js';
 import type { DesiredServer } from '../fleet/desired.js';
 import { readCatalog } from '../grants/catalog.js';
-import { type ServerObservation, tableKey } from '../grants/diff.js';
+import { type ObservedEvent, type ServerObservation, tableKey } from '../grants/diff.js';
 import { nativePasswordHash, type Statement } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
 import type { AdminSession } from './admin.js';
@@ -106,6 +106,44 @@ export async function observeServer(
     );
     for (const r of rows) outboxColumns.get(tableKey(String(r.db), String(r.tbl)))?.add(String(r.col));
   }
+  // Events under the purge-event names of the server's services: dbps's own, or a migration's of that name.
+  const purgeEvents = new Map<string, ObservedEvent>();
+  const candidates = desired.purgeEventCandidates;
+  if (candidates.length > 0) {
+    const rows = await session.query<{
+      db: string;
+      ev: string;
+      definer: string;
+      body: string | null;
+      iv: string | null;
+      ifield: string | null;
+      status: string;
+      oncomp: string;
+      comment: string | null;
+    }>(
+      `SELECT EVENT_SCHEMA AS db, EVENT_NAME AS ev, DEFINER AS definer, EVENT_DEFINITION AS body,
+              INTERVAL_VALUE AS iv, INTERVAL_FIELD AS ifield, STATUS AS status, ON_COMPLETION AS oncomp,
+              EVENT_COMMENT AS comment
+         FROM information_schema.EVENTS WHERE ${candidates.map(() => '(EVENT_SCHEMA = ? AND EVENT_NAME = ?)').join(' OR ')}`,
+      candidates.flatMap((c) => [c.database, c.event]),
+    );
+    for (const r of rows) {
+      purgeEvents.set(tableKey(String(r.db), String(r.ev)), {
+        definer: String(r.definer),
+        body: String(r.body ?? ''),
+        intervalValue: r.iv === null ? null : String(r.iv).trim(),
+        intervalField: r.ifield === null ? null : String(r.ifield),
+        status: String(r.status),
+        onCompletion: String(r.oncomp),
+        comment: String(r.comment ?? ''),
+      });
+    }
+  }
+  let eventScheduler: string | undefined;
+  if (desired.purgeEvents.length > 0) {
+    const rows = await session.query<{ s: string }>('SELECT @@GLOBAL.event_scheduler AS s');
+    eventScheduler = String(rows[0]?.s ?? '');
+  }
   const me = String(meRows[0]?.me ?? '');
   const at = me.lastIndexOf('@');
   return {
@@ -114,6 +152,8 @@ export async function observeServer(
     existingTables: existing,
     tableCounts,
     outboxColumns,
+    purgeEvents,
+    ...(eventScheduler !== undefined ? { eventScheduler } : {}),
     protectedAccounts: new Set(at > 0 ? [accountKey(me.slice(0, at), me.slice(at + 1))] : []),
     admin: at > 0 ? { user: me.slice(0, at), host: me.slice(at + 1) } : { user: me, host: '' },
   };

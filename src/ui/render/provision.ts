@@ -6,6 +6,8 @@ const MARK: Record<PlannedChange['kind'], string> = {
   'create-database': '+',
   'alter-database': '~',
   'create-outbox-table': '+',
+  'create-outbox-purge': '+',
+  'drop-outbox-purge': '-',
   'create-user': '+',
   'alter-user': '~',
   grant: '+',

@@ -92,3 +92,16 @@ describe("dbps's admin account privileges", () => {
     expect(e.hint).toContain("TO 'boss'@'%' WITH GRANT OPTION");
   });
 });
+
+describe('admin privileges for an outbox retention', () => {
+  it('adds EVENT and SET USER: the purge event is created with the migrator as DEFINER', () => {
+    const withRetention = fleetFromText(
+      'version: 1\nfleet: t\nservers:\n  shared: { driver: external, host: db, admin: { user: boss } }\nservices:\n  orders: { server: shared, outbox: { retention: 7d } }\n',
+      'services.yaml',
+    );
+    const needed = adminPrivilegesNeeded(desiredServer(withRetention, withRetention.servers[0]!), false);
+    expect(needed).toContain('SET USER');
+    expect(needed).toContain('EVENT');
+    expect(adminPrivilegesNeeded(DESIRED, false)).not.toContain('SET USER');
+  });
+});
