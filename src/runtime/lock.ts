@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError, UsageError } from '../errors.js';
-import { processAlive, processStartTime, sleep } from './process.js';
+import { processAlive, sleep } from './process.js';
+import { processStartTime } from './process-start.js';
 
 /** Who holds a lock, as written in the lock file. */
 export interface LockOwner {

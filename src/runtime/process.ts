@@ -37,19 +37,6 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
- * The start time of a process (field 22 of /proc/<pid>/stat, clock ticks since boot): a reused pid has
- * another one, so an owner record with pid and start time names one process. Undefined without /proc.
- */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * True when the pid belongs to a mariadbd started with this defaults file. Guards against pid reuse:
  * a stale pid file after a crash may name an unrelated process by now.
  */

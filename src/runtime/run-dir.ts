@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
-import { processStartTime } from './process.js';
+import { processStartTime } from './process-start.js';
 
 let runRoot: string | undefined;
 let ownDir: string | undefined;

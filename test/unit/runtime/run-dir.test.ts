@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { processStartTime } from '../../../src/runtime/process.js';
+import { processStartTime } from '../../../src/runtime/process-start.js';
 import { privateDir, useRunDir } from '../../../src/runtime/run-dir.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'dbps-rundir-'));
