@@ -41,8 +41,10 @@ for (let i = 0; i < services; i++) {
 }
 sql +=
   "CREATE USER 'dbps_backup'@'localhost' IDENTIFIED BY 'Pw-b'; GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO 'dbps_backup'@'localhost';\n";
-sql +=
-  "CREATE USER 'dbps_monitor'@'%' IDENTIFIED BY 'Pw-m' WITH MAX_USER_CONNECTIONS 3; GRANT PROCESS, BINLOG MONITOR ON *.* TO 'dbps_monitor'@'%'; GRANT SELECT ON `performance\\_schema`.* TO 'dbps_monitor'@'%';\n";
+// The monitor account exactly as provision makes it: SELECT on the exporter's performance_schema tables only.
+const { MONITOR_TABLES } = await import(path.join(root, 'dist/fleet/monitor.js'));
+sql += "CREATE USER 'dbps_monitor'@'%' IDENTIFIED BY 'Pw-m' WITH MAX_USER_CONNECTIONS 3;\n";
+for (const t of MONITOR_TABLES) sql += `GRANT SELECT ON performance_schema.${t.table} TO 'dbps_monitor'@'%';\n`;
 // Harden root the way a real server is, so the audit has nothing to say about the admin itself.
 sql +=
   "DROP USER IF EXISTS 'root'@'::1', 'root'@'127.0.0.1'; ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('Bench-root');\n";
