@@ -73,6 +73,9 @@ const dbps = (dir, args) =>
   spawnSync(process.execPath, [bin, '-q', ...args], {
     cwd: dir,
     encoding: 'utf8',
+    // A first provision of 10,000 services prints 50,000 change lines: spawnSync's 1 MB default would
+    // end the child with SIGTERM (exit 143).
+    maxBuffer: 512 * 1024 * 1024,
     env: { ...process.env, NO_COLOR: '1' },
   });
 
