@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 describe('a fresh clone with nothing beside it', () => {
-  it('is alone in its directory (no ../shared or anything else to read)', () => {
+  it('is alone in its directory (no sibling folder or anything else to read)', () => {
     expect(readdirSync(tmp)).toStrictEqual(['dbps']);
   });
 
