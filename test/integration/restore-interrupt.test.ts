@@ -298,6 +298,41 @@ services:
       expect(servers, servers.join('\n')).toHaveLength(1);
     }
   });
+
+  it('dbps killed during a point-in-time replay: status exits 3; the same restore run again finishes it, another one is refused', async () => {
+    const r = await restoreInterrupted(
+      fleet,
+      ['restore', setId, '--to-time', allRowsAt.toISOString(), '--yes'],
+      (stderr) => (stderr.includes('orders: replay') ? 'replay' : undefined),
+      false,
+    );
+    expect(r.at, `dbps ended before its replay:\n${r.stderr}`).toBe('replay');
+    // Half-replayed (or not at all) and answering: that is not healthy.
+    const st = await fleet.run(['status']);
+    expect(st.code, st.stdout + st.stderr).toBe(3);
+    expect(st.stdout + st.stderr).toContain('dbps restore --resume');
+    // The same restore again finishes it (as --resume would), the live binlogs read from the datadir
+    // moved aside: every committed row.
+    const again = await fleet.run(['restore', setId, '--to-time', allRowsAt.toISOString(), '--yes']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(entryOf(fleet).restore).toBeUndefined();
+    expect(await rows(fleet)).toStrictEqual(everything);
+    expect((await fleet.run(['status'])).code).toBe(0);
+    // A different restore than the interrupted one is refused until that one is finished or rolled back.
+    const cut = await restoreInterrupted(
+      fleet,
+      ['restore', setId, '--to-time', allRowsAt.toISOString(), '--yes'],
+      (stderr) => (stderr.includes('orders: replay') ? 'replay' : undefined),
+      false,
+    );
+    expect(cut.at, cut.stderr).toBe('replay');
+    const other = await fleet.run(['restore', setId, '--yes']);
+    expect(other.code, other.stdout + other.stderr).toBe(3);
+    expect(other.stderr).toContain('dbps restore --resume');
+    const rb = await fleet.run(['restore', '--rollback', '--yes']);
+    expect(rb.code, rb.stdout + rb.stderr).toBe(0);
+    expect(await rows(fleet)).toStrictEqual(everything);
+  });
 });
 
 describe('restore with the disk filling up during the copy-back', () => {
