@@ -243,10 +243,10 @@ services:
   it('dbps killed while files are copied into the datadir: refused until --rollback, which brings every row back', async () => {
     const historyBefore = entryOf(fleet).history;
     await killMidCopy();
+    await refusedUntilFinished(fleet);
     expect(entryOf(fleet).restore).toMatchObject({ set: setId });
     // The restore's new history is recorded already: the old binlog history id is not reused.
     expect(entryOf(fleet).history).not.toBe(historyBefore);
-    await refusedUntilFinished(fleet);
     const rb = await fleet.run(['restore', '--rollback', '--yes']);
     expect(rb.code, rb.stdout + rb.stderr).toBe(0);
     expect(entryOf(fleet).restore).toBeUndefined();
