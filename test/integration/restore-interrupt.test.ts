@@ -394,7 +394,11 @@ services:
           // Half the room the copy needs; what the copied part frees again lets the rollback start the
           // previous server (its temporary tablespace).
           const mb = Math.floor((free() - setSize(fleet, setId) / 2) / 1048576);
-          execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M', `count=${mb}`, 'status=none']);
+          try {
+            execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M', `count=${mb}`, 'status=none']);
+          } catch {
+            // full already (a copy-back that began at once): that is the point
+          }
         }
         return undefined;
       },
