@@ -333,6 +333,64 @@ services:
     expect(rb.code, rb.stdout + rb.stderr).toBe(0);
     expect(await rows(fleet)).toStrictEqual(everything);
   });
+
+  it('while a restore runs, provision waits for it and then works, and a second restore names the holder', async () => {
+    // A restore that is sure to be running: it holds the fleet lock (and goes on to stop the server).
+    const child = spawn(process.execPath, [BIN, 'restore', setId, '--yes'], {
+      cwd: fleet.dir,
+      env: { ...process.env, NO_COLOR: '1', DBPS_MEMORY_SCALE: '0.01' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const lock = path.join(fleet.stateDir, 'fleet.lock');
+    const holder = await eventually(
+      () => {
+        try {
+          return (JSON.parse(readFileSync(lock, 'utf8')) as { pid: number }).pid;
+        } catch {
+          return 0;
+        }
+      },
+      (pid) => pid === child.pid,
+      60_000,
+    );
+    expect(holder, stderr).toBe(child.pid);
+    const [second, provision] = await Promise.all([
+      fleet.run(['--lock-timeout', '0', 'restore', setId, '--yes']),
+      fleet.run(['--lock-timeout', '120', 'provision']),
+    ]);
+    expect(await exited, stderr).toBe(0);
+    // The second restore neither raced the first (no raw ENOTEMPTY) nor waited forever: it names the holder.
+    expect(second.code, second.stdout + second.stderr).toBe(3);
+    expect(second.stderr).toMatch(new RegExp(`is held by dbps restore ${setId} \\(pid ${child.pid}, since `));
+    expect(second.stderr).not.toContain('ENOTEMPTY');
+    // provision waited until the restore was done, then found the server up (not "unreachable").
+    expect(provision.code, provision.stdout + provision.stderr).toBe(0);
+    expect(await rows(fleet)).toStrictEqual({ before: 100 });
+    expect((await fleet.run(['status'])).code).toBe(0);
+  });
+
+  it('a manifest path outside the set is refused before anything is stopped; the server keeps its data', async () => {
+    const before = await rows(fleet);
+    const file = path.join(fleet.stateDir, 'backups', setId, 'manifest.json');
+    const good = readFileSync(file, 'utf8');
+    const manifest = JSON.parse(good);
+    manifest.servers[0].path = '../../servers/orders/data';
+    await writeFile(file, JSON.stringify(manifest));
+    try {
+      const r = await fleet.run(['restore', setId, '--yes', '--no-verify-checksums']);
+      expect(r.code, r.stdout + r.stderr).toBe(3);
+      expect(r.stderr).toContain('outside the set directory; nothing was stopped');
+    } finally {
+      await writeFile(file, good);
+    }
+    expect(entryOf(fleet).restore).toBeUndefined();
+    expect(await rows(fleet)).toStrictEqual(before);
+    const st = await fleet.run(['status']);
+    expect(st.code, st.stdout + st.stderr).toBe(0);
+  });
 });
 
 describe('restore with the disk filling up during the copy-back', () => {
