@@ -425,6 +425,13 @@ services:
     expect(b.code, b.stderr).toBe(0);
     setId = (JSON.parse(b.stdout) as { id: string }).id;
     await sql(fleet, "INSERT INTO orders.items SELECT seq, 'after' FROM orders.seq_101_to_150");
+    // Room for what the restore's free-space check asks (the set and 64 MiB) and some more, whatever the
+    // MariaDB version's datadir takes.
+    const used = Number(
+      execFileSync('df', ['-B1', '--output=used', mountPoint], { encoding: 'utf8' }).trim().split('\n').pop(),
+    );
+    const size = Math.ceil((used + setSize(fleet, setId) + 64 * 1024 * 1024) / 1048576) + 40;
+    execFileSync('mount', ['-o', `remount,size=${size}m`, mountPoint]);
   }, 240_000);
 
   afterAll(async () => {
