@@ -77,11 +77,7 @@ export function memLimit(bytes: number): string {
 }
 
 /** A required-variable reference: compose stops with this hint when the variable is unset or empty. */
-function requiredEnv(
-  name: string,
-  what: string,
-  from = 'for example in .env, which dbps init keeps out of git',
-): string {
+function requiredEnv(name: string, what: string, from: string): string {
   return `\${${name}:?set ${name} to ${what} (${from})}`;
 }
 
@@ -116,6 +112,8 @@ export function renderCompose(fleet: Fleet): string {
           MARIADB_ROOT_PASSWORD: requiredEnv(
             rootPasswordEnv(fleet, server),
             `the root password of server ${server.name}`,
+            // dbps never holds this one: the container's own root, provisioned as an external server's admin.
+            `one you choose, kept in .env beside this file, which dbps init keeps out of git; the same variable is the admin passwordEnv of the services.yaml that provisions this container`,
           ),
         },
         // Loopback only: the databases are for this machine's services, not the network.
