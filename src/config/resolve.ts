@@ -409,10 +409,13 @@ function resolveLinks(
       link.tables.forEach((t, j) => {
         const problem =
           invalidIdentifier(t, 'table', MAX_TABLE_NAME) ??
-          invalidIdentifier(linkTableName(link.service, t), 'table', MAX_TABLE_NAME);
+          invalidIdentifier(linkTableName(link.service, t), 'table', MAX_TABLE_NAME)?.replace(
+            /^table name/,
+            'the CONNECT table name dbps derives,',
+          );
         if (problem) {
           bad = true;
-          err([...path, 'tables', j], problem.replace(/^table name/, 'the CONNECT table name dbps derives,'));
+          err([...path, 'tables', j], problem);
         } else if (tables.has(t)) {
           bad = true;
           err([...path, 'tables', j], `table "${t}" is listed twice in this link; remove one`);
