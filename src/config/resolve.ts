@@ -452,6 +452,7 @@ function resolveLinks(
         via: link.via,
         user,
         host,
+        imageHost: link.host ?? accountHost,
         serverName: user,
       });
     });

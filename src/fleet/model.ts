@@ -90,6 +90,8 @@ export interface FleetLink {
   user: string;
   /** Host part of the account on the target server: where the reader's server connects from. */
   host: string;
+  /** The same for image-based output (compose, Kubernetes), where servers are not on this machine: `host:`, else accountHost. */
+  imageHost: string;
   /** Name of the CREATE SERVER entry on the reader's server (holds the account's credentials). */
   serverName: string;
 }

@@ -2,7 +2,9 @@
 // state on both servers, the diff's link changes (made in the link pass, dropped when undeclared), their
 // SQL without the password, the audit of a catalog holding a link (allowed) and wider ones (errors), and
 // the my.cnf line that loads the engine.
+
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { ConfigError } from '../../../src/errors.js';
 import { desiredServer } from '../../../src/fleet/desired.js';
 import type { Fleet } from '../../../src/fleet/model.js';
@@ -11,8 +13,11 @@ import { type Change, diffServer, type ObservedLinks, type ServerObservation } f
 import { displaySql, statementFor } from '../../../src/grants/sql.js';
 import type { Catalog, CatalogAccount } from '../../../src/grants/types.js';
 import { renderMyCnf } from '../../../src/mycnf/render.js';
+import { renderCompose } from '../../../src/render/compose.js';
+import { serverResources } from '../../../src/render/k8s/manifests.js';
 import { parseVersion } from '../../../src/util/version.js';
 import { fleetOf } from '../../helpers/fleets.js';
+import { schemaErrors, vendoredSchema } from '../../helpers/schemas.js';
 
 const LINK = 'dbps_link_orders__customers';
 const linked = (links = '[ { service: customers, tables: [customers, addresses], via: connect } ]') =>
@@ -40,6 +45,7 @@ describe('links: validation', () => {
         via: 'connect',
         user: LINK,
         host: '127.0.0.1',
+        imageHost: '%',
         serverName: LINK,
       },
     ]);
@@ -429,5 +435,37 @@ describe('links: my.cnf', () => {
       renderMyCnf(fleet, fleet.servers.find((s) => s.name === name)!, { version: parseVersion('11.8') });
     expect(cnf('orders')).toMatch(/^plugin_load_add = ha_connect$/m);
     expect(cnf('customers')).not.toMatch(/plugin_load_add/);
+  });
+});
+
+describe('links: compose and Kubernetes', () => {
+  const fleet = fleetOf(linked());
+
+  it("builds the reader's image with the CONNECT engine (the official image has none), still a valid compose file", () => {
+    const doc = parse(renderCompose(fleet)) as { services: Record<string, { image: string; build?: unknown }> };
+    const validate = vendoredSchema('compose-spec.json');
+    expect(validate(doc), schemaErrors(validate)).toBe(true);
+    const reader = Object.values(doc.services).find((s) => s.image.includes('connect'))!;
+    expect(reader).toMatchObject({
+      image: 't-mariadb-connect:11.8',
+      build: { context: '.', dockerfile_inline: expect.stringContaining('FROM mariadb:11.8') },
+    });
+    expect((reader.build as { dockerfile_inline: string }).dockerfile_inline).toContain(
+      'apt-get install -y --no-install-recommends mariadb-plugin-connect',
+    );
+    expect(Object.values(doc.services).filter((s) => s.build)).toHaveLength(1);
+  });
+
+  it('gives the link account the host the reader pod connects from, and the reader a myCnf loading the engine', () => {
+    const users = (name: string) =>
+      serverResources(fleet, name, {}).filter(
+        (r) => (r as { kind?: string }).kind === 'User' && (r as { spec: { name: string } }).spec.name === LINK,
+      ) as { spec: { host: string } }[];
+    expect(users('customers').map((u) => u.spec.host)).toStrictEqual(['%']);
+    expect(users('orders').map((u) => u.spec.host)).toStrictEqual(['localhost']);
+    const mariadb = serverResources(fleet, 'orders', {}).find((r) => (r as { kind?: string }).kind === 'MariaDB') as {
+      spec: { myCnf: string };
+    };
+    expect(mariadb.spec.myCnf).toMatch(/^plugin_load_add = ha_connect$/m);
   });
 });
