@@ -406,7 +406,14 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
         maxUserConnections: wantMax,
         requireSsl: want.requireSsl,
         ...(want.locked ? { locked: true } : {}),
-        reason: want.service ? `role ${want.kind} of service ${want.service}` : `dbps ${want.kind} account`,
+        reason:
+          want.kind === 'link'
+            ? `read-only account of services.${want.service}.links`
+            : want.kind === 'link-definer'
+              ? `locked definer of the views of services.${want.service}.links`
+              : want.service
+                ? `role ${want.kind} of service ${want.service}`
+                : `dbps ${want.kind} account`,
       });
     } else {
       const reasons: string[] = [];

@@ -74,6 +74,10 @@ export async function observeServer(
     }
   }
   const tableList = [...tables.values()];
+  // Issued with the first burst (the connector pipelines it): no extra round trip on a server without links.
+  const linkServers = linkServerRows(session);
+  // Awaited after the burst; a failing burst must not leave this rejection unhandled meanwhile.
+  linkServers.catch(() => undefined);
   const [catalog, mismatchRows, tableRows, meRows] = await Promise.all([
     readCatalog(session.query, session.server),
     session.query<{ user: string; host: string }>(PASSWORD_MISMATCH_SQL, [JSON.stringify(hashes)]),
@@ -148,7 +152,7 @@ export async function observeServer(
     const rows = await session.query<{ s: string }>('SELECT @@GLOBAL.event_scheduler AS s');
     eventScheduler = String(rows[0]?.s ?? '');
   }
-  const links = await observeLinks(session, desired, linkPasswords);
+  const links = await observeLinks(session, desired, linkPasswords, await linkServers);
   const me = String(meRows[0]?.me ?? '');
   const at = me.lastIndexOf('@');
   return {
@@ -165,6 +169,23 @@ export async function observeServer(
   };
 }
 
+interface LinkServerRow {
+  name: string;
+  host: string;
+  port: number;
+  db: string;
+  user: string;
+  hash: string | null;
+}
+
+/** dbps_link_* entries of mysql.servers, with their password as a SHA-256 (compared, never kept). */
+function linkServerRows(session: AdminSession): Promise<LinkServerRow[]> {
+  return session.query<LinkServerRow>(
+    'SELECT Server_name AS name, Host AS host, Port AS port, Db AS db, Username AS user, SHA2(Password, 256) AS hash FROM mysql.servers WHERE Server_name LIKE ?',
+    [`${LINK_PREFIX.replace(/_/g, '\\_')}%`],
+  );
+}
+
 /**
  * Link objects on a reader's server: dbps_link_* CREATE SERVER entries (always: one cheap query), and,
  * when the server has a link or such an entry, the engine, dbps's CONNECT tables and the views over
@@ -174,18 +195,8 @@ async function observeLinks(
   session: AdminSession,
   desired: DesiredServer,
   linkPasswords: ReadonlyMap<string, string | undefined>,
+  serverRows: LinkServerRow[],
 ): Promise<ObservedLinks | undefined> {
-  const serverRows = await session.query<{
-    name: string;
-    host: string;
-    port: number;
-    db: string;
-    user: string;
-    hash: string | null;
-  }>(
-    'SELECT Server_name AS name, Host AS host, Port AS port, Db AS db, Username AS user, SHA2(Password, 256) AS hash FROM mysql.servers WHERE Server_name LIKE ?',
-    [`${LINK_PREFIX.replace(/_/g, '\\_')}%`],
-  );
   const sha = (pw: string | undefined) =>
     pw === undefined ? '!' : createHash('sha256').update(pw, 'utf8').digest('hex');
   if (desired.links.length === 0 && serverRows.length === 0) return undefined;

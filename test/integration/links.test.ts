@@ -245,8 +245,24 @@ describe('a declared CONNECT link', () => {
       }),
     );
 
+    // CONNECT lets an account without FILE create a TABLE_TYPE=MYSQL table whose columns it discovers: the
+    // migrator can make one through the link's server entry, nobody without FILE reads it, the audit reports it.
+    expect(
+      await attempt(
+        'orders',
+        'orders_migrator',
+        `CREATE TABLE orders.by_migrator ENGINE=CONNECT TABLE_TYPE=MYSQL CONNECTION='${LINK}/customers'`,
+      ),
+    ).not.toMatch(/^refused/);
+    expect(await attempt('orders', 'orders_migrator', 'SELECT * FROM orders.by_migrator')).toMatch(/refused: .*FILE/);
+    expect(await attempt('orders', 'orders_migrator', 'DROP TABLE orders.by_migrator')).toMatch(/refused: .*FILE/);
+    expect((await auditJson()).findings).toContainEqual(
+      expect.objectContaining({ rule: 'remote-table-access', severity: 'error', object: '`orders`.`by_migrator`' }),
+    );
+
     const plan = await fleet.run(['plan']);
     expect(plan.code).toBe(1);
+    expect(plan.stdout).toMatch(/drop-link-table table orders\.by_migrator/);
     expect(plan.stdout).toMatch(/drop-link-view view orders\.wider_v/);
     expect(plan.stdout).toMatch(/drop-link-table table orders\.wider/);
     expect(plan.stdout).toMatch(/revoke 'dbps_link_orders__customers'@'127\.0\.0\.1' on customers\.secret/);
