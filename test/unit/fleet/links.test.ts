@@ -468,4 +468,17 @@ describe('links: compose and Kubernetes', () => {
     };
     expect(mariadb.spec.myCnf).toMatch(/^plugin_load_add = ha_connect$/m);
   });
+
+  it("lets the reader's MariaDB pods through the target's NetworkPolicy, and no other server's", () => {
+    const from = (name: string) =>
+      JSON.stringify(
+        (
+          serverResources(fleet, name, {}).find((r) => (r as { kind?: string }).kind === 'NetworkPolicy') as {
+            spec: { ingress: { from: unknown[] }[] };
+          }
+        ).spec.ingress[0]!.from,
+      );
+    expect(from('customers')).toContain('"orders"');
+    expect(from('orders')).not.toContain('"customers"');
+  });
 });
