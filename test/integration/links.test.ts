@@ -27,6 +27,7 @@ services:
 `;
 }
 let ports: { orders: number; customers: number };
+let installed = '';
 
 async function adminOf(server: 'orders' | 'customers'): Promise<Connection> {
   return mariadb.createConnection({ socketPath: fleet.state().servers[server]!.socket, user: 'root' });
@@ -72,11 +73,14 @@ async function auditJson(args: string[] = []): Promise<{ code: number; findings:
 
 beforeAll(async () => {
   ports = { orders: await freePort(), customers: await freePort() };
-  fleet = await createFleet(yaml(ports.orders, ports.customers, true));
+  // Started before the link is declared: the servers' my.cnf loads no CONNECT engine, provision installs it.
+  fleet = await createFleet(yaml(ports.orders, ports.customers, false));
   const up = await fleet.run(['up']);
   if (up.code !== 0) throw new Error(up.stderr);
+  await writeFile(path.join(fleet.dir, 'services.yaml'), yaml(ports.orders, ports.customers, true));
   const first = await fleet.run(['provision']);
   if (first.code !== 0) throw new Error(`${first.stdout}\n${first.stderr}`);
+  installed = first.stdout;
   // The target's tables come from customers' own migration; the link waits for them (deferred), then is made.
   await onServer('customers', [
     'CREATE TABLE customers.customers (id INT PRIMARY KEY, email VARCHAR(100))',
@@ -94,6 +98,7 @@ afterAll(async () => {
 
 describe('a declared CONNECT link', () => {
   it('is made by provision, and a second provision and plan have nothing to do', async () => {
+    expect(installed).toMatch(/\+ install-connect plugin ha_connect/);
     const plan = await fleet.run(['plan']);
     expect(plan.code, plan.stdout).toBe(0);
     expect(plan.stdout).toMatch(/In sync: no changes/);
