@@ -131,6 +131,24 @@ describe('a declared CONNECT link', () => {
     expect(await attempt('orders', 'orders_app', 'SELECT * FROM mysql.servers')).toMatch(/^refused/);
   });
 
+  it("loads the engine from the reader's generated my.cnf after a restart (plugin_load_add)", async () => {
+    // Forget the INSTALL SONAME registration: after the restart only my.cnf can load CONNECT.
+    await onServer('orders', ["UNINSTALL SONAME 'ha_connect'"]);
+    const down = await fleet.run(['down', 'orders']);
+    expect(down.code, down.stderr).toBe(0);
+    const up = await fleet.run(['up', 'orders']);
+    expect(up.code, up.stderr).toBe(0);
+    const [plugin, engine] = (await onServer('orders', [
+      "SELECT COUNT(*) AS n FROM mysql.plugin WHERE dl LIKE 'ha_connect%'",
+      "SELECT SUPPORT AS s FROM information_schema.ENGINES WHERE ENGINE = 'CONNECT'",
+    ])) as [{ n: bigint }[], { s: string }[]];
+    expect(Number(plugin[0]!.n)).toBe(0);
+    expect(engine).toEqual([{ s: 'YES' }]);
+    expect(await attempt('orders', 'orders_app', 'SELECT email FROM orders.customers__customers')).toContain(ROW);
+    const plan = await fleet.run(['plan']);
+    expect(plan.code, plan.stdout).toBe(0);
+  });
+
   it("keeps orders away from customers' server and the link account to the declared table", async () => {
     // orders' accounts have no account on customers' server.
     expect(await attempt('customers', 'orders_app', 'SELECT 1')).toMatch(/^refused: Access denied/);
