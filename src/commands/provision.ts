@@ -182,6 +182,8 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
 interface LinkPass {
   addressOf(server: string): { host: string; port: number } | undefined;
   targetTables: ReadonlySet<string>;
+  /** Target servers whose tables could not be read (down, unreachable): their links wait. */
+  unreachable: ReadonlySet<string>;
 }
 
 /** The link accounts' secrets on their target servers (created with the selection's own). */
@@ -210,6 +212,7 @@ async function linkPass(
       ]);
   const addresses = new Map<string, { host: string; port: number }>();
   const tables = new Set<string>();
+  const unreachable = new Set<string>();
   await Promise.all(
     [...targets].map(async ([name, wanted]) => {
       const server = fleet.servers.find((s) => s.name === name);
@@ -227,12 +230,13 @@ async function linkPass(
         for (const r of rows) tables.add(`${name}\u0000${tableKey(String(r.db), String(r.tbl))}`);
       } catch {
         // Unreachable or not started: its links stay deferred, and its own pass reports why.
+        unreachable.add(name);
       } finally {
         await session?.close();
       }
     }),
   );
-  return { addressOf: (server) => addresses.get(server), targetTables: tables };
+  return { addressOf: (server) => addresses.get(server), targetTables: tables, unreachable };
 }
 
 /** One server's two passes as one result: what both applied, and what the second still sees. */
@@ -354,9 +358,12 @@ async function provisionServer(
       const pw =
         c.kind === 'create-link-server' ? linkPasswords.get(c.serverName) : passwords.get(accountKey(c.user, c.host));
       if (pw === undefined)
-        throw new OperationalError(`server "${server.name}": no password known for '${c.user}'@'${c.host}'`, {
-          server: server.name,
-        });
+        throw new OperationalError(
+          c.kind === 'create-link-server'
+            ? `server "${server.name}": no password known for the link account ${c.user} (provision its target server first)`
+            : `server "${server.name}": no password known for '${c.user}'@'${c.host}'`,
+          { server: server.name },
+        );
       return pw;
     };
     const planned: PlannedChange[] = diff.changes.map((c) => ({ ...c, sql: statementFor(c, () => '').display }));

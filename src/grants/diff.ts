@@ -210,6 +210,8 @@ export interface DiffOptions {
   links?: {
     addressOf(server: string): { host: string; port: number } | undefined;
     targetTables: ReadonlySet<string>;
+    /** Target servers that could not be read: their links wait (deferred), nothing is guessed. */
+    unreachable?: ReadonlySet<string>;
     passwordOf(link: DesiredLink): PasswordRef;
   };
 }
@@ -756,6 +758,15 @@ function diffLinks(
     if (!lo) break;
     const svc = { ...base, service: l.service };
     const address = lo.addressOf(l.target.server);
+    if (lo.unreachable?.has(l.target.server)) {
+      deferred.push({
+        ...svc,
+        object: `link ${l.service} → ${l.target.service}`,
+        reason: `server ${l.target.server} could not be reached to check the linked tables; start it (dbps up) or check its address, then run provision again`,
+        blocking: true,
+      });
+      continue;
+    }
     if (!address) {
       deferred.push({
         ...svc,

@@ -215,6 +215,21 @@ describe('links: diff', () => {
     );
   });
 
+  it('waits, blocking, while the target server cannot be reached', () => {
+    const d = diffServer(desired, observation(fleet, nothing), {
+      ...base,
+      links: { ...pass, unreachable: new Set(['customers']) },
+    });
+    expect(linkKinds(d.changes)).toStrictEqual(['install-connect plugin ha_connect']);
+    expect(d.deferred).toContainEqual(
+      expect.objectContaining({
+        object: 'link orders → customers',
+        blocking: true,
+        reason: expect.stringContaining('server customers could not be reached'),
+      }),
+    );
+  });
+
   it('is a no-op when everything matches, and repairs drift', () => {
     const made: ObservedLinks = {
       connectEngine: true,
