@@ -814,6 +814,16 @@ function diffLinks(
         continue;
       }
       const table = seen.tables.get(tkey);
+      // CREATE OR REPLACE would drop a table of the service that happens to have the name: never.
+      if (!table && observed.existingTables.has(tkey)) {
+        deferred.push({
+          ...svc,
+          object: `link table ${l.database}.${t.connectTable}`,
+          reason: `${l.database}.${t.connectTable} exists and is not this link's CONNECT table; rename it in a migration of ${l.service}, then run provision again`,
+          blocking: true,
+        });
+        continue;
+      }
       // A CONNECT table reads its columns from the remote table when created: re-created with its server.
       const connection = linkConnection(l.serverName, t.remote);
       const tableChanged = !table || table.connection !== connection || serverChanged;
@@ -859,12 +869,13 @@ function diffLinks(
         });
     }
   }
-  // Removed links: only objects dbps made (a dbps_link_* server, a CONNECT table naming one, a view
-  // over one of those), and only when the whole server's services are in view.
+  // Removed links: only objects dbps made (a dbps_link_* server, a CONNECT table naming one, a view a
+  // dbps_link_* account defines over one of those), and only when the whole server's services are in view.
   if (opts.services) return;
   const linkTables = new Set(seen.tables.keys());
   for (const [key, v] of seen.views) {
-    if (wantedViews.has(key)) continue;
+    // Only views defined by a link account (dbps's, or an admin's naming it): a migration's own view is left alone.
+    if (wantedViews.has(key) || !v.definer.startsWith(LINK_PREFIX)) continue;
     const [database, view] = splitKey(key);
     const readsLinkTable = [...linkTables].some((t) => {
       const [db, table] = splitKey(t);

@@ -215,6 +215,20 @@ describe('links: diff', () => {
     );
   });
 
+  it("never replaces a service's own table that has the CONNECT table's name", () => {
+    const d = diffServer(desired, observation(fleet, nothing, ['orders.customers__customers__remote']), {
+      ...base,
+      links: pass,
+    });
+    expect(linkKinds(d.changes)).not.toContain('create-link-table table orders.customers__customers__remote');
+    expect(d.deferred).toContainEqual(
+      expect.objectContaining({
+        blocking: true,
+        reason: expect.stringContaining("exists and is not this link's CONNECT table"),
+      }),
+    );
+  });
+
   it('waits, blocking, while the target server cannot be reached', () => {
     const d = diffServer(desired, observation(fleet, nothing), {
       ...base,
@@ -284,9 +298,21 @@ describe('links: diff', () => {
       views: new Map([
         [
           'orders.customers__customers',
-          { definer: 'x@y', security: 'DEFINER', definition: 'select * from `orders`.`customers__customers__remote`' },
+          {
+            definer: `${LINK}@localhost`,
+            security: 'DEFINER',
+            definition: 'select * from `orders`.`customers__customers__remote`',
+          },
         ],
         ['orders.own_view', { definer: 'x@y', security: 'INVOKER', definition: 'select 1 from `orders`.`t`' }],
+        [
+          'orders.migrations_view',
+          {
+            definer: 'orders_migrator@%',
+            security: 'INVOKER',
+            definition: 'select * from `orders`.`customers__customers__remote`',
+          },
+        ],
       ]),
     };
     expect(linkKinds(diffServer(d0, observation(plain, left), base).changes)).toStrictEqual([
