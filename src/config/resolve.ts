@@ -137,7 +137,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
           [...path, 'server'],
           `service "${name}" names server "${svc.server}", which is not declared under "servers:"${why}`,
         );
-        continue;
+        // The service's own settings are still checked below (every problem in one run).
       }
       serverName = svc.server;
     }
