@@ -1,6 +1,7 @@
 // Renderers for plan / provision results: pure, result in, string out. SQL shown is the masked `display`.
 import type { PlannedChange, ProvisionResult } from '../../commands/provision.js';
 import type { Paint } from '../paint.js';
+import { driftLines } from './settings-drift.js';
 
 const MARK: Record<PlannedChange['kind'], string> = {
   'create-database': '+',
@@ -75,6 +76,10 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
       );
     }
   }
+  const drifted = r.servers
+    .filter((s) => s.settingsDrift?.length)
+    .map((s) => ({ server: s.server, drift: s.settingsDrift! }));
+  for (const line of driftLines(drifted)) out.push(`${paint.warn('settings')} ${line}`);
   const errors = r.servers.filter((s) => s.error).length + r.servers.reduce((n, s) => n + s.failures.length, 0);
   const deferred = r.servers.reduce((n, s) => n + s.deferred.length, 0);
   let summary: string;
@@ -89,7 +94,11 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
             ? 'Not in sync: fix what is marked broken above (dbps cannot repair it).'
             : deferred > 0
               ? `Not in sync: ${deferred} grant${deferred === 1 ? ' waits' : 's wait'} for ${deferred === 1 ? 'its table' : 'their tables'}; run \`dbps provision\` again once ${deferred === 1 ? 'it exists' : 'they exist'}.`
-              : 'No changes.';
+              : drifted.length > 0
+                ? `Not in sync: ${drifted.length} server${drifted.length === 1 ? ' runs' : 's run'} with settings that differ from services.yaml; run \`dbps up --restart\` to apply them.`
+                : 'No changes.';
+    if (pending > 0 && drifted.length > 0)
+      summary += ` Settings differ on ${drifted.length} server${drifted.length === 1 ? '' : 's'}: \`dbps up --restart\` applies them.`;
   } else {
     const applied = r.servers.reduce((n, s) => n + s.applied, 0);
     summary = applied === 0 && errors === 0 ? 'No changes.' : `${applied} change${applied === 1 ? '' : 's'} applied.`;
@@ -126,6 +135,7 @@ export function provisionJson(r: ProvisionResult): unknown {
     failures: r.servers.flatMap((s) => s.failures.map((f) => ({ server: s.server, ...f }))),
     orphans: r.servers.flatMap((s) => s.orphans),
     deferred: r.servers.flatMap((s) => s.deferred),
+    settings: r.servers.flatMap((s) => (s.settingsDrift ?? []).map((d) => ({ server: s.server, ...d }))),
   };
 }
 
