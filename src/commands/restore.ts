@@ -278,12 +278,7 @@ async function restoreDatabases(
         live: p.live,
         workRoot: path.join(root, '.work'),
         failSwapForTest: env.DBPS_TEST_FAIL_AT === 'restore-database:swap',
-        ...(opts.onProgress
-          ? {
-              onProgress: (x: { server: string; phase: string; message?: string }) =>
-                opts.onProgress!(x as RestoreProgress),
-            }
-          : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       }),
     );
   }
