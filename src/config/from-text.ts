@@ -27,10 +27,16 @@ export function fleetFromText(text: string, file: string): Fleet {
 /** The semantic issues that say something new: not at a place already reported, nor inside a pruned value. */
 function laterIssues(first: ConfigIssue[], later: ConfigIssue[], pruned: DocPath[]): ConfigIssue[] {
   const places = new Set(first.map((i) => `${i.line}:${i.column}`));
-  const under = pruned.map((p) => formatPath(p));
-  return later.filter(
-    (i) =>
-      !places.has(`${i.line}:${i.column}`) &&
-      !under.some((p) => i.path === p || i.path.startsWith(`${p}.`) || i.path.startsWith(`${p}[`)),
-  );
+  const under = new Set(pruned.map((p) => formatPath(p)));
+  return later.filter((i) => !places.has(`${i.line}:${i.column}`) && !withinAny(i.path, under));
+}
+
+/** Whether `path` (as formatPath writes it: a.b[0].c) is one of `paths` or lies inside one: linear in its length. */
+function withinAny(path: string, paths: ReadonlySet<string>): boolean {
+  if (paths.has(path)) return true;
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i];
+    if ((c === '.' || c === '[') && paths.has(path.slice(0, i))) return true;
+  }
+  return false;
 }
