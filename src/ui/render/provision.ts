@@ -76,12 +76,13 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
       );
     }
   }
+  const errors = r.servers.filter((s) => s.error).length + r.servers.reduce((n, s) => n + s.failures.length, 0);
+  const deferred = r.servers.reduce((n, s) => n + s.deferred.length, 0);
+  // Settings drift (plan only): applied by `dbps up --restart`, not by provision.
   const drifted = r.servers
     .filter((s) => s.settingsDrift?.length)
     .map((s) => ({ server: s.server, drift: s.settingsDrift! }));
   for (const line of driftLines(drifted)) out.push(`${paint.warn('settings')} ${line}`);
-  const errors = r.servers.filter((s) => s.error).length + r.servers.reduce((n, s) => n + s.failures.length, 0);
-  const deferred = r.servers.reduce((n, s) => n + s.deferred.length, 0);
   let summary: string;
   if (r.dryRun) {
     summary = r.inSync
@@ -94,11 +95,8 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
             ? 'Not in sync: fix what is marked broken above (dbps cannot repair it).'
             : deferred > 0
               ? `Not in sync: ${deferred} grant${deferred === 1 ? ' waits' : 's wait'} for ${deferred === 1 ? 'its table' : 'their tables'}; run \`dbps provision\` again once ${deferred === 1 ? 'it exists' : 'they exist'}.`
-              : drifted.length > 0
-                ? `Not in sync: ${drifted.length} server${drifted.length === 1 ? ' runs' : 's run'} with settings that differ from services.yaml; run \`dbps up --restart\` to apply them.`
-                : 'No changes.';
-    if (pending > 0 && drifted.length > 0)
-      summary += ` Settings differ on ${drifted.length} server${drifted.length === 1 ? '' : 's'}: \`dbps up --restart\` applies them.`;
+              : 'No changes.';
+    summary = withSettingsSummary(summary, drifted.length);
   } else {
     const applied = r.servers.reduce((n, s) => n + s.applied, 0);
     summary = applied === 0 && errors === 0 ? 'No changes.' : `${applied} change${applied === 1 ? '' : 's'} applied.`;
@@ -106,6 +104,15 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
   if (errors > 0) summary += ` ${errors} error${errors === 1 ? '' : 's'}.`;
   out.push(errors > 0 ? paint.bad(summary) : summary);
   return `${out.join('\n')}\n`;
+}
+
+/** A plan summary that also says when servers run with settings that differ from services.yaml. */
+function withSettingsSummary(summary: string, drifted: number): string {
+  if (drifted === 0) return summary;
+  const servers = `${drifted} server${drifted === 1 ? ' runs' : 's run'}`;
+  if (summary === 'No changes.')
+    return `Not in sync: ${servers} with settings that differ from services.yaml; run \`dbps up --restart\` to apply them.`;
+  return `${summary} Settings differ on ${drifted} server${drifted === 1 ? '' : 's'}: \`dbps up --restart\` applies them.`;
 }
 
 /** The `--json` document: `{ version, inSync, changes: [{ server, service, kind, object, sql }], … }`. */
