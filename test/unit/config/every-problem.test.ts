@@ -72,6 +72,18 @@ describe('every problem in one run', () => {
     ]);
   });
 
+  it('a bad outbox retention does not hide a missing migrator', () => {
+    const text = messages(
+      issuesOf(
+        'version: 1\nfleet: t\nservices:\n  a: { outbox: { retention: 0m }, users: [ { name: a_app, role: app } ] }\n',
+      ),
+    );
+    expect(text).toEqual([
+      expect.stringMatching(/^4:29 outbox retention "0m" would delete every event/),
+      expect.stringMatching(/^4:29 service "a" has no migrator account to own the outbox purge event/),
+    ]);
+  });
+
   it('a semantic issue inside a value the schema refused is not reported twice', () => {
     // users: is refused as a whole (an entry lacks a role): no second complaint from the default accounts.
     const text = messages(issuesOf('version: 1\nfleet: t\nservices:\n  a: { users: [ { name: root } ] }\n'));
