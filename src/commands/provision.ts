@@ -8,6 +8,7 @@ import { selectServers, serverLabel } from '../fleet/select.js';
 import { type Change, type Deferred, diffServer, type Orphan, type PasswordRef, tableKey } from '../grants/diff.js';
 import { type PasswordLookup, statementFor } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
+import type { SettingDrift } from '../mycnf/drift.js';
 import { type AdminSession, openAdmin } from '../runtime/admin.js';
 import {
   ACCESS_DENIED_CODES,
@@ -26,6 +27,7 @@ import {
   secretKey,
   storedPassword,
 } from '../runtime/secrets.js';
+import { readSettingsDrift, recordedMemoryScale } from '../runtime/settings.js';
 import { readState } from '../runtime/state.js';
 
 export interface ProvisionOptions {
@@ -64,6 +66,8 @@ export interface ServerProvision {
   /** The server could not be planned at all (unreachable, access denied, lock held …). */
   error?: { message: string; hint?: string };
   elapsedMs: number;
+  /** plan, running local server: settings that differ from services.yaml (`dbps up --restart` applies them). */
+  settingsDrift?: SettingDrift[];
 }
 
 export interface ProvisionResult {
@@ -168,13 +172,15 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
   // A deferred grant (its table does not exist yet) is desired state not reached, and a blocking
   // deferred item (an outbox table missing a column) is drift dbps cannot repair: neither is in sync.
   const deferred = results.reduce((n, r) => n + r.deferred.length, 0);
-  const inSync = !failed && deferred === 0 && results.every((r) => r.changes.length === 0);
+  // Settings that differ from services.yaml are drift too (applied by `dbps up --restart`, not provision).
+  const settings = results.filter((r) => r.settingsDrift?.length).length;
+  const inSync = !failed && deferred === 0 && settings === 0 && results.every((r) => r.changes.length === 0);
   return {
     command: opts.dryRun ? 'plan' : 'provision',
     dryRun: opts.dryRun,
     inSync,
     servers: results,
-    outcome: failed ? 'error' : opts.dryRun && (pending > 0 || deferred > 0) ? 'findings' : 'clean',
+    outcome: failed ? 'error' : opts.dryRun && (pending > 0 || deferred > 0 || settings > 0) ? 'findings' : 'clean',
   };
 }
 
@@ -253,6 +259,19 @@ function mergePasses(a: ServerProvision, b: ServerProvision): ServerProvision {
 }
 
 /** One line per server for progress displays. */
+/** A local server's settings drift for plan (the same reading as `dbps status`); none for external servers. */
+async function planSettings(
+  session: AdminSession,
+  fleet: Fleet,
+  server: FleetServer,
+  stateDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<SettingDrift[] | undefined> {
+  if (server.driver !== 'local') return undefined;
+  const entry = (await readState(stateDir)).servers[server.name];
+  return readSettingsDrift(session, fleet, server, entry, recordedMemoryScale(entry, env));
+}
+
 export function summaryLine(r: ServerProvision, dryRun: boolean): string {
   if (r.error) return `failed: ${r.error.message}`;
   if (r.changes.length === 0) return 'no changes';
@@ -367,6 +386,7 @@ async function provisionServer(
       return pw;
     };
     const planned: PlannedChange[] = diff.changes.map((c) => ({ ...c, sql: statementFor(c, () => '').display }));
+    const settingsDrift = opts.dryRun ? await planSettings(session, fleet, server, opts.stateDir, env) : undefined;
     const result: ServerProvision = {
       server: server.name,
       label: serverLabel(server),
@@ -376,6 +396,7 @@ async function provisionServer(
       applied: 0,
       failures: [],
       elapsedMs: 0,
+      ...(settingsDrift?.length ? { settingsDrift } : {}),
     };
     // One sentence for a weak admin account, before any DDL (plan says it too: the plan could not be applied).
     if (diff.changes.length > 0 && missing.length > 0)

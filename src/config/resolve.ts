@@ -139,7 +139,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
           [...path, 'server'],
           `service "${name}" names server "${svc.server}", which is not declared under "servers:"${why}`,
         );
-        continue;
+        // The service's own settings are still checked below (every problem in one run).
       }
       serverName = svc.server;
     }
@@ -206,18 +206,19 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       const problem = outboxRetentionProblem(svc.outbox.retention);
       const migrator = accounts.find((a) => a.role === 'migrator');
       const event = purgeEventName(name);
+      // Each problem on its own: a bad retention does not hide a missing migrator (one run, every problem).
       if (problem) err(rpath, problem);
-      else if (!migrator)
+      if (!migrator)
         err(
           rpath,
           `service "${name}" has no migrator account to own the outbox purge event; add a user with role migrator, or write "outbox: true"`,
         );
-      else if (event.length > MAX_TABLE_NAME)
+      if (event.length > MAX_TABLE_NAME)
         err(
           rpath,
           `the outbox purge event name "${event}" would be ${event.length} characters long; MariaDB allows at most ${MAX_TABLE_NAME}, so shorten the service name`,
         );
-      else {
+      if (!problem && migrator && event.length <= MAX_TABLE_NAME) {
         const retentionSeconds = durationSeconds(svc.outbox.retention);
         outboxPurge = {
           event,
