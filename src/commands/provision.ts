@@ -4,7 +4,8 @@ import { loadFleet } from '../config/load.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { type DesiredAccount, type DesiredServer, desiredServer } from '../fleet/desired.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
-import { selectServers, serverLabel } from '../fleet/select.js';
+import { detectMoves, type MoveHint, type OrphanDatabase, withMovedOut } from '../fleet/moves.js';
+import { orphanServerNames, selectServers, serverLabel } from '../fleet/select.js';
 import { type Change, type Deferred, diffServer, type Orphan, type PasswordRef } from '../grants/diff.js';
 import { type PasswordLookup, statementFor } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
@@ -26,6 +27,7 @@ import {
   secretKey,
   storedPassword,
 } from '../runtime/secrets.js';
+import { readState } from '../runtime/state.js';
 
 export interface ProvisionOptions {
   file: string;
@@ -40,6 +42,8 @@ export interface ProvisionOptions {
   /** Seconds to wait for another provision's lock on a server. */
   lockTimeoutSeconds?: number;
   runner?: JobRunner;
+  /** Set by `dbps move` for the service it is moving: its changes are applied, not held back as a move. */
+  moving?: string;
 }
 
 /** A change as plans show it: the change plus its SQL with passwords masked. */
@@ -60,6 +64,8 @@ export interface ServerProvision {
   /** Changes executed successfully (0 for plans). */
   applied: number;
   failures: ChangeFailure[];
+  /** Changes of services whose data lives elsewhere (moved or renamed): not applied, `dbps move` does it. */
+  heldBack?: PlannedChange[];
   /** The server could not be planned at all (unreachable, access denied, lock held …). */
   error?: { message: string; hint?: string };
   elapsedMs: number;
@@ -70,6 +76,8 @@ export interface ProvisionResult {
   dryRun: boolean;
   inSync: boolean;
   servers: ServerProvision[];
+  /** Services whose data is elsewhere than services.yaml says, with the `dbps move` command for each. */
+  moves?: MoveHint[];
   /** clean: nothing to do / all applied; findings: changes pending (plan); error: some server or change failed. */
   outcome: 'clean' | 'findings' | 'error';
 }
@@ -117,7 +125,9 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
     );
   }
   const env = opts.env ?? process.env;
-  const desired = servers.map((s) => desiredServer(fleet, s));
+  const state = await readState(opts.stateDir);
+  const records = Object.values(state.moves ?? {});
+  const desired = servers.map((s) => withMovedOut(desiredServer(fleet, s), records));
 
   // Generated passwords are created and stored once, before any server is touched, so that
   // every server (and a concurrent provision) uses the same secret.
@@ -131,12 +141,46 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
     ? await readSecrets(opts.stateDir)
     : await ensureSecrets(opts.stateDir, owners, fleetOwners);
 
+  // Moves are found across servers (the data left on one, the service now on another): every server's
+  // diff is in before any server applies, so provision never creates an empty copy of a moved service.
+  const meeting = rendezvous(servers.length);
+  const stateServers = Object.keys(state.servers);
+  const hints = meeting.all.then((parts) =>
+    detectMoves({
+      fleet,
+      orphanDatabases: parts.flatMap((p) => p?.orphanDatabases ?? []),
+      missingDatabases: parts.flatMap((p) => p?.missingDatabases ?? []),
+      orphanServers: orphanServerNames(fleet, stateServers),
+      stateServers,
+      moves: state.moves ?? {},
+    }).filter((h) => h.service !== opts.moving),
+  );
   const runner = opts.runner ?? runJobsSilently;
   const settled = await runner(
     servers.map((server, i) => ({
       title: serverLabel(server),
-      run: (progress: (text: string) => void) =>
-        provisionServer(fleet, server, desired[i]!, secrets, fleetOwners, env, opts, services, progress),
+      run: async (progress: (text: string) => void) => {
+        const meet = meeting.seat();
+        try {
+          return await provisionServer(
+            fleet,
+            server,
+            desired[i]!,
+            secrets,
+            fleetOwners,
+            env,
+            opts,
+            services,
+            progress,
+            {
+              meet,
+              hints,
+            },
+          );
+        } finally {
+          meet(undefined);
+        }
+      },
       describe: (r: ServerProvision) => summaryLine(r, opts.dryRun),
     })),
   );
@@ -150,13 +194,48 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
   // A deferred grant (its table does not exist yet) is desired state not reached, and a blocking
   // deferred item (an outbox table missing a column) is drift dbps cannot repair: neither is in sync.
   const deferred = results.reduce((n, r) => n + r.deferred.length, 0);
-  const inSync = !failed && deferred === 0 && results.every((r) => r.changes.length === 0);
+  const moves = await hints;
+  const waiting = moves.some((m) => m.kind !== 'moved-out');
+  const inSync = !failed && deferred === 0 && !waiting && results.every((r) => r.changes.length === 0);
   return {
     command: opts.dryRun ? 'plan' : 'provision',
     dryRun: opts.dryRun,
     inSync,
     servers: results,
-    outcome: failed ? 'error' : opts.dryRun && (pending > 0 || deferred > 0) ? 'findings' : 'clean',
+    moves,
+    outcome: failed ? 'error' : opts.dryRun && (pending > 0 || deferred > 0 || waiting) ? 'findings' : 'clean',
+  };
+}
+
+/** What one server's diff tells the move detection. */
+interface MoveClues {
+  orphanDatabases: OrphanDatabase[];
+  missingDatabases: { server: string; database: string }[];
+}
+
+/** N parties each take a seat and report once (undefined = nothing to report); `all` settles when all have. */
+function rendezvous(n: number): {
+  seat(): (clues: MoveClues | undefined) => void;
+  all: Promise<(MoveClues | undefined)[]>;
+} {
+  const parts: (MoveClues | undefined)[] = [];
+  let left = n;
+  let done: (v: (MoveClues | undefined)[]) => void = () => undefined;
+  const all = new Promise<(MoveClues | undefined)[]>((resolve) => {
+    done = resolve;
+  });
+  if (n === 0) done([]);
+  return {
+    seat() {
+      let reported = false;
+      return (clues) => {
+        if (reported) return;
+        reported = true;
+        parts.push(clues);
+        if (--left === 0) done(parts);
+      };
+    },
+    all,
   };
 }
 
@@ -177,6 +256,7 @@ function errorResult(server: FleetServer, e: Error, elapsedMs: number): ServerPr
     changes: [],
     orphans: [],
     deferred: [],
+    heldBack: [],
     applied: 0,
     failures: [],
     error: { message, ...(hint ? { hint } : {}) },
@@ -194,6 +274,7 @@ async function provisionServer(
   opts: ProvisionOptions,
   services: Set<string> | undefined,
   progress: (text: string) => void,
+  moves: { meet: (clues: MoveClues | undefined) => void; hints: Promise<MoveHint[]> },
 ): Promise<ServerProvision> {
   const started = Date.now();
   const passwords = new Map<string, string | undefined>();
@@ -257,6 +338,22 @@ async function provisionServer(
         });
       return pw;
     };
+    moves.meet({
+      orphanDatabases: diff.orphans
+        .filter((o) => o.kind === 'database')
+        .map((o) => ({ server: server.name, database: o.object.slice('database '.length), tables: o.tables ?? 0 })),
+      missingDatabases: diff.changes
+        .filter((c) => c.kind === 'create-database')
+        .map((c) => ({ server: server.name, database: c.database })),
+    });
+    // A moved or renamed service's changes on its new server wait for `dbps move` (it provisions them at cut-over).
+    const found = (await moves.hints).filter((h) => h.kind !== 'moved-out');
+    const waiting = new Set(found.filter((h) => h.to.server === server.name).map((h) => h.service));
+    // And the data itself is never pruned while it waits to be moved (--prune --force-drop-data).
+    const dataOf = (c: Change) =>
+      c.kind === 'drop-database' && found.some((h) => h.from.server === server.name && h.from.database === c.database);
+    const held = diff.changes.filter((c) => (c.service !== undefined && waiting.has(c.service)) || dataOf(c));
+    diff.changes = diff.changes.filter((c) => !held.includes(c));
     const planned: PlannedChange[] = diff.changes.map((c) => ({ ...c, sql: statementFor(c, () => '').display }));
     const result: ServerProvision = {
       server: server.name,
@@ -264,6 +361,7 @@ async function provisionServer(
       changes: planned,
       orphans: diff.orphans,
       deferred: diff.deferred,
+      heldBack: held.map((c) => ({ ...c, sql: statementFor(c, () => '').display })),
       applied: 0,
       failures: [],
       elapsedMs: 0,

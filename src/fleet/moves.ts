@@ -1,8 +1,9 @@
 // Services whose data is somewhere other than where services.yaml now puts them: moved to another
 // server, or renamed. Pure: the observations (orphan databases, orphan servers, recorded moves) come in.
-import { BACKUP_USER } from './roles.js';
+
 import type { DesiredAccount, DesiredServer } from './desired.js';
 import type { AccountRole, Fleet } from './model.js';
+import { BACKUP_USER } from './roles.js';
 
 /** One account of a service on the server its data is moved from. */
 export interface MovedAccount {
