@@ -1,8 +1,8 @@
 // Runs every audit rule over one server's catalog and sums the findings up. Pure: the command
 // brings catalogs (live or from a dump), this turns them into findings, renderers print them.
 import { desiredServer } from '../fleet/desired.js';
-import { type MoveRecord, withMovedOut } from '../fleet/moves.js';
 import type { Fleet, FleetServer, FleetService } from '../fleet/model.js';
+import { type MoveRecord, withMovedOut } from '../fleet/moves.js';
 import { AUDIT_RULES } from './audit-rules/index.js';
 import type { AdminAccount, AuditContext, AuditRule, Finding, Severity, SeverityOverride } from './audit-rules/rule.js';
 import { effectivePrivileges } from './effective.js';
