@@ -88,7 +88,10 @@ export function detectMoves(o: MoveObservation): MoveHint[] {
       continue;
     }
     // Its old own instance, still in the state dir, while services.yaml puts it on another server.
-    if (svc.server !== svc.name && o.orphanServers.includes(svc.name)) {
+    const notThere =
+      !o.stateServers.includes(svc.server) ||
+      o.missingDatabases.some((m) => m.server === svc.server && m.database === svc.database);
+    if (svc.server !== svc.name && o.orphanServers.includes(svc.name) && notThere) {
       hints.push({
         kind: 'moved',
         service: svc.name,
