@@ -297,11 +297,16 @@ async function endSessions(s: AdminSession, accounts: readonly MovedAccount[], g
       `SELECT p.ID AS id, t.trx_id AS trx FROM information_schema.PROCESSLIST p LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID WHERE p.USER IN (${marks}) AND p.ID <> CONNECTION_ID()`,
       users,
     );
+  // Only the transactions open when the accounts were locked get the grace: later statements of a busy
+  // client would keep it from ever ending (they are applied to the target with the last events anyway).
   const until = Date.now() + graceMs;
   let open = await sessions();
-  while (open.some((x) => x.trx !== null) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 20));
+  const inFlight = new Set(open.filter((x) => x.trx !== null).map((x) => String(x.trx)));
+  while (inFlight.size > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 10));
     open = await sessions();
+    const still = new Set(open.filter((x) => x.trx !== null).map((x) => String(x.trx)));
+    for (const t of inFlight) if (!still.has(t)) inFlight.delete(t);
   }
   const ids = [...new Set(open.map((x) => Number(x.id)))];
   for (const id of ids) await s.query(`KILL CONNECTION ${id}`).catch(() => undefined);

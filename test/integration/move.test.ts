@@ -239,4 +239,39 @@ describe('dbps move', () => {
     expect(finished.code, finished.stderr).toBe(0);
     expect(finished.stdout).toMatch(/dbps down search --destroy --yes/);
   });
+
+  it('a move that fails at the cut-over leaves the source writable and intact, and a second run succeeds', async () => {
+    const users = '[ { name: cart_app, role: app, passwordEnv: CART_PW } ]';
+    const base = yaml('{ server: shared }', 'finder');
+    await edit(`${base}  cart: { server: shared, users: ${users} }\n`);
+    const prov = await fleet.run(['provision', 'cart'], { CART_PW: 'first-secret' });
+    expect(prov.code, prov.stderr).toBe(0);
+    await admin('shared', 'CREATE TABLE cart.items (id INT PRIMARY KEY)');
+    await admin('shared', 'INSERT INTO cart.items VALUES (1), (2)');
+    port.cart = await freePort();
+    await edit(`${base}  cart: { memory: 128M, port: ${port.cart}, users: ${users} }\n`);
+    expect((await fleet.run(['up', 'cart'])).code).toBe(0);
+
+    // The new server's account needs CART_PW, which is missing: the cut-over cannot finish.
+    const failed = await fleet.run(['move', 'cart'], { CART_PW: '' });
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toMatch(/move of cart failed: .*CART_PW/);
+    expect(failed.stderr).toMatch(
+      /the source \(shared, database cart\) is writable and intact; .*run `dbps move cart` again/,
+    );
+    const writer = await login('shared', 'cart_app', 'cart', 'first-secret');
+    try {
+      await writer.query('INSERT INTO items VALUES (3)');
+    } finally {
+      await writer.end();
+    }
+    expect(await admin('cart', "SHOW DATABASES LIKE 'cart'")).toEqual([]);
+    expect((fleet.state() as { moves?: Record<string, unknown> }).moves?.cart).toBeUndefined();
+    expect(await admin('shared', "SELECT User FROM mysql.user WHERE User = 'dbps_move'")).toEqual([]);
+
+    const retried = await fleet.run(['move', 'cart'], { CART_PW: 'first-secret' });
+    expect(retried.code, retried.stderr).toBe(0);
+    const rows = await admin('cart', 'SELECT id FROM cart.items ORDER BY id');
+    expect(rows.map((r) => Number(r.id))).toEqual([1, 2, 3]);
+  });
 });
