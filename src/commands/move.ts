@@ -293,26 +293,38 @@ async function endSessions(s: AdminSession, accounts: readonly MovedAccount[], g
   const users = [...new Set(accounts.map((a) => a.user))];
   const marks = users.map(() => '?').join(', ');
   const sessions = () =>
-    s.query<{ id: number; trx: number | null }>(
-      `SELECT p.ID AS id, t.trx_id AS trx FROM information_schema.PROCESSLIST p LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID WHERE p.USER IN (${marks}) AND p.ID <> CONNECTION_ID()`,
+    s.query<{ id: number; command: string; queryId: number; trx: string | null }>(
+      `SELECT p.ID AS id, p.COMMAND AS command, p.QUERY_ID AS queryId, MIN(t.trx_id) AS trx FROM information_schema.PROCESSLIST p LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID WHERE p.USER IN (${marks}) AND p.ID <> CONNECTION_ID() GROUP BY p.ID, p.COMMAND, p.QUERY_ID`,
       users,
     );
-  // Only the transactions open when the accounts were locked get the grace: later statements of a busy
-  // client would keep it from ever ending (they are applied to the target with the last events anyway).
+  // What is in flight when the accounts were locked gets the grace: a statement running (done when the
+  // session has moved on to another statement or holds no transaction), or a transaction left open
+  // between statements (done when it is committed or rolled back). A busy client's later statements do
+  // not extend it: they are applied to the target with the last events anyway.
   const until = Date.now() + graceMs;
   let open = await sessions();
-  const inFlight = new Set(open.filter((x) => x.trx !== null).map((x) => String(x.trx)));
-  while (inFlight.size > 0 && Date.now() < until) {
+  const pending = new Map(
+    open
+      .filter((x) => x.trx !== null || x.command === 'Query')
+      .map((x) => [Number(x.id), { queryId: Number(x.queryId), idleInTrx: x.command === 'Sleep' }]),
+  );
+  while (pending.size > 0 && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 10));
     open = await sessions();
-    const still = new Set(open.filter((x) => x.trx !== null).map((x) => String(x.trx)));
-    for (const t of inFlight) if (!still.has(t)) inFlight.delete(t);
+    const now = new Map(open.map((x) => [Number(x.id), x]));
+    for (const [id, p] of pending) {
+      const cur = now.get(id);
+      if (!cur || cur.trx === null || (!p.idleInTrx && Number(cur.queryId) !== p.queryId)) pending.delete(id);
+    }
   }
   const ids = [...new Set(open.map((x) => Number(x.id)))];
   for (const id of ids) await s.query(`KILL CONNECTION ${id}`).catch(() => undefined);
-  // KILL only marks a connection: wait (bounded) until it has rolled back and gone.
+  // KILL only marks a connection: wait (bounded) until those have rolled back and gone. New logins of the
+  // locked accounts are refused; one caught mid-handshake is not waited for.
   const gone = Date.now() + 10_000;
-  while ((await sessions()).length > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
+  const killedIds = new Set(ids);
+  while (Date.now() < gone && (await sessions()).some((x) => killedIds.has(Number(x.id))))
+    await new Promise((r) => setTimeout(r, 10));
   return ids.length;
 }
 
