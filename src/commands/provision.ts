@@ -4,7 +4,7 @@ import { loadFleet } from '../config/load.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { type DesiredAccount, type DesiredServer, desiredServer } from '../fleet/desired.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
-import { detectMoves, type MoveHint, type OrphanDatabase, withMovedOut } from '../fleet/moves.js';
+import { detectMoves, type MoveHint, moveOfAccount, type OrphanDatabase, withMovedOut } from '../fleet/moves.js';
 import { orphanServerNames, selectServers, serverLabel } from '../fleet/select.js';
 import { type Change, type Deferred, diffServer, type Orphan, type PasswordRef } from '../grants/diff.js';
 import { type PasswordLookup, statementFor } from '../grants/sql.js';
@@ -351,7 +351,15 @@ async function provisionServer(
     const waiting = new Set(found.filter((h) => h.to.server === server.name).map((h) => h.service));
     // And the data itself is never pruned while it waits to be moved (--prune --force-drop-data).
     const dataOf = (c: Change) =>
-      c.kind === 'drop-database' && found.some((h) => h.from.server === server.name && h.from.database === c.database);
+      (c.kind === 'drop-database' &&
+        found.some((h) => h.from.server === server.name && h.from.database === c.database)) ||
+      (c.kind === 'drop-user' && moveOfAccount(found, fleet, server.name, c.user) !== undefined);
+    for (const o of diff.orphans) {
+      if (o.kind !== 'user') continue;
+      const user = /^'((?:[^']|'')*)'@/.exec(o.object)?.[1]?.replace(/''/g, "'");
+      const h = user === undefined ? undefined : moveOfAccount(found, fleet, server.name, user);
+      if (h) o.kept = `${h.service}'s account until it is moved (\`${h.command}\`)`;
+    }
     const held = diff.changes.filter((c) => (c.service !== undefined && waiting.has(c.service)) || dataOf(c));
     diff.changes = diff.changes.filter((c) => !held.includes(c));
     const planned: PlannedChange[] = diff.changes.map((c) => ({ ...c, sql: statementFor(c, () => '').display }));

@@ -210,3 +210,20 @@ export function withMovedOut(desired: DesiredServer, moves: Iterable<MoveRecord>
 
 /** What a service's accounts keep on the old copy of its database after a move. */
 export const MOVED_OUT_PRIVILEGES = ['SELECT', 'SHOW VIEW'] as const;
+
+/**
+ * The move an account left on a server belongs to: one of the moved service's accounts, or (rename) one
+ * named after the old service. Such an account is the service's way into its data until the move.
+ */
+export function moveOfAccount(
+  hints: readonly MoveHint[],
+  fleet: Fleet,
+  server: string,
+  user: string,
+): MoveHint | undefined {
+  return hints.find((h) => {
+    if (h.kind === 'moved-out' || h.from.server !== server) return false;
+    if (h.kind === 'renamed') return user.startsWith(`${h.from.database}_`);
+    return fleet.services.find((s) => s.name === h.service)?.accounts.some((a) => a.user === user) ?? false;
+  });
+}

@@ -144,6 +144,11 @@ async function moveUnderLoad(from: string, to: string): Promise<void> {
       `moved: inventory's data is on ${from} \\(database inventory\\), services\\.yaml puts it on ${to}: run \`dbps move inventory\``,
     ),
   );
+  // Its accounts on the old server are its way in until the move: kept, even by --prune.
+  if (from === 'shared')
+    expect(plan.stdout).toMatch(
+      /orphan 'inventory_app'@'%': not in services\.yaml; kept: inventory's account until it is moved \(`dbps move inventory`\)/,
+    );
   // No empty database is planned for it on the new server.
   expect(plan.stdout).not.toMatch(/create-database database inventory/);
   expect(plan.code).toBe(1);

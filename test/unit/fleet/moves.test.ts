@@ -2,7 +2,13 @@
 // from what the servers and state.json were seen to hold.
 import { describe, expect, it } from 'vitest';
 import { desiredServer } from '../../../src/fleet/desired.js';
-import { detectMoves, type MoveObservation, type MoveRecord, withMovedOut } from '../../../src/fleet/moves.js';
+import {
+  detectMoves,
+  type MoveObservation,
+  type MoveRecord,
+  moveOfAccount,
+  withMovedOut,
+} from '../../../src/fleet/moves.js';
 import { fleetOf } from '../../helpers/fleets.js';
 
 const OWN = fleetOf(
@@ -145,5 +151,26 @@ describe('withMovedOut', () => {
     expect(withMovedOut(desiredServer(OWN, shared), [{ ...movedRecord, phase: 'copying' }])).toStrictEqual(
       desiredServer(OWN, shared),
     );
+  });
+});
+
+describe('moveOfAccount', () => {
+  const moved = detectMoves(
+    observe({
+      fleet: OWN,
+      orphanDatabases: [{ server: 'shared', database: 'inventory', tables: 1 }],
+      missingDatabases: [{ server: 'inventory', database: 'inventory' }],
+    }),
+  );
+  it("names the move of a moved service's account left on its old server, and of no other account", () => {
+    expect(moveOfAccount(moved, OWN, 'shared', 'inventory_app')?.command).toBe('dbps move inventory');
+    expect(moveOfAccount(moved, OWN, 'shared', 'debug_login')).toBeUndefined();
+    expect(moveOfAccount(moved, OWN, 'inventory', 'inventory_app')).toBeUndefined();
+  });
+  it('after a rename, the accounts named after the old service', () => {
+    const fleet = fleetOf('version: 1\nfleet: t\nservices:\n  orders: {}\n  finder: {}\n');
+    const renamed = detectMoves(observe({ fleet, orphanServers: ['search'], stateServers: ['orders', 'search'] }));
+    expect(moveOfAccount(renamed, fleet, 'search', 'search_app')?.command).toBe('dbps move search --to finder');
+    expect(moveOfAccount(renamed, fleet, 'search', 'orders_app')).toBeUndefined();
   });
 });
