@@ -27,6 +27,7 @@ import { readState, updateState } from '../runtime/state.js';
 import { account as accountSql, dbPattern, dbPatternText, ident } from '../sql/quote.js';
 import { quoted } from '../util/printable.js';
 import { didYouMean, someNames } from '../util/suggest.js';
+import { killHere } from '../util/test-kill.js';
 
 export interface MoveOptions {
   file: string;
@@ -282,6 +283,43 @@ function targetAccountFor(user: string, service: FleetService, oldName: string) 
   return undefined;
 }
 
+/** The old copy stays, read-only for the service's accounts, until --finish; false (and a warning) when that failed. */
+async function makeReadOnly(
+  src: AdminSession,
+  accounts: readonly MovedAccount[],
+  from: { server: string; database: string },
+  service: string,
+  warnings: string[],
+): Promise<boolean> {
+  try {
+    for (const a of accounts) {
+      const who = accountSql(a.user, a.host);
+      await src.query(`REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${who}`);
+      await src.query(`GRANT ${MOVED_OUT_PRIVILEGES.join(', ')} ON ${dbPattern(from.database)}.* TO ${who}`);
+    }
+    await lockAccounts(src, accounts, false);
+    return true;
+  } catch (e) {
+    warnings.push(
+      `server "${from.server}": the old copy could not be made read-only (${(e as Error).message}); ${service}'s accounts there stay locked`,
+    );
+    return false;
+  }
+}
+
+/** True when every one of the accounts is locked (the cut-over of an interrupted move had begun). */
+async function allLocked(s: AdminSession, accounts: readonly MovedAccount[]): Promise<boolean> {
+  for (const a of accounts) {
+    const [row] = await s.query<{ l: string | null }>(
+      "SELECT JSON_VALUE(Priv, '$.account_locked') AS l FROM mysql.global_priv WHERE User = ? AND Host = ?",
+      [a.user, a.host],
+    );
+    // JSON_VALUE gives a JSON true as `1` on 10.11 (`true` elsewhere).
+    if (!['1', 'true'].includes(String(row?.l))) return false;
+  }
+  return accounts.length > 0;
+}
+
 async function lockAccounts(s: AdminSession, accounts: readonly MovedAccount[], lock: boolean): Promise<void> {
   for (const a of accounts)
     await s.query(`ALTER USER ${accountSql(a.user, a.host)} ACCOUNT ${lock ? 'LOCK' : 'UNLOCK'}`);
@@ -365,15 +403,54 @@ async function move(
   let createdTarget = false;
   let locked = false;
   let replicating = false;
+  let keepRecord = false;
   try {
     tgt = await connect(target, 'target', service.name);
     accounts = await sourceAccounts(src, from.database, service, oldName);
     if (record?.phase === 'copying') {
-      // An earlier run stopped half way: it may have left the service locked out of the source and a partial copy.
+      // An earlier run stopped half way (dbps was killed): undo it, or finish it if it had switched already.
+      const [granted] = await tgt.query<{ n: number }>('SELECT COUNT(*) AS n FROM mysql.db WHERE Db = ?', [
+        dbPatternText(to.database),
+      ]);
+      if (Number(granted?.n) > 0) {
+        // Accounts on the new copy: that run had provisioned the new server. With the old accounts still
+        // locked nothing wrote to the old copy since, so the new one is the live one: record the move.
+        if (!(await allLocked(src, record.accounts))) {
+          keepRecord = true;
+          throw new OperationalError(
+            `server "${to.server}": an interrupted move of ${service.name} had provisioned its accounts here, but its accounts on ${from.server} are not locked: dbps cannot tell which copy took the last writes`,
+            {
+              server: to.server,
+              hint: `compare the two copies (\`dbps connect ${service.name} --admin\`), drop the stale one by hand, and remove the "moves" entry of ${service.name} from .dbps/state.json`,
+            },
+          );
+        }
+        progress('finishing the cut-over of an earlier, interrupted move');
+        await updateState(opts.stateDir, (st) => {
+          const r = st.moves?.[service.name];
+          if (r) {
+            r.phase = 'moved';
+            r.movedAt = new Date().toISOString();
+          }
+        });
+        await makeReadOnly(src, record.accounts, from, service.name, warnings);
+        await dropReplicationUser(src).catch(() => undefined);
+        warnings.push(`finished an interrupted move of ${service.name}; its write pause was not measured`);
+        return {
+          command: 'move',
+          action: 'moved',
+          service: service.name,
+          from,
+          to,
+          elapsedMs: Date.now() - began,
+          next: `\`dbps move ${service.name} --finish --yes\` drops the old copy`,
+          warnings,
+        };
+      }
       progress('undoing what an earlier, unfinished move left');
       await lockAccounts(src, record.accounts, false).catch(() => undefined);
       await stopCatchUp(tgt);
-      if (!record.from.orphanServer || !sameServer) await tgt.query(`DROP DATABASE IF EXISTS ${ident(to.database)}`);
+      await tgt.query(`DROP DATABASE IF EXISTS ${ident(to.database)}`);
     }
     const present = await tableCount(tgt, to.database);
     if (present !== undefined && present > 0)
@@ -456,6 +533,7 @@ async function move(
       progress(`catching up from ${from.server}'s binlog (${copy.point.file}:${copy.point.position})`);
       await startCatchUp(tgt, source.endpoint, login, copy.point, from.database, to.database);
       replicating = true;
+      killHere('move:catch-up');
       const deadline = Date.now() + (opts.catchUpTimeoutMs ?? 600_000);
       let lastNote = Date.now();
       for (;;) {
@@ -539,6 +617,7 @@ async function move(
       );
     const writePauseMs = Date.now() - (pauseStart ?? Date.now());
     createdTarget = false;
+    killHere('move:switched');
     await updateState(opts.stateDir, (st) => {
       const r = st.moves?.[service.name];
       if (r) {
@@ -548,21 +627,8 @@ async function move(
       }
     });
 
-    // The old copy stays, read-only for the service's accounts, until --finish.
     progress(`making ${from.database} on ${from.server} read-only`);
-    try {
-      for (const a of accounts) {
-        const who = accountSql(a.user, a.host);
-        await src.query(`REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${who}`);
-        await src.query(`GRANT ${MOVED_OUT_PRIVILEGES.join(', ')} ON ${dbPattern(from.database)}.* TO ${who}`);
-      }
-      await lockAccounts(src, accounts, false);
-      locked = false;
-    } catch (e) {
-      warnings.push(
-        `server "${from.server}": the old copy could not be made read-only (${(e as Error).message}); ${service.name}'s accounts there stay locked`,
-      );
-    }
+    if (await makeReadOnly(src, accounts, from, service.name, warnings)) locked = false;
     if (online) await dropReplicationUser(src).catch(() => undefined);
     return {
       command: 'move',
@@ -578,6 +644,8 @@ async function move(
       warnings,
     };
   } catch (e) {
+    // Neither copy is known to be the live one: change nothing, say so.
+    if (keepRecord) throw e;
     // Nothing lost: the source gets its writers back, the partial copy and the replica go.
     if (replicating && tgt) await stopCatchUp(tgt).catch(() => undefined);
     if (createdTarget && tgt && !(sameServer && from.database === to.database))

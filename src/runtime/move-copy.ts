@@ -139,6 +139,22 @@ function lastLine(text: string): string {
   return (lines[lines.length - 1] ?? '').slice(0, 300);
 }
 
+/**
+ * Runs a statement that carries a secret in its text or parameters: a failure keeps only the server's
+ * message, never the connector's error (which quotes the SQL and its parameters) as a cause.
+ */
+async function secretQuery(session: AdminSession, sql: string, params: unknown[] = []): Promise<void> {
+  try {
+    await session.connection.query(sql, params);
+  } catch (e) {
+    const code = (e as { errno?: number }).errno;
+    throw new OperationalError(
+      `server "${session.server}": ${(e as { sqlMessage?: string }).sqlMessage ?? 'statement failed'}${code ? ` (error ${code})` : ''}`,
+      { server: session.server },
+    );
+  }
+}
+
 /** A fresh REPLICATION SLAVE account on the source for this move, with a random password. */
 export async function createReplicationUser(
   source: AdminSession,
@@ -146,7 +162,9 @@ export async function createReplicationUser(
 ): Promise<{ user: string; host: string; password: string }> {
   const password = randomBytes(24).toString('base64url');
   await source.query(`DROP USER IF EXISTS ${literal(MOVE_REPLICATION_USER)}@${literal(host)}`);
-  await source.query(`CREATE USER ${literal(MOVE_REPLICATION_USER)}@${literal(host)} IDENTIFIED BY ?`, [password]);
+  await secretQuery(source, `CREATE USER ${literal(MOVE_REPLICATION_USER)}@${literal(host)} IDENTIFIED BY ?`, [
+    password,
+  ]);
   await source.query(`GRANT REPLICATION SLAVE ON *.* TO ${literal(MOVE_REPLICATION_USER)}@${literal(host)}`);
   return { user: MOVE_REPLICATION_USER, host, password };
 }
@@ -170,7 +188,8 @@ export async function startCatchUp(
 ): Promise<void> {
   await stopCatchUp(target);
   const ch = ident(MOVE_CHANNEL);
-  await target.query(
+  await secretQuery(
+    target,
     `CHANGE MASTER ${literal(MOVE_CHANNEL)} TO MASTER_HOST=${literal(from.replicationAddress.host)}, MASTER_PORT=${from.replicationAddress.port}, MASTER_USER=${literal(login.user)}, MASTER_PASSWORD=${literal(login.password)}, MASTER_LOG_FILE=${literal(point.file)}, MASTER_LOG_POS=${point.position}, MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1`,
   );
   // The rewrite happens before the filter: the filter names the database as the target calls it.

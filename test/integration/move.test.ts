@@ -279,4 +279,37 @@ describe('dbps move', () => {
     const rows = await admin('cart', 'SELECT id FROM cart.items ORDER BY id');
     expect(rows.map((r) => Number(r.id))).toEqual([1, 2, 3]);
   });
+
+  it('a move killed after the switch is finished by the next run; one killed while catching up starts over', async () => {
+    const users = '[ { name: cart_app, role: app, passwordEnv: CART_PW } ]';
+    const base = yaml('{ server: shared }', 'finder');
+    const env = { CART_PW: 'first-secret' };
+    expect((await fleet.run(['move', 'cart', '--finish', '--yes'])).code).toBe(0);
+    await edit(`${base}  cart: { server: shared, users: ${users} }\n`);
+    const killed = await fleet.run(['move', 'cart'], { ...env, DBPS_TEST_KILL_AT: 'move:switched' });
+    expect(killed.code).not.toBe(0);
+    expect((fleet.state() as { moves?: Record<string, { phase: string }> }).moves?.cart?.phase).toBe('copying');
+    const resumed = await fleet.run(['move', 'cart'], env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/finished an interrupted move of cart/);
+    expect((await admin('shared', 'SELECT id FROM cart.items ORDER BY id')).map((r) => Number(r.id))).toEqual([
+      1, 2, 3,
+    ]);
+    const old = await login('cart', 'cart_app', 'cart', 'first-secret');
+    try {
+      await expect(old.query('INSERT INTO items VALUES (4)')).rejects.toMatchObject({ errno: 1142 });
+    } finally {
+      await old.end();
+    }
+    expect((await fleet.run(['move', 'cart', '--finish', '--yes'])).code).toBe(0);
+
+    await edit(`${base}  cart: { memory: 128M, port: ${port.cart}, users: ${users} }\n`);
+    const stopped = await fleet.run(['move', 'cart'], { ...env, DBPS_TEST_KILL_AT: 'move:catch-up' });
+    expect(stopped.code).not.toBe(0);
+    const again = await fleet.run(['move', 'cart'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/undoing what an earlier, unfinished move left/);
+    expect((await admin('cart', 'SELECT id FROM cart.items ORDER BY id')).map((r) => Number(r.id))).toEqual([1, 2, 3]);
+    expect(await admin('shared', "SELECT User FROM mysql.user WHERE User = 'dbps_move'")).toEqual([]);
+  });
 });
