@@ -114,7 +114,10 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
 /** One line about a service whose data is elsewhere than services.yaml puts it. */
 function moveLine(m: MoveHint, paint: Paint, servers: ProvisionResult['servers']): string {
   const held = servers.reduce((n, s) => n + (s.heldBack ?? []).filter((c) => c.service === m.service).length, 0);
-  const waits = held > 0 ? ` (${held} change${held === 1 ? '' : 's'} on ${m.to.server} wait for it)` : '';
+  const waits =
+    held > 0
+      ? ` (${held} change${held === 1 ? '' : 's'} on ${m.to.server} ${held === 1 ? 'waits' : 'wait'} for it)`
+      : '';
   switch (m.kind) {
     case 'moved':
       return `${paint.warn('moved')}: ${m.service}'s data is on ${m.from.server} (database ${m.from.database}), services.yaml puts it on ${m.to.server}: run \`${m.command}\`${waits}`;
