@@ -17,6 +17,7 @@ import {
   summarize,
 } from '../grants/audit.js';
 import type { Catalog } from '../grants/types.js';
+import { readState } from '../runtime/state.js';
 import { VERSION } from '../version.js';
 
 export interface AuditGrantsOptions {
@@ -104,6 +105,8 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
     ? await entriesFromDump(opts.fromDump, fleet, servers)
     : await Promise.all(servers.map((s) => readServer(fleet, s, opts.stateDir, timeoutMs)));
 
+  // A moved service's old copy (kept read-only until `dbps move --finish`) is known, not an orphan.
+  const moves = opts.fromDump ? [] : Object.values((await readState(opts.stateDir)).moves ?? {});
   const statuses: ServerAuditStatus[] = [];
   const findings: Finding[] = [];
   const readable: CatalogDumpEntry[] = [];
@@ -129,6 +132,7 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
     });
     findings.push(
       ...auditCatalog(fleet, server, entry.catalog, {
+        moves,
         adminAccounts: entry.adminAccounts ?? [],
         adminUsers: entry.adminUsers ?? [],
         severity: opts.severity,

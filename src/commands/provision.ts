@@ -4,7 +4,8 @@ import { loadFleet } from '../config/load.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { type DesiredAccount, type DesiredServer, desiredServer } from '../fleet/desired.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
-import { selectServers, serverLabel } from '../fleet/select.js';
+import { detectMoves, type MoveHint, moveOfAccount, type OrphanDatabase, withMovedOut } from '../fleet/moves.js';
+import { orphanServerNames, selectServers, serverLabel } from '../fleet/select.js';
 import { type Change, type Deferred, diffServer, type Orphan, type PasswordRef, tableKey } from '../grants/diff.js';
 import { type PasswordLookup, statementFor } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
@@ -43,6 +44,8 @@ export interface ProvisionOptions {
   /** Seconds to wait for another provision's lock on a server. */
   lockTimeoutSeconds?: number;
   runner?: JobRunner;
+  /** Set by `dbps move` for the service it is moving: its changes are applied, not held back as a move. */
+  moving?: string;
 }
 
 /** A change as plans show it: the change plus its SQL with passwords masked. */
@@ -63,6 +66,8 @@ export interface ServerProvision {
   /** Changes executed successfully (0 for plans). */
   applied: number;
   failures: ChangeFailure[];
+  /** Changes of services whose data lives elsewhere (moved or renamed): not applied, `dbps move` does it. */
+  heldBack?: PlannedChange[];
   /** The server could not be planned at all (unreachable, access denied, lock held …). */
   error?: { message: string; hint?: string };
   elapsedMs: number;
@@ -75,6 +80,8 @@ export interface ProvisionResult {
   dryRun: boolean;
   inSync: boolean;
   servers: ServerProvision[];
+  /** Services whose data is elsewhere than services.yaml says, with the `dbps move` command for each. */
+  moves?: MoveHint[];
   /** clean: nothing to do / all applied; findings: changes pending (plan); error: some server or change failed. */
   outcome: 'clean' | 'findings' | 'error';
 }
@@ -122,7 +129,9 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
     );
   }
   const env = opts.env ?? process.env;
-  const desired = servers.map((s) => desiredServer(fleet, s));
+  const state = await readState(opts.stateDir);
+  const records = Object.values(state.moves ?? {});
+  const desired = servers.map((s) => withMovedOut(desiredServer(fleet, s), records));
 
   // Generated passwords are created and stored once, before any server is touched, so that
   // every server (and a concurrent provision) uses the same secret.
@@ -136,13 +145,50 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
     ? await readSecrets(opts.stateDir)
     : await ensureSecrets(opts.stateDir, owners, fleetOwners);
 
+  // Moves are found across servers (the data left on one, the service now on another): every server's
+  // diff is in before any server applies, so provision never creates an empty copy of a moved service.
+  // Clues by server (a server run in both passes reports twice: the later report counts).
+  const clues = new Map<string, MoveClues>();
+  const stateServers = Object.keys(state.servers);
+  const detect = () =>
+    detectMoves({
+      fleet,
+      orphanDatabases: [...clues.values()].flatMap((p) => p.orphanDatabases),
+      missingDatabases: [...clues.values()].flatMap((p) => p.missingDatabases),
+      orphanServers: orphanServerNames(fleet, stateServers),
+      stateServers,
+      moves: state.moves ?? {},
+    }).filter((h) => h.service !== opts.moving);
   const runner = opts.runner ?? runJobsSilently;
   const runPass = async (indexes: number[], links: LinkPass | undefined): Promise<ServerProvision[]> => {
+    const meeting = rendezvous(indexes.length);
+    const hints = meeting.all.then((parts) => {
+      for (const p of parts) if (p) clues.set(p.server, p);
+      return detect();
+    });
     const settled = await runner(
       indexes.map((i) => ({
         title: serverLabel(servers[i]!),
-        run: (progress: (text: string) => void) =>
-          provisionServer(fleet, servers[i]!, desired[i]!, secrets, fleetOwners, env, opts, services, progress, links),
+        run: async (progress: (text: string) => void) => {
+          const meet = meeting.seat();
+          try {
+            return await provisionServer(
+              fleet,
+              servers[i]!,
+              desired[i]!,
+              secrets,
+              fleetOwners,
+              env,
+              opts,
+              services,
+              progress,
+              { meet, hints },
+              links,
+            );
+          } finally {
+            meet(undefined);
+          }
+        },
         describe: (r: ServerProvision) => summaryLine(r, opts.dryRun),
       })),
     );
@@ -174,13 +220,54 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
   const deferred = results.reduce((n, r) => n + r.deferred.length, 0);
   // Settings that differ from services.yaml are drift too (applied by `dbps up --restart`, not provision).
   const settings = results.filter((r) => r.settingsDrift?.length).length;
-  const inSync = !failed && deferred === 0 && settings === 0 && results.every((r) => r.changes.length === 0);
+  const moves = detect();
+  const waiting = moves.some((m) => m.kind !== 'moved-out');
+  const inSync =
+    !failed && deferred === 0 && !waiting && settings === 0 && results.every((r) => r.changes.length === 0);
   return {
     command: opts.dryRun ? 'plan' : 'provision',
     dryRun: opts.dryRun,
     inSync,
     servers: results,
-    outcome: failed ? 'error' : opts.dryRun && (pending > 0 || deferred > 0 || settings > 0) ? 'findings' : 'clean',
+    moves,
+    outcome: failed
+      ? 'error'
+      : opts.dryRun && (pending > 0 || deferred > 0 || waiting || settings > 0)
+        ? 'findings'
+        : 'clean',
+  };
+}
+
+/** What one server's diff tells the move detection. */
+interface MoveClues {
+  server: string;
+  orphanDatabases: OrphanDatabase[];
+  missingDatabases: { server: string; database: string }[];
+}
+
+/** N parties each take a seat and report once (undefined = nothing to report); `all` settles when all have. */
+function rendezvous(n: number): {
+  seat(): (clues: MoveClues | undefined) => void;
+  all: Promise<(MoveClues | undefined)[]>;
+} {
+  const parts: (MoveClues | undefined)[] = [];
+  let left = n;
+  let done: (v: (MoveClues | undefined)[]) => void = () => undefined;
+  const all = new Promise<(MoveClues | undefined)[]>((resolve) => {
+    done = resolve;
+  });
+  if (n === 0) done([]);
+  return {
+    seat() {
+      let reported = false;
+      return (clues) => {
+        if (reported) return;
+        reported = true;
+        parts.push(clues);
+        if (--left === 0) done(parts);
+      };
+    },
+    all,
   };
 }
 
@@ -288,6 +375,7 @@ function errorResult(server: FleetServer, e: Error, elapsedMs: number): ServerPr
     changes: [],
     orphans: [],
     deferred: [],
+    heldBack: [],
     applied: 0,
     failures: [],
     error: { message, ...(hint ? { hint } : {}) },
@@ -305,6 +393,7 @@ async function provisionServer(
   opts: ProvisionOptions,
   services: Set<string> | undefined,
   progress: (text: string) => void,
+  moves: { meet: (clues: MoveClues | undefined) => void; hints: Promise<MoveHint[]> },
   links?: LinkPass,
 ): Promise<ServerProvision> {
   const started = Date.now();
@@ -385,6 +474,31 @@ async function provisionServer(
         );
       return pw;
     };
+    moves.meet({
+      server: server.name,
+      orphanDatabases: diff.orphans
+        .filter((o) => o.kind === 'database')
+        .map((o) => ({ server: server.name, database: o.object.slice('database '.length), tables: o.tables ?? 0 })),
+      missingDatabases: diff.changes
+        .filter((c) => c.kind === 'create-database')
+        .map((c) => ({ server: server.name, database: c.database })),
+    });
+    // A moved or renamed service's changes on its new server wait for `dbps move` (it provisions them at cut-over).
+    const found = (await moves.hints).filter((h) => h.kind !== 'moved-out');
+    const waiting = new Set(found.filter((h) => h.to.server === server.name).map((h) => h.service));
+    // And the data itself is never pruned while it waits to be moved (--prune --force-drop-data).
+    const dataOf = (c: Change) =>
+      (c.kind === 'drop-database' &&
+        found.some((h) => h.from.server === server.name && h.from.database === c.database)) ||
+      (c.kind === 'drop-user' && moveOfAccount(found, fleet, server.name, c.user) !== undefined);
+    for (const o of diff.orphans) {
+      if (o.kind !== 'user') continue;
+      const user = /^'((?:[^']|'')*)'@/.exec(o.object)?.[1]?.replace(/''/g, "'");
+      const h = user === undefined ? undefined : moveOfAccount(found, fleet, server.name, user);
+      if (h) o.kept = `${h.service}'s account until it is moved (\`${h.command}\`)`;
+    }
+    const held = diff.changes.filter((c) => (c.service !== undefined && waiting.has(c.service)) || dataOf(c));
+    diff.changes = diff.changes.filter((c) => !held.includes(c));
     const planned: PlannedChange[] = diff.changes.map((c) => ({ ...c, sql: statementFor(c, () => '').display }));
     const settingsDrift = opts.dryRun ? await planSettings(session, fleet, server, opts.stateDir, env) : undefined;
     const result: ServerProvision = {
@@ -393,6 +507,7 @@ async function provisionServer(
       changes: planned,
       orphans: diff.orphans,
       deferred: diff.deferred,
+      heldBack: held.map((c) => ({ ...c, sql: statementFor(c, () => '').display })),
       applied: 0,
       failures: [],
       elapsedMs: 0,

@@ -3,6 +3,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
+import type { MoveRecord } from '../fleet/moves.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { serverFiles } from './paths.js';
 
@@ -77,6 +78,8 @@ export interface MovedAside {
 export interface FleetState {
   version: 1;
   servers: Record<string, LocalServerState>;
+  /** Services being moved (`dbps move`), or moved with their old copy kept until `dbps move --finish`. */
+  moves?: Record<string, MoveRecord>;
 }
 
 export function statePath(stateDir: string): string {
