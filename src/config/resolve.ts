@@ -2,7 +2,7 @@
 import type { ConfigIssue } from '../errors.js';
 import { purgeEventName } from '../fleet/desired.js';
 import { implicitCollation, isUca1400, UCA1400_SINCE, unsupportedVersion } from '../fleet/mariadb-versions.js';
-import type { Fleet, FleetAccount, FleetServer, FleetService, OutboxPurge } from '../fleet/model.js';
+import type { Fleet, FleetAccount, FleetServer, FleetService, OutboxPurge, ServerTls } from '../fleet/model.js';
 import {
   invalidAccountHost,
   invalidIdentifier,
@@ -409,6 +409,14 @@ function makeServer(
         true,
       );
   }
+  if (s.tls && driver !== 'external')
+    err(
+      [...path, 'tls'],
+      `local server "${name}" gets its certificate from \`dbps up\`; "tls:" is only for driver: external, so remove it`,
+      true,
+    );
+  if (s.tls?.mode === 'disabled' && s.tls.ca)
+    err([...path, 'tls', 'ca'], `server "${name}": tls mode "disabled" uses no CA; remove "ca:" or choose verify-full`);
   if (s.admin) {
     const problem = invalidUserName(s.admin.user);
     if (problem) err([...path, 'admin', 'user'], problem);
@@ -424,6 +432,7 @@ function makeServer(
     ...(s.port !== undefined ? { port: s.port } : driver === 'external' ? { port: 3306 } : {}),
     ...(s.host ? { host: s.host } : {}),
     ...(s.admin ? { admin: { ...s.admin } } : {}),
+    ...(driver === 'external' ? { tls: externalTls(s) } : {}),
     serverId: s.serverId ?? 0,
     gtidDomainId: 0,
     mariadb: s.mariadb ?? defaults.mariadb,
@@ -644,4 +653,23 @@ function reservedUser(user: string): string | undefined {
     return `user name "${user}" is reserved (root, mysql, mariadb.sys, PUBLIC and dbps_* belong to MariaDB and dbps); give the account a name of its own`;
   }
   return undefined;
+}
+
+/** A host name or address that never leaves this machine. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/**
+ * TLS of an external server with its defaults: verify-full when a CA is given, otherwise required
+ * over a network, and none over a socket or loopback (nothing to protect the bytes from there).
+ */
+function externalTls(s: ServerSpec): ServerTls {
+  const ca = s.tls?.ca;
+  if (s.tls?.mode) return { mode: s.tls.mode, ...(ca ? { ca } : {}) };
+  if (ca) return { mode: 'verify-full', ca };
+  if (s.admin?.socket || isLoopbackHost(s.host)) return { mode: 'disabled' };
+  return { mode: 'required' };
 }

@@ -18,6 +18,8 @@ export interface ServiceHealth {
   bufferPoolReads: number;
 }
 
+import type { ServerTlsStatus } from './tls-status.js';
+
 export interface ServerProbe {
   server: string;
   driver: 'local' | 'external';
@@ -38,6 +40,8 @@ export interface ServerProbe {
   threadsConnected?: number;
   bufferPoolReads?: number;
   health: ServiceHealth[];
+  /** TLS of the server and of dbps's session to it (src/runtime/tls-status.ts). */
+  tls?: ServerTlsStatus;
   /** Set when a restore of this server was interrupted (`status` exits 3 until it is resumed or rolled back). */
   restoreInterrupted?: { set: string; phase: string; movedAside: string };
 }

@@ -14,6 +14,7 @@ import { type AdminSession, connectAdmin } from './admin.js';
 import { mariadbdVersion, requireBinary } from './binaries.js';
 import type { Driver, ServerProbe, StartAction, StartOutcome, StopOutcome } from './driver.js';
 import { readHealth } from './health.js';
+import { readTlsStatus } from './tls-status.js';
 import { type ServerFiles, serverFiles } from './paths.js';
 import { portFree } from './ports.js';
 import {
@@ -502,10 +503,14 @@ export const localDriver: Driver = {
       return { ...base, pid, state: 'crashed', detail: `process ${pid} runs but does not answer on ${entry.socket}` };
     }
     try {
-      const h = await readHealth(session, ctx.fleet, server);
+      const [h, tls] = await Promise.all([
+        readHealth(session, ctx.fleet, server),
+        readTlsStatus(session, { socketPath: entry.socket }),
+      ]);
       return {
         ...base,
         pid,
+        tls,
         state: 'running',
         version: h.version,
         uptimeSeconds: h.uptimeSeconds,
