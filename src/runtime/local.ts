@@ -14,6 +14,7 @@ import { type AdminSession, connectAdmin } from './admin.js';
 import { mariadbdVersion, requireBinary } from './binaries.js';
 import type { Driver, ServerProbe, StartAction, StartOutcome, StopOutcome } from './driver.js';
 import { readHealth } from './health.js';
+import { ensureServerCert } from './local-certs.js';
 import { readTlsStatus } from './tls-status.js';
 import { type ServerFiles, serverFiles } from './paths.js';
 import { portFree } from './ports.js';
@@ -268,6 +269,31 @@ async function waitUntilReady(
   }
 }
 
+/**
+ * A running server keeps its certificate until it is renewed here (under RENEW_DAYS left, or new
+ * names): FLUSH SSL makes the server load the new files without a restart.
+ */
+async function renewRunningCert(
+  server: FleetServer,
+  files: ServerFiles,
+  fleetName: string,
+  stateDir: string,
+  adminUser: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const tls = await ensureServerCert(stateDir, fleetName, server.name, files.dir);
+  if (!tls.renewed) return;
+  const runAs = await serverUser(env);
+  if (runAs) await chownTree(path.dirname(tls.files.cert), runAs);
+  const session = await trySocket(server.name, files.socket, adminUser);
+  if (!session) return;
+  try {
+    await session.query('FLUSH SSL');
+  } finally {
+    await session.close();
+  }
+}
+
 export const localDriver: Driver = {
   async start(server, ctx, opts): Promise<StartOutcome> {
     const began = Date.now();
@@ -296,6 +322,7 @@ export const localDriver: Driver = {
           e.pid = livePid;
         }
       });
+      await renewRunningCert(server, files, ctx.fleet.name, ctx.stateDir, adminUser, ctx.env);
       return {
         server: server.name,
         action: 'already-running',
@@ -337,6 +364,8 @@ export const localDriver: Driver = {
       action = 'created';
     }
 
+    // Every local server offers TLS to clients over TCP (dbps itself uses the socket).
+    const tls = await ensureServerCert(ctx.stateDir, ctx.fleet.name, server.name, files.dir);
     let cnfText: string;
     try {
       // localMemory: (a laptop-sized server) replaces memory here only; generated files keep memory.
@@ -344,6 +373,7 @@ export const localDriver: Driver = {
       cnfText = renderMyCnf(ctx.fleet, sized, {
         version,
         memoryScale: opts.memoryScale,
+        tls: tls.files,
         paths: {
           port,
           bindAddress: BIND_ADDRESS,
