@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadFleet } from '../config/load.js';
 import { DbpsError, UsageError } from '../errors.js';
 import { versionDifferenceFix, versionDifferences, versionDifferenceText } from '../fleet/mariadb-version.js';
-import type { Fleet } from '../fleet/model.js';
+import { type Fleet, servicesOn } from '../fleet/model.js';
 import { adminTarget, connectAdmin } from '../runtime/admin.js';
 import {
   binaryVersion,
@@ -161,12 +161,26 @@ async function fleetChecks(fleet: Fleet, stateDir: string, env: NodeJS.ProcessEn
       }
       try {
         const session = await connectAdmin(await adminTarget(fleet, server, stateDir, env));
-        await session.close();
+        let haveSsl: string;
+        try {
+          haveSsl = String((await session.query<{ h: string }>('SELECT @@have_ssl AS h'))[0]?.h ?? '');
+        } finally {
+          await session.close();
+        }
         checks.push({
           check: `external:${server.name}`,
           ok: true,
           detail: `${server.host}:${server.port ?? 3306} answers`,
         });
+        // REQUIRE SSL on a server without TLS provisions an account that can never log in.
+        const needTls = servicesOn(fleet, server).flatMap((s) => s.accounts.filter((a) => a.requireSsl).map((a) => a.user));
+        if (needTls.length && haveSsl !== 'YES')
+          checks.push({
+            check: `tls:${server.name}`,
+            ok: false,
+            detail: `${needTls.length} account(s) require TLS (${needTls.slice(0, 3).join(', ')}${needTls.length > 3 ? ', …' : ''}) but the server has no TLS (have_ssl=${haveSsl || 'unknown'})`,
+            fix: 'give the server a certificate (ssl_cert, ssl_key in its my.cnf), or remove requireSsl from those accounts',
+          });
       } catch (e) {
         checks.push({
           check: `external:${server.name}`,

@@ -179,7 +179,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       }
     }
 
-    const accounts = resolveAccounts(name, svc, fleetDefaults.accountHost, path, err);
+    const accounts = resolveAccounts(name, svc, fleetDefaults.accountHost, path, err, serverByName.get(serverName));
     const stem = sqlStem(name);
     const outboxTable = svc.outbox ? `${stem}_events_outbox` : undefined;
     if (outboxTable && outboxTable.length > MAX_TABLE_NAME) {
@@ -496,7 +496,14 @@ function checkCharset(charset: string, collation: string, path: DocPath, err: Er
   }
 }
 
-function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, path: DocPath, err: Err): FleetAccount[] {
+function resolveAccounts(
+  name: string,
+  svc: ServiceSpec,
+  defaultHost: string,
+  path: DocPath,
+  err: Err,
+  server: FleetServer | undefined,
+): FleetAccount[] {
   const stem = sqlStem(name);
   const users = svc.users ?? [
     { name: `${stem}_app`, role: 'app' as const },
@@ -514,6 +521,11 @@ function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, pa
     const host = u.host ?? defaultHost;
     const hostProblem = invalidAccountHost(host);
     if (hostProblem && u.host) err([...upath, 'host'], hostProblem);
+    if (u.requireSsl === true && server?.driver === 'external' && server.tls?.mode === 'disabled')
+      err(
+        [...upath, 'requireSsl'],
+        `account ${u.name} requires TLS, but server "${server.name}" is reached without TLS (tls mode disabled); set tls: { ca: FILE } on the server, or remove requireSsl`,
+      );
     return {
       user: u.name,
       host,
@@ -521,7 +533,7 @@ function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, pa
       service: name,
       ...(u.passwordEnv ? { passwordEnv: u.passwordEnv } : {}),
       ...(u.maxUserConnections !== undefined ? { maxUserConnections: u.maxUserConnections } : {}),
-      requireSsl: u.requireSsl === true,
+      requireSsl: u.requireSsl ?? requireSslByDefault(host, server),
     };
   });
 }
@@ -672,4 +684,19 @@ function externalTls(s: ServerSpec): ServerTls {
   if (ca) return { mode: 'verify-full', ca };
   if (s.admin?.socket || isLoopbackHost(s.host)) return { mode: 'disabled' };
   return { mode: 'required' };
+}
+
+/** An account host that admits only clients on the server's own machine. */
+export function isLocalAccountHost(host: string): boolean {
+  return host === 'localhost' || host === '127.0.0.1' || host === '::1';
+}
+
+/**
+ * Accounts reachable over a network must use TLS: REQUIRE SSL unless services.yaml says otherwise,
+ * on external servers that offer TLS. Local servers listen on 127.0.0.1 only, so no account there is
+ * reachable over a network; a server with tls mode disabled has no TLS to require.
+ */
+export function requireSslByDefault(host: string, server: FleetServer | undefined): boolean {
+  if (!server || server.driver !== 'external' || isLocalAccountHost(host)) return false;
+  return server.tls !== undefined && server.tls.mode !== 'disabled';
 }
