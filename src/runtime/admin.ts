@@ -134,7 +134,7 @@ function connectionError(target: AdminTarget, e: unknown): OperationalError {
   const where = target.socketPath ? `socket ${target.socketPath}` : `${target.host}:${target.port}`;
   const withTls = !target.socketPath && target.tls !== undefined && target.tls.mode !== 'disabled';
   // require_secure_transport=ON refuses a connection without TLS before any password is checked.
-  if (err.errno === 3159 || /insecure transport/i.test(err.sqlMessage ?? err.message)) {
+  if (err.errno === 3159 || err.errno === 4145 || /insecure transport/i.test(err.sqlMessage ?? err.message)) {
     return new OperationalError(`server "${target.server}" requires TLS (require_secure_transport) and dbps connected to ${where} without it`, {
       server: target.server,
       hint: `set tls: { ca: FILE } (or mode: required) on server "${target.server}" in services.yaml`,
@@ -169,7 +169,7 @@ function connectionError(target: AdminTarget, e: unknown): OperationalError {
         hint:
           withTls || target.socketPath
             ? 'check the admin user and its password variable in services.yaml'
-            : `if the admin account has REQUIRE SSL, TLS is required: set tls: { ca: FILE } (or mode: required) on server "${target.server}"; else check the admin user and its password variable`,
+            : `if the admin account has REQUIRE SSL or the server require_secure_transport=ON (MariaDB then reports only "access denied"), TLS is required: set tls: { ca: FILE } (or mode: required) on server "${target.server}"; else check the admin user and its password variable`,
         cause: e,
       },
     );
