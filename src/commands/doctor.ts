@@ -173,7 +173,9 @@ async function fleetChecks(fleet: Fleet, stateDir: string, env: NodeJS.ProcessEn
           detail: `${server.host}:${server.port ?? 3306} answers`,
         });
         // REQUIRE SSL on a server without TLS provisions an account that can never log in.
-        const needTls = servicesOn(fleet, server).flatMap((s) => s.accounts.filter((a) => a.requireSsl).map((a) => a.user));
+        const needTls = servicesOn(fleet, server).flatMap((s) =>
+          s.accounts.filter((a) => a.requireSsl).map((a) => a.user),
+        );
         if (needTls.length && haveSsl !== 'YES')
           checks.push({
             check: `tls:${server.name}`,

@@ -84,10 +84,14 @@ async function checkTlsFiles(fleet: Fleet): Promise<void> {
       await access(abs, constants.R_OK);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTFILE' ? 'is not a file' : `cannot be read (${code})`;
-      throw new UsageError(`${fleet.file}: server "${server.name}": tls.ca ${ca} ${why}${abs !== ca ? ` (${abs})` : ''}`, {
-        hint: "point tls.ca at the PEM file of the CA that signed the server's certificate (relative to services.yaml)",
-      });
+      const why =
+        code === 'ENOENT' ? 'does not exist' : code === 'ENOTFILE' ? 'is not a file' : `cannot be read (${code})`;
+      throw new UsageError(
+        `${fleet.file}: server "${server.name}": tls.ca ${ca} ${why}${abs !== ca ? ` (${abs})` : ''}`,
+        {
+          hint: "point tls.ca at the PEM file of the CA that signed the server's certificate (relative to services.yaml)",
+        },
+      );
     }
   }
 }

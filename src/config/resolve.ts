@@ -697,6 +697,6 @@ export function isLocalAccountHost(host: string): boolean {
  * reachable over a network; a server with tls mode disabled has no TLS to require.
  */
 export function requireSslByDefault(host: string, server: FleetServer | undefined): boolean {
-  if (!server || server.driver !== 'external' || isLocalAccountHost(host)) return false;
+  if (server?.driver !== 'external' || isLocalAccountHost(host)) return false;
   return server.tls !== undefined && server.tls.mode !== 'disabled';
 }

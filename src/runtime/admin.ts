@@ -84,7 +84,9 @@ export async function openAdmin(fleet: Fleet, server: FleetServer, stateDir: str
 /** Connects to an explicit target (tests and commands that already resolved one). */
 export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
   const { createConnection } = await import('mariadb');
-  const ssl = target.socketPath ? undefined : await loadConnectorSsl(target.server, target.tls, target.host ?? '127.0.0.1');
+  const ssl = target.socketPath
+    ? undefined
+    : await loadConnectorSsl(target.server, target.tls, target.host ?? '127.0.0.1');
   let connection: Connection;
   try {
     connection = await createConnection({
@@ -135,11 +137,14 @@ function connectionError(target: AdminTarget, e: unknown): OperationalError {
   const withTls = !target.socketPath && target.tls !== undefined && target.tls.mode !== 'disabled';
   // require_secure_transport=ON refuses a connection without TLS before any password is checked.
   if (err.errno === 3159 || err.errno === 4145 || /insecure transport/i.test(err.sqlMessage ?? err.message)) {
-    return new OperationalError(`server "${target.server}" requires TLS (require_secure_transport) and dbps connected to ${where} without it`, {
-      server: target.server,
-      hint: `set tls: { ca: FILE } (or mode: required) on server "${target.server}" in services.yaml`,
-      cause: e,
-    });
+    return new OperationalError(
+      `server "${target.server}" requires TLS (require_secure_transport) and dbps connected to ${where} without it`,
+      {
+        server: target.server,
+        hint: `set tls: { ca: FILE } (or mode: required) on server "${target.server}" in services.yaml`,
+        cause: e,
+      },
+    );
   }
   if (isTlsUnavailableError(e)) {
     return new OperationalError(
@@ -156,7 +161,7 @@ function connectionError(target: AdminTarget, e: unknown): OperationalError {
       `server "${target.server}" at ${where} presented a certificate that does not verify (tls mode ${target.tls!.mode}${target.tls!.caFile ? `, CA ${target.tls!.caFile}` : ''}): ${err.message.replace(/^\(conn[^)]*\)\s*/, '')}`,
       {
         server: target.server,
-        hint: 'check that tls.ca is the CA that signed this server\'s certificate and that the host name is in the certificate',
+        hint: "check that tls.ca is the CA that signed this server's certificate and that the host name is in the certificate",
         cause: e,
       },
     );

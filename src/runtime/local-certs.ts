@@ -108,8 +108,21 @@ export async function ensureFleetCa(stateDir: string, fleetName: string, now = n
     const subject = `/CN=dbps fleet CA ${fleetName.replace(/[^A-Za-z0-9 _.-]/g, '_')}`;
     await openssl(
       [
-        'req', '-x509', ...KEY_ARGS, '-keyout', 'key.pem', '-out', 'cert.pem', '-days', String(CA_DAYS),
-        '-subj', subject, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+        'req',
+        '-x509',
+        ...KEY_ARGS,
+        '-keyout',
+        'key.pem',
+        '-out',
+        'cert.pem',
+        '-days',
+        String(CA_DAYS),
+        '-subj',
+        subject,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
       ],
       work,
     );
@@ -127,7 +140,11 @@ export async function ensureFleetCa(stateDir: string, fleetName: string, now = n
 /** Where a local server's certificate files live (inside its directory, which the server's OS user owns). */
 export function serverTlsFiles(serverDir: string): ServerTlsFiles {
   const dir = path.join(serverDir, 'tls');
-  return { ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'server-cert.pem'), key: path.join(dir, 'server-key.pem') };
+  return {
+    ca: path.join(dir, 'ca.pem'),
+    cert: path.join(dir, 'server-cert.pem'),
+    key: path.join(dir, 'server-key.pem'),
+  };
 }
 
 export interface ServerCertOutcome {
@@ -172,9 +189,22 @@ export async function ensureServerCert(
     await openssl(['req', '-new', ...KEY_ARGS, '-keyout', 'key.pem', '-out', 'req.csr', '-subj', cn], work);
     await openssl(
       [
-        'x509', '-req', '-in', 'req.csr', '-CA', path.join(caDir, 'ca.pem'), '-CAkey', path.join(caDir, 'ca-key.pem'),
-        '-set_serial', serialNumber(),
-        '-days', String(SERVER_DAYS), '-extfile', 'ext.cnf', '-out', 'cert.pem',
+        'x509',
+        '-req',
+        '-in',
+        'req.csr',
+        '-CA',
+        path.join(caDir, 'ca.pem'),
+        '-CAkey',
+        path.join(caDir, 'ca-key.pem'),
+        '-set_serial',
+        serialNumber(),
+        '-days',
+        String(SERVER_DAYS),
+        '-extfile',
+        'ext.cnf',
+        '-out',
+        'cert.pem',
       ],
       work,
     );

@@ -15,7 +15,6 @@ import { mariadbdVersion, requireBinary } from './binaries.js';
 import type { Driver, ServerProbe, StartAction, StartOutcome, StopOutcome } from './driver.js';
 import { readHealth } from './health.js';
 import { ensureServerCert } from './local-certs.js';
-import { readTlsStatus } from './tls-status.js';
 import { type ServerFiles, serverFiles } from './paths.js';
 import { portFree } from './ports.js';
 import {
@@ -31,6 +30,7 @@ import {
 import { diesWithParent, privateDir, trackChild, untrackChild } from './run-dir.js';
 import { chownTree, openPathTo, type ServerUser, serverUser } from './server-user.js';
 import { type LocalServerState, readState, updateState } from './state.js';
+import { readTlsStatus } from './tls-status.js';
 
 const execFileAsync = promisify(execFile);
 const BIND_ADDRESS = '127.0.0.1';

@@ -17,7 +17,10 @@ export interface ServerTlsStatus {
 }
 
 /** Reads have_ssl and the session's Ssl_version/Ssl_cipher in one statement. */
-export async function readTlsStatus(session: AdminSession, target: Pick<AdminTarget, 'socketPath' | 'tls'>): Promise<ServerTlsStatus> {
+export async function readTlsStatus(
+  session: AdminSession,
+  target: Pick<AdminTarget, 'socketPath' | 'tls'>,
+): Promise<ServerTlsStatus> {
   const [row] = await session.query<{ have: string; version: string | null; cipher: string | null }>(
     `SELECT @@have_ssl AS have,
        (SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_VERSION') AS version,

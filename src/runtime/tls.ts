@@ -69,7 +69,12 @@ export function connectorSslOptions(
     case 'required':
       return { rejectUnauthorized: false, minVersion: 'TLSv1.2' };
     case 'verify-ca':
-      return { ...(caPem ? { ca: caPem } : {}), rejectUnauthorized: true, minVersion: 'TLSv1.2', checkServerIdentity: () => undefined };
+      return {
+        ...(caPem ? { ca: caPem } : {}),
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.2',
+        checkServerIdentity: () => undefined,
+      };
     case 'verify-full':
       return {
         ...(caPem ? { ca: caPem } : {}),

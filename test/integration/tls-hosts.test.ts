@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import mariadb from 'mariadb';
+import mariadb, { type Connection, type ConnectionConfig } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHosts, type HostNetwork } from '../helpers/hosts.js';
 import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
@@ -26,9 +26,27 @@ function openssl(args: string[], cwd: string): void {
 /** A CA named `name` in pki/<name>-ca.pem (+ key). */
 function makeCa(name: string): void {
   openssl(
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-keyout', `${name}-ca-key.pem`, '-out', `${name}-ca.pem`, '-subj', `/CN=test ${name} CA`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-keyout',
+      `${name}-ca-key.pem`,
+      '-out',
+      `${name}-ca.pem`,
+      '-subj',
+      `/CN=test ${name} CA`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign',
+    ],
     pki,
   );
 }
@@ -36,10 +54,44 @@ function makeCa(name: string): void {
 /** A server certificate for `address`, signed by CA `ca`, in pki/<stem>-cert.pem / -key.pem. */
 function makeServerCert(stem: string, address: string, ca: string): void {
   writeFileSync(path.join(pki, `${stem}.ext`), `subjectAltName=IP:${address}\nextendedKeyUsage=serverAuth\n`);
-  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', `${stem}-key.pem`, '-out', `${stem}.csr`, '-subj', `/CN=${address}`], pki);
-  openssl(['x509', '-req', '-in', `${stem}.csr`, '-CA', `${ca}-ca.pem`, '-CAkey', `${ca}-ca-key.pem`,
-    '-CAcreateserial', '-days', '2', '-extfile', `${stem}.ext`, '-out', `${stem}-cert.pem`], pki);
+  openssl(
+    [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${stem}-key.pem`,
+      '-out',
+      `${stem}.csr`,
+      '-subj',
+      `/CN=${address}`,
+    ],
+    pki,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${stem}.csr`,
+      '-CA',
+      `${ca}-ca.pem`,
+      '-CAkey',
+      `${ca}-ca-key.pem`,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      `${stem}.ext`,
+      '-out',
+      `${stem}-cert.pem`,
+    ],
+    pki,
+  );
 }
 
 function fleetYaml(caOf: (i: number) => string, extra: Record<number, string> = {}): string {
@@ -61,16 +113,19 @@ ${services}
 `;
 }
 
-async function sslCounters(c: mariadb.Connection): Promise<{ connections: number; tls: number }> {
-  const rows = (await c.query(
-    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Connections', 'Ssl_finished_accepts')",
-  )) as { Variable_name: string; Value: string }[];
+async function sslCounters(c: Connection): Promise<{ connections: number; tls: number }> {
+  const rows = (await c.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Connections', 'Ssl_finished_accepts')")) as {
+    Variable_name: string;
+    Value: string;
+  }[];
   const v = new Map(rows.map((r) => [r.Variable_name, Number(r.Value)]));
   return { connections: v.get('Connections')!, tls: v.get('Ssl_finished_accepts')! };
 }
 
 /** Runs a dbps command and returns, per host, how many connections it opened and how many were TLS. */
-async function countConnections(args: string[]): Promise<{ code: number; stdout: string; stderr: string; per: { connections: number; tls: number }[] }> {
+async function countConnections(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string; per: { connections: number; tls: number }[] }> {
   const watchers = await Promise.all(net.hosts.map((h) => h.connectSocket()));
   try {
     const before = await Promise.all(watchers.map(sslCounters));
@@ -126,7 +181,12 @@ describe('TLS on every connection dbps opens', () => {
         expect(p.tls, `${args[0]} host${i}: every connection TLS`).toBe(p.connections);
       }
       if (args[0] === 'status') {
-        const status = JSON.parse(r.stdout) as { servers: { server: string; tls?: { version?: string; cipher?: string; verified: boolean; serverTls: boolean; transport: string } }[] };
+        const status = JSON.parse(r.stdout) as {
+          servers: {
+            server: string;
+            tls?: { version?: string; cipher?: string; verified: boolean; serverTls: boolean; transport: string };
+          }[];
+        };
         for (let i = 0; i < HOSTS; i++) {
           const s = status.servers.find((x) => x.server === `h${i}`)!;
           expect(s.tls).toMatchObject({ verified: true, serverTls: true, transport: 'tcp', mode: 'verify-full' });
@@ -142,7 +202,11 @@ describe('TLS on every connection dbps opens', () => {
 
   it('dbps connect runs the mariadb client over verified TLS (its session shows the cipher)', async () => {
     const sql = "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME='Ssl_cipher'";
-    for (const args of [['connect', 'svc1', '--admin', '-e', sql], ['connect', 'svc2', '-e', sql], ['connect', 'orders', '-e', sql]]) {
+    for (const args of [
+      ['connect', 'svc1', '--admin', '-e', sql],
+      ['connect', 'svc2', '-e', sql],
+      ['connect', 'orders', '-e', sql],
+    ]) {
       const r = await fleet.run(args, env);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.trim().split('\n').pop()).toMatch(/^TLS_|^ECDHE|AES|CHACHA/);
@@ -173,7 +237,7 @@ describe('TLS on every connection dbps opens', () => {
 });
 
 describe('REQUIRE SSL', () => {
-  it('network accounts on external servers get REQUIRE SSL and log in with dbps env\'s parameters only', async () => {
+  it("network accounts on external servers get REQUIRE SSL and log in with dbps env's parameters only", async () => {
     const rows = await net.hosts[1]!.query<{ ssl_type: string }>(
       "SELECT JSON_VALUE(Priv, '$.ssl_type') AS ssl_type FROM mysql.global_priv WHERE User = 'svc1_app'",
     );
@@ -184,7 +248,14 @@ describe('REQUIRE SSL', () => {
     expect(vars.DB_SSL).toBe('true');
     expect(vars.DB_SSL_MODE).toBe('verify-full');
     expect(vars.DATABASE_URL).toContain('ssl=true');
-    const base = { host: vars.DB_HOST!, port: Number(vars.DB_PORT), user: vars.DB_USER!, password: vars.DB_PASSWORD!, database: vars.DB_NAME!, connectTimeout: 5000 };
+    const base = {
+      host: vars.DB_HOST!,
+      port: Number(vars.DB_PORT),
+      user: vars.DB_USER!,
+      password: vars.DB_PASSWORD!,
+      database: vars.DB_NAME!,
+      connectTimeout: 5000,
+    };
     // verify-full against an address: the name checked is the host's address, not the connector's `localhost`.
     const c = await mariadb.createConnection({
       ...base,
@@ -192,9 +263,11 @@ describe('REQUIRE SSL', () => {
         ca: readFileSync(vars.DB_SSL_CA!, 'utf8'),
         rejectUnauthorized: true,
         checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(base.host, cert),
-      },
+      } as unknown as ConnectionConfig['ssl'],
     });
-    const [row] = (await c.query("SELECT VARIABLE_VALUE AS v FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME='Ssl_version'")) as { v: string }[];
+    const [row] = (await c.query(
+      "SELECT VARIABLE_VALUE AS v FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME='Ssl_version'",
+    )) as { v: string }[];
     expect(row!.v).toMatch(/^TLSv1\.[23]$/);
     await c.end();
     await expect(mariadb.createConnection(base)).rejects.toMatchObject({ errno: 1045 });
@@ -208,16 +281,23 @@ describe('REQUIRE SSL', () => {
     try {
       const ok = await fleet.run(['plan', 'svc2', 'svc3'], env);
       expect(ok.code, ok.stderr).toBe(0);
-      const clear = await createFleet(fleetYaml(() => path.join(pki, 'fleet-ca.pem'), { 2: '{ mode: disabled }', 3: '{ mode: disabled }' }));
+      const clear = await createFleet(
+        fleetYaml(() => path.join(pki, 'fleet-ca.pem'), { 2: '{ mode: disabled }', 3: '{ mode: disabled }' }),
+      );
       const r2 = await clear.run(['plan', 'svc2'], env);
       expect(r2.code, r2.stdout + r2.stderr).toBe(3);
       expect(r2.stdout + r2.stderr).toMatch(/access denied for admin user .* over a connection without TLS/);
       expect(r2.stdout + r2.stderr).toMatch(/TLS is required/);
       const r3 = await clear.run(['plan', 'svc3'], env);
       expect(r3.code).toBe(3);
-      // MariaDB answers require_secure_transport with a plain "access denied": the hint names both causes.
-      expect(r3.stdout + r3.stderr).toMatch(/server "h3": access denied .* without TLS/);
-      expect(r3.stdout + r3.stderr).toMatch(/require_secure_transport=ON .*TLS is required/);
+      // 11.x names require_secure_transport; 10.11 answers a plain "access denied", whose hint names both causes.
+      const out3 = r3.stdout + r3.stderr;
+      if (/server "h3" requires TLS/.test(out3))
+        expect(out3).toMatch(/require_secure_transport\) and dbps connected to .* without it/);
+      else
+        expect(out3).toMatch(
+          /server "h3": access denied .* without TLS[\s\S]*require_secure_transport=ON .*TLS is required/,
+        );
     } finally {
       await h2.query('ALTER USER ?@? REQUIRE NONE', [h2.admin.user, net.hostPattern]);
       await h3.query('SET GLOBAL require_secure_transport = OFF');
@@ -229,10 +309,15 @@ describe('REQUIRE SSL', () => {
     expect(r.code, r.stderr).toBe(0);
     const vars = JSON.parse(r.stdout) as Record<string, string>;
     const c = await mariadb.createConnection({
-      host: vars.DB_HOST!, port: Number(vars.DB_PORT), user: vars.DB_USER!, password: vars.DB_PASSWORD!,
+      host: vars.DB_HOST!,
+      port: Number(vars.DB_PORT),
+      user: vars.DB_USER!,
+      password: vars.DB_PASSWORD!,
       ssl: { ca: readFileSync(vars.DB_SSL_CA!, 'utf8'), rejectUnauthorized: true },
     });
-    const [row] = (await c.query("SELECT @@have_ssl AS h, VARIABLE_VALUE AS v FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME='Ssl_version'")) as { h: string; v: string }[];
+    const [row] = (await c.query(
+      "SELECT @@have_ssl AS h, VARIABLE_VALUE AS v FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME='Ssl_version'",
+    )) as { h: string; v: string }[];
     expect(row).toMatchObject({ h: 'YES' });
     expect(row!.v).toMatch(/^TLSv1\.[23]$/);
     await c.end();
