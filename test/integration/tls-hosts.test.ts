@@ -222,6 +222,19 @@ describe('TLS on every connection dbps opens', () => {
     expect(out).toContain('server "h0"');
     expect(out).toMatch(/certificate that does not verify \(tls mode verify-full, CA .*other-ca\.pem\)/);
     expect(out).not.toMatch(/\n\s+at /); // no stack trace
+    // The mariadb client of `dbps connect` refuses it too, in verify-full and in verify-ca.
+    // The main fleet's state dir holds svc0_app's password.
+    const viaClient = await wrong.run(['--state-dir', fleet.stateDir, 'connect', 'svc0', '-e', 'SELECT 1'], env);
+    expect(viaClient.code).not.toBe(0);
+    expect(viaClient.stdout + viaClient.stderr).toMatch(/certificate|TLS\/SSL error/i);
+    const caOnly = await createFleet(
+      fleetYaml(() => path.join(pki, 'fleet-ca.pem'), {
+        0: `{ mode: verify-ca, ca: "${path.join(pki, 'other-ca.pem')}" }`,
+      }),
+    );
+    const viaClientCa = await caOnly.run(['--state-dir', fleet.stateDir, 'connect', 'svc0', '-e', 'SELECT 1'], env);
+    expect(viaClientCa.code).not.toBe(0);
+    expect(viaClientCa.stdout + viaClientCa.stderr).toMatch(/TLS\/SSL error/);
   }, 60_000);
 
   it('a missing CA file or a bad mode is bad input (exit 2)', async () => {
@@ -271,6 +284,26 @@ describe('REQUIRE SSL', () => {
     expect(row!.v).toMatch(/^TLSv1\.[23]$/);
     await c.end();
     await expect(mariadb.createConnection(base)).rejects.toMatchObject({ errno: 1045 });
+  }, 60_000);
+
+  it('network-without-tls reports a network account without REQUIRE SSL, and not those dbps provisioned', async () => {
+    const clean = await fleet.run(['audit-grants', 'svc0', '--json'], env);
+    const rules = (r: { stdout: string }) =>
+      (JSON.parse(r.stdout) as { findings: { rule: string; account: string }[] }).findings
+        .filter((f) => f.rule === 'network-without-tls')
+        .map((f) => f.account);
+    expect(rules(clean)).not.toContain("'svc0_app'@'%'");
+    await net.hosts[0]!.query("ALTER USER 'svc0_app'@'%' REQUIRE NONE");
+    try {
+      const found = await fleet.run(['audit-grants', 'svc0', '--json'], env);
+      expect(rules(found)).toContain("'svc0_app'@'%'");
+      // provision puts the requirement back.
+      const p = await fleet.run(['provision', 'svc0'], env);
+      expect(p.code, p.stdout + p.stderr).toBe(0);
+      expect(rules(await fleet.run(['audit-grants', 'svc0', '--json'], env))).not.toContain("'svc0_app'@'%'");
+    } finally {
+      await net.hosts[0]!.query("ALTER USER 'svc0_app'@'%' REQUIRE SSL");
+    }
   }, 60_000);
 
   it('an admin with REQUIRE SSL and require_secure_transport=ON still work with dbps; without TLS the message says TLS is required', async () => {
