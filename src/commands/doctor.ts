@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadFleet } from '../config/load.js';
 import { DbpsError, UsageError } from '../errors.js';
 import { versionDifferenceFix, versionDifferences, versionDifferenceText } from '../fleet/mariadb-version.js';
-import { type Fleet, servicesOn } from '../fleet/model.js';
+import type { Fleet } from '../fleet/model.js';
 import { adminTarget, connectAdmin } from '../runtime/admin.js';
 import {
   binaryVersion,
@@ -161,28 +161,12 @@ async function fleetChecks(fleet: Fleet, stateDir: string, env: NodeJS.ProcessEn
       }
       try {
         const session = await connectAdmin(await adminTarget(fleet, server, stateDir, env));
-        let haveSsl: string;
-        try {
-          haveSsl = String((await session.query<{ h: string }>('SELECT @@have_ssl AS h'))[0]?.h ?? '');
-        } finally {
-          await session.close();
-        }
+        await session.close();
         checks.push({
           check: `external:${server.name}`,
           ok: true,
           detail: `${server.host}:${server.port ?? 3306} answers`,
         });
-        // REQUIRE SSL on a server without TLS provisions an account that can never log in.
-        const needTls = servicesOn(fleet, server).flatMap((s) =>
-          s.accounts.filter((a) => a.requireSsl).map((a) => a.user),
-        );
-        if (needTls.length && haveSsl !== 'YES')
-          checks.push({
-            check: `tls:${server.name}`,
-            ok: false,
-            detail: `${needTls.length} account(s) require TLS (${needTls.slice(0, 3).join(', ')}${needTls.length > 3 ? ', …' : ''}) but the server has no TLS (have_ssl=${haveSsl || 'unknown'})`,
-            fix: 'give the server a certificate (ssl_cert, ssl_key in its my.cnf), or remove requireSsl from those accounts',
-          });
       } catch (e) {
         checks.push({
           check: `external:${server.name}`,
@@ -233,9 +217,25 @@ async function versionCheck(fleet: Fleet, stateDir: string, env: NodeJS.ProcessE
 }
 
 /** Runs every check; never throws for a failed check (only for an invalid services.yaml). */
+/** `dbps up` makes the local servers' TLS certificates with the openssl program. */
+async function opensslCheck(): Promise<DoctorCheck> {
+  const { execFile } = await import('node:child_process');
+  const version = await new Promise<string | undefined>((resolve) =>
+    execFile('openssl', ['version'], { timeout: 10_000 }, (e, out) => resolve(e ? undefined : String(out).trim())),
+  );
+  return version
+    ? { check: 'binary:openssl', ok: true, detail: `${version} (makes the local servers' TLS certificates)` }
+    : {
+        check: 'binary:openssl',
+        ok: false,
+        detail: "openssl not found: `dbps up` needs it to make the local servers' TLS certificates",
+        fix: 'apt-get install openssl',
+      };
+}
+
 export async function run(opts: DoctorOptions): Promise<DoctorResult> {
   const env = opts.env ?? process.env;
-  const checks = [...(await binaryChecks(env)), await stateDirCheck(opts.stateDir)];
+  const checks = [...(await binaryChecks(env)), await opensslCheck(), await stateDirCheck(opts.stateDir)];
   let skipped: string | undefined;
   try {
     const fleet = await loadFleet(opts.file);
