@@ -2,97 +2,20 @@
 // servers with tls.ca) plus a local server started by `dbps up`. Every connection dbps opens is
 // encrypted and verified (the servers' own counters and session status say so), a server whose
 // certificate comes from another CA is refused, and REQUIRE SSL accounts log in only over TLS.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import mariadb, { type Connection, type ConnectionConfig } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHosts, type HostNetwork } from '../helpers/hosts.js';
 import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
+import { createTestPki, hostTlsArgs, type TestPki } from '../helpers/test-pki.js';
 
 const HOSTS = 4;
 let net: HostNetwork;
-let pki: string;
+let pki: TestPki;
 let fleet: LocalFleet;
 let env: NodeJS.ProcessEnv;
-
-function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** A CA named `name` in pki/<name>-ca.pem (+ key). */
-function makeCa(name: string): void {
-  openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '2',
-      '-keyout',
-      `${name}-ca-key.pem`,
-      '-out',
-      `${name}-ca.pem`,
-      '-subj',
-      `/CN=test ${name} CA`,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign',
-    ],
-    pki,
-  );
-}
-
-/** A server certificate for `address`, signed by CA `ca`, in pki/<stem>-cert.pem / -key.pem. */
-function makeServerCert(stem: string, address: string, ca: string): void {
-  writeFileSync(path.join(pki, `${stem}.ext`), `subjectAltName=IP:${address}\nextendedKeyUsage=serverAuth\n`);
-  openssl(
-    [
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${stem}-key.pem`,
-      '-out',
-      `${stem}.csr`,
-      '-subj',
-      `/CN=${address}`,
-    ],
-    pki,
-  );
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${stem}.csr`,
-      '-CA',
-      `${ca}-ca.pem`,
-      '-CAkey',
-      `${ca}-ca-key.pem`,
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      `${stem}.ext`,
-      '-out',
-      `${stem}-cert.pem`,
-    ],
-    pki,
-  );
-}
 
 function fleetYaml(caOf: (i: number) => string, extra: Record<number, string> = {}): string {
   const servers = net.hosts
@@ -144,22 +67,12 @@ async function countConnections(
 }
 
 beforeAll(async () => {
-  pki = await mkdtemp(path.join(os.tmpdir(), 'dbps-pki-'));
-  makeCa('fleet');
-  makeCa('other');
+  pki = createTestPki();
+  pki.makeCa('other');
   // Addresses are known only once the hosts exist, so their certificates are made in the args hook.
-  net = await createHosts(HOSTS, {
-    args: (i, { address }) => {
-      makeServerCert(`host${i}`, address, 'fleet');
-      return [
-        `--ssl-ca=${path.join(pki, 'fleet-ca.pem')}`,
-        `--ssl-cert=${path.join(pki, `host${i}-cert.pem`)}`,
-        `--ssl-key=${path.join(pki, `host${i}-key.pem`)}`,
-      ];
-    },
-  });
+  net = await createHosts(HOSTS, { args: hostTlsArgs(pki) });
   env = Object.fromEntries(net.hosts.map((h, i) => [`H${i}_PWD`, h.admin.password]));
-  fleet = await createFleet(fleetYaml(() => path.join(pki, 'fleet-ca.pem')));
+  fleet = await createFleet(fleetYaml(() => pki.ca()));
   const up = await fleet.run(['up'], env);
   expect(up.code, up.stderr).toBe(0);
 }, 180_000);
@@ -167,7 +80,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await destroyAllFleets();
   await net?.destroy();
-  if (pki) await rm(pki, { recursive: true, force: true });
+  pki?.remove();
 }, 120_000);
 
 describe('TLS on every connection dbps opens', () => {
@@ -214,7 +127,7 @@ describe('TLS on every connection dbps opens', () => {
   }, 60_000);
 
   it('a host presenting a certificate of another CA is refused with a clear error (exit 3)', async () => {
-    const wrong = await createFleet(fleetYaml((i) => path.join(pki, i === 0 ? 'other-ca.pem' : 'fleet-ca.pem')));
+    const wrong = await createFleet(fleetYaml((i) => pki.ca(i === 0 ? 'other' : 'fleet')));
     const r = await wrong.run(['plan', 'svc0'], env);
     expect(r.code, r.stdout + r.stderr).toBe(3);
     // plan reports a server it could not plan in its report, beside the others.
@@ -228,8 +141,8 @@ describe('TLS on every connection dbps opens', () => {
     expect(viaClient.code).not.toBe(0);
     expect(viaClient.stdout + viaClient.stderr).toMatch(/certificate|TLS\/SSL error/i);
     const caOnly = await createFleet(
-      fleetYaml(() => path.join(pki, 'fleet-ca.pem'), {
-        0: `{ mode: verify-ca, ca: "${path.join(pki, 'other-ca.pem')}" }`,
+      fleetYaml(() => pki.ca(), {
+        0: `{ mode: verify-ca, ca: "${pki.ca('other')}" }`,
       }),
     );
     const viaClientCa = await caOnly.run(['--state-dir', fleet.stateDir, 'connect', 'svc0', '-e', 'SELECT 1'], env);
@@ -238,11 +151,11 @@ describe('TLS on every connection dbps opens', () => {
   }, 60_000);
 
   it('a missing CA file or a bad mode is bad input (exit 2)', async () => {
-    const missing = await createFleet(fleetYaml(() => path.join(pki, 'no-such-ca.pem')));
+    const missing = await createFleet(fleetYaml(() => path.join(pki.dir, 'no-such-ca.pem')));
     const r = await missing.run(['validate'], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/tls\.ca .*no-such-ca\.pem does not exist/);
-    const bad = await createFleet(fleetYaml(() => path.join(pki, 'fleet-ca.pem'), { 0: '{ mode: sometimes }' }));
+    const bad = await createFleet(fleetYaml(() => pki.ca(), { 0: '{ mode: sometimes }' }));
     const b = await bad.run(['validate'], env);
     expect(b.code).toBe(2);
     expect(b.stderr).toContain('mode');
@@ -314,9 +227,7 @@ describe('REQUIRE SSL', () => {
     try {
       const ok = await fleet.run(['plan', 'svc2', 'svc3'], env);
       expect(ok.code, ok.stderr).toBe(0);
-      const clear = await createFleet(
-        fleetYaml(() => path.join(pki, 'fleet-ca.pem'), { 2: '{ mode: disabled }', 3: '{ mode: disabled }' }),
-      );
+      const clear = await createFleet(fleetYaml(() => pki.ca(), { 2: '{ mode: disabled }', 3: '{ mode: disabled }' }));
       const r2 = await clear.run(['plan', 'svc2'], env);
       expect(r2.code, r2.stdout + r2.stderr).toBe(3);
       expect(r2.stdout + r2.stderr).toMatch(/access denied for admin user .* over a connection without TLS/);
