@@ -2,7 +2,9 @@
 // servers with tls.ca) plus a local server started by `dbps up`. Every connection dbps opens is
 // encrypted and verified (the servers' own counters and session status say so), a server whose
 // certificate comes from another CA is refused, and REQUIRE SSL accounts log in only over TLS.
-import { readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { chownSync, copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import mariadb, { type Connection, type ConnectionConfig } from 'mariadb';
@@ -270,5 +272,77 @@ describe('REQUIRE SSL', () => {
     const st = statSync(key);
     expect(st.mode & 0o777).toBe(0o600);
     if (process.getuid?.() === 0) expect(st.uid).not.toBe(0);
+  }, 60_000);
+
+  it('dbps up renews a certificate close to expiry, and the running server serves the new one (FLUSH SSL)', async () => {
+    const tlsDir = path.join(fleet.stateDir, 'servers', 'orders', 'tls');
+    const caDir = path.join(fleet.stateDir, 'tls');
+    const port = fleet.state().servers.orders!.port;
+    // A certificate of the fleet CA that expires in 2 days, put in place of the server's own.
+    const short = path.join(pki.dir, 'short');
+    writeFileSync(`${short}.ext`, 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        `${short}-key.pem`,
+        '-out',
+        `${short}.csr`,
+        '-subj',
+        '/CN=orders',
+      ],
+      { stdio: 'ignore' },
+    );
+    execFileSync(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${short}.csr`,
+        '-CA',
+        path.join(caDir, 'ca.pem'),
+        '-CAkey',
+        path.join(caDir, 'ca-key.pem'),
+        '-set_serial',
+        '7',
+        '-days',
+        '2',
+        '-extfile',
+        `${short}.ext`,
+        '-out',
+        `${short}-cert.pem`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const before = statSync(path.join(tlsDir, 'server-key.pem'));
+    copyFileSync(`${short}-cert.pem`, path.join(tlsDir, 'server-cert.pem'));
+    copyFileSync(`${short}-key.pem`, path.join(tlsDir, 'server-key.pem'));
+    chownSync(path.join(tlsDir, 'server-key.pem'), before.uid, before.gid);
+    chownSync(path.join(tlsDir, 'server-cert.pem'), before.uid, before.gid);
+    await fleet.run(['connect', 'orders', '--admin', '-e', 'FLUSH SSL'], env);
+    const served = () =>
+      new X509Certificate(
+        execFileSync('openssl', ['s_client', '-starttls', 'mysql', '-connect', `127.0.0.1:${port}`, '-showcerts'], {
+          input: '',
+          encoding: 'utf8',
+          stdio: ['pipe', 'pipe', 'ignore'],
+          timeout: 10_000,
+        }).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)![0],
+      );
+    expect(served().serialNumber).toBe('07');
+    const up = await fleet.run(['up', 'orders'], env);
+    expect(up.code, up.stderr).toBe(0);
+    const renewed = served();
+    expect(renewed.serialNumber).not.toBe('07');
+    expect(new Date(renewed.validTo).getTime() - Date.now()).toBeGreaterThan(300 * 86_400_000);
+    expect(statSync(path.join(tlsDir, 'server-key.pem')).mode & 0o777).toBe(0o600);
   }, 60_000);
 });
