@@ -11,6 +11,7 @@ import mariadb, { type Connection, type ConnectionConfig } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHosts, type HostNetwork } from '../helpers/hosts.js';
 import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
+import { startTestServer, stopAllTestServers } from '../helpers/mariadb-server.js';
 import { createTestPki, hostTlsArgs, type TestPki } from '../helpers/test-pki.js';
 
 const HOSTS = 4;
@@ -81,6 +82,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await destroyAllFleets();
+  await stopAllTestServers();
   await net?.destroy();
   pki?.remove();
 }, 120_000);
@@ -150,6 +152,36 @@ describe('TLS on every connection dbps opens', () => {
     const viaClientCa = await caOnly.run(['--state-dir', fleet.stateDir, 'connect', 'svc0', '-e', 'SELECT 1'], env);
     expect(viaClientCa.code).not.toBe(0);
     expect(viaClientCa.stdout + viaClientCa.stderr).toMatch(/TLS\/SSL error/);
+  }, 60_000);
+
+  it('a server without TLS is refused in mode required: no fallback to clear text (exit 3)', async () => {
+    const plain = await startTestServer({ name: 'plain' });
+    try {
+      const f = await createFleet(`version: 1
+fleet: plain
+servers:
+  plain: { driver: external, host: 127.0.0.1, port: ${plain.port}, admin: { user: root }, tls: { mode: required } }
+services:
+  billing: { server: plain }
+`);
+      const r = await f.run(['plan'], env);
+      expect(r.code).toBe(3);
+      expect(r.stdout + r.stderr).toMatch(
+        /server "plain" at 127\.0\.0\.1:\d+ does not offer TLS, which tls mode required requires/,
+      );
+      // The same server without `tls:` on loopback: no TLS needed, and it works.
+      const loop = await createFleet(`version: 1
+fleet: plain
+servers:
+  plain: { driver: external, host: 127.0.0.1, port: ${plain.port}, admin: { user: root } }
+services:
+  billing: { server: plain }
+`);
+      const ok = await loop.run(['plan'], env);
+      expect(ok.code, ok.stdout + ok.stderr).toBe(1); // changes to make, planned over clear-text loopback
+    } finally {
+      await plain.stop();
+    }
   }, 60_000);
 
   it('a missing CA file or a bad mode is bad input (exit 2)', async () => {
