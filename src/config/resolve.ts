@@ -1,6 +1,7 @@
 // Schema-valid services.yaml -> Fleet, with the semantic checks a schema cannot express.
 import type { ConfigIssue } from '../errors.js';
 import { purgeEventName } from '../fleet/desired.js';
+import { isLocalAccountHost, isLoopbackHost } from '../fleet/hosts.js';
 import { implicitCollation, isUca1400, UCA1400_SINCE, unsupportedVersion } from '../fleet/mariadb-versions.js';
 import type { Fleet, FleetAccount, FleetServer, FleetService, OutboxPurge, ServerTls } from '../fleet/model.js';
 import {
@@ -667,13 +668,6 @@ function reservedUser(user: string): string | undefined {
   return undefined;
 }
 
-/** A host name or address that never leaves this machine. */
-export function isLoopbackHost(host: string | undefined): boolean {
-  if (!host) return false;
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
-
 /**
  * TLS of an external server with its defaults: verify-full when a CA is given, otherwise required
  * over a network, and none over a socket or loopback (nothing to protect the bytes from there).
@@ -684,11 +678,6 @@ function externalTls(s: ServerSpec): ServerTls {
   if (ca) return { mode: 'verify-full', ca };
   if (s.admin?.socket || isLoopbackHost(s.host)) return { mode: 'disabled' };
   return { mode: 'required' };
-}
-
-/** An account host that admits only clients on the server's own machine. */
-export function isLocalAccountHost(host: string): boolean {
-  return host === 'localhost' || host === '127.0.0.1' || host === '::1';
 }
 
 /**

@@ -1,17 +1,17 @@
 // Accounts that log in over a network without being required to use TLS: their passwords (and every
-// query and result) may cross the network in clear. Local servers listen on 127.0.0.1 only.
+// query and result) may cross the network in clear. Local servers listen on 127.0.0.1 only, and a
+// server reached on loopback is on this machine too.
 
+import { isLocalAccountHost, isLoopbackHost } from '../../fleet/hosts.js';
 import { account as accountSql } from '../../sql/quote.js';
 import type { CatalogAccount } from '../types.js';
 import { type AuditContext, type AuditRule, accountName, type Finding, isInternalAccount } from './rule.js';
 
-/** Hosts that admit only clients of the server's own machine. */
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
-
 /** True when the account accepts logins from another machine and no TLS requirement (REQUIRE SSL/X509/…) is set. */
 export function loginsWithoutTls(ctx: AuditContext, a: CatalogAccount): boolean {
-  if (ctx.server.driver !== 'external') return false;
-  if (a.isRole || LOCAL_HOSTS.has(a.host) || isInternalAccount(a, ctx.adminAccounts)) return false;
+  // A server dbps reaches on loopback runs on this machine (or behind a tunnel): its network is not visible here.
+  if (ctx.server.driver !== 'external' || isLoopbackHost(ctx.server.host)) return false;
+  if (a.isRole || isLocalAccountHost(a.host) || isInternalAccount(a, ctx.adminAccounts)) return false;
   return a.sslType === '' || a.sslType === 'NONE';
 }
 
