@@ -5,6 +5,7 @@ import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Fleet } from '../fleet/model.js';
+import { printable } from '../util/printable.js';
 import { BUILD_ID } from './build-id.js';
 import { fleetCacheKey, readCachedFleet, writeCachedFleet } from './fleet-cache-io.js';
 
@@ -87,7 +88,7 @@ async function checkTlsFiles(fleet: Fleet): Promise<void> {
       const why =
         code === 'ENOENT' ? 'does not exist' : code === 'ENOTFILE' ? 'is not a file' : `cannot be read (${code})`;
       throw new UsageError(
-        `${fleet.file}: server "${server.name}": tls.ca ${ca} ${why}${abs !== ca ? ` (${abs})` : ''}`,
+        `${printable(fleet.file)}: server "${server.name}": tls.ca ${printable(ca)} ${why}${abs !== ca ? ` (${printable(abs)})` : ''}`,
         {
           hint: "point tls.ca at the PEM file of the CA that signed the server's certificate (relative to services.yaml)",
         },

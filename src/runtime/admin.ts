@@ -3,6 +3,7 @@
 import type { Connection } from 'mariadb';
 import { OperationalError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
+import { printable } from '../util/printable.js';
 import { interruptedRestoreText } from './restore-record.js';
 import { readState } from './state.js';
 import { isCertificateError, isTlsUnavailableError, loadConnectorSsl, serverTls, type TlsTarget } from './tls.js';
@@ -158,7 +159,7 @@ function connectionError(target: AdminTarget, e: unknown): OperationalError {
   }
   if (withTls && isCertificateError(e)) {
     return new OperationalError(
-      `server "${target.server}" at ${where} presented a certificate that does not verify (tls mode ${target.tls!.mode}${target.tls!.caFile ? `, CA ${target.tls!.caFile}` : ''}): ${err.message.replace(/^\(conn[^)]*\)\s*/, '')}`,
+      `server "${target.server}" at ${where} presented a certificate that does not verify (tls mode ${target.tls!.mode}${target.tls!.caFile ? `, CA ${printable(target.tls!.caFile)}` : ''}): ${err.message.replace(/^\(conn[^)]*\)\s*/, '')}`,
       {
         server: target.server,
         hint: "check that tls.ca is the CA that signed this server's certificate and that the host name is in the certificate",

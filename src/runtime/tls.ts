@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { OperationalError } from '../errors.js';
 import type { FleetServer, TlsMode } from '../fleet/model.js';
+import { printable } from '../util/printable.js';
 
 export type { TlsMode };
 
@@ -100,7 +101,7 @@ export async function loadConnectorSsl(
       caPem = await readFile(tls.caFile, 'utf8');
     } catch (e) {
       throw new OperationalError(
-        `server "${server}": cannot read its TLS CA file ${tls.caFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        `server "${server}": cannot read its TLS CA file ${printable(tls.caFile)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
         { server, hint: 'check tls.ca in services.yaml (local servers: run `dbps up` to make the fleet CA)', cause: e },
       );
     }
