@@ -128,6 +128,15 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
       `${external.map((s) => `"${s.name}"`).join(', ')} is not a local server; dbps restores local servers only`,
     );
   const state = await readState(opts.stateDir);
+  // The same restore again (same set, same --to-time) after it was interrupted finishes it, as --resume.
+  const sameRestore = (s: FleetServer) => {
+    const r = state.servers[s.name]?.restore;
+    return r?.set === manifest.id && r.toTime === opts.toTime?.toISOString();
+  };
+  if (servers.length && servers.every(sameRestore)) {
+    const { id: _set, ...rest } = opts;
+    return finishInterrupted({ ...rest, finish: 'resume', services: servers.map((s) => s.name) }, fleet, env);
+  }
   const targets = restoreTargets(servers, state);
   for (const t of targets) {
     if (t.restore)

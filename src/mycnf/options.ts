@@ -37,6 +37,8 @@ export const KNOWN_OPTIONS: Readonly<Record<string, OptionInfo>> = {
   ssl_cert: {},
   ssl_key: {},
   tls_version: {},
+  // Loads a plugin library at start (the CONNECT engine of a declared link).
+  plugin_load_add: {},
   skip_name_resolve: {},
   character_set_server: {},
   collation_server: {},

@@ -2,7 +2,7 @@
 // <stateDir>/servers/<name>/, started detached so it outlives dbps, administered over its socket.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chown, cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -160,6 +160,13 @@ async function bootstrapTemplate(dir: string, env: NodeJS.ProcessEnv): Promise<s
   const installDb = requireBinary('mariadb-install-db', env);
   const partial = `${dir}.partial-${process.pid}`;
   const log = `${dir}.install.log`;
+  // A bootstrap killed midway left its own partial copy: remove those of dead processes.
+  const prefix = `${path.basename(dir)}.partial-`;
+  for (const name of await readdir(path.dirname(dir)).catch(() => [] as string[])) {
+    const pid = Number(name.slice(prefix.length));
+    if (name.startsWith(prefix) && Number.isInteger(pid) && pid > 0 && !processAlive(pid))
+      await rm(path.join(path.dirname(dir), name), { recursive: true, force: true });
+  }
   await rm(partial, { recursive: true, force: true });
   await mkdir(path.join(partial, 'tmp'), { recursive: true, mode: 0o700 });
   try {

@@ -16,7 +16,8 @@ export const restoreSpec: CommandSpec = {
     'All or nothing: free space is checked before anything stops, a "restore in progress" record (set, phase, moved-aside\n' +
     'datadir, new binlog history) is written to state.json before the stop, and any failure puts the moved-aside datadir\n' +
     'back. If dbps itself is killed, `up` and `status` refuse the server (exit 3) until `dbps restore --resume` finishes\n' +
-    'the same restore (same set and --to-time) or `dbps restore --rollback` puts the previous datadir back.\n' +
+    'the same restore (same set and --to-time) or `dbps restore --rollback` puts the previous datadir back; running\n' +
+    'the same restore again (same set and --to-time) finishes it too, and a different one is refused until then.\n' +
     'Test-only: DBPS_TEST_KILL_AT=restore:stop|restore:copy-back|restore:start|restore:replay|restore:done makes dbps\n' +
     'SIGKILL itself at that point.',
   writes: true,
