@@ -4,7 +4,15 @@ import { purgeEventName } from '../fleet/desired.js';
 import { isLocalAccountHost, isLoopbackHost } from '../fleet/hosts.js';
 import { defaultLinkHost, linkName, linkTableName, linkViewName } from '../fleet/links.js';
 import { implicitCollation, isUca1400, UCA1400_SINCE, unsupportedVersion } from '../fleet/mariadb-versions.js';
-import type { Fleet, FleetAccount, FleetLink, FleetServer, FleetService, OutboxPurge, ServerTls } from '../fleet/model.js';
+import type {
+  Fleet,
+  FleetAccount,
+  FleetLink,
+  FleetServer,
+  FleetService,
+  OutboxPurge,
+  ServerTls,
+} from '../fleet/model.js';
 import {
   invalidAccountHost,
   invalidIdentifier,
