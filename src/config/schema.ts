@@ -99,6 +99,16 @@ export const servicesSchema = {
               socket: { type: 'string', minLength: 1 },
             },
           },
+          tls: {
+            type: 'object',
+            additionalProperties: false,
+            description:
+              "TLS on dbps's connections to an external server: ca (PEM file, relative to services.yaml) and mode (default verify-full with a ca, else required for a non-loopback host)",
+            properties: {
+              ca: { type: 'string', minLength: 1 },
+              mode: { enum: ['verify-full', 'verify-ca', 'required', 'disabled'] },
+            },
+          },
         },
       },
     },

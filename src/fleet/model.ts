@@ -32,6 +32,14 @@ export interface AdminAccess {
   socket?: string;
 }
 
+export type TlsMode = 'verify-full' | 'verify-ca' | 'required' | 'disabled';
+
+export interface ServerTls {
+  mode: TlsMode;
+  /** The CA file as written in services.yaml (relative to its directory). */
+  ca?: string;
+}
+
 export interface FleetServer {
   name: string;
   driver: 'local' | 'external';
@@ -47,6 +55,11 @@ export interface FleetServer {
   port?: number;
   host?: string;
   admin?: AdminAccess;
+  /**
+   * TLS on dbps's connections (external servers: from `tls:` with its defaults resolved; local
+   * servers get their certificate from `dbps up` and are reached over their socket).
+   */
+  tls?: ServerTls;
   serverId: number;
   gtidDomainId: number;
   /** MariaDB version for generated output (image tag, option set). */
