@@ -22,6 +22,12 @@ export function backupText(r: BackupResult, p: Paint): string {
     const pos = e.binlog
       ? `${e.binlog.file}:${e.binlog.position}${e.binlog.gtid ? ` gtid ${e.binlog.gtid}` : ''}`
       : 'no binlog';
+    if (e.method === 'logical') {
+      lines.push(
+        `  ${p.ok('ok')}     ${e.server}: logical, ${mib(e.rawBytes ?? 0)} of SQL as ${mib(e.sizeBytes ?? 0)} zstd, dump ${((e.copyMs ?? 0) / 1000).toFixed(1)} s, ${pos}`,
+      );
+      continue;
+    }
     lines.push(
       `  ${p.ok('ok')}     ${e.server}: ${mib(e.sizeBytes ?? 0)}, copy ${((e.copyMs ?? 0) / 1000).toFixed(1)} s, prepare ${((e.prepareMs ?? 0) / 1000).toFixed(1)} s, ${pos}, ${e.archivedBinlogs.length} binlog file(s) archived`,
     );
@@ -42,7 +48,9 @@ export function manifestText(m: BackupManifest, p: Paint): string {
     );
     if (e.status !== 'ok') continue;
     lines.push(
-      `    server ${e.serverVersion ?? '?'}, mariadb-backup ${e.toolVersion ?? '?'}, ${mib(e.sizeBytes ?? 0)} at ${e.path}, ${e.prepared ? 'prepared' : 'not prepared'}`,
+      e.method === 'logical'
+        ? `    server ${e.serverVersion ?? '?'}, logical (mariadb-dump) of ${(e.databases ?? []).join(', ')}, ${mib(e.sizeBytes ?? 0)} at ${e.path}`
+        : `    server ${e.serverVersion ?? '?'}, mariadb-backup ${e.toolVersion ?? '?'}, ${mib(e.sizeBytes ?? 0)} at ${e.path}, ${e.prepared ? 'prepared' : 'not prepared'}`,
     );
     lines.push(
       `    ${e.startedAt} → ${e.endedAt} (${(e.durationMs / 1000).toFixed(1)} s), sha256 ${e.checksum ?? '-'}`,
