@@ -124,6 +124,13 @@ export function restoreText(r: RestoreResult, p: Paint): string {
     `${r.finished === 'resume' ? 'finished the interrupted restore' : 'restored'} from set ${p.bold(r.id)}${r.toTime ? ` to ${r.toTime}` : ''}:`,
   ];
   for (const s of r.servers) {
+    if (s.method === 'logical') {
+      const n = s.databases?.length ?? 0;
+      lines.push(
+        `  ${p.ok('ok')} ${s.server}: ${n} database(s) loaded from the logical backup of ${s.from ?? s.server} and swapped in`,
+      );
+      continue;
+    }
     lines.push(`  ${p.ok('ok')} ${s.server}: previous datadir kept at ${s.movedAside}`);
     if (s.replay) lines.push(`     replayed ${s.replay.from} → ${s.replay.until} from ${s.replay.files.join(', ')}`);
     if (s.gtid) lines.push(`     gtid_binlog_pos ${s.gtid}`);
