@@ -41,6 +41,8 @@ export function databaseSwitch(line: string): string | undefined {
  */
 export class DumpRouter {
   database: string | undefined;
+  /** True once the `-- Dump completed` line went by: a dump without it is truncated. */
+  completed = false;
   private section: 'header' | 'table' | 'view-placeholder' | 'routines' | 'events' | 'final-views' | 'trailer' =
     'header';
   private inTrigger = false;
@@ -60,13 +62,17 @@ export class DumpRouter {
     if (line.startsWith('-- ') && isSectionMarker(line)) {
       if (line.startsWith('-- Table structure for table ') || line.startsWith('-- Dumping data for table '))
         this.section = 'table';
-      else if (line.startsWith('-- Temporary table structure for view ') || line.startsWith('-- Temporary view structure for view '))
+      else if (
+        line.startsWith('-- Temporary table structure for view ') ||
+        line.startsWith('-- Temporary view structure for view ')
+      )
         this.section = 'view-placeholder';
       else if (line.startsWith('-- Dumping routines for database ')) this.section = 'routines';
       else if (line.startsWith('-- Dumping events for database ')) this.section = 'events';
       else if (line.startsWith('-- Final view structure for view ')) this.section = 'final-views';
       else if (line.startsWith('-- Dump completed') || line.startsWith('-- The deferred gtid'))
         this.section = 'trailer';
+      if (line.startsWith('-- Dump completed')) this.completed = true;
       return 'skip';
     }
     switch (this.section) {

@@ -130,11 +130,11 @@ export async function dumpServer(
   let rawBytes = 0;
   const hash = createHash('sha256');
   try {
-    const dump = spawnTool('mariadb-dump', [`--defaults-file=${cred.path}`, ...dumpArgs(t.databases, logBin)], [
-      'ignore',
-      'pipe',
-      'pipe',
-    ]);
+    const dump = spawnTool(
+      'mariadb-dump',
+      [`--defaults-file=${cred.path}`, ...dumpArgs(t.databases, logBin)],
+      ['ignore', 'pipe', 'pipe'],
+    );
     const zstd = spawnTool('zstd', ['-q', '-T0', '-c'], ['pipe', 'pipe', 'pipe']);
     const out = createWriteStream(file, { mode: 0o600 });
     const written = new Promise<void>((resolve, reject) => {
@@ -178,9 +178,7 @@ export async function dumpServer(
   } finally {
     await cred.remove();
   }
-  const position = logBin
-    ? parseDumpPosition(Buffer.concat(head).toString('utf8'), tail.toString('utf8'))
-    : null;
+  const position = logBin ? parseDumpPosition(Buffer.concat(head).toString('utf8'), tail.toString('utf8')) : null;
   if (logBin && !position) {
     await rm(file, { force: true });
     throw new OperationalError(`server "${t.server}": the dump holds no binlog position (CHANGE MASTER header)`, {
@@ -349,8 +347,13 @@ async function loadServer(
   const router = new DumpRouter();
   const splitter = new LineSplitter();
   let lines = 0;
-  const decompress = spawnTool('zstd', ['-dc', '-q', path.join(setDir, entry.path!)], ['ignore', 'pipe', 'pipe']);
+  let decompress: Spawned | undefined;
   await runClient(target.server, target.admin, undefined, async (stdin) => {
+    // Spawned here and read at once: a child's output not read before it exits is lost.
+    const z = spawnTool('zstd', ['-dc', '-q', path.join(setDir, entry.path!)], ['ignore', 'pipe', 'pipe']);
+    decompress = z;
+    z.child.stdout!.setEncoding('utf8');
+    const chunks = (z.child.stdout! as AsyncIterable<string>)[Symbol.asyncIterator]();
     let current: string | undefined;
     const handle = async (line: string) => {
       const part = router.route(line);
@@ -373,19 +376,29 @@ async function loadServer(
       await write(stdin, `${line}\n`);
       if (++lines === 200) killHere('restore:logical-load');
     };
-    decompress.child.stdout!.setEncoding('utf8');
-    for await (const chunk of decompress.child.stdout! as AsyncIterable<string>) {
-      for (const line of splitter.push(chunk)) await handle(line);
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+      for (const line of splitter.push(next.value)) await handle(line);
     }
     for (const line of splitter.end()) await handle(line);
-    const z = await decompress.done;
-    if (z.code !== 0)
+    const done = await z.done;
+    if (done.code !== 0)
       throw new OperationalError(
-        `server "${target.server}": cannot decompress ${entry.path}: ${lastErrorLine(decompress.stderr())}`,
-        { server: target.server },
+        `server "${target.server}": cannot decompress ${entry.path}: ${lastErrorLine(z.stderr())}`,
+        {
+          server: target.server,
+        },
+      );
+    // Nothing is swapped in from a dump that stops short (its last line is mariadb-dump's own).
+    if (!router.completed)
+      throw new OperationalError(
+        `server "${target.server}": the dump ${entry.path} ends before mariadb-dump's "Dump completed" line`,
+        {
+          server: target.server,
+          hint: 'restore another set (`dbps backups list`); nothing was changed',
+        },
       );
   }).catch(async (e: unknown) => {
-    decompress.child.kill('SIGTERM');
+    decompress?.child.kill('SIGTERM');
     await dropScratch(target, setId);
     throw e;
   });
@@ -450,13 +463,20 @@ async function dropObjects(session: AdminSession, db: string, objects: SavedObje
   }
 }
 
-async function createObjects(session: AdminSession, db: string, objects: SavedObject[]): Promise<void> {
+/** Re-creates saved objects; returns those that could not be (a view over a table gone since), never throws for one. */
+async function createObjects(session: AdminSession, db: string, objects: SavedObject[]): Promise<string[]> {
   await session.query(`USE ${ident(db)}`);
+  const failed: string[] = [];
   // Views last: they may read through each other, and triggers need their tables back first.
   for (const o of [...objects].sort((a, b) => Number(a.kind === 'VIEW') - Number(b.kind === 'VIEW'))) {
-    await session.query('SET SESSION sql_mode = ?', [o.sqlMode]);
-    await session.query(o.create);
+    try {
+      await session.query('SET SESSION sql_mode = ?', [o.sqlMode]);
+      await session.query(o.create);
+    } catch (e) {
+      failed.push(`${o.kind.toLowerCase()} ${db}.${o.name} (${(e as Error).message.replace(/^server "[^"]*": /, '')})`);
+    }
   }
+  return failed;
 }
 
 async function tablesOf(session: AdminSession, db: string): Promise<string[]> {
@@ -501,7 +521,7 @@ async function swapDatabase(session: AdminSession, s: LoadedServer, db: string, 
 }
 
 /** Puts the previous tables and objects back after a failure later in the restore. */
-async function unswap(session: AdminSession, w: Swapped, setId: string): Promise<void> {
+async function unswap(session: AdminSession, w: Swapped, setId: string): Promise<string[]> {
   const { scratch, old } = restoreNames(w.db, setId);
   const current = await saveObjects(session, w.db);
   await dropObjects(session, w.db, current);
@@ -510,8 +530,9 @@ async function unswap(session: AdminSession, w: Swapped, setId: string): Promise
     ...w.oldTables.map((t) => `${ident(old)}.${ident(t)} TO ${ident(w.db)}.${ident(t)}`),
   ];
   if (pairs.length) await session.query(`RENAME TABLE ${pairs.join(', ')}`);
-  await createObjects(session, w.db, w.saved);
+  const failed = await createObjects(session, w.db, w.saved);
   await session.query(`DROP DATABASE IF EXISTS ${ident(old)}`);
+  return failed;
 }
 
 export interface LogicalRestoreResult {
@@ -566,7 +587,9 @@ export async function restoreLogical(opts: {
       for (const db of l.target.databases) {
         opts.onProgress?.({ server: l.target.server, phase: 'swap', message: db });
         swapped.push(await swapDatabase(session, l, db, opts.setId));
-        killHere('restore:logical-swap');
+      }
+      // Objects after every table of the server is in place: a view or routine may read another restored database.
+      for (const db of l.target.databases) {
         opts.onProgress?.({ server: l.target.server, phase: 'objects', message: db });
         await runClient(l.target.server, l.target.admin, db, async (stdin) => {
           for (const line of l.header) await write(stdin, `${line}\n`);
@@ -578,11 +601,19 @@ export async function restoreLogical(opts: {
     for (const w of [...swapped].reverse()) {
       const session = sessions.get(w.server.target.server)!;
       opts.onProgress?.({ server: w.server.target.server, phase: 'rollback', message: w.db });
-      await unswap(session, w, opts.setId).catch((err: unknown) => {
-        // A rollback that fails leaves the previous tables in <db>__old_<id>: say where.
-        const { old } = restoreNames(w.db, opts.setId);
-        (e as Error).message += `; putting ${w.db} back failed (${(err as Error).message}): its previous tables are in ${old}`;
-      });
+      await unswap(session, w, opts.setId).then(
+        (failed) => {
+          if (failed.length)
+            (e as Error).message +=
+              `; the previous tables of ${w.db} are back, but ${failed.slice(0, 3).join(', ')}${failed.length > 3 ? ` and ${failed.length - 3} more` : ''} could not be re-created`;
+        },
+        (err: unknown) => {
+          // A rollback that fails leaves the previous tables in <db>__old_<id>: say where.
+          const { old } = restoreNames(w.db, opts.setId);
+          (e as Error).message +=
+            `; putting ${w.db} back failed (${(err as Error).message}): its previous tables are in ${old}`;
+        },
+      );
     }
     for (const s of sessions.values()) await s.close();
     for (const l of loaded) await dropScratch(l.target, opts.setId);

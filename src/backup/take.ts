@@ -255,7 +255,10 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
         ? failedEntry(opts.targets[i]!, toolVersion, now(), (s.reason as Error)?.message ?? String(s.reason))
         : {
             ...failedEntry(
-              { server: logical[i - opts.targets.length]!.server, services: logical[i - opts.targets.length]!.services } as BackupTarget,
+              {
+                server: logical[i - opts.targets.length]!.server,
+                services: logical[i - opts.targets.length]!.services,
+              } as BackupTarget,
               '',
               now(),
               (s.reason as Error)?.message ?? String(s.reason),
@@ -596,7 +599,11 @@ async function logicalOne(
     entry.copyMs = Date.now() - began;
     entry.copyEndedAt = now().toISOString();
     entry.binlog = entry.position
-      ? { file: entry.position.file, position: entry.position.pos, ...(entry.position.gtid ? { gtid: entry.position.gtid } : {}) }
+      ? {
+          file: entry.position.file,
+          position: entry.position.pos,
+          ...(entry.position.gtid ? { gtid: entry.position.gtid } : {}),
+        }
       : null;
     if (entry.position) entry.binlogBase = splitBinlogName(entry.position.file)?.base;
     return finish('ok');

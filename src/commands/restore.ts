@@ -152,8 +152,7 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
         { hint: 'restore the set as it is, without --to-time' },
       );
     const done = await restoreLogicalServers(opts, fleet, env, set.dir, manifest, logicalServers);
-    if (servers.length === 0)
-      return { command: 'restore', id: manifest.id, servers: done, exitCode: ExitCode.ok };
+    if (servers.length === 0) return { command: 'restore', id: manifest.id, servers: done, exitCode: ExitCode.ok };
     logicalDone = done;
   }
   const state = await readState(opts.stateDir);
@@ -222,14 +221,19 @@ async function restoreLogicalServers(
         5,
       )}`,
     });
-  const named = new Set(opts.services.flatMap((n) => fleet.services.filter((s) => s.name === n).map((s) => s.database)));
+  const named = new Set(
+    opts.services.flatMap((n) => fleet.services.filter((s) => s.name === n).map((s) => s.database)),
+  );
   const items: { entry: ServerBackup; target: LogicalRestoreTarget }[] = [];
   for (const server of servers) {
     const entry = manifest.servers.find((e) => e.server === server.name && e.status === 'ok')!;
     const databases = (entry.databases ?? []).filter((d) => named.size === 0 || named.has(d));
     if (databases.length === 0) continue;
     const dest = into ?? server;
-    items.push({ entry, target: { server: dest.name, admin: await adminTarget(fleet, dest, opts.stateDir, env), databases } });
+    items.push({
+      entry,
+      target: { server: dest.name, admin: await adminTarget(fleet, dest, opts.stateDir, env), databases },
+    });
   }
   const what = items.map((i) => `${someNames(i.target.databases, 3)} into "${i.target.server}"`).join('; ');
   if (
@@ -244,7 +248,14 @@ async function restoreLogicalServers(
     setId: manifest.id,
     items,
     ...(opts.onProgress
-      ? { onProgress: (p) => opts.onProgress!({ server: p.server, phase: 'check', ...(p.message ? { message: `${p.phase} ${p.message}` } : { message: p.phase }) } as RestoreProgress) }
+      ? {
+          onProgress: (p) =>
+            opts.onProgress!({
+              server: p.server,
+              phase: 'check',
+              ...(p.message ? { message: `${p.phase} ${p.message}` } : { message: p.phase }),
+            } as RestoreProgress),
+        }
       : {}),
   });
   return results.map((r) => ({
