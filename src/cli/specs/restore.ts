@@ -23,7 +23,7 @@ export const restoreSpec: CommandSpec = {
     'table in (the previous ones move to <db>__old_<id>) and the triggers, views, routines and events are created under\n' +
     'the real name with their original definers; the service grants on <db> keep working. A failure at any step puts the\n' +
     'previous tables back (or never moved them), so every server keeps its previous data, readable.\n' +
-    'Test-only: DBPS_TEST_KILL_AT=restore:stop|restore:copy-back|restore:start|restore:replay|restore:done makes dbps\n' +
+    'Test-only: DBPS_TEST_KILL_AT=restore:stop|restore:copy-back|restore:start|restore:replay|restore:done|restore:logical-load makes dbps\n' +
     'SIGKILL itself at that point.',
   writes: true,
   options: [
