@@ -33,8 +33,8 @@ const sql = (text) =>
 
 try {
   dbps(['provision']);
-  // ~1 KiB rows of hex text (compresses like ordinary application text, about 2:1), MB megabytes of them.
-  const rows = Math.round((MB * 1024 * 1024) / 1100);
+  // ~1 KiB rows of hex text, enough of them for MB megabytes of InnoDB data + index (measured: ~600 B of InnoDB per row).
+  const rows = Math.round((MB * 1024 * 1024) / 600);
   sql('CREATE TABLE bench_host.t (id INT PRIMARY KEY, a CHAR(128), b VARCHAR(1000), n BIGINT, d DATETIME)');
   const chunk = 50_000;
   for (let from = 1; from <= rows; from += chunk) {
@@ -43,6 +43,7 @@ try {
       `INSERT INTO bench_host.t SELECT seq, SHA2(seq, 512), CONCAT(SHA2(seq+1,512), SHA2(seq+2,512), SHA2(seq+3,512), SHA2(seq+4,512), SHA2(seq+5,512), SHA2(seq+6,512), LEFT(SHA2(seq+7,512), 32)), seq * 7919, '2026-01-01' + INTERVAL seq SECOND FROM bench_host.seq_${from}_to_${to}`,
     );
   }
+  sql('ANALYZE TABLE bench_host.t');
   const size = Number(
     sql("SELECT SUM(DATA_LENGTH + INDEX_LENGTH) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bench_host'"),
   );

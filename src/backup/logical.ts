@@ -3,11 +3,12 @@
 // their restore: checksum first, load into scratch databases, then swap every table in by RENAME TABLE
 // and create the triggers, views, routines and events under the real names. Works for every server
 // dbps can reach over SQL (external ones, and local ones with `--method logical`).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { OperationalError } from '../errors.js';
 import type { AdminSession, AdminTarget } from '../runtime/admin.js';
 import { clientOptionText } from '../runtime/client-defaults.js';
@@ -49,9 +50,9 @@ interface Spawned {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function spawnTool(cmd: string, args: string[], stdio: ('pipe' | 'ignore')[]): Spawned {
+function spawnTool(cmd: string, args: string[], stdio: ('pipe' | 'ignore' | Readable)[]): Spawned {
   const [file, argv] = diesWithParent(cmd, args);
-  const child = spawn(file, argv, { env: toolEnv(), stdio: stdio as ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(file, argv, { env: toolEnv(), stdio: stdio as StdioOptions });
   trackChild(child.pid);
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -69,6 +70,42 @@ function spawnTool(cmd: string, args: string[], stdio: ('pipe' | 'ignore')[]): S
     });
   });
   return { child, stderr: () => err, done };
+}
+
+/** The first 64 KiB of a dump's SQL (its header), decompressed without reading the rest. */
+async function dumpHead(file: string): Promise<string> {
+  const z = spawnTool('zstd', ['-dc', '-q', file], ['ignore', 'pipe', 'pipe']);
+  let text = '';
+  for await (const chunk of z.child.stdout! as AsyncIterable<Buffer>) {
+    text += chunk.toString('utf8');
+    if (text.length >= 65536) break;
+  }
+  z.child.kill('SIGTERM');
+  await z.done;
+  return text;
+}
+
+/** The GTID position of a binlog position, asked as the backup account (no privilege needed). */
+async function gtidAt(t: LogicalTarget, p: DumpPosition): Promise<string | undefined> {
+  const c = await connectAs(t);
+  try {
+    const rows = (await c.query('SELECT BINLOG_GTID_POS(?, ?) AS g', [p.file, p.pos])) as { g: string | null }[];
+    return rows[0]?.g || undefined;
+  } finally {
+    await c.end().catch(() => c.destroy());
+  }
+}
+
+async function connectAs(t: LogicalTarget): Promise<import('mariadb').Connection> {
+  const { createConnection } = await import('mariadb');
+  return createConnection({
+    ...(t.credentials.socket
+      ? { socketPath: t.credentials.socket }
+      : { host: t.credentials.host!, port: t.credentials.port ?? 3306 }),
+    user: t.credentials.user,
+    ...(t.credentials.password !== undefined ? { password: t.credentials.password } : {}),
+    connectTimeout: 5000,
+  });
 }
 
 /** Server version and whether it writes a binlog, asked as the backup account before the dump. */
@@ -124,10 +161,6 @@ export async function dumpServer(
         : { host: t.credentials.host!, port: t.credentials.port ?? 3306 }),
     }),
   );
-  const head: Buffer[] = [];
-  let headBytes = 0;
-  let tail = Buffer.alloc(0);
-  let rawBytes = 0;
   const hash = createHash('sha256');
   try {
     const dump = spawnTool(
@@ -135,7 +168,11 @@ export async function dumpServer(
       [`--defaults-file=${cred.path}`, ...dumpArgs(t.databases, logBin)],
       ['ignore', 'pipe', 'pipe'],
     );
-    const zstd = spawnTool('zstd', ['-q', '-T0', '-c'], ['pipe', 'pipe', 'pipe']);
+    // mariadb-dump writes straight into zstd (an OS pipe: the SQL never passes through this process);
+    // only zstd's compressed output does, to be hashed as it is written.
+    const zstd = spawnTool('zstd', ['-q', '-T0', '-c'], [dump.child.stdout!, 'pipe', 'pipe']);
+    // zstd holds the pipe now; this process's end of it would only keep mariadb-dump's 'close' from firing.
+    dump.child.stdout!.destroy();
     const out = createWriteStream(file, { mode: 0o600 });
     const written = new Promise<void>((resolve, reject) => {
       out.on('finish', resolve);
@@ -145,20 +182,6 @@ export async function dumpServer(
       hash.update(d);
     });
     zstd.child.stdout!.pipe(out);
-    zstd.child.stdin!.on('error', () => undefined); // zstd died: its exit code says so
-    dump.child.stdout!.on('data', (d: Buffer) => {
-      rawBytes += d.length;
-      if (headBytes < 65536) {
-        head.push(d);
-        headBytes += d.length;
-      }
-      tail = tail.length + d.length > 65536 ? Buffer.concat([tail, d]).subarray(-65536) : Buffer.concat([tail, d]);
-      if (!zstd.child.stdin!.write(d)) {
-        dump.child.stdout!.pause();
-        zstd.child.stdin!.once('drain', () => dump.child.stdout!.resume());
-      }
-    });
-    dump.child.stdout!.on('end', () => zstd.child.stdin!.end());
     const d = await dump.done;
     if (d.code !== 0) zstd.child.kill('SIGTERM');
     const z = await zstd.done;
@@ -178,7 +201,16 @@ export async function dumpServer(
   } finally {
     await cred.remove();
   }
-  const position = logBin ? parseDumpPosition(Buffer.concat(head).toString('utf8'), tail.toString('utf8')) : null;
+  let position: DumpPosition | null = null;
+  if (logBin) {
+    // The file and position mariadb-dump wrote into its header inside the snapshot; the GTID is that
+    // position's (BINLOG_GTID_POS, the very query mariadb-dump runs to write its gtid_slave_pos trailer).
+    position = parseDumpPosition(await dumpHead(file), '');
+    if (position) {
+      const gtid = await gtidAt(t, position);
+      if (gtid) position.gtid = gtid;
+    }
+  }
   if (logBin && !position) {
     await rm(file, { force: true });
     throw new OperationalError(`server "${t.server}": the dump holds no binlog position (CHANGE MASTER header)`, {
@@ -190,7 +222,6 @@ export async function dumpServer(
   entry.position = position;
   entry.path = `${rel}.sql.zst`;
   entry.sizeBytes = (await stat(file)).size;
-  entry.rawBytes = rawBytes;
   entry.checksum = hash.digest('hex');
   entry.prepared = true;
   await writeFile(`${file}.sha256`, `${entry.checksum}  ${path.basename(file)}\n`);

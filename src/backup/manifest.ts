@@ -61,8 +61,6 @@ export interface ServerBackup {
    * of a point-in-time replay of this server's archived binlogs.
    */
   position?: DumpPosition | null;
-  /** Logical: bytes of SQL text before compression. */
-  rawBytes?: number;
   /** Consistent position from the backup's own binlog-info file; null when log_bin is off. */
   binlog?: BinlogPosition | null;
   binlogInfoFile?: string;

@@ -126,7 +126,7 @@ export function describeEntry(e: ServerBackup): string {
   if (e.status === 'failed') return `FAILED: ${e.reason ?? 'unknown reason'}`;
   if (e.method === 'logical') {
     const secs = (e.copyMs ?? 0) / 1000;
-    return `ok, logical: ${mibs(e.rawBytes ?? 0)} of SQL dumped (${mibs(e.sizeBytes ?? 0)} with zstd) in ${secs.toFixed(1)} s${e.position ? `, binlog ${e.position.file}:${e.position.pos}` : ', no binlog'}`;
+    return `ok, logical: ${mibs(e.sizeBytes ?? 0)} dumped (zstd) in ${secs.toFixed(1)} s${e.position ? `, binlog ${e.position.file}:${e.position.pos}` : ', no binlog'}`;
   }
   const secs = (e.copyMs ?? 0) / 1000;
   const rate = e.sizeBytes && secs > 0 ? ` (${mibs(e.sizeBytes / secs)}/s)` : '';

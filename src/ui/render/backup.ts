@@ -24,7 +24,7 @@ export function backupText(r: BackupResult, p: Paint): string {
       : 'no binlog';
     if (e.method === 'logical') {
       lines.push(
-        `  ${p.ok('ok')}     ${e.server}: logical, ${mib(e.rawBytes ?? 0)} of SQL as ${mib(e.sizeBytes ?? 0)} zstd, dump ${((e.copyMs ?? 0) / 1000).toFixed(1)} s, ${pos}`,
+        `  ${p.ok('ok')}     ${e.server}: logical, ${mib(e.sizeBytes ?? 0)} (mariadb-dump, zstd), dump ${((e.copyMs ?? 0) / 1000).toFixed(1)} s, ${pos}`,
       );
       continue;
     }
