@@ -164,6 +164,27 @@ describe('logical backups of external servers, with a local server in the same s
     expect((await q(fresh, 'SELECT id FROM orders.vb')).map((x) => x.id)).toEqual([7]);
   }, 120_000);
 
+  it('an external-only fleet backs up (no "no local server" refusal)', async () => {
+    const only = path.join(fleet.dir, 'external-only.yaml');
+    writeFileSync(
+      only,
+      `version: 1\nfleet: lt\ndefaults: { mariadb: "${VERSION}" }\nservers:\n  ext1: { driver: external, host: ${ext1.address}, port: ${ext1.port}, admin: { user: ${ext1.admin.user}, passwordEnv: EXT1_PWD }, backupHost: "${net.gateway}" }\nservices:\n  users: { server: ext1 }\n`,
+    );
+    const dest = path.join(fleet.dir, 'external-only-sets');
+    const r = await fleet.run(['-f', only, '--state-dir', fleet.stateDir, '--json', 'backup', '--dest', dest], env);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(r.stdout).manifest;
+    expect(m.status).toBe('complete');
+    expect(m.servers.map((e: ServerBackup) => [e.server, e.method])).toEqual([['ext1', 'logical']]);
+    // verify checks the dump's sha256 and the whole zstd stream.
+    const v = await fleet.run(['--state-dir', fleet.stateDir, 'backups', 'verify', 'latest', '--dest', dest], env);
+    expect(v.code, v.stderr + v.stdout).toBe(0);
+    // --method physical cannot copy an external server's files: a clear usage error.
+    const phys = await fleet.run(['-f', only, '--state-dir', fleet.stateDir, 'backup', '--method', 'physical'], env);
+    expect(phys.code).toBe(2);
+    expect(phys.stderr).toContain('external server');
+  }, 120_000);
+
   it('the backup account can do exactly the dump: it reads the service databases and nothing else', async () => {
     const password = secret('dbps_backup', 'ext0');
     const c = await mariadb.createConnection({ host: ext0.address, port: ext0.port, user: 'dbps_backup', password });
