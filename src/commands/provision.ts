@@ -5,9 +5,10 @@ import { OperationalError, UsageError } from '../errors.js';
 import { type DesiredAccount, type DesiredServer, desiredServer } from '../fleet/desired.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { selectServers, serverLabel } from '../fleet/select.js';
-import { type Change, type Deferred, diffServer, type Orphan, type PasswordRef } from '../grants/diff.js';
+import { type Change, type Deferred, diffServer, type Orphan, type PasswordRef, tableKey } from '../grants/diff.js';
 import { type PasswordLookup, statementFor } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
+import type { SettingDrift } from '../mycnf/drift.js';
 import { type AdminSession, openAdmin } from '../runtime/admin.js';
 import {
   ACCESS_DENIED_CODES,
@@ -26,6 +27,8 @@ import {
   secretKey,
   storedPassword,
 } from '../runtime/secrets.js';
+import { readSettingsDrift, recordedMemoryScale } from '../runtime/settings.js';
+import { readState } from '../runtime/state.js';
 
 export interface ProvisionOptions {
   file: string;
@@ -63,6 +66,8 @@ export interface ServerProvision {
   /** The server could not be planned at all (unreachable, access denied, lock held …). */
   error?: { message: string; hint?: string };
   elapsedMs: number;
+  /** plan, running local server: settings that differ from services.yaml (`dbps up --restart` applies them). */
+  settingsDrift?: SettingDrift[];
 }
 
 export interface ProvisionResult {
@@ -121,7 +126,7 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
 
   // Generated passwords are created and stored once, before any server is touched, so that
   // every server (and a concurrent provision) uses the same secret.
-  const owners = generatedOwners(desired);
+  const owners = [...generatedOwners(desired), ...linkTargetOwners(desired)];
   // The whole fleet decides whether an old-form secrets.env key is ambiguous, not only the selection.
   const fleetOwners =
     servers.length === fleet.servers.length
@@ -132,35 +137,141 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
     : await ensureSecrets(opts.stateDir, owners, fleetOwners);
 
   const runner = opts.runner ?? runJobsSilently;
-  const settled = await runner(
-    servers.map((server, i) => ({
-      title: serverLabel(server),
-      run: (progress: (text: string) => void) =>
-        provisionServer(fleet, server, desired[i]!, secrets, fleetOwners, env, opts, services, progress),
-      describe: (r: ServerProvision) => summaryLine(r, opts.dryRun),
-    })),
-  );
-  const results = settled.map((s, i) =>
-    s.status === 'fulfilled'
-      ? s.value
-      : errorResult(servers[i]!, s.reason instanceof Error ? s.reason : new Error(String(s.reason)), 0),
-  );
+  const runPass = async (indexes: number[], links: LinkPass | undefined): Promise<ServerProvision[]> => {
+    const settled = await runner(
+      indexes.map((i) => ({
+        title: serverLabel(servers[i]!),
+        run: (progress: (text: string) => void) =>
+          provisionServer(fleet, servers[i]!, desired[i]!, secrets, fleetOwners, env, opts, services, progress, links),
+        describe: (r: ServerProvision) => summaryLine(r, opts.dryRun),
+      })),
+    );
+    return settled.map((s, k) =>
+      s.status === 'fulfilled'
+        ? s.value
+        : errorResult(servers[indexes[k]!]!, s.reason instanceof Error ? s.reason : new Error(String(s.reason)), 0),
+    );
+  };
+  // Links are made in a second pass: the CONNECT table reads its columns from the target through the
+  // link account, which the first pass creates on the target's server. A plan runs readers once, in that pass.
+  const readers = servers.map((_, i) => i).filter((i) => desired[i]!.links.length > 0);
+  const first = servers.map((_, i) => i).filter((i) => !opts.dryRun || !readers.includes(i));
+  const results: ServerProvision[] = new Array<ServerProvision>(servers.length);
+  (await runPass(first, undefined)).forEach((r, k) => {
+    results[first[k]!] = r;
+  });
+  if (readers.length > 0) {
+    const links = await linkPass(fleet, desired, readers, opts.stateDir);
+    (await runPass(readers, links)).forEach((r, k) => {
+      const i = readers[k]!;
+      results[i] = results[i] ? mergePasses(results[i]!, r) : r;
+    });
+  }
   const pending = results.reduce((n, r) => n + r.changes.length - r.applied, 0);
   const failed = results.some((r) => r.error || r.failures.length > 0);
   // A deferred grant (its table does not exist yet) is desired state not reached, and a blocking
   // deferred item (an outbox table missing a column) is drift dbps cannot repair: neither is in sync.
   const deferred = results.reduce((n, r) => n + r.deferred.length, 0);
-  const inSync = !failed && deferred === 0 && results.every((r) => r.changes.length === 0);
+  // Settings that differ from services.yaml are drift too (applied by `dbps up --restart`, not provision).
+  const settings = results.filter((r) => r.settingsDrift?.length).length;
+  const inSync = !failed && deferred === 0 && settings === 0 && results.every((r) => r.changes.length === 0);
   return {
     command: opts.dryRun ? 'plan' : 'provision',
     dryRun: opts.dryRun,
     inSync,
     servers: results,
-    outcome: failed ? 'error' : opts.dryRun && (pending > 0 || deferred > 0) ? 'findings' : 'clean',
+    outcome: failed ? 'error' : opts.dryRun && (pending > 0 || deferred > 0 || settings > 0) ? 'findings' : 'clean',
+  };
+}
+
+/** What the link pass knows: every target server's address and which of the linked tables exist there. */
+interface LinkPass {
+  addressOf(server: string): { host: string; port: number } | undefined;
+  targetTables: ReadonlySet<string>;
+  /** Target servers whose tables could not be read (down, unreachable): their links wait. */
+  unreachable: ReadonlySet<string>;
+}
+
+/** The link accounts' secrets on their target servers (created with the selection's own). */
+function linkTargetOwners(desired: DesiredServer[]): SecretOwner[] {
+  return desired.flatMap((d) => d.links.map((l) => ({ server: l.target.server, user: l.user })));
+}
+
+/**
+ * Addresses of the link targets as the readers' servers reach them (a local server: 127.0.0.1 and the
+ * port `up` gave it; an external one: its host and port), and which linked tables exist there, read
+ * with one small query per target server (an unreachable target leaves its links deferred).
+ */
+async function linkPass(
+  fleet: Fleet,
+  desired: DesiredServer[],
+  readers: number[],
+  stateDir: string,
+): Promise<LinkPass> {
+  const state = await readState(stateDir);
+  const targets = new Map<string, [string, string][]>();
+  for (const i of readers)
+    for (const l of desired[i]!.links)
+      targets.set(l.target.server, [
+        ...(targets.get(l.target.server) ?? []),
+        ...l.tables.map((t): [string, string] => [l.target.database, t.remote]),
+      ]);
+  const addresses = new Map<string, { host: string; port: number }>();
+  const tables = new Set<string>();
+  const unreachable = new Set<string>();
+  await Promise.all(
+    [...targets].map(async ([name, wanted]) => {
+      const server = fleet.servers.find((s) => s.name === name);
+      if (!server) return;
+      const port = server.driver === 'local' ? state.servers[name]?.port : (server.port ?? 3306);
+      const host = server.driver === 'local' ? '127.0.0.1' : server.host;
+      if (port !== undefined && host !== undefined) addresses.set(name, { host, port });
+      let session: AdminSession | undefined;
+      try {
+        session = await openAdmin(fleet, server, stateDir);
+        const rows = await session.query<{ db: string; tbl: string }>(
+          `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl FROM information_schema.TABLES WHERE ${wanted.map(() => '(TABLE_SCHEMA = ? AND TABLE_NAME = ?)').join(' OR ')}`,
+          wanted.flat(),
+        );
+        for (const r of rows) tables.add(`${name}\u0000${tableKey(String(r.db), String(r.tbl))}`);
+      } catch {
+        // Unreachable or not started: its links stay deferred, and its own pass reports why.
+        unreachable.add(name);
+      } finally {
+        await session?.close();
+      }
+    }),
+  );
+  return { addressOf: (server) => addresses.get(server), targetTables: tables, unreachable };
+}
+
+/** One server's two passes as one result: what both applied, and what the second still sees. */
+function mergePasses(a: ServerProvision, b: ServerProvision): ServerProvision {
+  const error = b.error ?? a.error;
+  return {
+    ...b,
+    changes: [...a.changes, ...b.changes],
+    applied: a.applied + b.applied,
+    failures: [...a.failures, ...b.failures],
+    ...(error ? { error } : {}),
+    elapsedMs: a.elapsedMs + b.elapsedMs,
   };
 }
 
 /** One line per server for progress displays. */
+/** A local server's settings drift for plan (the same reading as `dbps status`); none for external servers. */
+async function planSettings(
+  session: AdminSession,
+  fleet: Fleet,
+  server: FleetServer,
+  stateDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<SettingDrift[] | undefined> {
+  if (server.driver !== 'local') return undefined;
+  const entry = (await readState(stateDir)).servers[server.name];
+  return readSettingsDrift(session, fleet, server, entry, recordedMemoryScale(entry, env));
+}
+
 export function summaryLine(r: ServerProvision, dryRun: boolean): string {
   if (r.error) return `failed: ${r.error.message}`;
   if (r.changes.length === 0) return 'no changes';
@@ -194,8 +305,13 @@ async function provisionServer(
   opts: ProvisionOptions,
   services: Set<string> | undefined,
   progress: (text: string) => void,
+  links?: LinkPass,
 ): Promise<ServerProvision> {
   const started = Date.now();
+  // The CREATE SERVER password of a link is its account's secret on the target server.
+  const linkPasswords = new Map(
+    desired.links.map((l) => [l.serverName, storedPassword(secrets, l.target.server, l.user, owners)]),
+  );
   const passwords = new Map<string, string | undefined>();
   const missingEnv: string[] = [];
   for (const a of desired.accounts) {
@@ -235,7 +351,7 @@ async function provisionServer(
     const needed = adminPrivilegesNeeded(desired, opts.prune);
     let observed: Awaited<ReturnType<typeof observeServer>>;
     try {
-      observed = await observeServer(session, desired, passwords, !services);
+      observed = await observeServer(session, desired, passwords, !services, linkPasswords);
     } catch (e) {
       // Not even allowed to read the mysql.* catalog.
       if (isPrivilegeError(e)) throw adminPrivilegeError(server.name, adminName(fleet, server), needed, undefined);
@@ -248,16 +364,29 @@ async function provisionServer(
       prune: opts.prune,
       forceDropData: opts.forceDropData,
       passwordOf: (a) => passwordRef(server.name, a),
+      ...(links
+        ? {
+            links: {
+              ...links,
+              passwordOf: (l) => ({ source: 'generated' as const, name: secretKey(l.target.server, l.user) }),
+            },
+          }
+        : {}),
     });
     const lookup: PasswordLookup = (c) => {
-      const pw = passwords.get(accountKey(c.user, c.host));
+      const pw =
+        c.kind === 'create-link-server' ? linkPasswords.get(c.serverName) : passwords.get(accountKey(c.user, c.host));
       if (pw === undefined)
-        throw new OperationalError(`server "${server.name}": no password known for '${c.user}'@'${c.host}'`, {
-          server: server.name,
-        });
+        throw new OperationalError(
+          c.kind === 'create-link-server'
+            ? `server "${server.name}": no password known for the link account ${c.user} (provision its target server first)`
+            : `server "${server.name}": no password known for '${c.user}'@'${c.host}'`,
+          { server: server.name },
+        );
       return pw;
     };
     const planned: PlannedChange[] = diff.changes.map((c) => ({ ...c, sql: statementFor(c, () => '').display }));
+    const settingsDrift = opts.dryRun ? await planSettings(session, fleet, server, opts.stateDir, env) : undefined;
     const result: ServerProvision = {
       server: server.name,
       label: serverLabel(server),
@@ -267,6 +396,7 @@ async function provisionServer(
       applied: 0,
       failures: [],
       elapsedMs: 0,
+      ...(settingsDrift?.length ? { settingsDrift } : {}),
     };
     // One sentence for a weak admin account, before any DDL (plan says it too: the plan could not be applied).
     if (diff.changes.length > 0 && missing.length > 0)

@@ -1,14 +1,16 @@
 // Schema-valid services.yaml -> Fleet, with the semantic checks a schema cannot express.
 import type { ConfigIssue } from '../errors.js';
 import { purgeEventName } from '../fleet/desired.js';
+import { defaultLinkHost, linkName, linkTableName, linkViewName } from '../fleet/links.js';
 import { implicitCollation, isUca1400, UCA1400_SINCE, unsupportedVersion } from '../fleet/mariadb-versions.js';
-import type { Fleet, FleetAccount, FleetServer, FleetService, OutboxPurge } from '../fleet/model.js';
+import type { Fleet, FleetAccount, FleetLink, FleetServer, FleetService, OutboxPurge } from '../fleet/model.js';
 import {
   invalidAccountHost,
   invalidIdentifier,
   invalidUserName,
   MAX_DATABASE_NAME,
   MAX_TABLE_NAME,
+  MAX_USER_NAME,
   sqlStem,
 } from '../fleet/names.js';
 import { PROFILES } from '../mycnf/profiles.js';
@@ -137,7 +139,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
           [...path, 'server'],
           `service "${name}" names server "${svc.server}", which is not declared under "servers:"${why}`,
         );
-        continue;
+        // The service's own settings are still checked below (every problem in one run).
       }
       serverName = svc.server;
     }
@@ -204,18 +206,19 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       const problem = outboxRetentionProblem(svc.outbox.retention);
       const migrator = accounts.find((a) => a.role === 'migrator');
       const event = purgeEventName(name);
+      // Each problem on its own: a bad retention does not hide a missing migrator (one run, every problem).
       if (problem) err(rpath, problem);
-      else if (!migrator)
+      if (!migrator)
         err(
           rpath,
           `service "${name}" has no migrator account to own the outbox purge event; add a user with role migrator, or write "outbox: true"`,
         );
-      else if (event.length > MAX_TABLE_NAME)
+      if (event.length > MAX_TABLE_NAME)
         err(
           rpath,
           `the outbox purge event name "${event}" would be ${event.length} characters long; MariaDB allows at most ${MAX_TABLE_NAME}, so shorten the service name`,
         );
-      else {
+      if (!problem && migrator && event.length <= MAX_TABLE_NAME) {
         const retentionSeconds = durationSeconds(svc.outbox.retention);
         outboxPurge = {
           event,
@@ -313,6 +316,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       });
     });
   }
+  resolveLinks(services, spec, servers, fleetDefaults.accountHost, serviceNames, err);
   checkDuplicateNames(services, spec, err);
   for (const server of servers) {
     if (server.services.length === 0 && server.isolation === 'schema') {
@@ -343,6 +347,131 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
 }
 
 type Err = (path: DocPath, message: string, key?: boolean) => void;
+
+/** MariaDB's limit on a CREATE SERVER name (mysql.servers.Server_name). */
+const MAX_SERVER_NAME = 64;
+
+/**
+ * `links:` entries: the target is another service on another server, the tables are valid and listed
+ * once, no link is declared twice, and the names dbps derives (account, CREATE SERVER, view, CONNECT
+ * table) fit MariaDB's limits and clash with no service's table of the same name.
+ */
+function resolveLinks(
+  services: FleetService[],
+  spec: ServicesFile,
+  servers: FleetServer[],
+  accountHost: string,
+  serviceNames: string[],
+  err: Err,
+): void {
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const serverOf = new Map(servers.map((s) => [s.name, s]));
+  const names = new Map<string, string>();
+  for (const service of services) {
+    const links = spec.services[service.name]?.links ?? [];
+    const seen = new Set<string>();
+    const resolved: FleetLink[] = [];
+    service.links = resolved;
+    links.forEach((link, i) => {
+      const path = ['services', service.name, 'links', i];
+      if (link.service === service.name) {
+        err(
+          [...path, 'service'],
+          `service "${service.name}" links to itself; a service reads its own data directly, remove this entry`,
+        );
+        return;
+      }
+      const target = byName.get(link.service);
+      if (!target) {
+        if (!spec.services[link.service])
+          err(
+            [...path, 'service'],
+            `service "${service.name}" links to "${link.service}", which is not a service${didYouMean(link.service, serviceNames)}`,
+          );
+        return;
+      }
+      if (seen.has(link.service)) {
+        err(
+          [...path, 'service'],
+          `service "${service.name}" declares two links to "${link.service}"; list every table in one entry`,
+        );
+        return;
+      }
+      seen.add(link.service);
+      if (target.server === service.server) {
+        err(
+          [...path, 'service'],
+          `service "${service.name}" links to "${link.service}" on its own server ("${service.server}"); a link reaches another server, declare this under reads: instead`,
+        );
+        return;
+      }
+      let bad = false;
+      const tables = new Set<string>();
+      link.tables.forEach((t, j) => {
+        const problem =
+          invalidIdentifier(t, 'table', MAX_TABLE_NAME) ??
+          invalidIdentifier(linkTableName(link.service, t), 'table', MAX_TABLE_NAME)?.replace(
+            /^table name/,
+            'the CONNECT table name dbps derives,',
+          );
+        if (problem) {
+          bad = true;
+          err([...path, 'tables', j], problem);
+        } else if (tables.has(t)) {
+          bad = true;
+          err([...path, 'tables', j], `table "${t}" is listed twice in this link; remove one`);
+        }
+        tables.add(t);
+      });
+      const user = linkName(service.name, link.service);
+      if (user.length > MAX_SERVER_NAME || user.length > MAX_USER_NAME) {
+        err(
+          [...path, 'service'],
+          `the link name dbps derives, "${user}", is ${user.length} characters long; MariaDB allows at most ${MAX_SERVER_NAME} for a CREATE SERVER name, so shorten a service name`,
+        );
+        return;
+      }
+      const other = names.get(user);
+      if (other) {
+        err([...path, 'service'], `this link and ${other} both get the name "${user}"; rename one of the services`);
+        return;
+      }
+      names.set(user, `services.${service.name}.links[${i}]`);
+      const host =
+        link.host ?? defaultLinkHost({ accountHost }, serverOf.get(service.server)!, serverOf.get(target.server)!);
+      const hostProblem = invalidAccountHost(host);
+      if (hostProblem) {
+        err([...path, 'host'], hostProblem);
+        return;
+      }
+      if (bad) return;
+      resolved.push({
+        service: target.name,
+        server: target.server,
+        database: target.database,
+        tables: [...tables],
+        via: link.via,
+        user,
+        host,
+        imageHost: link.host ?? accountHost,
+        serverName: user,
+      });
+    });
+  }
+  // A view a link creates must not take the name of a table the reader declares elsewhere (outbox).
+  for (const service of services) {
+    for (const link of service.links ?? []) {
+      for (const t of link.tables) {
+        const view = linkViewName(link.service, t);
+        if (view === service.outboxTable)
+          err(
+            ['services', service.name, 'links'],
+            `the link view "${view}" is the name of ${service.name}'s outbox table; rename a service`,
+          );
+      }
+    }
+  }
+}
 
 function pick(svc: ServiceSpec): ServerSpec {
   const out: ServerSpec = {};

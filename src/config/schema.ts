@@ -183,6 +183,28 @@ export const servicesSchema = {
               },
             },
           },
+          links: {
+            type: 'array',
+            description:
+              "Declared CONNECT links: this service reads the listed tables of another service's server through CONNECT tables in its own database (the seed's exception for migration or reporting)",
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['service', 'tables', 'via'],
+              properties: {
+                service: { type: 'string', description: 'The service whose tables are read' },
+                tables: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+                via: { enum: ['connect'], description: 'The engine: connect (ENGINE=CONNECT TABLE_TYPE=MYSQL)' },
+                host: {
+                  type: 'string',
+                  minLength: 1,
+                  maxLength: 255,
+                  description:
+                    "Host part of the read-only account on the other service's server: where this service's server connects from (default 127.0.0.1 when both servers are local, else this server's host, else accountHost)",
+                },
+              },
+            },
+          },
           backup: {
             type: 'object',
             additionalProperties: false,

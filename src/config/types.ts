@@ -68,6 +68,15 @@ export interface ReadSpec {
   tables: string[];
 }
 
+/** A declared CONNECT link: the service reads these tables of another service's server. */
+export interface LinkSpec {
+  service: string;
+  tables: string[];
+  via: 'connect';
+  /** Host part of the link account on the target server (where the reader's server connects from). */
+  host?: string;
+}
+
 export interface BackupSpec {
   schedule?: string;
   retention?: string;
@@ -87,6 +96,8 @@ export interface ServiceSpec {
   collation?: string;
   users?: UserSpec[];
   reads?: ReadSpec[];
+  /** Declared CONNECT links to other services' servers. */
+  links?: LinkSpec[];
   /** `true`, or `{ retention: 7d }`: an event of the service purges published rows older than that. */
   outbox?: boolean | { retention: string };
   /** `<database>_shadow`: a scratch database the migrator may create and drop. */

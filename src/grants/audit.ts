@@ -50,6 +50,8 @@ export function auditContext(
   const desired = desiredServer(fleet, server);
   const serviceOfUser = new Map<string, FleetService>();
   for (const s of fleet.services) for (const a of s.accounts) serviceOfUser.set(a.user, s);
+  // A link's account (on the target) and its view definer (on the reader) belong to the reading service.
+  for (const s of fleet.services) for (const l of s.links ?? []) serviceOfUser.set(l.user, s);
   return {
     fleet,
     server,

@@ -33,6 +33,8 @@ export const KNOWN_OPTIONS: Readonly<Record<string, OptionInfo>> = {
   log_error: {},
   tmpdir: {},
   secure_file_priv: {},
+  // Loads a plugin library at start (the CONNECT engine of a declared link).
+  plugin_load_add: {},
   skip_name_resolve: {},
   character_set_server: {},
   collation_server: {},

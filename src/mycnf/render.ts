@@ -1,4 +1,5 @@
 // One server's my.cnf: identity, binlog, charset, the profile's options and (for local servers) paths.
+import { CONNECT_SONAME, serversNeedingConnect } from '../fleet/links.js';
 import { implicitCollation, isUca1400, UCA1400_SINCE } from '../fleet/mariadb-versions.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { atLeast, parseVersion, type ServerVersion } from '../util/version.js';
@@ -71,6 +72,9 @@ export function serverOptions(fleet: Fleet, server: FleetServer, target: MyCnfTa
     ['character_set_server', charset],
     ['collation_server', collation],
     ['slow_query_log_file', `${server.name}-slow.log`],
+    // A declared link reads through CONNECT tables on this server: the engine is loaded at every start
+    // (provision installs it with INSTALL SONAME on a server that runs without it; both are harmless together).
+    ...(serversNeedingConnect(fleet).has(server.name) ? ([['plugin_load_add', CONNECT_SONAME]] as OptionSet) : []),
   ];
   const profile = profileOptions(server.profile, memory, target.version);
   const seen = new Set(options.map(([k]) => k));

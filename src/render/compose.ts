@@ -4,6 +4,7 @@
 // or .env, and fails loudly on when unset.
 import { stringify } from 'yaml';
 import { UsageError } from '../errors.js';
+import { serversNeedingConnect } from '../fleet/links.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { exporterCollectorFlags } from '../fleet/monitor.js';
 import { MONITOR_USER } from '../fleet/roles.js';
@@ -77,11 +78,7 @@ export function memLimit(bytes: number): string {
 }
 
 /** A required-variable reference: compose stops with this hint when the variable is unset or empty. */
-function requiredEnv(
-  name: string,
-  what: string,
-  from = 'for example in .env, which dbps init keeps out of git',
-): string {
+function requiredEnv(name: string, what: string, from: string): string {
   return `\${${name}:?set ${name} to ${what} (${from})}`;
 }
 
@@ -98,6 +95,7 @@ export function renderCompose(fleet: Fleet): string {
     }
   };
 
+  const connect = serversNeedingConnect(fleet);
   for (const server of fleet.servers) {
     const names = composeNames(server);
     const labels = {
@@ -110,12 +108,21 @@ export function renderCompose(fleet: Fleet): string {
     if (server.driver === 'local') {
       claim(names.mariadb, `server ${server.name}`);
       services[names.mariadb] = {
-        image: `mariadb:${server.mariadb}`,
+        ...(connect.has(server.name)
+          ? {
+              // The official image has no CONNECT engine (it is the separate mariadb-plugin-connect package of
+              // the image's own MariaDB repository); a declared link's reader gets an image with it.
+              image: `${fleet.name}-mariadb-connect:${server.mariadb}`,
+              build: { context: '.', dockerfile_inline: connectDockerfile(server.mariadb) },
+            }
+          : { image: `mariadb:${server.mariadb}` }),
         restart: 'unless-stopped',
         environment: {
           MARIADB_ROOT_PASSWORD: requiredEnv(
             rootPasswordEnv(fleet, server),
             `the root password of server ${server.name}`,
+            // dbps never holds this one: the container's own root, provisioned as an external server's admin.
+            `one you choose, kept in .env beside this file, which dbps init keeps out of git; the same variable is the admin passwordEnv of the services.yaml that provisions this container`,
           ),
         },
         // Loopback only: the databases are for this machine's services, not the network.
@@ -182,4 +189,13 @@ export function renderCompose(fleet: Fleet): string {
   // The fleet name already fits compose's project-name rule (lower case, digits, _ and -).
   const doc = { name: fleet.name, services, ...(Object.keys(volumes).length ? { volumes } : {}) };
   return `${header.join('\n')}\n${stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })}`;
+}
+
+/** The image of a server that reads a declared link: the official one plus its CONNECT engine. */
+export function connectDockerfile(mariadb: string): string {
+  return [
+    `FROM mariadb:${mariadb}`,
+    'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mariadb-plugin-connect && rm -rf /var/lib/apt/lists/*',
+    '',
+  ].join('\n');
 }

@@ -1,4 +1,6 @@
 // A service's connection as environment variables, a URL or JSON (`dbps env`). Pure.
+import { UsageError } from '../errors.js';
+import { quoted } from '../util/printable.js';
 import { shellQuote } from '../util/shell-quote.js';
 
 export const ENV_FORMATS = ['dotenv', 'url', 'json'] as const;
@@ -45,6 +47,37 @@ export function connectionVariables(c: ConnectionParts): Array<[string, string]>
 }
 
 /**
+ * What keeps a value from one `KEY='value'` line that bash and docker compose both read exactly, or
+ * undefined. Bash takes everything between the quotes literally and has no way to write `'` inside
+ * them (`'\''` closes, escapes and reopens); compose's env-file parser takes single-quoted values
+ * literally too (no interpolation) but ends them at the first `'` not preceded by a backslash and
+ * knows nothing of `'\''`. So a value must hold no `'`, must not end in a backslash (compose would
+ * read `\'` as an escaped quote and never close the value), and stays on one line.
+ */
+export function dotenvProblem(value: string): string | undefined {
+  if (value.includes("'")) return 'a single quote';
+  if (/[\r\n\0]/.test(value)) return 'a line break or NUL';
+  if (value.endsWith('\\')) return 'a backslash at its end';
+  return undefined;
+}
+
+/** `KEY='value'` lines for `set -a; . FILE` and `docker compose --env-file FILE`; refuses what neither can hold. */
+export function dotenvLines(vars: Array<[string, string]>, account: string): string {
+  // The parts first: DATABASE_URL holds what they hold, and the message should name the cause.
+  for (const [k, v] of [...vars.filter(([k]) => k !== 'DATABASE_URL'), ...vars.filter(([k]) => k === 'DATABASE_URL')]) {
+    const problem = dotenvProblem(v);
+    if (problem)
+      throw new UsageError(
+        `${k} of account ${quoted(account)} holds ${problem}, which no env file can hold so that both a shell (\`set -a; . FILE\`) and \`docker compose --env-file\` read it exactly`,
+        {
+          hint: 'use --format json or --format url, or give the account a password without single quotes, line breaks or a trailing backslash',
+        },
+      );
+  }
+  return `${vars.map(([k, v]) => `${k}=${shellQuote(v)}`).join('\n')}\n`;
+}
+
+/**
  * The text `dbps env` prints. dotenv: `KEY='value'` lines, which `set -a; . FILE` and
  * `docker compose --env-file FILE` both read literally (no `$` expansion, no word splitting).
  */
@@ -52,7 +85,7 @@ export function renderConnection(c: ConnectionParts, format: EnvFormat): string 
   const vars = connectionVariables(c);
   switch (format) {
     case 'dotenv':
-      return `${vars.map(([k, v]) => `${k}=${shellQuote(v)}`).join('\n')}\n`;
+      return dotenvLines(vars, c.user);
     case 'url':
       return `${connectionUrl(c)}\n`;
     case 'json':

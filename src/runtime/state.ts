@@ -29,6 +29,8 @@ export interface LocalServerState {
   wanted?: 'running' | 'stopped';
   /** ISO time of the last successful start. */
   startedAt?: string;
+  /** --memory-scale of the last start: settings drift is measured against the my.cnf of that scale. */
+  memoryScale?: number;
   /**
    * Id of the datadir's binary-log history: binlog names restart at every restore, so backups and
    * archived binlogs carry this id and point-in-time replay chains only files of one history.

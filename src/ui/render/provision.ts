@@ -1,6 +1,7 @@
 // Renderers for plan / provision results: pure, result in, string out. SQL shown is the masked `display`.
 import type { PlannedChange, ProvisionResult } from '../../commands/provision.js';
 import type { Paint } from '../paint.js';
+import { driftLines } from './settings-drift.js';
 
 const MARK: Record<PlannedChange['kind'], string> = {
   'create-database': '+',
@@ -8,6 +9,13 @@ const MARK: Record<PlannedChange['kind'], string> = {
   'create-outbox-table': '+',
   'create-outbox-purge': '+',
   'drop-outbox-purge': '-',
+  'install-connect': '+',
+  'create-link-server': '+',
+  'create-link-table': '+',
+  'create-link-view': '+',
+  'drop-link-view': '-',
+  'drop-link-table': '-',
+  'drop-link-server': '-',
   'create-user': '+',
   'alter-user': '~',
   grant: '+',
@@ -77,6 +85,11 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
   }
   const errors = r.servers.filter((s) => s.error).length + r.servers.reduce((n, s) => n + s.failures.length, 0);
   const deferred = r.servers.reduce((n, s) => n + s.deferred.length, 0);
+  // Settings drift (plan only): applied by `dbps up --restart`, not by provision.
+  const drifted = r.servers
+    .filter((s) => s.settingsDrift?.length)
+    .map((s) => ({ server: s.server, drift: s.settingsDrift! }));
+  for (const line of driftLines(drifted)) out.push(`${paint.warn('settings')} ${line}`);
   let summary: string;
   if (r.dryRun) {
     summary = r.inSync
@@ -90,6 +103,7 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
             : deferred > 0
               ? `Not in sync: ${deferred} grant${deferred === 1 ? ' waits' : 's wait'} for ${deferred === 1 ? 'its table' : 'their tables'}; run \`dbps provision\` again once ${deferred === 1 ? 'it exists' : 'they exist'}.`
               : 'No changes.';
+    summary = withSettingsSummary(summary, drifted.length);
   } else {
     const applied = r.servers.reduce((n, s) => n + s.applied, 0);
     summary = applied === 0 && errors === 0 ? 'No changes.' : `${applied} change${applied === 1 ? '' : 's'} applied.`;
@@ -97,6 +111,15 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
   if (errors > 0) summary += ` ${errors} error${errors === 1 ? '' : 's'}.`;
   out.push(errors > 0 ? paint.bad(summary) : summary);
   return `${out.join('\n')}\n`;
+}
+
+/** A plan summary that also says when servers run with settings that differ from services.yaml. */
+function withSettingsSummary(summary: string, drifted: number): string {
+  if (drifted === 0) return summary;
+  const servers = `${drifted} server${drifted === 1 ? ' runs' : 's run'}`;
+  if (summary === 'No changes.')
+    return `Not in sync: ${servers} with settings that differ from services.yaml; run \`dbps up --restart\` to apply them.`;
+  return `${summary} Settings differ on ${drifted} server${drifted === 1 ? '' : 's'}: \`dbps up --restart\` applies them.`;
 }
 
 /** The `--json` document: `{ version, inSync, changes: [{ server, service, kind, object, sql }], … }`. */
@@ -126,6 +149,7 @@ export function provisionJson(r: ProvisionResult): unknown {
     failures: r.servers.flatMap((s) => s.failures.map((f) => ({ server: s.server, ...f }))),
     orphans: r.servers.flatMap((s) => s.orphans),
     deferred: r.servers.flatMap((s) => s.deferred),
+    settings: r.servers.flatMap((s) => (s.settingsDrift ?? []).map((d) => ({ server: s.server, ...d }))),
   };
 }
 

@@ -9,6 +9,7 @@ import type {
   AdminSpec,
   BackupSpec,
   DefaultsSpec,
+  LinkSpec,
   ReadSpec,
   ServerSpec,
   ServiceSpec,
@@ -29,6 +30,7 @@ const admin = server.properties.admin;
 const service = root.properties.services.additionalProperties;
 const user = service.properties.users.items;
 const read = service.properties.reads.items;
+const link = service.properties.links.items;
 const backup = service.properties.backup;
 
 // Compile-time: `npm run typecheck` fails when a key is added to one side only.
@@ -41,11 +43,13 @@ const sameKeys: [
   Equal<PropsOf<typeof user>, keyof UserSpec>,
   Equal<PropsOf<typeof read>, keyof ReadSpec>,
   Equal<PropsOf<typeof backup>, keyof BackupSpec>,
+  Equal<PropsOf<typeof link>, keyof LinkSpec>,
+  Equal<RequiredOf<typeof link>, RequiredKeys<LinkSpec>>,
   Equal<RequiredOf<typeof root>, RequiredKeys<ServicesFile>>,
   Equal<RequiredOf<typeof user>, RequiredKeys<UserSpec>>,
   Equal<RequiredOf<typeof read>, RequiredKeys<ReadSpec>>,
   Equal<RequiredOf<typeof admin>, RequiredKeys<AdminSpec>>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 /** Property names (and which are required) of each interface in src/config/types.ts, read with the TypeScript parser. */
 function interfacesOfTypesFile(): Map<string, { keys: string[]; required: string[] }> {
@@ -84,6 +88,7 @@ describe('services.yaml schema', () => {
       ['ServiceSpec', service],
       ['UserSpec', user],
       ['ReadSpec', read],
+      ['LinkSpec', link],
       ['BackupSpec', backup],
     ];
     // Every interface of the file format is checked (a new one must be added to the list above).
