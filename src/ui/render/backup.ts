@@ -50,7 +50,7 @@ export function manifestText(m: BackupManifest, p: Paint): string {
     if (e.status !== 'ok') continue;
     lines.push(
       e.method === 'logical'
-        ? `    server ${e.serverVersion ?? '?'}, logical (mariadb-dump) of ${(e.databases ?? []).join(', ')}, ${mib(e.sizeBytes ?? 0)} at ${e.path}`
+        ? `    server ${e.serverVersion ?? '?'}, logical (mariadb-dump) of ${someNames(e.databases ?? [], 5)}, ${mib(e.sizeBytes ?? 0)} at ${e.path}`
         : `    server ${e.serverVersion ?? '?'}, mariadb-backup ${e.toolVersion ?? '?'}, ${mib(e.sizeBytes ?? 0)} at ${e.path}, ${e.prepared ? 'prepared' : 'not prepared'}`,
     );
     lines.push(
