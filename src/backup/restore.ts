@@ -10,12 +10,15 @@ import { DbpsError, OperationalError } from '../errors.js';
 import { trackScratchDir, untrackScratchDir } from '../runtime/run-dir.js';
 import type { MovedAside, RestoreRecord } from '../runtime/state.js';
 import { killHere } from '../util/test-kill.js';
+import { archiveCandidates, readArchiveIndex } from './archive.js';
+import { VOLATILE_HEADER_BYTES } from './binlog-events.js';
 import { splitBinlogName } from './binlog-info.js';
 import { sha256File } from './files.js';
 import { type BackupManifest, type ListedSet, newHistoryId, type ServerBackup } from './manifest.js';
 import { type BinlogCandidate, planReplay, type ReplayPlan } from './pitr.js';
 import { defaultsFileText, lastErrorLine, runTool, toolEnv, writeDefaultsFile } from './proc.js';
 import { changedBackupFiles } from './verify.js';
+import { restoreWindows, windowsText } from './windows.js';
 
 /** A local server as restore sees it. */
 export interface RestoreTarget {
@@ -81,10 +84,16 @@ export interface RestoreOptions {
   onProgress?: (p: RestoreProgress) => void;
 }
 
-/** Archived binlogs of `server` from the chosen set and every later one, then the files in `datadir`. */
+/**
+ * Archived binlogs of `server` from the chosen set and every later one, then the binlog archive's whole
+ * files (`dbps binlogs pull/follow`), then the files in `datadir` and moved-aside datadirs, and last
+ * the archive's copy of the server's current file (a live file of that name holds at least as much).
+ */
 export async function binlogCandidates(opts: {
   setId: string;
   sets: ListedSet[];
+  /** The backup root, whose binlogs/ directory is the archive; none read when absent. */
+  backupRoot?: string;
   server: string;
   base?: string;
   datadir: string;
@@ -110,6 +119,10 @@ export async function binlogCandidates(opts: {
       });
     }
   }
+  const archive = opts.backupRoot
+    ? archiveCandidates(opts.backupRoot, await readArchiveIndex(opts.backupRoot, opts.server))
+    : { whole: [], partial: [] };
+  out.push(...archive.whole);
   if (opts.base) {
     const dirs = [
       { dir: opts.datadir, history: opts.liveHistory, until: opts.liveCoveredUntil, source: 'datadir' },
@@ -138,6 +151,7 @@ export async function binlogCandidates(opts: {
       }
     }
   }
+  out.push(...archive.partial);
   return out;
 }
 
@@ -189,6 +203,7 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
       const candidates = await binlogCandidates({
         setId: opts.manifest.id,
         sets: opts.sets,
+        backupRoot: path.dirname(opts.setDir),
         server: t.server,
         ...(e.binlogBase ? { base: e.binlogBase } : {}),
         datadir: t.datadir,
@@ -204,11 +219,17 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
         opts.toTime,
         e.history,
       );
-      if (!outcome.ok)
+      if (!outcome.ok) {
+        const manifests = opts.sets.filter((x) => x.manifest).map((x) => x.manifest!);
+        const window = windowsText(
+          restoreWindows(manifests, () => candidates),
+          t.server,
+        );
         throw new OperationalError(outcome.reason, {
           server: t.server,
-          hint: 'pick a time the archived binlogs cover, or a set taken before that time',
+          hint: `server "${t.server}" can be restored to ${window} (sets, archived binlogs and the live ones); pick a time inside, or archive more with \`dbps binlogs pull\``,
         });
+      }
       await refuseForks(t.server, outcome.plan, candidates);
       plans.set(t.server, outcome.plan);
     }
@@ -439,6 +460,7 @@ export async function resumeRestore(opts: {
     const candidates = await binlogCandidates({
       setId: record.set,
       sets: opts.sets,
+      backupRoot: record.root,
       server: t.server,
       ...(e.binlogBase ? { base: e.binlogBase } : {}),
       datadir: existsSync(record.movedAside) ? record.movedAside : t.datadir,
@@ -505,10 +527,20 @@ async function samePrefix(a: string, b: string): Promise<boolean> {
 }
 
 function prefixHash(file: string, bytes: number): Promise<string> {
+  // A copy streamed from the server while the file was open differs from the file itself only in
+  // the "in use" flag of its format description event: those bytes are left out of the comparison.
+  const [skipFrom, skipTo] = VOLATILE_HEADER_BYTES;
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
+    let offset = 0;
     createReadStream(file, { start: 0, end: bytes - 1 })
-      .on('data', (d) => h.update(d))
+      .on('data', (d) => {
+        const chunk = Buffer.from(d as Buffer);
+        for (let i = Math.max(skipFrom, offset); i < Math.min(skipTo, offset + chunk.length); i++)
+          chunk[i - offset] = 0;
+        offset += chunk.length;
+        h.update(chunk);
+      })
       .on('error', reject)
       .on('end', () => resolve(h.digest('hex')));
   });

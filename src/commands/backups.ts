@@ -2,9 +2,11 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { abandonedTempSets, type BackupManifest, type ListedSet, listSets } from '../backup/manifest.js';
+import { binlogCandidates } from '../backup/restore.js';
 import { selectPrune } from '../backup/retention.js';
 import { defaultBackupRoot } from '../backup/targets.js';
 import { type VerifyProgress, verifySet } from '../backup/verify.js';
+import { type RestoreWindow, restoreWindows } from '../backup/windows.js';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 import { ownerTextAlive } from '../runtime/lock.js';
 import { quoted } from '../util/printable.js';
@@ -34,8 +36,23 @@ export interface SetSummary {
 }
 
 export type BackupsResult =
-  | { command: 'backups'; action: 'list'; root: string; sets: SetSummary[]; exitCode: ExitCodeValue }
-  | { command: 'backups'; action: 'show'; root: string; manifest: BackupManifest; exitCode: ExitCodeValue }
+  | {
+      command: 'backups';
+      action: 'list';
+      root: string;
+      sets: SetSummary[];
+      /** Per server, the spans of time it can be restored to from this root (sets + archived binlogs). */
+      windows: RestoreWindow[];
+      exitCode: ExitCodeValue;
+    }
+  | {
+      command: 'backups';
+      action: 'show';
+      root: string;
+      manifest: BackupManifest;
+      windows: RestoreWindow[];
+      exitCode: ExitCodeValue;
+    }
   | {
       command: 'backups';
       action: 'verify';
@@ -103,26 +120,58 @@ async function findSet(root: string, given: string | undefined): Promise<ListedS
   return found;
 }
 
+/** The restore windows of every server with a set under `root`. */
+export async function windowsOf(root: string, sets: ListedSet[]): Promise<RestoreWindow[]> {
+  const manifests = sets.filter((s) => s.manifest).map((s) => s.manifest!);
+  const servers = [...new Set(manifests.flatMap((m) => m.servers.map((e) => e.server)))];
+  const candidates = new Map(
+    await Promise.all(
+      servers.map(
+        async (server) =>
+          [
+            server,
+            await binlogCandidates({
+              setId: '',
+              sets,
+              backupRoot: root,
+              server,
+              datadir: '',
+              liveCoveredUntil: new Date(0),
+            }),
+          ] as const,
+      ),
+    ),
+  );
+  return restoreWindows(manifests, (server) => candidates.get(server) ?? []);
+}
+
 /** Lists, shows, verifies or prunes backup sets. */
 export async function run(opts: BackupsOptions): Promise<BackupsResult> {
   const root = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
   switch (opts.action) {
-    case 'list':
+    case 'list': {
+      const sets = await listSets(root);
       return {
         command: 'backups',
         action: 'list',
         root,
-        sets: (await listSets(root)).map(summarise),
+        sets: sets.map(summarise),
+        windows: await windowsOf(root, sets),
         exitCode: ExitCode.ok,
       };
-    case 'show':
+    }
+    case 'show': {
+      const manifest = (await findSet(root, opts.id)).manifest!;
+      const mine = new Set(manifest.servers.map((e) => e.server));
       return {
         command: 'backups',
         action: 'show',
         root,
-        manifest: (await findSet(root, opts.id)).manifest!,
+        manifest,
+        windows: (await windowsOf(root, await listSets(root))).filter((w) => mine.has(w.server)),
         exitCode: ExitCode.ok,
       };
+    }
     case 'verify': {
       const set = await findSet(root, opts.id);
       const manifest = await verifySet(set.dir, {

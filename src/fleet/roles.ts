@@ -26,8 +26,11 @@ export const ROLE_PRIVILEGES: Readonly<Record<AccountRole, readonly string[]>> =
   'outbox-relay': [],
 };
 
-/** Global privileges of the per-server backup account (mariadb-backup needs these and no data access). */
-export const BACKUP_PRIVILEGES = ['RELOAD', 'PROCESS', 'LOCK TABLES', 'BINLOG MONITOR'] as const;
+/**
+ * Global privileges of the per-server backup account: mariadb-backup needs the first four; REPLICATION
+ * SLAVE streams the binlogs into the archive (`dbps binlogs pull/follow`). It reads no table by SQL.
+ */
+export const BACKUP_PRIVILEGES = ['RELOAD', 'PROCESS', 'LOCK TABLES', 'BINLOG MONITOR', 'REPLICATION SLAVE'] as const;
 /** The monitor account reads a few performance_schema tables (fleet/monitor.ts), nothing global. */
 export const MONITOR_SCHEMA = 'performance_schema';
 

@@ -11,7 +11,7 @@ export const serverAccountPrivileges: AuditRule = {
   id: 'server-account-privileges',
   description: "dbps's backup or monitor account holds more than dbps grants it",
   defaultSeverity: 'error',
-  help: "dbps_backup gets RELOAD, PROCESS, LOCK TABLES and BINLOG MONITOR on *.* (mariadb-backup needs them) and nothing on any database; dbps_monitor gets no global privilege and SELECT on six performance_schema summary tables. Any other global privilege, and any privilege on a service's database, table, column or routine, is reported: these accounts' passwords are handed to backup jobs and exporters, and must reach no service's data.",
+  help: "dbps_backup gets RELOAD, PROCESS, LOCK TABLES and BINLOG MONITOR on *.* (mariadb-backup needs them) and REPLICATION SLAVE (binlog archiving) and nothing on any database; dbps_monitor gets no global privilege and SELECT on six performance_schema summary tables. Any other global privilege, and any privilege on a service's database, table, column or routine, is reported: these accounts' passwords are handed to backup jobs and exporters, and must reach no service's data.",
   check(ctx) {
     const findings: Finding[] = [];
     const names = ctx.serviceDatabases.map((d) => d.database);
