@@ -221,6 +221,8 @@ async function streamInto(
     connectTimeout: 10_000,
     socketTimeout: 30_000,
   }).catch(() => undefined);
+  // A server that goes away mid-stream closes this connection too; the stream's own end is what counts.
+  status?.on('error', () => undefined);
   try {
     for (;;) {
       // The server's position before the archive is looked at: once the archived copy reaches it,

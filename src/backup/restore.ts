@@ -16,7 +16,7 @@ import { splitBinlogName } from './binlog-info.js';
 import { sha256File } from './files.js';
 import { type BackupManifest, type ListedSet, newHistoryId, type ServerBackup } from './manifest.js';
 import { type BinlogCandidate, planReplay, type ReplayPlan } from './pitr.js';
-import { defaultsFileText, lastErrorLine, runTool, toolEnv, writeDefaultsFile } from './proc.js';
+import { type Credentials, defaultsFileText, lastErrorLine, runTool, toolEnv, writeDefaultsFile } from './proc.js';
 import { changedBackupFiles } from './verify.js';
 import { restoreWindows, windowsText } from './windows.js';
 
@@ -665,8 +665,27 @@ async function checkServer(t: RestoreTarget): Promise<string | undefined> {
 }
 
 /** mariadb-binlog (TZ=UTC so --stop-datetime means UTC) piped into the mariadb client as admin. */
-async function replay(t: RestoreTarget, plan: ReplayPlan): Promise<void> {
-  const cred = await writeDefaultsFile(defaultsFileText({ user: t.adminUser, socket: t.socket }, ['client']));
+function replay(t: RestoreTarget, plan: ReplayPlan): Promise<void> {
+  return replayPlan(t.server, plan, { user: t.adminUser, socket: t.socket });
+}
+
+/**
+ * Runs a replay plan into a server as `target` (an admin: the events set GTIDs and server ids).
+ * `rewriteDb` maps database names of the events to others (mariadb-binlog --rewrite-db), and
+ * `database` keeps the events of one database only.
+ */
+export async function replayPlan(
+  server: string,
+  plan: ReplayPlan,
+  target: Credentials,
+  opts: { rewriteDb?: Record<string, string>; database?: string } = {},
+): Promise<void> {
+  const t = { server };
+  const extra = [
+    ...Object.entries(opts.rewriteDb ?? {}).map(([from, to]) => `--rewrite-db=${from}->${to}`),
+    ...(opts.database ? [`--database=${opts.database}`] : []),
+  ];
+  const cred = await writeDefaultsFile(defaultsFileText(target, ['client']));
   try {
     await new Promise<void>((resolve, reject) => {
       const env = toolEnv({ TZ: 'UTC' });
@@ -676,6 +695,7 @@ async function replay(t: RestoreTarget, plan: ReplayPlan): Promise<void> {
           '--no-defaults',
           `--start-position=${plan.startPosition}`,
           `--stop-datetime=${plan.stopDatetimeUtc}`,
+          ...extra,
           ...plan.files.map((f) => f.path),
         ],
         { env, stdio: ['ignore', 'pipe', 'pipe'] },
