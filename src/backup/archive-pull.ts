@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import { acquireLock, type HeldLock } from '../runtime/lock.js';
@@ -517,6 +517,8 @@ async function storeWhole(
     await fh.close();
   }
   const sha256 = await sha256Of(file);
+  // mariadb-binlog creates its files with the umask's mode; the archive holds row data: owner only.
+  await chmod(file, 0o600);
   await rename(file, path.join(hdir, name));
   await rm(path.join(hdir, `${name}${PARTIAL_SUFFIX}`), { force: true });
   const f: ArchiveFile = {
@@ -557,6 +559,7 @@ async function storePartial(
   const existing = history.files.find((f) => f.file === name);
   // A shorter copy than the one archived (a stream that was cut) never replaces it.
   if (existing && !existing.complete && existing.size > scan.wholeBytes) return existing.size;
+  await chmod(file, 0o600);
   await rename(file, path.join(hdir, `${name}${PARTIAL_SUFFIX}`));
   putFile(history, {
     file: name,

@@ -157,3 +157,25 @@ export async function removeArchived(
   for (const f of removed) await rm(path.join(dir, f.path), { force: true });
   return removed;
 }
+
+/**
+ * What retention may drop from a server's archive once the sets to keep are known: in each history,
+ * the files before the oldest kept set's starting file (no kept set can replay them), and whole
+ * histories no kept set starts in, except the server's current one (the next set starts there). Pure.
+ */
+export function archivePrunable(
+  index: ArchiveIndex,
+  keptStarts: { history?: string; file: string }[],
+): (history: ArchiveHistory, f: ArchiveFile) => boolean {
+  const oldest = new Map<string, string>();
+  for (const k of keptStarts) {
+    if (!k.history) continue;
+    const had = oldest.get(k.history);
+    if (!had || k.file < had) oldest.set(k.history, k.file);
+  }
+  return (history, f) => {
+    const start = oldest.get(history.id);
+    if (start) return f.file < start;
+    return history.id !== index.current;
+  };
+}

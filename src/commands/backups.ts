@@ -1,6 +1,7 @@
 // dbps backups [list|show ID|verify ID|prune --keep N]: what backup sets exist, and keeping them honest.
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { archivePrunable, archiveRoot, readArchiveIndex, removeArchived } from '../backup/archive.js';
 import { abandonedTempSets, type BackupManifest, type ListedSet, listSets } from '../backup/manifest.js';
 import { binlogCandidates } from '../backup/restore.js';
 import { selectPrune } from '../backup/retention.js';
@@ -71,6 +72,8 @@ export type BackupsResult =
       abandoned: string[];
       /** Set id → the servers whose newest good backups it holds. */
       protects: Record<string, string[]>;
+      /** Archived binlogs (server/history/file) no kept set can replay, removed (or, with --dry-run, to remove). */
+      binlogsRemoved: string[];
       dryRun: boolean;
       exitCode: ExitCodeValue;
     };
@@ -118,6 +121,17 @@ async function findSet(root: string, given: string | undefined): Promise<ListedS
   if (!found.manifest)
     throw new UsageError(`backup set ${quoted(id)} is not usable: ${found.problem ?? 'no manifest'}`);
   return found;
+}
+
+/** Servers with an archive under the root. */
+async function archivedServers(root: string): Promise<string[]> {
+  try {
+    return (await readdir(archiveRoot(root), { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+  } catch {
+    return [];
+  }
 }
 
 /** The restore windows of every server with a set under `root`. */
@@ -202,6 +216,24 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
       const usable = sets.filter((s) => s.manifest).map((s) => s.manifest!);
       const selection = selectPrune(usable, opts.keep);
       const abandoned = await abandonedTempSets(root, ownerTextAlive);
+      // Archived binlogs no kept set can replay go with the sets that needed them.
+      const kept = usable.filter((m) => selection.keep.includes(m.id));
+      const binlogsRemoved: string[] = [];
+      for (const server of await archivedServers(root)) {
+        const index = await readArchiveIndex(root, server);
+        const starts = kept.flatMap((m) =>
+          m.servers
+            .filter((e) => e.server === server && e.status === 'ok' && e.binlog)
+            .map((e) => ({ ...(e.history ? { history: e.history } : {}), file: e.binlog!.file })),
+        );
+        const drop = archivePrunable(index, starts);
+        if (opts.dryRun) {
+          for (const h of index.histories)
+            for (const f of h.files) if (drop(h, f)) binlogsRemoved.push(`${server}/${f.path}`);
+        } else {
+          for (const f of await removeArchived(root, index, drop)) binlogsRemoved.push(`${server}/${f.path}`);
+        }
+      }
       if (!opts.dryRun) {
         for (const id of selection.remove) await rm(path.join(root, id), { recursive: true, force: true });
         for (const dir of abandoned) await rm(dir, { recursive: true, force: true });
@@ -214,6 +246,7 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
         removed: selection.remove,
         abandoned: abandoned.map((d) => path.basename(d)),
         protects: selection.protects,
+        binlogsRemoved,
         dryRun: opts.dryRun === true,
         exitCode: ExitCode.ok,
       };

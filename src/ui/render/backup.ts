@@ -104,7 +104,12 @@ export function backupsText(r: BackupsResult, p: Paint): string {
             `${r.dryRun ? 'would remove' : 'removed'} ${r.abandoned.length} half-written set(s) of killed backups: ${r.abandoned.join(', ')}`,
           ]
         : [];
-      return `${[head, ...tmp, ...why].join('\n')}\n`;
+      const binlogs = r.binlogsRemoved.length
+        ? [
+            `${r.dryRun ? 'would remove' : 'removed'} ${r.binlogsRemoved.length} archived binlog file(s) no kept set can replay`,
+          ]
+        : [];
+      return `${[head, ...tmp, ...binlogs, ...why].join('\n')}\n`;
     }
   }
 }

@@ -110,7 +110,7 @@ describe('service roles', () => {
 });
 
 describe('accounts dbps manages on every server', () => {
-  it('a backup account with RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR on *.* and no data privileges', () => {
+  it('a backup account with RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, REPLICATION SLAVE on *.* and no data privileges', () => {
     for (const d of byServer.values()) {
       expect(account(d, 'dbps_backup')).toEqual({
         user: 'dbps_backup',
@@ -120,7 +120,7 @@ describe('accounts dbps manages on every server', () => {
         grants: [
           {
             scope: { level: 'global' },
-            privileges: ['BINLOG MONITOR', 'LOCK TABLES', 'PROCESS', 'RELOAD'],
+            privileges: ['BINLOG MONITOR', 'LOCK TABLES', 'PROCESS', 'RELOAD', 'REPLICATION SLAVE'],
             reason: expect.any(String),
           },
         ],
