@@ -136,7 +136,7 @@ export async function pullBinlogs(src: BinlogSource, backupRoot: string, opts: P
 export interface FollowOptions extends PullOptions {
   /** Ends the stream (SIGTERM/SIGINT in the command). */
   signal: AbortSignal;
-  /** How often whole events are moved into the archive and coverage is checked (default 200 ms). */
+  /** How often whole events are moved into the archive and coverage is checked (default 100 ms). */
   pollMs?: number;
   /** Something happened worth a line (connected, a file archived, a drop and the retry). */
   event?: (text: string) => void;
@@ -235,7 +235,9 @@ async function streamInto(
       const changed = await absorb(dir, history, staging, scans, now, say);
       if (master?.File) {
         const entry = history.files.find((f) => f.file === master.File && !f.complete);
-        if (entry && entry.size >= Number(master.Position) && entry.coveredUntil < seenAt.toISOString()) {
+        // Coverage alone moves the index at most once a second (each write is fsynced); new bytes always do.
+        const stale = entry && seenAt.getTime() - new Date(entry.coveredUntil).getTime() >= 1000;
+        if (entry && entry.size >= Number(master.Position) && (changed || stale)) {
           entry.coveredUntil = seenAt.toISOString();
           await writeArchiveIndex(backupRoot, index);
         } else if (changed) await writeArchiveIndex(backupRoot, index);
@@ -251,7 +253,7 @@ async function streamInto(
         await writeArchiveIndex(backupRoot, index);
         return ended;
       }
-      await sleep(opts.pollMs ?? 200, opts.signal);
+      await sleep(opts.pollMs ?? 100, opts.signal);
     }
   } finally {
     await status?.end().catch(() => status.destroy());
