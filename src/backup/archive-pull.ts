@@ -204,8 +204,16 @@ async function streamInto(
   say: (t: string) => void,
 ): Promise<string> {
   const dir = serverArchiveDir(backupRoot, src.server);
-  const running = fetch(src, staging, start, { follow: true, stallMs: 0, signal: opts.signal });
+  // The stream also ends when the server stops answering its status queries (a hung host keeps the
+  // TCP connection open and sends nothing): the reconnect loop then finds out what is wrong.
+  const streamStop = new AbortController();
+  const running = fetch(src, staging, start, {
+    follow: true,
+    stallMs: 0,
+    signal: AbortSignal.any([opts.signal, streamStop.signal]),
+  });
   let ended: string | undefined;
+  let answeredAt = Date.now();
   running.then(
     () => {
       ended ??= 'server closed the stream';
@@ -228,10 +236,17 @@ async function streamInto(
       // The server's position before the archive is looked at: once the archived copy reaches it,
       // everything written before this moment is archived.
       const seenAt = now();
-      const master = status
-        ? (((await status.query('SHOW MASTER STATUS').catch(() => [])) as { File?: string; Position?: number }[])[0] ??
-          undefined)
+      const rows = status
+        ? ((await status.query({ sql: 'SHOW MASTER STATUS', timeout: 10_000 }).catch(() => undefined)) as
+            | { File?: string; Position?: number }[]
+            | undefined)
         : undefined;
+      if (rows) answeredAt = Date.now();
+      else if (Date.now() - answeredAt > 30_000 && !ended) {
+        ended = 'the server has not answered for 30 s';
+        streamStop.abort();
+      }
+      const master = rows?.[0];
       const changed = await absorb(dir, history, staging, scans, now, say);
       if (master?.File) {
         const entry = history.files.find((f) => f.file === master.File && !f.complete);
