@@ -23,8 +23,11 @@ export interface ArchiveReplayOptions {
   history?: string;
   /** Where the events go: an admin of the target server. */
   target: Credentials;
-  rewriteDb?: Record<string, string>;
-  database?: string;
+  /**
+   * The databases to replay, each into the database named beside it (a logical restore's scratch
+   * copy): events of every other database are left out. Without it every event is replayed as is.
+   */
+  databases?: Record<string, string>;
 }
 
 /** Plans the replay from the archive alone; refuses (naming the window) when the archive does not cover it. */
@@ -52,15 +55,22 @@ export async function planArchiveReplay(opts: Omit<ArchiveReplayOptions, 'target
   return outcome.plan;
 }
 
-/** Replays the archived binlogs of `server` from `from` up to `toTime` into `target`. */
+/**
+ * Replays the archived binlogs of `server` from `from` up to `toTime` into `target`, without logging
+ * them again there. With `databases`, one pass per database (mariadb-binlog keeps one --database),
+ * each rewritten into its target database.
+ */
 export async function replayArchivedBinlogs(
   opts: ArchiveReplayOptions,
 ): Promise<{ files: string[]; from: string; until: string }> {
   const plan = await planArchiveReplay(opts);
-  await replayPlan(opts.server, plan, opts.target, {
-    ...(opts.rewriteDb ? { rewriteDb: opts.rewriteDb } : {}),
-    ...(opts.database ? { database: opts.database } : {}),
-  });
+  const passes = opts.databases ? Object.entries(opts.databases) : [undefined];
+  for (const pass of passes) {
+    await replayPlan(opts.server, plan, opts.target, {
+      skipBinlog: true,
+      ...(pass ? { database: pass[0], rewriteDb: { [pass[0]]: pass[1] } } : {}),
+    });
+  }
   return {
     files: plan.files.map((f) => f.file),
     from: `${plan.startFile}:${plan.startPosition}`,

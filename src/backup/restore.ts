@@ -678,14 +678,23 @@ export async function replayPlan(
   server: string,
   plan: ReplayPlan,
   target: Credentials,
-  opts: { rewriteDb?: Record<string, string>; database?: string } = {},
+  opts: { rewriteDb?: Record<string, string>; database?: string; skipBinlog?: boolean } = {},
 ): Promise<void> {
   const t = { server };
   const extra = [
     ...Object.entries(opts.rewriteDb ?? {}).map(([from, to]) => `--rewrite-db=${from}->${to}`),
     ...(opts.database ? [`--database=${opts.database}`] : []),
   ];
-  const cred = await writeDefaultsFile(defaultsFileText(target, ['client']));
+  // Replayed into a server that keeps running (a logical restore), the events must not be logged again
+  // under their original GTIDs: the server's own GTID sequence would go backwards.
+  const cred = await writeDefaultsFile(
+    defaultsFileText(
+      target,
+      ['client'],
+      undefined,
+      opts.skipBinlog ? [['init-command', 'SET SESSION sql_log_bin=0']] : [],
+    ),
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       const env = toolEnv({ TZ: 'UTC' });

@@ -311,6 +311,10 @@ services:
     const pos = /CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+)/.exec(dump)!;
     expect(pos, 'dump header position').not.toBeNull();
     const pointAt = new Date();
+    // A neighbour database written in the same window: its events must not be replayed anywhere.
+    await extSql('CREATE DATABASE IF NOT EXISTS neighbour');
+    await extSql('CREATE TABLE IF NOT EXISTS neighbour.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))');
+    await extSql("INSERT INTO neighbour.t (v) VALUES ('n1')");
     await extSql("INSERT INTO billing.events (v) VALUES ('ext-keep')");
     await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
     const between = new Date();
@@ -325,6 +329,7 @@ services:
     });
     load.stdin!.end(dump);
     expect(await new Promise((r) => load.once('exit', r))).toBe(0);
+    const gtidBefore = ((await extSql('SELECT @@gtid_binlog_pos AS g')) as { g: string }[])[0]!.g;
     const replayed = await replayArchivedBinlogs({
       server: 'ext0',
       backupRoot: path.join(fleet.stateDir, 'backups'),
@@ -332,8 +337,13 @@ services:
       pointAt,
       toTime: between,
       target: { user: host.admin.user, password: host.admin.password, host: host.address, port: 3306 },
-      rewriteDb: { billing: 'billing_r' },
+      databases: { billing: 'billing_r' },
     });
+    // The replay was not logged again on the server: its GTID position is where the test's own writes left it.
+    const gtidAfter = ((await extSql('SELECT @@gtid_binlog_pos AS g')) as { g: string }[])[0]!.g;
+    expect(gtidAfter).toBe(gtidBefore);
+    const neighbours = ((await extSql('SELECT COUNT(*) AS n FROM neighbour.t')) as { n: bigint }[])[0]!.n;
+    expect(Number(neighbours), 'the neighbour database got no replayed row').toBe(1);
     expect(replayed.files.length).toBeGreaterThan(0);
     const values = ((await extSql('SELECT v FROM billing_r.events')) as { v: string }[]).map((r) => r.v);
     expect(values).toContain('ext-keep');
