@@ -61,6 +61,11 @@ export interface RestoreServerResult {
   history: string;
   gtid?: string;
   replay?: { files: string[]; from: string; until: string };
+  /** `logical`: databases loaded and swapped in over SQL (movedAside and history are empty then). */
+  method?: 'logical';
+  /** Logical: the server whose backup was loaded (differs from `server` with --target-server). */
+  from?: string;
+  databases?: string[];
 }
 
 export interface RestoreProgress {

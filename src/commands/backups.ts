@@ -2,12 +2,13 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { archivePrunable, archiveRoot, readArchiveIndex, removeArchived } from '../backup/archive.js';
-import { abandonedTempSets, type BackupManifest, type ListedSet, listSets } from '../backup/manifest.js';
+import { abandonedTempSets, type BackupManifest, type ListedSet, listSets, setIdTime } from '../backup/manifest.js';
 import { binlogCandidates } from '../backup/restore.js';
-import { selectPrune } from '../backup/retention.js';
+import { selectPrune, selectRetention } from '../backup/retention.js';
 import { defaultBackupRoot } from '../backup/targets.js';
 import { type VerifyProgress, verifySet } from '../backup/verify.js';
 import { type RestoreWindow, restoreWindows } from '../backup/windows.js';
+import { durationSeconds } from '../config/outbox-retention.js';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 import { ownerTextAlive } from '../runtime/lock.js';
 import { quoted } from '../util/printable.js';
@@ -21,6 +22,10 @@ export interface BackupsOptions {
   action: BackupsAction;
   id?: string;
   keep?: number;
+  /** prune: a duration for every server, or true for each server's longest `backup.retention` in services.yaml. */
+  retention?: string | true;
+  /** services.yaml, read by `prune --retention` without a duration. */
+  file?: string;
   /** Limit verify to these servers. */
   servers?: string[];
   dryRun?: boolean;
@@ -159,6 +164,28 @@ export async function windowsOf(root: string, sets: ListedSet[]): Promise<Restor
   return restoreWindows(manifests, (server) => candidates.get(server) ?? []);
 }
 
+/**
+ * Retention per server for `prune --retention`: the duration given, or the longest `backup.retention`
+ * of the server's services in services.yaml (none: the server's sets are kept).
+ */
+async function retentionOf(opts: BackupsOptions): Promise<(server: string) => number | undefined> {
+  if (opts.retention !== true && opts.retention !== undefined) {
+    if (!/^[0-9]+[hdw]$/.test(opts.retention) || Number.parseInt(opts.retention, 10) === 0)
+      throw new UsageError(`--retention "${opts.retention}" is not a duration such as 72h, 7d or 2w`);
+    const ms = durationSeconds(opts.retention) * 1000;
+    return () => ms;
+  }
+  const { loadFleet } = await import('../config/load.js');
+  const fleet = await loadFleet(opts.file ?? 'services.yaml');
+  const byServer = new Map<string, number>();
+  for (const svc of fleet.services) {
+    if (!svc.backup?.retention) continue;
+    const ms = durationSeconds(svc.backup.retention) * 1000;
+    byServer.set(svc.server, Math.max(byServer.get(svc.server) ?? 0, ms));
+  }
+  return (server) => byServer.get(server);
+}
+
 /** Lists, shows, verifies or prunes backup sets. */
 export async function run(opts: BackupsOptions): Promise<BackupsResult> {
   const root = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
@@ -207,14 +234,20 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
       };
     }
     case 'prune': {
-      if (opts.keep === undefined || !Number.isInteger(opts.keep) || opts.keep < 1) {
-        throw new UsageError('prune needs --keep N (a whole number of at least 1)', {
-          hint: 'e.g. `dbps backups prune --keep 7`',
+      if (opts.retention === undefined && (opts.keep === undefined || !Number.isInteger(opts.keep) || opts.keep < 1)) {
+        throw new UsageError('prune needs --keep N (a whole number of at least 1) or --retention', {
+          hint: 'e.g. `dbps backups prune --keep 7`, or `dbps backups prune --retention` (backup.retention of services.yaml)',
         });
       }
       const sets = await listSets(root);
       const usable = sets.filter((s) => s.manifest).map((s) => s.manifest!);
-      const selection = selectPrune(usable, opts.keep);
+      const selection =
+        opts.retention !== undefined
+          ? {
+              ...selectRetention(usable, await retentionOf(opts), new Date(), setIdTime),
+              protects: {},
+            }
+          : selectPrune(usable, opts.keep!);
       const abandoned = await abandonedTempSets(root, ownerTextAlive);
       // Archived binlogs no kept set can replay go with the sets that needed them.
       const kept = usable.filter((m) => selection.keep.includes(m.id));
@@ -223,8 +256,11 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
         const index = await readArchiveIndex(root, server);
         const starts = kept.flatMap((m) =>
           m.servers
-            .filter((e) => e.server === server && e.status === 'ok' && e.binlog)
-            .map((e) => ({ ...(e.history ? { history: e.history } : {}), file: e.binlog!.file })),
+            .filter((e) => e.server === server && e.status === 'ok' && (e.binlog || e.position))
+            .map((e) => ({
+              ...(e.history ? { history: e.history } : {}),
+              file: e.binlog?.file ?? e.position!.file,
+            })),
         );
         const drop = archivePrunable(index, starts);
         if (opts.dryRun) {

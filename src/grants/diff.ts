@@ -9,6 +9,7 @@ import {
   OUTBOX_PUBLISHED_COLUMN,
   PURGE_EVENT_COMMENT,
 } from '../fleet/desired.js';
+import { LOGICAL_BACKUP_ROUTINES_TABLE } from '../fleet/roles.js';
 import { dbPatternText } from '../sql/quote.js';
 import { hasPublicRole, PUBLIC_ROLE } from './effective.js';
 import { GRANT_OPTION } from './privileges.js';
@@ -317,8 +318,11 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
   const creatingTables = new Set(
     changes.flatMap((c) => (c.kind === 'create-outbox-table' ? [tableKey(c.database, c.table)] : [])),
   );
+  // mysql.proc (dbps_backup's routine bodies) is part of every server's system schema.
   const tableWillExist = (db: string, table: string) =>
-    observed.existingTables.has(tableKey(db, table)) || creatingTables.has(tableKey(db, table));
+    observed.existingTables.has(tableKey(db, table)) ||
+    creatingTables.has(tableKey(db, table)) ||
+    (db === LOGICAL_BACKUP_ROUTINES_TABLE.database && table === LOGICAL_BACKUP_ROUTINES_TABLE.table);
 
   // Accounts and their grants.
   const catalogAccounts = new Map(

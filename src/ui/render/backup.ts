@@ -23,6 +23,12 @@ export function backupText(r: BackupResult, p: Paint): string {
     const pos = e.binlog
       ? `${e.binlog.file}:${e.binlog.position}${e.binlog.gtid ? ` gtid ${e.binlog.gtid}` : ''}`
       : 'no binlog';
+    if (e.method === 'logical') {
+      lines.push(
+        `  ${p.ok('ok')}     ${e.server}: logical, ${mib(e.rawBytes ?? 0)} of SQL as ${mib(e.sizeBytes ?? 0)} zstd, dump ${((e.copyMs ?? 0) / 1000).toFixed(1)} s, ${pos}`,
+      );
+      continue;
+    }
     lines.push(
       `  ${p.ok('ok')}     ${e.server}: ${mib(e.sizeBytes ?? 0)}, copy ${((e.copyMs ?? 0) / 1000).toFixed(1)} s, prepare ${((e.prepareMs ?? 0) / 1000).toFixed(1)} s, ${pos}, ${e.archivedBinlogs.length} binlog file(s) archived`,
     );
@@ -43,7 +49,9 @@ export function manifestText(m: BackupManifest, p: Paint): string {
     );
     if (e.status !== 'ok') continue;
     lines.push(
-      `    server ${e.serverVersion ?? '?'}, mariadb-backup ${e.toolVersion ?? '?'}, ${mib(e.sizeBytes ?? 0)} at ${e.path}, ${e.prepared ? 'prepared' : 'not prepared'}`,
+      e.method === 'logical'
+        ? `    server ${e.serverVersion ?? '?'}, logical (mariadb-dump) of ${(e.databases ?? []).join(', ')}, ${mib(e.sizeBytes ?? 0)} at ${e.path}`
+        : `    server ${e.serverVersion ?? '?'}, mariadb-backup ${e.toolVersion ?? '?'}, ${mib(e.sizeBytes ?? 0)} at ${e.path}, ${e.prepared ? 'prepared' : 'not prepared'}`,
     );
     lines.push(
       `    ${e.startedAt} → ${e.endedAt} (${(e.durationMs / 1000).toFixed(1)} s), sha256 ${e.checksum ?? '-'}`,
@@ -139,6 +147,13 @@ export function restoreText(r: RestoreResult, p: Paint): string {
     `${r.finished === 'resume' ? 'finished the interrupted restore' : 'restored'} from set ${p.bold(r.id)}${r.toTime ? ` to ${r.toTime}` : ''}:`,
   ];
   for (const s of r.servers) {
+    if (s.method === 'logical') {
+      const n = s.databases?.length ?? 0;
+      lines.push(
+        `  ${p.ok('ok')} ${s.server}: ${n} database(s) loaded from the logical backup of ${s.from ?? s.server} and swapped in`,
+      );
+      continue;
+    }
     lines.push(`  ${p.ok('ok')} ${s.server}: previous datadir kept at ${s.movedAside}`);
     if (s.replay) lines.push(`     replayed ${s.replay.from} → ${s.replay.until} from ${s.replay.files.join(', ')}`);
     if (s.gtid) lines.push(`     gtid_binlog_pos ${s.gtid}`);
