@@ -90,7 +90,7 @@ describe.skipIf(skip)('binlog archive (local and external servers)', () => {
 fleet: archive
 defaults: { basePort: ${randomBasePort()} }
 servers:
-  ext0: { driver: external, host: ${host.address}, port: 3306, admin: { user: ${host.admin.user}, passwordEnv: ${ADMIN_ENV} } }
+  ext0: { driver: external, host: ${host.address}, port: 3306, backupHost: "${net.hostPattern}", admin: { user: ${host.admin.user}, passwordEnv: ${ADMIN_ENV} } }
 services:
   orders: { memory: 256M }
   billing: { server: ext0 }
@@ -100,8 +100,6 @@ services:
     expect(up.code, up.stderr).toBe(0);
     const prov = await cli(['provision', '--yes']);
     expect(prov.code, prov.stderr).toBe(0);
-    // dbps connects to ext0 from the bridge's address: the backup account must be for that host.
-    await extSql(`RENAME USER 'dbps_backup'@'localhost' TO 'dbps_backup'@'${net.hostPattern}'`);
     await localSql('CREATE TABLE orders.events (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(200), pad LONGTEXT)');
     await extSql('CREATE TABLE billing.events (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(200), pad LONGTEXT)');
     await writeRows(localSql, 'orders', 20, 'first');
@@ -354,4 +352,36 @@ services:
     )[0]!;
     expect(Number(source.n)).toBe(1);
   });
+
+  it('one restore --to-time brings a local (physical) and an external (logical) server to the same moment', async () => {
+    const backup = await cli(['backup']);
+    expect(backup.code, backup.stderr + backup.stdout).toBe(0);
+    const methods = (JSON.parse(backup.stdout) as { manifest: { servers: { server: string; method?: string }[] } })
+      .manifest.servers;
+    expect(methods.find((e) => e.server === 'ext0')?.method).toBe('logical');
+    await localSql("INSERT INTO orders.events (v) VALUES ('fleet-keep')");
+    await extSql("INSERT INTO billing.events (v) VALUES ('fleet-keep')");
+    await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
+    const between = new Date();
+    await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
+    await localSql("INSERT INTO orders.events (v) VALUES ('fleet-after')");
+    await extSql("INSERT INTO billing.events (v) VALUES ('fleet-after')");
+    const pulled = await cli(['binlogs', 'pull']);
+    expect(pulled.code, pulled.stderr).toBe(0);
+
+    const restore = await cli(['restore', 'latest', '--to-time', between.toISOString(), '--yes']);
+    expect(restore.code, restore.stderr + restore.stdout).toBe(0);
+    for (const [q, db] of [
+      [localSql, 'orders'],
+      [extSql, 'billing'],
+    ] as const) {
+      const values = ((await q(`SELECT v FROM ${db}.events`)) as { v: string }[]).map((r) => r.v);
+      expect(values, db).toContain('fleet-keep');
+      expect(values, db).not.toContain('fleet-after');
+    }
+    // No scratch or old copy is left on the external server.
+    const dbs = ((await extSql('SHOW DATABASES')) as { Database: string }[]).map((r) => r.Database);
+    expect(dbs.filter((d) => d.startsWith('billing__'))).toEqual([]);
+  });
 });
+
