@@ -15,6 +15,7 @@ import { clientOptionText } from '../runtime/client-defaults.js';
 import { diesWithParent, trackChild, untrackChild } from '../runtime/run-dir.js';
 import { ident } from '../sql/quote.js';
 import { killHere } from '../util/test-kill.js';
+import { type ArchiveReplayOptions, planArchiveReplay, replayArchivedBinlogs } from './archive-replay.js';
 import { type DumpPosition, DumpRouter, LineSplitter, parseDumpPosition } from './dump-text.js';
 import { sha256File } from './files.js';
 import type { ServerBackup } from './manifest.js';
@@ -248,7 +249,7 @@ export interface LogicalRestoreTarget {
 
 export interface LogicalRestoreProgress {
   server: string;
-  phase: 'checksum' | 'load' | 'swap' | 'objects' | 'rollback' | 'done';
+  phase: 'checksum' | 'load' | 'replay' | 'swap' | 'objects' | 'rollback' | 'done';
   message?: string;
 }
 
@@ -258,6 +259,15 @@ interface LoadedServer {
   /** Per database: the objects part (triggers, views, routines, events), executed in the real database after the swap. */
   objects: Map<string, string[]>;
   header: string[];
+}
+
+/** A client's connection settings from an admin target (for the mariadb client of a replay). */
+function credentialsOf(t: AdminTarget): Credentials {
+  return {
+    user: t.user,
+    ...(t.password !== undefined ? { password: t.password } : {}),
+    ...(t.socketPath ? { socket: t.socketPath } : { host: t.host ?? '127.0.0.1', port: t.port ?? 3306 }),
+  };
 }
 
 async function openSession(target: AdminTarget): Promise<AdminSession> {
@@ -583,11 +593,38 @@ export async function restoreLogical(opts: {
   setDir: string;
   setId: string;
   items: { entry: ServerBackup; target: LogicalRestoreTarget }[];
+  /** Roll each server forward to this moment with its archived binlogs (`dbps binlogs pull/follow`). */
+  toTime?: Date;
+  /** The backup root whose binlogs/ archive the replay reads (needed with toTime). */
+  backupRoot?: string;
   onProgress?: (p: LogicalRestoreProgress) => void;
 }): Promise<LogicalRestoreResult[]> {
   for (const { entry, target } of opts.items) {
     opts.onProgress?.({ server: target.server, phase: 'checksum' });
     await checkDumpChecksum(opts.setDir, entry);
+  }
+  // Every replay is planned before anything is loaded: a window the archive does not cover is refused
+  // while every database is as it was.
+  const replays = new Map<string, ArchiveReplayOptions>();
+  if (opts.toTime) {
+    for (const { entry, target } of opts.items) {
+      if (!entry.position)
+        throw new OperationalError(
+          `server "${entry.server}": its logical backup in set ${opts.setId} has no binlog position (log_bin was off), so it cannot be rolled forward to a point in time; nothing was changed`,
+          { server: entry.server, hint: 'restore the set without --to-time' },
+        );
+      const replay: ArchiveReplayOptions = {
+        server: entry.server,
+        backupRoot: opts.backupRoot ?? path.dirname(opts.setDir),
+        from: { file: entry.position.file, position: entry.position.pos },
+        pointAt: new Date(entry.copyEndedAt ?? entry.endedAt),
+        toTime: opts.toTime,
+        target: credentialsOf(target.admin),
+        databases: Object.fromEntries(target.databases.map((db) => [db, restoreNames(db, opts.setId).scratch])),
+      };
+      await planArchiveReplay(replay);
+      replays.set(target.server, replay);
+    }
   }
   const loaded: LoadedServer[] = [];
   try {
@@ -605,9 +642,19 @@ export async function restoreLogical(opts: {
     throw e;
   }
 
-  // TODO(i16binlogs): point-in-time restore of logical entries: replay the archived binlogs of each
-  // server from entry.position up to --to-time into the scratch databases here, after the load and
-  // before the swap: `await replayArchivedBinlogs(...)` from src/backup/archive-replay.ts.
+  // Point in time: each server's archived binlogs, from its dump's own position to --to-time, into the
+  // scratch databases (events of every other database left out), after the load and before the swap.
+  try {
+    for (const l of loaded) {
+      const replay = replays.get(l.target.server);
+      if (!replay) continue;
+      opts.onProgress?.({ server: l.target.server, phase: 'replay', message: opts.toTime!.toISOString() });
+      await replayArchivedBinlogs(replay);
+    }
+  } catch (e) {
+    for (const l of loaded) await dropScratch(l.target, opts.setId);
+    throw e;
+  }
 
   const swapped: Swapped[] = [];
   const sessions = new Map<string, AdminSession>();

@@ -176,7 +176,8 @@ export async function listSets(root: string): Promise<ListedSet[]> {
   let names: string[];
   try {
     names = (await readdir(root, { withFileTypes: true }))
-      .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+      // binlogs/ is the binlog archive (archive.ts), beside the sets.
+      .filter((d) => d.isDirectory() && !d.name.startsWith('.') && d.name !== 'binlogs')
       .map((d) => d.name);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];

@@ -1,10 +1,13 @@
 // dbps backups [list|show ID|verify ID|prune --keep N]: what backup sets exist, and keeping them honest.
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { archivePrunable, archiveRoot, readArchiveIndex, removeArchived } from '../backup/archive.js';
 import { abandonedTempSets, type BackupManifest, type ListedSet, listSets, setIdTime } from '../backup/manifest.js';
+import { binlogCandidates } from '../backup/restore.js';
 import { selectPrune, selectRetention } from '../backup/retention.js';
 import { defaultBackupRoot } from '../backup/targets.js';
 import { type VerifyProgress, verifySet } from '../backup/verify.js';
+import { type RestoreWindow, restoreWindows } from '../backup/windows.js';
 import { durationSeconds } from '../config/outbox-retention.js';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 import { ownerTextAlive } from '../runtime/lock.js';
@@ -39,8 +42,23 @@ export interface SetSummary {
 }
 
 export type BackupsResult =
-  | { command: 'backups'; action: 'list'; root: string; sets: SetSummary[]; exitCode: ExitCodeValue }
-  | { command: 'backups'; action: 'show'; root: string; manifest: BackupManifest; exitCode: ExitCodeValue }
+  | {
+      command: 'backups';
+      action: 'list';
+      root: string;
+      sets: SetSummary[];
+      /** Per server, the spans of time it can be restored to from this root (sets + archived binlogs). */
+      windows: RestoreWindow[];
+      exitCode: ExitCodeValue;
+    }
+  | {
+      command: 'backups';
+      action: 'show';
+      root: string;
+      manifest: BackupManifest;
+      windows: RestoreWindow[];
+      exitCode: ExitCodeValue;
+    }
   | {
       command: 'backups';
       action: 'verify';
@@ -59,6 +77,8 @@ export type BackupsResult =
       abandoned: string[];
       /** Set id → the servers whose newest good backups it holds. */
       protects: Record<string, string[]>;
+      /** Archived binlogs (server/history/file) no kept set can replay, removed (or, with --dry-run, to remove). */
+      binlogsRemoved: string[];
       dryRun: boolean;
       exitCode: ExitCodeValue;
     };
@@ -108,6 +128,42 @@ async function findSet(root: string, given: string | undefined): Promise<ListedS
   return found;
 }
 
+/** Servers with an archive under the root. */
+async function archivedServers(root: string): Promise<string[]> {
+  try {
+    return (await readdir(archiveRoot(root), { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+/** The restore windows of every server with a set under `root`. */
+export async function windowsOf(root: string, sets: ListedSet[]): Promise<RestoreWindow[]> {
+  const manifests = sets.filter((s) => s.manifest).map((s) => s.manifest!);
+  const servers = [...new Set(manifests.flatMap((m) => m.servers.map((e) => e.server)))];
+  const candidates = new Map(
+    await Promise.all(
+      servers.map(
+        async (server) =>
+          [
+            server,
+            await binlogCandidates({
+              setId: '',
+              sets,
+              backupRoot: root,
+              server,
+              datadir: '',
+              liveCoveredUntil: new Date(0),
+            }),
+          ] as const,
+      ),
+    ),
+  );
+  return restoreWindows(manifests, (server) => candidates.get(server) ?? []);
+}
+
 /**
  * Retention per server for `prune --retention`: the duration given, or the longest `backup.retention`
  * of the server's services in services.yaml (none: the server's sets are kept).
@@ -134,22 +190,29 @@ async function retentionOf(opts: BackupsOptions): Promise<(server: string) => nu
 export async function run(opts: BackupsOptions): Promise<BackupsResult> {
   const root = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
   switch (opts.action) {
-    case 'list':
+    case 'list': {
+      const sets = await listSets(root);
       return {
         command: 'backups',
         action: 'list',
         root,
-        sets: (await listSets(root)).map(summarise),
+        sets: sets.map(summarise),
+        windows: await windowsOf(root, sets),
         exitCode: ExitCode.ok,
       };
-    case 'show':
+    }
+    case 'show': {
+      const manifest = (await findSet(root, opts.id)).manifest!;
+      const mine = new Set(manifest.servers.map((e) => e.server));
       return {
         command: 'backups',
         action: 'show',
         root,
-        manifest: (await findSet(root, opts.id)).manifest!,
+        manifest,
+        windows: (await windowsOf(root, await listSets(root))).filter((w) => mine.has(w.server)),
         exitCode: ExitCode.ok,
       };
+    }
     case 'verify': {
       const set = await findSet(root, opts.id);
       const manifest = await verifySet(set.dir, {
@@ -186,6 +249,27 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
             }
           : selectPrune(usable, opts.keep!);
       const abandoned = await abandonedTempSets(root, ownerTextAlive);
+      // Archived binlogs no kept set can replay go with the sets that needed them.
+      const kept = usable.filter((m) => selection.keep.includes(m.id));
+      const binlogsRemoved: string[] = [];
+      for (const server of await archivedServers(root)) {
+        const index = await readArchiveIndex(root, server);
+        const starts = kept.flatMap((m) =>
+          m.servers
+            .filter((e) => e.server === server && e.status === 'ok' && (e.binlog || e.position))
+            .map((e) => ({
+              ...(e.history ? { history: e.history } : {}),
+              file: e.binlog?.file ?? e.position!.file,
+            })),
+        );
+        const drop = archivePrunable(index, starts);
+        if (opts.dryRun) {
+          for (const h of index.histories)
+            for (const f of h.files) if (drop(h, f)) binlogsRemoved.push(`${server}/${f.path}`);
+        } else {
+          for (const f of await removeArchived(root, index, drop)) binlogsRemoved.push(`${server}/${f.path}`);
+        }
+      }
       if (!opts.dryRun) {
         for (const id of selection.remove) await rm(path.join(root, id), { recursive: true, force: true });
         for (const dir of abandoned) await rm(dir, { recursive: true, force: true });
@@ -198,6 +282,7 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
         removed: selection.remove,
         abandoned: abandoned.map((d) => path.basename(d)),
         protects: selection.protects,
+        binlogsRemoved,
         dryRun: opts.dryRun === true,
         exitCode: ExitCode.ok,
       };

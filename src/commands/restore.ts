@@ -152,13 +152,7 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
       { hint: 'name only services of servers backed up logically, or take a set with `dbps backup --method logical`' },
     );
   if (logicalServers.length) {
-    if (opts.toTime)
-      // TODO(i16binlogs): --to-time for logical entries: replayArchivedBinlogs() in restoreLogical (see its TODO).
-      throw new UsageError(
-        `--to-time is not available yet for servers backed up logically (${logicalServers.map((s) => `"${s.name}"`).join(', ')})`,
-        { hint: 'restore the set as it is, without --to-time' },
-      );
-    const done = await restoreLogicalServers(opts, fleet, env, set.dir, manifest, logicalServers);
+    const done = await restoreLogicalServers(opts, fleet, env, set.dir, manifest, logicalServers, root);
     if (servers.length === 0) return { command: 'restore', id: manifest.id, servers: done, exitCode: ExitCode.ok };
     logicalDone = done;
   }
@@ -230,6 +224,7 @@ async function restoreLogicalServers(
   setDir: string,
   manifest: BackupManifest,
   servers: FleetServer[],
+  backupRoot: string,
 ): Promise<RestoreServerResult[]> {
   const into = opts.targetServer === undefined ? undefined : fleet.servers.find((s) => s.name === opts.targetServer);
   if (opts.targetServer !== undefined && !into)
@@ -256,7 +251,7 @@ async function restoreLogicalServers(
   const what = items.map((i) => `${someNames(i.target.databases, 3)} into "${i.target.server}"`).join('; ');
   if (
     !(await opts.confirm(
-      `Restore ${what} from set ${manifest.id}? Each database is loaded beside the current one, then swapped in; the current tables are dropped once every swap succeeded.`,
+      `Restore ${what} from set ${manifest.id}${opts.toTime ? `, rolled forward to ${opts.toTime.toISOString()} from the archived binlogs` : ''}? Each database is loaded beside the current one, then swapped in; the current tables are dropped once every swap succeeded.`,
     ))
   )
     throw new UsageError('restore not confirmed', { hint: 'pass --yes to restore without asking' });
@@ -265,6 +260,8 @@ async function restoreLogicalServers(
     setDir,
     setId: manifest.id,
     items,
+    backupRoot,
+    ...(opts.toTime ? { toTime: opts.toTime } : {}),
     ...(opts.onProgress
       ? {
           onProgress: (p) =>

@@ -6,6 +6,7 @@ import { type AccountRole, backupHostOf, type Fleet, type FleetServer } from './
 import { MONITOR_TABLES } from './monitor.js';
 import { sqlStem } from './names.js';
 import {
+  ARCHIVE_PRIVILEGES,
   BACKUP_PRIVILEGES,
   BACKUP_USER,
   LOGICAL_BACKUP_PRIVILEGES,
@@ -233,16 +234,20 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
   }
   // dbps_backup: mariadb-backup's globals where dbps copies files itself (local servers), and on every
   // server what a logical dump of the service databases needs, for the host dbps connects from.
-  const backupGrants: DesiredGrant[] =
+  const backupGrants: DesiredGrant[] = [
     server.driver === 'local'
-      ? [
-          {
-            scope: { level: 'global' },
-            privileges: sortPrivileges(BACKUP_PRIVILEGES),
-            reason: 'mariadb-backup needs these and no data access',
-          },
-        ]
-      : [];
+      ? {
+          scope: { level: 'global' },
+          privileges: sortPrivileges(BACKUP_PRIVILEGES),
+          reason:
+            'mariadb-backup needs RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR; binlog archiving REPLICATION SLAVE',
+        }
+      : {
+          scope: { level: 'global' },
+          privileges: sortPrivileges(ARCHIVE_PRIVILEGES),
+          reason: 'binlog archiving (dbps binlogs pull/follow): the binlog list and stream',
+        },
+  ];
   for (const svc of services) {
     backupGrants.push({
       scope: { level: 'database', database: svc.database },

@@ -26,8 +26,13 @@ export const ROLE_PRIVILEGES: Readonly<Record<AccountRole, readonly string[]>> =
   'outbox-relay': [],
 };
 
-/** Global privileges of the per-server backup account (mariadb-backup needs these and no data access). */
-export const BACKUP_PRIVILEGES = ['RELOAD', 'PROCESS', 'LOCK TABLES', 'BINLOG MONITOR'] as const;
+/**
+ * Global privileges for binlog archiving (`dbps binlogs pull/follow`) on every server: SHOW BINARY LOGS
+ * and SHOW MASTER STATUS (BINLOG MONITOR) and the binlog stream (REPLICATION SLAVE). No table by SQL.
+ */
+export const ARCHIVE_PRIVILEGES = ['BINLOG MONITOR', 'REPLICATION SLAVE'] as const;
+/** Global privileges of the backup account on local servers: mariadb-backup's, and archiving's. */
+export const BACKUP_PRIVILEGES = ['RELOAD', 'PROCESS', 'LOCK TABLES', ...ARCHIVE_PRIVILEGES] as const;
 /** The monitor account reads a few performance_schema tables (fleet/monitor.ts), nothing global. */
 export const MONITOR_SCHEMA = 'performance_schema';
 

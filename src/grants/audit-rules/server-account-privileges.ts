@@ -12,7 +12,7 @@ export const serverAccountPrivileges: AuditRule = {
   id: 'server-account-privileges',
   description: "dbps's backup or monitor account holds more than dbps grants it",
   defaultSeverity: 'error',
-  help: "dbps_backup gets RELOAD, PROCESS, LOCK TABLES and BINLOG MONITOR on *.* on local servers (mariadb-backup needs them), and for logical dumps SELECT, SHOW VIEW, TRIGGER and EVENT on each service database and SELECT on mysql.proc (routine bodies), nothing else; dbps_monitor gets no global privilege and SELECT on six performance_schema summary tables. Any other global privilege, and any privilege on a service's database, table, column or routine, is reported: these accounts' passwords are handed to backup jobs and exporters, and must reach no service's data.",
+  help: "dbps_backup gets RELOAD, PROCESS, LOCK TABLES and BINLOG MONITOR on *.* on local servers (mariadb-backup needs them), BINLOG MONITOR and REPLICATION SLAVE on every server (binlog archiving: SHOW BINARY LOGS and the binlog stream), and for logical dumps SELECT, SHOW VIEW, TRIGGER and EVENT on each service database and SELECT on mysql.proc (routine bodies), nothing else; dbps_monitor gets no global privilege and SELECT on six performance_schema summary tables. Any other global privilege, and any privilege on a service's database, table, column or routine, is reported: these accounts' passwords are handed to backup jobs and exporters, and must reach no service's data.",
   check(ctx) {
     const findings: Finding[] = [];
     const names = ctx.serviceDatabases.map((d) => d.database);

@@ -1,6 +1,7 @@
 // Text for the backup commands: pure functions of their results.
 
 import type { BackupManifest } from '../../backup/manifest.js';
+import type { RestoreWindow } from '../../backup/windows.js';
 import type { BackupResult } from '../../commands/backup.js';
 import type { BackupsResult } from '../../commands/backups.js';
 import type { RestoreResult } from '../../commands/restore.js';
@@ -84,10 +85,10 @@ export function backupsText(r: BackupsResult, p: Paint): string {
           .join(', ');
         return `${s.id.padEnd(20)} ${status} ${mib(s.sizeBytes).padStart(12)}  ${servers}${s.problem ? ` ${s.problem}` : ''}`;
       });
-      return `${[`${'ID'.padEnd(20)} STATUS   ${'SIZE'.padStart(12)}  SERVERS`, ...rows].join('\n')}\n`;
+      return `${[`${'ID'.padEnd(20)} STATUS   ${'SIZE'.padStart(12)}  SERVERS`, ...rows, ...windowLines(r.windows)].join('\n')}\n`;
     }
     case 'show':
-      return manifestText(r.manifest, p);
+      return `${manifestText(r.manifest, p)}${windowLines(r.windows).join('\n')}\n`;
     case 'verify': {
       const lines = r.manifest.servers
         .filter((e) => e.verify)
@@ -112,10 +113,32 @@ export function backupsText(r: BackupsResult, p: Paint): string {
             `${r.dryRun ? 'would remove' : 'removed'} ${r.abandoned.length} half-written set(s) of killed backups: ${r.abandoned.join(', ')}`,
           ]
         : [];
-      return `${[head, ...tmp, ...why].join('\n')}\n`;
+      const binlogs = r.binlogsRemoved.length
+        ? [
+            `${r.dryRun ? 'would remove' : 'removed'} ${r.binlogsRemoved.length} archived binlog file(s) no kept set can replay`,
+          ]
+        : [];
+      return `${[head, ...tmp, ...binlogs, ...why].join('\n')}\n`;
     }
   }
 }
+
+/** "restore windows" lines: each server's newest window, and how many older ones it has. */
+function windowLines(windows: RestoreWindow[]): string[] {
+  if (windows.length === 0) return [];
+  const servers = [...new Set(windows.map((w) => w.server))];
+  const width = Math.min(24, Math.max(...servers.map((s) => s.length)));
+  const lines = ['', 'restore windows (from the sets and the archived binlogs; `restore --to-time` inside one):'];
+  for (const server of servers) {
+    const mine = windows.filter((w) => w.server === server);
+    const w = mine[mine.length - 1]!;
+    const older = mine.length > 1 ? ` (and ${mine.length - 1} older window${mine.length > 2 ? 's' : ''})` : '';
+    lines.push(`  ${server.padEnd(width)}  ${stamp(w.from)} → ${stamp(w.until)}${older}`);
+  }
+  return lines;
+}
+
+const stamp = (iso: string) => iso.replace(/\.\d+Z$/, 'Z');
 
 /** Text of `dbps restore`. */
 export function restoreText(r: RestoreResult, p: Paint): string {

@@ -13,7 +13,11 @@ function split(text: string) {
   for (const line of text.split('\n')) {
     const part = r.route(line);
     const db = r.database ?? '(header)';
-    ((parts[db] ??= {})[part] ??= []).push(line);
+    const byPart = parts[db] ?? {};
+    parts[db] = byPart;
+    const lines = byPart[part] ?? [];
+    byPart[part] = lines;
+    lines.push(line);
   }
   return { parts, completed: r.completed };
 }

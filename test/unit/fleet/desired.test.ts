@@ -112,7 +112,7 @@ describe('service roles', () => {
 });
 
 describe('accounts dbps manages on every server', () => {
-  it('a backup account: mariadb-backup globals on local servers, the dump grants on each service database, mysql.proc', () => {
+  it('a backup account: mariadb-backup and archiving globals on local servers, the dump grants on each service database, mysql.proc', () => {
     for (const d of byServer.values()) {
       const server = fleet.servers.find((s) => s.name === d.server)!;
       const dbs = fleet.services.filter((s) => s.server === server.name).map((s) => s.database);
@@ -124,7 +124,7 @@ describe('accounts dbps manages on every server', () => {
         grants: [
           {
             scope: { level: 'global' },
-            privileges: ['BINLOG MONITOR', 'LOCK TABLES', 'PROCESS', 'RELOAD'],
+            privileges: ['BINLOG MONITOR', 'LOCK TABLES', 'PROCESS', 'RELOAD', 'REPLICATION SLAVE'],
             reason: expect.any(String),
           },
           ...dbs.map((database) => ({
@@ -142,7 +142,7 @@ describe('accounts dbps manages on every server', () => {
     }
   });
 
-  it("an external server's backup account is for the host dbps connects from (backupHost, else accountHost), with no global privilege", () => {
+  it("an external server's backup account is for the host dbps connects from (backupHost, else accountHost), with archiving's globals only", () => {
     const ext = fleetFromText(
       `version: 1
 fleet: t
@@ -160,8 +160,10 @@ services:
     expect(account(a!, 'dbps_backup').host).toBe('10.9.0.1');
     expect(account(b!, 'dbps_backup').host).toBe('10.1.%');
     for (const d of [a!, b!]) {
-      expect(account(d, 'dbps_backup').grants.some((g) => g.scope.level === 'global')).toBe(false);
-      expect(account(d, 'dbps_backup').grants.map((g) => g.scope.level)).toEqual(['database', 'table']);
+      // The binlog list and stream for `dbps binlogs pull/follow`; none of mariadb-backup's file-copy globals.
+      const global = account(d, 'dbps_backup').grants.filter((g) => g.scope.level === 'global');
+      expect(global.map((g) => g.privileges)).toEqual([['BINLOG MONITOR', 'REPLICATION SLAVE']]);
+      expect(account(d, 'dbps_backup').grants.map((g) => g.scope.level)).toEqual(['global', 'database', 'table']);
     }
   });
 

@@ -58,9 +58,10 @@ describe("dbps's admin account privileges", () => {
     expect(needed).toEqual(
       expect.arrayContaining(['SELECT', 'CREATE', 'CREATE USER', 'ALTER', 'SHOW VIEW', 'TRIGGER', 'EVENT']),
     );
-    // An external server's dbps_backup dumps over the network: mariadb-backup's file-copy privileges are not granted there.
+    // An external server's dbps_backup dumps and archives binlogs over the network: mariadb-backup's
+    // file-copy privileges are not granted there, the binlog list and stream are.
     expect(needed).not.toContain('RELOAD');
-    expect(needed).not.toContain('BINLOG MONITOR');
+    expect(needed).toEqual(expect.arrayContaining(['BINLOG MONITOR', 'REPLICATION SLAVE']));
     expect(needed.at(-1)).toBe('GRANT OPTION');
     expect(needed).not.toContain('ALL PRIVILEGES');
     expect(adminPrivilegesNeeded(DESIRED, true)).toContain('DROP');
