@@ -293,12 +293,12 @@ export function goesBackText(servers: readonly FleetServer[], named: readonly st
   const text =
     all.length === 1
       ? `Service ${all[0]} goes back to the set.`
-      : `These ${all.length} services go back to the set: ${someNames(all, 8)}.`;
+      : `These ${all.length} services go back to the set: ${someNames(all, 3)}.`;
   const namedSet = new Set(named);
   const extra = named.length ? all.filter((s) => !namedSet.has(s)) : [];
   if (extra.length === 0) return text;
   const one = named.filter((n) => all.includes(n));
-  return `${text} Not only ${someNames(one.length ? one : named)}: ${someNames(extra)} share${extra.length === 1 ? 's' : ''} the server and go${extra.length === 1 ? 'es' : ''} back too (\`--database\` restores one service's database alone).`;
+  return `${text} Not only ${someNames(one.length ? one : named, 3)}: ${someNames(extra, 3)} share${extra.length === 1 ? 's' : ''} the server and go${extra.length === 1 ? 'es' : ''} back too (\`--database\` restores one service's database alone).`;
 }
 
 /** `--database`: each named service's database alone, from its server's backup in the set. */
