@@ -27,7 +27,14 @@ import {
 import { type BinlogScan, scanBinlog } from './binlog-events.js';
 import { splitBinlogName } from './binlog-info.js';
 import { newHistoryId } from './manifest.js';
-import { type Credentials, defaultsFileText, lastErrorLine, toolEnv, writeDefaultsFile } from './proc.js';
+import {
+  type Credentials,
+  connectorOptions,
+  defaultsFileText,
+  lastErrorLine,
+  toolEnv,
+  writeDefaultsFile,
+} from './proc.js';
 
 export interface BinlogSource {
   server: string;
@@ -225,7 +232,7 @@ async function streamInto(
   const scans = new Map<string, BinlogScan>();
   const { createConnection } = await import('mariadb');
   const status = await createConnection({
-    ...connectionOf(src.credentials),
+    ...(await connectorOptions(src.server, src.credentials)),
     connectTimeout: 10_000,
     socketTimeout: 30_000,
   }).catch(() => undefined);
@@ -393,7 +400,11 @@ async function serverLogs(src: BinlogSource): Promise<ServerLog[]> {
   const { createConnection } = await import('mariadb');
   let c: import('mariadb').Connection;
   try {
-    c = await createConnection({ ...connectionOf(src.credentials), connectTimeout: 10_000, socketTimeout: 30_000 });
+    c = await createConnection({
+      ...(await connectorOptions(src.server, src.credentials)),
+      connectTimeout: 10_000,
+      socketTimeout: 30_000,
+    });
   } catch (e) {
     const err = e as { errno?: number; message: string };
     throw new OperationalError(
@@ -421,14 +432,6 @@ async function serverLogs(src: BinlogSource): Promise<ServerLog[]> {
   } finally {
     await c.end().catch(() => c.destroy());
   }
-}
-
-function connectionOf(c: Credentials) {
-  return {
-    user: c.user,
-    ...(c.password !== undefined ? { password: c.password } : {}),
-    ...(c.socket ? { socketPath: c.socket } : { host: c.host ?? '127.0.0.1', port: c.port ?? 3306 }),
-  };
 }
 
 // A server id for the dump connection, far above any real replica's (the server drops an older dump

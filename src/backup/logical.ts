@@ -19,7 +19,7 @@ import { type ArchiveReplayOptions, planArchiveReplay, replayArchivedBinlogs } f
 import { type DumpPosition, DumpRouter, LineSplitter, parseDumpPosition } from './dump-text.js';
 import { sha256File } from './files.js';
 import type { ServerBackup } from './manifest.js';
-import { type Credentials, lastErrorLine, toolEnv, writeDefaultsFile } from './proc.js';
+import { type Credentials, connectorOptions, lastErrorLine, toolEnv, writeDefaultsFile } from './proc.js';
 
 /** One server to dump: where it answers, as which account, and which databases are its services'. */
 export interface LogicalTarget {
@@ -99,14 +99,7 @@ async function gtidAt(t: LogicalTarget, p: DumpPosition): Promise<string | undef
 
 async function connectAs(t: LogicalTarget): Promise<import('mariadb').Connection> {
   const { createConnection } = await import('mariadb');
-  return createConnection({
-    ...(t.credentials.socket
-      ? { socketPath: t.credentials.socket }
-      : { host: t.credentials.host!, port: t.credentials.port ?? 3306 }),
-    user: t.credentials.user,
-    ...(t.credentials.password !== undefined ? { password: t.credentials.password } : {}),
-    connectTimeout: 5000,
-  });
+  return createConnection({ ...(await connectorOptions(t.server, t.credentials)), connectTimeout: 5000 });
 }
 
 /** Server version and whether it writes a binlog, asked as the backup account before the dump. */
@@ -115,14 +108,7 @@ export async function logicalPreflight(t: LogicalTarget): Promise<{ version: str
   let c: import('mariadb').Connection;
   const where = t.credentials.socket ?? `${t.credentials.host}:${t.credentials.port ?? 3306}`;
   try {
-    c = await createConnection({
-      ...(t.credentials.socket
-        ? { socketPath: t.credentials.socket }
-        : { host: t.credentials.host!, port: t.credentials.port ?? 3306 }),
-      user: t.credentials.user,
-      ...(t.credentials.password !== undefined ? { password: t.credentials.password } : {}),
-      connectTimeout: 5000,
-    });
+    c = await createConnection({ ...(await connectorOptions(t.server, t.credentials)), connectTimeout: 5000 });
   } catch (e) {
     const text = (e as { sqlMessage?: string }).sqlMessage ?? (e as { code?: string }).code ?? (e as Error).message;
     throw new OperationalError(`server "${t.server}" is not reachable as ${t.credentials.user} at ${where} (${text})`, {
@@ -159,7 +145,11 @@ export async function dumpServer(
       ...(t.credentials.password !== undefined ? { password: t.credentials.password } : {}),
       ...(t.credentials.socket
         ? { socket: t.credentials.socket }
-        : { host: t.credentials.host!, port: t.credentials.port ?? 3306 }),
+        : {
+            host: t.credentials.host!,
+            port: t.credentials.port ?? 3306,
+            ...(t.credentials.tls ? { tls: t.credentials.tls } : {}),
+          }),
     }),
   );
   const hash = createHash('sha256');
@@ -266,7 +256,9 @@ function credentialsOf(t: AdminTarget): Credentials {
   return {
     user: t.user,
     ...(t.password !== undefined ? { password: t.password } : {}),
-    ...(t.socketPath ? { socket: t.socketPath } : { host: t.host ?? '127.0.0.1', port: t.port ?? 3306 }),
+    ...(t.socketPath
+      ? { socket: t.socketPath }
+      : { host: t.host ?? '127.0.0.1', port: t.port ?? 3306, ...(t.tls ? { tls: t.tls } : {}) }),
   };
 }
 
@@ -279,7 +271,9 @@ function adminOptionText(a: AdminTarget): string {
   return clientOptionText({
     user: a.user,
     ...(a.password !== undefined ? { password: a.password } : {}),
-    ...(a.socketPath ? { socket: a.socketPath } : { host: a.host ?? '127.0.0.1', port: a.port ?? 3306 }),
+    ...(a.socketPath
+      ? { socket: a.socketPath }
+      : { host: a.host ?? '127.0.0.1', port: a.port ?? 3306, ...(a.tls ? { tls: a.tls } : {}) }),
   });
 }
 

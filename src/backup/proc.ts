@@ -4,6 +4,7 @@ import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { OperationalError } from '../errors.js';
 import { optionValue, type TempDefaultsFile, writeOptionFile } from '../runtime/client-defaults.js';
 import { diesWithParent, guardedNotFound, trackChild, untrackChild } from '../runtime/run-dir.js';
+import { clientTlsLines, loadConnectorSsl, type TlsTarget } from '../runtime/tls.js';
 
 export { optionValue };
 
@@ -13,6 +14,27 @@ export interface Credentials {
   socket?: string;
   host?: string;
   port?: number;
+  /** TLS of a TCP connection (external servers); never used over a socket. */
+  tls?: TlsTarget;
+}
+
+/**
+ * The mariadb connector's options for these credentials: the socket, or host and port with the
+ * server's TLS mode (the CA read from its file). One place, so every connection of the backup code
+ * is as secure as the admin's.
+ */
+export async function connectorOptions(
+  server: string,
+  creds: Credentials,
+): Promise<{ user: string; password?: string; socketPath?: string; host?: string; port?: number; ssl?: object }> {
+  const base = {
+    user: creds.user,
+    ...(creds.password !== undefined ? { password: creds.password } : {}),
+  };
+  if (creds.socket) return { ...base, socketPath: creds.socket };
+  const host = creds.host ?? '127.0.0.1';
+  const ssl = await loadConnectorSsl(server, creds.tls, host);
+  return { ...base, host, port: creds.port ?? 3306, ...(ssl ? { ssl } : {}) };
 }
 
 /**
@@ -33,6 +55,7 @@ export function defaultsFileText(
     if (creds.socket) lines.push(`socket=${optionValue(creds.socket)}`);
     if (creds.host) lines.push(`host=${optionValue(creds.host)}`);
     if (creds.port) lines.push(`port=${creds.port}`);
+    if (creds.tls && !creds.socket) lines.push(...clientTlsLines(creds.tls, optionValue));
     for (const [k, v] of extra) lines.push(`${k}=${optionValue(v)}`);
   }
   return `${lines.join('\n')}\n`;

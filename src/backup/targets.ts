@@ -7,6 +7,7 @@ import { BACKUP_USER } from '../fleet/roles.js';
 import { interruptedRestoreText } from '../runtime/restore-record.js';
 import { passwordFor, readSecrets } from '../runtime/secrets.js';
 import type { FleetState } from '../runtime/state.js';
+import { serverTls } from '../runtime/tls.js';
 import type { LogicalTarget } from './logical.js';
 import type { RestoreTarget } from './restore.js';
 import type { BackupTarget } from './take.js';
@@ -94,7 +95,13 @@ export async function logicalTargets(
       databases: servicesOn(fleet, server).map((s) => s.database),
       credentials: entry
         ? { user: BACKUP_USER, password, socket: entry.socket }
-        : { user: BACKUP_USER, password, host: server.host!, port: server.port ?? 3306 },
+        : {
+            user: BACKUP_USER,
+            password,
+            host: server.host!,
+            port: server.port ?? 3306,
+            tls: serverTls(fleet.file, server, stateDir),
+          },
       ...(entry?.history ? { history: entry.history } : {}),
     };
   });

@@ -11,6 +11,7 @@ import { BACKUP_USER } from '../fleet/roles.js';
 import { selectServers } from '../fleet/select.js';
 import { passwordFor, readSecrets } from '../runtime/secrets.js';
 import { type FleetState, readState, updateState } from '../runtime/state.js';
+import { serverTls } from '../runtime/tls.js';
 import { requireDirPath } from '../util/dir-arg.js';
 
 export interface BinlogsOptions {
@@ -34,6 +35,7 @@ export async function binlogSources(
   servers: FleetServer[],
   stateDir: string,
   env: NodeJS.ProcessEnv,
+  fleetFile: string,
 ): Promise<BinlogSource[]> {
   let state: FleetState = await readState(stateDir);
   // Local servers tag archived binlogs with the history state.json records (it changes at a restore).
@@ -56,7 +58,13 @@ export async function binlogSources(
     if (server.driver === 'external') {
       return {
         server: server.name,
-        credentials: { user: BACKUP_USER, password, host: server.host!, port: server.port ?? 3306 },
+        credentials: {
+          user: BACKUP_USER,
+          password,
+          host: server.host!,
+          port: server.port ?? 3306,
+          tls: serverTls(fleetFile, server, stateDir),
+        },
       };
     }
     const entry = state.servers[server.name];
@@ -79,7 +87,7 @@ async function prepare(opts: BinlogsOptions) {
   const selected = selectServers(fleet, opts.services);
   const root = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
   await requireDirPath('--dest', root);
-  return { root, sources: await binlogSources(selected, opts.stateDir, env) };
+  return { root, sources: await binlogSources(selected, opts.stateDir, env, fleet.file) };
 }
 
 /** One pull of every selected server at once; a server that fails is reported while the others finish. */

@@ -14,11 +14,13 @@ import { BIN } from '../helpers/dbps-cli.js';
 import { canCreateHosts, createHosts, type HostNetwork } from '../helpers/hosts.js';
 import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
 import { mariadbProgram } from '../helpers/mariadb-server.js';
+import { createTestPki, hostTlsArgs, type TestPki } from '../helpers/test-pki.js';
 
 const run = promisify(execFile);
 const ADMIN_ENV = 'ARCHIVE_EXT_ADMIN_PWD';
 
 let net: HostNetwork;
+let pki: TestPki;
 let fleet: LocalFleet;
 let env: NodeJS.ProcessEnv;
 
@@ -84,13 +86,16 @@ const skip = !canCreateHosts();
 
 describe.skipIf(skip)('binlog archive (local and external servers)', () => {
   beforeAll(async () => {
-    net = await createHosts(1, { args: () => ['--log-bin=ext-bin', '--binlog-format=ROW'] });
+    // The host presents a certificate of a test CA: mariadb-binlog and mariadb-dump reach it over verified TLS.
+    pki = createTestPki();
+    const tlsArgs = hostTlsArgs(pki);
+    net = await createHosts(1, { args: (i, h) => [...tlsArgs(i, h), '--log-bin=ext-bin', '--binlog-format=ROW'] });
     const host = net.hosts[0]!;
     fleet = await createFleet(`version: 1
 fleet: archive
 defaults: { basePort: ${randomBasePort()} }
 servers:
-  ext0: { driver: external, host: ${host.address}, port: 3306, backupHost: "${net.hostPattern}", admin: { user: ${host.admin.user}, passwordEnv: ${ADMIN_ENV} } }
+  ext0: { driver: external, host: ${host.address}, port: 3306, backupHost: "${net.hostPattern}", tls: { ca: "${pki.ca()}" }, admin: { user: ${host.admin.user}, passwordEnv: ${ADMIN_ENV} } }
 services:
   orders: { memory: 256M }
   billing: { server: ext0 }
@@ -109,6 +114,7 @@ services:
   afterAll(async () => {
     await destroyAllFleets();
     await net?.destroy();
+    pki?.remove();
   });
 
   it('pull archives every server over the network, and a second pull changes nothing', async () => {
@@ -334,7 +340,13 @@ services:
       from: { file: pos[1]!, position: Number(pos[2]) },
       pointAt,
       toTime: between,
-      target: { user: host.admin.user, password: host.admin.password, host: host.address, port: 3306 },
+      target: {
+        user: host.admin.user,
+        password: host.admin.password,
+        host: host.address,
+        port: 3306,
+        tls: { mode: 'verify-full', caFile: pki.ca() },
+      },
       databases: { billing: 'billing_r' },
     });
     // The replay was not logged again on the server: its GTID position is where the test's own writes left it.

@@ -164,7 +164,7 @@ export function restoreText(r: RestoreResult, p: Paint): string {
     lines.push(`  ${p.ok('ok')} ${s.server}: previous datadir kept at ${s.movedAside}`);
     if (s.services?.length)
       lines.push(
-        `     back to the set: ${someNames(s.services, 8)} (${s.services.length} service${s.services.length === 1 ? '' : 's'})`,
+        `     back to the set: ${someNames(s.services, 3)} (${s.services.length} service${s.services.length === 1 ? '' : 's'})`,
       );
     if (s.replay) lines.push(`     replayed ${s.replay.from} → ${s.replay.until} from ${s.replay.files.join(', ')}`);
     if (s.gtid) lines.push(`     gtid_binlog_pos ${s.gtid}`);
