@@ -250,7 +250,7 @@ export async function readObjects(
 }
 
 const FOREIGN_KEYS_SQL =
-  'SELECT CONSTRAINT_SCHEMA AS db, TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, UNIQUE_CONSTRAINT_SCHEMA AS refDb, REFERENCED_TABLE_NAME AS refTable FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE UNIQUE_CONSTRAINT_SCHEMA <> CONSTRAINT_SCHEMA';
+  'SELECT CONSTRAINT_SCHEMA AS db, TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, UNIQUE_CONSTRAINT_SCHEMA AS refDb, REFERENCED_TABLE_NAME AS refTable FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE BINARY UNIQUE_CONSTRAINT_SCHEMA <> BINARY CONSTRAINT_SCHEMA';
 
 // InnoDB's own foreign-key dictionary, names as `db/table` in the server's file-name encoding (which
 // maps each name to one spelling, so equal prefixes are equal databases; compared as bytes, as the
