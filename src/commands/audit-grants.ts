@@ -12,6 +12,8 @@ import {
   type FailOn,
   type Finding,
   findingsForServices,
+  type PrecomputedAudit,
+  precomputeAudit,
   ruleCatalog,
   type SeverityOverride,
   summarize,
@@ -100,7 +102,7 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
   }
 
   const timeoutMs = opts.timeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS;
-  const entries: (CatalogDumpEntry | ServerFailure)[] = opts.fromDump
+  const entries: (LiveEntry | ServerFailure)[] = opts.fromDump
     ? await entriesFromDump(opts.fromDump, fleet, servers)
     : await Promise.all(servers.map((s) => readServer(fleet, s, opts.stateDir, timeoutMs)));
 
@@ -120,7 +122,9 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
       });
       return;
     }
-    readable.push(entry);
+    // The dump keeps what was read, never the work done on it.
+    const { precomputed, ...read } = entry;
+    readable.push(read);
     statuses.push({
       server: server.name,
       label: serverLabel(server),
@@ -132,6 +136,7 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
         adminAccounts: entry.adminAccounts ?? [],
         adminUsers: entry.adminUsers ?? [],
         severity: opts.severity,
+        ...(precomputed ? { precomputed } : {}),
       }),
     );
   });
@@ -184,6 +189,9 @@ function selectedServices(fleet: Fleet, names: string[]): string[] | undefined {
   return fleet.services.map((s) => s.name).filter((s) => out.has(s));
 }
 
+/** A catalog read from a live server, with the audit work already done while the server answered. */
+type LiveEntry = CatalogDumpEntry & { precomputed?: PrecomputedAudit };
+
 interface ServerFailure {
   server: string;
   reason: NonNullable<ServerAuditStatus['reason']>;
@@ -200,11 +208,11 @@ async function readServer(
   server: FleetServer,
   stateDir: string,
   timeoutMs: number,
-): Promise<CatalogDumpEntry | ServerFailure> {
+): Promise<LiveEntry | ServerFailure> {
   let session: { close(): Promise<void>; connection: { destroy(): void } } | undefined;
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
-  const work = (async (): Promise<CatalogDumpEntry> => {
+  const work = (async (): Promise<LiveEntry> => {
     // Loaded here so that --from-dump never loads the connector.
     const [{ openAdmin }, { readCatalog, readObjects }] = await Promise.all([
       import('../runtime/admin.js'),
@@ -217,16 +225,21 @@ async function readServer(
     }
     session = opened;
     const query = opened.query.bind(opened);
-    const [grants, objects, me] = await Promise.all([
-      readCatalog(query, server.name),
-      readObjects(query),
-      query<{ me: string }>('SELECT CURRENT_USER() AS me'),
-    ]);
+    // All sent at once (pipelined); the privilege tables answer first, and the desired state and
+    // effective privileges are worked out while the server still reads the objects (its slowest part).
+    const grantsRead = readCatalog(query, server.name);
+    const objectsRead = readObjects(query);
+    const meRead = query<{ me: string }>('SELECT CURRENT_USER() AS me');
+    objectsRead.catch(() => undefined); // awaited below, after the grants
+    meRead.catch(() => undefined);
+    const grants = await grantsRead;
+    const precomputed = precomputeAudit(fleet, server, grants);
+    const [objects, me] = await Promise.all([objectsRead, meRead]);
     const catalog = { ...grants, ...objects };
     // The account dbps itself logs in with (the configured external admin, or the socket admin of
     // `dbps up`), exactly as the server matched it: internal, whatever the OS user running dbps.
     const admin = splitAccount(String(me[0]?.me ?? ''));
-    return { server: server.name, adminAccounts: admin ? [admin] : [], catalog };
+    return { server: server.name, adminAccounts: admin ? [admin] : [], catalog, precomputed };
   })();
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
