@@ -146,10 +146,13 @@ const BINLOGS_DIR = 'binlogs';
 /** Runs the whole set; never throws for one server's failure (that entry is `failed`), only for set-wide problems. */
 export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest: BackupManifest; dir: string }> {
   const now = opts.now ?? (() => new Date());
-  const toolVersion = await mariadbBackupVersion();
+  // The tool's version is asked while the servers are (one child process, one connect each, all at once).
+  const toolVersionAsked = mariadbBackupVersion();
+  toolVersionAsked.catch(() => undefined); // awaited in preflightAll
   // Every server is asked before anything is copied: a version mismatch stops the set before a byte is
   // written, and the copies below start together instead of each after its own connect.
-  const preflight = await preflightAll(opts.targets, toolVersion);
+  const preflight = await preflightAll(opts.targets, toolVersionAsked);
+  const toolVersion = await toolVersionAsked;
   await mkdir(opts.dest, { recursive: true, mode: 0o700 });
   // Half-written sets of backups that were killed hold space and are never listed: remove them first.
   for (const dir of await abandonedTempSets(opts.dest, ownerTextAlive)) await rm(dir, { recursive: true, force: true });
@@ -294,7 +297,7 @@ export function versionMismatchError(
 }
 
 /** Version of every server, asked all at once; an unreachable server becomes a reason, a version mismatch an error. */
-async function preflightAll(targets: BackupTarget[], toolVersion: string): Promise<Preflight[]> {
+async function preflightAll(targets: BackupTarget[], toolVersionAsked: Promise<string>): Promise<Preflight[]> {
   const stopped = new Set<number>();
   const asked = await Promise.all(
     targets.map((t, i) =>
@@ -320,7 +323,7 @@ async function preflightAll(targets: BackupTarget[], toolVersion: string): Promi
   const mismatch = versionMismatchError(
     targets.map((t) => t.server),
     preflight,
-    toolVersion,
+    await toolVersionAsked,
   );
   if (mismatch) throw mismatch;
   return preflight;
