@@ -209,7 +209,8 @@ async function readServer(
   stateDir: string,
   timeoutMs: number,
 ): Promise<LiveEntry | ServerFailure> {
-  let session: { close(): Promise<void>; connection: { destroy(): void } } | undefined;
+  type Session = { close(): Promise<void>; connection: { destroy(): void } };
+  let sessions: Session[] = [];
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
   const work = (async (): Promise<LiveEntry> => {
@@ -218,17 +219,28 @@ async function readServer(
       import('../runtime/admin.js'),
       import('../grants/catalog.js'),
     ]);
-    const opened = await openAdmin(fleet, server, stateDir);
-    if (timedOut) {
-      opened.connection.destroy();
+    // Two sessions: the server reads the objects (information_schema, its slowest part) on one
+    // thread while another reads the privilege tables. The second is only a speed-up: an admin
+    // allowed one connection (MAX_USER_CONNECTIONS 1) reads everything on the first.
+    const [first, second] = await Promise.allSettled([
+      openAdmin(fleet, server, stateDir),
+      openAdmin(fleet, server, stateDir),
+    ]);
+    // Either one may be the one refused: the server takes them in whichever order they arrive.
+    const opened = [first, second].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (timedOut || opened.length === 0) {
+      for (const o of opened) o.connection.destroy();
+      if (first.status === 'rejected') throw first.reason;
       throw new Error('timed out');
     }
-    session = opened;
-    const query = opened.query.bind(opened);
+    sessions = opened;
+    const main = opened[0]!;
+    const other = opened[1] ?? main;
+    const query = main.query.bind(main);
     // All sent at once (pipelined); the privilege tables answer first, and the desired state and
-    // effective privileges are worked out while the server still reads the objects (its slowest part).
+    // effective privileges are worked out while the server still reads the objects.
     const grantsRead = readCatalog(query, server.name);
-    const objectsRead = readObjects(query);
+    const objectsRead = readObjects(other.query.bind(other));
     const meRead = query<{ me: string }>('SELECT CURRENT_USER() AS me');
     objectsRead.catch(() => undefined); // awaited below, after the grants
     meRead.catch(() => undefined);
@@ -244,7 +256,7 @@ async function readServer(
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       timedOut = true;
-      session?.connection.destroy();
+      for (const o of sessions) o.connection.destroy();
       reject(new Error('timed out'));
     }, timeoutMs);
   });
@@ -255,7 +267,7 @@ async function readServer(
     return serverFailure(server, e, timedOut, timeoutMs);
   } finally {
     clearTimeout(timer);
-    if (!timedOut) await session?.close();
+    if (!timedOut) await Promise.all(sessions.map((o) => o.close()));
   }
 }
 
