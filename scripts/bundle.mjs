@@ -6,6 +6,25 @@ import { build } from 'esbuild';
 import { copyFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// iconv-lite's CJK code tables (400 KB of JSON) are required only when a connection uses such a
+// character set, which dbps's never do (utf8mb4). Bundled, every start-up would still parse them; kept
+// out, they load from the connector's own iconv-lite on first use, exactly as without the bundle.
+const lazyIconvTables = {
+  name: 'lazy-iconv-tables',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/tables\/[a-z0-9-]+\.json$/ }, (args) =>
+      /[\\/]iconv-lite[\\/]encodings$/.test(args.resolveDir)
+        ? { path: args.path.slice('./tables/'.length), namespace: 'iconv-table' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'iconv-table' }, (args) => ({
+      contents: `const { createRequire } = require('node:module');
+module.exports = createRequire(require.resolve('mariadb'))(${JSON.stringify(`iconv-lite/encodings/tables/${args.path}`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bundle`;
 rmSync(outdir, { recursive: true, force: true });
@@ -20,6 +39,7 @@ await build({
   // CommonJS dependencies (mariadb, ajv's runtime) call require() for Node's own modules.
   banner: { js: "import { createRequire as __dbpsRequire } from 'node:module'; const require = __dbpsRequire(import.meta.url);" },
   logLevel: 'warning',
+  plugins: [lazyIconvTables],
 });
 // The precompiled services.yaml validator is imported by a computed path (from source it does not
 // exist and the schema is compiled instead), so the bundler leaves it out: put it beside the chunks.

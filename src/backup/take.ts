@@ -155,11 +155,14 @@ const BINLOGS_DIR = 'binlogs';
 export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest: BackupManifest; dir: string }> {
   const now = opts.now ?? (() => new Date());
   const logical = opts.logical ?? [];
-  // mariadb-backup is asked only when some server is copied physically (an external-only fleet has none).
-  const toolVersion = opts.targets.length ? await mariadbBackupVersion() : '';
+  // mariadb-backup is asked only when some server is copied physically (an external-only fleet has none),
+  // while the servers are (one child process, one connect each, all at once).
+  const toolVersionAsked = opts.targets.length ? mariadbBackupVersion() : Promise.resolve('');
+  toolVersionAsked.catch(() => undefined); // awaited in preflightAll
   // Every server is asked before anything is copied: a version mismatch stops the set before a byte is
   // written, and the copies below start together instead of each after its own connect.
-  const preflight = await preflightAll(opts.targets, toolVersion);
+  const preflight = await preflightAll(opts.targets, toolVersionAsked);
+  const toolVersion = await toolVersionAsked;
   await mkdir(opts.dest, { recursive: true, mode: 0o700 });
   // Half-written sets of backups that were killed hold space and are never listed: remove them first.
   for (const dir of await abandonedTempSets(opts.dest, ownerTextAlive)) await rm(dir, { recursive: true, force: true });
@@ -328,7 +331,7 @@ export function versionMismatchError(
 }
 
 /** Version of every server, asked all at once; an unreachable server becomes a reason, a version mismatch an error. */
-async function preflightAll(targets: BackupTarget[], toolVersion: string): Promise<Preflight[]> {
+async function preflightAll(targets: BackupTarget[], toolVersionAsked: Promise<string>): Promise<Preflight[]> {
   const stopped = new Set<number>();
   const asked = await Promise.all(
     targets.map((t, i) =>
@@ -354,7 +357,7 @@ async function preflightAll(targets: BackupTarget[], toolVersion: string): Promi
   const mismatch = versionMismatchError(
     targets.map((t) => t.server),
     preflight,
-    toolVersion,
+    await toolVersionAsked,
   );
   if (mismatch) throw mismatch;
   return preflight;
@@ -469,52 +472,76 @@ async function backupOne(
     entry.binlog = pos.position;
     if (pos.file) entry.binlogInfoFile = pos.file;
     if (pos.position) entry.binlogBase = splitBinlogName(pos.position.file)?.base;
+    // The binlogs are archived while the copy is prepared and hashed: other files, other work (the
+    // FLUSH still comes after the copy, so the file holding its position is closed too). Awaited on
+    // every path below, so nothing of this server runs on after its entry is finished.
+    const binlogs: Promise<ArchivedBinlog[]> = pos.position
+      ? archiveBinlogs(t, setDir, archived, now)
+      : Promise.resolve([]);
+    binlogs.catch(() => undefined); // awaited below; not unhandled while prepare runs
+    const settleBinlogs = async () => {
+      await binlogs.catch(() => undefined);
+      // A failed entry keeps nothing: the binlogs it copied into this (new) set go with it.
+      await rm(path.join(setDir, BINLOGS_DIR, t.server), { recursive: true, force: true }).catch(() => undefined);
+    };
+    let done: ServerBackup;
+    try {
+      done = await prepareAndHash();
+    } catch (e) {
+      await settleBinlogs();
+      throw e;
+    }
+    if (done.status !== 'ok') await settleBinlogs();
+    return done;
 
-    if (opts.prepare) {
-      progress({ phase: 'prepare' });
-      const prepStart = Date.now();
-      const p = await runTool('mariadb-backup', ['--prepare', `--target-dir=${target}`, '--use-memory=128M']);
-      entry.prepareMs = Date.now() - prepStart;
-      if (p.code !== 0) {
-        return finish(
-          'failed',
-          `mariadb-backup --prepare failed: ${isDiskFull(undefined, p.stderrTail) ? 'disk full' : lastErrorLine(p.stderrTail)}`,
-        );
+    async function prepareAndHash(): Promise<ServerBackup> {
+      if (opts.prepare) {
+        progress({ phase: 'prepare' });
+        const prepStart = Date.now();
+        const p = await runTool('mariadb-backup', ['--prepare', `--target-dir=${target}`, '--use-memory=128M']);
+        entry.prepareMs = Date.now() - prepStart;
+        if (p.code !== 0) {
+          return finish(
+            'failed',
+            `mariadb-backup --prepare failed: ${isDiskFull(undefined, p.stderrTail) ? 'disk full' : lastErrorLine(p.stderrTail)}`,
+          );
+        }
+        entry.prepared = true;
       }
-      entry.prepared = true;
-    }
 
-    if (opts.compress === 'zstd') {
-      progress({ phase: 'compress' });
-      const archive = `${target}.tar.zst`;
-      const z = await runTool('sh', [
-        '-c',
-        'tar -C "$1" -cf - "$2" | zstd -q -T0 -o "$3"',
-        'sh',
-        path.dirname(target),
-        path.basename(target),
-        archive,
-      ]);
-      if (z.code !== 0) return finish('failed', `compressing with tar and zstd failed: ${lastErrorLine(z.stderrTail)}`);
-      await rm(target, { recursive: true, force: true });
-      entry.path = `${rel}.tar.zst`;
-      entry.sizeBytes = (await stat(archive)).size;
-      entry.checksum = await sha256File(archive);
-      await writeFile(`${archive}.sha256`, `${entry.checksum}  ${path.basename(archive)}\n`);
-    } else {
-      progress({ phase: 'checksum' });
-      entry.path = rel;
-      entry.sizeBytes = await treeSize(target);
-      const tree = await hashTree(target);
-      entry.checksum = tree.checksum;
-      await writeFile(`${target}.sha256`, tree.lines);
-    }
+      if (opts.compress === 'zstd') {
+        progress({ phase: 'compress' });
+        const archive = `${target}.tar.zst`;
+        const z = await runTool('sh', [
+          '-c',
+          'tar -C "$1" -cf - "$2" | zstd -q -T0 -o "$3"',
+          'sh',
+          path.dirname(target),
+          path.basename(target),
+          archive,
+        ]);
+        if (z.code !== 0)
+          return finish('failed', `compressing with tar and zstd failed: ${lastErrorLine(z.stderrTail)}`);
+        await rm(target, { recursive: true, force: true });
+        entry.path = `${rel}.tar.zst`;
+        entry.sizeBytes = (await stat(archive)).size;
+        entry.checksum = await sha256File(archive);
+        await writeFile(`${archive}.sha256`, `${entry.checksum}  ${path.basename(archive)}\n`);
+      } else {
+        progress({ phase: 'checksum' });
+        entry.path = rel;
+        entry.sizeBytes = await treeSize(target);
+        const tree = await hashTree(target);
+        entry.checksum = tree.checksum;
+        await writeFile(`${target}.sha256`, tree.lines);
+      }
 
-    if (pos.position) {
-      progress({ phase: 'binlogs' });
-      entry.archivedBinlogs = await archiveBinlogs(t, setDir, archived, now);
+      if (pos.position) {
+        progress({ phase: 'binlogs' });
+        entry.archivedBinlogs = await binlogs;
+      }
+      return finish('ok');
     }
-    return finish('ok');
   } catch (e) {
     await rm(target, { recursive: true, force: true }).catch(() => undefined);
     await rm(`${target}.tar.zst`, { force: true }).catch(() => undefined);

@@ -12,6 +12,8 @@ import {
   type FailOn,
   type Finding,
   findingsForServices,
+  type PrecomputedAudit,
+  precomputeAudit,
   ruleCatalog,
   type SeverityOverride,
   summarize,
@@ -101,7 +103,7 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
   }
 
   const timeoutMs = opts.timeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS;
-  const entries: (CatalogDumpEntry | ServerFailure)[] = opts.fromDump
+  const entries: (LiveEntry | ServerFailure)[] = opts.fromDump
     ? await entriesFromDump(opts.fromDump, fleet, servers)
     : await Promise.all(servers.map((s) => readServer(fleet, s, opts.stateDir, timeoutMs)));
 
@@ -123,7 +125,9 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
       });
       return;
     }
-    readable.push(entry);
+    // The dump keeps what was read, never the work done on it.
+    const { precomputed, ...read } = entry;
+    readable.push(read);
     statuses.push({
       server: server.name,
       label: serverLabel(server),
@@ -136,6 +140,7 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
         adminAccounts: entry.adminAccounts ?? [],
         adminUsers: entry.adminUsers ?? [],
         severity: opts.severity,
+        ...(precomputed ? { precomputed } : {}),
       }),
     );
   });
@@ -188,6 +193,9 @@ function selectedServices(fleet: Fleet, names: string[]): string[] | undefined {
   return fleet.services.map((s) => s.name).filter((s) => out.has(s));
 }
 
+/** A catalog read from a live server, with the audit work already done while the server answered. */
+type LiveEntry = CatalogDumpEntry & { precomputed?: PrecomputedAudit };
+
 interface ServerFailure {
   server: string;
   reason: NonNullable<ServerAuditStatus['reason']>;
@@ -204,38 +212,55 @@ async function readServer(
   server: FleetServer,
   stateDir: string,
   timeoutMs: number,
-): Promise<CatalogDumpEntry | ServerFailure> {
-  let session: { close(): Promise<void>; connection: { destroy(): void } } | undefined;
+): Promise<LiveEntry | ServerFailure> {
+  type Session = { close(): Promise<void>; connection: { destroy(): void } };
+  let sessions: Session[] = [];
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
-  const work = (async (): Promise<CatalogDumpEntry> => {
+  const work = (async (): Promise<LiveEntry> => {
     // Loaded here so that --from-dump never loads the connector.
     const [{ openAdmin }, { readCatalog, readObjects }] = await Promise.all([
       import('../runtime/admin.js'),
       import('../grants/catalog.js'),
     ]);
-    const opened = await openAdmin(fleet, server, stateDir);
-    if (timedOut) {
-      opened.connection.destroy();
+    // Two sessions: the server reads the objects (information_schema, its slowest part) on one
+    // thread while another reads the privilege tables. The second is only a speed-up: an admin
+    // allowed one connection (MAX_USER_CONNECTIONS 1) reads everything on the first.
+    const [first, second] = await Promise.allSettled([
+      openAdmin(fleet, server, stateDir),
+      openAdmin(fleet, server, stateDir),
+    ]);
+    // Either one may be the one refused: the server takes them in whichever order they arrive.
+    const opened = [first, second].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (timedOut || opened.length === 0) {
+      for (const o of opened) o.connection.destroy();
+      if (first.status === 'rejected') throw first.reason;
       throw new Error('timed out');
     }
-    session = opened;
-    const query = opened.query.bind(opened);
-    const [grants, objects, me] = await Promise.all([
-      readCatalog(query, server.name),
-      readObjects(query),
-      query<{ me: string }>('SELECT CURRENT_USER() AS me'),
-    ]);
+    sessions = opened;
+    const main = opened[0]!;
+    const other = opened[1] ?? main;
+    const query = main.query.bind(main);
+    // All sent at once (pipelined); the privilege tables answer first, and the desired state and
+    // effective privileges are worked out while the server still reads the objects.
+    const grantsRead = readCatalog(query, server.name);
+    const objectsRead = readObjects(other.query.bind(other));
+    const meRead = query<{ me: string }>('SELECT CURRENT_USER() AS me');
+    objectsRead.catch(() => undefined); // awaited below, after the grants
+    meRead.catch(() => undefined);
+    const grants = await grantsRead;
+    const precomputed = precomputeAudit(fleet, server, grants);
+    const [objects, me] = await Promise.all([objectsRead, meRead]);
     const catalog = { ...grants, ...objects };
     // The account dbps itself logs in with (the configured external admin, or the socket admin of
     // `dbps up`), exactly as the server matched it: internal, whatever the OS user running dbps.
     const admin = splitAccount(String(me[0]?.me ?? ''));
-    return { server: server.name, adminAccounts: admin ? [admin] : [], catalog };
+    return { server: server.name, adminAccounts: admin ? [admin] : [], catalog, precomputed };
   })();
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       timedOut = true;
-      session?.connection.destroy();
+      for (const o of sessions) o.connection.destroy();
       reject(new Error('timed out'));
     }, timeoutMs);
   });
@@ -246,7 +271,7 @@ async function readServer(
     return serverFailure(server, e, timedOut, timeoutMs);
   } finally {
     clearTimeout(timer);
-    if (!timedOut) await session?.close();
+    if (!timedOut) await Promise.all(sessions.map((o) => o.close()));
   }
 }
 

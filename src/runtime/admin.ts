@@ -98,6 +98,11 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
       user: target.user,
       ...(target.password !== undefined ? { password: target.password } : {}),
       connectTimeout: target.connectTimeout ?? 5000,
+      // utf8mb4 named in the handshake itself (collation id 224 fits its one byte): the connector then
+      // sends no `SET NAMES` after login, which it otherwise does on a server whose default character
+      // set is not utf8mb4, one more round trip per connection. The session gets what dbps's own
+      // servers give it today; collation-sensitive queries name their collation (PASSWORD_MISMATCH_SQL).
+      collation: 'UTF8MB4_UNICODE_CI',
       multipleStatements: false,
       bigIntAsNumber: true,
       insertIdAsNumber: true,

@@ -17,37 +17,52 @@ export async function readHealth(session: AdminSession, fleet: Fleet, server: Fl
   const services = servicesOn(fleet, server);
   const databases = services.map((s) => s.database);
   const marks = databases.map(() => '?').join(', ');
-  // Every query is sent at once: the connector pipelines them, so a server costs one round trip
-  // after connecting however far away it is.
-  const [versionRows, statusRows, schemaRows, processRows] = await Promise.all([
-    session.query<{ v: string }>('SELECT VERSION() AS v'),
-    session.query<{ Variable_name: string; Value: string }>(
-      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime', 'Threads_connected', 'Innodb_buffer_pool_reads')",
-    ),
-    databases.length
-      ? session.query<{ name: string }>(
-          `SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${marks})`,
-          databases,
-        )
-      : Promise.resolve([]),
-    // Our own admin connection has no default database, so it never counts towards a service.
-    databases.length
-      ? session.query<{ db: string; threads: number; active: number }>(
-          `SELECT DB AS db, COUNT(*) AS threads,
-              SUM(COMMAND NOT IN ('Sleep', 'Daemon', 'Binlog Dump', 'Binlog Dump GTID') AND ID <> CONNECTION_ID()) AS active
-         FROM information_schema.PROCESSLIST WHERE DB IN (${marks}) GROUP BY DB`,
-          databases,
-        )
-      : Promise.resolve([]),
+  // One statement, one round trip after connecting however far away the server is, and one
+  // question in the server's counters (a test counts them): scalar subqueries for the status
+  // figures, and the per-database rows folded into JSON arrays.
+  const none = 'JSON_ARRAY()';
+  const [row] = await session.query<{
+    v: string;
+    uptime: string | null;
+    threads: string | null;
+    pool_reads: string | null;
+    db_names: string | null;
+    db_threads: string | null;
+  }>(
+    // The arrays are GROUP_CONCAT underneath: lifted past group_concat_max_len for this statement
+    // only, so 10,000 long database names are never cut short.
+    `SET STATEMENT group_concat_max_len = 4294967295 FOR SELECT VERSION() AS v,
+       (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME') AS uptime,
+       (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED') AS threads,
+       (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_READS') AS pool_reads,
+       ${
+         databases.length
+           ? `(SELECT JSON_ARRAYAGG(SCHEMA_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${marks}))`
+           : none
+       } AS db_names,
+       ${
+         // Our own admin connection has no default database, so it never counts towards a service.
+         databases.length
+           ? `(SELECT JSON_ARRAYAGG(JSON_ARRAY(db, threads, active)) FROM (
+                SELECT DB AS db, COUNT(*) AS threads,
+                  SUM(COMMAND NOT IN ('Sleep', 'Daemon', 'Binlog Dump', 'Binlog Dump GTID') AND ID <> CONNECTION_ID()) AS active
+                FROM information_schema.PROCESSLIST WHERE DB IN (${marks}) GROUP BY DB) AS p)`
+           : none
+       } AS db_threads`,
+    databases.length ? [...databases, ...databases] : [],
+  );
+  const status = new Map([
+    ['uptime', Number(row?.uptime ?? 0)],
+    ['threads_connected', Number(row?.threads ?? 0)],
+    ['innodb_buffer_pool_reads', Number(row?.pool_reads ?? 0)],
   ]);
-  const [versionRow] = versionRows;
-  const status = new Map(statusRows.map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]));
-  const existing = new Set(schemaRows.map((r) => r.name));
+  const existing = new Set(jsonList<string>(row?.db_names).map(String));
   const perDb = new Map<string, { threads: number; active: number }>();
-  for (const r of processRows) perDb.set(r.db, { threads: Number(r.threads), active: Number(r.active ?? 0) });
+  for (const [db, threads, active] of jsonList<[string, number, number | null]>(row?.db_threads))
+    perDb.set(String(db), { threads: Number(threads), active: Number(active ?? 0) });
   const bufferPoolReads = status.get('innodb_buffer_pool_reads') ?? 0;
   return {
-    version: versionRow?.v ?? '',
+    version: row?.v ?? '',
     uptimeSeconds: status.get('uptime') ?? 0,
     threadsConnected: status.get('threads_connected') ?? 0,
     bufferPoolReads,
@@ -60,4 +75,17 @@ export async function readHealth(session: AdminSession, fleet: Fleet, server: Fl
       bufferPoolReads,
     })),
   };
+}
+
+// A JSON array column as the connector hands it over: parsed already, as text, or NULL for no rows.
+function jsonList<T>(v: unknown): T[] {
+  let x = v;
+  if (typeof x === 'string') {
+    try {
+      x = JSON.parse(x);
+    } catch {
+      return [];
+    }
+  }
+  return Array.isArray(x) ? (x as T[]) : [];
 }

@@ -827,6 +827,42 @@ describe('command line', () => {
     }
   });
 
+  it('an admin allowed one connection still audits its server (the second session is only a speed-up)', async () => {
+    try {
+      await sql([
+        "CREATE USER 'solo_admin'@'127.0.0.1' IDENTIFIED BY 'S0lo-adm1n-pw' WITH MAX_USER_CONNECTIONS 1",
+        "GRANT SELECT, SHOW VIEW, PROCESS ON *.* TO 'solo_admin'@'127.0.0.1'",
+      ]);
+      await writeFile(
+        path.join(dir, 'services.yaml'),
+        fleetYaml(
+          `  solo: { driver: external, host: localhost, port: ${server.port}, admin: { user: solo_admin, passwordEnv: SOLO_PWD } }\n`,
+        ).replace('services:\n', 'services:\n  billing: { server: solo }\n'),
+      );
+      const r = await dbps(['audit-grants', '--json'], {
+        cwd: dir,
+        env: { AUDIT_ROOT_PWD: ROOT_PWD, SOLO_PWD: 'S0lo-adm1n-pw' },
+      });
+      const doc = JSON.parse(r.stdout);
+      expect(doc.servers).toEqual([
+        expect.objectContaining({ server: 'shared', status: 'audited' }),
+        expect.objectContaining({ server: 'solo', status: 'audited' }),
+      ]);
+      // Read in full through its one connection: seen from "shared" (the same mariadbd), the solo admin
+      // is an account nobody declares, and from "solo" the services of "shared" are foreign accounts.
+      expect(doc.findings).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ server: 'shared', rule: 'orphan-account', account: "'solo_admin'@'127.0.0.1'" }),
+          expect.objectContaining({ server: 'solo', rule: 'orphan-account', account: "'orders_app'@'%'" }),
+        ]),
+      );
+      expect(r.code, r.stderr).toBe(1);
+    } finally {
+      await undo(["DROP USER IF EXISTS 'solo_admin'@'127.0.0.1'"]);
+      await writeFile(path.join(dir, 'services.yaml'), fleetYaml());
+    }
+  });
+
   it('a server that accepts the connection and never answers is cut off by --timeout (exit 3)', async () => {
     const sockets: net.Socket[] = [];
     const silent = net.createServer((sock) => sockets.push(sock));

@@ -202,7 +202,7 @@ describe('logical backups of external servers, with a local server in the same s
       user: 'dbps_backup',
       password,
       // The host is addressed by IP: its certificate names the IP, which Node checks only without SNI.
-      ssl: { ca: readFileSync(pki.ca(), 'utf8'), checkServerIdentity: () => undefined },
+      ssl: { ca: readFileSync(pki.ca(), 'utf8'), checkServerIdentity: () => undefined } as object,
     });
     try {
       expect((await c.query('SELECT COUNT(*) AS n FROM orders.t'))[0].n).toBeGreaterThan(0n - 1n);
