@@ -17,6 +17,7 @@ import {
   summarize,
 } from '../grants/audit.js';
 import type { Catalog } from '../grants/types.js';
+import { type FailureKind, formatSeconds, type ServerTimeoutError } from '../runtime/failures.js';
 import { VERSION } from '../version.js';
 
 export interface AuditGrantsOptions {
@@ -32,6 +33,8 @@ export interface AuditGrantsOptions {
   fromDump?: string;
   /** Milliseconds one server may take, connect and catalog read together (default 30 s). */
   timeoutMs?: number;
+  /** Bound on connecting alone when --timeout was not given (defaults.connectTimeout, else 10 s). */
+  connectTimeoutMs?: number;
 }
 
 /** Default for --timeout: a catalog of thousands of accounts reads in well under a second. */
@@ -102,7 +105,7 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
   const timeoutMs = opts.timeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS;
   const entries: (CatalogDumpEntry | ServerFailure)[] = opts.fromDump
     ? await entriesFromDump(opts.fromDump, fleet, servers)
-    : await Promise.all(servers.map((s) => readServer(fleet, s, opts.stateDir, timeoutMs)));
+    : await readServers(fleet, servers, opts.stateDir, timeoutMs, opts.connectTimeoutMs);
 
   const statuses: ServerAuditStatus[] = [];
   const findings: Finding[] = [];
@@ -191,59 +194,43 @@ interface ServerFailure {
 }
 
 /**
- * One server's catalog and the account dbps read it as. Never throws: whatever goes wrong with this
- * server (no connection, missing privileges, no answer before the deadline, anything else) becomes a
- * failure of this server alone, so the others are still audited and the command exits 3.
+ * Every server's catalog and the account dbps read it as, through the fleet fan-out. Never throws for
+ * one server: whatever goes wrong (no connection, missing privileges, no answer before the deadline,
+ * anything else) becomes a failure of that server alone, so the others are still audited and the command exits 3.
  */
-async function readServer(
+async function readServers(
   fleet: Fleet,
-  server: FleetServer,
+  servers: FleetServer[],
   stateDir: string,
   timeoutMs: number,
-): Promise<CatalogDumpEntry | ServerFailure> {
-  let session: { close(): Promise<void>; connection: { destroy(): void } } | undefined;
-  let timedOut = false;
-  let timer: NodeJS.Timeout | undefined;
-  const work = (async (): Promise<CatalogDumpEntry> => {
-    // Loaded here so that --from-dump never loads the connector.
-    const [{ openAdmin }, { readCatalog, readObjects }] = await Promise.all([
-      import('../runtime/admin.js'),
-      import('../grants/catalog.js'),
-    ]);
-    const opened = await openAdmin(fleet, server, stateDir);
-    if (timedOut) {
-      opened.connection.destroy();
-      throw new Error('timed out');
-    }
-    session = opened;
-    const query = opened.query.bind(opened);
-    const [grants, objects, me] = await Promise.all([
-      readCatalog(query, server.name),
-      readObjects(query),
-      query<{ me: string }>('SELECT CURRENT_USER() AS me'),
-    ]);
-    const catalog = { ...grants, ...objects };
-    // The account dbps itself logs in with (the configured external admin, or the socket admin of
-    // `dbps up`), exactly as the server matched it: internal, whatever the OS user running dbps.
-    const admin = splitAccount(String(me[0]?.me ?? ''));
-    return { server: server.name, adminAccounts: admin ? [admin] : [], catalog };
-  })();
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      session?.connection.destroy();
-      reject(new Error('timed out'));
-    }, timeoutMs);
-  });
-  work.catch(() => undefined); // after a timeout its own rejection is expected and unwanted
-  try {
-    return await Promise.race([work, deadline]);
-  } catch (e) {
-    return serverFailure(server, e, timedOut, timeoutMs);
-  } finally {
-    clearTimeout(timer);
-    if (!timedOut) await session?.close();
-  }
+  connectTimeoutMs: number | undefined,
+): Promise<(CatalogDumpEntry | ServerFailure)[]> {
+  // Loaded here so that --from-dump never loads the connector.
+  const [{ fanOut, resolveTimeouts }, { readCatalog, readObjects }] = await Promise.all([
+    import('../runtime/fanout.js'),
+    import('../grants/catalog.js'),
+  ]);
+  const connectMs = Math.min(resolveTimeouts(fleet).connectMs, connectTimeoutMs ?? timeoutMs, timeoutMs);
+  const outcomes = await fanOut(
+    servers,
+    async (ctx): Promise<CatalogDumpEntry> => {
+      const session = await ctx.open();
+      const query = session.query.bind(session);
+      const [grants, objects, me] = await Promise.all([
+        readCatalog(query, ctx.server.name),
+        readObjects(query),
+        query<{ me: string }>('SELECT CURRENT_USER() AS me'),
+      ]);
+      const catalog = { ...grants, ...objects };
+      // The account dbps itself logs in with (the configured external admin, or the socket admin of
+      // `dbps up`), exactly as the server matched it: internal, whatever the OS user running dbps.
+      const admin = splitAccount(String(me[0]?.me ?? ''));
+      return { server: ctx.server.name, adminAccounts: admin ? [admin] : [], catalog };
+    },
+    // --timeout keeps its meaning: one server's connect and catalog read together.
+    { fleet, stateDir, timeouts: { connectMs, statementMs: timeoutMs }, deadlineMs: timeoutMs },
+  );
+  return outcomes.map((o, i) => (o.ok ? o.value : serverFailure(servers[i]!, o.error, o.failure.kind, timeoutMs)));
 }
 
 /** `user@host` from CURRENT_USER(): the host follows the last `@` (user names may hold one). */
@@ -253,14 +240,14 @@ function splitAccount(text: string): AdminAccount | undefined {
 }
 
 // One sentence naming the server and what went wrong, and the way out.
-function serverFailure(server: FleetServer, e: unknown, timedOut: boolean, timeoutMs: number): ServerFailure {
+function serverFailure(server: FleetServer, e: unknown, kind: FailureKind, timeoutMs: number): ServerFailure {
   const name = server.name;
-  if (timedOut) {
+  if (kind === 'timeout') {
     return {
       server: name,
       reason: 'timeout',
       error: new OperationalError(
-        `server "${name}" did not answer the catalog read within ${Math.round(timeoutMs / 1000)} s, so it was not audited`,
+        `server "${name}" did not answer the catalog read within ${formatSeconds((e as ServerTimeoutError).timeoutMs ?? timeoutMs)}, so it was not audited`,
         {
           server: name,
           hint: 'check that the server is not hung or locked (SHOW PROCESSLIST), or raise --timeout',
@@ -288,7 +275,8 @@ function serverFailure(server: FleetServer, e: unknown, timedOut: boolean, timeo
       ),
     };
   }
-  if (e instanceof DbpsError && e.exitCode === 3) return { server: name, reason: 'connect', error: e };
+  if (kind === 'unreachable' || kind === 'tls-required' || (e instanceof DbpsError && e.exitCode === 3))
+    return { server: name, reason: 'connect', error: e as Error };
   return {
     server: name,
     reason: 'error',

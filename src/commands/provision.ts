@@ -8,7 +8,7 @@ import { selectServers, serverLabel } from '../fleet/select.js';
 import { type Change, type Deferred, diffServer, type Orphan, type PasswordRef } from '../grants/diff.js';
 import { type PasswordLookup, statementFor } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
-import { type AdminSession, openAdmin } from '../runtime/admin.js';
+import type { AdminSession } from '../runtime/admin.js';
 import {
   ACCESS_DENIED_CODES,
   adminPrivilegeError,
@@ -17,6 +17,8 @@ import {
   missingAdminPrivileges,
 } from '../runtime/admin-privileges.js';
 import { applyStatements, observeServer, releaseProvisionLock, takeProvisionLock } from '../runtime/converge.js';
+import { classifyFailure, type FailureKind } from '../runtime/failures.js';
+import { type FanOutContext, fanOut, resolveTimeouts } from '../runtime/fanout.js';
 import { type JobRunner, runJobsSilently } from '../runtime/jobs.js';
 import {
   ensureSecrets,
@@ -39,6 +41,8 @@ export interface ProvisionOptions {
   env?: NodeJS.ProcessEnv;
   /** Seconds to wait for another provision's lock on a server. */
   lockTimeoutSeconds?: number;
+  /** --timeout: seconds for connecting and for each statement (default: connect 10 s or defaults.connectTimeout, statement 60 s). */
+  timeoutSeconds?: number;
   runner?: JobRunner;
 }
 
@@ -60,8 +64,17 @@ export interface ServerProvision {
   /** Changes executed successfully (0 for plans). */
   applied: number;
   failures: ChangeFailure[];
-  /** The server could not be planned at all (unreachable, access denied, lock held …). */
-  error?: { message: string; hint?: string };
+  /** The server could not be planned at all (unreachable, access denied, lock held …), or stopped answering. */
+  error?: { message: string; hint?: string; kind?: FailureKind };
+  /** Set when the server stopped answering while changes were applied: what ran, and what is unknown. */
+  interrupted?: {
+    /** Objects of the changes the server confirmed. */
+    applied: string[];
+    /** The change that was running: it may or may not have taken effect. */
+    running?: string;
+    /** Changes with no answer after it (sent, not confirmed). */
+    unconfirmed: number;
+  };
   elapsedMs: number;
 }
 
@@ -131,20 +144,32 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
     ? await readSecrets(opts.stateDir)
     : await ensureSecrets(opts.stateDir, owners, fleetOwners);
 
-  const runner = opts.runner ?? runJobsSilently;
-  const settled = await runner(
-    servers.map((server, i) => ({
-      title: serverLabel(server),
-      run: (progress: (text: string) => void) =>
-        provisionServer(fleet, server, desired[i]!, secrets, fleetOwners, env, opts, services, progress),
+  const timeouts = resolveTimeouts(fleet, opts.timeoutSeconds);
+  const index = new Map(servers.map((s, i) => [s.name, i]));
+  const outcomes = await fanOut(
+    servers,
+    (ctx) =>
+      provisionServer(
+        fleet,
+        ctx.server,
+        desired[index.get(ctx.server.name)!]!,
+        secrets,
+        fleetOwners,
+        env,
+        opts,
+        services,
+        ctx,
+      ),
+    {
+      fleet,
+      stateDir: opts.stateDir,
+      env,
+      timeouts,
+      runner: opts.runner ?? runJobsSilently,
       describe: (r: ServerProvision) => summaryLine(r, opts.dryRun),
-    })),
+    },
   );
-  const results = settled.map((s, i) =>
-    s.status === 'fulfilled'
-      ? s.value
-      : errorResult(servers[i]!, s.reason instanceof Error ? s.reason : new Error(String(s.reason)), 0),
-  );
+  const results = outcomes.map((o, i) => (o.ok ? o.value : errorResult(servers[i]!, o.error, o.elapsedMs)));
   const pending = results.reduce((n, r) => n + r.changes.length - r.applied, 0);
   const failed = results.some((r) => r.error || r.failures.length > 0);
   // A deferred grant (its table does not exist yet) is desired state not reached, and a blocking
@@ -168,9 +193,10 @@ export function summaryLine(r: ServerProvision, dryRun: boolean): string {
   return `${r.applied} of ${r.changes.length} change${r.changes.length === 1 ? '' : 's'} applied${r.failures.length ? `, ${r.failures.length} failed` : ''}`;
 }
 
-function errorResult(server: FleetServer, e: Error, elapsedMs: number): ServerProvision {
-  const hint = e instanceof OperationalError || e instanceof UsageError ? e.hint : undefined;
-  const message = e instanceof OperationalError ? e.message : `server "${server.name}": ${e.message}`;
+function errorResult(server: FleetServer, e: unknown, elapsedMs: number): ServerProvision {
+  const failure = classifyFailure(server.name, e);
+  const hint = e instanceof UsageError ? e.hint : failure.hint;
+  const message = failure.message;
   return {
     server: server.name,
     label: serverLabel(server),
@@ -179,7 +205,7 @@ function errorResult(server: FleetServer, e: Error, elapsedMs: number): ServerPr
     deferred: [],
     applied: 0,
     failures: [],
-    error: { message, ...(hint ? { hint } : {}) },
+    error: { message, kind: failure.kind, ...(hint ? { hint } : {}) },
     elapsedMs,
   };
 }
@@ -193,8 +219,9 @@ async function provisionServer(
   env: NodeJS.ProcessEnv,
   opts: ProvisionOptions,
   services: Set<string> | undefined,
-  progress: (text: string) => void,
+  ctx: FanOutContext,
 ): Promise<ServerProvision> {
+  const progress = ctx.progress;
   const started = Date.now();
   const passwords = new Map<string, string | undefined>();
   const missingEnv: string[] = [];
@@ -226,9 +253,9 @@ async function provisionServer(
   let locked = false;
   try {
     progress('connecting');
-    session = await openAdmin(fleet, server, opts.stateDir);
+    session = await ctx.open();
     if (!opts.dryRun) {
-      await takeProvisionLock(session, opts.lockTimeoutSeconds ?? 60);
+      await takeProvisionLock(session, opts.lockTimeoutSeconds ?? 60, ctx.timeouts.statementMs);
       locked = true;
     }
     progress('reading the catalog');
@@ -276,6 +303,23 @@ async function provisionServer(
       const statements = diff.changes.map((c) => statementFor(c, lookup));
       const failures = await applyStatements(session, statements);
       result.applied = diff.changes.length - failures.length;
+      const unanswered = failures.filter((f) => f.unanswered);
+      if (unanswered.length > 0) {
+        // The server stopped answering mid-way: say what it confirmed, and which change may have run.
+        const failed = new Set(failures.map((f) => f.index));
+        const first = unanswered[0]!;
+        result.interrupted = {
+          applied: diff.changes.filter((_, i) => !failed.has(i)).map((c) => `${c.kind} ${c.object}`),
+          running: `${diff.changes[first.index]!.kind} ${diff.changes[first.index]!.object}`,
+          unconfirmed: unanswered.length - 1,
+        };
+        result.error = {
+          message: `${first.message}: ${result.applied} of ${diff.changes.length} change${diff.changes.length === 1 ? '' : 's'} applied, ${result.interrupted.running} was running (it may or may not have taken effect)${unanswered.length > 1 ? `, ${unanswered.length - 1} more not confirmed` : ''}`,
+          kind: 'timeout',
+          hint: 'run `dbps provision` again once the server answers: it applies what is still missing',
+        };
+        failures.splice(0, failures.length, ...failures.filter((f) => !f.unanswered));
+      }
       // A privilege the check above could not see (e.g. a role not enabled): still one sentence, not one per change.
       const denied = failures.filter((f) => f.code !== undefined && ACCESS_DENIED_CODES.has(f.code));
       if (denied.length > 1) {
@@ -298,11 +342,9 @@ async function provisionServer(
     result.elapsedMs = Date.now() - started;
     return result;
   } catch (e) {
-    return errorResult(server, e instanceof Error ? e : new Error(String(e)), Date.now() - started);
+    return errorResult(server, e, Date.now() - started);
   } finally {
-    if (session) {
-      if (locked) await releaseProvisionLock(session).catch(() => undefined);
-      await session.close();
-    }
+    // The fan-out closes the session; the lock goes with it, released first when the server still answers.
+    if (session && locked) await releaseProvisionLock(session).catch(() => undefined);
   }
 }

@@ -3,13 +3,14 @@
 import type { Connection } from 'mariadb';
 import { OperationalError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
+import { ServerTimeoutError } from './failures.js';
 import { interruptedRestoreText } from './restore-record.js';
 import { readState } from './state.js';
 
 export interface AdminSession {
   server: string;
   /** Runs one statement with `?` parameters and returns its rows. */
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], opts?: QueryOptions): Promise<T[]>;
   /** The underlying connection, for batches and transactions. */
   connection: Connection;
   close(): Promise<void>;
@@ -24,6 +25,18 @@ export interface AdminTarget {
   password?: string;
   /** Milliseconds to wait for the handshake (default 5000); probes of a local socket use less. */
   connectTimeout?: number;
+  /**
+   * Milliseconds a statement may go unanswered before the connection is destroyed and the statement
+   * fails with a ServerTimeoutError (unset: no bound). The connector's own per-query `timeout` is
+   * max_statement_time, which a hung host or a cut link never honours; `socketTimeout` also kills idle sessions.
+   */
+  statementTimeout?: number;
+}
+
+/** Per-call options of AdminSession.query. */
+export interface QueryOptions {
+  /** This statement's own bound (e.g. GET_LOCK waiting longer than the usual statement). */
+  timeoutMs?: number;
 }
 
 /** How to reach a server as admin, from services.yaml, the state dir and the environment. */
@@ -97,13 +110,15 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
   } catch (e) {
     throw connectionError(target, e);
   }
+  const watch = statementWatch(target, connection);
   return {
     server: target.server,
     connection,
-    async query<T>(sql: string, params?: unknown[]) {
+    async query<T>(sql: string, params?: unknown[], opts?: QueryOptions) {
       try {
-        return (await connection.query(sql, params)) as T[];
+        return (await watch(connection.query(sql, params), opts?.timeoutMs)) as T[];
       } catch (e) {
+        if (e instanceof ServerTimeoutError) throw e;
         throw new OperationalError(
           `server "${target.server}": ${(e as { sqlMessage?: string }).sqlMessage ?? (e as Error).message}`,
           {
@@ -123,8 +138,65 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
   };
 }
 
+/**
+ * Bounds the statements of a session: while any statement waits, the server must answer one of them
+ * within the timeout (the longest of those waiting). When it does not, the connection is destroyed,
+ * and every statement still waiting rejects with a ServerTimeoutError. Statements are pipelined, so
+ * the bound is on progress, not on each statement's time since it was sent; an idle session is never cut.
+ */
+function statementWatch(target: AdminTarget, connection: Connection) {
+  let expired: ServerTimeoutError | undefined;
+  // Statements waiting, counted by their timeout (few distinct values, so re-arming stays cheap).
+  const waiting = new Map<number, number>();
+  let count = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const rejecters = new Set<(e: Error) => void>();
+  const arm = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (count === 0) return;
+    const ms = Math.max(...waiting.keys());
+    timer = setTimeout(() => {
+      expired = new ServerTimeoutError(target.server, 'statement', ms);
+      connection.destroy();
+      for (const r of rejecters) r(expired);
+    }, ms);
+  };
+  return async <T>(pending: Promise<T>, timeoutMs = target.statementTimeout): Promise<T> => {
+    pending.catch(() => undefined);
+    if (expired) throw expired;
+    if (!timeoutMs) return pending;
+    const longest = count === 0 ? 0 : Math.max(...waiting.keys());
+    waiting.set(timeoutMs, (waiting.get(timeoutMs) ?? 0) + 1);
+    count++;
+    if (count === 1 || timeoutMs > longest) arm();
+    let reject!: (e: Error) => void;
+    const deadline = new Promise<never>((_, r) => {
+      reject = r;
+    });
+    rejecters.add(reject);
+    try {
+      return await Promise.race([pending, deadline]);
+    } catch (e) {
+      // A statement that failed because the connection was destroyed on timeout timed out too.
+      if (expired) throw expired;
+      throw e;
+    } finally {
+      rejecters.delete(reject);
+      const left = (waiting.get(timeoutMs) ?? 1) - 1;
+      if (left === 0) waiting.delete(timeoutMs);
+      else waiting.set(timeoutMs, left);
+      count--;
+      // An answer is progress: the bound starts again for the statements still waiting.
+      if (!expired) arm();
+    }
+  };
+}
+
 function connectionError(target: AdminTarget, e: unknown): OperationalError {
   const err = e as { code?: string; errno?: number; sqlMessage?: string; message: string };
+  if (err.code === 'ER_CONNECTION_TIMEOUT')
+    return new ServerTimeoutError(target.server, 'connect', target.connectTimeout ?? 5000);
   const where = target.socketPath ? `socket ${target.socketPath}` : `${target.host}:${target.port}`;
   if (err.code === 'ER_ACCESS_DENIED_ERROR' || err.errno === 1045 || err.errno === 1698) {
     return new OperationalError(`server "${target.server}": access denied for admin user ${target.user} at ${where}`, {

@@ -8,16 +8,23 @@ import { type ObservedEvent, type ServerObservation, tableKey } from '../grants/
 import { nativePasswordHash, type Statement } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
 import type { AdminSession } from './admin.js';
+import { ServerTimeoutError } from './failures.js';
 
 /** Name of the server-side lock every provision takes, so two runs never interleave their DDL. */
 export const PROVISION_LOCK = 'dbps_provision';
 
 /** Takes the provision lock, waiting up to `timeoutSeconds`; an OperationalError when another run keeps it. */
-export async function takeProvisionLock(session: AdminSession, timeoutSeconds: number): Promise<void> {
-  const rows = await session.query<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [
-    PROVISION_LOCK,
-    timeoutSeconds,
-  ]);
+export async function takeProvisionLock(
+  session: AdminSession,
+  timeoutSeconds: number,
+  statementBoundMs = 60_000,
+): Promise<void> {
+  // The wait for the lock is the server's own (GET_LOCK's timeout); the statement bound comes on top.
+  const rows = await session.query<{ got: number | null }>(
+    'SELECT GET_LOCK(?, ?) AS got',
+    [PROVISION_LOCK, timeoutSeconds],
+    { timeoutMs: timeoutSeconds * 1000 + statementBoundMs },
+  );
   if (Number(rows[0]?.got) !== 1) {
     throw new OperationalError(
       `server "${session.server}": another dbps provision has held the lock ${PROVISION_LOCK} for ${timeoutSeconds} s`,
@@ -164,6 +171,8 @@ export interface StatementFailure {
   /** The server's own message (never the connector's, which would repeat the SQL). */
   message: string;
   code?: string;
+  /** No answer came: the server stopped answering (a timeout) before this statement's reply. */
+  unanswered?: boolean;
 }
 
 /**
@@ -172,11 +181,20 @@ export interface StatementFailure {
  * A failing statement does not stop the others; failures come back by index.
  */
 export async function applyStatements(session: AdminSession, statements: Statement[]): Promise<StatementFailure[]> {
-  const settled = await Promise.allSettled(statements.map((s) => session.connection.query(s.sql, s.params)));
+  // session.query bounds every statement (a hung server or a cut link fails them, never hangs).
+  const settled = await Promise.allSettled(statements.map((s) => session.query(s.sql, s.params)));
   const failures: StatementFailure[] = [];
   settled.forEach((r, index) => {
     if (r.status === 'rejected') {
-      const e = r.reason as { sqlMessage?: string; code?: string; message?: string };
+      if (r.reason instanceof ServerTimeoutError) {
+        failures.push({ index, message: r.reason.message, code: 'TIMEOUT', unanswered: true });
+        return;
+      }
+      const e = ((r.reason as { cause?: unknown }).cause ?? r.reason) as {
+        sqlMessage?: string;
+        code?: string;
+        message?: string;
+      };
       failures.push({
         index,
         message: e.sqlMessage ?? e.code ?? 'statement failed',

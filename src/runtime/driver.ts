@@ -38,6 +38,8 @@ export interface ServerProbe {
   threadsConnected?: number;
   bufferPoolReads?: number;
   health: ServiceHealth[];
+  /** Why the probe failed, when it did (classified by the fleet fan-out). */
+  failure?: import('./failures.js').FailureKind;
   /** Set when a restore of this server was interrupted (`status` exits 3 until it is resumed or rolled back). */
   restoreInterrupted?: { set: string; phase: string; movedAside: string };
 }
@@ -73,6 +75,8 @@ export interface DriverContext {
   /** state.json as read at the start of the command (drivers record changes through updateState). */
   state: FleetState;
   env: NodeJS.ProcessEnv;
+  /** Bounds on connecting and on each statement (status --timeout); unset: the connector's defaults, unbounded statements. */
+  timeouts?: import('./fanout.js').Timeouts;
   /** Progress line for the server's task ("initialising datadir", "waiting for connections"). */
   progress(text: string): void;
 }

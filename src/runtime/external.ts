@@ -3,6 +3,7 @@
 import { OperationalError } from '../errors.js';
 import { type AdminSession, adminTarget, connectAdmin } from './admin.js';
 import type { Driver, ServerProbe } from './driver.js';
+import { boundedTarget } from './fanout.js';
 import { readHealth } from './health.js';
 
 export const externalDriver: Driver = {
@@ -44,7 +45,8 @@ export const externalDriver: Driver = {
     };
     let session: AdminSession;
     try {
-      session = await connectAdmin(await adminTarget(ctx.fleet, server, ctx.stateDir, ctx.env));
+      const target = await adminTarget(ctx.fleet, server, ctx.stateDir, ctx.env);
+      session = await connectAdmin(ctx.timeouts ? boundedTarget(target, ctx.timeouts) : target);
     } catch (e) {
       return { ...base, detail: e instanceof OperationalError ? e.message : String(e) };
     }

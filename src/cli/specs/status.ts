@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../spec.js';
+import { parseTimeout, TIMEOUT_OPTION } from '../timeout-option.js';
 
 export const statusSpec: CommandSpec = {
   name: 'status',
@@ -10,8 +11,17 @@ export const statusSpec: CommandSpec = {
     "active queries, threads connected and the server's buffer pool reads. `crashed` means a pid file without its " +
     'process, or a process that does not answer. Exits 3 when a server that should run (started by `up` and not stopped ' +
     'by `down`, or external) does not.',
-  options: [{ flags: '--wide', help: 'every column in full (threads, socket, all service names), however wide' }],
-  examples: ['dbps status', 'dbps status orders', 'dbps status --wide', 'dbps --json status | jq ".servers[].state"'],
+  options: [
+    { flags: '--wide', help: 'every column in full (threads, socket, all service names), however wide' },
+    TIMEOUT_OPTION,
+  ],
+  examples: [
+    'dbps status',
+    'dbps status orders',
+    'dbps status --wide',
+    'dbps --json status | jq ".servers[].state"',
+    'dbps status --timeout 3',
+  ],
   exitCodes: {
     0: 'every server that should run is running',
     2: 'invalid services.yaml or unknown service',
@@ -19,7 +29,13 @@ export const statusSpec: CommandSpec = {
   },
   async run({ args, opts, io }) {
     const { run } = await import('../../commands/status.js');
-    const result = await run({ file: io.opts.file, stateDir: io.opts.stateDir, services: args });
+    const timeoutSeconds = parseTimeout(opts.timeout);
+    const result = await run({
+      file: io.opts.file,
+      stateDir: io.opts.stateDir,
+      services: args,
+      ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+    });
     if (io.opts.json) {
       io.json({ version: 1, ...result });
     } else {
