@@ -12,6 +12,7 @@ import { initSpec } from './specs/init.js';
 import { planSpec } from './specs/plan.js';
 import { provisionSpec } from './specs/provision.js';
 import { restoreSpec } from './specs/restore.js';
+import { rotateSpec } from './specs/rotate.js';
 import { scaffoldSpec } from './specs/scaffold.js';
 import { statusSpec } from './specs/status.js';
 import { upSpec } from './specs/up.js';
@@ -32,6 +33,7 @@ export const COMMANDS: CommandSpec[] = [
   backupsSpec,
   restoreSpec,
   auditGrantsSpec,
+  rotateSpec,
   scaffoldSpec,
   doctorSpec,
 ];

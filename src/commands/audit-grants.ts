@@ -18,6 +18,7 @@ import {
 } from '../grants/audit.js';
 import type { Catalog } from '../grants/types.js';
 import { type FailureKind, formatSeconds, type ServerTimeoutError } from '../runtime/failures.js';
+import { readRotations } from '../runtime/rotations.js';
 import { VERSION } from '../version.js';
 
 export interface AuditGrantsOptions {
@@ -33,6 +34,8 @@ export interface AuditGrantsOptions {
   fromDump?: string;
   /** Milliseconds one server may take, connect and catalog read together (default 30 s). */
   timeoutMs?: number;
+  /** The audit's clock (tests). */
+  now?: () => Date;
   /** Bound on connecting alone when --timeout was not given (defaults.connectTimeout, else 10 s). */
   connectTimeoutMs?: number;
 }
@@ -107,6 +110,9 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
     ? await entriesFromDump(opts.fromDump, fleet, servers)
     : await readServers(fleet, servers, opts.stateDir, timeoutMs, opts.connectTimeoutMs);
 
+  // Unfinished password rotations are recorded in the state dir (dbps rotate), not on the servers.
+  const rotations = await readRotations(opts.stateDir);
+  const now = opts.now?.() ?? new Date();
   const statuses: ServerAuditStatus[] = [];
   const findings: Finding[] = [];
   const readable: CatalogDumpEntry[] = [];
@@ -135,6 +141,8 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
         adminAccounts: entry.adminAccounts ?? [],
         adminUsers: entry.adminUsers ?? [],
         severity: opts.severity,
+        rotations,
+        now,
       }),
     );
   });

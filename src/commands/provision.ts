@@ -309,8 +309,8 @@ async function provisionServer(
         const failed = new Set(failures.map((f) => f.index));
         const first = unanswered[0]!;
         result.interrupted = {
-          applied: diff.changes.filter((_, i) => !failed.has(i)).map((c) => `${c.kind} ${c.object}`),
-          running: `${diff.changes[first.index]!.kind} ${diff.changes[first.index]!.object}`,
+          applied: diff.changes.filter((_, i) => !failed.has(i)).map((c) => c.object),
+          running: diff.changes[first.index]!.object,
           unconfirmed: unanswered.length - 1,
         };
         result.error = {

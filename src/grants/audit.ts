@@ -5,6 +5,7 @@ import type { Fleet, FleetServer, FleetService } from '../fleet/model.js';
 import { AUDIT_RULES } from './audit-rules/index.js';
 import type { AdminAccount, AuditContext, AuditRule, Finding, Severity, SeverityOverride } from './audit-rules/rule.js';
 import { effectivePrivileges } from './effective.js';
+import type { RotationRecord } from './rotation.js';
 import { accountKey, type Catalog } from './types.js';
 
 export type { AdminAccount, AuditRule, Finding, Severity, SeverityOverride };
@@ -21,6 +22,9 @@ export interface AuditOptions {
    * only, never for that name on another host.
    */
   adminUsers?: readonly string[];
+  /** Unfinished password rotations (rotations.json) and the audit's time, for rotation-unfinished. */
+  rotations?: readonly RotationRecord[];
+  now?: Date;
 }
 
 /** Findings of every rule for one server's catalog, with overrides applied and duplicate drift dropped. */
@@ -29,7 +33,11 @@ export function auditCatalog(fleet: Fleet, server: FleetServer, catalog: Catalog
     ...(opts.adminAccounts ?? []),
     ...(opts.adminUsers ?? []).map((user) => ({ user, host: 'localhost', socketOnly: true })),
   ];
-  const ctx = auditContext(fleet, server, catalog, admins);
+  const ctx: AuditContext = {
+    ...auditContext(fleet, server, catalog, admins),
+    ...(opts.rotations ? { rotations: opts.rotations } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  };
   const findings: Finding[] = [];
   for (const rule of AUDIT_RULES) {
     const override = opts.severity?.[rule.id];

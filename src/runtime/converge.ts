@@ -44,14 +44,18 @@ export async function releaseProvisionLock(session: AdminSession): Promise<void>
 // columns carry mysql.global_priv's own charset and collation: with the connection's (dbps's my.cnf
 // sets utf8mb4_uca1400_ai_ci) the join cannot use the primary key and runs as a block-nested loop,
 // N accounts x N rows, seconds at 1000 accounts. With them it is one eq_ref lookup per account.
+// An account mid-rotation (`dbps rotate`: two passwords, `auth_or`) matches when either is the desired
+// one, so provision neither reports it as drift nor resets it to one password.
 export const PASSWORD_MISMATCH_SQL = `SELECT t.u AS user, t.h AS host
        FROM JSON_TABLE(?, '$[*]' COLUMNS (
          u VARCHAR(128) CHARACTER SET utf8mb3 COLLATE utf8mb3_bin PATH '$[0]',
          h VARCHAR(255) CHARACTER SET utf8mb3 COLLATE utf8mb3_bin PATH '$[1]',
          p VARCHAR(64) PATH '$[2]')) AS t
        JOIN mysql.global_priv g ON g.User = t.u AND g.Host = t.h
-       WHERE NOT (IFNULL(JSON_VALUE(g.Priv, '$.plugin'), '') IN ('mysql_native_password', '')
-                  AND BINARY IFNULL(JSON_VALUE(g.Priv, '$.authentication_string'), '') = BINARY t.p)`;
+       WHERE NOT ((IFNULL(JSON_VALUE(g.Priv, '$.plugin'), '') IN ('mysql_native_password', '')
+                   AND BINARY IFNULL(JSON_VALUE(g.Priv, '$.authentication_string'), '') = BINARY t.p)
+                  OR (JSON_LENGTH(g.Priv, '$.auth_or') > 1
+                      AND JSON_SEARCH(g.Priv, 'one', t.p, NULL, '$.auth_or[*].authentication_string') IS NOT NULL))`;
 
 /**
  * Reads everything the diff needs. `passwords` maps accountKey -> clear-text password of desired

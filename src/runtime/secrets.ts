@@ -261,3 +261,19 @@ export function passwordFor(
   if (source.passwordEnv) return env[source.passwordEnv] || undefined;
   return storedPassword(secrets, source.server, source.user, owners);
 }
+
+/**
+ * Sets one account's generated password (a rotation's new one), under the same lock as ensureSecrets;
+ * A rotation that could not be applied stores the old value again the same way.
+ */
+export async function storeSecret(stateDir: string, owner: SecretOwner, password: string): Promise<void> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const lock = await acquireLock(`${secretsPath(stateDir)}.lock`, { command: 'store passwords', timeoutMs: 30_000 });
+  try {
+    const secrets = parseSecrets((await readSecretsText(stateDir)) ?? '');
+    secrets.set(secretKey(owner.server, owner.user), password);
+    await writeFileAtomic(secretsPath(stateDir), renderSecrets(secrets), { mode: 0o600 });
+  } finally {
+    await lock.release();
+  }
+}

@@ -41,7 +41,7 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
         const applied = new Set(s.interrupted.applied);
         let seenRunning = false;
         for (const c of s.changes) {
-          const name = `${c.kind} ${c.object}`;
+          const name = c.object;
           const running = !seenRunning && name === s.interrupted.running;
           if (running) seenRunning = true;
           const state = applied.has(name)
@@ -49,7 +49,7 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
             : running
               ? paint.warn('was running (may or may not have taken effect)')
               : paint.dim('not confirmed');
-          out.push(`  ${MARK[c.kind]} ${name}: ${state}`);
+          out.push(`  ${MARK[c.kind]} ${c.kind} ${name}: ${state}`);
         }
       }
       continue;
