@@ -16,6 +16,7 @@ import { ExitCode, type ExitCodeValue, OperationalError, UsageError } from '../e
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { selectServers } from '../fleet/select.js';
 import { driverFor } from '../runtime/driver.js';
+import { resolveTimeouts } from '../runtime/fanout.js';
 import { localServerPid } from '../runtime/local.js';
 import { interruptedRestoreText } from '../runtime/restore-record.js';
 import { readState, updateState } from '../runtime/state.js';
@@ -41,6 +42,8 @@ export interface RestoreOptions {
   confirm: (question: string) => Promise<boolean>;
   /** As `dbps up --memory-scale`: the restored servers restart with the same my.cnf. */
   memoryScale?: string;
+  /** --timeout: seconds for connecting and for each SQL step (GTID reset, the check after the start). */
+  timeoutSeconds?: number;
   env?: NodeJS.ProcessEnv;
   onProgress?: (p: RestoreProgress) => void;
 }
@@ -128,7 +131,8 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
       `${external.map((s) => `"${s.name}"`).join(', ')} is not a local server; dbps restores local servers only`,
     );
   const state = await readState(opts.stateDir);
-  const targets = restoreTargets(servers, state);
+  const timeouts = resolveTimeouts(fleet, opts.timeoutSeconds);
+  const targets = restoreTargets(servers, state).map((t) => ({ ...t, timeouts }));
   for (const t of targets) {
     if (t.restore)
       throw new OperationalError(interruptedRestoreText(t.server, t.restore).message, {
@@ -195,7 +199,8 @@ async function finishInterrupted(opts: RestoreOptions, fleet: Fleet, env: NodeJS
     throw new UsageError(`restore --${opts.finish} not confirmed`, { hint: 'pass --yes to go ahead without asking' });
   const memoryScale = parseMemoryScale(opts.memoryScale, env);
   const control = controlFor(fleet, servers, opts.stateDir, env, memoryScale);
-  const targets = restoreTargets(servers, state, true);
+  const timeouts = resolveTimeouts(fleet, opts.timeoutSeconds);
+  const targets = restoreTargets(servers, state, true).map((t) => ({ ...t, timeouts }));
   const results: RestoreServerResult[] = [];
   let id = '';
   for (const t of targets) {

@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
 import type { CommandSpec } from '../spec.js';
+import { parseTimeout, TIMEOUT_OPTION } from '../timeout-option.js';
 
 /** A positive whole number flag, or undefined when absent. */
 export function positiveInt(flag: string, value: unknown): number | undefined {
@@ -27,6 +28,10 @@ export const backupSpec: CommandSpec = {
     { flags: '--threads <n>', help: "mariadb-backup's own copy threads per server", defaultValue: '2' },
     { flags: '--compress <kind>', help: 'none, or zstd (tar + zstd)', defaultValue: 'none', choices: ['none', 'zstd'] },
     { flags: '--no-prepare', help: 'keep the raw copy (restore and verify prepare it then)' },
+    {
+      ...TIMEOUT_OPTION,
+      help: `${TIMEOUT_OPTION.help}; bounds the SQL steps (version check, FLUSH BINARY LOGS), not the copy`,
+    },
   ],
   examples: [
     'dbps backup',
@@ -44,6 +49,7 @@ export const backupSpec: CommandSpec = {
     const { taskRunner } = await import('../../ui/tasks.js');
     const parallel = positiveInt('--parallel', opts.parallel);
     const threads = positiveInt('--threads', opts.threads);
+    const timeoutSeconds = parseTimeout(opts.timeout);
     const result = await run({
       file: io.opts.file,
       stateDir: io.opts.stateDir,
@@ -53,6 +59,7 @@ export const backupSpec: CommandSpec = {
       ...(threads ? { threads } : {}),
       compress: opts.compress === 'zstd' ? 'zstd' : 'none',
       prepare: opts.prepare !== false,
+      ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
       runJobs: taskRunner(io),
     });
     if (io.opts.json) {
