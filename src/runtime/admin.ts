@@ -129,10 +129,28 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
       }
     },
     close: async () => {
+      const waiting = watch.stop();
+      // A statement still waiting (or a server that stopped answering): QUIT would wait for it too.
+      if (waiting) {
+        connection.destroy();
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await connection.end();
+        await Promise.race([
+          connection.end(),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(() => {
+              connection.destroy();
+              resolve();
+            }, target.statementTimeout ?? 10_000);
+            timer.unref();
+          }),
+        ]);
       } catch {
         connection.destroy();
+      } finally {
+        clearTimeout(timer);
       }
     },
   };
@@ -161,8 +179,10 @@ function statementWatch(target: AdminTarget, connection: Connection) {
       connection.destroy();
       for (const r of rejecters) r(expired);
     }, ms);
+    // The socket keeps the process alive while a statement waits; the bound alone never does.
+    timer.unref();
   };
-  return async <T>(pending: Promise<T>, timeoutMs = target.statementTimeout): Promise<T> => {
+  const watch = async <T>(pending: Promise<T>, timeoutMs = target.statementTimeout): Promise<T> => {
     pending.catch(() => undefined);
     if (expired) throw expired;
     if (!timeoutMs) return pending;
@@ -191,6 +211,13 @@ function statementWatch(target: AdminTarget, connection: Connection) {
       if (!expired) arm();
     }
   };
+  /** The session is closing: the bound stops; true when a statement still waits or the server stopped answering. */
+  const stop = (): boolean => {
+    clearTimeout(timer);
+    timer = undefined;
+    return count > 0 || expired !== undefined;
+  };
+  return Object.assign(watch, { stop });
 }
 
 function connectionError(target: AdminTarget, e: unknown): OperationalError {
