@@ -6,14 +6,15 @@
 // server, the statements (Questions) and connections (Connections) each command cost there.
 // Root only (ip netns). Usage: npm run build && node bench/hosts.mjs [rounds] [services-per-host]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/dbps.js');
+// DBPS_BENCH_BIN: another build's bin/dbps.js, to compare it on the same hosts.
+const bin = process.env.DBPS_BENCH_BIN ?? path.join(root, 'bin/dbps.js');
 const rounds = Math.max(3, Number(process.argv[2]) || 3);
 const perHost = Math.max(1, Number(process.argv[3]) || 20);
 const sizes = [1, 4, 12];
@@ -71,35 +72,36 @@ const ops = [
 const results = {}; // op -> size -> { times: [], questions: [], connections: [] }
 for (const op of ops) results[op.name] = {};
 
-for (const n of sizes) {
-  process.stderr.write(`${n} host${n === 1 ? '' : 's'}: starting servers\n`);
-  const net = await createHosts(n);
-  try {
-    const env = Object.fromEntries(net.hosts.map((h, i) => [`H${i}_PWD`, h.admin.password]));
-    for (let round = 0; round < rounds; round++) {
+// One network of 12 hosts; each round runs 1, 4 and 12 of them back to back, so the sizes share the
+// machine's load of the moment (a busy 2-core machine moves absolute times a lot).
+process.stderr.write(`starting ${sizes[sizes.length - 1]} hosts\n`);
+const net = await createHosts(sizes[sizes.length - 1]);
+try {
+  const env = Object.fromEntries(net.hosts.map((h, i) => [`H${i}_PWD`, h.admin.password]));
+  for (let round = 0; round < rounds; round++) {
+    for (const n of sizes) {
+      const hosts = net.hosts.slice(0, n);
       const dir = path.join(work, `fleet-${n}-${round}`);
-      rmSync(dir, { recursive: true, force: true });
-      spawnSync('mkdir', ['-p', dir]);
-      const prefix = `r${round}_`;
+      mkdirSync(dir, { recursive: true });
+      const prefix = `r${round}n${n}_`;
       const lines = ['version: 1', 'fleet: bench', 'defaults: { accountHost: "%" }', 'servers:'];
-      for (const [i, h] of net.hosts.entries())
+      for (const [i, h] of hosts.entries())
         lines.push(
           `  h${i}: { driver: external, host: ${h.address}, port: ${h.port}, admin: { user: ${h.admin.user}, passwordEnv: H${i}_PWD } }`,
         );
       lines.push('services:');
-      net.hosts.forEach((_, i) => {
+      for (let i = 0; i < n; i++)
         for (let k = 0; k < perHost; k++) lines.push(`  ${prefix}h${i}s${k}: { server: h${i} }`);
-      });
       writeFileSync(path.join(dir, 'services.yaml'), `${lines.join('\n')}\n`);
       for (const op of ops) {
-        const before = await Promise.all(net.hosts.map(counters));
+        const before = await Promise.all(hosts.map(counters));
         const r = dbps(dir, env, op.args);
-        const after = await Promise.all(net.hosts.map(counters));
+        const after = await Promise.all(hosts.map(counters));
         if (!op.ok.includes(r.code)) {
           console.error(`${op.name} on ${n} hosts exited ${r.code}:\n${r.out.slice(0, 2000)}${r.err.slice(0, 2000)}`);
           process.exitCode = 3;
         }
-        // One of the counter reads is itself a question: taken off.
+        // One of the counter reads is itself a question, and its connection a connection: taken off.
         const q = median(after.map((a, i) => a.Questions - before[i].Questions - 1));
         const c = median(after.map((a, i) => a.Connections - before[i].Connections - 1));
         results[op.name][n] ??= { times: [], questions: [], connections: [] };
@@ -108,28 +110,27 @@ for (const n of sizes) {
         slot.questions.push(q);
         slot.connections.push(c);
       }
-      // The round's databases and accounts go, so the next round provisions from scratch again.
+      // The round's databases and accounts go, so the next one provisions from scratch again.
       await Promise.all(
-        net.hosts.map(async (h, i) => {
-          const drops = [];
-          for (let k = 0; k < perHost; k++) {
-            const s = `${prefix}h${i}s${k}`;
-            drops.push(`DROP DATABASE IF EXISTS \`${s}\``, `DROP USER IF EXISTS '${s}_app'@'%', '${s}_migrator'@'%'`);
-          }
-          drops.push("DROP USER IF EXISTS 'dbps_backup'@'%', 'dbps_monitor'@'%'");
+        hosts.map(async (h, i) => {
           const c = await h.connectSocket();
           try {
-            for (const d of drops) await c.query(d);
+            for (let k = 0; k < perHost; k++) {
+              const s = `${prefix}h${i}s${k}`;
+              await c.query(`DROP DATABASE IF EXISTS \`${s}\``);
+              await c.query(`DROP USER IF EXISTS '${s}_app'@'%', '${s}_migrator'@'%'`);
+            }
+            await c.query("DROP USER IF EXISTS 'dbps_backup'@'%', 'dbps_monitor'@'%'");
           } finally {
             await c.end();
           }
         }),
       );
-      process.stderr.write(`  round ${round + 1}/${rounds} done\n`);
     }
-  } finally {
-    await net.destroy();
+    process.stderr.write(`  round ${round + 1}/${rounds} done\n`);
   }
+} finally {
+  await net.destroy();
 }
 rmSync(work, { recursive: true, force: true });
 
