@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import mariadb from 'mariadb';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // DBPS_BENCH_BIN: another build's bin/dbps.js, to compare it on the same hosts.
@@ -45,6 +46,60 @@ const median = (xs) => {
   return s[Math.floor(s.length / 2)];
 };
 
+// The floor: the same databases, accounts and grants as one pipelined raw SQL batch per host, all hosts
+// at once from this process (no CLI start, no catalog read). Its 12/1 ratio is what the machine allows.
+async function rawProvision(hosts, prefix, n) {
+  const app = 'SELECT, INSERT, UPDATE, DELETE, EXECUTE, CREATE TEMPORARY TABLES';
+  const mig = `${app}, CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE VIEW, SHOW VIEW, TRIGGER, CREATE ROUTINE, ALTER ROUTINE, EVENT, LOCK TABLES`;
+  const t = process.hrtime.bigint();
+  await Promise.all(
+    hosts.map(async (h, i) => {
+      const c = await mariadb.createConnection({
+        host: h.address,
+        port: h.port,
+        user: h.admin.user,
+        password: h.admin.password,
+      });
+      try {
+        const all = [];
+        for (let k = 0; k < n; k++) {
+          const s = `${prefix}h${i}s${k}`;
+          const pat = s.replace(/_/g, '\\_');
+          all.push(
+            c.query(`CREATE DATABASE IF NOT EXISTS \`${s}\``),
+            c.query(`CREATE USER IF NOT EXISTS '${s}_app'@'%' IDENTIFIED BY 'bench-pw-${k}-a'`),
+            c.query(`CREATE USER IF NOT EXISTS '${s}_migrator'@'%' IDENTIFIED BY 'bench-pw-${k}-m'`),
+            c.query(`GRANT ${app} ON \`${pat}\`.* TO '${s}_app'@'%'`),
+            c.query(`GRANT ${mig} ON \`${pat}\`.* TO '${s}_migrator'@'%'`),
+          );
+        }
+        await Promise.all(all);
+      } finally {
+        await c.end();
+      }
+    }),
+  );
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+async function dropRound(hosts, prefix, n) {
+  await Promise.all(
+    hosts.map(async (h, i) => {
+      const c = await h.connectSocket();
+      try {
+        for (let k = 0; k < n; k++) {
+          const s = `${prefix}h${i}s${k}`;
+          await c.query(`DROP DATABASE IF EXISTS \`${s}\``);
+          await c.query(`DROP USER IF EXISTS '${s}_app'@'%', '${s}_migrator'@'%'`);
+        }
+        await c.query("DROP USER IF EXISTS 'dbps_backup'@'%', 'dbps_monitor'@'%'");
+      } finally {
+        await c.end();
+      }
+    }),
+  );
+}
+
 function dbps(dir, env, args) {
   const t = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [bin, ...args], {
@@ -70,6 +125,7 @@ const ops = [
 ];
 
 const results = {}; // op -> size -> { times: [], questions: [], connections: [] }
+const floor = {}; // size -> seconds of the raw batch
 for (const op of ops) results[op.name] = {};
 
 // One network of 12 hosts; each round runs 1, 4 and 12 of them back to back, so the sizes share the
@@ -111,21 +167,10 @@ try {
         slot.connections.push(c);
       }
       // The round's databases and accounts go, so the next one provisions from scratch again.
-      await Promise.all(
-        hosts.map(async (h, i) => {
-          const c = await h.connectSocket();
-          try {
-            for (let k = 0; k < perHost; k++) {
-              const s = `${prefix}h${i}s${k}`;
-              await c.query(`DROP DATABASE IF EXISTS \`${s}\``);
-              await c.query(`DROP USER IF EXISTS '${s}_app'@'%', '${s}_migrator'@'%'`);
-            }
-            await c.query("DROP USER IF EXISTS 'dbps_backup'@'%', 'dbps_monitor'@'%'");
-          } finally {
-            await c.end();
-          }
-        }),
-      );
+      await dropRound(hosts, prefix, perHost);
+      floor[n] ??= [];
+      floor[n].push(await rawProvision(hosts, `f${prefix}`, perHost));
+      await dropRound(hosts, `f${prefix}`, perHost);
     }
     process.stderr.write(`  round ${round + 1}/${rounds} done\n`);
   }
@@ -156,3 +201,13 @@ for (const op of ops) {
     `| ${op.name} | ${t.map((x) => x.toFixed(2)).join(' | ')} | ${ratio.toFixed(2)}x${ratio <= 1.2 ? '' : ' (goal <= 1.2x)'} | ${q} | ${c} |`,
   );
 }
+const ft = sizes.map((n) => median(floor[n]));
+console.log(
+  `| floor: the same provision as raw SQL, in-process | ${ft.map((x) => x.toFixed(2)).join(' | ')} | ${(ft[ft.length - 1] / ft[0]).toFixed(2)}x | ${perHost * 5} / server | 1 |`,
+);
+console.log(
+  `\nload average at the end: ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} (${os.cpus().length} cores)`,
+);

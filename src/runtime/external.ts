@@ -3,7 +3,7 @@
 import { OperationalError } from '../errors.js';
 import { type AdminSession, adminTarget, connectAdmin } from './admin.js';
 import type { Driver, ServerProbe } from './driver.js';
-import { boundedTarget } from './fanout.js';
+import { boundedTarget, resolveTimeouts } from './fanout.js';
 import { readHealth } from './health.js';
 
 export const externalDriver: Driver = {
@@ -11,7 +11,8 @@ export const externalDriver: Driver = {
     const began = Date.now();
     ctx.progress(`checking ${server.host}:${server.port ?? 3306} answers`);
     const target = await adminTarget(ctx.fleet, server, ctx.stateDir, ctx.env);
-    const session = await connectAdmin(target);
+    // Bounded like every wait on a server (defaults.connectTimeout, 60 s per statement).
+    const session = await connectAdmin(boundedTarget(target, ctx.timeouts ?? resolveTimeouts(ctx.fleet)));
     try {
       await session.query('SELECT 1');
     } finally {
