@@ -140,10 +140,11 @@ try {
       const dir = path.join(work, `fleet-${n}-${round}`);
       mkdirSync(dir, { recursive: true });
       const prefix = `r${round}n${n}_`;
+      // The simulated hosts here have no certificates: TLS is tested in tls-hosts.test.ts, not with hangs.
       const lines = ['version: 1', 'fleet: bench', 'defaults: { accountHost: "%" }', 'servers:'];
       for (const [i, h] of hosts.entries())
         lines.push(
-          `  h${i}: { driver: external, host: ${h.address}, port: ${h.port}, admin: { user: ${h.admin.user}, passwordEnv: H${i}_PWD } }`,
+          `  h${i}: { driver: external, host: ${h.address}, port: ${h.port}, admin: { user: ${h.admin.user}, passwordEnv: H${i}_PWD }, tls: { mode: disabled } }`,
         );
       lines.push('services:');
       for (let i = 0; i < n; i++)

@@ -110,13 +110,20 @@ function packageOf(cmd: string): string {
   return cmd;
 }
 
-/** The last meaningful error line of a tool's stderr, for a one-sentence reason. */
+/**
+ * The last meaningful error line of a tool's stderr, for a one-sentence reason. A line naming the
+ * operating system's error (mariadb-backup's `Error writing file … (errno: 28 "No space left on
+ * device")`) wins over the generic `copy_file() failed.` printed after it.
+ */
 export function lastErrorLine(stderr: string): string {
   const lines = stderr
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
-  const err = [...lines].reverse().find((l) => /error|failed|fatal|can't|cannot|denied|no space/i.test(l));
+  const reversed = [...lines].reverse();
+  const err =
+    reversed.find((l) => /errno:? ?\d|errcode:? ?\d|no space left|permission denied/i.test(l)) ??
+    reversed.find((l) => /error|failed|fatal|can't|cannot|denied|no space/i.test(l));
   return (err ?? lines[lines.length - 1] ?? 'no output').replace(/^\[\d+\]\s*/, '').slice(0, 300);
 }
 

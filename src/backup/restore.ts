@@ -67,7 +67,21 @@ export interface RestoreServerResult {
 
 export interface RestoreProgress {
   server: string;
-  phase: 'plan' | 'checksums' | 'space' | 'stop' | 'copy-back' | 'start' | 'replay' | 'check' | 'done' | 'rollback';
+  phase:
+    | 'plan'
+    | 'checksums'
+    | 'space'
+    | 'stop'
+    | 'copy-back'
+    | 'start'
+    | 'replay'
+    | 'check'
+    | 'done'
+    | 'rollback'
+    /** `restore --database`: the backup prepared in a scratch server, the database copied, the tables swapped. */
+    | 'prepare'
+    | 'dump'
+    | 'swap';
   message?: string;
 }
 

@@ -98,23 +98,8 @@ async function verifyOne(
   const datadir = path.join(work, 'data');
   let scratch: Awaited<ReturnType<typeof startScratchServer>> | undefined;
   try {
-    if (entry.path.endsWith('.tar.zst')) {
-      await mkdir(datadir);
-      const x = await runTool('sh', [
-        '-c',
-        'zstd -q -d -c "$1" | tar -C "$2" --strip-components=1 -xf -',
-        'sh',
-        src,
-        datadir,
-      ]);
-      if (x.code !== 0) return fail(`cannot unpack ${entry.path}: ${lastErrorLine(x.stderrTail)}`, { badFiles });
-    } else {
-      await cp(src, datadir, { recursive: true });
-    }
-    if (!entry.prepared) {
-      const p = await runTool('mariadb-backup', ['--prepare', `--target-dir=${datadir}`, '--use-memory=128M']);
-      if (p.code !== 0) return fail(`mariadb-backup --prepare failed: ${lastErrorLine(p.stderrTail)}`, { badFiles });
-    }
+    const unprepared = await preparedCopy(setDir, entry, datadir);
+    if (unprepared) return fail(unprepared, { badFiles });
     progress({ phase: 'start' });
     try {
       scratch = await startScratchServer(datadir, work, entry.server);
@@ -145,6 +130,33 @@ async function verifyOne(
     await rm(work, { recursive: true, force: true });
     untrackScratchDir(work);
   }
+}
+
+/**
+ * Unpacks (or copies) one server's backup into `datadir` and prepares it, ready for a scratch server:
+ * verify and `restore --database` both start from it. Returns why that failed, or undefined.
+ */
+export async function preparedCopy(setDir: string, entry: ServerBackup, datadir: string): Promise<string | undefined> {
+  if (!entry.path) return 'the manifest names no backup files';
+  const src = path.join(setDir, entry.path);
+  if (entry.path.endsWith('.tar.zst')) {
+    await mkdir(datadir);
+    const x = await runTool('sh', [
+      '-c',
+      'zstd -q -d -c "$1" | tar -C "$2" --strip-components=1 -xf -',
+      'sh',
+      src,
+      datadir,
+    ]);
+    if (x.code !== 0) return `cannot unpack ${entry.path}: ${lastErrorLine(x.stderrTail)}`;
+  } else {
+    await cp(src, datadir, { recursive: true });
+  }
+  if (!entry.prepared) {
+    const p = await runTool('mariadb-backup', ['--prepare', `--target-dir=${datadir}`, '--use-memory=128M']);
+    if (p.code !== 0) return `mariadb-backup --prepare failed: ${lastErrorLine(p.stderrTail)}`;
+  }
+  return undefined;
 }
 
 /** CHECK TABLE and CHECKSUM TABLE of every base table outside the virtual schemas. */

@@ -9,6 +9,7 @@ import { downSpec } from './specs/down.js';
 import { envSpec } from './specs/env.js';
 import { generateSpec } from './specs/generate.js';
 import { initSpec } from './specs/init.js';
+import { moveSpec } from './specs/move.js';
 import { planSpec } from './specs/plan.js';
 import { provisionSpec } from './specs/provision.js';
 import { restoreSpec } from './specs/restore.js';
@@ -32,6 +33,7 @@ export const COMMANDS: CommandSpec[] = [
   backupSpec,
   backupsSpec,
   restoreSpec,
+  moveSpec,
   auditGrantsSpec,
   rotateSpec,
   scaffoldSpec,

@@ -19,6 +19,7 @@ import {
 import type { Catalog } from '../grants/types.js';
 import { type FailureKind, formatSeconds, type ServerTimeoutError } from '../runtime/failures.js';
 import { readRotations } from '../runtime/rotations.js';
+import { readState } from '../runtime/state.js';
 import { VERSION } from '../version.js';
 
 export interface AuditGrantsOptions {
@@ -113,6 +114,8 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
   // Unfinished password rotations are recorded in the state dir (dbps rotate), not on the servers.
   const rotations = await readRotations(opts.stateDir);
   const now = opts.now?.() ?? new Date();
+  // A moved service's old copy (kept read-only until `dbps move --finish`) is known, not an orphan.
+  const moves = opts.fromDump ? [] : Object.values((await readState(opts.stateDir)).moves ?? {});
   const statuses: ServerAuditStatus[] = [];
   const findings: Finding[] = [];
   const readable: CatalogDumpEntry[] = [];
@@ -138,6 +141,7 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
     });
     findings.push(
       ...auditCatalog(fleet, server, entry.catalog, {
+        moves,
         adminAccounts: entry.adminAccounts ?? [],
         adminUsers: entry.adminUsers ?? [],
         severity: opts.severity,

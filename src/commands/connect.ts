@@ -138,12 +138,12 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
       ...(target.password !== undefined ? { password: target.password } : {}),
       ...(target.socketPath
         ? { socket: target.socketPath }
-        : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
+        : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306, ...(target.tls ? { tls: target.tls } : {}) }),
     };
   } else {
     const account = chooseAccount(fleet, service, opts.user);
     const password = await accountPassword(fleet, server, service, account, opts.stateDir, env);
-    const endpoint = await accountEndpoint(server, service, account, opts.stateDir);
+    const endpoint = await accountEndpoint(server, service, account, opts.stateDir, fleet.file);
     if (server.driver === 'local') await requireRunning(server, service, opts.stateDir);
     database = account.database;
     connection = {
@@ -151,7 +151,7 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
       password,
       ...(endpoint.socketOnly && endpoint.socket
         ? { socket: endpoint.socket }
-        : { host: endpoint.host, port: endpoint.port }),
+        : { host: endpoint.host, port: endpoint.port, tls: endpoint.tls }),
     };
   }
 

@@ -1,7 +1,7 @@
 // dbps restore ID [service...] [--to-time T]: bring servers back to a backup set, optionally rolled
 // forward to one common moment. Destructive for the running data, so it asks first (or --yes).
 import path from 'node:path';
-import { listSets } from '../backup/manifest.js';
+import { type BackupManifest, listSets } from '../backup/manifest.js';
 import {
   type RestoreProgress,
   type RestoreServerResult,
@@ -10,6 +10,7 @@ import {
   rollBack,
   type ServerControl,
 } from '../backup/restore.js';
+import type { DatabaseRestoreResult } from '../backup/restore-database.js';
 import { defaultBackupRoot, restoreTargets } from '../backup/targets.js';
 import { loadFleet } from '../config/load.js';
 import { ExitCode, type ExitCodeValue, OperationalError, UsageError } from '../errors.js';
@@ -22,6 +23,7 @@ import { interruptedRestoreText } from '../runtime/restore-record.js';
 import { readState, updateState } from '../runtime/state.js';
 import { requireDirPath } from '../util/dir-arg.js';
 import { quoted } from '../util/printable.js';
+import { didYouMean, someNames } from '../util/suggest.js';
 import { parseMemoryScale } from './up.js';
 
 export interface RestoreOptions {
@@ -44,6 +46,8 @@ export interface RestoreOptions {
   memoryScale?: string;
   /** --timeout: seconds for connecting and for each SQL step (GTID reset, the check after the start). */
   timeoutSeconds?: number;
+  /** `--database`: restore only the named services' databases (logical; neighbours left as they are). */
+  database?: boolean;
   env?: NodeJS.ProcessEnv;
   onProgress?: (p: RestoreProgress) => void;
 }
@@ -54,7 +58,10 @@ export interface RestoreResult {
   /** Set for --resume / --rollback. */
   finished?: 'resume' | 'rollback';
   toTime?: string;
-  servers: RestoreServerResult[];
+  /** Each restored server with the services on it (all of them went back to the set). */
+  servers: (RestoreServerResult & { services?: string[] })[];
+  /** `--database`: the databases restored alone, each with where its previous tables are kept. */
+  databases?: DatabaseRestoreResult[];
   exitCode: ExitCodeValue;
 }
 
@@ -121,6 +128,7 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
   if (!set?.manifest)
     throw new UsageError(`no usable backup set ${quoted(opts.id)} in ${root}`, { hint: 'see `dbps backups list`' });
   const manifest = set.manifest;
+  if (opts.database) return restoreDatabases(opts, fleet, set.dir, manifest, root);
   const inSet = new Set(manifest.servers.map((e) => e.server));
   const servers = opts.services.length
     ? selectServers(fleet, opts.services)
@@ -131,6 +139,15 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
       `${external.map((s) => `"${s.name}"`).join(', ')} is not a local server; dbps restores local servers only`,
     );
   const state = await readState(opts.stateDir);
+  // The same restore again (same set, same --to-time) after it was interrupted finishes it, as --resume.
+  const sameRestore = (s: FleetServer) => {
+    const r = state.servers[s.name]?.restore;
+    return r?.set === manifest.id && r.toTime === opts.toTime?.toISOString();
+  };
+  if (servers.length && servers.every(sameRestore)) {
+    const { id: _set, ...rest } = opts;
+    return finishInterrupted({ ...rest, finish: 'resume', services: servers.map((s) => s.name) }, fleet, env);
+  }
   const timeouts = resolveTimeouts(fleet, opts.timeoutSeconds);
   const targets = restoreTargets(servers, state).map((t) => ({ ...t, timeouts }));
   for (const t of targets) {
@@ -151,9 +168,10 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
         },
       );
   }
-  const what = `${servers.map((s) => s.name).join(', ')} from set ${manifest.id}${opts.toTime ? ` rolled forward to ${opts.toTime.toISOString()}` : ''}`;
-  if (!(await opts.confirm(`Stop and restore ${what}? The current datadirs are moved aside, not deleted.`))) {
-    throw new UsageError('restore not confirmed', { hint: 'pass --yes to restore without asking' });
+  const what = `${someNames(servers.map((s) => s.name))} from set ${manifest.id}${opts.toTime ? ` rolled forward to ${opts.toTime.toISOString()}` : ''}`;
+  const question = `Stop and restore ${what}? ${goesBackText(servers, opts.services)} The current datadirs are moved aside, not deleted.`;
+  if (!(await opts.confirm(question))) {
+    throw new UsageError('restore not confirmed', { hint: `${question} Pass --yes to restore without asking.` });
   }
   const memoryScale = parseMemoryScale(opts.memoryScale, env);
   const control = controlFor(fleet, servers, opts.stateDir, env, memoryScale);
@@ -168,13 +186,116 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
     ...(opts.toTime ? { toTime: opts.toTime } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
+  const servicesOf = new Map(servers.map((s) => [s.name, s.services]));
   return {
     command: 'restore',
     id: manifest.id,
     ...(opts.toTime ? { toTime: opts.toTime.toISOString() } : {}),
-    servers: results,
+    servers: results.map((r) => ({ ...r, services: servicesOf.get(r.server) ?? [] })),
     exitCode: ExitCode.ok,
   };
+}
+
+/**
+ * Which services go back in time: a physical restore takes a whole server back, so every service on it
+ * is named (bounded at any fleet size), and the ones the command line did not name are said to be extra.
+ */
+export function goesBackText(servers: readonly FleetServer[], named: readonly string[]): string {
+  const all = servers.flatMap((s) => s.services);
+  const text =
+    all.length === 1
+      ? `Service ${all[0]} goes back to the set.`
+      : `These ${all.length} services go back to the set: ${someNames(all, 8)}.`;
+  const namedSet = new Set(named);
+  const extra = named.length ? all.filter((s) => !namedSet.has(s)) : [];
+  if (extra.length === 0) return text;
+  const one = named.filter((n) => all.includes(n));
+  return `${text} Not only ${someNames(one.length ? one : named)}: ${someNames(extra)} share${extra.length === 1 ? 's' : ''} the server and go${extra.length === 1 ? 'es' : ''} back too (\`--database\` restores one service's database alone).`;
+}
+
+/** `--database`: each named service's database alone, from its server's backup in the set. */
+async function restoreDatabases(
+  opts: RestoreOptions,
+  fleet: Fleet,
+  setDir: string,
+  manifest: BackupManifest,
+  root: string,
+): Promise<RestoreResult> {
+  if (opts.toTime)
+    throw new UsageError('--database restores the backup point only; --to-time needs a whole-server restore', {
+      hint: 'drop --to-time, or restore the server without --database',
+    });
+  if (opts.services.length === 0)
+    throw new UsageError('--database needs the services whose databases to restore', {
+      hint: `e.g. \`dbps restore ${manifest.id} orders --database\``,
+    });
+  const env = opts.env ?? process.env;
+  const state = await readState(opts.stateDir);
+  const plans = opts.services.map((name) => {
+    const service = fleet.services.find((s) => s.name === name);
+    if (!service) {
+      const server = fleet.servers.find((s) => s.name === name);
+      throw new UsageError(
+        server
+          ? `${quoted(name)} is a server; --database restores the database of a service (${someNames(server.services)})`
+          : `${quoted(name)} is not a service${didYouMean(
+              name,
+              fleet.services.map((s) => s.name),
+            )}`,
+      );
+    }
+    const server = fleet.servers.find((s) => s.name === service.server)!;
+    if (server.driver !== 'local')
+      throw new UsageError(
+        `service ${quoted(name)} lives on external server "${server.name}"; dbps restores local servers only`,
+      );
+    const entry = manifest.servers.find((e) => e.server === server.name && e.status === 'ok');
+    if (!entry)
+      throw new OperationalError(
+        `backup set ${manifest.id} has no good backup of server "${server.name}" (service ${quoted(name)})`,
+        {
+          server: server.name,
+          hint: 'see `dbps backups list`',
+        },
+      );
+    const live = state.servers[server.name];
+    if (!live)
+      throw new OperationalError(`server "${server.name}" has never been started`, {
+        server: server.name,
+        hint: `run \`dbps up ${server.name}\` first`,
+      });
+    return { service, server, entry, live, neighbours: server.services.filter((s) => s !== name) };
+  });
+  const question = plans
+    .map(
+      (p) =>
+        `Restore database ${p.service.database} of service ${p.service.name} (server ${p.server.name}) from set ${manifest.id}? ` +
+        (p.neighbours.length
+          ? `Only its tables go back: ${someNames(p.neighbours)} on ${p.server.name} ${p.neighbours.length === 1 ? 'is' : 'are'} left as ${p.neighbours.length === 1 ? 'it is' : 'they are'}.`
+          : 'Only its tables go back.') +
+        ' Its current tables are kept in a database beside it, not deleted.',
+    )
+    .join(' ');
+  if (!(await opts.confirm(question)))
+    throw new UsageError('restore not confirmed', { hint: `${question} Pass --yes to restore without asking.` });
+  const { restoreDatabase } = await import('../backup/restore-database.js');
+  const databases: DatabaseRestoreResult[] = [];
+  for (const p of plans) {
+    databases.push(
+      await restoreDatabase({
+        setDir,
+        setId: manifest.id,
+        entry: p.entry,
+        service: p.service,
+        neighbours: p.neighbours,
+        live: p.live,
+        workRoot: path.join(root, '.work'),
+        failSwapForTest: env.DBPS_TEST_FAIL_AT === 'restore-database:swap',
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      }),
+    );
+  }
+  return { command: 'restore', id: manifest.id, servers: [], databases, exitCode: ExitCode.ok };
 }
 
 /** --resume / --rollback: every selected server with an unfinished restore record. */

@@ -19,7 +19,7 @@ import type { AdminSession } from '../runtime/admin.js';
 import { type ServerFailure, ServerTimeoutError } from '../runtime/failures.js';
 import { fanOut, resolveTimeouts } from '../runtime/fanout.js';
 import { readRotations, saveRotation } from '../runtime/rotations.js';
-import { generatePassword, readSecrets, storedPassword, storeSecret } from '../runtime/secrets.js';
+import { generatePassword, readSecrets, storedPassword, storeSecrets } from '../runtime/secrets.js';
 import { quoted } from '../util/printable.js';
 
 export interface RotateOptions {
@@ -201,7 +201,7 @@ async function startOne(
   // Recorded first, then stored, then applied: a run killed in between is finished by the next one.
   await saveRotation(opts.stateDir, key, started);
   const old = storedPassword(secrets, server, a.user);
-  if (source === 'generated') await storeSecret(opts.stateDir, { server, user: a.user }, password);
+  if (source === 'generated') await storeSecrets(opts.stateDir, [{ owner: { server, user: a.user }, password }]);
   const statement = addPasswordStatement(a.user, a.host, row.auth, password);
   try {
     await session.query(statement.sql, statement.params);
@@ -209,7 +209,7 @@ async function startOne(
     // No answer: it may have been applied, so the record stays and the next `dbps rotate` completes it.
     if (e instanceof ServerTimeoutError) throw e;
     // The server refused it: nothing changed there, so the old password is stored again.
-    if (source === 'generated' && old !== undefined) await storeSecret(opts.stateDir, { server, user: a.user }, old);
+    if (source === 'generated' && old !== undefined) await storeSecrets(opts.stateDir, [{ owner: { server, user: a.user }, password: old }]);
     await saveRotation(opts.stateDir, key, undefined);
     throw e;
   }

@@ -4,6 +4,7 @@ import { loadFleet } from '../config/load.js';
 import { DbpsError, ExitCode, type ExitCodeValue, OperationalError, UsageError } from '../errors.js';
 import { versionDifferences, versionDifferenceText } from '../fleet/mariadb-version.js';
 import { selectServers, serverLabel } from '../fleet/select.js';
+import type { SettingDrift } from '../mycnf/drift.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { driverFor, type StartAction, type StartOutcome } from '../runtime/driver.js';
 import { type Job, type JobRunner, runJobsSilently } from '../runtime/jobs.js';
@@ -18,6 +19,10 @@ export interface UpOptions {
   services: string[];
   /** Multiplies every local server's memory (minimum 128M per server still applies). */
   memoryScale: number;
+  /** memoryScale was given (flag or env); else running servers keep the scale they were started with. */
+  memoryScaleExplicit?: boolean;
+  /** `--restart`: running servers whose settings differ from services.yaml get them (SET GLOBAL or a restart). */
+  restart?: boolean;
   env?: NodeJS.ProcessEnv;
   runJobs?: JobRunner;
 }
@@ -42,6 +47,10 @@ export interface UpServerResult {
   movedFromPort?: number;
   /** The MariaDB version that runs (local servers). */
   version?: string;
+  /** Running with settings that differ from services.yaml: `dbps up --restart <server>` applies them. */
+  pendingSettings?: SettingDrift[];
+  /** Settings `--restart` applied (action reconfigured: SET GLOBAL; restarted: a clean restart). */
+  appliedSettings?: SettingDrift[];
   error?: ServerFailure;
 }
 
@@ -52,6 +61,8 @@ export interface UpResult {
   servers: UpServerResult[];
   /** False when every server was already running (or reachable): `up` changed nothing. */
   changed: boolean;
+  /** Servers left running with settings that differ from services.yaml (apply: `dbps up --restart`). */
+  pendingSettings: string[];
   /** Local servers that run another MariaDB than services.yaml declares, and the sentence that says so. */
   versionNotes: { declared: string; running: string; servers: string[]; note: string }[];
   outcome: 'ok' | 'failed';
@@ -78,7 +89,7 @@ export function failureOf(reason: unknown): ServerFailure {
   return { message: reason instanceof Error ? reason.message : String(reason), exitCode: ExitCode.operational };
 }
 
-const CHANGING: ReadonlySet<StartAction> = new Set(['created', 'started', 'recovered']);
+const CHANGING: ReadonlySet<StartAction> = new Set(['created', 'started', 'recovered', 'reconfigured', 'restarted']);
 
 /** Starts the selected servers in parallel; one failing server does not stop the others. */
 export async function run(opts: UpOptions): Promise<UpResult> {
@@ -140,7 +151,12 @@ export async function run(opts: UpOptions): Promise<UpResult> {
           return driver.start(
             server,
             { fleet, stateDir: opts.stateDir, state, env, progress },
-            { ...(ports.has(server.name) ? { port: ports.get(server.name)! } : {}), memoryScale: opts.memoryScale },
+            {
+              ...(ports.has(server.name) ? { port: ports.get(server.name)! } : {}),
+              memoryScale: opts.memoryScale,
+              ...(opts.restart ? { restart: true } : {}),
+              ...(opts.memoryScaleExplicit ? { memoryScaleExplicit: true } : {}),
+            },
           );
         },
         describe: describeStart,
@@ -180,10 +196,16 @@ export async function run(opts: UpOptions): Promise<UpResult> {
     memoryScale: opts.memoryScale,
     servers: results,
     changed: results.some((r) => r.action !== undefined && CHANGING.has(r.action)),
+    pendingSettings: results.filter((r) => r.pendingSettings?.length).map((r) => r.server),
     versionNotes,
     outcome: exitCode === ExitCode.ok ? 'ok' : 'failed',
     exitCode,
   };
+}
+
+function settingsCount(list: readonly SettingDrift[] | undefined): string {
+  const n = list?.length ?? 0;
+  return `${n} setting${n === 1 ? '' : 's'}`;
 }
 
 /** The line shown when a server's start job is done. */
@@ -197,7 +219,13 @@ export function describeStart(o: StartOutcome): string {
     case 'recovered':
       return `restarted after a crash${where} in ${o.seconds.toFixed(1)} s (InnoDB recovery)`;
     case 'already-running':
-      return `already running${where}`;
+      return o.pendingSettings?.length
+        ? `already running${where}; ${o.pendingSettings.length} setting${o.pendingSettings.length === 1 ? ' differs' : 's differ'} from services.yaml`
+        : `already running${where}`;
+    case 'reconfigured':
+      return `${settingsCount(o.appliedSettings)} applied with SET GLOBAL, no restart`;
+    case 'restarted':
+      return `restarted${where} in ${o.seconds.toFixed(1)} s to apply ${settingsCount(o.appliedSettings)}`;
     case 'reachable':
       return `external, reachable${where}`;
   }

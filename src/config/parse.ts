@@ -27,7 +27,14 @@ export interface ParsedServices {
   source: SourceMap;
 }
 
-export type ParseOutcome = { ok: true; value: ParsedServices } | { ok: false; issues: ConfigIssue[] };
+/**
+ * A failed parse may still carry `partial`: the data with every value the schema refused taken out (so
+ * it is schema-valid), for the semantic checks to run on the rest and report their problems in the
+ * same run; `pruned` are the paths taken out (their problems are already among `issues`).
+ */
+export type ParseOutcome =
+  | { ok: true; value: ParsedServices }
+  | { ok: false; issues: ConfigIssue[]; partial?: ParsedServices; pruned?: DocPath[] };
 
 // `npm run build` precompiles the schema (scripts/write-validator.mjs); from source, compile it here.
 const PRECOMPILED = './services-validator.js';
@@ -76,13 +83,26 @@ export function parseServices(text: string): ParseOutcome {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, merge: true });
   const source = new SourceMap(doc, lines);
   if (doc.errors.length > 0) return { ok: false, issues: syntaxIssues(doc.errors, text, lines) };
+  const duplicates = duplicateKeys(doc.contents, [], lines);
   const structural = [
-    ...duplicateKeys(doc.contents, [], lines),
+    ...duplicates,
     ...unsupportedTags(doc.contents, text, lines),
     ...controlCharacters(doc.contents, [], lines),
   ];
-  if (structural.length > 0)
+  // A key written twice still leaves data to check (the later entry wins): only tags and control
+  // characters stop here, since the rest of the checks would echo or interpret them.
+  if (structural.length > duplicates.length)
     return { ok: false, issues: structural.sort((a, b) => a.line - b.line || a.column - b.column) };
+  const outcome = checkData(doc, source, lines);
+  if (duplicates.length === 0) return outcome;
+  const issues = [...duplicates, ...(outcome.ok ? [] : outcome.issues)].sort(
+    (a, b) => a.line - b.line || a.column - b.column,
+  );
+  if (outcome.ok) return { ok: false, issues, partial: outcome.value, pruned: [] };
+  return { ...outcome, issues };
+}
+
+function checkData(doc: ReturnType<typeof parseDocument>, source: SourceMap, lines: LineCounter): ParseOutcome {
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -126,9 +146,87 @@ export function parseServices(text: string): ParseOutcome {
   }
   const validate = validator();
   if (!validate(data)) {
-    return { ok: false, issues: schemaIssues(validate.errors ?? [], source) };
+    const issues = schemaIssues(validate.errors ?? [], source);
+    const rest = withoutRefused(data as Record<string, unknown>, validate);
+    return rest
+      ? { ok: false, issues, partial: { data: rest.data, source }, pruned: rest.pruned }
+      : { ok: false, issues };
   }
   return { ok: true, value: { data: data as ServicesFile, source } };
+}
+
+/**
+ * The document without the values the schema refused, when that leaves a schema-valid file (a few
+ * rounds: taking out a value can only remove errors). A refused entry name (a service "Orders") is
+ * kept, so its other settings are still checked; a missing required key of a nested entry takes the
+ * entry's key out. Undefined when what is left is not a fleet (no services mapping, no version).
+ */
+function withoutRefused(
+  data: Record<string, unknown>,
+  validate: ValidateFunction,
+): { data: ServicesFile; pruned: DocPath[] } | undefined {
+  const copy = structuredClone(data);
+  const pruned: DocPath[] = [];
+  for (let round = 0; round < 5; round++) {
+    // An entry name against the name pattern: the key is reported, the entry stays.
+    const left = validate(copy)
+      ? []
+      : (validate.errors ?? []).filter((e) => e.propertyName === undefined && e.keyword !== 'propertyNames');
+    if (left.length === 0) return { data: copy as unknown as ServicesFile, pruned };
+    let removed = false;
+    for (const e of left) {
+      if (e.keyword === 'required' && e.instancePath === '') {
+        if ((e.params as { missingProperty: string }).missingProperty !== 'fleet') return undefined;
+        copy.fleet = 'fleet';
+        removed = true;
+        continue;
+      }
+      let path = pathOf(e.instancePath);
+      if (e.keyword === 'additionalProperties')
+        path = [...path, String((e.params as { additionalProperty: string }).additionalProperty)];
+      // Inside a list, the whole list goes: removing one item would renumber the ones after it.
+      const list = path.findIndex((p) => typeof p === 'number');
+      if (list >= 0) path = path.slice(0, list);
+      const top = path[0];
+      if (path.length === 0 || top === 'version' || (path.length === 1 && top === 'services')) return undefined;
+      if (path.length === 1 && top === 'fleet') {
+        copy.fleet = 'fleet';
+        removed = true;
+        continue;
+      }
+      // A service or server entry itself stays (others refer to it by name): a non-mapping becomes {}.
+      if (path.length === 2 && (top === 'services' || top === 'servers')) {
+        setAt(copy, path, {});
+        pruned.push(path);
+        removed = true;
+        continue;
+      }
+      if (deleteAt(copy, path)) {
+        pruned.push(path);
+        removed = true;
+      }
+    }
+    if (!removed) return undefined;
+  }
+  return undefined;
+}
+
+function deleteAt(data: Record<string, unknown>, path: DocPath): boolean {
+  let node: unknown = data;
+  for (const p of path.slice(0, -1)) {
+    if (node === null || typeof node !== 'object') return false;
+    node = (node as Record<string | number, unknown>)[p];
+  }
+  const last = path[path.length - 1]!;
+  if (node === null || typeof node !== 'object' || !Object.hasOwn(node, last)) return false;
+  delete (node as Record<string | number, unknown>)[last];
+  return true;
+}
+
+function setAt(data: Record<string, unknown>, path: DocPath, value: unknown): void {
+  let node: unknown = data;
+  for (const p of path.slice(0, -1)) node = (node as Record<string | number, unknown>)[p];
+  (node as Record<string | number, unknown>)[path[path.length - 1]!] = value;
 }
 
 /** One issue per line for YAML syntax errors, placed where the mistake is and saying how to fix it. */

@@ -1,14 +1,25 @@
 // Schema-valid services.yaml -> Fleet, with the semantic checks a schema cannot express.
 import type { ConfigIssue } from '../errors.js';
 import { purgeEventName } from '../fleet/desired.js';
+import { isLocalAccountHost, isLoopbackHost } from '../fleet/hosts.js';
+import { defaultLinkHost, linkName, linkTableName, linkViewName } from '../fleet/links.js';
 import { implicitCollation, isUca1400, UCA1400_SINCE, unsupportedVersion } from '../fleet/mariadb-versions.js';
-import type { Fleet, FleetAccount, FleetServer, FleetService, OutboxPurge } from '../fleet/model.js';
+import type {
+  Fleet,
+  FleetAccount,
+  FleetLink,
+  FleetServer,
+  FleetService,
+  OutboxPurge,
+  ServerTls,
+} from '../fleet/model.js';
 import {
   invalidAccountHost,
   invalidIdentifier,
   invalidUserName,
   MAX_DATABASE_NAME,
   MAX_TABLE_NAME,
+  MAX_USER_NAME,
   sqlStem,
 } from '../fleet/names.js';
 import { PROFILES } from '../mycnf/profiles.js';
@@ -137,7 +148,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
           [...path, 'server'],
           `service "${name}" names server "${svc.server}", which is not declared under "servers:"${why}`,
         );
-        continue;
+        // The service's own settings are still checked below (every problem in one run).
       }
       serverName = svc.server;
     }
@@ -179,7 +190,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       }
     }
 
-    const accounts = resolveAccounts(name, svc, fleetDefaults.accountHost, path, err);
+    const accounts = resolveAccounts(name, svc, fleetDefaults.accountHost, path, err, serverByName.get(serverName));
     const stem = sqlStem(name);
     const outboxTable = svc.outbox ? `${stem}_events_outbox` : undefined;
     if (outboxTable && outboxTable.length > MAX_TABLE_NAME) {
@@ -204,18 +215,19 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       const problem = outboxRetentionProblem(svc.outbox.retention);
       const migrator = accounts.find((a) => a.role === 'migrator');
       const event = purgeEventName(name);
+      // Each problem on its own: a bad retention does not hide a missing migrator (one run, every problem).
       if (problem) err(rpath, problem);
-      else if (!migrator)
+      if (!migrator)
         err(
           rpath,
           `service "${name}" has no migrator account to own the outbox purge event; add a user with role migrator, or write "outbox: true"`,
         );
-      else if (event.length > MAX_TABLE_NAME)
+      if (event.length > MAX_TABLE_NAME)
         err(
           rpath,
           `the outbox purge event name "${event}" would be ${event.length} characters long; MariaDB allows at most ${MAX_TABLE_NAME}, so shorten the service name`,
         );
-      else {
+      if (!problem && migrator && event.length <= MAX_TABLE_NAME) {
         const retentionSeconds = durationSeconds(svc.outbox.retention);
         outboxPurge = {
           event,
@@ -313,6 +325,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       });
     });
   }
+  resolveLinks(services, spec, servers, fleetDefaults.accountHost, serviceNames, err);
   checkDuplicateNames(services, spec, err);
   for (const server of servers) {
     if (server.services.length === 0 && server.isolation === 'schema') {
@@ -347,6 +360,131 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
 }
 
 type Err = (path: DocPath, message: string, key?: boolean) => void;
+
+/** MariaDB's limit on a CREATE SERVER name (mysql.servers.Server_name). */
+const MAX_SERVER_NAME = 64;
+
+/**
+ * `links:` entries: the target is another service on another server, the tables are valid and listed
+ * once, no link is declared twice, and the names dbps derives (account, CREATE SERVER, view, CONNECT
+ * table) fit MariaDB's limits and clash with no service's table of the same name.
+ */
+function resolveLinks(
+  services: FleetService[],
+  spec: ServicesFile,
+  servers: FleetServer[],
+  accountHost: string,
+  serviceNames: string[],
+  err: Err,
+): void {
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const serverOf = new Map(servers.map((s) => [s.name, s]));
+  const names = new Map<string, string>();
+  for (const service of services) {
+    const links = spec.services[service.name]?.links ?? [];
+    const seen = new Set<string>();
+    const resolved: FleetLink[] = [];
+    service.links = resolved;
+    links.forEach((link, i) => {
+      const path = ['services', service.name, 'links', i];
+      if (link.service === service.name) {
+        err(
+          [...path, 'service'],
+          `service "${service.name}" links to itself; a service reads its own data directly, remove this entry`,
+        );
+        return;
+      }
+      const target = byName.get(link.service);
+      if (!target) {
+        if (!spec.services[link.service])
+          err(
+            [...path, 'service'],
+            `service "${service.name}" links to "${link.service}", which is not a service${didYouMean(link.service, serviceNames)}`,
+          );
+        return;
+      }
+      if (seen.has(link.service)) {
+        err(
+          [...path, 'service'],
+          `service "${service.name}" declares two links to "${link.service}"; list every table in one entry`,
+        );
+        return;
+      }
+      seen.add(link.service);
+      if (target.server === service.server) {
+        err(
+          [...path, 'service'],
+          `service "${service.name}" links to "${link.service}" on its own server ("${service.server}"); a link reaches another server, declare this under reads: instead`,
+        );
+        return;
+      }
+      let bad = false;
+      const tables = new Set<string>();
+      link.tables.forEach((t, j) => {
+        const problem =
+          invalidIdentifier(t, 'table', MAX_TABLE_NAME) ??
+          invalidIdentifier(linkTableName(link.service, t), 'table', MAX_TABLE_NAME)?.replace(
+            /^table name/,
+            'the CONNECT table name dbps derives,',
+          );
+        if (problem) {
+          bad = true;
+          err([...path, 'tables', j], problem);
+        } else if (tables.has(t)) {
+          bad = true;
+          err([...path, 'tables', j], `table "${t}" is listed twice in this link; remove one`);
+        }
+        tables.add(t);
+      });
+      const user = linkName(service.name, link.service);
+      if (user.length > MAX_SERVER_NAME || user.length > MAX_USER_NAME) {
+        err(
+          [...path, 'service'],
+          `the link name dbps derives, "${user}", is ${user.length} characters long; MariaDB allows at most ${MAX_SERVER_NAME} for a CREATE SERVER name, so shorten a service name`,
+        );
+        return;
+      }
+      const other = names.get(user);
+      if (other) {
+        err([...path, 'service'], `this link and ${other} both get the name "${user}"; rename one of the services`);
+        return;
+      }
+      names.set(user, `services.${service.name}.links[${i}]`);
+      const host =
+        link.host ?? defaultLinkHost({ accountHost }, serverOf.get(service.server)!, serverOf.get(target.server)!);
+      const hostProblem = invalidAccountHost(host);
+      if (hostProblem) {
+        err([...path, 'host'], hostProblem);
+        return;
+      }
+      if (bad) return;
+      resolved.push({
+        service: target.name,
+        server: target.server,
+        database: target.database,
+        tables: [...tables],
+        via: link.via,
+        user,
+        host,
+        imageHost: link.host ?? accountHost,
+        serverName: user,
+      });
+    });
+  }
+  // A view a link creates must not take the name of a table the reader declares elsewhere (outbox).
+  for (const service of services) {
+    for (const link of service.links ?? []) {
+      for (const t of link.tables) {
+        const view = linkViewName(link.service, t);
+        if (view === service.outboxTable)
+          err(
+            ['services', service.name, 'links'],
+            `the link view "${view}" is the name of ${service.name}'s outbox table; rename a service`,
+          );
+      }
+    }
+  }
+}
 
 function pick(svc: ServiceSpec): ServerSpec {
   const out: ServerSpec = {};
@@ -413,6 +551,14 @@ function makeServer(
         true,
       );
   }
+  if (s.tls && driver !== 'external')
+    err(
+      [...path, 'tls'],
+      `local server "${name}" gets its certificate from \`dbps up\`; "tls:" is only for driver: external, so remove it`,
+      true,
+    );
+  if (s.tls?.mode === 'disabled' && s.tls.ca)
+    err([...path, 'tls', 'ca'], `server "${name}": tls mode "disabled" uses no CA; remove "ca:" or choose verify-full`);
   if (s.admin) {
     const problem = invalidUserName(s.admin.user);
     if (problem) err([...path, 'admin', 'user'], problem);
@@ -428,6 +574,7 @@ function makeServer(
     ...(s.port !== undefined ? { port: s.port } : driver === 'external' ? { port: 3306 } : {}),
     ...(s.host ? { host: s.host } : {}),
     ...(s.admin ? { admin: { ...s.admin } } : {}),
+    ...(driver === 'external' ? { tls: externalTls(s) } : {}),
     serverId: s.serverId ?? 0,
     gtidDomainId: 0,
     mariadb: s.mariadb ?? defaults.mariadb,
@@ -491,7 +638,14 @@ function checkCharset(charset: string, collation: string, path: DocPath, err: Er
   }
 }
 
-function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, path: DocPath, err: Err): FleetAccount[] {
+function resolveAccounts(
+  name: string,
+  svc: ServiceSpec,
+  defaultHost: string,
+  path: DocPath,
+  err: Err,
+  server: FleetServer | undefined,
+): FleetAccount[] {
   const stem = sqlStem(name);
   const users = svc.users ?? [
     { name: `${stem}_app`, role: 'app' as const },
@@ -509,6 +663,11 @@ function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, pa
     const host = u.host ?? defaultHost;
     const hostProblem = invalidAccountHost(host);
     if (hostProblem && u.host) err([...upath, 'host'], hostProblem);
+    if (u.requireSsl === true && server?.driver === 'external' && server.tls?.mode === 'disabled')
+      err(
+        [...upath, 'requireSsl'],
+        `account ${u.name} requires TLS, but server "${server.name}" is reached without TLS (tls mode disabled); set tls: { ca: FILE } on the server, or remove requireSsl`,
+      );
     return {
       user: u.name,
       host,
@@ -516,7 +675,7 @@ function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, pa
       service: name,
       ...(u.passwordEnv ? { passwordEnv: u.passwordEnv } : {}),
       ...(u.maxUserConnections !== undefined ? { maxUserConnections: u.maxUserConnections } : {}),
-      requireSsl: u.requireSsl === true,
+      requireSsl: u.requireSsl ?? requireSslByDefault(host, server),
     };
   });
 }
@@ -648,4 +807,26 @@ function reservedUser(user: string): string | undefined {
     return `user name "${user}" is reserved (root, mysql, mariadb.sys, PUBLIC and dbps_* belong to MariaDB and dbps); give the account a name of its own`;
   }
   return undefined;
+}
+
+/**
+ * TLS of an external server with its defaults: verify-full when a CA is given, otherwise required
+ * over a network, and none over a socket or loopback (nothing to protect the bytes from there).
+ */
+function externalTls(s: ServerSpec): ServerTls {
+  const ca = s.tls?.ca;
+  if (s.tls?.mode) return { mode: s.tls.mode, ...(ca ? { ca } : {}) };
+  if (ca) return { mode: 'verify-full', ca };
+  if (s.admin?.socket || isLoopbackHost(s.host)) return { mode: 'disabled' };
+  return { mode: 'required' };
+}
+
+/**
+ * Accounts reachable over a network must use TLS: REQUIRE SSL unless services.yaml says otherwise,
+ * on external servers that offer TLS. Local servers listen on 127.0.0.1 only, so no account there is
+ * reachable over a network; a server with tls mode disabled has no TLS to require.
+ */
+export function requireSslByDefault(host: string, server: FleetServer | undefined): boolean {
+  if (server?.driver !== 'external' || isLocalAccountHost(host)) return false;
+  return server.tls !== undefined && server.tls.mode !== 'disabled';
 }

@@ -114,6 +114,16 @@ export const servicesSchema = {
               socket: { type: 'string', minLength: 1 },
             },
           },
+          tls: {
+            type: 'object',
+            additionalProperties: false,
+            description:
+              "TLS on dbps's connections to an external server: ca (PEM file, relative to services.yaml) and mode (default verify-full with a ca, else required for a non-loopback host)",
+            properties: {
+              ca: { type: 'string', minLength: 1 },
+              mode: { enum: ['verify-full', 'verify-ca', 'required', 'disabled'] },
+            },
+          },
         },
       },
     },
@@ -180,6 +190,28 @@ export const servicesSchema = {
               properties: {
                 service: { type: 'string' },
                 tables: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+              },
+            },
+          },
+          links: {
+            type: 'array',
+            description:
+              "Declared CONNECT links: this service reads the listed tables of another service's server through CONNECT tables in its own database (the seed's exception for migration or reporting)",
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['service', 'tables', 'via'],
+              properties: {
+                service: { type: 'string', description: 'The service whose tables are read' },
+                tables: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+                via: { enum: ['connect'], description: 'The engine: connect (ENGINE=CONNECT TABLE_TYPE=MYSQL)' },
+                host: {
+                  type: 'string',
+                  minLength: 1,
+                  maxLength: 255,
+                  description:
+                    "Host part of the read-only account on the other service's server: where this service's server connects from (default 127.0.0.1 when both servers are local, else this server's host, else accountHost)",
+                },
               },
             },
           },

@@ -40,6 +40,14 @@ export interface AdminSpec {
   socket?: string;
 }
 
+export type TlsMode = 'verify-full' | 'verify-ca' | 'required' | 'disabled';
+
+export interface TlsSpec {
+  /** PEM file of the CA that signed the server's certificate (relative to services.yaml). */
+  ca?: string;
+  mode?: TlsMode;
+}
+
 export interface ServerSpec {
   driver?: 'local' | 'external';
   profile?: ProfileName;
@@ -50,6 +58,8 @@ export interface ServerSpec {
   port?: number;
   host?: string;
   admin?: AdminSpec;
+  /** TLS on dbps's connections to an external server. */
+  tls?: TlsSpec;
   serverId?: number;
   mariadb?: string;
 }
@@ -66,6 +76,15 @@ export interface UserSpec {
 export interface ReadSpec {
   service: string;
   tables: string[];
+}
+
+/** A declared CONNECT link: the service reads these tables of another service's server. */
+export interface LinkSpec {
+  service: string;
+  tables: string[];
+  via: 'connect';
+  /** Host part of the link account on the target server (where the reader's server connects from). */
+  host?: string;
 }
 
 export interface BackupSpec {
@@ -87,6 +106,8 @@ export interface ServiceSpec {
   collation?: string;
   users?: UserSpec[];
   reads?: ReadSpec[];
+  /** Declared CONNECT links to other services' servers. */
+  links?: LinkSpec[];
   /** `true`, or `{ retention: 7d }`: an event of the service purges published rows older than that. */
   outbox?: boolean | { retention: string };
   /** `<database>_shadow`: a scratch database the migrator may create and drop. */

@@ -1,6 +1,8 @@
 // The desired state of every server: databases, accounts and their exact privileges.
 // Pure. provision diffs it against the catalog, audit-grants checks against it, and the
 // Kubernetes renderer turns it into Database/User/Grant resources: one source of truth.
+
+import { type DesiredLink, desiredLink, readerLinks, targetLinks } from './links.js';
 import type { AccountRole, Fleet, FleetServer } from './model.js';
 import { MONITOR_TABLES } from './monitor.js';
 import { sqlStem } from './names.js';
@@ -27,7 +29,8 @@ export interface DesiredGrant {
   reason: string;
 }
 
-export type DesiredAccountKind = AccountRole | 'backup' | 'monitor';
+/** `link`: a link's read-only account on the target server; `link-definer`: its locked twin on the reader's. */
+export type DesiredAccountKind = AccountRole | 'backup' | 'monitor' | 'link' | 'link-definer';
 
 export interface DesiredAccount {
   user: string;
@@ -39,6 +42,8 @@ export interface DesiredAccount {
   passwordEnv?: string;
   maxUserConnections?: number;
   requireSsl: boolean;
+  /** ACCOUNT LOCK: nobody logs in as it (a link's view definer). */
+  locked?: boolean;
   grants: DesiredGrant[];
 }
 
@@ -76,6 +81,8 @@ export interface DesiredServer {
   purgeEvents: DesiredPurgeEvent[];
   /** Databases where dbps looks for purge events it made (to drop one whose retention was removed). */
   purgeEventCandidates: { service: string; database: string; event: string }[];
+  /** Declared links of this server's services (reader side: CREATE SERVER, CONNECT tables, views). */
+  links: DesiredLink[];
 }
 
 /** Column that the outbox relay may update (and nothing else). */
@@ -183,6 +190,46 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
       });
     }
   }
+  // Links, target side: a read-only account with SELECT on exactly the declared tables, nothing else.
+  for (const { service, link } of targetLinks(fleet, server)) {
+    accounts.push({
+      user: link.user,
+      host: link.host,
+      kind: 'link',
+      service: service.name,
+      requireSsl: false,
+      grants: link.tables.map((table) => ({
+        scope: { level: 'table' as const, database: link.database, table },
+        privileges: ['SELECT'],
+        reason: `declared in services.${service.name}.links (read by ${service.name}'s server through CONNECT)`,
+      })),
+    });
+  }
+  // Links, reader side: the views' definer, locked. CONNECT TABLE_TYPE=MYSQL tables can only be read with
+  // FILE, so the definer holds it and the reader's own accounts read the views with no FILE of their own.
+  const links = readerLinks(fleet, server).map(({ service, link }) => desiredLink(service, link));
+  for (const l of links) {
+    accounts.push({
+      user: l.definer.user,
+      host: l.definer.host,
+      kind: 'link-definer',
+      service: l.service,
+      requireSsl: false,
+      locked: true,
+      grants: [
+        {
+          scope: { level: 'global' },
+          privileges: ['FILE'],
+          reason: `CONNECT TABLE_TYPE=MYSQL tables are read with FILE (services.${l.service}.links → ${l.target.service}); the account is locked and defines only the link's views`,
+        },
+        ...l.tables.map((t) => ({
+          scope: { level: 'table' as const, database: l.database, table: t.connectTable },
+          privileges: ['SELECT'],
+          reason: `the view ${l.database}.${t.view} reads it`,
+        })),
+      ],
+    });
+  }
   accounts.push({
     user: BACKUP_USER,
     host: 'localhost',
@@ -215,7 +262,7 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
     database: s.database,
     event: purgeEventName(s.name),
   }));
-  return { server: server.name, databases, accounts, outboxes, purgeEvents, purgeEventCandidates };
+  return { server: server.name, databases, accounts, outboxes, purgeEvents, purgeEventCandidates, links };
 }
 
 /** Desired state of every server in the fleet, in fleet order. */

@@ -36,6 +36,14 @@ export interface AdminAccess {
   socket?: string;
 }
 
+export type TlsMode = 'verify-full' | 'verify-ca' | 'required' | 'disabled';
+
+export interface ServerTls {
+  mode: TlsMode;
+  /** The CA file as written in services.yaml (relative to its directory). */
+  ca?: string;
+}
+
 export interface FleetServer {
   name: string;
   driver: 'local' | 'external';
@@ -51,6 +59,11 @@ export interface FleetServer {
   port?: number;
   host?: string;
   admin?: AdminAccess;
+  /**
+   * TLS on dbps's connections (external servers: from `tls:` with its defaults resolved; local
+   * servers get their certificate from `dbps up` and are reached over their socket).
+   */
+  tls?: ServerTls;
   serverId: number;
   gtidDomainId: number;
   /** MariaDB version for generated output (image tag, option set). */
@@ -77,6 +90,29 @@ export interface FleetRead {
   granted: boolean;
 }
 
+/**
+ * A declared CONNECT link (`services.<reader>.links`): on the target's server a read-only account with
+ * SELECT on exactly these tables; on the reader's server a CREATE SERVER entry holding its credentials,
+ * one CONNECT table per table, and a view over each that the reader's accounts read.
+ */
+export interface FleetLink {
+  /** The service whose tables are read. */
+  service: string;
+  /** Its server and database. */
+  server: string;
+  database: string;
+  tables: string[];
+  via: 'connect';
+  /** The read-only account on the target server, and the locked definer of the views on the reader's. */
+  user: string;
+  /** Host part of the account on the target server: where the reader's server connects from. */
+  host: string;
+  /** The same for image-based output (compose, Kubernetes), where servers are not on this machine: `host:`, else accountHost. */
+  imageHost: string;
+  /** Name of the CREATE SERVER entry on the reader's server (holds the account's credentials). */
+  serverName: string;
+}
+
 export interface OutboxPurge {
   /** Event name in the service's database: `<stem>_outbox_purge`. */
   event: string;
@@ -98,6 +134,8 @@ export interface FleetService {
   isolation: Isolation;
   accounts: FleetAccount[];
   reads: FleetRead[];
+  /** Declared CONNECT links (absent in fleets cached before links existed: treat as none). */
+  links?: FleetLink[];
   outbox: boolean;
   /** Name of the outbox table when `outbox: true`. */
   outboxTable?: string;

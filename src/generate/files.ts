@@ -48,13 +48,15 @@ export async function generatedFiles(
     switch (kind) {
       case 'mycnf': {
         const { renderMyCnf, targetVersion } = await import('../mycnf/render.js');
+        const { composeTlsFiles } = await import('../render/compose.js');
         for (const server of fleet.servers) {
           // External servers are configured by whoever runs them; dbps does not own their my.cnf.
           if (server.driver === 'external') continue;
           files.push({
             kind,
             path: `mycnf/${server.name}.cnf`,
-            content: renderMyCnf(fleet, server, { version: targetVersion(fleet, server) }),
+            // These files are what compose mounts; Kubernetes renders its own (the operator configures TLS).
+            content: renderMyCnf(fleet, server, { version: targetVersion(fleet, server), tls: composeTlsFiles() }),
           });
         }
         break;

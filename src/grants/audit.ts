@@ -2,6 +2,7 @@
 // brings catalogs (live or from a dump), this turns them into findings, renderers print them.
 import { desiredServer } from '../fleet/desired.js';
 import type { Fleet, FleetServer, FleetService } from '../fleet/model.js';
+import { type MoveRecord, withMovedOut } from '../fleet/moves.js';
 import { AUDIT_RULES } from './audit-rules/index.js';
 import type { AdminAccount, AuditContext, AuditRule, Finding, Severity, SeverityOverride } from './audit-rules/rule.js';
 import { effectivePrivileges } from './effective.js';
@@ -25,6 +26,8 @@ export interface AuditOptions {
   /** Unfinished password rotations (rotations.json) and the audit's time, for rotation-unfinished. */
   rotations?: readonly RotationRecord[];
   now?: Date;
+  /** Moves recorded in state.json: a moved service's old copy and its read-only accounts are dbps's, not orphans. */
+  moves?: readonly MoveRecord[];
 }
 
 /** Findings of every rule for one server's catalog, with overrides applied and duplicate drift dropped. */
@@ -34,7 +37,7 @@ export function auditCatalog(fleet: Fleet, server: FleetServer, catalog: Catalog
     ...(opts.adminUsers ?? []).map((user) => ({ user, host: 'localhost', socketOnly: true })),
   ];
   const ctx: AuditContext = {
-    ...auditContext(fleet, server, catalog, admins),
+    ...auditContext(fleet, server, catalog, admins, opts.moves),
     ...(opts.rotations ? { rotations: opts.rotations } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   };
@@ -54,10 +57,13 @@ export function auditContext(
   server: FleetServer,
   catalog: Catalog,
   adminAccounts: readonly AdminAccount[],
+  moves: readonly MoveRecord[] = [],
 ): AuditContext {
-  const desired = desiredServer(fleet, server);
+  const desired = withMovedOut(desiredServer(fleet, server), moves);
   const serviceOfUser = new Map<string, FleetService>();
   for (const s of fleet.services) for (const a of s.accounts) serviceOfUser.set(a.user, s);
+  // A link's account (on the target) and its view definer (on the reader) belong to the reading service.
+  for (const s of fleet.services) for (const l of s.links ?? []) serviceOfUser.set(l.user, s);
   return {
     fleet,
     server,

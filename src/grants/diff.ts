@@ -9,7 +9,8 @@ import {
   OUTBOX_PUBLISHED_COLUMN,
   PURGE_EVENT_COMMENT,
 } from '../fleet/desired.js';
-import { dbPatternText } from '../sql/quote.js';
+import { type DesiredLink, LINK_PREFIX, linkConnection } from '../fleet/links.js';
+import { dbPatternText, ident } from '../sql/quote.js';
 import { hasPublicRole, PUBLIC_ROLE } from './effective.js';
 import { GRANT_OPTION } from './privileges.js';
 import { purgeEventBody } from './sql.js';
@@ -56,6 +57,38 @@ export type Change =
       replace: boolean;
     })
   | (ChangeBase & { kind: 'drop-outbox-purge'; database: string; event: string })
+  /** INSTALL SONAME 'ha_connect': a declared link needs the CONNECT engine on the reader's server. */
+  | (ChangeBase & { kind: 'install-connect' })
+  /** CREATE (OR REPLACE) SERVER: the link account's address and credentials, kept in mysql.servers (admins only). */
+  | (ChangeBase & {
+      kind: 'create-link-server';
+      serverName: string;
+      host: string;
+      port: number;
+      database: string;
+      user: string;
+      password: PasswordRef;
+      replace: boolean;
+    })
+  /** CREATE OR REPLACE TABLE … ENGINE=CONNECT TABLE_TYPE=MYSQL CONNECTION='<server>/<table>'. */
+  | (ChangeBase & {
+      kind: 'create-link-table';
+      database: string;
+      table: string;
+      serverName: string;
+      remoteTable: string;
+    })
+  /** CREATE OR REPLACE DEFINER=<link definer> SQL SECURITY DEFINER VIEW over a link's CONNECT table. */
+  | (ChangeBase & {
+      kind: 'create-link-view';
+      database: string;
+      view: string;
+      table: string;
+      definer: { user: string; host: string };
+    })
+  | (ChangeBase & { kind: 'drop-link-view'; database: string; view: string })
+  | (ChangeBase & { kind: 'drop-link-table'; database: string; table: string })
+  | (ChangeBase & { kind: 'drop-link-server'; serverName: string })
   | (ChangeBase & {
       kind: 'create-user';
       user: string;
@@ -63,6 +96,8 @@ export type Change =
       password: PasswordRef;
       maxUserConnections: number;
       requireSsl: boolean;
+      /** ACCOUNT LOCK (a link's view definer). */
+      locked?: boolean;
     })
   | (ChangeBase & {
       kind: 'alter-user';
@@ -72,6 +107,7 @@ export type Change =
       maxUserConnections?: number;
       requireSsl?: boolean;
       unlock?: boolean;
+      lock?: boolean;
     })
   | (ChangeBase & { kind: 'grant'; user: string; host: string; target: PrivilegeTarget; privileges: string[] })
   | (ChangeBase & { kind: 'revoke'; user: string; host: string; target: PrivilegeTarget; privileges: string[] })
@@ -127,6 +163,20 @@ export interface ServerObservation {
   eventScheduler?: string;
   /** accountKey()s dbps never reports or drops (the admin account it connects as). */
   protectedAccounts: ReadonlySet<string>;
+  /** Link objects on this server; absent = not observed (the server has no link and dbps made none). */
+  links?: ObservedLinks;
+}
+
+/** What provision reads about declared links on a reader's server. */
+export interface ObservedLinks {
+  /** Whether ENGINE=CONNECT is available (information_schema.ENGINES). */
+  connectEngine: boolean;
+  /** mysql.servers entries named dbps_link_*; `passwordOk` compares a hash, never the secret itself. */
+  servers: ReadonlyMap<string, { host: string; port: number; database: string; user: string; passwordOk: boolean }>;
+  /** CONNECT tables whose CONNECTION names a dbps_link_* server (`<server>/<table>`), by tableKey. */
+  tables: ReadonlyMap<string, { connection: string }>;
+  /** Views that are a desired link view or read a dbps link table, by tableKey. */
+  views: ReadonlyMap<string, { definer: string; security: string; definition: string }>;
 }
 
 /** An event as information_schema.EVENTS shows it. */
@@ -152,6 +202,18 @@ export interface DiffOptions {
   forceDropData: boolean;
   /** How each desired account's password is sourced. */
   passwordOf(account: DesiredAccount): PasswordRef;
+  /**
+   * Links: where each target server is reached from this server (host, port), and which target tables
+   * exist (`<server>\u0000<db>.<table>`). Absent: links are not created in this pass (their target
+   * accounts may not exist yet), only removed ones are dropped.
+   */
+  links?: {
+    addressOf(server: string): { host: string; port: number } | undefined;
+    targetTables: ReadonlySet<string>;
+    /** Target servers that could not be read: their links wait (deferred), nothing is guessed. */
+    unreachable?: ReadonlySet<string>;
+    passwordOf(link: DesiredLink): PasswordRef;
+  };
 }
 
 export interface ServerDiff {
@@ -314,8 +376,11 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
     });
   }
   diffPurgeEvents(desired, observed, selected, changes, deferred);
+  diffLinks(desired, observed, opts, selected, changes, deferred);
   const creatingTables = new Set(
-    changes.flatMap((c) => (c.kind === 'create-outbox-table' ? [tableKey(c.database, c.table)] : [])),
+    changes.flatMap((c) =>
+      c.kind === 'create-outbox-table' || c.kind === 'create-link-table' ? [tableKey(c.database, c.table)] : [],
+    ),
   );
   const tableWillExist = (db: string, table: string) =>
     observed.existingTables.has(tableKey(db, table)) || creatingTables.has(tableKey(db, table));
@@ -342,11 +407,25 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
         password: opts.passwordOf(want),
         maxUserConnections: wantMax,
         requireSsl: want.requireSsl,
-        reason: want.service ? `role ${want.kind} of service ${want.service}` : `dbps ${want.kind} account`,
+        ...(want.locked ? { locked: true } : {}),
+        reason:
+          want.kind === 'link'
+            ? `read-only account of services.${want.service}.links`
+            : want.kind === 'link-definer'
+              ? `locked definer of the views of services.${want.service}.links`
+              : want.service
+                ? `role ${want.kind} of service ${want.service}`
+                : `dbps ${want.kind} account`,
       });
     } else {
       const reasons: string[] = [];
-      const alter: { password?: PasswordRef; maxUserConnections?: number; requireSsl?: boolean; unlock?: boolean } = {};
+      const alter: {
+        password?: PasswordRef;
+        maxUserConnections?: number;
+        requireSsl?: boolean;
+        unlock?: boolean;
+        lock?: boolean;
+      } = {};
       if (observed.passwordMismatch.has(key)) {
         alter.password = opts.passwordOf(want);
         reasons.push(
@@ -364,9 +443,13 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
         alter.requireSsl = want.requireSsl;
         reasons.push(want.requireSsl ? 'SSL is not required yet' : `REQUIRE ${have.sslType} set by hand`);
       }
-      if (have.locked) {
+      if (have.locked && !want.locked) {
         alter.unlock = true;
         reasons.push('account is locked');
+      }
+      if (!have.locked && want.locked) {
+        alter.lock = true;
+        reasons.push('account is not locked (a link definer nobody logs in as)');
       }
       if (reasons.length > 0)
         changes.push({
@@ -635,6 +718,209 @@ function diffPurgeEvents(
   }
 }
 
+/**
+ * Links on the reader's server: the CONNECT engine, one CREATE SERVER entry per link, one CONNECT table
+ * and one view per declared table. Creation waits for a pass with `opts.links` (the target accounts
+ * exist then); objects dbps made for a link no longer declared are dropped (they hold no data).
+ */
+function diffLinks(
+  desired: DesiredServer,
+  observed: ServerObservation,
+  opts: DiffOptions,
+  selected: (service?: string) => boolean,
+  changes: Change[],
+  deferred: Deferred[],
+): void {
+  const seen = observed.links;
+  if (!seen) return;
+  const server = desired.server;
+  const base = { server, destructive: false };
+  const wantedServers = new Set<string>();
+  const wantedTables = new Set<string>();
+  const wantedViews = new Set<string>();
+  const links = desired.links.filter((l) => selected(l.service));
+  for (const l of links) {
+    wantedServers.add(l.serverName);
+    for (const t of l.tables) {
+      wantedTables.add(tableKey(l.database, t.connectTable));
+      wantedViews.add(tableKey(l.database, t.view));
+    }
+  }
+  if (opts.links && links.length > 0 && !seen.connectEngine)
+    changes.push({
+      ...base,
+      kind: 'install-connect',
+      object: 'plugin ha_connect',
+      reason: `services.${links[0]!.service}.links needs the CONNECT engine`,
+    });
+  const lo = opts.links;
+  for (const l of lo ? links : []) {
+    if (!lo) break;
+    const svc = { ...base, service: l.service };
+    const address = lo.addressOf(l.target.server);
+    if (lo.unreachable?.has(l.target.server)) {
+      deferred.push({
+        ...svc,
+        object: `link ${l.service} → ${l.target.service}`,
+        reason: `server ${l.target.server} could not be reached to check the linked tables; start it (dbps up) or check its address, then run provision again`,
+        blocking: true,
+      });
+      continue;
+    }
+    if (!address) {
+      deferred.push({
+        ...svc,
+        object: `link ${l.service} → ${l.target.service}`,
+        reason: `the address of server ${l.target.server} is not known yet (start it with dbps up), so the link cannot be made`,
+        blocking: true,
+      });
+      continue;
+    }
+    const have = seen.servers.get(l.serverName);
+    const differs: string[] = [];
+    if (have) {
+      if (have.host !== address.host || have.port !== address.port)
+        differs.push(`points at ${have.host}:${have.port}, want ${address.host}:${address.port}`);
+      if (have.database !== l.target.database) differs.push(`database is ${have.database}, want ${l.target.database}`);
+      if (have.user !== l.user) differs.push(`user is ${have.user}, want ${l.user}`);
+      if (!have.passwordOk) differs.push("password differs from the link account's stored secret");
+    }
+    const serverChanged = !have || differs.length > 0;
+    if (serverChanged)
+      changes.push({
+        ...svc,
+        kind: 'create-link-server',
+        object: `server ${l.serverName}`,
+        serverName: l.serverName,
+        host: address.host,
+        port: address.port,
+        database: l.target.database,
+        user: l.user,
+        password: lo.passwordOf(l),
+        replace: have !== undefined,
+        reason: have
+          ? `${differs.join('; ')} (drift)`
+          : `services.${l.service}.links reads ${l.target.service} on server ${l.target.server}`,
+      });
+    for (const t of l.tables) {
+      const tkey = tableKey(l.database, t.connectTable);
+      const vkey = tableKey(l.database, t.view);
+      if (!lo.targetTables.has(`${l.target.server}\u0000${tableKey(l.target.database, t.remote)}`)) {
+        deferred.push({
+          ...svc,
+          object: `link table ${l.database}.${t.view}`,
+          reason: `table ${l.target.database}.${t.remote} does not exist on server ${l.target.server} yet; run provision again once it does (declared in services.${l.service}.links)`,
+        });
+        continue;
+      }
+      const table = seen.tables.get(tkey);
+      // CREATE OR REPLACE would drop a table of the service that happens to have the name: never.
+      if (!table && observed.existingTables.has(tkey)) {
+        deferred.push({
+          ...svc,
+          object: `link table ${l.database}.${t.connectTable}`,
+          reason: `${l.database}.${t.connectTable} exists and is not this link's CONNECT table; rename it in a migration of ${l.service}, then run provision again`,
+          blocking: true,
+        });
+        continue;
+      }
+      // A CONNECT table reads its columns from the remote table when created: re-created with its server.
+      const connection = linkConnection(l.serverName, t.remote);
+      const tableChanged = !table || table.connection !== connection || serverChanged;
+      if (tableChanged)
+        changes.push({
+          ...svc,
+          kind: 'create-link-table',
+          object: `table ${l.database}.${t.connectTable}`,
+          database: l.database,
+          table: t.connectTable,
+          serverName: l.serverName,
+          remoteTable: t.remote,
+          reason: table
+            ? table.connection !== connection
+              ? `CONNECTION is '${table.connection}', want '${connection}' (drift)`
+              : 'its server entry is re-created'
+            : `CONNECT table reading ${l.target.service}.${t.remote} (services.${l.service}.links)`,
+        });
+      const view = seen.views.get(vkey);
+      const definer = `${l.definer.user}@${l.definer.host}`;
+      const viewDiffers: string[] = [];
+      if (view) {
+        if (view.definer !== definer) viewDiffers.push(`definer is ${view.definer}, want ${definer}`);
+        if (view.security !== 'DEFINER') viewDiffers.push(`SQL SECURITY is ${view.security}, want DEFINER`);
+        if (!view.definition.includes(`${ident(l.database)}.${ident(t.connectTable)}`))
+          viewDiffers.push(`it does not read ${l.database}.${t.connectTable}`);
+      }
+      if (!view || viewDiffers.length > 0 || tableChanged)
+        changes.push({
+          ...svc,
+          kind: 'create-link-view',
+          object: `view ${l.database}.${t.view}`,
+          database: l.database,
+          view: t.view,
+          table: t.connectTable,
+          definer: { ...l.definer },
+          reason:
+            viewDiffers.length > 0
+              ? `${viewDiffers.join('; ')} (drift)`
+              : view
+                ? 'its CONNECT table is re-created'
+                : `${l.service}'s accounts read ${l.target.service}.${t.remote} here, without FILE of their own`,
+        });
+    }
+  }
+  // Removed links: only objects dbps made (a dbps_link_* server, a CONNECT table naming one, a view a
+  // dbps_link_* account defines over one of those), and only when the whole server's services are in view.
+  if (opts.services) return;
+  const linkTables = new Set(seen.tables.keys());
+  for (const [key, v] of seen.views) {
+    // Only views defined by a link account (dbps's, or an admin's naming it): a migration's own view is left alone.
+    if (wantedViews.has(key) || !v.definer.startsWith(LINK_PREFIX)) continue;
+    const [database, view] = splitKey(key);
+    const readsLinkTable = [...linkTables].some((t) => {
+      const [db, table] = splitKey(t);
+      return db === database && v.definition.includes(`${ident(db)}.${ident(table)}`);
+    });
+    if (!readsLinkTable) continue;
+    changes.push({
+      ...base,
+      kind: 'drop-link-view',
+      object: `view ${database}.${view}`,
+      database,
+      view,
+      reason: 'its link is no longer in services.yaml',
+    });
+  }
+  for (const key of seen.tables.keys()) {
+    if (wantedTables.has(key)) continue;
+    const [database, table] = splitKey(key);
+    changes.push({
+      ...base,
+      kind: 'drop-link-table',
+      object: `table ${database}.${table}`,
+      database,
+      table,
+      reason: 'its link is no longer in services.yaml',
+    });
+  }
+  for (const name of seen.servers.keys()) {
+    if (wantedServers.has(name) || !name.startsWith(LINK_PREFIX)) continue;
+    changes.push({
+      ...base,
+      kind: 'drop-link-server',
+      object: `server ${name}`,
+      serverName: name,
+      reason: 'its link is no longer in services.yaml',
+    });
+  }
+}
+
+/** `db.table` keys back into their parts (database names hold no dot: config checks them). */
+function splitKey(key: string): [string, string] {
+  const dot = key.indexOf('.');
+  return [key.slice(0, dot), key.slice(dot + 1)];
+}
+
 /** What differs between a desired purge event and the one on the server, for plans. */
 function purgeEventDifferences(p: DesiredPurgeEvent, have: ObservedEvent): string[] {
   const out: string[] = [];
@@ -655,17 +941,25 @@ const ORDER: Record<ChangeKind, number> = {
   'create-database': 0,
   'alter-database': 1,
   'create-outbox-table': 2,
+  'install-connect': 2.1,
+  'create-link-server': 2.2,
+  // The CONNECT table before the grant on it; the view after its definer exists and holds that grant.
+  'create-link-table': 2.3,
   'create-user': 3,
   'alter-user': 4,
   grant: 5,
   // After the definer exists and holds its grants.
   'create-outbox-purge': 6,
+  'create-link-view': 6.1,
   revoke: 7,
   'revoke-role': 8,
   'revoke-proxy': 9,
   'revoke-public': 10,
   'revoke-public-role': 11,
   'drop-outbox-purge': 12,
+  'drop-link-view': 12.1,
+  'drop-link-table': 12.2,
+  'drop-link-server': 12.3,
   'drop-user': 13,
   'drop-database': 14,
 };

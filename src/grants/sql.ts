@@ -2,6 +2,7 @@
 // Passwords travel only as a mysql_native_password hash in `params`; `display` masks them.
 import { createHash } from 'node:crypto';
 import { OUTBOX_PUBLISHED_COLUMN, PURGE_EVENT_COMMENT } from '../fleet/desired.js';
+import { CONNECT_SONAME, linkConnection } from '../fleet/links.js';
 import { account, ident, literal } from '../sql/quote.js';
 import type { Change, PrivilegeTarget } from './diff.js';
 
@@ -13,7 +14,9 @@ export interface Statement {
 }
 
 /** Looks up the clear-text password of a create/alter-user change (never stored in the change). */
-export type PasswordLookup = (change: Extract<Change, { kind: 'create-user' | 'alter-user' }>) => string;
+export type PasswordLookup = (
+  change: Extract<Change, { kind: 'create-user' | 'alter-user' | 'create-link-server' }>,
+) => string;
 
 const MASK = "'********'";
 
@@ -74,6 +77,11 @@ export function outboxTableSql(database: string, table: string): string {
   ].join('\n');
 }
 
+function port(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`bad port ${n}`);
+  return n;
+}
+
 function seconds(n: number): number {
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`bad interval ${n}`);
   return n;
@@ -113,7 +121,7 @@ export function statementFor(change: Change, passwordOf: PasswordLookup): Statem
       return plain(`DROP EVENT IF EXISTS ${ident(change.database)}.${ident(change.event)}`);
     case 'create-user': {
       const head = `CREATE USER ${account(change.user, change.host)} IDENTIFIED BY PASSWORD`;
-      const tail = `${change.requireSsl ? ' REQUIRE SSL' : ''}${change.maxUserConnections ? ` WITH MAX_USER_CONNECTIONS ${change.maxUserConnections}` : ''}`;
+      const tail = `${change.requireSsl ? ' REQUIRE SSL' : ''}${change.maxUserConnections ? ` WITH MAX_USER_CONNECTIONS ${change.maxUserConnections}` : ''}${change.locked ? ' ACCOUNT LOCK' : ''}`;
       return {
         sql: `${head} ?${tail}`,
         params: [nativePasswordHash(passwordOf(change))],
@@ -126,6 +134,7 @@ export function statementFor(change: Change, passwordOf: PasswordLookup): Statem
       if (change.requireSsl !== undefined) parts.push(change.requireSsl ? 'REQUIRE SSL' : 'REQUIRE NONE');
       if (change.maxUserConnections !== undefined) parts.push(`WITH MAX_USER_CONNECTIONS ${change.maxUserConnections}`);
       if (change.unlock) parts.push('ACCOUNT UNLOCK');
+      if (change.lock) parts.push('ACCOUNT LOCK');
       const tail = parts.length ? ` ${parts.join(' ')}` : '';
       if (change.password) {
         const head = `ALTER USER ${acct} IDENTIFIED BY PASSWORD`;
@@ -159,6 +168,28 @@ export function statementFor(change: Change, passwordOf: PasswordLookup): Statem
       return plain(`DROP USER IF EXISTS ${account(change.user, change.host)}`);
     case 'drop-database':
       return plain(`DROP DATABASE IF EXISTS ${ident(change.database)}`);
+    case 'install-connect':
+      // Planned only when information_schema.ENGINES lacks CONNECT; the provision lock keeps runs apart.
+      return plain(`INSTALL SONAME ${literal(CONNECT_SONAME)}`);
+    case 'create-link-server': {
+      // The password stays in mysql.servers (readable by admins only), never in a table definition.
+      const head = `CREATE ${change.replace ? 'OR REPLACE ' : ''}SERVER ${ident(change.serverName)} FOREIGN DATA WRAPPER mysql OPTIONS (HOST ${literal(change.host)}, PORT ${port(change.port)}, DATABASE ${literal(change.database)}, USER ${literal(change.user)}, PASSWORD`;
+      return { sql: `${head} ?)`, params: [passwordOf(change)], display: `${head} ${MASK})` };
+    }
+    case 'create-link-table':
+      return plain(
+        `CREATE OR REPLACE TABLE ${ident(change.database)}.${ident(change.table)} ENGINE=CONNECT TABLE_TYPE=MYSQL CONNECTION=${literal(linkConnection(change.serverName, change.remoteTable))}`,
+      );
+    case 'create-link-view':
+      return plain(
+        `CREATE OR REPLACE DEFINER=${account(change.definer.user, change.definer.host)} SQL SECURITY DEFINER VIEW ${ident(change.database)}.${ident(change.view)} AS SELECT * FROM ${ident(change.database)}.${ident(change.table)}`,
+      );
+    case 'drop-link-view':
+      return plain(`DROP VIEW IF EXISTS ${ident(change.database)}.${ident(change.view)}`);
+    case 'drop-link-table':
+      return plain(`DROP TABLE IF EXISTS ${ident(change.database)}.${ident(change.table)}`);
+    case 'drop-link-server':
+      return plain(`DROP SERVER IF EXISTS ${ident(change.serverName)}`);
     default:
       return assertNever(change);
   }

@@ -1,4 +1,5 @@
 // One server's my.cnf: identity, binlog, charset, the profile's options and (for local servers) paths.
+import { CONNECT_SONAME, serversNeedingConnect } from '../fleet/links.js';
 import { implicitCollation, isUca1400, UCA1400_SINCE } from '../fleet/mariadb-versions.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { atLeast, parseVersion, type ServerVersion } from '../util/version.js';
@@ -23,6 +24,14 @@ export interface MyCnfTarget {
   paths?: LocalPaths;
   /** Multiplies the server's memory (laptops, tests); 1 = as declared. */
   memoryScale?: number;
+  /** The server's certificate files (local: under its state dir; compose: the mounted paths). */
+  tls?: ServerTlsFiles;
+}
+
+export interface ServerTlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
 }
 
 /** Binlog files are named after the server so archived binlogs of several servers never clash. */
@@ -55,6 +64,15 @@ export function serverOptions(fleet: Fleet, server: FleetServer, target: MyCnfTa
           ...(p.secureFilePriv ? [['secure_file_priv', p.secureFilePriv]] : []),
         ] as OptionSet)
       : []),
+    ...(target.tls
+      ? ([
+          ['ssl_ca', target.tls.ca],
+          ['ssl_cert', target.tls.cert],
+          ['ssl_key', target.tls.key],
+          // TLS 1.0 and 1.1 are broken; every client dbps supports speaks 1.2.
+          ['tls_version', 'TLSv1.2,TLSv1.3'],
+        ] as OptionSet)
+      : []),
     ['server_id', server.serverId],
     ['gtid_domain_id', server.gtidDomainId],
     ['log_bin', binlogBasename(server)],
@@ -71,6 +89,9 @@ export function serverOptions(fleet: Fleet, server: FleetServer, target: MyCnfTa
     ['character_set_server', charset],
     ['collation_server', collation],
     ['slow_query_log_file', `${server.name}-slow.log`],
+    // A declared link reads through CONNECT tables on this server: the engine is loaded at every start
+    // (provision installs it with INSTALL SONAME on a server that runs without it; both are harmless together).
+    ...(serversNeedingConnect(fleet).has(server.name) ? ([['plugin_load_add', CONNECT_SONAME]] as OptionSet) : []),
   ];
   const profile = profileOptions(server.profile, memory, target.version);
   const seen = new Set(options.map(([k]) => k));

@@ -4,6 +4,7 @@
 // or .env, and fails loudly on when unset.
 import { stringify } from 'yaml';
 import { UsageError } from '../errors.js';
+import { serversNeedingConnect } from '../fleet/links.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { exporterCollectorFlags } from '../fleet/monitor.js';
 import { MONITOR_USER } from '../fleet/roles.js';
@@ -15,6 +16,14 @@ export const PROMETHEUS_IMAGE = 'prom/prometheus:v3.5.0';
 export const EXPORTER_PORT = 9104;
 /** Where the official mariadb image reads extra option files. */
 export const MYCNF_MOUNT = '/etc/mysql/conf.d/dbps.cnf';
+
+/** Where a compose container finds its certificate files, mounted read-only from ./tls/<server>/. */
+export const TLS_MOUNT = '/etc/mysql/tls';
+
+/** The ssl_* files in the container (the same names `dbps up` uses under .dbps/servers/<server>/tls/). */
+export function composeTlsFiles(): { ca: string; cert: string; key: string } {
+  return { ca: `${TLS_MOUNT}/ca.pem`, cert: `${TLS_MOUNT}/server-cert.pem`, key: `${TLS_MOUNT}/server-key.pem` };
+}
 
 /** An environment variable name from parts: upper case, anything but letters and digits becomes `_`. */
 export function envName(...parts: string[]): string {
@@ -77,11 +86,7 @@ export function memLimit(bytes: number): string {
 }
 
 /** A required-variable reference: compose stops with this hint when the variable is unset or empty. */
-function requiredEnv(
-  name: string,
-  what: string,
-  from = 'for example in .env, which dbps init keeps out of git',
-): string {
+function requiredEnv(name: string, what: string, from: string): string {
   return `\${${name}:?set ${name} to ${what} (${from})}`;
 }
 
@@ -98,6 +103,7 @@ export function renderCompose(fleet: Fleet): string {
     }
   };
 
+  const connect = serversNeedingConnect(fleet);
   for (const server of fleet.servers) {
     const names = composeNames(server);
     const labels = {
@@ -110,17 +116,31 @@ export function renderCompose(fleet: Fleet): string {
     if (server.driver === 'local') {
       claim(names.mariadb, `server ${server.name}`);
       services[names.mariadb] = {
-        image: `mariadb:${server.mariadb}`,
+        ...(connect.has(server.name)
+          ? {
+              // The official image has no CONNECT engine (it is the separate mariadb-plugin-connect package of
+              // the image's own MariaDB repository); a declared link's reader gets an image with it.
+              image: `${fleet.name}-mariadb-connect:${server.mariadb}`,
+              build: { context: '.', dockerfile_inline: connectDockerfile(server.mariadb) },
+            }
+          : { image: `mariadb:${server.mariadb}` }),
         restart: 'unless-stopped',
         environment: {
           MARIADB_ROOT_PASSWORD: requiredEnv(
             rootPasswordEnv(fleet, server),
             `the root password of server ${server.name}`,
+            // dbps never holds this one: the container's own root, provisioned as an external server's admin.
+            `one you choose, kept in .env beside this file, which dbps init keeps out of git; the same variable is the admin passwordEnv of the services.yaml that provisions this container`,
           ),
         },
         // Loopback only: the databases are for this machine's services, not the network.
         ports: [`127.0.0.1:${ports.get(server.name)}:3306`],
-        volumes: [`${names.volume}:/var/lib/mysql`, `./mycnf/${server.name}.cnf:${MYCNF_MOUNT}:ro`],
+        // The certificate and key are files of this machine (never generated, never in git): see README, TLS.
+        volumes: [
+          `${names.volume}:/var/lib/mysql`,
+          `./mycnf/${server.name}.cnf:${MYCNF_MOUNT}:ro`,
+          `./tls/${server.name}:${TLS_MOUNT}:ro`,
+        ],
         mem_limit: memLimit(server.memoryBytes),
         healthcheck: {
           test: ['CMD', 'healthcheck.sh', '--connect', '--innodb_initialized'],
@@ -182,4 +202,13 @@ export function renderCompose(fleet: Fleet): string {
   // The fleet name already fits compose's project-name rule (lower case, digits, _ and -).
   const doc = { name: fleet.name, services, ...(Object.keys(volumes).length ? { volumes } : {}) };
   return `${header.join('\n')}\n${stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })}`;
+}
+
+/** The image of a server that reads a declared link: the official one plus its CONNECT engine. */
+export function connectDockerfile(mariadb: string): string {
+  return [
+    `FROM mariadb:${mariadb}`,
+    'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mariadb-plugin-connect && rm -rf /var/lib/apt/lists/*',
+    '',
+  ].join('\n');
 }

@@ -35,6 +35,14 @@ export function adminPrivilegesNeeded(desired: DesiredServer, prune: boolean): s
     out.add('EVENT');
     out.add('SET USER');
   }
+  // Links: CREATE SERVER needs FEDERATED ADMIN, the views name their locked definer (SET USER), and
+  // creating a CONNECT MYSQL table needs FILE (granted to the definer too, so already in the set).
+  if (desired.links.length > 0) {
+    out.add('FEDERATED ADMIN');
+    out.add('SET USER');
+    out.add('CREATE VIEW');
+    out.add('FILE');
+  }
   return [...out].sort((a, b) => (a === GRANT_OPTION ? 1 : b === GRANT_OPTION ? -1 : a.localeCompare(b)));
 }
 

@@ -1,12 +1,15 @@
 // The I/O half of plan/provision for one server: observe it (catalog, password check, tables)
 // in a couple of pipelined bursts, and apply statements pipelined on one connection.
 
+import { createHash } from 'node:crypto';
 import { OperationalError } from '../errors.js';
 import type { DesiredServer } from '../fleet/desired.js';
-import { readCatalog } from '../grants/catalog.js';
-import { type ObservedEvent, type ServerObservation, tableKey } from '../grants/diff.js';
+import { LINK_PREFIX } from '../fleet/links.js';
+import { readCatalog, tableOption } from '../grants/catalog.js';
+import { type ObservedEvent, type ObservedLinks, type ServerObservation, tableKey } from '../grants/diff.js';
 import { nativePasswordHash, type Statement } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
+import { ident } from '../sql/quote.js';
 import type { AdminSession } from './admin.js';
 import { ServerTimeoutError } from './failures.js';
 
@@ -66,6 +69,7 @@ export async function observeServer(
   desired: DesiredServer,
   passwords: ReadonlyMap<string, string | undefined>,
   wantOrphans: boolean,
+  linkPasswords: ReadonlyMap<string, string | undefined> = new Map(),
 ): Promise<ServerObservation & { admin: { user: string; host: string } }> {
   const hashes = desired.accounts.map((a) => {
     const pw = passwords.get(accountKey(a.user, a.host));
@@ -81,6 +85,10 @@ export async function observeServer(
     }
   }
   const tableList = [...tables.values()];
+  // Issued with the first burst (the connector pipelines it): no extra round trip on a server without links.
+  const linkServers = linkServerRows(session);
+  // Awaited after the burst; a failing burst must not leave this rejection unhandled meanwhile.
+  linkServers.catch(() => undefined);
   const [catalog, mismatchRows, tableRows, meRows] = await Promise.all([
     readCatalog(session.query, session.server),
     session.query<{ user: string; host: string }>(PASSWORD_MISMATCH_SQL, [JSON.stringify(hashes)]),
@@ -155,9 +163,11 @@ export async function observeServer(
     const rows = await session.query<{ s: string }>('SELECT @@GLOBAL.event_scheduler AS s');
     eventScheduler = String(rows[0]?.s ?? '');
   }
+  const links = await observeLinks(session, desired, linkPasswords, await linkServers);
   const me = String(meRows[0]?.me ?? '');
   const at = me.lastIndexOf('@');
   return {
+    ...(links ? { links } : {}),
     catalog,
     passwordMismatch: new Set(mismatchRows.map((r) => accountKey(String(r.user), String(r.host)))),
     existingTables: existing,
@@ -167,6 +177,99 @@ export async function observeServer(
     ...(eventScheduler !== undefined ? { eventScheduler } : {}),
     protectedAccounts: new Set(at > 0 ? [accountKey(me.slice(0, at), me.slice(at + 1))] : []),
     admin: at > 0 ? { user: me.slice(0, at), host: me.slice(at + 1) } : { user: me, host: '' },
+  };
+}
+
+interface LinkServerRow {
+  name: string;
+  host: string;
+  port: number;
+  db: string;
+  user: string;
+  hash: string | null;
+}
+
+/** dbps_link_* entries of mysql.servers, with their password as a SHA-256 (compared, never kept). */
+function linkServerRows(session: AdminSession): Promise<LinkServerRow[]> {
+  return session.query<LinkServerRow>(
+    'SELECT Server_name AS name, Host AS host, Port AS port, Db AS db, Username AS user, SHA2(Password, 256) AS hash FROM mysql.servers WHERE Server_name LIKE ?',
+    [`${LINK_PREFIX.replace(/_/g, '\\_')}%`],
+  );
+}
+
+/**
+ * Link objects on a reader's server: dbps_link_* CREATE SERVER entries (always: one cheap query), and,
+ * when the server has a link or such an entry, the engine, dbps's CONNECT tables and the views over
+ * them. The stored password is compared as its SHA-256: the clear text is never read back.
+ */
+async function observeLinks(
+  session: AdminSession,
+  desired: DesiredServer,
+  linkPasswords: ReadonlyMap<string, string | undefined>,
+  serverRows: LinkServerRow[],
+): Promise<ObservedLinks | undefined> {
+  const sha = (pw: string | undefined) =>
+    pw === undefined ? '!' : createHash('sha256').update(pw, 'utf8').digest('hex');
+  if (desired.links.length === 0 && serverRows.length === 0) return undefined;
+  // CONNECT tables of this server's service databases; SHOW CREATE TABLE for the CONNECTION, which is
+  // kept only when it names a dbps_link_* server (so a hand-made table's password is never held here).
+  const dbs = [...new Set(desired.databases.map((d) => d.name))];
+  const [engineRows, connectRows] = await Promise.all([
+    session.query<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM information_schema.ENGINES WHERE ENGINE = 'CONNECT' AND SUPPORT IN ('YES', 'DEFAULT')",
+    ),
+    dbs.length === 0
+      ? Promise.resolve([] as { db: string; tbl: string }[])
+      : session.query<{ db: string; tbl: string }>(
+          `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl FROM information_schema.TABLES WHERE ENGINE = 'CONNECT' AND TABLE_SCHEMA IN (${dbs.map(() => '?').join(', ')})`,
+          dbs,
+        ),
+  ]);
+  const tables = new Map<string, { connection: string }>();
+  await Promise.all(
+    connectRows.map(async (r) => {
+      const rows = await session.query<Record<string, unknown>>(
+        `SHOW CREATE TABLE ${ident(String(r.db))}.${ident(String(r.tbl))}`,
+      );
+      const connection = tableOption(String(rows[0]?.['Create Table'] ?? ''), 'CONNECTION') ?? '';
+      if (connection.startsWith(LINK_PREFIX)) tables.set(tableKey(String(r.db), String(r.tbl)), { connection });
+    }),
+  );
+  const tableDbs = [...new Set([...tables.keys()].map((k) => k.slice(0, k.indexOf('.'))))];
+  // Views that are desired link views, or sit in a database holding a dbps link table (maybe reading it).
+  const viewNames = desired.links.flatMap((l) => l.tables.map((t) => [l.database, t.view]));
+  const where = [
+    ...viewNames.map(() => '(TABLE_SCHEMA = ? AND TABLE_NAME = ?)'),
+    ...(tableDbs.length > 0 ? [`TABLE_SCHEMA IN (${tableDbs.map(() => '?').join(', ')})`] : []),
+  ];
+  const viewRows =
+    where.length === 0
+      ? []
+      : await session.query<{ db: string; v: string; definer: string; security: string; def: string }>(
+          `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS v, DEFINER AS definer, SECURITY_TYPE AS security, VIEW_DEFINITION AS def FROM information_schema.VIEWS WHERE ${where.join(' OR ')}`,
+          [...viewNames.flat(), ...tableDbs],
+        );
+  return {
+    connectEngine: Number(engineRows[0]?.n ?? 0) > 0,
+    servers: new Map(
+      serverRows.map((r) => [
+        String(r.name),
+        {
+          host: String(r.host),
+          port: Number(r.port),
+          database: String(r.db),
+          user: String(r.user),
+          passwordOk: String(r.hash ?? '') === sha(linkPasswords.get(String(r.name))),
+        },
+      ]),
+    ),
+    tables,
+    views: new Map(
+      viewRows.map((r) => [
+        tableKey(String(r.db), String(r.v)),
+        { definer: String(r.definer), security: String(r.security), definition: String(r.def ?? '') },
+      ]),
+    ),
   };
 }
 

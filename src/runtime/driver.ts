@@ -1,6 +1,7 @@
 // One interface over the two kinds of server: local mariadbd processes dbps runs, and external
 // servers it only talks to. Commands pick the driver by `server.driver` and never branch further.
 import type { Fleet, FleetServer } from '../fleet/model.js';
+import type { SettingDrift } from '../mycnf/drift.js';
 import type { FleetState } from './state.js';
 
 export type ServerRunState = 'running' | 'stopped' | 'crashed' | 'unreachable';
@@ -17,6 +18,8 @@ export interface ServiceHealth {
   /** InnoDB reads that missed the buffer pool; the server's figure (InnoDB does not count them per schema). */
   bufferPoolReads: number;
 }
+
+import type { ServerTlsStatus } from './tls-status.js';
 
 export interface ServerProbe {
   server: string;
@@ -40,11 +43,24 @@ export interface ServerProbe {
   health: ServiceHealth[];
   /** Why the probe failed, when it did (classified by the fleet fan-out). */
   failure?: import('./failures.js').FailureKind;
+  /** TLS of the server and of dbps's session to it (src/runtime/tls-status.ts). */
+  tls?: ServerTlsStatus;
   /** Set when a restore of this server was interrupted (`status` exits 3 until it is resumed or rolled back). */
   restoreInterrupted?: { set: string; phase: string; movedAside: string };
+  /** Running local server: options whose running value differs from the my.cnf `dbps up` would write now. */
+  settingsDrift?: SettingDrift[];
 }
 
-export type StartAction = 'created' | 'started' | 'recovered' | 'already-running' | 'reachable';
+export type StartAction =
+  | 'created'
+  | 'started'
+  | 'recovered'
+  | 'already-running'
+  | 'reachable'
+  /** `up --restart`: settings changed at run time with SET GLOBAL (no restart). */
+  | 'reconfigured'
+  /** `up --restart`: a clean shutdown and a start with the new my.cnf (static settings changed). */
+  | 'restarted';
 
 export interface StartOutcome {
   server: string;
@@ -56,6 +72,10 @@ export interface StartOutcome {
   seconds: number;
   /** The MariaDB version that runs (local servers: the mariadbd that started it). */
   version?: string;
+  /** Already running with settings that differ from services.yaml (`up --restart` applies them). */
+  pendingSettings?: SettingDrift[];
+  /** `up --restart`: the settings that were applied (reconfigured or restarted). */
+  appliedSettings?: SettingDrift[];
 }
 
 export type StopAction = 'stopped' | 'killed' | 'already-stopped' | 'left-running';
@@ -85,6 +105,10 @@ export interface StartOptions {
   /** Port chosen by the command (declared, recorded or allocated); local servers only. */
   port?: number;
   memoryScale: number;
+  /** A running server whose settings differ from services.yaml gets them (SET GLOBAL or a clean restart). */
+  restart?: boolean;
+  /** memoryScale came from --memory-scale / DBPS_MEMORY_SCALE; else a running server keeps the scale it started with. */
+  memoryScaleExplicit?: boolean;
 }
 
 export interface StopOptions {

@@ -2,18 +2,21 @@
 // <stateDir>/servers/<name>/, started detached so it outlives dbps, administered over its socket.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chown, cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { OperationalError } from '../errors.js';
 import type { FleetServer } from '../fleet/model.js';
+import { driftRemedy, localSized, type SettingDrift } from '../mycnf/drift.js';
 import { renderMyCnf } from '../mycnf/render.js';
-import type { ServerVersion } from '../util/version.js';
+import { someNames } from '../util/suggest.js';
+import { parseVersion, type ServerVersion } from '../util/version.js';
 import { type AdminSession, connectAdmin } from './admin.js';
 import { mariadbdVersion, requireBinary } from './binaries.js';
-import type { Driver, ServerProbe, StartAction, StartOutcome, StopOutcome } from './driver.js';
+import type { Driver, DriverContext, ServerProbe, StartAction, StartOutcome, StopOutcome } from './driver.js';
 import { readHealth } from './health.js';
+import { ensureServerCert } from './local-certs.js';
 import { type ServerFiles, serverFiles } from './paths.js';
 import { portFree } from './ports.js';
 import {
@@ -28,7 +31,9 @@ import {
 } from './process.js';
 import { diesWithParent, privateDir, trackChild, untrackChild } from './run-dir.js';
 import { chownTree, openPathTo, type ServerUser, serverUser } from './server-user.js';
+import { applyDynamicSettings, readSettingsDrift, recordedMemoryScale } from './settings.js';
 import { type LocalServerState, readState, updateState } from './state.js';
+import { readTlsStatus } from './tls-status.js';
 
 const execFileAsync = promisify(execFile);
 const BIND_ADDRESS = '127.0.0.1';
@@ -165,6 +170,13 @@ async function bootstrapTemplate(dir: string, env: NodeJS.ProcessEnv): Promise<s
   const installDb = requireBinary('mariadb-install-db', env);
   const partial = `${dir}.partial-${process.pid}`;
   const log = `${dir}.install.log`;
+  // A bootstrap killed midway left its own partial copy: remove those of dead processes.
+  const prefix = `${path.basename(dir)}.partial-`;
+  for (const name of await readdir(path.dirname(dir)).catch(() => [] as string[])) {
+    const pid = Number(name.slice(prefix.length));
+    if (name.startsWith(prefix) && Number.isInteger(pid) && pid > 0 && !processAlive(pid))
+      await rm(path.join(path.dirname(dir), name), { recursive: true, force: true });
+  }
   await rm(partial, { recursive: true, force: true });
   await mkdir(path.join(partial, 'tmp'), { recursive: true, mode: 0o700 });
   try {
@@ -274,6 +286,71 @@ async function waitUntilReady(
   }
 }
 
+/**
+ * A running server keeps its certificate until it is renewed here (under RENEW_DAYS left, or new
+ * names): FLUSH SSL makes the server load the new files without a restart.
+ */
+async function renewRunningCert(
+  server: FleetServer,
+  files: ServerFiles,
+  fleetName: string,
+  stateDir: string,
+  adminUser: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const tls = await ensureServerCert(stateDir, fleetName, server.name, files.dir);
+  if (!tls.renewed) return;
+  const runAs = await serverUser(env);
+  if (runAs) await chownTree(path.dirname(tls.files.cert), runAs);
+  const session = await trySocket(server.name, files.socket, adminUser);
+  if (!session) return;
+  try {
+    await session.query('FLUSH SSL');
+  } finally {
+    await session.close();
+  }
+}
+
+/** Writes the server's my.cnf (0600) for the mariadbd that runs it; an option it does not know is exit 3. */
+async function writeMyCnf(
+  ctx: DriverContext,
+  server: FleetServer,
+  files: ServerFiles,
+  port: number,
+  version: ServerVersion,
+  memoryScale: number,
+): Promise<void> {
+  // Every local server offers TLS to clients over TCP (dbps itself uses the socket).
+  const tls = await ensureServerCert(ctx.stateDir, ctx.fleet.name, server.name, files.dir);
+  let cnfText: string;
+  try {
+    cnfText = renderMyCnf(ctx.fleet, localSized(server), {
+      version,
+      memoryScale,
+      tls: tls.files,
+      paths: {
+        port,
+        bindAddress: BIND_ADDRESS,
+        datadir: files.datadir,
+        socket: files.socket,
+        pidFile: files.pidFile,
+        logError: files.logError,
+        tmpdir: files.tmpdir,
+        secureFilePriv: files.files,
+      },
+    });
+  } catch (e) {
+    throw new OperationalError(
+      `server "${server.name}": cannot write its my.cnf for MariaDB ${version.text}: ${(e as Error).message}`,
+      {
+        server: server.name,
+        cause: e,
+      },
+    );
+  }
+  await writeFile(files.cnf, cnfText, { mode: 0o600 });
+}
+
 export const localDriver: Driver = {
   async start(server, ctx, opts): Promise<StartOutcome> {
     const began = Date.now();
@@ -285,6 +362,9 @@ export const localDriver: Driver = {
     if (port === undefined) throw new Error(`no port chosen for local server ${server.name}`);
 
     const livePid = await runningPid(files, entry);
+    // The memory scale the server's my.cnf is rendered with: the command's, or the one it runs with.
+    let scale = opts.memoryScale;
+    let restartFor: SettingDrift[] | undefined;
     if (livePid) {
       // Still coming up (or recovering) from an earlier `up`: give it the start timeout, not a clash error.
       await waitUntilReady(
@@ -302,7 +382,8 @@ export const localDriver: Driver = {
           e.pid = livePid;
         }
       });
-      return {
+      await renewRunningCert(server, files, ctx.fleet.name, ctx.stateDir, adminUser, ctx.env);
+      const running: StartOutcome = {
         server: server.name,
         action: 'already-running',
         port: entry?.port ?? port,
@@ -311,6 +392,44 @@ export const localDriver: Driver = {
         seconds: 0,
         ...(entry?.version ? { version: entry.version } : {}),
       };
+      if (!entry?.version) return running;
+      scale = opts.memoryScaleExplicit ? opts.memoryScale : recordedMemoryScale(entry, ctx.env);
+      const session = await trySocket(server.name, files.socket, adminUser);
+      if (!session) return running;
+      try {
+        const drift = (await readSettingsDrift(session, ctx.fleet, server, entry, scale)) ?? [];
+        if (drift.length === 0) return running;
+        if (!opts.restart) return { ...running, pendingSettings: drift };
+        // The new values go into my.cnf first, so they hold across any later restart.
+        await writeMyCnf(ctx, server, files, entry.port ?? port, parseVersion(entry.version), scale);
+        if (driftRemedy(drift) === 'set-global') {
+          ctx.progress(`applying ${drift.length} setting${drift.length === 1 ? '' : 's'} with SET GLOBAL`);
+          const left = await applyDynamicSettings(session, ctx.fleet, server, entry, scale, drift);
+          return {
+            ...running,
+            action: 'reconfigured',
+            seconds: (Date.now() - began) / 1000,
+            appliedSettings: drift.filter((d) => !left.some((l) => l.name === d.name)),
+            ...(left.length ? { pendingSettings: left } : {}),
+          };
+        }
+        restartFor = drift;
+      } finally {
+        await session.close();
+      }
+      // A static setting changed: a clean shutdown, then the start below with the new my.cnf.
+      ctx.progress(
+        `shutting down to apply ${someNames(
+          restartFor.filter((d) => !d.dynamic).map((d) => d.name),
+          3,
+        )}`,
+      );
+      const stopped = await localDriver.stop(server, ctx, { destroy: false });
+      if (stopped.action === 'killed')
+        throw new OperationalError(`${stopped.warning ?? `server "${server.name}" was killed`}; it was not restarted`, {
+          server: server.name,
+          hint: `run \`dbps up ${server.name}\` to start it with the new settings`,
+        });
     }
 
     const { path: mariadbd, version } = await mariadbdVersion(ctx.env);
@@ -343,34 +462,7 @@ export const localDriver: Driver = {
       action = 'created';
     }
 
-    let cnfText: string;
-    try {
-      // localMemory: (a laptop-sized server) replaces memory here only; generated files keep memory.
-      const sized = server.localMemoryBytes ? { ...server, memoryBytes: server.localMemoryBytes } : server;
-      cnfText = renderMyCnf(ctx.fleet, sized, {
-        version,
-        memoryScale: opts.memoryScale,
-        paths: {
-          port,
-          bindAddress: BIND_ADDRESS,
-          datadir: files.datadir,
-          socket: files.socket,
-          pidFile: files.pidFile,
-          logError: files.logError,
-          tmpdir: files.tmpdir,
-          secureFilePriv: files.files,
-        },
-      });
-    } catch (e) {
-      throw new OperationalError(
-        `server "${server.name}": cannot write its my.cnf for MariaDB ${version.text}: ${(e as Error).message}`,
-        {
-          server: server.name,
-          cause: e,
-        },
-      );
-    }
-    await writeFile(files.cnf, cnfText, { mode: 0o600 });
+    await writeMyCnf(ctx, server, files, port, version, scale);
 
     await updateState(ctx.stateDir, (s) => {
       s.servers[server.name] = {
@@ -387,6 +479,7 @@ export const localDriver: Driver = {
         adminUser,
         version: version.text,
         wanted: 'running',
+        memoryScale: scale,
       };
     });
 
@@ -417,7 +510,7 @@ export const localDriver: Driver = {
         e.startedAt = new Date().toISOString();
       }
     });
-    return {
+    const started: StartOutcome = {
       server: server.name,
       action,
       port,
@@ -425,6 +518,20 @@ export const localDriver: Driver = {
       pid: child.pid,
       seconds: (Date.now() - began) / 1000,
       version: version.text,
+    };
+    if (!restartFor) return started;
+    // Restarted for new settings: say which, and anything the server still runs differently.
+    const after = await trySocket(server.name, files.socket, adminUser);
+    const left = after
+      ? await readSettingsDrift(after, ctx.fleet, server, { ...entry!, version: version.text }, scale).finally(() =>
+          after.close(),
+        )
+      : undefined;
+    return {
+      ...started,
+      action: 'restarted',
+      appliedSettings: restartFor.filter((d) => !left?.some((l) => l.name === d.name)),
+      ...(left?.length ? { pendingSettings: left } : {}),
     };
   },
 
@@ -515,11 +622,18 @@ export const localDriver: Driver = {
       return { ...base, pid, state: 'crashed', detail: `process ${pid} runs but does not answer on ${entry.socket}` };
     }
     try {
-      const h = await readHealth(session, ctx.fleet, server);
+      // Both are sent at once on one connection: the settings query adds no round trip.
+      const [h, drift, tls] = await Promise.all([
+        readHealth(session, ctx.fleet, server),
+        readSettingsDrift(session, ctx.fleet, server, entry, recordedMemoryScale(entry, ctx.env)),
+        readTlsStatus(session, { socketPath: entry.socket }),
+      ]);
       return {
         ...base,
         pid,
         state: 'running',
+        tls,
+        ...(drift?.length ? { settingsDrift: drift } : {}),
         version: h.version,
         uptimeSeconds: h.uptimeSeconds,
         threadsConnected: h.threadsConnected,

@@ -263,16 +263,36 @@ export function passwordFor(
 }
 
 /**
- * Sets one account's generated password (a rotation's new one), under the same lock as ensureSecrets;
- * A rotation that could not be applied stores the old value again the same way.
+ * Stores given passwords under their owners' keys (replacing what is there), under the same lock as
+ * ensureSecrets: `dbps move` gives an account on its new server the password it had on the old one.
  */
-export async function storeSecret(stateDir: string, owner: SecretOwner, password: string): Promise<void> {
+export async function storeSecrets(
+  stateDir: string,
+  entries: readonly { owner: SecretOwner; password: string }[],
+): Promise<void> {
+  if (entries.length === 0) return;
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const lock = await acquireLock(`${secretsPath(stateDir)}.lock`, { command: 'store passwords', timeoutMs: 30_000 });
   try {
     const secrets = parseSecrets((await readSecretsText(stateDir)) ?? '');
-    secrets.set(secretKey(owner.server, owner.user), password);
+    for (const e of entries) secrets.set(secretKey(e.owner.server, e.owner.user), e.password);
     await writeFileAtomic(secretsPath(stateDir), renderSecrets(secrets), { mode: 0o600 });
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Removes the keys of the given owners (a moved service's accounts on the server it left, at `move --finish`). */
+export async function forgetSecrets(stateDir: string, owners: readonly SecretOwner[]): Promise<void> {
+  if (owners.length === 0) return;
+  const lock = await acquireLock(`${secretsPath(stateDir)}.lock`, { command: 'store passwords', timeoutMs: 30_000 });
+  try {
+    const text = await readSecretsText(stateDir);
+    if (text === undefined) return;
+    const secrets = parseSecrets(text);
+    let removed = false;
+    for (const o of owners) removed = secrets.delete(secretKey(o.server, o.user)) || removed;
+    if (removed) await writeFileAtomic(secretsPath(stateDir), renderSecrets(secrets), { mode: 0o600 });
   } finally {
     await lock.release();
   }

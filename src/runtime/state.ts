@@ -3,6 +3,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
+import type { MoveRecord } from '../fleet/moves.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { serverFiles } from './paths.js';
 
@@ -29,6 +30,8 @@ export interface LocalServerState {
   wanted?: 'running' | 'stopped';
   /** ISO time of the last successful start. */
   startedAt?: string;
+  /** --memory-scale of the last start: settings drift is measured against the my.cnf of that scale. */
+  memoryScale?: number;
   /**
    * Id of the datadir's binary-log history: binlog names restart at every restore, so backups and
    * archived binlogs carry this id and point-in-time replay chains only files of one history.
@@ -75,6 +78,8 @@ export interface MovedAside {
 export interface FleetState {
   version: 1;
   servers: Record<string, LocalServerState>;
+  /** Services being moved (`dbps move`), or moved with their old copy kept until `dbps move --finish`. */
+  moves?: Record<string, MoveRecord>;
 }
 
 export function statePath(stateDir: string): string {

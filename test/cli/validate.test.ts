@@ -135,9 +135,11 @@ describe.concurrent('dbps validate on hostile or odd input', () => {
     expect(r.code).toBe(2);
     expectNoStackTrace(r);
     const doc = JSON.parse(r.stdout) as ValidateJson;
-    expect(doc.errors).toHaveLength(5000);
+    // Each entry has two problems (an unknown key, an undeclared server): both are reported in one run.
+    expect(doc.errors).toHaveLength(10000);
     expect(doc.errors[0]).toMatchObject({ path: 'services.svc0.notes', line: 5, column: 5 });
-    expect(doc.errors[4999]).toMatchObject({ path: 'services.svc4999.notes', line: 15002, column: 5 });
+    expect(doc.errors[9998]).toMatchObject({ path: 'services.svc4999.notes', line: 15002, column: 5 });
+    expect(doc.errors[9999]).toMatchObject({ path: 'services.svc4999.server', line: 15003, column: 13 });
   });
 
   it('nesting deep enough to overflow a recursive parser is one issue, not a crash', async () => {

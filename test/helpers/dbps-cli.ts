@@ -3,7 +3,11 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/dbps.js');
+// DBPS_TEST_BIN (test-only) points the tests at another build, e.g. an old commit's bin/dbps.js, to show
+// that a test fails there.
+export const BIN = process.env.DBPS_TEST_BIN
+  ? path.resolve(process.env.DBPS_TEST_BIN)
+  : path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/dbps.js');
 
 export interface CliRun {
   code: number;

@@ -25,11 +25,12 @@ async function timed(args: string[]) {
   return { ...r, ms: Date.now() - began };
 }
 
+// The simulated hosts here have no certificates: TLS is tested in tls-hosts.test.ts, not with hangs.
 function fleetYaml(localPort: number, extra = ''): string {
   const servers = net.hosts
     .map(
       (h, i) =>
-        `  h${i}: { driver: external, host: ${h.address}, port: ${h.port}, admin: { user: ${h.admin.user}, passwordEnv: H${i}_PWD } }`,
+        `  h${i}: { driver: external, host: ${h.address}, port: ${h.port}, admin: { user: ${h.admin.user}, passwordEnv: H${i}_PWD }, tls: { mode: disabled } }`,
     )
     .join('\n');
   const services = net.hosts.map((_, i) => `  s${i}: { server: h${i} }`).join('\n');

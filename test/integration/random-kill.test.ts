@@ -1,5 +1,5 @@
-// kill -9 at random moments, many rounds: dbps up, provision, backup, restore --to-time, the named
-// kill points of restore and `backups verify` (at a random delay, or while its scratch server runs).
+// kill -9 at random moments, many rounds: dbps up, provision, backup, restore (of a set taken just
+// before), restore --to-time, the named kill points of restore and `backups verify` (at a random delay, or while its scratch server runs).
 // After each kill the fleet is recovered the way a user would (status tells what to run:
 // `restore --resume`/`--rollback` or `up`), and then: status is healthy, a re-run of the killed command
 // converges, no committed row is lost, no password file and no scratch server (nor any other process
@@ -16,6 +16,8 @@ import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '
 
 let fleet: LocalFleet;
 let inserted = 0;
+/** Stands for the id of a backup taken right before the command runs. */
+const FRESH_SET = '<fresh set>';
 const seed = Number(process.env.DBPS_TEST_SEED ?? Date.now() % 100_000);
 let rnd = seed;
 /** Small deterministic PRNG (the seed is printed on failure, so a round can be replayed). */
@@ -104,6 +106,8 @@ interface Killed {
   killed: boolean;
   /** The killed dbps had its own run directory (option files, child records) at the kill. */
   hadRunDir?: boolean;
+  /** How long it ran. */
+  ms: number;
 }
 
 /**
@@ -117,7 +121,8 @@ function runKilled(args: string[], ms: number, env: NodeJS.ProcessEnv = {}, trig
       env: { ...process.env, NO_COLOR: '1', DBPS_MEMORY_SCALE: '0.01', ...env },
       stdio: 'ignore',
     });
-    const killed: Killed = { killed: false };
+    const startedAt = Date.now();
+    const killed: Killed = { killed: false, ms: 0 };
     const kill = () => {
       const run = path.join(fleet.stateDir, 'run');
       killed.hadRunDir = existsSync(run) && readdirSync(run).some((n) => n.startsWith(`${child.pid}-`));
@@ -139,6 +144,7 @@ function runKilled(args: string[], ms: number, env: NodeJS.ProcessEnv = {}, trig
     child.on('exit', () => {
       clearTimeout(timer);
       clearInterval(poll);
+      killed.ms = Date.now() - startedAt;
       resolve(killed);
     });
   });
@@ -254,6 +260,10 @@ describe('random kill -9 of dbps', () => {
     const rounds = Number(process.env.DBPS_RANDOM_KILL_ROUNDS ?? 10);
     const log: string[] = [`seed ${seed}`];
     let scratchKills = 0;
+    let otherRounds = 0;
+    const took = new Map<string, number>();
+    /** The commands dbps was really killed in (not finished before the kill). */
+    const killedKinds = new Set<string>();
     for (let round = 0; round < rounds; round++) {
       // Point-in-time needs a set of the current binlog history (a completed restore begins a new one).
       const history = (fleet.state().servers.orders as unknown as { history?: string }).history;
@@ -286,14 +296,36 @@ describe('random kill -9 of dbps', () => {
         [['restore', set, '--to-time', at, '--yes'], { DBPS_TEST_KILL_AT: 'restore:stop' }],
         [['restore', set, '--to-time', at, '--yes'], { DBPS_TEST_KILL_AT: 'restore:copy-back' }],
         [['restore', set, '--to-time', at, '--yes'], { DBPS_TEST_KILL_AT: 'restore:replay' }],
+        // A plain restore, of a set taken just now (it holds every committed row).
+        [['restore', FRESH_SET, '--yes'], {}],
+        [['restore', FRESH_SET, '--yes'], { DBPS_TEST_KILL_AT: 'restore:copy-back' }],
         ...verify,
       ];
-      // Every third round kills a verify, alternately while its scratch server runs and at a random delay.
-      const [args, env, trigger] =
-        round % 3 === 1 ? verify[round % 2]! : choices[Math.floor(random() * choices.length)]!;
+      // Every third round kills a verify, alternately while its scratch server runs and at a random delay;
+      // the other rounds begin with one of each command (up, provision, backup, restore --to-time, restore),
+      // then pick at random.
+      const first = [0, 1, 2, 3, 7];
+      const pick = round % 3 === 1 ? undefined : (first[otherRounds++] ?? Math.floor(random() * choices.length));
+      const [chosen, env, trigger] = pick === undefined ? verify[round % 2]! : choices[pick]!;
+      let args = chosen;
+      if (args.includes(FRESH_SET)) {
+        const b = await fleet.run(['--json', 'backup']);
+        expect(b.code, b.stderr).toBe(0);
+        const id = (JSON.parse(b.stdout) as { id: string }).id;
+        args = args.map((a) => (a === FRESH_SET ? id : a));
+      }
       if (args[0] === 'up') expect((await fleet.run(['down'])).code).toBe(0);
-      const delay = trigger ? Math.floor(random() * 150) : Math.floor(random() * 2500);
+      // A random moment within the command's run: as long as its last run took when it finished before
+      // the kill (2.5 s at first), tried again then.
+      const kind = `${args[0]}${args.includes('--to-time') ? ' --to-time' : ''}`;
+      let delay = trigger ? Math.floor(random() * 150) : Math.floor(random() * (took.get(kind) ?? 2500));
       let killed = await runKilled(args, env.DBPS_TEST_KILL_AT ? 120_000 : delay, env, trigger);
+      for (let attempt = 0; !trigger && !env.DBPS_TEST_KILL_AT && !killed.killed && attempt < 3; attempt++) {
+        took.set(kind, killed.ms);
+        if (args[0] === 'up') expect((await fleet.run(['down'])).code).toBe(0);
+        delay = Math.floor(random() * killed.ms);
+        killed = await runKilled(args, delay, env);
+      }
       // A verify of this small set may finish within the delay: then catch its scratch server again, at once.
       for (let attempt = 0; trigger && !(killed.killed && killed.scratchRanAtKill) && attempt < 5; attempt++)
         killed = await runKilled(args, 0, env, trigger);
@@ -311,7 +343,11 @@ describe('random kill -9 of dbps', () => {
       let recovery: string[];
       if (said.includes('dbps restore --resume'))
         recovery = random() < 0.5 ? ['restore', '--resume', '--yes'] : ['restore', '--rollback', '--yes'];
-      else recovery = ['up'];
+      else {
+        // Status either is healthy or says exactly what to run.
+        if (status.code !== 0) expect(said, `${log.join('\n')}\nstatus names no command`).toContain('run `dbps up`');
+        recovery = ['up'];
+      }
       log.push(
         `round ${round}: ${args.join(' ')} ${env.DBPS_TEST_KILL_AT ?? `killed ${delay} ms after ${trigger ? `its scratch server ${killed.scratch} answered` : 'its start'}${killed.killed ? '' : ' (it had finished)'}`}; status ${status.code}; ${recovery.join(' ')}`,
       );
@@ -319,6 +355,7 @@ describe('random kill -9 of dbps', () => {
       log.push(`  ${rec.stdout.trim().replace(/\n/g, ' / ')}`);
       expect(rec.code, `${log.join('\n')}\n${rec.stderr}`).toBe(0);
       const again = await fleet.run(args);
+      if (killed.killed) killedKinds.add(kind);
       if (again.code !== 0)
         log.push(
           again.stdout + again.stderr,
@@ -337,6 +374,16 @@ describe('random kill -9 of dbps', () => {
     }
     console.log(log.join('\n'));
     if (rounds >= 2) expect(scratchKills, 'no round killed a verify while its scratch server ran').toBeGreaterThan(0);
+    // With the default rounds, each command was killed at least once.
+    if (rounds >= 8)
+      expect([...killedKinds].sort(), log.join('\n')).toStrictEqual([
+        'backup',
+        'backups',
+        'provision',
+        'restore',
+        'restore --to-time',
+        'up',
+      ]);
     // The last backup leaves no half-written set behind, whatever the rounds left.
     expect((await fleet.run(['backup'])).code).toBe(0);
     expect(readdirSync(path.join(fleet.stateDir, 'backups')).filter((x) => x.startsWith('.tmp-'))).toStrictEqual([]);

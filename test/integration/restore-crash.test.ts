@@ -117,8 +117,8 @@ describe('restore survives failures and kills', () => {
       expect(refused.code, args[0]).toBe(3);
       expect(refused.stdout + refused.stderr).toContain('dbps restore --resume');
     }
-    // A new restore does not pile onto the unfinished one.
-    const again = await fleet.run(['restore', setId, '--yes']);
+    // Another restore does not pile onto the unfinished one (the same one again would finish it).
+    const again = await fleet.run(['restore', setId, '--to-time', allRowsAt.toISOString(), '--yes']);
     expect(again.code).toBe(3);
     expect(again.stderr).toContain('--resume');
 

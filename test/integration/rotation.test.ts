@@ -16,13 +16,14 @@ const baseEnv: NodeJS.ProcessEnv = {};
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => dbps(args, { cwd: dir, env: { ...baseEnv, ...env } });
 
+// The simulated hosts here have no certificates: TLS is tested in tls-hosts.test.ts, not with hangs.
 function yaml(extraDefaults = ''): string {
   const h = net.hosts[0]!;
   return `version: 1
 fleet: rot
 defaults: { accountHost: "%"${extraDefaults} }
 servers:
-  h0: { driver: external, host: ${h.address}, port: ${h.port}, admin: { user: ${h.admin.user}, passwordEnv: H0_PWD } }
+  h0: { driver: external, host: ${h.address}, port: ${h.port}, admin: { user: ${h.admin.user}, passwordEnv: H0_PWD }, tls: { mode: disabled } }
 services:
   orders:
     server: h0

@@ -11,7 +11,9 @@ export const envSpec: CommandSpec = {
     "server's dbps_backup / dbps_monitor) for the application, its migration tool, docker compose or a Kubernetes " +
     'Secret. DATABASE_URL is `mariadb://user:password@host:port/db` with every part percent-encoded; DB_SOCKET is the ' +
     "local server's socket. dotenv output is `KEY='value'` lines, safe for `set -a; . FILE` and " +
-    "`docker compose --env-file FILE` (a value holding `'` is shell-correct but compose cannot read it). " +
+    '`docker compose --env-file FILE` (single-quoted: no interpolation in either); a value neither could read exactly ' +
+    "(one holding `'`, a line break or a trailing backslash, possible only in a passwordEnv password) is refused: " +
+    'use --format json or url for it. ' +
     'This command prints a password on purpose: redirect it into a 0600 file, not a log.',
   options: [
     {
@@ -30,7 +32,7 @@ export const envSpec: CommandSpec = {
   ],
   exitCodes: {
     0: 'printed',
-    2: 'unknown service or account, bad option, invalid services.yaml',
+    2: "unknown service or account, bad option, invalid services.yaml, a value dotenv cannot hold (`'`, line break)",
     3: 'server never started, no password yet (run `dbps provision`), passwordEnv unset',
   },
   async run({ args, opts, io }) {

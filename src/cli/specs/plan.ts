@@ -9,7 +9,9 @@ export const planSpec: CommandSpec = {
     'Compare services.yaml with each server (databases, accounts, exact grants) and list the changes that ' +
     '`dbps provision` would make, with the SQL each runs (passwords masked). Extra privileges on managed accounts ' +
     'show as revokes and an account with a managed user name on a host services.yaml does not declare as a drop ' +
-    '(both drift). Other accounts and databases not in services.yaml are reported as orphans.',
+    '(both drift). Other accounts and databases not in services.yaml are reported as orphans. A running local server ' +
+    'whose settings differ from the my.cnf services.yaml asks for now (profile or memory changed) is drift too: ' +
+    '`dbps up --restart` applies it (--json: settings[]).',
   options: [TIMEOUT_OPTION],
   examples: [
     'dbps plan',
@@ -19,7 +21,7 @@ export const planSpec: CommandSpec = {
   ],
   exitCodes: {
     0: 'in sync',
-    1: 'changes pending (drift)',
+    1: 'changes pending (drift), or settings to apply with `dbps up --restart`',
     2: 'invalid services.yaml or unknown service',
     3: 'a server could not be read or did not answer within --timeout (named; the others are still planned)',
   },

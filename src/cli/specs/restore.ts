@@ -17,7 +17,13 @@ export const restoreSpec: CommandSpec = {
     'All or nothing: free space is checked before anything stops, a "restore in progress" record (set, phase, moved-aside\n' +
     'datadir, new binlog history) is written to state.json before the stop, and any failure puts the moved-aside datadir\n' +
     'back. If dbps itself is killed, `up` and `status` refuse the server (exit 3) until `dbps restore --resume` finishes\n' +
-    'the same restore (same set and --to-time) or `dbps restore --rollback` puts the previous datadir back.\n' +
+    'the same restore (same set and --to-time) or `dbps restore --rollback` puts the previous datadir back; running\n' +
+    'the same restore again (same set and --to-time) finishes it too, and a different one is refused until then.\n' +
+    'A physical restore takes the whole server back: the prompt and the result name every service on it. --database\n' +
+    "restores only the named services' databases: the set's backup of their server is prepared in a scratch server\n" +
+    '(socket only), each database is copied from it into a new database on the running server, and one RENAME TABLE\n' +
+    '(all or nothing) swaps the restored tables in; the current ones are kept in <database>_before_<time>. Views,\n' +
+    'triggers, routines and events are refused (restore the whole server). Test-only: DBPS_TEST_FAIL_AT=restore-database:swap.\n' +
     'Test-only: DBPS_TEST_KILL_AT=restore:stop|restore:copy-back|restore:start|restore:replay|restore:done makes dbps\n' +
     'SIGKILL itself at that point.',
   writes: true,
@@ -25,6 +31,10 @@ export const restoreSpec: CommandSpec = {
     { flags: '--to-time <iso8601>', help: 'roll forward to this moment (with a zone: 2026-11-25T17:30:00Z)' },
     { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
     { flags: '--memory-scale <factor>', help: 'as given to `dbps up` (env DBPS_MEMORY_SCALE)' },
+    {
+      flags: '--database',
+      help: "restore only the named services' databases (logical; other services on a shared server keep their data)",
+    },
     { flags: '--yes', help: 'restore without asking' },
     { flags: '--force', help: 'with --no-verify-checksums: restore even a set whose `backups verify` failed' },
     { flags: '--resume', help: 'finish an interrupted restore (the recorded set and --to-time), no ID needed' },
@@ -41,6 +51,7 @@ export const restoreSpec: CommandSpec = {
   examples: [
     'dbps restore latest --yes',
     'dbps restore 20261125T172650Z orders',
+    'dbps restore latest orders --database --yes   # orders alone; its neighbours on a shared server keep theirs',
     'dbps restore 20261125T172650Z --to-time 2026-11-25T18:05:00Z --yes',
     'dbps restore --resume --yes     # after an interrupted restore',
     'dbps restore --rollback --yes   # or undo it',
@@ -82,6 +93,7 @@ export const restoreSpec: CommandSpec = {
       verifyChecksums: opts.verifyChecksums !== false,
       force: opts.force === true,
       ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+      ...(opts.database === true ? { database: true } : {}),
       confirm,
       onProgress: (p) => io.info(`${p.server}: ${p.phase}${p.message ? `: ${p.message}` : ''}`),
     });

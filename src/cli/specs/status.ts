@@ -10,7 +10,9 @@ export const statusSpec: CommandSpec = {
     'driver, services, host, port, socket, pid, state, version, uptime and threads connected, then per service its ' +
     "active queries, threads connected and the server's buffer pool reads. `crashed` means a pid file without its " +
     'process, or a process that does not answer. Exits 3 when a server that should run (started by `up` and not stopped ' +
-    'by `down`, or external) does not.',
+    'by `down`, or external) does not. A running local server whose settings differ from what services.yaml asks for now ' +
+    '(profile or memory changed) is listed with those settings and `dbps up --restart <server>`; that is no failure (exit 0), ' +
+    'and --json carries it as servers[].settingsDrift.',
   options: [
     { flags: '--wide', help: 'every column in full (threads, socket, all service names), however wide' },
     TIMEOUT_OPTION,

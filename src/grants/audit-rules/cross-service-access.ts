@@ -7,7 +7,7 @@ export const crossServiceAccess: AuditRule = {
   id: 'cross-service-access',
   description: "A service account can reach another service's data",
   defaultSeverity: 'error',
-  help: "Database-per-service means a service reads another's data only through its API. Any privilege on another service's database, table, column or routine breaks that, whether granted directly, through a role (default, SET ROLE-able or nested) or through PUBLIC. Declare a justified read under `reads:` in services.yaml instead.",
+  help: "Database-per-service means a service reads another's data only through its API. Any privilege on another service's database, table, column or routine breaks that, whether granted directly, through a role (default, SET ROLE-able or nested) or through PUBLIC. Declare a justified read under `reads:` in services.yaml instead (or a `links:` entry across servers, whose account may SELECT exactly its tables).",
   check(ctx) {
     const findings: Finding[] = [];
     const names = ctx.serviceDatabases.map((d) => d.database);
@@ -21,7 +21,10 @@ export const crossServiceAccess: AuditRule = {
           if (target.name === owner.name) continue;
           const read = owner.reads.find((r) => r.service === target.name);
           const table = grant.scope.level === 'table' || grant.scope.level === 'column' ? grant.scope.table : undefined;
-          const declared = read && table !== undefined && read.tables.includes(table);
+          // A declared link's own account, and only it, may SELECT the link's tables.
+          const link = (owner.links ?? []).find((l) => l.service === target.name && l.user === ea.account.user);
+          const linked = link !== undefined && table !== undefined && link.tables.includes(table);
+          const declared = (read && table !== undefined && read.tables.includes(table)) || linked;
           const allowedPrivileges: string[] = declared ? grant.privileges.filter((p) => p === 'SELECT') : [];
           const forbidden = grant.privileges.filter((p) => !allowedPrivileges.includes(p));
           if (allowedPrivileges.length > 0) {
@@ -32,7 +35,9 @@ export const crossServiceAccess: AuditRule = {
                 ea,
                 grant,
                 allowedPrivileges,
-                `declared read: services.${owner.name}.reads allows SELECT on ${target.name}.${table}`,
+                linked
+                  ? `declared link: services.${owner.name}.links allows SELECT on ${target.name}.${table} (read by ${owner.name}'s server through CONNECT)`
+                  : `declared read: services.${owner.name}.reads allows SELECT on ${target.name}.${table}`,
                 {
                   severity: 'allowed',
                   targetService: target.name,
@@ -54,7 +59,7 @@ export const crossServiceAccess: AuditRule = {
                 ea,
                 grant,
                 privileges,
-                `${owner.name}'s account can ${privileges.join(', ')} ${target.name}'s data in database ${database}${reach}${read ? ` beyond its declared read of ${read.tables.join(', ')}` : ''}`,
+                `${owner.name}'s account can ${privileges.join(', ')} ${target.name}'s data in database ${database}${reach}${read ? ` beyond its declared read of ${read.tables.join(', ')}` : link ? ` beyond its declared link to ${link.tables.join(', ')}` : ''}`,
                 { targetService: target.name },
               ),
             );

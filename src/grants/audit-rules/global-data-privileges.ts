@@ -85,6 +85,27 @@ export const globalDataPrivileges: AuditRule = {
             ? ['ALL PRIVILEGES']
             : grant.privileges.filter((p) => DATA_GLOBAL_PRIVILEGES.has(p));
         if (grant.grantOption) privileges.push('GRANT OPTION');
+        // A declared link's locked view definer holds FILE by design (CONNECT MYSQL tables are read with it).
+        const managed = ctx.managed.get(accountKey(ea.account.user, ea.account.host));
+        if (
+          managed?.kind === 'link-definer' &&
+          ea.account.locked &&
+          grant.path.kind === 'direct' &&
+          privileges.includes('FILE')
+        ) {
+          findings.push(
+            grantFinding(
+              ctx,
+              this,
+              ea,
+              grant,
+              ['FILE'],
+              `declared link: services.${managed.service}.links needs FILE to read its CONNECT tables; the account is locked and defines only the link's views`,
+              { severity: 'allowed', fix: '' },
+            ),
+          );
+          privileges.splice(privileges.indexOf('FILE'), 1);
+        }
         if (privileges.length === 0) continue;
         const exposing = privileges.filter((p) => EXPOSING_GLOBAL_PRIVILEGES[p]);
         const reaches = privileges.some((p) => !EXPOSING_GLOBAL_PRIVILEGES[p])

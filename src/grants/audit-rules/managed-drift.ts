@@ -8,7 +8,7 @@ export const managedDrift: AuditRule = {
   id: 'managed-drift',
   description: 'A managed account holds more than its role gives it',
   defaultSeverity: 'warning',
-  help: 'Every account dbps manages has an exact set of privileges (its role on its own database, or the backup/monitor set). Anything more was added by hand or by an older configuration; `dbps provision` removes it.',
+  help: 'Every account dbps manages has an exact set of privileges (its role on its own database, or the backup/monitor set). Anything more was added by hand or by an older configuration; `dbps provision` removes it. The accounts of a declared link (dbps_link_*) are held to their declaration as errors.',
   check(ctx) {
     const findings: Finding[] = [];
     for (const ea of ctx.effective) {
@@ -27,6 +27,8 @@ export const managedDrift: AuditRule = {
             grant,
             extra,
             `${desired.service ? `${desired.kind} account of ${desired.service}` : `dbps ${desired.kind} account`} holds ${extra.join(', ')} beyond what services.yaml gives it`,
+            // A link's accounts reach another service's data by design: anything beyond the declaration is an error.
+            desired.kind === 'link' || desired.kind === 'link-definer' ? { severity: 'error' } : {},
           ),
         );
       }

@@ -11,7 +11,7 @@ export const remoteTableAccess: AuditRule = {
   id: 'remote-table-access',
   description: "A CONNECT/FEDERATED/SPIDER table reaches another service's data",
   defaultSeverity: 'error',
-  help: "Reads information_schema.TABLES for ENGINE CONNECT, FEDERATED and SPIDER, and SHOW CREATE TABLE of each for its CONNECTION (and mysql.servers for a named server, never its password). A table in service A's database whose connection names service B's database, or B's server, gives A's accounts B's data with no grant on B: the remote login is the one in the table's definition. Drop the table and read through B's API.",
+  help: "Reads information_schema.TABLES for ENGINE CONNECT, FEDERATED and SPIDER, and SHOW CREATE TABLE of each for its CONNECTION (and mysql.servers for a named server, never its password). A table in service A's database whose connection names service B's database, or B's server, gives A's accounts B's data with no grant on B: the remote login is the one in the table's definition. Drop the table and read through B's API. A table that is exactly a `links:` declaration (its name, the link account, the declared table) is reported as allowed.",
   check(ctx) {
     const findings: Finding[] = [];
     for (const t of ctx.catalog.remoteTables ?? []) {
@@ -20,7 +20,24 @@ export const remoteTableAccess: AuditRule = {
       const target = remoteTarget(ctx, t, owner);
       if (!target) continue;
       const via = `${t.engine.toLowerCase()}${t.tableType ? ` ${t.tableType}` : ''} table ${t.db}.${t.table} → ${t.connection || '(no CONNECTION)'}`;
+      const link = declaredLinkTable(ctx, t);
       for (const who of tableUsers(ctx, owner, t, ['SELECT', 'INSERT', 'UPDATE', 'DELETE'])) {
+        if (link) {
+          findings.push({
+            rule: this.id,
+            severity: 'allowed',
+            server: ctx.server.name,
+            account: who,
+            service: owner.name,
+            targetService: target.service.name,
+            object: `${ident(t.db)}.${ident(t.table)}`,
+            privilege: 'SELECT',
+            via,
+            message: `declared link: services.${owner.name}.links reads ${link.target.service}.${link.remote} through this CONNECT table (and the view ${t.db}.${link.view} over it)`,
+            fix: '',
+          });
+          continue;
+        }
         findings.push({
           rule: this.id,
           severity: this.defaultSeverity,
@@ -39,6 +56,28 @@ export const remoteTableAccess: AuditRule = {
     return findings;
   },
 };
+
+/**
+ * The declared link a remote table is, when it is exactly one: a CONNECT MYSQL table of the name dbps
+ * gives it, in the reader's database, whose connection logs in as the link account and reads the declared
+ * table of the target's database. A table wider than that (another table or database, another login,
+ * another name) is not the declaration and stays an error.
+ */
+export function declaredLinkTable(
+  ctx: AuditContext,
+  t: CatalogRemoteTable,
+): { target: { service: string; database: string }; remote: string; view: string } | undefined {
+  if (t.engine !== 'CONNECT' || t.tableType !== 'MYSQL') return undefined;
+  const m = /^mysql:\/\/([^:@/]*)(?::[^@]*)?@[^/]*\/([^/?]*)\/([^/?]*)$/.exec(t.connection);
+  if (!m) return undefined;
+  const [, user, db, table] = m;
+  for (const l of ctx.desired.links) {
+    if (l.database !== t.db || l.user !== user || l.target.database !== decodeURIComponent(db!)) continue;
+    const lt = l.tables.find((x) => x.connectTable === t.table && x.remote === decodeURIComponent(table!));
+    if (lt) return { target: l.target, remote: lt.remote, view: lt.view };
+  }
+  return undefined;
+}
 
 /** The other service a remote table's connection reaches (by database name, else by server address). */
 export function remoteTarget(

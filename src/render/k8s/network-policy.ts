@@ -1,5 +1,6 @@
 // The network half of "no service reaches another service's data": a server's pods accept MariaDB
-// connections only from its own services' pods, its exporter and backup jobs (and the operator).
+// connections only from its own services' pods, its exporter and backup jobs, the MariaDB pods of servers
+// that read it through a declared link (and the operator).
 import { databaseObjectName, mariadbObjectName } from '../../fleet/k8s-names.js';
 import type { Fleet, FleetServer } from '../../fleet/model.js';
 import { servicesOn } from '../../fleet/model.js';
@@ -22,6 +23,13 @@ export function networkPolicyResource(fleet: Fleet, server: FleetServer, opts: K
   const clients: YamlValue[] = servicesOn(fleet, server).map((s) => ({
     podSelector: { matchLabels: { [SERVICE_LABEL]: databaseObjectName(s) } },
   }));
+  // A declared link: the reader's MariaDB pods connect here with the link account (CONNECT tables).
+  const readers = new Set(
+    fleet.services.filter((s) => (s.links ?? []).some((l) => l.server === server.name)).map((s) => s.server),
+  );
+  for (const reader of fleet.servers.filter((s) => readers.has(s.name))) {
+    clients.push({ podSelector: { matchLabels: { [MARIADB_LABEL]: mariadbObjectName(reader) } } });
+  }
   for (const access of ['exporter', 'backup']) {
     clients.push({ podSelector: { matchLabels: { [ACCESS_LABEL]: access, [CLIENT_OF_LABEL]: name } } });
   }

@@ -82,7 +82,15 @@ export function sqlResources(
       },
     });
   }
-  for (const account of desired.accounts) {
+  // A link's account on the target is reached from the reader's pod, not from this machine's 127.0.0.1.
+  const imageHosts = new Map(
+    fleet.services.flatMap((s) =>
+      (s.links ?? []).filter((l) => l.server === server.name).map((l) => [l.user, l.imageHost]),
+    ),
+  );
+  for (const desiredAccount of desired.accounts) {
+    const imageHost = desiredAccount.kind === 'link' ? imageHosts.get(desiredAccount.user) : undefined;
+    const account = imageHost ? { ...desiredAccount, host: imageHost } : desiredAccount;
     const user = userObjectName(server, account);
     const secret = passwordSecretName(user);
     const annotations = {

@@ -4,6 +4,7 @@ import type { BackupManifest } from '../../backup/manifest.js';
 import type { BackupResult } from '../../commands/backup.js';
 import type { BackupsResult } from '../../commands/backups.js';
 import type { RestoreResult } from '../../commands/restore.js';
+import { someNames } from '../../util/suggest.js';
 import type { Paint } from '../paint.js';
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -115,8 +116,18 @@ export function restoreText(r: RestoreResult, p: Paint): string {
   const lines = [
     `${r.finished === 'resume' ? 'finished the interrupted restore' : 'restored'} from set ${p.bold(r.id)}${r.toTime ? ` to ${r.toTime}` : ''}:`,
   ];
+  for (const d of r.databases ?? []) {
+    lines.push(
+      `  ${p.ok('ok')} ${d.service}: database ${d.database} on ${d.server} back to the set (${d.tables} table${d.tables === 1 ? '' : 's'}); its previous tables are kept in ${d.keptAs}`,
+    );
+    if (d.untouched.length) lines.push(`     left as they were on ${d.server}: ${someNames(d.untouched, 8)}`);
+  }
   for (const s of r.servers) {
     lines.push(`  ${p.ok('ok')} ${s.server}: previous datadir kept at ${s.movedAside}`);
+    if (s.services?.length)
+      lines.push(
+        `     back to the set: ${someNames(s.services, 8)} (${s.services.length} service${s.services.length === 1 ? '' : 's'})`,
+      );
     if (s.replay) lines.push(`     replayed ${s.replay.from} → ${s.replay.until} from ${s.replay.files.join(', ')}`);
     if (s.gtid) lines.push(`     gtid_binlog_pos ${s.gtid}`);
   }

@@ -7,6 +7,7 @@ import type { UpResult } from '../../commands/up.js';
 import { describeStart } from '../../commands/up.js';
 import { someNames } from '../../util/suggest.js';
 import type { Paint } from '../paint.js';
+import { driftLines, driftList } from './settings-drift.js';
 
 /** Left-aligned columns separated by two spaces; the header row is dimmed. */
 export function table(
@@ -49,8 +50,16 @@ export function upText(r: UpResult, paint: Paint, perServer = true): string {
   for (const s of perServer ? r.servers : []) {
     out += s.error
       ? `${paint.bad('failed')}  ${s.label}\n`
-      : `${paint.ok('ok')}  ${s.label}: ${describeStart({ server: s.server, action: s.action!, ...(s.port !== undefined ? { port: s.port } : {}), seconds: s.seconds ?? 0 })}\n`;
+      : `${paint.ok('ok')}  ${s.label}: ${describeStart({ server: s.server, action: s.action!, ...(s.port !== undefined ? { port: s.port } : {}), seconds: s.seconds ?? 0, ...(s.pendingSettings ? { pendingSettings: s.pendingSettings } : {}), ...(s.appliedSettings ? { appliedSettings: s.appliedSettings } : {}) })}\n`;
   }
+  const applied = r.servers.filter((s) => s.appliedSettings?.length && !s.error);
+  for (const s of applied.slice(0, 5))
+    out += `${paint.ok('applied')} ${s.server}: ${driftList(s.appliedSettings!, 'was')} (${s.action === 'restarted' ? 'clean restart' : 'SET GLOBAL'}; my.cnf rewritten)\n`;
+  if (applied.length > 5) out += `and ${applied.length - 5} more servers with new settings\n`;
+  const pending = r.servers
+    .filter((s) => s.pendingSettings?.length && !s.error)
+    .map((s) => ({ server: s.server, drift: s.pendingSettings! }));
+  for (const line of driftLines(pending)) out += `${paint.warn('settings:')} ${line}\n`;
   for (const s of r.servers) if (s.error) out += errorLines(paint, s.error);
   for (const s of r.servers) {
     if (s.movedFromPort !== undefined && !s.error)
@@ -59,6 +68,8 @@ export function upText(r: UpResult, paint: Paint, perServer = true): string {
   for (const v of r.versionNotes ?? []) out += `${paint.warn('note:')} ${v.note}\n`;
   const failed = r.servers.filter((s) => s.error).length;
   if (failed) out += `${failed} of ${r.servers.length} server${r.servers.length === 1 ? '' : 's'} failed to come up\n`;
+  else if (!r.changed && pending.length)
+    out += `all ${r.servers.length} server${r.servers.length === 1 ? ' is' : 's are'} already running; ${pending.length} with settings to apply (\`dbps up --restart\`)\n`;
   else if (!r.changed)
     out += `nothing to do: all ${r.servers.length} server${r.servers.length === 1 ? ' is' : 's are'} already running\n`;
   else
@@ -116,6 +127,14 @@ export interface StatusTextOptions {
   wide?: boolean;
 }
 
+/** dbps's session to the server: `TLSv1.3 verified`, `TLSv1.3` (not verified), `socket`, `none`; `-` when not asked. */
+function tlsCell(s: StatusResult['servers'][number]): string {
+  if (!s.tls) return '-';
+  if (s.tls.transport === 'socket') return s.tls.serverTls ? 'socket (server has TLS)' : 'socket';
+  if (!s.tls.version) return 'none';
+  return s.tls.verified ? `${s.tls.version} verified` : s.tls.version;
+}
+
 export function statusText(r: StatusResult, paint: Paint, opts: StatusTextOptions = {}): string {
   const wide = opts.wide === true;
   const width = opts.width ?? DEFAULT_TEXT_WIDTH;
@@ -126,7 +145,7 @@ export function statusText(r: StatusResult, paint: Paint, opts: StatusTextOption
   // Narrow view: the columns an operator scans; --wide (or --json) adds threads, socket and full names.
   const rows = [
     wide
-      ? ['SERVER', 'DRIVER', 'SERVICES', 'STATE', 'HOST:PORT', 'PID', 'VERSION', 'UPTIME', 'THREADS', 'SOCKET']
+      ? ['SERVER', 'DRIVER', 'SERVICES', 'STATE', 'HOST:PORT', 'PID', 'VERSION', 'UPTIME', 'THREADS', 'SOCKET', 'TLS']
       : ['SERVER', 'DRIVER', 'SERVICES', 'STATE', 'HOST:PORT', 'PID', 'VERSION', 'UPTIME'],
   ];
   for (const s of r.servers) {
@@ -140,7 +159,8 @@ export function statusText(r: StatusResult, paint: Paint, opts: StatusTextOption
       s.version ? s.version.split('-')[0]! : '-',
       s.uptimeSeconds !== undefined ? formatUptime(s.uptimeSeconds) : '-',
     ];
-    if (wide) row.push(s.threadsConnected !== undefined ? String(s.threadsConnected) : '-', s.socket ?? '-');
+    if (wide)
+      row.push(s.threadsConnected !== undefined ? String(s.threadsConnected) : '-', s.socket ?? '-', tlsCell(s));
     rows.push(row);
   }
   const shown = wide ? rows : fitColumns(rows, width, [0, 2, 4]);
@@ -168,6 +188,11 @@ export function statusText(r: StatusResult, paint: Paint, opts: StatusTextOption
   for (const s of r.servers.filter((x) => x.orphan)) {
     out += `${paint.warn('orphan')} ${s.server}: in the state dir but not in services.yaml (renamed or removed?), ${s.state === 'running' ? 'still running' : s.state}, data kept; \`dbps down ${s.server}\` stops it, \`dbps down ${s.server} --destroy\` deletes it\n`;
   }
+  // Settings drift is no failure of status (exit 0), but it is always shown.
+  const drifted = r.servers
+    .filter((s) => s.settingsDrift?.length)
+    .map((s) => ({ server: s.server, drift: s.settingsDrift! }));
+  for (const line of driftLines(drifted)) out += `${paint.warn('settings')} ${line}\n`;
   // `dbps up` starts local servers only; an external one that does not answer needs its own fix.
   const driverOf = new Map(r.servers.map((s) => [s.server, s.driver]));
   const localDown = r.down.filter((n) => driverOf.get(n) !== 'external');

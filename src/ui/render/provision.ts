@@ -1,6 +1,8 @@
 // Renderers for plan / provision results: pure, result in, string out. SQL shown is the masked `display`.
 import type { PlannedChange, ProvisionResult } from '../../commands/provision.js';
+import type { MoveHint } from '../../fleet/moves.js';
 import type { Paint } from '../paint.js';
+import { driftLines } from './settings-drift.js';
 
 const MARK: Record<PlannedChange['kind'], string> = {
   'create-database': '+',
@@ -8,6 +10,13 @@ const MARK: Record<PlannedChange['kind'], string> = {
   'create-outbox-table': '+',
   'create-outbox-purge': '+',
   'drop-outbox-purge': '-',
+  'install-connect': '+',
+  'create-link-server': '+',
+  'create-link-table': '+',
+  'create-link-view': '+',
+  'drop-link-view': '-',
+  'drop-link-table': '-',
+  'drop-link-server': '-',
   'create-user': '+',
   'alter-user': '~',
   grant: '+',
@@ -86,26 +95,43 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
     );
     for (const o of s.orphans.filter((x) => !dropped.has(x.object))) {
       const tables = o.tables ? ` (${o.tables} table${o.tables === 1 ? '' : 's'})` : '';
+      const move = (r.moves ?? []).find(
+        (m) => m.kind !== 'moved-out' && m.from.server === s.server && `database ${m.from.database}` === o.object,
+      );
+      if (move) {
+        out.push(`  ${paint.warn('moved')} ${o.object}${tables}: ${move.service}'s data; run \`${move.command}\``);
+        continue;
+      }
       out.push(
         `  ${paint.warn('orphan')} ${o.object}${tables}: not in services.yaml${o.kept ? `; kept: ${o.kept}` : '; `provision --prune --yes` drops it'}`,
       );
     }
   }
+  const moves = r.moves ?? [];
+  for (const m of moves) out.push(moveLine(m, paint, r.servers));
   const errors = r.servers.filter((s) => s.error).length + r.servers.reduce((n, s) => n + s.failures.length, 0);
   const deferred = r.servers.reduce((n, s) => n + s.deferred.length, 0);
+  // Settings drift (plan only): applied by `dbps up --restart`, not by provision.
+  const drifted = r.servers
+    .filter((s) => s.settingsDrift?.length)
+    .map((s) => ({ server: s.server, drift: s.settingsDrift! }));
+  for (const line of driftLines(drifted)) out.push(`${paint.warn('settings')} ${line}`);
   let summary: string;
   if (r.dryRun) {
     summary = r.inSync
       ? 'In sync: no changes.'
       : pending > 0
         ? `${pending} change${pending === 1 ? '' : 's'} pending; run \`dbps provision\` to apply.`
-        : errors > 0
-          ? 'Not known to be in sync: the servers above could not be planned.'
-          : r.servers.some((s) => s.deferred.some((d) => d.blocking))
-            ? 'Not in sync: fix what is marked broken above (dbps cannot repair it).'
-            : deferred > 0
-              ? `Not in sync: ${deferred} grant${deferred === 1 ? ' waits' : 's wait'} for ${deferred === 1 ? 'its table' : 'their tables'}; run \`dbps provision\` again once ${deferred === 1 ? 'it exists' : 'they exist'}.`
-              : 'No changes.';
+        : moves.some((m) => m.kind !== 'moved-out')
+          ? 'Not in sync: move the services above with `dbps move` (provision leaves them alone until then).'
+          : errors > 0
+            ? 'Not known to be in sync: the servers above could not be planned.'
+            : r.servers.some((s) => s.deferred.some((d) => d.blocking))
+              ? 'Not in sync: fix what is marked broken above (dbps cannot repair it).'
+              : deferred > 0
+                ? `Not in sync: ${deferred} grant${deferred === 1 ? ' waits' : 's wait'} for ${deferred === 1 ? 'its table' : 'their tables'}; run \`dbps provision\` again once ${deferred === 1 ? 'it exists' : 'they exist'}.`
+                : 'No changes.';
+    summary = withSettingsSummary(summary, drifted.length);
   } else {
     const applied = r.servers.reduce((n, s) => n + s.applied, 0);
     summary = applied === 0 && errors === 0 ? 'No changes.' : `${applied} change${applied === 1 ? '' : 's'} applied.`;
@@ -113,6 +139,32 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
   if (errors > 0) summary += ` ${errors} error${errors === 1 ? '' : 's'}.`;
   out.push(errors > 0 ? paint.bad(summary) : summary);
   return `${out.join('\n')}\n`;
+}
+
+/** A plan summary that also says when servers run with settings that differ from services.yaml. */
+function withSettingsSummary(summary: string, drifted: number): string {
+  if (drifted === 0) return summary;
+  const servers = `${drifted} server${drifted === 1 ? ' runs' : 's run'}`;
+  if (summary === 'No changes.')
+    return `Not in sync: ${servers} with settings that differ from services.yaml; run \`dbps up --restart\` to apply them.`;
+  return `${summary} Settings differ on ${drifted} server${drifted === 1 ? '' : 's'}: \`dbps up --restart\` applies them.`;
+}
+
+/** One line about a service whose data is elsewhere than services.yaml puts it. */
+function moveLine(m: MoveHint, paint: Paint, servers: ProvisionResult['servers']): string {
+  const held = servers.reduce((n, s) => n + (s.heldBack ?? []).filter((c) => c.service === m.service).length, 0);
+  const waits =
+    held > 0
+      ? ` (${held} change${held === 1 ? '' : 's'} on ${m.to.server} ${held === 1 ? 'waits' : 'wait'} for it)`
+      : '';
+  switch (m.kind) {
+    case 'moved':
+      return `${paint.warn('moved')}: ${m.service}'s data is on ${m.from.server} (database ${m.from.database}), services.yaml puts it on ${m.to.server}: run \`${m.command}\`${waits}`;
+    case 'renamed':
+      return `${paint.warn('renamed')}: ${m.from.database} on ${m.from.server} looks renamed to ${m.service}: \`${m.command}\` keeps its data${waits}`;
+    case 'moved-out':
+      return `${paint.dim('moved')}: ${m.service} runs on ${m.to.server}; its old copy on ${m.from.server} (database ${m.from.database}) is read-only until \`${m.command}\``;
+  }
 }
 
 /** The `--json` document: `{ version, inSync, changes: [{ server, service, kind, object, sql }], … }`. */
@@ -142,7 +194,12 @@ export function provisionJson(r: ProvisionResult): unknown {
     })),
     failures: r.servers.flatMap((s) => s.failures.map((f) => ({ server: s.server, ...f }))),
     orphans: r.servers.flatMap((s) => s.orphans),
+    moves: r.moves ?? [],
+    heldBack: r.servers.flatMap((s) =>
+      (s.heldBack ?? []).map((c) => ({ server: c.server, service: c.service ?? null, kind: c.kind, object: c.object })),
+    ),
     deferred: r.servers.flatMap((s) => s.deferred),
+    settings: r.servers.flatMap((s) => (s.settingsDrift ?? []).map((d) => ({ server: s.server, ...d }))),
   };
 }
 

@@ -21,6 +21,13 @@ describe('defaults file text', () => {
       lastErrorLine('[00] copying\n[00] 2026 Error: failed to execute query BACKUP STAGE\nsomething else\n'),
     ).toMatch(/failed to execute query/);
   });
+  it("prefers the line naming the system's error to a generic failure after it", () => {
+    const copyBack =
+      '[01] 2026-12-01 13:49:21 Copying ibdata1 to /d/./ibdata1\nmariadb-backup: Error writing file \'/d/./ibdata1\' (errno: 28 "No space left on device")\n[01] 2026-12-01 13:49:21 Error: copy_file() failed.\n';
+    expect(lastErrorLine(copyBack)).toBe(
+      'mariadb-backup: Error writing file \'/d/./ibdata1\' (errno: 28 "No space left on device")',
+    );
+  });
 });
 
 describe('parseToTime', () => {

@@ -9,10 +9,12 @@ import type {
   AdminSpec,
   BackupSpec,
   DefaultsSpec,
+  LinkSpec,
   ReadSpec,
   ServerSpec,
   ServiceSpec,
   ServicesFile,
+  TlsSpec,
   UserSpec,
 } from '../../../src/config/types.js';
 import { repoRoot } from '../../helpers/fleets.js';
@@ -26,9 +28,11 @@ const root = servicesSchema;
 const defaults = root.properties.defaults;
 const server = root.properties.servers.additionalProperties;
 const admin = server.properties.admin;
+const tls = server.properties.tls;
 const service = root.properties.services.additionalProperties;
 const user = service.properties.users.items;
 const read = service.properties.reads.items;
+const link = service.properties.links.items;
 const backup = service.properties.backup;
 
 // Compile-time: `npm run typecheck` fails when a key is added to one side only.
@@ -37,15 +41,18 @@ const sameKeys: [
   Equal<PropsOf<typeof defaults>, keyof DefaultsSpec>,
   Equal<PropsOf<typeof server>, keyof ServerSpec>,
   Equal<PropsOf<typeof admin>, keyof AdminSpec>,
+  Equal<PropsOf<typeof tls>, keyof TlsSpec>,
   Equal<PropsOf<typeof service>, keyof ServiceSpec>,
   Equal<PropsOf<typeof user>, keyof UserSpec>,
   Equal<PropsOf<typeof read>, keyof ReadSpec>,
   Equal<PropsOf<typeof backup>, keyof BackupSpec>,
+  Equal<PropsOf<typeof link>, keyof LinkSpec>,
+  Equal<RequiredOf<typeof link>, RequiredKeys<LinkSpec>>,
   Equal<RequiredOf<typeof root>, RequiredKeys<ServicesFile>>,
   Equal<RequiredOf<typeof user>, RequiredKeys<UserSpec>>,
   Equal<RequiredOf<typeof read>, RequiredKeys<ReadSpec>>,
   Equal<RequiredOf<typeof admin>, RequiredKeys<AdminSpec>>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 /** Property names (and which are required) of each interface in src/config/types.ts, read with the TypeScript parser. */
 function interfacesOfTypesFile(): Map<string, { keys: string[]; required: string[] }> {
@@ -81,9 +88,11 @@ describe('services.yaml schema', () => {
       ['DefaultsSpec', defaults],
       ['ServerSpec', server],
       ['AdminSpec', admin],
+      ['TlsSpec', tls],
       ['ServiceSpec', service],
       ['UserSpec', user],
       ['ReadSpec', read],
+      ['LinkSpec', link],
       ['BackupSpec', backup],
     ];
     // Every interface of the file format is checked (a new one must be added to the list above).
@@ -96,7 +105,7 @@ describe('services.yaml schema', () => {
   });
 
   it('closes every object to unknown keys, so typos are reported', () => {
-    for (const schema of [root, defaults, server, admin, service, user, read, backup]) {
+    for (const schema of [root, defaults, server, admin, tls, service, user, read, backup]) {
       expect(schema.additionalProperties === false).toBe(true);
     }
   });

@@ -59,6 +59,8 @@ describe('docker-compose.yml', () => {
     expect(orders.volumes).toStrictEqual([
       'orders-data:/var/lib/mysql',
       './mycnf/orders.cnf:/etc/mysql/conf.d/dbps.cnf:ro',
+      // Certificates come from this machine's ./tls/<server>/ (never generated, never in git).
+      './tls/orders:/etc/mysql/tls:ro',
     ]);
     expect(Object.keys(doc.volumes ?? {})).toStrictEqual([
       'shared-data',
@@ -74,8 +76,12 @@ describe('docker-compose.yml', () => {
   });
 
   it('takes every password from the environment with a required-variable reference, never a value', () => {
+    // Each message says where the value comes from.
     expect(doc.services['orders-db']!.environment).toStrictEqual({
-      MARIADB_ROOT_PASSWORD: expect.stringMatching(/^\$\{SHOP_ORDERS_ROOT_PASSWORD:\?[^}]+\}$/),
+      MARIADB_ROOT_PASSWORD:
+        '${SHOP_ORDERS_ROOT_PASSWORD:?set SHOP_ORDERS_ROOT_PASSWORD to the root password of server orders (one you ' +
+        'choose, kept in .env beside this file, which dbps init keeps out of git; the same variable is the admin ' +
+        'passwordEnv of the services.yaml that provisions this container)}',
     });
     expect(doc.services['orders-exporter']!.environment).toStrictEqual({
       MYSQLD_EXPORTER_PASSWORD:
