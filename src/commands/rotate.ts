@@ -209,7 +209,8 @@ async function startOne(
     // No answer: it may have been applied, so the record stays and the next `dbps rotate` completes it.
     if (e instanceof ServerTimeoutError) throw e;
     // The server refused it: nothing changed there, so the old password is stored again.
-    if (source === 'generated' && old !== undefined) await storeSecrets(opts.stateDir, [{ owner: { server, user: a.user }, password: old }]);
+    if (source === 'generated' && old !== undefined)
+      await storeSecrets(opts.stateDir, [{ owner: { server, user: a.user }, password: old }]);
     await saveRotation(opts.stateDir, key, undefined);
     throw e;
   }
