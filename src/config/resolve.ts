@@ -508,6 +508,7 @@ function makeServer(
     localMemory?: string | undefined;
     storage: string;
     mariadb: string;
+    accountHost: string;
   },
   err: Err,
 ): FleetServer {
@@ -563,6 +564,16 @@ function makeServer(
     const problem = invalidUserName(s.admin.user);
     if (problem) err([...path, 'admin', 'user'], problem);
   }
+  if (s.backupHost !== undefined) {
+    const problem = driver === 'external' ? invalidAccountHost(s.backupHost) : undefined;
+    if (driver !== 'external')
+      err(
+        [...path, 'backupHost'],
+        `local server "${name}" is backed up from this machine (dbps_backup@localhost); "backupHost:" is only for driver: external, so remove it`,
+        true,
+      );
+    else if (problem) err([...path, 'backupHost'], problem);
+  }
   return {
     name,
     driver,
@@ -579,6 +590,8 @@ function makeServer(
     gtidDomainId: 0,
     mariadb: s.mariadb ?? defaults.mariadb,
     services: [],
+    backupHost: driver === 'external' ? (s.backupHost ?? defaults.accountHost) : 'localhost',
+    ...(s.binlogs === 'follow' ? { binlogsFollow: true } : {}),
   };
 }
 

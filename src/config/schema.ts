@@ -104,6 +104,21 @@ export const servicesSchema = {
           host: { type: 'string', minLength: 1 },
           serverId,
           mariadb: version,
+          backupHost: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 255,
+            nullable: true,
+            description:
+              'Host part of dbps_backup on an external server: the address dbps connects from (default: accountHost); local servers use localhost',
+          },
+          binlogs: {
+            type: 'string',
+            enum: ['follow'],
+            nullable: true,
+            description:
+              '`follow`: `dbps generate --only systemd` writes a `dbps binlogs follow` service for this server',
+          },
           admin: {
             type: 'object',
             additionalProperties: false,

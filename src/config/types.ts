@@ -62,6 +62,10 @@ export interface ServerSpec {
   tls?: TlsSpec;
   serverId?: number;
   mariadb?: string;
+  /** Host part of dbps_backup on this server: where dbps connects from (external servers; default: accountHost). */
+  backupHost?: string;
+  /** `follow`: `dbps generate --only systemd` writes a `dbps binlogs follow` service for this server. */
+  binlogs?: 'follow';
 }
 
 export interface UserSpec {

@@ -70,6 +70,10 @@ export interface FleetServer {
   mariadb: string;
   /** Names of the services living on this server, in file order. */
   services: string[];
+  /** Host part of dbps_backup: `localhost` for local servers, `backupHost:` (else accountHost) for external ones. */
+  backupHost?: string;
+  /** `binlogs: follow` in services.yaml. */
+  binlogsFollow?: boolean;
 }
 
 export interface FleetAccount {
@@ -144,6 +148,11 @@ export interface FleetService {
   /** `<database>_shadow` when `shadowDatabase: true`: the service's scratch database for migration tools. */
   shadowDatabase?: string;
   backup?: { schedule?: string; retention?: string };
+}
+
+/** Host part of a server's dbps_backup: where dbps connects from (localhost for a local server). */
+export function backupHostOf(fleet: Fleet, server: FleetServer): string {
+  return server.backupHost ?? (server.driver === 'external' ? fleet.accountHost : 'localhost');
 }
 
 /** The server a service lives on (the Fleet guarantees it exists). */
