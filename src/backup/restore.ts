@@ -1,12 +1,15 @@
 // Restores servers from a backup set: stop, move the datadir aside (never deleted), copy the
 // prepared backup back, start, and with a target time replay the binlogs from the backup's
 // position up to that moment, so every selected server ends at one common point in time.
+
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { DbpsError, OperationalError } from '../errors.js';
+import type { AdminSession } from '../runtime/admin.js';
+import type { Timeouts } from '../runtime/fanout.js';
 import { trackScratchDir, untrackScratchDir } from '../runtime/run-dir.js';
 import type { MovedAside, RestoreRecord } from '../runtime/state.js';
 import { killHere } from '../util/test-kill.js';
@@ -34,6 +37,8 @@ export interface RestoreTarget {
   movedAside?: MovedAside[];
   /** An unfinished restore of this server (state.json), for --resume and --rollback. */
   restore?: RestoreRecord;
+  /** Bounds of the SQL steps (GTID reset, the check after the start): --timeout of the command. */
+  timeouts?: Timeouts;
 }
 
 /** The parts of a server's state.json entry a restore changes. */
@@ -644,9 +649,15 @@ async function copyBack(t: RestoreTarget, src: string, prepared: boolean, workRo
   }
 }
 
-async function adminSession(t: RestoreTarget) {
-  const { createConnection } = await import('mariadb');
-  return createConnection({ socketPath: t.socket, user: t.adminUser, connectTimeout: 10_000 });
+async function adminSession(t: RestoreTarget): Promise<AdminSession> {
+  const { connectAdmin } = await import('../runtime/admin.js');
+  return connectAdmin({
+    server: t.server,
+    socketPath: t.socket,
+    user: t.adminUser,
+    connectTimeout: t.timeouts?.connectMs ?? 10_000,
+    ...(t.timeouts ? { statementTimeout: t.timeouts.statementMs } : {}),
+  });
 }
 
 /**
@@ -657,17 +668,17 @@ async function resetGtidState(t: RestoreTarget, gtid: string | undefined): Promi
   if (!gtid) return;
   const c = await adminSession(t);
   try {
-    const logBin = (await c.query('SELECT @@log_bin AS b')) as { b: number }[];
+    const logBin = await c.query<{ b: number }>('SELECT @@log_bin AS b');
     if (Number(logBin[0]?.b) !== 1) return;
     await c.query('RESET MASTER');
     await c.query('SET GLOBAL gtid_binlog_state = ?', [gtid]);
   } finally {
-    await c.end().catch(() => c.destroy());
+    await c.close();
   }
 }
 
 async function checkServer(t: RestoreTarget): Promise<string | undefined> {
-  let c: import('mariadb').Connection;
+  let c: AdminSession;
   try {
     c = await adminSession(t);
   } catch (e) {
@@ -676,10 +687,10 @@ async function checkServer(t: RestoreTarget): Promise<string | undefined> {
     });
   }
   try {
-    const rows = (await c.query('SELECT @@gtid_binlog_pos AS g')) as { g: string }[];
+    const rows = await c.query<{ g: string }>('SELECT @@gtid_binlog_pos AS g');
     return rows[0]?.g || undefined;
   } finally {
-    await c.end().catch(() => c!.destroy());
+    await c.close();
   }
 }
 

@@ -1,9 +1,13 @@
 // Takes one backup set: a mariadb-backup per server (bounded parallelism), prepare, optional
 // zstd, checksums, closed binlogs archived, manifest.json written last, directory renamed last.
+
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
+import type { AdminSession } from '../runtime/admin.js';
+import { ServerTimeoutError } from '../runtime/failures.js';
+import type { Timeouts } from '../runtime/fanout.js';
 import { type Job, type JobRunner, runJobsSilently } from '../runtime/jobs.js';
 import { ownerRecord, ownerTextAlive } from '../runtime/lock.js';
 import { someNames } from '../util/suggest.js';
@@ -46,6 +50,8 @@ export interface BackupTarget {
   credentials: Credentials;
   /** The server's binlog history (state.json); recorded with the backup and its archived binlogs. */
   history?: string;
+  /** Bounds of the SQL steps (version check, FLUSH BINARY LOGS): --timeout of the command. */
+  timeouts?: Timeouts;
 }
 
 export type BackupPhase = 'queued' | 'copy' | 'prepare' | 'compress' | 'checksum' | 'binlogs' | 'done' | 'failed';
@@ -651,17 +657,12 @@ class ServerNotRunning extends OperationalError {
 
 /** Server version and binlog settings, asked as the backup account (which can do no more than that). */
 async function serverInfo(t: BackupTarget): Promise<{ version: string }> {
-  const { createConnection } = await import('mariadb');
-  let c: import('mariadb').Connection;
+  let c: AdminSession;
   try {
-    c = await createConnection({
-      socketPath: t.socket,
-      user: t.credentials.user,
-      password: t.credentials.password,
-      connectTimeout: 5000,
-    });
+    c = await backupSession(t);
   } catch (e) {
-    const code = (e as { code?: string }).code;
+    if (e instanceof ServerTimeoutError) throw e;
+    const code = ((e as { cause?: { code?: string } }).cause ?? (e as { code?: string })).code;
     // No socket, or a socket nobody listens on: the server is stopped (dbps down, or crashed).
     if (code === 'ENOENT' || code === 'ECONNREFUSED') throw new ServerNotRunning(t.server);
     throw new OperationalError(
@@ -672,11 +673,24 @@ async function serverInfo(t: BackupTarget): Promise<{ version: string }> {
     );
   }
   try {
-    const rows = (await c.query('SELECT VERSION() AS v')) as { v: string }[];
+    const rows = await c.query<{ v: string }>('SELECT VERSION() AS v');
     return { version: rows[0]!.v };
   } finally {
-    await c.end().catch(() => c?.destroy());
+    await c.close();
   }
+}
+
+/** A session as the backup account over the socket, every wait bounded by the command's timeouts. */
+async function backupSession(t: BackupTarget): Promise<AdminSession> {
+  const { connectAdmin } = await import('../runtime/admin.js');
+  return connectAdmin({
+    server: t.server,
+    socketPath: t.socket,
+    user: t.credentials.user,
+    ...(t.credentials.password !== undefined ? { password: t.credentials.password } : {}),
+    connectTimeout: t.timeouts?.connectMs ?? 5000,
+    ...(t.timeouts ? { statementTimeout: t.timeouts.statementMs } : {}),
+  });
 }
 
 /**
@@ -689,24 +703,15 @@ async function archiveBinlogs(
   archived: Set<string>,
   now: () => Date,
 ): Promise<ArchivedBinlog[]> {
-  const { createConnection } = await import('mariadb');
-  const c = await createConnection({
-    socketPath: t.socket,
-    user: t.credentials.user,
-    password: t.credentials.password,
-    connectTimeout: 5000,
-  });
+  const c = await backupSession(t);
   let logs: { Log_name: string; File_size: number }[];
   let basename: string;
   try {
     await c.query('FLUSH BINARY LOGS');
-    logs = (await c.query({ sql: 'SHOW BINARY LOGS', bigIntAsNumber: true })) as {
-      Log_name: string;
-      File_size: number;
-    }[];
-    basename = ((await c.query('SELECT @@log_bin_basename AS b')) as { b: string }[])[0]!.b;
+    logs = await c.query<{ Log_name: string; File_size: number }>('SHOW BINARY LOGS');
+    basename = (await c.query<{ b: string }>('SELECT @@log_bin_basename AS b'))[0]!.b;
   } finally {
-    await c.end().catch(() => c.destroy());
+    await c.close();
   }
   const coveredUntil = now().toISOString();
   const dir = path.join(setDir, BINLOGS_DIR, t.server);

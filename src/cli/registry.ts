@@ -14,6 +14,7 @@ import { moveSpec } from './specs/move.js';
 import { planSpec } from './specs/plan.js';
 import { provisionSpec } from './specs/provision.js';
 import { restoreSpec } from './specs/restore.js';
+import { rotateSpec } from './specs/rotate.js';
 import { scaffoldSpec } from './specs/scaffold.js';
 import { statusSpec } from './specs/status.js';
 import { upSpec } from './specs/up.js';
@@ -36,6 +37,7 @@ export const COMMANDS: CommandSpec[] = [
   restoreSpec,
   moveSpec,
   auditGrantsSpec,
+  rotateSpec,
   scaffoldSpec,
   doctorSpec,
 ];

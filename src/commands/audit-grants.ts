@@ -19,6 +19,8 @@ import {
   summarize,
 } from '../grants/audit.js';
 import type { Catalog } from '../grants/types.js';
+import { type FailureKind, formatSeconds, type ServerTimeoutError } from '../runtime/failures.js';
+import { readRotations } from '../runtime/rotations.js';
 import { readState } from '../runtime/state.js';
 import { VERSION } from '../version.js';
 
@@ -35,6 +37,10 @@ export interface AuditGrantsOptions {
   fromDump?: string;
   /** Milliseconds one server may take, connect and catalog read together (default 30 s). */
   timeoutMs?: number;
+  /** The audit's clock (tests). */
+  now?: () => Date;
+  /** Bound on connecting alone when --timeout was not given (defaults.connectTimeout, else 10 s). */
+  connectTimeoutMs?: number;
 }
 
 /** Default for --timeout: a catalog of thousands of accounts reads in well under a second. */
@@ -105,8 +111,11 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
   const timeoutMs = opts.timeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS;
   const entries: (LiveEntry | ServerFailure)[] = opts.fromDump
     ? await entriesFromDump(opts.fromDump, fleet, servers)
-    : await Promise.all(servers.map((s) => readServer(fleet, s, opts.stateDir, timeoutMs)));
+    : await readServers(fleet, servers, opts.stateDir, timeoutMs, opts.connectTimeoutMs);
 
+  // Unfinished password rotations are recorded in the state dir (dbps rotate), not on the servers.
+  const rotations = await readRotations(opts.stateDir);
+  const now = opts.now?.() ?? new Date();
   // A moved service's old copy (kept read-only until `dbps move --finish`) is known, not an orphan.
   const moves = opts.fromDump ? [] : Object.values((await readState(opts.stateDir)).moves ?? {});
   const statuses: ServerAuditStatus[] = [];
@@ -141,6 +150,8 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
         adminUsers: entry.adminUsers ?? [],
         severity: opts.severity,
         ...(precomputed ? { precomputed } : {}),
+        rotations,
+        now,
       }),
     );
   });
@@ -203,76 +214,56 @@ interface ServerFailure {
 }
 
 /**
- * One server's catalog and the account dbps read it as. Never throws: whatever goes wrong with this
- * server (no connection, missing privileges, no answer before the deadline, anything else) becomes a
- * failure of this server alone, so the others are still audited and the command exits 3.
+ * Every server's catalog and the account dbps read it as, through the fleet fan-out. Never throws for
+ * one server: whatever goes wrong (no connection, missing privileges, no answer before the deadline,
+ * anything else) becomes a failure of that server alone, so the others are still audited and the command exits 3.
  */
-async function readServer(
+async function readServers(
   fleet: Fleet,
-  server: FleetServer,
+  servers: FleetServer[],
   stateDir: string,
   timeoutMs: number,
-): Promise<LiveEntry | ServerFailure> {
-  type Session = { close(): Promise<void>; connection: { destroy(): void } };
-  let sessions: Session[] = [];
-  let timedOut = false;
-  let timer: NodeJS.Timeout | undefined;
-  const work = (async (): Promise<LiveEntry> => {
-    // Loaded here so that --from-dump never loads the connector.
-    const [{ openAdmin }, { readCatalog, readObjects }] = await Promise.all([
-      import('../runtime/admin.js'),
-      import('../grants/catalog.js'),
-    ]);
-    // Two sessions: the server reads the objects (information_schema, its slowest part) on one
-    // thread while another reads the privilege tables. The second is only a speed-up: an admin
-    // allowed one connection (MAX_USER_CONNECTIONS 1) reads everything on the first.
-    const [first, second] = await Promise.allSettled([
-      openAdmin(fleet, server, stateDir),
-      openAdmin(fleet, server, stateDir),
-    ]);
-    // Either one may be the one refused: the server takes them in whichever order they arrive.
-    const opened = [first, second].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    if (timedOut || opened.length === 0) {
-      for (const o of opened) o.connection.destroy();
-      if (first.status === 'rejected') throw first.reason;
-      throw new Error('timed out');
-    }
-    sessions = opened;
-    const main = opened[0]!;
-    const other = opened[1] ?? main;
-    const query = main.query.bind(main);
-    // All sent at once (pipelined); the privilege tables answer first, and the desired state and
-    // effective privileges are worked out while the server still reads the objects.
-    const grantsRead = readCatalog(query, server.name);
-    const objectsRead = readObjects(other.query.bind(other));
-    const meRead = query<{ me: string }>('SELECT CURRENT_USER() AS me');
-    objectsRead.catch(() => undefined); // awaited below, after the grants
-    meRead.catch(() => undefined);
-    const grants = await grantsRead;
-    const precomputed = precomputeAudit(fleet, server, grants);
-    const [objects, me] = await Promise.all([objectsRead, meRead]);
-    const catalog = { ...grants, ...objects };
-    // The account dbps itself logs in with (the configured external admin, or the socket admin of
-    // `dbps up`), exactly as the server matched it: internal, whatever the OS user running dbps.
-    const admin = splitAccount(String(me[0]?.me ?? ''));
-    return { server: server.name, adminAccounts: admin ? [admin] : [], catalog, precomputed };
-  })();
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      for (const o of sessions) o.connection.destroy();
-      reject(new Error('timed out'));
-    }, timeoutMs);
-  });
-  work.catch(() => undefined); // after a timeout its own rejection is expected and unwanted
-  try {
-    return await Promise.race([work, deadline]);
-  } catch (e) {
-    return serverFailure(server, e, timedOut, timeoutMs);
-  } finally {
-    clearTimeout(timer);
-    if (!timedOut) await Promise.all(sessions.map((o) => o.close()));
-  }
+  connectTimeoutMs: number | undefined,
+): Promise<(LiveEntry | ServerFailure)[]> {
+  // Loaded here so that --from-dump never loads the connector.
+  const [{ fanOut, resolveTimeouts }, { readCatalog, readObjects }] = await Promise.all([
+    import('../runtime/fanout.js'),
+    import('../grants/catalog.js'),
+  ]);
+  const connectMs = Math.min(resolveTimeouts(fleet).connectMs, connectTimeoutMs ?? timeoutMs, timeoutMs);
+  const outcomes = await fanOut(
+    servers,
+    async (ctx): Promise<LiveEntry> => {
+      // Two sessions: the server reads the objects (information_schema, its slowest part) on one
+      // thread while another reads the privilege tables. The second is only a speed-up: an admin
+      // allowed one connection (MAX_USER_CONNECTIONS 1) reads everything on the first.
+      const [first, second] = await Promise.allSettled([ctx.open(), ctx.open()]);
+      // Either one may be the one refused: the server takes them in whichever order they arrive.
+      const opened = [first, second].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      if (opened.length === 0) throw (first as PromiseRejectedResult).reason;
+      const main = opened[0]!;
+      const other = opened[1] ?? main;
+      const query = main.query.bind(main);
+      // All sent at once (pipelined); the privilege tables answer first, and the desired state and
+      // effective privileges are worked out while the server still reads the objects.
+      const grantsRead = readCatalog(query, ctx.server.name);
+      const objectsRead = readObjects(other.query.bind(other));
+      const meRead = query<{ me: string }>('SELECT CURRENT_USER() AS me');
+      objectsRead.catch(() => undefined); // awaited below, after the grants
+      meRead.catch(() => undefined);
+      const grants = await grantsRead;
+      const precomputed = precomputeAudit(fleet, ctx.server, grants);
+      const [objects, me] = await Promise.all([objectsRead, meRead]);
+      const catalog = { ...grants, ...objects };
+      // The account dbps itself logs in with (the configured external admin, or the socket admin of
+      // `dbps up`), exactly as the server matched it: internal, whatever the OS user running dbps.
+      const admin = splitAccount(String(me[0]?.me ?? ''));
+      return { server: ctx.server.name, adminAccounts: admin ? [admin] : [], catalog, precomputed };
+    },
+    // --timeout keeps its meaning: one server's connect and catalog read together.
+    { fleet, stateDir, timeouts: { connectMs, statementMs: timeoutMs }, deadlineMs: timeoutMs },
+  );
+  return outcomes.map((o, i) => (o.ok ? o.value : serverFailure(servers[i]!, o.error, o.failure.kind, timeoutMs)));
 }
 
 /** `user@host` from CURRENT_USER(): the host follows the last `@` (user names may hold one). */
@@ -282,14 +273,14 @@ function splitAccount(text: string): AdminAccount | undefined {
 }
 
 // One sentence naming the server and what went wrong, and the way out.
-function serverFailure(server: FleetServer, e: unknown, timedOut: boolean, timeoutMs: number): ServerFailure {
+function serverFailure(server: FleetServer, e: unknown, kind: FailureKind, timeoutMs: number): ServerFailure {
   const name = server.name;
-  if (timedOut) {
+  if (kind === 'timeout') {
     return {
       server: name,
       reason: 'timeout',
       error: new OperationalError(
-        `server "${name}" did not answer the catalog read within ${Math.round(timeoutMs / 1000)} s, so it was not audited`,
+        `server "${name}" did not answer the catalog read within ${formatSeconds((e as ServerTimeoutError).timeoutMs ?? timeoutMs)}, so it was not audited`,
         {
           server: name,
           hint: 'check that the server is not hung or locked (SHOW PROCESSLIST), or raise --timeout',
@@ -317,7 +308,8 @@ function serverFailure(server: FleetServer, e: unknown, timedOut: boolean, timeo
       ),
     };
   }
-  if (e instanceof DbpsError && e.exitCode === 3) return { server: name, reason: 'connect', error: e };
+  if (kind === 'unreachable' || kind === 'tls-required' || (e instanceof DbpsError && e.exitCode === 3))
+    return { server: name, reason: 'connect', error: e as Error };
   return {
     server: name,
     reason: 'error',

@@ -7,6 +7,7 @@ import { loadFleet } from '../config/load.js';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 import { selectServers } from '../fleet/select.js';
 import { requireBinary, requireTool } from '../runtime/binaries.js';
+import { resolveTimeouts } from '../runtime/fanout.js';
 import type { JobRunner } from '../runtime/jobs.js';
 import { readState, updateState } from '../runtime/state.js';
 import { requireDirPath } from '../util/dir-arg.js';
@@ -22,6 +23,8 @@ export interface BackupOptions {
   threads?: number;
   compress: Compression;
   prepare: boolean;
+  /** --timeout: seconds for connecting and for each SQL step (version check, FLUSH BINARY LOGS). */
+  timeoutSeconds?: number;
   /** `physical` (mariadb-backup, local servers only) or `logical` (mariadb-dump, any server); default: physical for local servers, logical for external ones. */
   method?: BackupMethod;
   env?: NodeJS.ProcessEnv;
@@ -74,7 +77,8 @@ export async function run(opts: BackupOptions): Promise<BackupResult> {
       }
     });
   }
-  const targets = await backupTargets(physical, state, opts.stateDir, env);
+  const timeouts = resolveTimeouts(fleet, opts.timeoutSeconds);
+  const targets = (await backupTargets(physical, state, opts.stateDir, env)).map((t) => ({ ...t, timeouts }));
   const logicalTargetList = await logicalTargets(fleet, logical, state, opts.stateDir, env);
   const dest = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
   await requireDirPath('--dest', dest);

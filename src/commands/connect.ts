@@ -10,6 +10,7 @@ import { accountEndpoint, accountPassword } from '../runtime/account-connection.
 import { adminTarget, connectAdmin } from '../runtime/admin.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { type ClientConnection, writeClientDefaults } from '../runtime/client-defaults.js';
+import { boundedTarget, resolveTimeouts } from '../runtime/fanout.js';
 import { localServerPid } from '../runtime/local.js';
 import { diesWithParent } from '../runtime/run-dir.js';
 import { readState } from '../runtime/state.js';
@@ -123,7 +124,7 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
   if (opts.admin) {
     const target = await adminTarget(fleet, server, opts.stateDir, env);
     // Connecting first gives dbps's own error (not running, access denied) and tells whether the database exists yet.
-    const session = await connectAdmin(target);
+    const session = await connectAdmin(boundedTarget(target, resolveTimeouts(fleet)));
     try {
       const rows = await session.query('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [
         service.database,

@@ -16,6 +16,7 @@ import {
   PACKAGE_OF,
   searchDirs,
 } from '../runtime/binaries.js';
+import { boundedTarget, resolveTimeouts } from '../runtime/fanout.js';
 import { localServerPid } from '../runtime/local.js';
 import { portFree } from '../runtime/ports.js';
 import { readState } from '../runtime/state.js';
@@ -160,7 +161,8 @@ async function fleetChecks(fleet: Fleet, stateDir: string, env: NodeJS.ProcessEn
         return;
       }
       try {
-        const session = await connectAdmin(await adminTarget(fleet, server, stateDir, env));
+        const target = await adminTarget(fleet, server, stateDir, env);
+        const session = await connectAdmin(boundedTarget(target, resolveTimeouts(fleet)));
         await session.close();
         checks.push({
           check: `external:${server.name}`,

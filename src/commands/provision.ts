@@ -10,7 +10,7 @@ import { type Change, type Deferred, diffServer, type Orphan, type PasswordRef, 
 import { type PasswordLookup, statementFor } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
 import type { SettingDrift } from '../mycnf/drift.js';
-import { type AdminSession, openAdmin } from '../runtime/admin.js';
+import { type AdminSession, adminTarget, connectAdmin } from '../runtime/admin.js';
 import {
   ACCESS_DENIED_CODES,
   adminPrivilegeError,
@@ -19,6 +19,8 @@ import {
   missingAdminPrivileges,
 } from '../runtime/admin-privileges.js';
 import { applyStatements, observeServer, releaseProvisionLock, takeProvisionLock } from '../runtime/converge.js';
+import { classifyFailure, type FailureKind } from '../runtime/failures.js';
+import { boundedTarget, type FanOutContext, fanOut, resolveTimeouts, type Timeouts } from '../runtime/fanout.js';
 import { type JobRunner, runJobsSilently } from '../runtime/jobs.js';
 import {
   ensureSecrets,
@@ -43,6 +45,8 @@ export interface ProvisionOptions {
   env?: NodeJS.ProcessEnv;
   /** Seconds to wait for another provision's lock on a server. */
   lockTimeoutSeconds?: number;
+  /** --timeout: seconds for connecting and for each statement (default: connect 10 s or defaults.connectTimeout, statement 60 s). */
+  timeoutSeconds?: number;
   runner?: JobRunner;
   /** Set by `dbps move` for the service it is moving: its changes are applied, not held back as a move. */
   moving?: string;
@@ -68,8 +72,17 @@ export interface ServerProvision {
   failures: ChangeFailure[];
   /** Changes of services whose data lives elsewhere (moved or renamed): not applied, `dbps move` does it. */
   heldBack?: PlannedChange[];
-  /** The server could not be planned at all (unreachable, access denied, lock held …). */
-  error?: { message: string; hint?: string };
+  /** The server could not be planned at all (unreachable, access denied, lock held …), or stopped answering. */
+  error?: { message: string; hint?: string; kind?: FailureKind };
+  /** Set when the server stopped answering while changes were applied: what ran, and what is unknown. */
+  interrupted?: {
+    /** Objects of the changes the server confirmed. */
+    applied: string[];
+    /** The change that was running: it may or may not have taken effect. */
+    running?: string;
+    /** Changes with no answer after it (sent, not confirmed). */
+    unconfirmed: number;
+  };
   elapsedMs: number;
   /** plan, running local server: settings that differ from services.yaml (`dbps up --restart` applies them). */
   settingsDrift?: SettingDrift[];
@@ -160,43 +173,48 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
       moves: state.moves ?? {},
     }).filter((h) => h.service !== opts.moving);
   const runner = opts.runner ?? runJobsSilently;
+  const timeouts = resolveTimeouts(fleet, opts.timeoutSeconds);
+  const indexOf = new Map(servers.map((s, i) => [s.name, i]));
+  // Every server through the fleet fan-out: each wait bounded, failures classified once.
   const runPass = async (indexes: number[], links: LinkPass | undefined): Promise<ServerProvision[]> => {
     const meeting = rendezvous(indexes.length);
     const hints = meeting.all.then((parts) => {
       for (const p of parts) if (p) clues.set(p.server, p);
       return detect();
     });
-    const settled = await runner(
-      indexes.map((i) => ({
-        title: serverLabel(servers[i]!),
-        run: async (progress: (text: string) => void) => {
-          const meet = meeting.seat();
-          try {
-            return await provisionServer(
-              fleet,
-              servers[i]!,
-              desired[i]!,
-              secrets,
-              fleetOwners,
-              env,
-              opts,
-              services,
-              progress,
-              { meet, hints },
-              links,
-            );
-          } finally {
-            meet(undefined);
-          }
-        },
+    const outcomes = await fanOut(
+      indexes.map((i) => servers[i]!),
+      async (ctx) => {
+        const i = indexOf.get(ctx.server.name)!;
+        const meet = meeting.seat();
+        try {
+          return await provisionServer(
+            fleet,
+            servers[i]!,
+            desired[i]!,
+            secrets,
+            fleetOwners,
+            env,
+            opts,
+            services,
+            ctx,
+            { meet, hints },
+            links,
+          );
+        } finally {
+          meet(undefined);
+        }
+      },
+      {
+        fleet,
+        stateDir: opts.stateDir,
+        env,
+        timeouts,
+        runner,
         describe: (r: ServerProvision) => summaryLine(r, opts.dryRun),
-      })),
+      },
     );
-    return settled.map((s, k) =>
-      s.status === 'fulfilled'
-        ? s.value
-        : errorResult(servers[indexes[k]!]!, s.reason instanceof Error ? s.reason : new Error(String(s.reason)), 0),
-    );
+    return outcomes.map((o, k) => (o.ok ? o.value : errorResult(servers[indexes[k]!]!, o.error, o.elapsedMs)));
   };
   // Links are made in a second pass: the CONNECT table reads its columns from the target through the
   // link account, which the first pass creates on the target's server. A plan runs readers once, in that pass.
@@ -207,7 +225,7 @@ export async function run(opts: ProvisionOptions): Promise<ProvisionResult> {
     results[first[k]!] = r;
   });
   if (readers.length > 0) {
-    const links = await linkPass(fleet, desired, readers, opts.stateDir);
+    const links = await linkPass(fleet, desired, readers, opts.stateDir, timeouts);
     (await runPass(readers, links)).forEach((r, k) => {
       const i = readers[k]!;
       results[i] = results[i] ? mergePasses(results[i]!, r) : r;
@@ -294,6 +312,7 @@ async function linkPass(
   desired: DesiredServer[],
   readers: number[],
   stateDir: string,
+  timeouts: Timeouts,
 ): Promise<LinkPass> {
   const state = await readState(stateDir);
   const targets = new Map<string, [string, string][]>();
@@ -315,7 +334,7 @@ async function linkPass(
       if (port !== undefined && host !== undefined) addresses.set(name, { host, port });
       let session: AdminSession | undefined;
       try {
-        session = await openAdmin(fleet, server, stateDir);
+        session = await connectAdmin(boundedTarget(await adminTarget(fleet, server, stateDir), timeouts));
         const rows = await session.query<{ db: string; tbl: string }>(
           `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl FROM information_schema.TABLES WHERE ${wanted.map(() => '(TABLE_SCHEMA = ? AND TABLE_NAME = ?)').join(' OR ')}`,
           wanted.flat(),
@@ -366,9 +385,10 @@ export function summaryLine(r: ServerProvision, dryRun: boolean): string {
   return `${r.applied} of ${r.changes.length} change${r.changes.length === 1 ? '' : 's'} applied${r.failures.length ? `, ${r.failures.length} failed` : ''}`;
 }
 
-function errorResult(server: FleetServer, e: Error, elapsedMs: number): ServerProvision {
-  const hint = e instanceof OperationalError || e instanceof UsageError ? e.hint : undefined;
-  const message = e instanceof OperationalError ? e.message : `server "${server.name}": ${e.message}`;
+function errorResult(server: FleetServer, e: unknown, elapsedMs: number): ServerProvision {
+  const failure = classifyFailure(server.name, e);
+  const hint = e instanceof UsageError ? e.hint : failure.hint;
+  const message = failure.message;
   return {
     server: server.name,
     label: serverLabel(server),
@@ -378,7 +398,7 @@ function errorResult(server: FleetServer, e: Error, elapsedMs: number): ServerPr
     heldBack: [],
     applied: 0,
     failures: [],
-    error: { message, ...(hint ? { hint } : {}) },
+    error: { message, kind: failure.kind, ...(hint ? { hint } : {}) },
     elapsedMs,
   };
 }
@@ -392,10 +412,11 @@ async function provisionServer(
   env: NodeJS.ProcessEnv,
   opts: ProvisionOptions,
   services: Set<string> | undefined,
-  progress: (text: string) => void,
+  ctx: FanOutContext,
   moves: { meet: (clues: MoveClues | undefined) => void; hints: Promise<MoveHint[]> },
   links?: LinkPass,
 ): Promise<ServerProvision> {
+  const progress = ctx.progress;
   const started = Date.now();
   // The CREATE SERVER password of a link is its account's secret on the target server.
   const linkPasswords = new Map(
@@ -431,9 +452,9 @@ async function provisionServer(
   let locked = false;
   try {
     progress('connecting');
-    session = await openAdmin(fleet, server, opts.stateDir);
+    session = await ctx.open();
     if (!opts.dryRun) {
-      await takeProvisionLock(session, opts.lockTimeoutSeconds ?? 60);
+      await takeProvisionLock(session, opts.lockTimeoutSeconds ?? 60, ctx.timeouts.statementMs);
       locked = true;
     }
     progress('reading the catalog');
@@ -521,6 +542,23 @@ async function provisionServer(
       const statements = diff.changes.map((c) => statementFor(c, lookup));
       const failures = await applyStatements(session, statements);
       result.applied = diff.changes.length - failures.length;
+      const unanswered = failures.filter((f) => f.unanswered);
+      if (unanswered.length > 0) {
+        // The server stopped answering mid-way: say what it confirmed, and which change may have run.
+        const failed = new Set(failures.map((f) => f.index));
+        const first = unanswered[0]!;
+        result.interrupted = {
+          applied: diff.changes.filter((_, i) => !failed.has(i)).map((c) => c.object),
+          running: diff.changes[first.index]!.object,
+          unconfirmed: unanswered.length - 1,
+        };
+        result.error = {
+          message: `${first.message}: ${result.applied} of ${diff.changes.length} change${diff.changes.length === 1 ? '' : 's'} applied, ${result.interrupted.running} was running (it may or may not have taken effect)${unanswered.length > 1 ? `, ${unanswered.length - 1} more not confirmed` : ''}`,
+          kind: 'timeout',
+          hint: 'run `dbps provision` again once the server answers: it applies what is still missing',
+        };
+        failures.splice(0, failures.length, ...failures.filter((f) => !f.unanswered));
+      }
       // A privilege the check above could not see (e.g. a role not enabled): still one sentence, not one per change.
       const denied = failures.filter((f) => f.code !== undefined && ACCESS_DENIED_CODES.has(f.code));
       if (denied.length > 1) {
@@ -543,11 +581,9 @@ async function provisionServer(
     result.elapsedMs = Date.now() - started;
     return result;
   } catch (e) {
-    return errorResult(server, e instanceof Error ? e : new Error(String(e)), Date.now() - started);
+    return errorResult(server, e, Date.now() - started);
   } finally {
-    if (session) {
-      if (locked) await releaseProvisionLock(session).catch(() => undefined);
-      await session.close();
-    }
+    // The fan-out closes the session; the lock goes with it, released first when the server still answers.
+    if (session && locked) await releaseProvisionLock(session).catch(() => undefined);
   }
 }

@@ -20,6 +20,7 @@ import { selectServers } from '../fleet/select.js';
 import { adminTarget } from '../runtime/admin.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { driverFor } from '../runtime/driver.js';
+import { resolveTimeouts } from '../runtime/fanout.js';
 import { localServerPid } from '../runtime/local.js';
 import { interruptedRestoreText } from '../runtime/restore-record.js';
 import { readState, updateState } from '../runtime/state.js';
@@ -48,6 +49,8 @@ export interface RestoreOptions {
   confirm: (question: string) => Promise<boolean>;
   /** As `dbps up --memory-scale`: the restored servers restart with the same my.cnf. */
   memoryScale?: string;
+  /** --timeout: seconds for connecting and for each SQL step (GTID reset, the check after the start). */
+  timeoutSeconds?: number;
   /** `--database`: restore only the named services' databases (logical; neighbours left as they are). */
   database?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -166,7 +169,8 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
     const { id: _set, ...rest } = opts;
     return finishInterrupted({ ...rest, finish: 'resume', services: servers.map((s) => s.name) }, fleet, env);
   }
-  const targets = restoreTargets(servers, state);
+  const timeouts = resolveTimeouts(fleet, opts.timeoutSeconds);
+  const targets = restoreTargets(servers, state).map((t) => ({ ...t, timeouts }));
   for (const t of targets) {
     if (t.restore)
       throw new OperationalError(interruptedRestoreText(t.server, t.restore).message, {
@@ -408,7 +412,8 @@ async function finishInterrupted(opts: RestoreOptions, fleet: Fleet, env: NodeJS
     throw new UsageError(`restore --${opts.finish} not confirmed`, { hint: 'pass --yes to go ahead without asking' });
   const memoryScale = parseMemoryScale(opts.memoryScale, env);
   const control = controlFor(fleet, servers, opts.stateDir, env, memoryScale);
-  const targets = restoreTargets(servers, state, true);
+  const timeouts = resolveTimeouts(fleet, opts.timeoutSeconds);
+  const targets = restoreTargets(servers, state, true).map((t) => ({ ...t, timeouts }));
   const results: RestoreServerResult[] = [];
   let id = '';
   for (const t of targets) {

@@ -2,6 +2,7 @@
 import { loadFleet } from '../config/load.js';
 import { orphanServer, orphanServerNames, selectServers } from '../fleet/select.js';
 import { driverFor, type ServerProbe } from '../runtime/driver.js';
+import { fanOut, resolveTimeouts } from '../runtime/fanout.js';
 import { interruptedRestoreText } from '../runtime/restore-record.js';
 import { readState } from '../runtime/state.js';
 
@@ -10,6 +11,8 @@ export interface StatusOptions {
   stateDir: string;
   services: string[];
   env?: NodeJS.ProcessEnv;
+  /** --timeout: seconds for connecting and for each statement. */
+  timeoutSeconds?: number;
 }
 
 export interface StatusResult {
@@ -38,18 +41,39 @@ export async function run(opts: StatusOptions): Promise<StatusResult> {
       : []),
     ...(opts.services.length === 0 ? orphans : namedOrphans).map(orphanServer),
   ];
-  const probes = await Promise.all(
-    servers.map(async (server) => {
+  const timeouts = resolveTimeouts(fleet, opts.timeoutSeconds);
+  const outcomes = await fanOut(
+    servers,
+    async ({ server }) => {
       const probe = await (await driverFor(server)).probe(server, {
         fleet,
         stateDir: opts.stateDir,
         state,
         env,
+        timeouts,
         progress: () => undefined,
       });
       return orphans.includes(server.name) ? { ...probe, orphan: true, shouldRun: false } : probe;
-    }),
+    },
+    { fleet, stateDir: opts.stateDir, env, timeouts },
   );
+  // A server that stopped answering mid-probe is unreachable, with the one sentence of the fan-out.
+  const probes = outcomes.map((o, i): ServerProbe => {
+    if (o.ok) return o.value;
+    const server = servers[i]!;
+    return {
+      server: server.name,
+      driver: server.driver,
+      services: server.services,
+      host: server.host ?? '',
+      ...(server.port !== undefined ? { port: server.port } : {}),
+      state: 'unreachable',
+      detail: `${o.failure.message}; ${o.failure.hint}`,
+      shouldRun: server.driver === 'external' || state.servers[server.name]?.wanted === 'running',
+      health: [],
+      failure: o.failure.kind,
+    };
+  });
   // A server whose restore was interrupted may even answer, but holds neither its old nor its restored data.
   for (const p of probes) {
     const r = p.driver === 'local' ? state.servers[p.server]?.restore : undefined;

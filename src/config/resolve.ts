@@ -342,6 +342,10 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
     accountHost: fleetDefaults.accountHost,
     monitorHost: spec.defaults?.monitor?.host ?? fleetDefaults.accountHost,
     basePort: fleetDefaults.basePort,
+    ...(spec.defaults?.connectTimeout != null
+      ? { connectTimeoutMs: Math.round(spec.defaults.connectTimeout * 1000) }
+      : {}),
+    ...(spec.defaults?.rotationMaxAge != null ? { rotationMaxAgeDays: spec.defaults.rotationMaxAge } : {}),
     servers,
     services,
     warnings,

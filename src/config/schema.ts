@@ -66,6 +66,21 @@ export const servicesSchema = {
           },
         },
         basePort: { ...port, maximum: 65000 },
+        connectTimeout: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          maximum: 3600,
+          nullable: true,
+          description: "Seconds dbps waits for a server's handshake (default 10; `--timeout` overrides it)",
+        },
+        rotationMaxAge: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          maximum: 3650,
+          nullable: true,
+          description:
+            'Days a password rotation (`dbps rotate`) may stay unfinished before audit-grants reports it (default 7)',
+        },
         profile,
         memory,
         localMemory,

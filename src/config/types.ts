@@ -28,6 +28,10 @@ export interface DefaultsSpec {
   /** Memory of local servers under `dbps up` (laptops); generated files keep `memory`. */
   localMemory?: string;
   storage?: string;
+  /** Seconds dbps waits for a server's handshake (default 10); `--timeout` overrides it. */
+  connectTimeout?: number;
+  /** Days a password rotation may stay unfinished before audit-grants reports it (default 7). */
+  rotationMaxAge?: number;
 }
 
 export interface AdminSpec {

@@ -20,6 +20,10 @@ export interface Fleet {
   /** Host part of every server's dbps_monitor (`defaults.monitor.host`, else accountHost). */
   monitorHost: string;
   basePort: number;
+  /** `defaults.connectTimeout` in milliseconds; unset = the commands' default (10 s). */
+  connectTimeoutMs?: number;
+  /** `defaults.rotationMaxAge` in days; unset = 7. */
+  rotationMaxAgeDays?: number;
   servers: FleetServer[];
   services: FleetService[];
   /** Things that are legal but probably not what the user meant. */

@@ -6,6 +6,7 @@ import { type MoveRecord, withMovedOut } from '../fleet/moves.js';
 import { AUDIT_RULES } from './audit-rules/index.js';
 import type { AdminAccount, AuditContext, AuditRule, Finding, Severity, SeverityOverride } from './audit-rules/rule.js';
 import { type EffectiveAccount, effectivePrivileges } from './effective.js';
+import type { RotationRecord } from './rotation.js';
 import { accountKey, type Catalog } from './types.js';
 
 export type { AdminAccount, AuditRule, Finding, Severity, SeverityOverride };
@@ -22,6 +23,9 @@ export interface AuditOptions {
    * only, never for that name on another host.
    */
   adminUsers?: readonly string[];
+  /** Unfinished password rotations (rotations.json) and the audit's time, for rotation-unfinished. */
+  rotations?: readonly RotationRecord[];
+  now?: Date;
   /** Moves recorded in state.json: a moved service's old copy and its read-only accounts are dbps's, not orphans. */
   moves?: readonly MoveRecord[];
   /**
@@ -52,7 +56,11 @@ export function auditCatalog(fleet: Fleet, server: FleetServer, catalog: Catalog
     ...(opts.adminAccounts ?? []),
     ...(opts.adminUsers ?? []).map((user) => ({ user, host: 'localhost', socketOnly: true })),
   ];
-  const ctx = auditContext(fleet, server, catalog, admins, opts.moves, opts.precomputed);
+  const ctx: AuditContext = {
+    ...auditContext(fleet, server, catalog, admins, opts.moves, opts.precomputed),
+    ...(opts.rotations ? { rotations: opts.rotations } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  };
   const findings: Finding[] = [];
   for (const rule of AUDIT_RULES) {
     const override = opts.severity?.[rule.id];

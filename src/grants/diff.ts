@@ -434,7 +434,7 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
         alter.password = opts.passwordOf(want);
         reasons.push(
           alter.password.source === 'env'
-            ? `password differs from $${alter.password.name}`
+            ? `password differs from $${alter.password.name} (provision replaces it at once; \`dbps rotate ${want.service ?? '<service>'}\` changes it without downtime)`
             : 'password differs from the stored secret',
         );
       }

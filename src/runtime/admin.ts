@@ -4,14 +4,16 @@ import type { Connection } from 'mariadb';
 import { OperationalError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { printable } from '../util/printable.js';
+import { ServerTimeoutError } from './failures.js';
 import { interruptedRestoreText } from './restore-record.js';
 import { readState } from './state.js';
+import { statementWatch } from './statement-watch.js';
 import { isCertificateError, isTlsUnavailableError, loadConnectorSsl, serverTls, type TlsTarget } from './tls.js';
 
 export interface AdminSession {
   server: string;
   /** Runs one statement with `?` parameters and returns its rows. */
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], opts?: QueryOptions): Promise<T[]>;
   /** The underlying connection, for batches and transactions. */
   connection: Connection;
   close(): Promise<void>;
@@ -28,6 +30,18 @@ export interface AdminTarget {
   connectTimeout?: number;
   /** TLS over TCP (src/runtime/tls.ts); never used over a socket. */
   tls?: TlsTarget;
+  /**
+   * Milliseconds a statement may go unanswered before the connection is destroyed and the statement
+   * fails with a ServerTimeoutError (unset: no bound). The connector's own per-query `timeout` is
+   * max_statement_time, which a hung host or a cut link never honours; `socketTimeout` also kills idle sessions.
+   */
+  statementTimeout?: number;
+}
+
+/** Per-call options of AdminSession.query. */
+export interface QueryOptions {
+  /** This statement's own bound (e.g. GET_LOCK waiting longer than the usual statement). */
+  timeoutMs?: number;
 }
 
 /** How to reach a server as admin, from services.yaml, the state dir and the environment. */
@@ -111,13 +125,15 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
   } catch (e) {
     throw connectionError(target, e);
   }
+  const watch = statementWatch(target, connection);
   return {
     server: target.server,
     connection,
-    async query<T>(sql: string, params?: unknown[]) {
+    async query<T>(sql: string, params?: unknown[], opts?: QueryOptions) {
       try {
-        return (await connection.query(sql, params)) as T[];
+        return (await watch(connection.query(sql, params), opts?.timeoutMs)) as T[];
       } catch (e) {
+        if (e instanceof ServerTimeoutError) throw e;
         throw new OperationalError(
           `server "${target.server}": ${(e as { sqlMessage?: string }).sqlMessage ?? (e as Error).message}`,
           {
@@ -128,10 +144,28 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
       }
     },
     close: async () => {
+      const waiting = watch.stop();
+      // A statement still waiting (or a server that stopped answering): QUIT would wait for it too.
+      if (waiting) {
+        connection.destroy();
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await connection.end();
+        await Promise.race([
+          connection.end(),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(() => {
+              connection.destroy();
+              resolve();
+            }, target.statementTimeout ?? 10_000);
+            timer.unref();
+          }),
+        ]);
       } catch {
         connection.destroy();
+      } finally {
+        clearTimeout(timer);
       }
     },
   };
@@ -139,6 +173,8 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
 
 function connectionError(target: AdminTarget, e: unknown): OperationalError {
   const err = e as { code?: string; errno?: number; sqlMessage?: string; message: string };
+  if (err.code === 'ER_CONNECTION_TIMEOUT')
+    return new ServerTimeoutError(target.server, 'connect', target.connectTimeout ?? 5000);
   const where = target.socketPath ? `socket ${target.socketPath}` : `${target.host}:${target.port}`;
   const withTls = !target.socketPath && target.tls !== undefined && target.tls.mode !== 'disabled';
   // require_secure_transport=ON refuses a connection without TLS before any password is checked.

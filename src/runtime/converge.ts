@@ -11,16 +11,23 @@ import { nativePasswordHash, type Statement } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
 import { ident } from '../sql/quote.js';
 import type { AdminSession } from './admin.js';
+import { ServerTimeoutError } from './failures.js';
 
 /** Name of the server-side lock every provision takes, so two runs never interleave their DDL. */
 export const PROVISION_LOCK = 'dbps_provision';
 
 /** Takes the provision lock, waiting up to `timeoutSeconds`; an OperationalError when another run keeps it. */
-export async function takeProvisionLock(session: AdminSession, timeoutSeconds: number): Promise<void> {
-  const rows = await session.query<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [
-    PROVISION_LOCK,
-    timeoutSeconds,
-  ]);
+export async function takeProvisionLock(
+  session: AdminSession,
+  timeoutSeconds: number,
+  statementBoundMs = 60_000,
+): Promise<void> {
+  // The wait for the lock is the server's own (GET_LOCK's timeout); the statement bound comes on top.
+  const rows = await session.query<{ got: number | null }>(
+    'SELECT GET_LOCK(?, ?) AS got',
+    [PROVISION_LOCK, timeoutSeconds],
+    { timeoutMs: timeoutSeconds * 1000 + statementBoundMs },
+  );
   if (Number(rows[0]?.got) !== 1) {
     throw new OperationalError(
       `server "${session.server}": another dbps provision has held the lock ${PROVISION_LOCK} for ${timeoutSeconds} s`,
@@ -40,14 +47,18 @@ export async function releaseProvisionLock(session: AdminSession): Promise<void>
 // columns carry mysql.global_priv's own charset and collation: with the connection's (dbps's my.cnf
 // sets utf8mb4_uca1400_ai_ci) the join cannot use the primary key and runs as a block-nested loop,
 // N accounts x N rows, seconds at 1000 accounts. With them it is one eq_ref lookup per account.
+// An account mid-rotation (`dbps rotate`: two passwords, `auth_or`) matches when either is the desired
+// one, so provision neither reports it as drift nor resets it to one password.
 export const PASSWORD_MISMATCH_SQL = `SELECT t.u AS user, t.h AS host
        FROM JSON_TABLE(?, '$[*]' COLUMNS (
          u VARCHAR(128) CHARACTER SET utf8mb3 COLLATE utf8mb3_bin PATH '$[0]',
          h VARCHAR(255) CHARACTER SET utf8mb3 COLLATE utf8mb3_bin PATH '$[1]',
          p VARCHAR(64) PATH '$[2]')) AS t
        JOIN mysql.global_priv g ON g.User = t.u AND g.Host = t.h
-       WHERE NOT (IFNULL(JSON_VALUE(g.Priv, '$.plugin'), '') IN ('mysql_native_password', '')
-                  AND BINARY IFNULL(JSON_VALUE(g.Priv, '$.authentication_string'), '') = BINARY t.p)`;
+       WHERE NOT ((IFNULL(JSON_VALUE(g.Priv, '$.plugin'), '') IN ('mysql_native_password', '')
+                   AND BINARY IFNULL(JSON_VALUE(g.Priv, '$.authentication_string'), '') = BINARY t.p)
+                  OR (JSON_LENGTH(g.Priv, '$.auth_or') > 1
+                      AND JSON_SEARCH(g.Priv, 'one', t.p, NULL, '$.auth_or[*].authentication_string') IS NOT NULL))`;
 
 /**
  * Reads everything the diff needs. `passwords` maps accountKey -> clear-text password of desired
@@ -267,6 +278,8 @@ export interface StatementFailure {
   /** The server's own message (never the connector's, which would repeat the SQL). */
   message: string;
   code?: string;
+  /** No answer came: the server stopped answering (a timeout) before this statement's reply. */
+  unanswered?: boolean;
 }
 
 /**
@@ -275,11 +288,20 @@ export interface StatementFailure {
  * A failing statement does not stop the others; failures come back by index.
  */
 export async function applyStatements(session: AdminSession, statements: Statement[]): Promise<StatementFailure[]> {
-  const settled = await Promise.allSettled(statements.map((s) => session.connection.query(s.sql, s.params)));
+  // session.query bounds every statement (a hung server or a cut link fails them, never hangs).
+  const settled = await Promise.allSettled(statements.map((s) => session.query(s.sql, s.params)));
   const failures: StatementFailure[] = [];
   settled.forEach((r, index) => {
     if (r.status === 'rejected') {
-      const e = r.reason as { sqlMessage?: string; code?: string; message?: string };
+      if (r.reason instanceof ServerTimeoutError) {
+        failures.push({ index, message: r.reason.message, code: 'TIMEOUT', unanswered: true });
+        return;
+      }
+      const e = ((r.reason as { cause?: unknown }).cause ?? r.reason) as {
+        sqlMessage?: string;
+        code?: string;
+        message?: string;
+      };
       failures.push({
         index,
         message: e.sqlMessage ?? e.code ?? 'statement failed',

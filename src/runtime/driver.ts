@@ -41,6 +41,8 @@ export interface ServerProbe {
   threadsConnected?: number;
   bufferPoolReads?: number;
   health: ServiceHealth[];
+  /** Why the probe failed, when it did (classified by the fleet fan-out). */
+  failure?: import('./failures.js').FailureKind;
   /** TLS of the server and of dbps's session to it (src/runtime/tls-status.ts). */
   tls?: ServerTlsStatus;
   /** Set when a restore of this server was interrupted (`status` exits 3 until it is resumed or rolled back). */
@@ -93,6 +95,8 @@ export interface DriverContext {
   /** state.json as read at the start of the command (drivers record changes through updateState). */
   state: FleetState;
   env: NodeJS.ProcessEnv;
+  /** Bounds on connecting and on each statement (status --timeout); unset: the connector's defaults, unbounded statements. */
+  timeouts?: import('./fanout.js').Timeouts;
   /** Progress line for the server's task ("initialising datadir", "waiting for connections"). */
   progress(text: string): void;
 }

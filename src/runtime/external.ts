@@ -3,6 +3,7 @@
 import { OperationalError } from '../errors.js';
 import { type AdminSession, type AdminTarget, adminTarget, connectAdmin } from './admin.js';
 import type { Driver, ServerProbe } from './driver.js';
+import { boundedTarget, resolveTimeouts } from './fanout.js';
 import { readHealth } from './health.js';
 import { readTlsStatus } from './tls-status.js';
 
@@ -11,7 +12,8 @@ export const externalDriver: Driver = {
     const began = Date.now();
     ctx.progress(`checking ${server.host}:${server.port ?? 3306} answers`);
     const target = await adminTarget(ctx.fleet, server, ctx.stateDir, ctx.env);
-    const session = await connectAdmin(target);
+    // Bounded like every wait on a server (defaults.connectTimeout, 60 s per statement).
+    const session = await connectAdmin(boundedTarget(target, ctx.timeouts ?? resolveTimeouts(ctx.fleet)));
     try {
       await session.query('SELECT 1');
     } finally {
@@ -47,7 +49,7 @@ export const externalDriver: Driver = {
     let target: AdminTarget;
     try {
       target = await adminTarget(ctx.fleet, server, ctx.stateDir, ctx.env);
-      session = await connectAdmin(target);
+      session = await connectAdmin(ctx.timeouts ? boundedTarget(target, ctx.timeouts) : target);
     } catch (e) {
       return { ...base, detail: e instanceof OperationalError ? e.message : String(e) };
     }

@@ -83,10 +83,17 @@ async function trySocket(
   socket: string,
   user: string,
   connectTimeout = 5000,
+  statementTimeout?: number,
 ): Promise<AdminSession | undefined> {
   if (!existsSync(socket)) return undefined;
   try {
-    return await connectAdmin({ server, socketPath: socket, user, connectTimeout });
+    return await connectAdmin({
+      server,
+      socketPath: socket,
+      user,
+      connectTimeout,
+      ...(statementTimeout ? { statementTimeout } : {}),
+    });
   } catch {
     return undefined;
   }
@@ -604,7 +611,13 @@ export const localDriver: Driver = {
             : 'stopped by `dbps down`',
       };
     }
-    const session = await trySocket(server.name, entry.socket, entry.adminUser);
+    const session = await trySocket(
+      server.name,
+      entry.socket,
+      entry.adminUser,
+      Math.min(5000, ctx.timeouts?.connectMs ?? 5000),
+      ctx.timeouts?.statementMs,
+    );
     if (!session) {
       return { ...base, pid, state: 'crashed', detail: `process ${pid} runs but does not answer on ${entry.socket}` };
     }

@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
 import type { CommandSpec } from '../spec.js';
+import { parseTimeout, TIMEOUT_OPTION } from '../timeout-option.js';
 
 /** A positive whole number flag, or undefined when absent. */
 export function positiveInt(flag: string, value: unknown): number | undefined {
@@ -36,6 +37,10 @@ export const backupSpec: CommandSpec = {
       help: 'physical (mariadb-backup, local servers only) or logical (mariadb-dump, any server); default: physical for local servers, logical for external ones',
       choices: ['physical', 'logical'],
     },
+    {
+      ...TIMEOUT_OPTION,
+      help: `${TIMEOUT_OPTION.help}; bounds the SQL steps (version check, FLUSH BINARY LOGS), not the copy`,
+    },
   ],
   examples: [
     'dbps backup',
@@ -54,6 +59,7 @@ export const backupSpec: CommandSpec = {
     const { taskRunner } = await import('../../ui/tasks.js');
     const parallel = positiveInt('--parallel', opts.parallel);
     const threads = positiveInt('--threads', opts.threads);
+    const timeoutSeconds = parseTimeout(opts.timeout);
     const result = await run({
       file: io.opts.file,
       stateDir: io.opts.stateDir,
@@ -63,6 +69,7 @@ export const backupSpec: CommandSpec = {
       ...(threads ? { threads } : {}),
       compress: opts.compress === 'zstd' ? 'zstd' : 'none',
       prepare: opts.prepare !== false,
+      ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
       ...(opts.method === 'physical' || opts.method === 'logical' ? { method: opts.method } : {}),
       runJobs: taskRunner(io),
     });

@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../spec.js';
+import { parseTimeout, TIMEOUT_OPTION } from '../timeout-option.js';
 
 export const provisionSpec: CommandSpec = {
   name: 'provision',
@@ -22,16 +23,24 @@ export const provisionSpec: CommandSpec = {
       help: 'wait this long for another provision on the same server',
       defaultValue: '60',
     },
+    TIMEOUT_OPTION,
   ],
-  examples: ['dbps provision', 'dbps provision orders', 'dbps provision --dry-run', 'dbps provision --prune --yes'],
+  examples: [
+    'dbps provision',
+    'dbps provision orders',
+    'dbps provision --dry-run',
+    'dbps provision --prune --yes',
+    'dbps provision --timeout 120   # a slow link: wait up to 2 min per statement',
+  ],
   exitCodes: {
     0: 'converged (or nothing to do)',
     1: 'changes pending (--dry-run)',
     2: 'invalid services.yaml, unknown service, --prune without --yes, --force-drop-data without --prune',
-    3: 'a server or a change failed (named; the rest of the fleet is still converged)',
+    3: 'a server or a change failed, or a server did not answer within --timeout (named, with what was applied; the rest of the fleet is still converged; run again to converge)',
   },
   async run({ args, opts, io }) {
     const { UsageError } = await import('../../errors.js');
+    const timeoutSeconds = parseTimeout(opts.timeout);
     const lockTimeout = Number(opts.lockTimeout);
     if (!Number.isInteger(lockTimeout) || lockTimeout < 0)
       throw new UsageError(`--lock-timeout: "${String(opts.lockTimeout)}" is not a whole number of seconds`);
@@ -53,6 +62,7 @@ export const provisionSpec: CommandSpec = {
       yes: opts.yes === true,
       forceDropData: opts.forceDropData === true,
       lockTimeoutSeconds: lockTimeout,
+      ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
       runner: taskRunner(io),
     });
     if (io.opts.json) io.json(render.provisionJson(result));

@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
 import type { CommandSpec } from '../spec.js';
+import { parseTimeout, TIMEOUT_OPTION } from '../timeout-option.js';
 
 export const restoreSpec: CommandSpec = {
   name: 'restore',
@@ -52,6 +53,10 @@ export const restoreSpec: CommandSpec = {
       flags: '--no-verify-checksums',
       help: "restore even when the set's files no longer match their recorded sha256 (a damaged set)",
     },
+    {
+      ...TIMEOUT_OPTION,
+      help: `${TIMEOUT_OPTION.help}; bounds the SQL steps (GTID reset, the check after the start), not the copy`,
+    },
   ],
   examples: [
     'dbps restore latest --yes',
@@ -74,6 +79,7 @@ export const restoreSpec: CommandSpec = {
       throw new UsageError('--resume and --rollback exclude each other', { hint: 'pass one of them' });
     const finish = opts.resume === true ? 'resume' : opts.rollback === true ? 'rollback' : undefined;
     const toTime = parseToTime(opts.toTime as string | undefined);
+    const timeoutSeconds = parseTimeout(opts.timeout);
     const canAsk = process.stdin.isTTY === true && process.stderr.isTTY === true && !io.opts.json;
     const confirm = async (question: string) => {
       if (opts.yes === true) return true;
@@ -98,6 +104,7 @@ export const restoreSpec: CommandSpec = {
       ...(opts.memoryScale ? { memoryScale: String(opts.memoryScale) } : {}),
       verifyChecksums: opts.verifyChecksums !== false,
       force: opts.force === true,
+      ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
       ...(opts.database === true ? { database: true } : {}),
       confirm,
       onProgress: (p) => io.info(`${p.server}: ${p.phase}${p.message ? `: ${p.message}` : ''}`),

@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../spec.js';
+import { parseTimeout, TIMEOUT_OPTION } from '../timeout-option.js';
 
 export const statusSpec: CommandSpec = {
   name: 'status',
@@ -12,8 +13,17 @@ export const statusSpec: CommandSpec = {
     'by `down`, or external) does not. A running local server whose settings differ from what services.yaml asks for now ' +
     '(profile or memory changed) is listed with those settings and `dbps up --restart <server>`; that is no failure (exit 0), ' +
     'and --json carries it as servers[].settingsDrift.',
-  options: [{ flags: '--wide', help: 'every column in full (threads, socket, all service names), however wide' }],
-  examples: ['dbps status', 'dbps status orders', 'dbps status --wide', 'dbps --json status | jq ".servers[].state"'],
+  options: [
+    { flags: '--wide', help: 'every column in full (threads, socket, all service names), however wide' },
+    TIMEOUT_OPTION,
+  ],
+  examples: [
+    'dbps status',
+    'dbps status orders',
+    'dbps status --wide',
+    'dbps --json status | jq ".servers[].state"',
+    'dbps status --timeout 3',
+  ],
   exitCodes: {
     0: 'every server that should run is running',
     2: 'invalid services.yaml or unknown service',
@@ -21,7 +31,13 @@ export const statusSpec: CommandSpec = {
   },
   async run({ args, opts, io }) {
     const { run } = await import('../../commands/status.js');
-    const result = await run({ file: io.opts.file, stateDir: io.opts.stateDir, services: args });
+    const timeoutSeconds = parseTimeout(opts.timeout);
+    const result = await run({
+      file: io.opts.file,
+      stateDir: io.opts.stateDir,
+      services: args,
+      ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+    });
     if (io.opts.json) {
       io.json({ version: 1, ...result });
     } else {

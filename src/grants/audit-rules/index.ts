@@ -14,6 +14,7 @@ import { orphanAccount } from './orphan-account.js';
 import { proxyPrivilege } from './proxy-privilege.js';
 import { remoteTableAccess } from './remote-table-access.js';
 import { remoteTableSecret } from './remote-table-secret.js';
+import { rotationUnfinished } from './rotation-unfinished.js';
 import type { AuditRule } from './rule.js';
 import { serverAccountPrivileges } from './server-account-privileges.js';
 import { wideDbPattern } from './wide-db-pattern.js';
@@ -38,4 +39,5 @@ export const AUDIT_RULES: readonly AuditRule[] = [
   noPassword,
   wildcardHost,
   networkWithoutTls,
+  rotationUnfinished,
 ];

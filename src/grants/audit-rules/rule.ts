@@ -10,6 +10,7 @@ import {
   type EffectiveGrant,
   type PrivilegeScope,
 } from '../effective.js';
+import type { RotationRecord } from '../rotation.js';
 import type { Catalog, CatalogAccount } from '../types.js';
 
 /** `allowed` marks access that services.yaml declares (a `reads:` entry): shown, never failing. */
@@ -52,6 +53,10 @@ export interface AuditContext {
   serviceDatabases: { database: string; service: FleetService }[];
   /** The accounts dbps logs in with as admin on this server (CURRENT_USER() of its admin session). */
   adminAccounts: readonly AdminAccount[];
+  /** Password rotations started by `dbps rotate` and not finished (rotations.json), all servers. */
+  rotations?: readonly RotationRecord[];
+  /** The audit's time, for the age of a rotation. */
+  now?: Date;
 }
 
 /** An account dbps itself uses as admin: exactly this user@host (never a user name on any host). */

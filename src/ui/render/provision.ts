@@ -45,6 +45,22 @@ export function provisionText(r: ProvisionResult, paint: Paint, verbose = false)
       out.push(
         `${paint.bold(s.label)}: ${paint.bad('error')}: ${s.error.message}${s.error.hint ? `\n  hint: ${s.error.hint}` : ''}`,
       );
+      if (s.interrupted) {
+        // The server stopped answering mid-way: each change with what is known of it.
+        const applied = new Set(s.interrupted.applied);
+        let seenRunning = false;
+        for (const c of s.changes) {
+          const name = c.object;
+          const running = !seenRunning && name === s.interrupted.running;
+          if (running) seenRunning = true;
+          const state = applied.has(name)
+            ? paint.ok('applied')
+            : running
+              ? paint.warn('was running (may or may not have taken effect)')
+              : paint.dim('not confirmed');
+          out.push(`  ${MARK[c.kind]} ${c.kind} ${name}: ${state}`);
+        }
+      }
       continue;
     }
     if (s.changes.length === 0 && s.orphans.length === 0 && s.deferred.length === 0) {
@@ -174,6 +190,7 @@ export function provisionJson(r: ProvisionResult): unknown {
       applied: s.applied,
       elapsedMs: s.elapsedMs,
       ...(s.error ? { error: s.error } : {}),
+      ...(s.interrupted ? { interrupted: s.interrupted } : {}),
     })),
     failures: r.servers.flatMap((s) => s.failures.map((f) => ({ server: s.server, ...f }))),
     orphans: r.servers.flatMap((s) => s.orphans),

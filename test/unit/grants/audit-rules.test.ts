@@ -10,6 +10,8 @@ const audit = (fixture: string) => {
     adminUsers: f.adminUsers,
     adminAccounts: f.adminAccounts,
     severity: f.severity,
+    rotations: f.rotations,
+    now: f.now,
   });
 };
 const failing = (fixture: string) => audit(fixture).filter((f) => f.severity !== 'allowed');

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fleetFromText } from '../../../src/config/from-text.js';
 import type { Fleet } from '../../../src/fleet/model.js';
 import type { AdminAccount, SeverityOverride } from '../../../src/grants/audit.js';
+import type { RotationRecord } from '../../../src/grants/rotation.js';
 import type { Catalog, CatalogAccount } from '../../../src/grants/types.js';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../../../fixtures/catalog');
@@ -18,6 +19,9 @@ interface Patch {
   adminUsers?: string[];
   adminAccounts?: AdminAccount[];
   severity?: Record<string, SeverityOverride>;
+  /** Unfinished password rotations (rotations.json) and the audit's time. */
+  rotations?: RotationRecord[];
+  now?: string;
 }
 
 export interface LoadedFixture {
@@ -26,6 +30,8 @@ export interface LoadedFixture {
   adminUsers: string[];
   adminAccounts: AdminAccount[];
   severity: Record<string, SeverityOverride>;
+  rotations: RotationRecord[];
+  now: Date;
 }
 
 const ACCOUNT_DEFAULTS: Omit<CatalogAccount, 'user' | 'host'> = {
@@ -71,5 +77,7 @@ export function loadCatalogFixture(name: string): LoadedFixture {
     adminUsers: patch.adminUsers ?? [],
     adminAccounts: patch.adminAccounts ?? [],
     severity: patch.severity ?? {},
+    rotations: patch.rotations ?? [],
+    now: new Date(patch.now ?? '2026-12-01T00:00:00Z'),
   };
 }

@@ -1,0 +1,150 @@
+// One fan-out for the fleet: runs a job on every selected server at once, each wait on a server
+// bounded (connecting, and every statement), failures classified once (src/runtime/failures.ts), and
+// one result per server, so a command reports the servers that failed while the others finish.
+// plan, provision, status, audit-grants, rotate, backup and restore all go through here.
+import type { Fleet, FleetServer } from '../fleet/model.js';
+import { serverLabel } from '../fleet/select.js';
+import { type AdminSession, type AdminTarget, adminTarget, connectAdmin } from './admin.js';
+import { classifyFailure, type ServerFailure, ServerTimeoutError } from './failures.js';
+import { type JobRunner, runJobsSilently } from './jobs.js';
+
+/** How long dbps waits for a server: the handshake, and an answer to a statement. */
+export interface Timeouts {
+  connectMs: number;
+  statementMs: number;
+}
+
+/** Connecting across a slow or lossy network (TCP retransmits take seconds) still fits in 10 s. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** A statement: catalog reads of thousands of accounts take well under a second; DDL waits for locks. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
+
+/**
+ * The bounds of a command: `--timeout` (seconds) bounds both waits; otherwise connecting waits
+ * `defaults.connectTimeout` of services.yaml (or 10 s) and a statement 60 s.
+ */
+export function resolveTimeouts(fleet: Pick<Fleet, 'connectTimeoutMs'>, timeoutSeconds?: number): Timeouts {
+  if (timeoutSeconds !== undefined) {
+    const ms = Math.round(timeoutSeconds * 1000);
+    return { connectMs: ms, statementMs: ms };
+  }
+  return {
+    connectMs: fleet.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    statementMs: DEFAULT_STATEMENT_TIMEOUT_MS,
+  };
+}
+
+/** A target with the command's bounds (a local socket probe keeps its own shorter connect bound). */
+export function boundedTarget(target: AdminTarget, timeouts: Timeouts): AdminTarget {
+  return {
+    ...target,
+    connectTimeout: Math.min(target.connectTimeout ?? timeouts.connectMs, timeouts.connectMs),
+    statementTimeout: timeouts.statementMs,
+  };
+}
+
+/** What a job gets for its server. */
+export interface FanOutContext {
+  server: FleetServer;
+  timeouts: Timeouts;
+  progress(text: string): void;
+  /** An admin session with the command's bounds; closed (or destroyed) by the fan-out when the job ends. */
+  open(): Promise<AdminSession>;
+}
+
+/** One server's outcome: its job's value, or why it failed. */
+export type ServerOutcome<T> = { server: string; label: string; elapsedMs: number } & (
+  | { ok: true; value: T }
+  | { ok: false; failure: ServerFailure; error: unknown }
+);
+
+export interface FanOutOptions<T> {
+  fleet: Fleet;
+  stateDir: string;
+  env?: NodeJS.ProcessEnv;
+  timeouts: Timeouts;
+  /** A bound on the whole job of one server (audit-grants --timeout: connect and read together). */
+  deadlineMs?: number;
+  runner?: JobRunner;
+  /** The progress display's line for a server done. */
+  describe?: (value: T) => string;
+}
+
+/** Runs `job` on every server concurrently; never throws for one server's failure. */
+export async function fanOut<T>(
+  servers: readonly FleetServer[],
+  job: (ctx: FanOutContext) => Promise<T>,
+  opts: FanOutOptions<T>,
+): Promise<ServerOutcome<T>[]> {
+  const runner = opts.runner ?? runJobsSilently;
+  const settled = await runner(
+    servers.map((server) => ({
+      title: serverLabel(server),
+      run: (progress: (text: string) => void) => runOne(server, job, opts, progress),
+      describe: (o: ServerOutcome<T>) =>
+        o.ok ? (opts.describe?.(o.value) ?? 'done') : `failed (${o.failure.kind}): ${o.failure.message}`,
+    })),
+  );
+  return settled.map((s, i) =>
+    s.status === 'fulfilled'
+      ? s.value
+      : {
+          server: servers[i]!.name,
+          label: serverLabel(servers[i]!),
+          elapsedMs: 0,
+          ok: false,
+          failure: classifyFailure(servers[i]!.name, s.reason),
+          error: s.reason,
+        },
+  );
+}
+
+async function runOne<T>(
+  server: FleetServer,
+  job: (ctx: FanOutContext) => Promise<T>,
+  opts: FanOutOptions<T>,
+  progress: (text: string) => void,
+): Promise<ServerOutcome<T>> {
+  const started = Date.now();
+  const sessions: AdminSession[] = [];
+  let over = false;
+  const ctx: FanOutContext = {
+    server,
+    timeouts: opts.timeouts,
+    progress,
+    async open() {
+      const target = await adminTarget(opts.fleet, server, opts.stateDir, opts.env ?? process.env);
+      const session = await connectAdmin(boundedTarget(target, opts.timeouts));
+      if (over) {
+        session.connection.destroy();
+        throw new ServerTimeoutError(server.name, 'server', opts.deadlineMs ?? 0);
+      }
+      sessions.push(session);
+      return session;
+    },
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const work = job(ctx);
+  work.catch(() => undefined);
+  const base = { server: server.name, label: serverLabel(server) };
+  try {
+    const value = await (opts.deadlineMs === undefined
+      ? work
+      : Promise.race([
+          work,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              over = true;
+              for (const s of sessions) s.connection.destroy();
+              reject(new ServerTimeoutError(server.name, 'server', opts.deadlineMs!));
+            }, opts.deadlineMs);
+          }),
+        ]));
+    return { ...base, elapsedMs: Date.now() - started, ok: true, value };
+  } catch (e) {
+    return { ...base, elapsedMs: Date.now() - started, ok: false, failure: classifyFailure(server.name, e), error: e };
+  } finally {
+    clearTimeout(timer);
+    await Promise.all(sessions.map((s) => (over ? s.connection.destroy() : s.close())));
+  }
+}
