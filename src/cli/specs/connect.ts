@@ -28,7 +28,7 @@ export const connectSpec: CommandSpec = {
   ],
   exitCodes: {
     0: 'the client exited 0',
-    1: 'the client failed (its own exit code passes through)',
+    1: 'the client failed (its own exit code passes through); with --json, a statement failed',
     2: 'unknown service or account, bad option',
     3: 'server not running or unreachable, no password yet, client missing',
   },
