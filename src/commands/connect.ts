@@ -99,12 +99,11 @@ function hostLimitError(
   // 1045, or 1698 when no account row of that user matches the client's host at all.
   if (e.errno !== 1045 && e.errno !== 1698) return undefined;
   // The server names the client as it saw it: 'user'@'host'.
-  const seen = /'@'([^']*)'/.exec(e.sqlMessage ?? '')?.[1];
-  const from = [...new Set([seen, c.socket ? 'localhost' : c.host].filter((h): h is string => !!h))];
-  if (from.length === 0 || from.some((h) => hostPatternMatches(declaredHost, h))) return undefined;
+  const from = /'@'([^']*)'/.exec(e.sqlMessage ?? '')?.[1];
+  if (from === undefined || hostPatternMatches(declaredHost, from)) return undefined;
   return new OperationalError(
     `server "${server.name}": account ${c.user} is limited to host ${declaredHost} (services.yaml), ` +
-      `but dbps connects from ${from.join(' / ')} (${whereOf(c)}), so the server refuses it (Access denied)`,
+      `but the server sees dbps connect from ${from} (to ${whereOf(c)}), so it refuses the login (Access denied)`,
     {
       server: server.name,
       hint: `run it from a host that matches ${declaredHost}, use \`dbps connect ${service.name} --admin\`, or give the account a host that includes this one in services.yaml and run \`dbps provision\``,
