@@ -5,6 +5,7 @@ import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { BinlogPosition } from './binlog-info.js';
+import type { DumpPosition } from './dump-text.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 /** In-progress sets live under this prefix and are never listed; renamed to the id when done. */
@@ -42,11 +43,24 @@ export interface VerifyResult {
   reason?: string;
 }
 
+/** `physical`: mariadb-backup of a local server's files; `logical`: mariadb-dump over SQL (any server). */
+export type BackupMethod = 'physical' | 'logical';
+
 export interface ServerBackup {
   server: string;
   services: string[];
   status: 'ok' | 'failed';
   reason?: string;
+  /** Absent in sets taken before logical backups existed: physical. */
+  method?: BackupMethod;
+  /** Logical: the service databases in the dump. */
+  databases?: string[];
+  /**
+   * Logical: the dump's consistent binlog position, as mariadb-dump wrote it into its own header and
+   * trailer inside the snapshot (`--master-data=2 --gtid`); null when log_bin is off. The starting point
+   * of a point-in-time replay of this server's archived binlogs.
+   */
+  position?: DumpPosition | null;
   /** Consistent position from the backup's own binlog-info file; null when log_bin is off. */
   binlog?: BinlogPosition | null;
   binlogInfoFile?: string;
@@ -162,7 +176,8 @@ export async function listSets(root: string): Promise<ListedSet[]> {
   let names: string[];
   try {
     names = (await readdir(root, { withFileTypes: true }))
-      .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+      // binlogs/ is the binlog archive (archive.ts), beside the sets.
+      .filter((d) => d.isDirectory() && !d.name.startsWith('.') && d.name !== 'binlogs')
       .map((d) => d.name);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];

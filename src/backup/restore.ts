@@ -10,12 +10,15 @@ import { DbpsError, OperationalError } from '../errors.js';
 import { trackScratchDir, untrackScratchDir } from '../runtime/run-dir.js';
 import type { MovedAside, RestoreRecord } from '../runtime/state.js';
 import { killHere } from '../util/test-kill.js';
+import { archiveCandidates, readArchiveIndex } from './archive.js';
+import { VOLATILE_HEADER_BYTES } from './binlog-events.js';
 import { splitBinlogName } from './binlog-info.js';
 import { sha256File } from './files.js';
 import { type BackupManifest, type ListedSet, newHistoryId, type ServerBackup } from './manifest.js';
 import { type BinlogCandidate, planReplay, type ReplayPlan } from './pitr.js';
-import { defaultsFileText, lastErrorLine, runTool, toolEnv, writeDefaultsFile } from './proc.js';
+import { type Credentials, defaultsFileText, lastErrorLine, runTool, toolEnv, writeDefaultsFile } from './proc.js';
 import { changedBackupFiles } from './verify.js';
+import { restoreWindows, windowsText } from './windows.js';
 
 /** A local server as restore sees it. */
 export interface RestoreTarget {
@@ -58,6 +61,11 @@ export interface RestoreServerResult {
   history: string;
   gtid?: string;
   replay?: { files: string[]; from: string; until: string };
+  /** `logical`: databases loaded and swapped in over SQL (movedAside and history are empty then). */
+  method?: 'logical';
+  /** Logical: the server whose backup was loaded (differs from `server` with --target-server). */
+  from?: string;
+  databases?: string[];
 }
 
 export interface RestoreProgress {
@@ -95,10 +103,16 @@ export interface RestoreOptions {
   onProgress?: (p: RestoreProgress) => void;
 }
 
-/** Archived binlogs of `server` from the chosen set and every later one, then the files in `datadir`. */
+/**
+ * Archived binlogs of `server` from the chosen set and every later one, then the binlog archive's whole
+ * files (`dbps binlogs pull/follow`), then the files in `datadir` and moved-aside datadirs, and last
+ * the archive's copy of the server's current file (a live file of that name holds at least as much).
+ */
 export async function binlogCandidates(opts: {
   setId: string;
   sets: ListedSet[];
+  /** The backup root, whose binlogs/ directory is the archive; none read when absent. */
+  backupRoot?: string;
   server: string;
   base?: string;
   datadir: string;
@@ -124,6 +138,10 @@ export async function binlogCandidates(opts: {
       });
     }
   }
+  const archive = opts.backupRoot
+    ? archiveCandidates(opts.backupRoot, await readArchiveIndex(opts.backupRoot, opts.server))
+    : { whole: [], partial: [] };
+  out.push(...archive.whole);
   if (opts.base) {
     const dirs = [
       { dir: opts.datadir, history: opts.liveHistory, until: opts.liveCoveredUntil, source: 'datadir' },
@@ -152,6 +170,7 @@ export async function binlogCandidates(opts: {
       }
     }
   }
+  out.push(...archive.partial);
   return out;
 }
 
@@ -203,6 +222,7 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
       const candidates = await binlogCandidates({
         setId: opts.manifest.id,
         sets: opts.sets,
+        backupRoot: path.dirname(opts.setDir),
         server: t.server,
         ...(e.binlogBase ? { base: e.binlogBase } : {}),
         datadir: t.datadir,
@@ -218,11 +238,17 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
         opts.toTime,
         e.history,
       );
-      if (!outcome.ok)
+      if (!outcome.ok) {
+        const manifests = opts.sets.filter((x) => x.manifest).map((x) => x.manifest!);
+        const window = windowsText(
+          restoreWindows(manifests, () => candidates),
+          t.server,
+        );
         throw new OperationalError(outcome.reason, {
           server: t.server,
-          hint: 'pick a time the archived binlogs cover, or a set taken before that time',
+          hint: `server "${t.server}" can be restored to ${window} (sets, archived binlogs and the live ones); pick a time inside, or archive more with \`dbps binlogs pull\``,
         });
+      }
       await refuseForks(t.server, outcome.plan, candidates);
       plans.set(t.server, outcome.plan);
     }
@@ -453,6 +479,7 @@ export async function resumeRestore(opts: {
     const candidates = await binlogCandidates({
       setId: record.set,
       sets: opts.sets,
+      backupRoot: record.root,
       server: t.server,
       ...(e.binlogBase ? { base: e.binlogBase } : {}),
       datadir: existsSync(record.movedAside) ? record.movedAside : t.datadir,
@@ -519,10 +546,20 @@ async function samePrefix(a: string, b: string): Promise<boolean> {
 }
 
 function prefixHash(file: string, bytes: number): Promise<string> {
+  // A copy streamed from the server while the file was open differs from the file itself only in
+  // the "in use" flag of its format description event: those bytes are left out of the comparison.
+  const [skipFrom, skipTo] = VOLATILE_HEADER_BYTES;
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
+    let offset = 0;
     createReadStream(file, { start: 0, end: bytes - 1 })
-      .on('data', (d) => h.update(d))
+      .on('data', (d) => {
+        const chunk = Buffer.from(d as Buffer);
+        for (let i = Math.max(skipFrom, offset); i < Math.min(skipTo, offset + chunk.length); i++)
+          chunk[i - offset] = 0;
+        offset += chunk.length;
+        h.update(chunk);
+      })
       .on('error', reject)
       .on('end', () => resolve(h.digest('hex')));
   });
@@ -647,8 +684,36 @@ async function checkServer(t: RestoreTarget): Promise<string | undefined> {
 }
 
 /** mariadb-binlog (TZ=UTC so --stop-datetime means UTC) piped into the mariadb client as admin. */
-async function replay(t: RestoreTarget, plan: ReplayPlan): Promise<void> {
-  const cred = await writeDefaultsFile(defaultsFileText({ user: t.adminUser, socket: t.socket }, ['client']));
+function replay(t: RestoreTarget, plan: ReplayPlan): Promise<void> {
+  return replayPlan(t.server, plan, { user: t.adminUser, socket: t.socket });
+}
+
+/**
+ * Runs a replay plan into a server as `target` (an admin: the events set GTIDs and server ids).
+ * `rewriteDb` maps database names of the events to others (mariadb-binlog --rewrite-db), and
+ * `database` keeps the events of one database only.
+ */
+export async function replayPlan(
+  server: string,
+  plan: ReplayPlan,
+  target: Credentials,
+  opts: { rewriteDb?: Record<string, string>; database?: string; skipBinlog?: boolean } = {},
+): Promise<void> {
+  const t = { server };
+  const extra = [
+    ...Object.entries(opts.rewriteDb ?? {}).map(([from, to]) => `--rewrite-db=${from}->${to}`),
+    ...(opts.database ? [`--database=${opts.database}`] : []),
+  ];
+  // Replayed into a server that keeps running (a logical restore), the events must not be logged again
+  // under their original GTIDs: the server's own GTID sequence would go backwards.
+  const cred = await writeDefaultsFile(
+    defaultsFileText(
+      target,
+      ['client'],
+      undefined,
+      opts.skipBinlog ? [['init-command', 'SET SESSION sql_log_bin=0']] : [],
+    ),
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       const env = toolEnv({ TZ: 'UTC' });
@@ -658,6 +723,7 @@ async function replay(t: RestoreTarget, plan: ReplayPlan): Promise<void> {
           '--no-defaults',
           `--start-position=${plan.startPosition}`,
           `--stop-datetime=${plan.stopDatetimeUtc}`,
+          ...extra,
           ...plan.files.map((f) => f.path),
         ],
         { env, stdio: ['ignore', 'pipe', 'pipe'] },

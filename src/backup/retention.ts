@@ -58,3 +58,45 @@ export function selectPrune(manifests: PrunableSet[], keepGood: number): PruneSe
     protects: Object.fromEntries([...protects].sort(([a], [b]) => a.localeCompare(b)).map(([id, s]) => [id, [...s]])),
   };
 }
+
+/**
+ * `backups prune --retention`: a set goes only when every point-in-time window it anchors is older
+ * than the retention. For each server with an ok backup in the set, the window runs from the set to
+ * the server's next ok backup in a newer set (to now for its newest one: binlogs extend it); it is
+ * older than the retention when that next backup was taken before `now - retention`. A server with no
+ * retention (`retentionMs` undefined) keeps every set holding it. Sets holding no ok backup anchor
+ * nothing and go once they are older than every retention. Pure: manifests and times in, ids out.
+ */
+export function selectRetention(
+  manifests: PrunableSet[],
+  retentionMs: (server: string) => number | undefined,
+  now: Date,
+  timeOf: (id: string) => Date | undefined,
+): { keep: string[]; remove: string[] } {
+  const sorted = [...manifests].sort((a, b) => a.id.localeCompare(b.id));
+  const holds = (m: PrunableSet, server: string) =>
+    m.servers.some((e) => e.server === server && e.status === 'ok' && e.verify?.ok !== false);
+  const keep: string[] = [];
+  const remove: string[] = [];
+  const servers = [...new Set(sorted.flatMap((m) => m.servers.map((e) => e.server)))];
+  const longest = Math.max(0, ...servers.map((s) => retentionMs(s) ?? Number.POSITIVE_INFINITY));
+  sorted.forEach((m, i) => {
+    const anchored = m.servers.filter((e) => holds(m, e.server)).map((e) => e.server);
+    const t = timeOf(m.id);
+    if (anchored.length === 0) {
+      // Nothing to restore from it: it goes once older than every retention.
+      if (t && now.getTime() - t.getTime() > longest) remove.push(m.id);
+      else keep.push(m.id);
+      return;
+    }
+    const stillNeeded = anchored.some((server) => {
+      const ms = retentionMs(server);
+      if (ms === undefined) return true;
+      const next = sorted.slice(i + 1).find((n) => holds(n, server));
+      const end = next ? timeOf(next.id) : undefined;
+      return !end || end.getTime() > now.getTime() - ms;
+    });
+    (stillNeeded ? keep : remove).push(m.id);
+  });
+  return { keep, remove };
+}

@@ -11,6 +11,7 @@ import { killHere } from '../util/test-kill.js';
 import { compareVersions, parseVersion } from '../util/version.js';
 import { BINLOG_INFO_FILES, type BinlogPosition, parseBinlogInfo, splitBinlogName } from './binlog-info.js';
 import { freeBytes, hashTree, isDiskFull, sha256File, treeSize } from './files.js';
+import { dumpServer, type LogicalTarget, logicalPreflight } from './logical.js';
 import {
   type ArchivedBinlog,
   abandonedTempSets,
@@ -60,7 +61,10 @@ export interface BackupProgress {
 
 export interface TakeBackupOptions {
   fleet: string;
+  /** Servers backed up physically (mariadb-backup of a local server's files). */
   targets: BackupTarget[];
+  /** Servers backed up logically (mariadb-dump over SQL), in the same set and at the same time. */
+  logical?: LogicalTarget[];
   /** Root holding one directory per set. */
   dest: string;
   /** Servers backed up at the same time. */
@@ -120,6 +124,10 @@ export function progressText(p: BackupProgress): string {
 /** The line shown when one server's backup is done. */
 export function describeEntry(e: ServerBackup): string {
   if (e.status === 'failed') return `FAILED: ${e.reason ?? 'unknown reason'}`;
+  if (e.method === 'logical') {
+    const secs = (e.copyMs ?? 0) / 1000;
+    return `ok, logical: ${mibs(e.sizeBytes ?? 0)} dumped (zstd) in ${secs.toFixed(1)} s${e.position ? `, binlog ${e.position.file}:${e.position.pos}` : ', no binlog'}`;
+  }
   const secs = (e.copyMs ?? 0) / 1000;
   const rate = e.sizeBytes && secs > 0 ? ` (${mibs(e.sizeBytes / secs)}/s)` : '';
   return `ok, ${mibs(e.sizeBytes ?? 0)} copied in ${secs.toFixed(1)} s${rate}, prepared in ${((e.prepareMs ?? 0) / 1000).toFixed(1)} s${e.binlog ? `, binlog ${e.binlog.file}:${e.binlog.position}` : ', no binlog'}`;
@@ -146,7 +154,9 @@ const BINLOGS_DIR = 'binlogs';
 /** Runs the whole set; never throws for one server's failure (that entry is `failed`), only for set-wide problems. */
 export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest: BackupManifest; dir: string }> {
   const now = opts.now ?? (() => new Date());
-  const toolVersion = await mariadbBackupVersion();
+  const logical = opts.logical ?? [];
+  // mariadb-backup is asked only when some server is copied physically (an external-only fleet has none).
+  const toolVersion = opts.targets.length ? await mariadbBackupVersion() : '';
   // Every server is asked before anything is copied: a version mismatch stops the set before a byte is
   // written, and the copies below start together instead of each after its own connect.
   const preflight = await preflightAll(opts.targets, toolVersion);
@@ -226,11 +236,35 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
       describe: describeEntry,
     };
   });
+  for (const t of logical) {
+    jobs.push({
+      title: t.server,
+      run: (text) =>
+        logicalOne(t, tmpDir, now, (p) => {
+          opts.onProgress?.(p);
+          if (p.phase !== 'failed') text(progressText(p));
+        }),
+      describe: describeEntry,
+    });
+  }
   const settled = await (opts.runJobs ?? runJobsSilently)(jobs);
   const entries: ServerBackup[] = settled.map((s, i) =>
     s.status === 'fulfilled'
       ? s.value
-      : failedEntry(opts.targets[i]!, toolVersion, now(), (s.reason as Error)?.message ?? String(s.reason)),
+      : i < opts.targets.length
+        ? failedEntry(opts.targets[i]!, toolVersion, now(), (s.reason as Error)?.message ?? String(s.reason))
+        : {
+            ...failedEntry(
+              {
+                server: logical[i - opts.targets.length]!.server,
+                services: logical[i - opts.targets.length]!.services,
+              } as BackupTarget,
+              '',
+              now(),
+              (s.reason as Error)?.message ?? String(s.reason),
+            ),
+            method: 'logical' as const,
+          },
   );
 
   const manifest: BackupManifest = {
@@ -524,6 +558,61 @@ export async function readBinlogInfo(dir: string): Promise<{ file?: string; posi
  */
 export function backupReadOptions(toolVersion: string): [string, string][] {
   return parseVersion(toolVersion).major >= 11 ? [] : [['innodb_flush_method', 'fsync']];
+}
+
+/** One server's logical backup: preflight as the backup account, then the dump; a failure is a `failed` entry. */
+async function logicalOne(
+  t: LogicalTarget,
+  setDir: string,
+  now: () => Date,
+  report: (p: BackupProgress) => void,
+): Promise<ServerBackup> {
+  const startedAt = now();
+  const entry: ServerBackup = {
+    server: t.server,
+    services: t.services,
+    status: 'failed',
+    method: 'logical',
+    startedAt: startedAt.toISOString(),
+    endedAt: startedAt.toISOString(),
+    durationMs: 0,
+    prepared: false,
+    ...(t.history ? { history: t.history } : {}),
+    archivedBinlogs: [],
+  };
+  const finish = (status: 'ok' | 'failed', reason?: string) => {
+    const end = now();
+    entry.status = status;
+    if (reason) entry.reason = reason;
+    entry.endedAt = end.toISOString();
+    entry.durationMs = end.getTime() - startedAt.getTime();
+    report({ server: t.server, phase: status === 'ok' ? 'done' : 'failed', ...(reason ? { message: reason } : {}) });
+    return entry;
+  };
+  try {
+    const pf = await logicalPreflight(t);
+    entry.serverVersion = pf.version;
+    report({ server: t.server, phase: 'copy', message: `mariadb-dump of ${t.databases.length} database(s)` });
+    entry.copyStartedAt = now().toISOString();
+    const began = Date.now();
+    await dumpServer(t, setDir, `${SERVERS_DIR}/${t.server}`, pf.logBin, entry);
+    entry.copyMs = Date.now() - began;
+    entry.copyEndedAt = now().toISOString();
+    entry.binlog = entry.position
+      ? {
+          file: entry.position.file,
+          position: entry.position.pos,
+          ...(entry.position.gtid ? { gtid: entry.position.gtid } : {}),
+        }
+      : null;
+    if (entry.position) entry.binlogBase = splitBinlogName(entry.position.file)?.base;
+    return finish('ok');
+  } catch (e) {
+    delete entry.path;
+    delete entry.checksum;
+    delete entry.sizeBytes;
+    return finish('failed', isDiskFull(e) ? 'disk full' : (e as Error).message);
+  }
 }
 
 /** A local server whose socket does not answer: stopped, not broken. */

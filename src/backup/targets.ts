@@ -2,11 +2,12 @@
 // (the managed backup account's password, created by `dbps provision`).
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
-import type { FleetServer } from '../fleet/model.js';
+import { type Fleet, type FleetServer, servicesOn } from '../fleet/model.js';
 import { BACKUP_USER } from '../fleet/roles.js';
 import { interruptedRestoreText } from '../runtime/restore-record.js';
 import { passwordFor, readSecrets } from '../runtime/secrets.js';
 import type { FleetState } from '../runtime/state.js';
+import type { LogicalTarget } from './logical.js';
 import type { RestoreTarget } from './restore.js';
 import type { BackupTarget } from './take.js';
 
@@ -62,6 +63,39 @@ export async function backupTargets(
       cnf: entry.cnf,
       credentials: { user: BACKUP_USER, password, socket: entry.socket },
       ...(entry.history ? { history: entry.history } : {}),
+    };
+  });
+}
+
+/**
+ * Logical-backup targets: the managed dbps_backup account over the network for an external server (it
+ * is created for the host dbps connects from), over the socket for a local one.
+ */
+export async function logicalTargets(
+  fleet: Fleet,
+  servers: FleetServer[],
+  state: FleetState,
+  stateDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<LogicalTarget[]> {
+  const secrets = await readSecrets(stateDir);
+  return servers.map((server) => {
+    const entry = server.driver === 'local' ? localEntry(server, state) : undefined;
+    const password = passwordFor({ server: server.name, user: BACKUP_USER }, secrets, env);
+    if (password === undefined) {
+      throw new OperationalError(
+        `server "${server.name}": the backup account ${BACKUP_USER} has no password in ${path.join(stateDir, 'secrets.env')}`,
+        { server: server.name, hint: 'run `dbps provision` first; it creates the backup account' },
+      );
+    }
+    return {
+      server: server.name,
+      services: server.services,
+      databases: servicesOn(fleet, server).map((s) => s.database),
+      credentials: entry
+        ? { user: BACKUP_USER, password, socket: entry.socket }
+        : { user: BACKUP_USER, password, host: server.host!, port: server.port ?? 3306 },
+      ...(entry?.history ? { history: entry.history } : {}),
     };
   });
 }

@@ -3,6 +3,7 @@ import type { CommandSpec } from './spec.js';
 import { auditGrantsSpec } from './specs/audit-grants.js';
 import { backupSpec } from './specs/backup.js';
 import { backupsSpec } from './specs/backups.js';
+import { binlogsSpec } from './specs/binlogs.js';
 import { connectSpec } from './specs/connect.js';
 import { doctorSpec } from './specs/doctor.js';
 import { downSpec } from './specs/down.js';
@@ -31,6 +32,7 @@ export const COMMANDS: CommandSpec[] = [
   provisionSpec,
   backupSpec,
   backupsSpec,
+  binlogsSpec,
   restoreSpec,
   moveSpec,
   auditGrantsSpec,

@@ -1,12 +1,12 @@
 // dbps backup: one backup set of the selected local servers. Returns the manifest; never prints.
 import path from 'node:path';
-import { type BackupManifest, type Compression, newHistoryId } from '../backup/manifest.js';
+import { type BackupManifest, type BackupMethod, type Compression, newHistoryId } from '../backup/manifest.js';
 import { takeBackupSet } from '../backup/take.js';
-import { backupTargets, defaultBackupRoot } from '../backup/targets.js';
+import { backupTargets, defaultBackupRoot, logicalTargets } from '../backup/targets.js';
 import { loadFleet } from '../config/load.js';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 import { selectServers } from '../fleet/select.js';
-import { requireBinary } from '../runtime/binaries.js';
+import { requireBinary, requireTool } from '../runtime/binaries.js';
 import type { JobRunner } from '../runtime/jobs.js';
 import { readState, updateState } from '../runtime/state.js';
 import { requireDirPath } from '../util/dir-arg.js';
@@ -22,6 +22,8 @@ export interface BackupOptions {
   threads?: number;
   compress: Compression;
   prepare: boolean;
+  /** `physical` (mariadb-backup, local servers only) or `logical` (mariadb-dump, any server); default: physical for local servers, logical for external ones. */
+  method?: BackupMethod;
   env?: NodeJS.ProcessEnv;
   runJobs?: JobRunner;
 }
@@ -41,24 +43,26 @@ export async function run(opts: BackupOptions): Promise<BackupResult> {
   const fleet = await loadFleet(opts.file);
   const selected = selectServers(fleet, opts.services);
   const warnings: string[] = [];
+  const method = opts.method;
   const external = selected.filter((s) => s.driver === 'external');
-  if (external.length && opts.services.length) {
+  if (method === 'physical' && external.length) {
     throw new UsageError(
-      `${external.map((s) => `"${s.name}"`).join(', ')} ${external.length === 1 ? 'is an external server' : 'are external servers'}; mariadb-backup copies files, so it backs up local servers only`,
+      `${external.map((s) => `"${s.name}"`).join(', ')} ${external.length === 1 ? 'is an external server' : 'are external servers'}; mariadb-backup copies files, so --method physical backs up local servers only`,
       {
-        hint: "run mariadb-backup on that server's own machine",
+        hint: 'leave out --method (external servers are backed up with mariadb-dump), or name only local services',
       },
     );
   }
-  for (const s of external)
-    warnings.push(
-      `server "${s.name}" is external and was not backed up (mariadb-backup can only copy a local server's files)`,
-    );
   const local = selected.filter((s) => s.driver === 'local');
-  if (local.length === 0)
-    throw new UsageError('no local server to back up', { hint: 'start the fleet with `dbps up`' });
+  // Local servers: physical unless --method logical; external servers: always logical (over SQL).
+  const physical = method === 'logical' ? [] : local;
+  const logical = [...(method === 'logical' ? local : []), ...external].filter((s) => s.services.length > 0);
+  if (physical.length === 0 && logical.length === 0)
+    throw new UsageError('no server with a service to back up', { hint: 'declare services in services.yaml' });
   // A missing tool is one clear error before any set directory exists.
-  requireBinary('mariadb-backup', env);
+  if (physical.length) requireBinary('mariadb-backup', env);
+  if (logical.length) requireBinary('mariadb-dump', env);
+  if (logical.length) requireTool('zstd', env);
   // A server backed up for the first time since its datadir was created (or since an older dbps) gets
   // its binlog history id now, so its backups and archived binlogs are tagged from here on.
   let state = await readState(opts.stateDir);
@@ -70,12 +74,14 @@ export async function run(opts: BackupOptions): Promise<BackupResult> {
       }
     });
   }
-  const targets = await backupTargets(local, state, opts.stateDir, env);
+  const targets = await backupTargets(physical, state, opts.stateDir, env);
+  const logicalTargetList = await logicalTargets(fleet, logical, state, opts.stateDir, env);
   const dest = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
   await requireDirPath('--dest', dest);
   const { manifest, dir } = await takeBackupSet({
     fleet: fleet.name,
     targets,
+    logical: logicalTargetList,
     dest,
     parallel: opts.parallel ?? targets.length,
     threads: opts.threads ?? 2,

@@ -1,10 +1,14 @@
 // dbps backups [list|show ID|verify ID|prune --keep N]: what backup sets exist, and keeping them honest.
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { abandonedTempSets, type BackupManifest, type ListedSet, listSets } from '../backup/manifest.js';
-import { selectPrune } from '../backup/retention.js';
+import { archivePrunable, archiveRoot, readArchiveIndex, removeArchived } from '../backup/archive.js';
+import { abandonedTempSets, type BackupManifest, type ListedSet, listSets, setIdTime } from '../backup/manifest.js';
+import { binlogCandidates } from '../backup/restore.js';
+import { selectPrune, selectRetention } from '../backup/retention.js';
 import { defaultBackupRoot } from '../backup/targets.js';
 import { type VerifyProgress, verifySet } from '../backup/verify.js';
+import { type RestoreWindow, restoreWindows } from '../backup/windows.js';
+import { durationSeconds } from '../config/outbox-retention.js';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 import { ownerTextAlive } from '../runtime/lock.js';
 import { quoted } from '../util/printable.js';
@@ -18,6 +22,10 @@ export interface BackupsOptions {
   action: BackupsAction;
   id?: string;
   keep?: number;
+  /** prune: a duration for every server, or true for each server's longest `backup.retention` in services.yaml. */
+  retention?: string | true;
+  /** services.yaml, read by `prune --retention` without a duration. */
+  file?: string;
   /** Limit verify to these servers. */
   servers?: string[];
   dryRun?: boolean;
@@ -34,8 +42,23 @@ export interface SetSummary {
 }
 
 export type BackupsResult =
-  | { command: 'backups'; action: 'list'; root: string; sets: SetSummary[]; exitCode: ExitCodeValue }
-  | { command: 'backups'; action: 'show'; root: string; manifest: BackupManifest; exitCode: ExitCodeValue }
+  | {
+      command: 'backups';
+      action: 'list';
+      root: string;
+      sets: SetSummary[];
+      /** Per server, the spans of time it can be restored to from this root (sets + archived binlogs). */
+      windows: RestoreWindow[];
+      exitCode: ExitCodeValue;
+    }
+  | {
+      command: 'backups';
+      action: 'show';
+      root: string;
+      manifest: BackupManifest;
+      windows: RestoreWindow[];
+      exitCode: ExitCodeValue;
+    }
   | {
       command: 'backups';
       action: 'verify';
@@ -54,6 +77,8 @@ export type BackupsResult =
       abandoned: string[];
       /** Set id → the servers whose newest good backups it holds. */
       protects: Record<string, string[]>;
+      /** Archived binlogs (server/history/file) no kept set can replay, removed (or, with --dry-run, to remove). */
+      binlogsRemoved: string[];
       dryRun: boolean;
       exitCode: ExitCodeValue;
     };
@@ -103,26 +128,91 @@ async function findSet(root: string, given: string | undefined): Promise<ListedS
   return found;
 }
 
+/** Servers with an archive under the root. */
+async function archivedServers(root: string): Promise<string[]> {
+  try {
+    return (await readdir(archiveRoot(root), { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+/** The restore windows of every server with a set under `root`. */
+export async function windowsOf(root: string, sets: ListedSet[]): Promise<RestoreWindow[]> {
+  const manifests = sets.filter((s) => s.manifest).map((s) => s.manifest!);
+  const servers = [...new Set(manifests.flatMap((m) => m.servers.map((e) => e.server)))];
+  const candidates = new Map(
+    await Promise.all(
+      servers.map(
+        async (server) =>
+          [
+            server,
+            await binlogCandidates({
+              setId: '',
+              sets,
+              backupRoot: root,
+              server,
+              datadir: '',
+              liveCoveredUntil: new Date(0),
+            }),
+          ] as const,
+      ),
+    ),
+  );
+  return restoreWindows(manifests, (server) => candidates.get(server) ?? []);
+}
+
+/**
+ * Retention per server for `prune --retention`: the duration given, or the longest `backup.retention`
+ * of the server's services in services.yaml (none: the server's sets are kept).
+ */
+async function retentionOf(opts: BackupsOptions): Promise<(server: string) => number | undefined> {
+  if (opts.retention !== true && opts.retention !== undefined) {
+    if (!/^[0-9]+[hdw]$/.test(opts.retention) || Number.parseInt(opts.retention, 10) === 0)
+      throw new UsageError(`--retention "${opts.retention}" is not a duration such as 72h, 7d or 2w`);
+    const ms = durationSeconds(opts.retention) * 1000;
+    return () => ms;
+  }
+  const { loadFleet } = await import('../config/load.js');
+  const fleet = await loadFleet(opts.file ?? 'services.yaml');
+  const byServer = new Map<string, number>();
+  for (const svc of fleet.services) {
+    if (!svc.backup?.retention) continue;
+    const ms = durationSeconds(svc.backup.retention) * 1000;
+    byServer.set(svc.server, Math.max(byServer.get(svc.server) ?? 0, ms));
+  }
+  return (server) => byServer.get(server);
+}
+
 /** Lists, shows, verifies or prunes backup sets. */
 export async function run(opts: BackupsOptions): Promise<BackupsResult> {
   const root = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
   switch (opts.action) {
-    case 'list':
+    case 'list': {
+      const sets = await listSets(root);
       return {
         command: 'backups',
         action: 'list',
         root,
-        sets: (await listSets(root)).map(summarise),
+        sets: sets.map(summarise),
+        windows: await windowsOf(root, sets),
         exitCode: ExitCode.ok,
       };
-    case 'show':
+    }
+    case 'show': {
+      const manifest = (await findSet(root, opts.id)).manifest!;
+      const mine = new Set(manifest.servers.map((e) => e.server));
       return {
         command: 'backups',
         action: 'show',
         root,
-        manifest: (await findSet(root, opts.id)).manifest!,
+        manifest,
+        windows: (await windowsOf(root, await listSets(root))).filter((w) => mine.has(w.server)),
         exitCode: ExitCode.ok,
       };
+    }
     case 'verify': {
       const set = await findSet(root, opts.id);
       const manifest = await verifySet(set.dir, {
@@ -144,15 +234,42 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
       };
     }
     case 'prune': {
-      if (opts.keep === undefined || !Number.isInteger(opts.keep) || opts.keep < 1) {
-        throw new UsageError('prune needs --keep N (a whole number of at least 1)', {
-          hint: 'e.g. `dbps backups prune --keep 7`',
+      if (opts.retention === undefined && (opts.keep === undefined || !Number.isInteger(opts.keep) || opts.keep < 1)) {
+        throw new UsageError('prune needs --keep N (a whole number of at least 1) or --retention', {
+          hint: 'e.g. `dbps backups prune --keep 7`, or `dbps backups prune --retention` (backup.retention of services.yaml)',
         });
       }
       const sets = await listSets(root);
       const usable = sets.filter((s) => s.manifest).map((s) => s.manifest!);
-      const selection = selectPrune(usable, opts.keep);
+      const selection =
+        opts.retention !== undefined
+          ? {
+              ...selectRetention(usable, await retentionOf(opts), new Date(), setIdTime),
+              protects: {},
+            }
+          : selectPrune(usable, opts.keep!);
       const abandoned = await abandonedTempSets(root, ownerTextAlive);
+      // Archived binlogs no kept set can replay go with the sets that needed them.
+      const kept = usable.filter((m) => selection.keep.includes(m.id));
+      const binlogsRemoved: string[] = [];
+      for (const server of await archivedServers(root)) {
+        const index = await readArchiveIndex(root, server);
+        const starts = kept.flatMap((m) =>
+          m.servers
+            .filter((e) => e.server === server && e.status === 'ok' && (e.binlog || e.position))
+            .map((e) => ({
+              ...(e.history ? { history: e.history } : {}),
+              file: e.binlog?.file ?? e.position!.file,
+            })),
+        );
+        const drop = archivePrunable(index, starts);
+        if (opts.dryRun) {
+          for (const h of index.histories)
+            for (const f of h.files) if (drop(h, f)) binlogsRemoved.push(`${server}/${f.path}`);
+        } else {
+          for (const f of await removeArchived(root, index, drop)) binlogsRemoved.push(`${server}/${f.path}`);
+        }
+      }
       if (!opts.dryRun) {
         for (const id of selection.remove) await rm(path.join(root, id), { recursive: true, force: true });
         for (const dir of abandoned) await rm(dir, { recursive: true, force: true });
@@ -165,6 +282,7 @@ export async function run(opts: BackupsOptions): Promise<BackupsResult> {
         removed: selection.remove,
         abandoned: abandoned.map((d) => path.basename(d)),
         protects: selection.protects,
+        binlogsRemoved,
         dryRun: opts.dryRun === true,
         exitCode: ExitCode.ok,
       };

@@ -14,6 +14,7 @@ import { type ClientConnection, writeClientDefaults } from '../runtime/client-de
 import { localServerPid } from '../runtime/local.js';
 import { diesWithParent } from '../runtime/run-dir.js';
 import { readState } from '../runtime/state.js';
+import { loadConnectorSsl } from '../runtime/tls.js';
 
 export interface ConnectOptions {
   file: string;
@@ -63,9 +64,17 @@ function whereOf(c: ClientConnection): string {
 }
 
 /** The connector's session for a client connection (the same user, password and endpoint as the client's). */
-async function openSession(c: ClientConnection, database: string | undefined, multipleStatements: boolean) {
+async function openSession(
+  server: FleetServer,
+  c: ClientConnection,
+  database: string | undefined,
+  multipleStatements: boolean,
+) {
   const { createConnection } = await import('mariadb');
+  // TLS as the client's option file has it: over TCP only, verified the same way.
+  const ssl = c.socket ? undefined : await loadConnectorSsl(server.name, c.tls, c.host ?? '127.0.0.1');
   return createConnection({
+    ...(ssl ? { ssl } : {}),
     ...(c.socket ? { socketPath: c.socket } : { host: c.host ?? '127.0.0.1', port: c.port ?? 3306 }),
     user: c.user,
     ...(c.password !== undefined ? { password: c.password } : {}),
@@ -155,8 +164,9 @@ async function runAsJson(
 ): Promise<StatementResult[]> {
   let session: Awaited<ReturnType<typeof openSession>>;
   try {
-    session = await openSession(c, database, true);
+    session = await openSession(server, c, database, true);
   } catch (e) {
+    if (e instanceof DbpsError) throw e;
     const err = e as SqlFailure;
     throw new OperationalError(
       `server "${server.name}": account ${c.user} cannot connect at ${whereOf(c)}: ${err.sqlMessage ?? err.code ?? err.message}`,
@@ -272,12 +282,12 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
       ...(target.password !== undefined ? { password: target.password } : {}),
       ...(target.socketPath
         ? { socket: target.socketPath }
-        : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
+        : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306, ...(target.tls ? { tls: target.tls } : {}) }),
     };
   } else {
     const account = chooseAccount(fleet, service, opts.user);
     const password = await accountPassword(fleet, server, service, account, opts.stateDir, env);
-    const endpoint = await accountEndpoint(server, service, account, opts.stateDir);
+    const endpoint = await accountEndpoint(server, service, account, opts.stateDir, fleet.file);
     if (server.driver === 'local') await requireRunning(server, service, opts.stateDir);
     database = account.database;
     connection = {
@@ -285,11 +295,11 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
       password,
       ...(endpoint.socketOnly && endpoint.socket
         ? { socket: endpoint.socket }
-        : { host: endpoint.host, port: endpoint.port }),
+        : { host: endpoint.host, port: endpoint.port, tls: endpoint.tls }),
     };
     // An account limited to another host would get the client's bare `Access denied`: say why first.
     if (account.host !== '%') {
-      const refused = await openSession(connection, undefined, false).then(
+      const refused = await openSession(server, connection, undefined, false).then(
         async (session) => {
           await session.end().catch(() => session.destroy());
           return undefined;

@@ -217,9 +217,25 @@ async function versionCheck(fleet: Fleet, stateDir: string, env: NodeJS.ProcessE
 }
 
 /** Runs every check; never throws for a failed check (only for an invalid services.yaml). */
+/** `dbps up` makes the local servers' TLS certificates with the openssl program. */
+async function opensslCheck(): Promise<DoctorCheck> {
+  const { execFile } = await import('node:child_process');
+  const version = await new Promise<string | undefined>((resolve) =>
+    execFile('openssl', ['version'], { timeout: 10_000 }, (e, out) => resolve(e ? undefined : String(out).trim())),
+  );
+  return version
+    ? { check: 'binary:openssl', ok: true, detail: `${version} (makes the local servers' TLS certificates)` }
+    : {
+        check: 'binary:openssl',
+        ok: false,
+        detail: "openssl not found: `dbps up` needs it to make the local servers' TLS certificates",
+        fix: 'apt-get install openssl',
+      };
+}
+
 export async function run(opts: DoctorOptions): Promise<DoctorResult> {
   const env = opts.env ?? process.env;
-  const checks = [...(await binaryChecks(env)), await stateDirCheck(opts.stateDir)];
+  const checks = [...(await binaryChecks(env)), await opensslCheck(), await stateDirCheck(opts.stateDir)];
   let skipped: string | undefined;
   try {
     const fleet = await loadFleet(opts.file);

@@ -33,7 +33,7 @@ export async function run(opts: EnvOptions): Promise<EnvResult> {
   const service = findService(fleet, opts.service);
   const server = serverOf(fleet, service);
   const account = chooseAccount(fleet, service, opts.user);
-  const endpoint = await accountEndpoint(server, service, account, opts.stateDir);
+  const endpoint = await accountEndpoint(server, service, account, opts.stateDir, fleet.file);
   const password = await accountPassword(fleet, server, service, account, opts.stateDir, env);
   return {
     command: 'env',
@@ -48,6 +48,7 @@ export async function run(opts: EnvOptions): Promise<EnvResult> {
       database: account.database ?? '',
       ...(endpoint.socket ? { socket: endpoint.socket } : {}),
       socketOnly: endpoint.socketOnly,
+      tls: { mode: endpoint.tls.mode, ...(endpoint.tls.caFile ? { ca: endpoint.tls.caFile } : {}) },
       // The variable the generated docker-compose.yml's exporter of this server reads.
       ...(account.user === MONITOR_USER ? { extra: [[monitorPasswordEnv(fleet, server), password]] } : {}),
     },

@@ -1,7 +1,8 @@
 // dbps restore ID [service...] [--to-time T]: bring servers back to a backup set, optionally rolled
 // forward to one common moment. Destructive for the running data, so it asks first (or --yes).
 import path from 'node:path';
-import { type BackupManifest, listSets } from '../backup/manifest.js';
+import { type LogicalRestoreTarget, restoreLogical } from '../backup/logical.js';
+import { type BackupManifest, listSets, type ServerBackup } from '../backup/manifest.js';
 import {
   type RestoreProgress,
   type RestoreServerResult,
@@ -16,6 +17,8 @@ import { loadFleet } from '../config/load.js';
 import { ExitCode, type ExitCodeValue, OperationalError, UsageError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { selectServers } from '../fleet/select.js';
+import { adminTarget } from '../runtime/admin.js';
+import { requireBinary } from '../runtime/binaries.js';
 import { driverFor } from '../runtime/driver.js';
 import { localServerPid } from '../runtime/local.js';
 import { interruptedRestoreText } from '../runtime/restore-record.js';
@@ -35,6 +38,8 @@ export interface RestoreOptions {
   services: string[];
   dest?: string;
   toTime?: Date;
+  /** Restore logical backups into this declared server instead of the one they were taken from. */
+  targetServer?: string;
   /** Check the set's recorded sha256 checksums before anything is stopped (default); false restores a damaged set anyway. */
   verifyChecksums?: boolean;
   /** With verifyChecksums false: restore even a set whose recorded `backups verify` failed. */
@@ -111,6 +116,7 @@ function controlFor(
 /** Restores the selected servers (every server of the set when none is named). */
 export async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const env = opts.env ?? process.env;
+  let logicalDone: RestoreServerResult[] = [];
   const fleet = await loadFleet(opts.file);
   if (opts.finish) return finishInterrupted(opts, fleet, env);
   if (!opts.id)
@@ -127,14 +133,29 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const manifest = set.manifest;
   if (opts.database) return restoreDatabases(opts, fleet, set.dir, manifest, root);
   const inSet = new Set(manifest.servers.map((e) => e.server));
-  const servers = opts.services.length
+  const selected = opts.services.length
     ? selectServers(fleet, opts.services)
     : fleet.servers.filter((s) => inSet.has(s.name));
+  const entryOf = (name: string) => manifest.servers.find((e) => e.server === name && e.status === 'ok');
+  // Servers whose entry in the set is a logical dump are restored over SQL (any server); the rest physically (local only).
+  const logicalServers = selected.filter((s) => entryOf(s.name)?.method === 'logical');
+  const servers = selected.filter((s) => entryOf(s.name)?.method !== 'logical');
   const external = servers.filter((s) => s.driver !== 'local');
   if (external.length)
     throw new UsageError(
-      `${external.map((s) => `"${s.name}"`).join(', ')} is not a local server; dbps restores local servers only`,
+      `${external.map((s) => `"${s.name}"`).join(', ')} has no logical backup in set ${manifest.id}, and a physical restore works on local servers only`,
+      { hint: 'take one with `dbps backup` (external servers are dumped with mariadb-dump) and restore that set' },
     );
+  if (opts.targetServer !== undefined && servers.length)
+    throw new UsageError(
+      `--target-server restores logical backups only; ${servers.map((s) => `"${s.name}"`).join(', ')} ${servers.length === 1 ? 'has' : 'have'} a physical backup in set ${manifest.id}`,
+      { hint: 'name only services of servers backed up logically, or take a set with `dbps backup --method logical`' },
+    );
+  if (logicalServers.length) {
+    const done = await restoreLogicalServers(opts, fleet, env, set.dir, manifest, logicalServers, root);
+    if (servers.length === 0) return { command: 'restore', id: manifest.id, servers: done, exitCode: ExitCode.ok };
+    logicalDone = done;
+  }
   const state = await readState(opts.stateDir);
   // The same restore again (same set, same --to-time) after it was interrupted finishes it, as --resume.
   const sameRestore = (s: FleetServer) => {
@@ -187,9 +208,80 @@ export async function run(opts: RestoreOptions): Promise<RestoreResult> {
     command: 'restore',
     id: manifest.id,
     ...(opts.toTime ? { toTime: opts.toTime.toISOString() } : {}),
-    servers: results.map((r) => ({ ...r, services: servicesOf.get(r.server) ?? [] })),
+    servers: [...logicalDone, ...results.map((r) => ({ ...r, services: servicesOf.get(r.server) ?? [] }))],
     exitCode: ExitCode.ok,
   };
+}
+
+/**
+ * Logical entries: into each backed-up server (or --target-server), only the named services' databases
+ * when services are named. Checksums, loads into scratch databases, then swaps (src/backup/logical.ts).
+ */
+async function restoreLogicalServers(
+  opts: RestoreOptions,
+  fleet: Fleet,
+  env: NodeJS.ProcessEnv,
+  setDir: string,
+  manifest: BackupManifest,
+  servers: FleetServer[],
+  backupRoot: string,
+): Promise<RestoreServerResult[]> {
+  const into = opts.targetServer === undefined ? undefined : fleet.servers.find((s) => s.name === opts.targetServer);
+  if (opts.targetServer !== undefined && !into)
+    throw new UsageError(`--target-server ${quoted(opts.targetServer)} is not a server of services.yaml`, {
+      hint: `declared servers: ${someNames(
+        fleet.servers.map((s) => s.name),
+        5,
+      )}`,
+    });
+  const named = new Set(
+    opts.services.flatMap((n) => fleet.services.filter((s) => s.name === n).map((s) => s.database)),
+  );
+  const items: { entry: ServerBackup; target: LogicalRestoreTarget }[] = [];
+  for (const server of servers) {
+    const entry = manifest.servers.find((e) => e.server === server.name && e.status === 'ok')!;
+    const databases = (entry.databases ?? []).filter((d) => named.size === 0 || named.has(d));
+    if (databases.length === 0) continue;
+    const dest = into ?? server;
+    items.push({
+      entry,
+      target: { server: dest.name, admin: await adminTarget(fleet, dest, opts.stateDir, env), databases },
+    });
+  }
+  const what = items.map((i) => `${someNames(i.target.databases, 3)} into "${i.target.server}"`).join('; ');
+  if (
+    !(await opts.confirm(
+      `Restore ${what} from set ${manifest.id}${opts.toTime ? `, rolled forward to ${opts.toTime.toISOString()} from the archived binlogs` : ''}? Each database is loaded beside the current one, then swapped in; the current tables are dropped once every swap succeeded.`,
+    ))
+  )
+    throw new UsageError('restore not confirmed', { hint: 'pass --yes to restore without asking' });
+  requireBinary('mariadb', env);
+  const results = await restoreLogical({
+    setDir,
+    setId: manifest.id,
+    items,
+    backupRoot,
+    ...(opts.toTime ? { toTime: opts.toTime } : {}),
+    ...(opts.onProgress
+      ? {
+          onProgress: (p) =>
+            opts.onProgress!({
+              server: p.server,
+              phase: 'check',
+              ...(p.message ? { message: `${p.phase} ${p.message}` } : { message: p.phase }),
+            } as RestoreProgress),
+        }
+      : {}),
+  });
+  return results.map((r) => ({
+    server: r.server,
+    movedAside: '',
+    history: '',
+    method: 'logical',
+    from: r.from,
+    databases: r.databases,
+    ...(r.position?.gtid ? { gtid: r.position.gtid } : {}),
+  }));
 }
 
 /**
@@ -201,12 +293,12 @@ export function goesBackText(servers: readonly FleetServer[], named: readonly st
   const text =
     all.length === 1
       ? `Service ${all[0]} goes back to the set.`
-      : `These ${all.length} services go back to the set: ${someNames(all, 8)}.`;
+      : `These ${all.length} services go back to the set: ${someNames(all, 3)}.`;
   const namedSet = new Set(named);
   const extra = named.length ? all.filter((s) => !namedSet.has(s)) : [];
   if (extra.length === 0) return text;
   const one = named.filter((n) => all.includes(n));
-  return `${text} Not only ${someNames(one.length ? one : named)}: ${someNames(extra)} share${extra.length === 1 ? 's' : ''} the server and go${extra.length === 1 ? 'es' : ''} back too (\`--database\` restores one service's database alone).`;
+  return `${text} Not only ${someNames(one.length ? one : named, 3)}: ${someNames(extra, 3)} share${extra.length === 1 ? 's' : ''} the server and go${extra.length === 1 ? 'es' : ''} back too (\`--database\` restores one service's database alone).`;
 }
 
 /** `--database`: each named service's database alone, from its server's backup in the set. */

@@ -144,14 +144,14 @@ export async function run(opts: ScaffoldOptions): Promise<ScaffoldResult | Scaff
     });
   const account = chooseAccount(fleet, service, migrator.user);
   const password = await accountPassword(fleet, server, service, account, opts.stateDir, env);
-  const endpoint = await accountEndpoint(server, service, account, opts.stateDir);
+  const endpoint = await accountEndpoint(server, service, account, opts.stateDir, fleet.file);
   const mariadb = requireBinary('mariadb', env);
   const defaults = await writeClientDefaults({
     user: migrator.user,
     password,
     ...(endpoint.socketOnly && endpoint.socket
       ? { socket: endpoint.socket }
-      : { host: endpoint.host, port: endpoint.port }),
+      : { host: endpoint.host, port: endpoint.port, tls: endpoint.tls }),
   });
   try {
     const { execa } = await import('execa');

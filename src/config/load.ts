@@ -1,9 +1,11 @@
 // Reads services.yaml from disk and turns it into a Fleet (the only I/O of the config layer). The
 // parser (YAML library, schema validator, resolve) is loaded only when the fleet cache has no entry.
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Fleet } from '../fleet/model.js';
+import { printable } from '../util/printable.js';
 import { BUILD_ID } from './build-id.js';
 import { fleetCacheKey, readCachedFleet, writeCachedFleet } from './fleet-cache-io.js';
 
@@ -59,10 +61,38 @@ export async function loadFleet(file: string, opts: LoadFleetOptions = {}): Prom
   const key = cacheDir ? fleetCacheKey(text, file, buildId) : '';
   if (cacheDir) {
     const cached = await readCachedFleet(cacheDir, key);
-    if (cached) return cached;
+    if (cached) {
+      await checkTlsFiles(cached);
+      return cached;
+    }
   }
   const { fleetFromText } = await import('./from-text.js');
   const fleet = fleetFromText(text, file); // throws on an invalid file: only valid fleets are cached
+  await checkTlsFiles(fleet);
   if (cacheDir) await writeCachedFleet(cacheDir, key, fleet);
   return fleet;
+}
+
+/** A `tls.ca` that names no readable file is bad input (exit 2), found before any server is contacted. */
+async function checkTlsFiles(fleet: Fleet): Promise<void> {
+  for (const server of fleet.servers) {
+    const ca = server.tls?.ca;
+    if (!ca) continue;
+    const abs = path.resolve(path.dirname(path.resolve(fleet.file)), ca);
+    try {
+      const info = await stat(abs);
+      if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOTFILE' });
+      await access(abs, constants.R_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why =
+        code === 'ENOENT' ? 'does not exist' : code === 'ENOTFILE' ? 'is not a file' : `cannot be read (${code})`;
+      throw new UsageError(
+        `${printable(fleet.file)}: server "${server.name}": tls.ca ${printable(ca)} ${why}${abs !== ca ? ` (${printable(abs)})` : ''}`,
+        {
+          hint: "point tls.ca at the PEM file of the CA that signed the server's certificate (relative to services.yaml)",
+        },
+      );
+    }
+  }
 }

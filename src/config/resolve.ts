@@ -1,9 +1,18 @@
 // Schema-valid services.yaml -> Fleet, with the semantic checks a schema cannot express.
 import type { ConfigIssue } from '../errors.js';
 import { purgeEventName } from '../fleet/desired.js';
+import { isLocalAccountHost, isLoopbackHost } from '../fleet/hosts.js';
 import { defaultLinkHost, linkName, linkTableName, linkViewName } from '../fleet/links.js';
 import { implicitCollation, isUca1400, UCA1400_SINCE, unsupportedVersion } from '../fleet/mariadb-versions.js';
-import type { Fleet, FleetAccount, FleetLink, FleetServer, FleetService, OutboxPurge } from '../fleet/model.js';
+import type {
+  Fleet,
+  FleetAccount,
+  FleetLink,
+  FleetServer,
+  FleetService,
+  OutboxPurge,
+  ServerTls,
+} from '../fleet/model.js';
 import {
   invalidAccountHost,
   invalidIdentifier,
@@ -181,7 +190,7 @@ export function resolveFleet(spec: ServicesFile, source: SourceMap, file: string
       }
     }
 
-    const accounts = resolveAccounts(name, svc, fleetDefaults.accountHost, path, err);
+    const accounts = resolveAccounts(name, svc, fleetDefaults.accountHost, path, err, serverByName.get(serverName));
     const stem = sqlStem(name);
     const outboxTable = svc.outbox ? `${stem}_events_outbox` : undefined;
     if (outboxTable && outboxTable.length > MAX_TABLE_NAME) {
@@ -495,6 +504,7 @@ function makeServer(
     localMemory?: string | undefined;
     storage: string;
     mariadb: string;
+    accountHost: string;
   },
   err: Err,
 ): FleetServer {
@@ -538,9 +548,27 @@ function makeServer(
         true,
       );
   }
+  if (s.tls && driver !== 'external')
+    err(
+      [...path, 'tls'],
+      `local server "${name}" gets its certificate from \`dbps up\`; "tls:" is only for driver: external, so remove it`,
+      true,
+    );
+  if (s.tls?.mode === 'disabled' && s.tls.ca)
+    err([...path, 'tls', 'ca'], `server "${name}": tls mode "disabled" uses no CA; remove "ca:" or choose verify-full`);
   if (s.admin) {
     const problem = invalidUserName(s.admin.user);
     if (problem) err([...path, 'admin', 'user'], problem);
+  }
+  if (s.backupHost !== undefined) {
+    const problem = driver === 'external' ? invalidAccountHost(s.backupHost) : undefined;
+    if (driver !== 'external')
+      err(
+        [...path, 'backupHost'],
+        `local server "${name}" is backed up from this machine (dbps_backup@localhost); "backupHost:" is only for driver: external, so remove it`,
+        true,
+      );
+    else if (problem) err([...path, 'backupHost'], problem);
   }
   return {
     name,
@@ -553,10 +581,13 @@ function makeServer(
     ...(s.port !== undefined ? { port: s.port } : driver === 'external' ? { port: 3306 } : {}),
     ...(s.host ? { host: s.host } : {}),
     ...(s.admin ? { admin: { ...s.admin } } : {}),
+    ...(driver === 'external' ? { tls: externalTls(s) } : {}),
     serverId: s.serverId ?? 0,
     gtidDomainId: 0,
     mariadb: s.mariadb ?? defaults.mariadb,
     services: [],
+    backupHost: driver === 'external' ? (s.backupHost ?? defaults.accountHost) : 'localhost',
+    ...(s.binlogs === 'follow' ? { binlogsFollow: true } : {}),
   };
 }
 
@@ -616,7 +647,14 @@ function checkCharset(charset: string, collation: string, path: DocPath, err: Er
   }
 }
 
-function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, path: DocPath, err: Err): FleetAccount[] {
+function resolveAccounts(
+  name: string,
+  svc: ServiceSpec,
+  defaultHost: string,
+  path: DocPath,
+  err: Err,
+  server: FleetServer | undefined,
+): FleetAccount[] {
   const stem = sqlStem(name);
   const users = svc.users ?? [
     { name: `${stem}_app`, role: 'app' as const },
@@ -634,6 +672,11 @@ function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, pa
     const host = u.host ?? defaultHost;
     const hostProblem = invalidAccountHost(host);
     if (hostProblem && u.host) err([...upath, 'host'], hostProblem);
+    if (u.requireSsl === true && server?.driver === 'external' && server.tls?.mode === 'disabled')
+      err(
+        [...upath, 'requireSsl'],
+        `account ${u.name} requires TLS, but server "${server.name}" is reached without TLS (tls mode disabled); set tls: { ca: FILE } on the server, or remove requireSsl`,
+      );
     return {
       user: u.name,
       host,
@@ -641,7 +684,7 @@ function resolveAccounts(name: string, svc: ServiceSpec, defaultHost: string, pa
       service: name,
       ...(u.passwordEnv ? { passwordEnv: u.passwordEnv } : {}),
       ...(u.maxUserConnections !== undefined ? { maxUserConnections: u.maxUserConnections } : {}),
-      requireSsl: u.requireSsl === true,
+      requireSsl: u.requireSsl ?? requireSslByDefault(host, server),
     };
   });
 }
@@ -773,4 +816,26 @@ function reservedUser(user: string): string | undefined {
     return `user name "${user}" is reserved (root, mysql, mariadb.sys, PUBLIC and dbps_* belong to MariaDB and dbps); give the account a name of its own`;
   }
   return undefined;
+}
+
+/**
+ * TLS of an external server with its defaults: verify-full when a CA is given, otherwise required
+ * over a network, and none over a socket or loopback (nothing to protect the bytes from there).
+ */
+function externalTls(s: ServerSpec): ServerTls {
+  const ca = s.tls?.ca;
+  if (s.tls?.mode) return { mode: s.tls.mode, ...(ca ? { ca } : {}) };
+  if (ca) return { mode: 'verify-full', ca };
+  if (s.admin?.socket || isLoopbackHost(s.host)) return { mode: 'disabled' };
+  return { mode: 'required' };
+}
+
+/**
+ * Accounts reachable over a network must use TLS: REQUIRE SSL unless services.yaml says otherwise,
+ * on external servers that offer TLS. Local servers listen on 127.0.0.1 only, so no account there is
+ * reachable over a network; a server with tls mode disabled has no TLS to require.
+ */
+export function requireSslByDefault(host: string, server: FleetServer | undefined): boolean {
+  if (server?.driver !== 'external' || isLocalAccountHost(host)) return false;
+  return server.tls !== undefined && server.tls.mode !== 'disabled';
 }

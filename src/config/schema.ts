@@ -89,6 +89,21 @@ export const servicesSchema = {
           host: { type: 'string', minLength: 1 },
           serverId,
           mariadb: version,
+          backupHost: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 255,
+            nullable: true,
+            description:
+              'Host part of dbps_backup on an external server: the address dbps connects from (default: accountHost); local servers use localhost',
+          },
+          binlogs: {
+            type: 'string',
+            enum: ['follow'],
+            nullable: true,
+            description:
+              '`follow`: `dbps generate --only systemd` writes a `dbps binlogs follow` service for this server',
+          },
           admin: {
             type: 'object',
             additionalProperties: false,
@@ -97,6 +112,16 @@ export const servicesSchema = {
               user: { type: 'string', minLength: 1, maxLength: 80 },
               passwordEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
               socket: { type: 'string', minLength: 1 },
+            },
+          },
+          tls: {
+            type: 'object',
+            additionalProperties: false,
+            description:
+              "TLS on dbps's connections to an external server: ca (PEM file, relative to services.yaml) and mode (default verify-full with a ca, else required for a non-loopback host)",
+            properties: {
+              ca: { type: 'string', minLength: 1 },
+              mode: { enum: ['verify-full', 'verify-ca', 'required', 'disabled'] },
             },
           },
         },

@@ -36,6 +36,14 @@ export interface AdminSpec {
   socket?: string;
 }
 
+export type TlsMode = 'verify-full' | 'verify-ca' | 'required' | 'disabled';
+
+export interface TlsSpec {
+  /** PEM file of the CA that signed the server's certificate (relative to services.yaml). */
+  ca?: string;
+  mode?: TlsMode;
+}
+
 export interface ServerSpec {
   driver?: 'local' | 'external';
   profile?: ProfileName;
@@ -46,8 +54,14 @@ export interface ServerSpec {
   port?: number;
   host?: string;
   admin?: AdminSpec;
+  /** TLS on dbps's connections to an external server. */
+  tls?: TlsSpec;
   serverId?: number;
   mariadb?: string;
+  /** Host part of dbps_backup on this server: where dbps connects from (external servers; default: accountHost). */
+  backupHost?: string;
+  /** `follow`: `dbps generate --only systemd` writes a `dbps binlogs follow` service for this server. */
+  binlogs?: 'follow';
 }
 
 export interface UserSpec {

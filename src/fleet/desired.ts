@@ -1,14 +1,16 @@
 // The desired state of every server: databases, accounts and their exact privileges.
 // Pure. provision diffs it against the catalog, audit-grants checks against it, and the
 // Kubernetes renderer turns it into Database/User/Grant resources: one source of truth.
-
 import { type DesiredLink, desiredLink, readerLinks, targetLinks } from './links.js';
-import type { AccountRole, Fleet, FleetServer } from './model.js';
+import { type AccountRole, backupHostOf, type Fleet, type FleetServer } from './model.js';
 import { MONITOR_TABLES } from './monitor.js';
 import { sqlStem } from './names.js';
 import {
+  ARCHIVE_PRIVILEGES,
   BACKUP_PRIVILEGES,
   BACKUP_USER,
+  LOGICAL_BACKUP_PRIVILEGES,
+  LOGICAL_BACKUP_ROUTINES_TABLE,
   MONITOR_SCHEMA,
   MONITOR_USER,
   ROLE_PRIVILEGES,
@@ -230,18 +232,42 @@ export function desiredServer(fleet: Fleet, server: FleetServer): DesiredServer 
       ],
     });
   }
+  // dbps_backup: mariadb-backup's globals where dbps copies files itself (local servers), and on every
+  // server what a logical dump of the service databases needs, for the host dbps connects from.
+  const backupGrants: DesiredGrant[] = [
+    server.driver === 'local'
+      ? {
+          scope: { level: 'global' },
+          privileges: sortPrivileges(BACKUP_PRIVILEGES),
+          reason:
+            'mariadb-backup needs RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR; binlog archiving REPLICATION SLAVE',
+        }
+      : {
+          scope: { level: 'global' },
+          privileges: sortPrivileges(ARCHIVE_PRIVILEGES),
+          reason: 'binlog archiving (dbps binlogs pull/follow): the binlog list and stream',
+        },
+  ];
+  for (const svc of services) {
+    backupGrants.push({
+      scope: { level: 'database', database: svc.database },
+      privileges: sortPrivileges(LOGICAL_BACKUP_PRIVILEGES),
+      reason: `mariadb-dump --single-transaction of ${svc.name}'s database (backup --method logical)`,
+    });
+  }
+  if (services.length > 0) {
+    backupGrants.push({
+      scope: { level: 'table', ...LOGICAL_BACKUP_ROUTINES_TABLE },
+      privileges: ['SELECT'],
+      reason: 'mariadb-dump --routines reads routine bodies (code, no rows)',
+    });
+  }
   accounts.push({
     user: BACKUP_USER,
-    host: 'localhost',
+    host: backupHostOf(fleet, server),
     kind: 'backup',
     requireSsl: false,
-    grants: [
-      {
-        scope: { level: 'global' },
-        privileges: sortPrivileges(BACKUP_PRIVILEGES),
-        reason: 'mariadb-backup needs these and no data access',
-      },
-    ],
+    grants: backupGrants,
   });
   accounts.push({
     user: MONITOR_USER,

@@ -32,6 +32,14 @@ export interface AdminAccess {
   socket?: string;
 }
 
+export type TlsMode = 'verify-full' | 'verify-ca' | 'required' | 'disabled';
+
+export interface ServerTls {
+  mode: TlsMode;
+  /** The CA file as written in services.yaml (relative to its directory). */
+  ca?: string;
+}
+
 export interface FleetServer {
   name: string;
   driver: 'local' | 'external';
@@ -47,12 +55,21 @@ export interface FleetServer {
   port?: number;
   host?: string;
   admin?: AdminAccess;
+  /**
+   * TLS on dbps's connections (external servers: from `tls:` with its defaults resolved; local
+   * servers get their certificate from `dbps up` and are reached over their socket).
+   */
+  tls?: ServerTls;
   serverId: number;
   gtidDomainId: number;
   /** MariaDB version for generated output (image tag, option set). */
   mariadb: string;
   /** Names of the services living on this server, in file order. */
   services: string[];
+  /** Host part of dbps_backup: `localhost` for local servers, `backupHost:` (else accountHost) for external ones. */
+  backupHost?: string;
+  /** `binlogs: follow` in services.yaml. */
+  binlogsFollow?: boolean;
 }
 
 export interface FleetAccount {
@@ -127,6 +144,11 @@ export interface FleetService {
   /** `<database>_shadow` when `shadowDatabase: true`: the service's scratch database for migration tools. */
   shadowDatabase?: string;
   backup?: { schedule?: string; retention?: string };
+}
+
+/** Host part of a server's dbps_backup: where dbps connects from (localhost for a local server). */
+export function backupHostOf(fleet: Fleet, server: FleetServer): string {
+  return server.backupHost ?? (server.driver === 'external' ? fleet.accountHost : 'localhost');
 }
 
 /** The server a service lives on (the Fleet guarantees it exists). */

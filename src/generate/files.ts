@@ -4,9 +4,15 @@
 import type { Fleet } from '../fleet/model.js';
 import type { CiOptions } from '../render/ci-workflow.js';
 import type { K8sOptions } from '../render/k8s/common.js';
+import type { SystemdOptions } from '../render/systemd.js';
 
-export const OUTPUT_KINDS = ['mycnf', 'compose', 'prometheus', 'graph', 'k8s', 'ci'] as const;
+export const OUTPUT_KINDS = ['mycnf', 'compose', 'prometheus', 'graph', 'k8s', 'ci', 'systemd'] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
+/**
+ * What `generate` writes without --only: systemd units name paths of the machine they run on (dbps and
+ * services.yaml there), so they are generated only when asked for (`--only systemd`).
+ */
+export const DEFAULT_KINDS: readonly OutputKind[] = OUTPUT_KINDS.filter((k) => k !== 'systemd');
 
 export interface GeneratedFile {
   /** Path relative to the output directory, with forward slashes. */
@@ -23,6 +29,7 @@ export interface GeneratedFile {
 export const OWNED_FOLDERS: Partial<Record<OutputKind, { folder: string; extension: string }>> = {
   mycnf: { folder: 'mycnf', extension: '.cnf' },
   k8s: { folder: 'k8s', extension: '.yaml' },
+  systemd: { folder: 'systemd', extension: '' },
 };
 
 /** The first line of every file dbps generates into an owned folder. */
@@ -34,6 +41,8 @@ export interface GenerateFileOptions {
   k8s?: K8sOptions;
   /** How the CI workflow names services.yaml, the out dir and the generate flags (defaults: services.yaml, generated). */
   ci?: Partial<CiOptions>;
+  /** Where dbps and services.yaml are on the machine the systemd units run on. */
+  systemd?: SystemdOptions;
 }
 
 /** The files of the requested kinds, in a stable order (kinds in OUTPUT_KINDS order, then fleet order). */
@@ -48,13 +57,15 @@ export async function generatedFiles(
     switch (kind) {
       case 'mycnf': {
         const { renderMyCnf, targetVersion } = await import('../mycnf/render.js');
+        const { composeTlsFiles } = await import('../render/compose.js');
         for (const server of fleet.servers) {
           // External servers are configured by whoever runs them; dbps does not own their my.cnf.
           if (server.driver === 'external') continue;
           files.push({
             kind,
             path: `mycnf/${server.name}.cnf`,
-            content: renderMyCnf(fleet, server, { version: targetVersion(fleet, server) }),
+            // These files are what compose mounts; Kubernetes renders its own (the operator configures TLS).
+            content: renderMyCnf(fleet, server, { version: targetVersion(fleet, server), tls: composeTlsFiles() }),
           });
         }
         break;
@@ -89,6 +100,12 @@ export async function generatedFiles(
           ...options.ci,
         };
         files.push({ kind, path: CI_WORKFLOW_PATH, content: renderCiWorkflow(fleet, ci) });
+        break;
+      }
+      case 'systemd': {
+        const { renderSystemd } = await import('../render/systemd.js');
+        const opts = options.systemd ?? { dbpsCommand: ['/usr/local/bin/dbps'], fleetFile: '/etc/dbps/services.yaml' };
+        for (const f of renderSystemd(fleet, opts)) files.push({ kind, ...f });
         break;
       }
       default:

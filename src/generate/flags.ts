@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { CiInstall } from '../render/ci-workflow.js';
-import { type GenerateFileOptions, OUTPUT_KINDS, type OutputKind } from './files.js';
+import { DEFAULT_KINDS, type GenerateFileOptions, OUTPUT_KINDS, type OutputKind } from './files.js';
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -17,7 +17,7 @@ function workflowPath(target: string, cwd: string): string {
 
 /** Parses --only into output kinds (all when absent); an empty list or an unknown name is a usage error. */
 export function parseKinds(only: string | undefined): OutputKind[] {
-  if (only === undefined) return [...OUTPUT_KINDS];
+  if (only === undefined) return [...DEFAULT_KINDS];
   const kinds = only
     .split(',')
     .map((k) => k.trim())
@@ -63,6 +63,8 @@ export interface GenerateFlags {
   physicalBackups?: unknown;
   operatorMetrics?: unknown;
   ciInstall?: unknown;
+  systemdDbps?: unknown;
+  systemdFile?: unknown;
 }
 
 /**
@@ -84,7 +86,7 @@ export function fileOptionsFromFlags(
     version?: string;
   },
 ): GenerateFileOptions {
-  const kinds = where.kinds ?? OUTPUT_KINDS;
+  const kinds = where.kinds ?? DEFAULT_KINDS;
   const namespace = flags.namespace === undefined ? undefined : String(flags.namespace);
   const physicalBackups = flags.physicalBackups === true;
   const operatorMetrics = flags.operatorMetrics === true;
@@ -111,7 +113,7 @@ export function fileOptionsFromFlags(
     version: where.version ?? '0.0.0',
   });
   // Everything that shapes the output, in a fixed order; --generate-secrets writes outside it and is left out.
-  const onlyGiven = flags.only !== undefined && kinds.length < OUTPUT_KINDS.length;
+  const onlyGiven = flags.only !== undefined && kinds.join() !== DEFAULT_KINDS.join();
   const generateFlags = [
     ...(onlyGiven ? ['--only', kinds.join(',')] : []),
     ...(namespace ? ['--namespace', namespace] : []),
@@ -119,7 +121,20 @@ export function fileOptionsFromFlags(
     ...(operatorMetrics ? ['--operator-metrics'] : []),
     ...(kinds.includes('ci') && ciInstallFlag(install) ? ['--ci-install', ciInstallFlag(install)!] : []),
   ];
+  if ((flags.systemdDbps !== undefined || flags.systemdFile !== undefined) && !kinds.includes('systemd'))
+    throw new UsageError(
+      `${flags.systemdDbps !== undefined ? '--systemd-dbps' : '--systemd-file'} shapes the systemd output; add systemd to --only`,
+    );
+  const dbpsCommand = String(flags.systemdDbps ?? '/usr/local/bin/dbps')
+    .trim()
+    .split(/\s+/);
+  if (!path.isAbsolute(dbpsCommand[0] ?? ''))
+    throw new UsageError(`--systemd-dbps "${String(flags.systemdDbps)}" must start with an absolute path`, {
+      hint: 'e.g. --systemd-dbps /usr/local/bin/dbps, or "/usr/bin/node /opt/dbps/bin/dbps.js"',
+    });
+  const systemdFile = path.resolve(where.cwd, String(flags.systemdFile ?? where.fleetFile));
   return {
+    systemd: { dbpsCommand, fleetFile: systemdFile },
     k8s: { ...(namespace ? { namespace } : {}), physicalBackups, operatorMetrics },
     ci: {
       fleetFile: workflowPath(where.fleetFile, where.cwd),

@@ -10,6 +10,7 @@ import {
   PURGE_EVENT_COMMENT,
 } from '../fleet/desired.js';
 import { type DesiredLink, LINK_PREFIX, linkConnection } from '../fleet/links.js';
+import { LOGICAL_BACKUP_ROUTINES_TABLE } from '../fleet/roles.js';
 import { dbPatternText, ident } from '../sql/quote.js';
 import { hasPublicRole, PUBLIC_ROLE } from './effective.js';
 import { GRANT_OPTION } from './privileges.js';
@@ -382,8 +383,11 @@ export function diffServer(desired: DesiredServer, observed: ServerObservation, 
       c.kind === 'create-outbox-table' || c.kind === 'create-link-table' ? [tableKey(c.database, c.table)] : [],
     ),
   );
+  // mysql.proc (dbps_backup's routine bodies) is part of every server's system schema.
   const tableWillExist = (db: string, table: string) =>
-    observed.existingTables.has(tableKey(db, table)) || creatingTables.has(tableKey(db, table));
+    observed.existingTables.has(tableKey(db, table)) ||
+    creatingTables.has(tableKey(db, table)) ||
+    (db === LOGICAL_BACKUP_ROUTINES_TABLE.database && table === LOGICAL_BACKUP_ROUTINES_TABLE.table);
 
   // Accounts and their grants.
   const catalogAccounts = new Map(

@@ -33,6 +33,10 @@ export const KNOWN_OPTIONS: Readonly<Record<string, OptionInfo>> = {
   log_error: {},
   tmpdir: {},
   secure_file_priv: {},
+  ssl_ca: {},
+  ssl_cert: {},
+  ssl_key: {},
+  tls_version: {},
   // Loads a plugin library at start (the CONNECT engine of a declared link).
   plugin_load_add: {},
   skip_name_resolve: {},

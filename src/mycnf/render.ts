@@ -24,6 +24,14 @@ export interface MyCnfTarget {
   paths?: LocalPaths;
   /** Multiplies the server's memory (laptops, tests); 1 = as declared. */
   memoryScale?: number;
+  /** The server's certificate files (local: under its state dir; compose: the mounted paths). */
+  tls?: ServerTlsFiles;
+}
+
+export interface ServerTlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
 }
 
 /** Binlog files are named after the server so archived binlogs of several servers never clash. */
@@ -54,6 +62,15 @@ export function serverOptions(fleet: Fleet, server: FleetServer, target: MyCnfTa
           ['log_error', p.logError],
           ...(p.tmpdir ? [['tmpdir', p.tmpdir]] : []),
           ...(p.secureFilePriv ? [['secure_file_priv', p.secureFilePriv]] : []),
+        ] as OptionSet)
+      : []),
+    ...(target.tls
+      ? ([
+          ['ssl_ca', target.tls.ca],
+          ['ssl_cert', target.tls.cert],
+          ['ssl_key', target.tls.key],
+          // TLS 1.0 and 1.1 are broken; every client dbps supports speaks 1.2.
+          ['tls_version', 'TLSv1.2,TLSv1.3'],
         ] as OptionSet)
       : []),
     ['server_id', server.serverId],

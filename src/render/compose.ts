@@ -17,6 +17,14 @@ export const EXPORTER_PORT = 9104;
 /** Where the official mariadb image reads extra option files. */
 export const MYCNF_MOUNT = '/etc/mysql/conf.d/dbps.cnf';
 
+/** Where a compose container finds its certificate files, mounted read-only from ./tls/<server>/. */
+export const TLS_MOUNT = '/etc/mysql/tls';
+
+/** The ssl_* files in the container (the same names `dbps up` uses under .dbps/servers/<server>/tls/). */
+export function composeTlsFiles(): { ca: string; cert: string; key: string } {
+  return { ca: `${TLS_MOUNT}/ca.pem`, cert: `${TLS_MOUNT}/server-cert.pem`, key: `${TLS_MOUNT}/server-key.pem` };
+}
+
 /** An environment variable name from parts: upper case, anything but letters and digits becomes `_`. */
 export function envName(...parts: string[]): string {
   return parts
@@ -127,7 +135,12 @@ export function renderCompose(fleet: Fleet): string {
         },
         // Loopback only: the databases are for this machine's services, not the network.
         ports: [`127.0.0.1:${ports.get(server.name)}:3306`],
-        volumes: [`${names.volume}:/var/lib/mysql`, `./mycnf/${server.name}.cnf:${MYCNF_MOUNT}:ro`],
+        // The certificate and key are files of this machine (never generated, never in git): see README, TLS.
+        volumes: [
+          `${names.volume}:/var/lib/mysql`,
+          `./mycnf/${server.name}.cnf:${MYCNF_MOUNT}:ro`,
+          `./tls/${server.name}:${TLS_MOUNT}:ro`,
+        ],
         mem_limit: memLimit(server.memoryBytes),
         healthcheck: {
           test: ['CMD', 'healthcheck.sh', '--connect', '--innodb_initialized'],

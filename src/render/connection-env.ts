@@ -17,6 +17,8 @@ export interface ConnectionParts {
   socket?: string;
   /** The account connects through the socket only (host `localhost`): the URL names the socket. */
   socketOnly: boolean;
+  /** TLS a client must use over TCP: its mode and the CA file that verifies the server. */
+  tls?: { mode: 'verify-full' | 'verify-ca' | 'required' | 'disabled'; ca?: string };
   /** Further variables under other names (the compose file's monitor password), printed last. */
   extra?: Array<[string, string]>;
 }
@@ -28,8 +30,29 @@ export interface ConnectionParts {
  */
 export function connectionUrl(c: ConnectionParts): string {
   const e = encodeURIComponent;
-  const query = c.socketOnly && c.socket ? `?socketPath=${e(c.socket)}` : '';
+  const query = c.socketOnly && c.socket ? `?socketPath=${e(c.socket)}` : tlsQuery(c.tls);
   return `mariadb://${e(c.user)}:${e(c.password)}@${e(c.host)}:${c.port}/${e(c.database)}${query}`;
+}
+
+/** Connector/J's sslMode names for a mode (Connector/Node reads `ssl=true`; the CA comes from DB_SSL_CA). */
+const URL_SSL_MODE = { 'verify-full': 'verify-full', 'verify-ca': 'verify-ca', required: 'trust' } as const;
+
+/** `?ssl=true&sslMode=…&serverSslCert=…` for a TLS connection, empty without TLS. */
+function tlsQuery(tls: ConnectionParts['tls']): string {
+  if (!tls || tls.mode === 'disabled') return '';
+  const e = encodeURIComponent;
+  return `?ssl=true&sslMode=${URL_SSL_MODE[tls.mode]}${tls.ca && tls.mode !== 'required' ? `&serverSslCert=${e(tls.ca)}` : ''}`;
+}
+
+/** DB_SSL, DB_SSL_MODE and DB_SSL_CA: what a client needs to reach the server over TLS. */
+function tlsVariables(c: ConnectionParts): Array<[string, string]> {
+  if (!c.tls || c.socketOnly) return [];
+  if (c.tls.mode === 'disabled') return [['DB_SSL', 'false']];
+  return [
+    ['DB_SSL', 'true'],
+    ['DB_SSL_MODE', c.tls.mode],
+    ...(c.tls.ca && c.tls.mode !== 'required' ? ([['DB_SSL_CA', c.tls.ca]] as Array<[string, string]>) : []),
+  ];
 }
 
 /** The variables in output order: DATABASE_URL first, then each part; DB_SOCKET only for local servers. */
@@ -42,6 +65,7 @@ export function connectionVariables(c: ConnectionParts): Array<[string, string]>
     ['DB_USER', c.user],
     ['DB_PASSWORD', c.password],
     ...(c.socket ? ([['DB_SOCKET', c.socket]] as Array<[string, string]>) : []),
+    ...tlsVariables(c),
     ...(c.extra ?? []),
   ];
 }

@@ -6,6 +6,7 @@ import { desiredServer } from '../fleet/desired.js';
 import type { Fleet, FleetServer, FleetService } from '../fleet/model.js';
 import { passwordFor, readSecrets, type SecretOwner } from './secrets.js';
 import { readState } from './state.js';
+import { serverTls, type TlsTarget } from './tls.js';
 
 export interface AccountEndpoint {
   /** Host and port a client uses; for a `localhost` account of a local server, `localhost` and the socket. */
@@ -15,6 +16,8 @@ export interface AccountEndpoint {
   socket?: string;
   /** True when the account can only connect through the socket (its host is `localhost`). */
   socketOnly: boolean;
+  /** TLS of a TCP connection to the server (local servers: verify-full against the fleet CA). */
+  tls: TlsTarget;
 }
 
 /** The endpoint of an account on its server; a local server never started is an operational error (exit 3). */
@@ -23,8 +26,10 @@ export async function accountEndpoint(
   service: FleetService,
   account: Pick<ChosenAccount, 'host'>,
   stateDir: string,
+  fleetFile: string,
 ): Promise<AccountEndpoint> {
-  if (server.driver === 'external') return { host: server.host!, port: server.port ?? 3306, socketOnly: false };
+  const tls = serverTls(fleetFile, server, stateDir);
+  if (server.driver === 'external') return { host: server.host!, port: server.port ?? 3306, socketOnly: false, tls };
   const local = (await readState(stateDir)).servers[server.name];
   if (!local) {
     throw new OperationalError(`server "${server.name}" has never been started`, {
@@ -33,7 +38,7 @@ export async function accountEndpoint(
     });
   }
   const socketOnly = account.host === 'localhost';
-  return { host: socketOnly ? 'localhost' : '127.0.0.1', port: local.port, socket: local.socket, socketOnly };
+  return { host: socketOnly ? 'localhost' : '127.0.0.1', port: local.port, socket: local.socket, socketOnly, tls };
 }
 
 /** Every account whose password dbps generates, fleet-wide: decides whether an old secrets.env key is ambiguous. */

@@ -3,8 +3,10 @@
 import type { Connection } from 'mariadb';
 import { OperationalError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
+import { printable } from '../util/printable.js';
 import { interruptedRestoreText } from './restore-record.js';
 import { readState } from './state.js';
+import { isCertificateError, isTlsUnavailableError, loadConnectorSsl, serverTls, type TlsTarget } from './tls.js';
 
 export interface AdminSession {
   server: string;
@@ -24,6 +26,8 @@ export interface AdminTarget {
   password?: string;
   /** Milliseconds to wait for the handshake (default 5000); probes of a local socket use less. */
   connectTimeout?: number;
+  /** TLS over TCP (src/runtime/tls.ts); never used over a socket. */
+  tls?: TlsTarget;
 }
 
 /** How to reach a server as admin, from services.yaml, the state dir and the environment. */
@@ -52,6 +56,7 @@ export async function adminTarget(
       ...(admin.socket ? { socketPath: admin.socket } : { host: server.host!, port: server.port ?? 3306 }),
       user: admin.user,
       ...(password !== undefined ? { password } : {}),
+      ...(admin.socket ? {} : { tls: serverTls(fleet.file, server, stateDir) }),
     };
   }
   const state = await readState(stateDir);
@@ -80,9 +85,13 @@ export async function openAdmin(fleet: Fleet, server: FleetServer, stateDir: str
 /** Connects to an explicit target (tests and commands that already resolved one). */
 export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
   const { createConnection } = await import('mariadb');
+  const ssl = target.socketPath
+    ? undefined
+    : await loadConnectorSsl(target.server, target.tls, target.host ?? '127.0.0.1');
   let connection: Connection;
   try {
     connection = await createConnection({
+      ...(ssl ? { ssl } : {}),
       ...(target.socketPath
         ? { socketPath: target.socketPath }
         : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
@@ -126,12 +135,50 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
 function connectionError(target: AdminTarget, e: unknown): OperationalError {
   const err = e as { code?: string; errno?: number; sqlMessage?: string; message: string };
   const where = target.socketPath ? `socket ${target.socketPath}` : `${target.host}:${target.port}`;
+  const withTls = !target.socketPath && target.tls !== undefined && target.tls.mode !== 'disabled';
+  // require_secure_transport=ON refuses a connection without TLS before any password is checked.
+  if (err.errno === 3159 || err.errno === 4145 || /insecure transport/i.test(err.sqlMessage ?? err.message)) {
+    return new OperationalError(
+      `server "${target.server}" requires TLS (require_secure_transport) and dbps connected to ${where} without it`,
+      {
+        server: target.server,
+        hint: `set tls: { ca: FILE } (or mode: required) on server "${target.server}" in services.yaml`,
+        cause: e,
+      },
+    );
+  }
+  if (isTlsUnavailableError(e)) {
+    return new OperationalError(
+      `server "${target.server}" at ${where} does not offer TLS, which tls mode ${target.tls?.mode ?? 'required'} requires (dbps never falls back to clear text)`,
+      {
+        server: target.server,
+        hint: 'give the server a certificate (ssl_cert, ssl_key), or set tls: { mode: disabled } in services.yaml if the network is trusted',
+        cause: e,
+      },
+    );
+  }
+  if (withTls && isCertificateError(e)) {
+    return new OperationalError(
+      `server "${target.server}" at ${where} presented a certificate that does not verify (tls mode ${target.tls!.mode}${target.tls!.caFile ? `, CA ${printable(target.tls!.caFile)}` : ''}): ${err.message.replace(/^\(conn[^)]*\)\s*/, '')}`,
+      {
+        server: target.server,
+        hint: "check that tls.ca is the CA that signed this server's certificate and that the host name is in the certificate",
+        cause: e,
+      },
+    );
+  }
   if (err.code === 'ER_ACCESS_DENIED_ERROR' || err.errno === 1045 || err.errno === 1698) {
-    return new OperationalError(`server "${target.server}": access denied for admin user ${target.user} at ${where}`, {
-      server: target.server,
-      hint: 'check the admin user and its password variable in services.yaml',
-      cause: e,
-    });
+    return new OperationalError(
+      `server "${target.server}": access denied for admin user ${target.user} at ${where}${withTls || target.socketPath ? '' : ' over a connection without TLS'}`,
+      {
+        server: target.server,
+        hint:
+          withTls || target.socketPath
+            ? 'check the admin user and its password variable in services.yaml'
+            : `if the admin account has REQUIRE SSL or the server require_secure_transport=ON (MariaDB then reports only "access denied"), TLS is required: set tls: { ca: FILE } (or mode: required) on server "${target.server}"; else check the admin user and its password variable`,
+        cause: e,
+      },
+    );
   }
   return new OperationalError(`server "${target.server}" is not reachable at ${where} (${err.code ?? err.message})`, {
     server: target.server,

@@ -9,7 +9,7 @@ import { parseVersion, type ServerVersion } from '../util/version.js';
 
 const execFileAsync = promisify(execFile);
 
-export type MariadbBinary = 'mariadbd' | 'mariadb-install-db' | 'mariadb' | 'mariadb-backup';
+export type MariadbBinary = 'mariadbd' | 'mariadb-install-db' | 'mariadb' | 'mariadb-backup' | 'mariadb-dump';
 
 /** The Debian package that ships each program (what `apt-get install` needs). */
 export const PACKAGE_OF: Readonly<Record<MariadbBinary, string>> = {
@@ -17,7 +17,24 @@ export const PACKAGE_OF: Readonly<Record<MariadbBinary, string>> = {
   'mariadb-install-db': 'mariadb-server',
   mariadb: 'mariadb-client',
   'mariadb-backup': 'mariadb-backup',
+  'mariadb-dump': 'mariadb-client',
 };
+
+/** A non-MariaDB program a command needs (zstd for logical backups): clear error when it is not on PATH. */
+export function requireTool(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  for (const dir of [...(env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/bin', '/bin']) {
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw new OperationalError(`${name} is not installed (looked in PATH)`, {
+    hint: `run \`${process.getuid?.() === 0 ? '' : 'sudo '}apt-get install -y ${name}\``,
+  });
+}
 
 /** The one command that installs everything dbps needs on Debian/Ubuntu. */
 export function installCommand(): string {

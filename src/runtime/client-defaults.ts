@@ -5,6 +5,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { killTrackedChildren, processDir, removeProcessDir } from './run-dir.js';
+import { clientTlsLines, type TlsTarget } from './tls.js';
 
 export interface ClientConnection {
   user: string;
@@ -12,6 +13,8 @@ export interface ClientConnection {
   socket?: string;
   host?: string;
   port?: number;
+  /** TLS over TCP (the mode's ssl lines); ignored over a socket, where TLS protects nothing. */
+  tls?: TlsTarget;
 }
 
 /** Quotes an option-file value: double quotes, with backslash and quote escaped (the client unescapes them). */
@@ -27,6 +30,7 @@ export function clientOptionText(c: ClientConnection): string {
     lines.push(`socket=${optionValue(c.socket)}`, 'protocol=SOCKET');
   } else {
     lines.push(`host=${optionValue(c.host ?? '127.0.0.1')}`, `port=${c.port ?? 3306}`, 'protocol=TCP');
+    if (c.tls) lines.push(...clientTlsLines(c.tls, optionValue));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -19,6 +19,8 @@ export interface ServiceHealth {
   bufferPoolReads: number;
 }
 
+import type { ServerTlsStatus } from './tls-status.js';
+
 export interface ServerProbe {
   server: string;
   driver: 'local' | 'external';
@@ -39,6 +41,8 @@ export interface ServerProbe {
   threadsConnected?: number;
   bufferPoolReads?: number;
   health: ServiceHealth[];
+  /** TLS of the server and of dbps's session to it (src/runtime/tls-status.ts). */
+  tls?: ServerTlsStatus;
   /** Set when a restore of this server was interrupted (`status` exits 3 until it is resumed or rolled back). */
   restoreInterrupted?: { set: string; phase: string; movedAside: string };
   /** Running local server: options whose running value differs from the my.cnf `dbps up` would write now. */

@@ -1,9 +1,10 @@
 // The external driver: servers dbps does not run. `up` only checks they answer, `down` leaves them
 // alone, `status` probes them with the admin account from services.yaml.
 import { OperationalError } from '../errors.js';
-import { type AdminSession, adminTarget, connectAdmin } from './admin.js';
+import { type AdminSession, type AdminTarget, adminTarget, connectAdmin } from './admin.js';
 import type { Driver, ServerProbe } from './driver.js';
 import { readHealth } from './health.js';
+import { readTlsStatus } from './tls-status.js';
 
 export const externalDriver: Driver = {
   async start(server, ctx) {
@@ -43,13 +44,15 @@ export const externalDriver: Driver = {
       health: [],
     };
     let session: AdminSession;
+    let target: AdminTarget;
     try {
-      session = await connectAdmin(await adminTarget(ctx.fleet, server, ctx.stateDir, ctx.env));
+      target = await adminTarget(ctx.fleet, server, ctx.stateDir, ctx.env);
+      session = await connectAdmin(target);
     } catch (e) {
       return { ...base, detail: e instanceof OperationalError ? e.message : String(e) };
     }
     try {
-      const h = await readHealth(session, ctx.fleet, server);
+      const [h, tls] = await Promise.all([readHealth(session, ctx.fleet, server), readTlsStatus(session, target)]);
       return {
         ...base,
         state: 'running',
@@ -58,6 +61,7 @@ export const externalDriver: Driver = {
         threadsConnected: h.threadsConnected,
         bufferPoolReads: h.bufferPoolReads,
         health: h.health,
+        tls,
       };
     } finally {
       await session.close();

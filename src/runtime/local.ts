@@ -16,6 +16,7 @@ import { type AdminSession, connectAdmin } from './admin.js';
 import { mariadbdVersion, requireBinary } from './binaries.js';
 import type { Driver, DriverContext, ServerProbe, StartAction, StartOutcome, StopOutcome } from './driver.js';
 import { readHealth } from './health.js';
+import { ensureServerCert } from './local-certs.js';
 import { type ServerFiles, serverFiles } from './paths.js';
 import { portFree } from './ports.js';
 import {
@@ -33,6 +34,7 @@ import { diesWithParent, privateDir, trackChild, untrackChild } from './run-dir.
 import { chownTree, openPathTo, type ServerUser, serverUser } from './server-user.js';
 import { applyDynamicSettings, readSettingsDrift, recordedMemoryScale } from './settings.js';
 import { type LocalServerState, readState, updateState } from './state.js';
+import { readTlsStatus } from './tls-status.js';
 
 const execFileAsync = promisify(execFile);
 const BIND_ADDRESS = '127.0.0.1';
@@ -330,6 +332,31 @@ async function waitForLiveServer(
   }
 }
 
+/**
+ * A running server keeps its certificate until it is renewed here (under RENEW_DAYS left, or new
+ * names): FLUSH SSL makes the server load the new files without a restart.
+ */
+async function renewRunningCert(
+  server: FleetServer,
+  files: ServerFiles,
+  fleetName: string,
+  stateDir: string,
+  adminUser: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const tls = await ensureServerCert(stateDir, fleetName, server.name, files.dir);
+  if (!tls.renewed) return;
+  const runAs = await serverUser(env);
+  if (runAs) await chownTree(path.dirname(tls.files.cert), runAs);
+  const session = await trySocket(server.name, files.socket, adminUser);
+  if (!session) return;
+  try {
+    await session.query('FLUSH SSL');
+  } finally {
+    await session.close();
+  }
+}
+
 /** Writes the server's my.cnf (0600) for the mariadbd that runs it; an option it does not know is exit 3. */
 async function writeMyCnf(
   ctx: DriverContext,
@@ -339,11 +366,14 @@ async function writeMyCnf(
   version: ServerVersion,
   memoryScale: number,
 ): Promise<void> {
+  // Every local server offers TLS to clients over TCP (dbps itself uses the socket).
+  const tls = await ensureServerCert(ctx.stateDir, ctx.fleet.name, server.name, files.dir);
   let cnfText: string;
   try {
     cnfText = renderMyCnf(ctx.fleet, localSized(server), {
       version,
       memoryScale,
+      tls: tls.files,
       paths: {
         port,
         bindAddress: BIND_ADDRESS,
@@ -391,6 +421,7 @@ export const localDriver: Driver = {
           e.pid = livePid;
         }
       });
+      await renewRunningCert(server, files, ctx.fleet.name, ctx.stateDir, adminUser, ctx.env);
       const running: StartOutcome = {
         server: server.name,
         action: 'already-running',
@@ -625,14 +656,16 @@ export const localDriver: Driver = {
     }
     try {
       // Both are sent at once on one connection: the settings query adds no round trip.
-      const [h, drift] = await Promise.all([
+      const [h, drift, tls] = await Promise.all([
         readHealth(session, ctx.fleet, server),
         readSettingsDrift(session, ctx.fleet, server, entry, recordedMemoryScale(entry, ctx.env)),
+        readTlsStatus(session, { socketPath: entry.socket }),
       ]);
       return {
         ...base,
         pid,
         state: 'running',
+        tls,
         ...(drift?.length ? { settingsDrift: drift } : {}),
         version: h.version,
         uptimeSeconds: h.uptimeSeconds,

@@ -15,7 +15,13 @@ import { parseVersion, type ServerVersion } from '../../src/util/version.js';
 const run = promisify(execFile);
 
 /** The MariaDB programs the tests run themselves (dbps finds its own the same way). */
-export type MariadbProgram = 'mariadbd' | 'mariadb-install-db' | 'mariadb-binlog' | 'mariadb' | 'mariadb-backup';
+export type MariadbProgram =
+  | 'mariadbd'
+  | 'mariadb-install-db'
+  | 'mariadb-binlog'
+  | 'mariadb'
+  | 'mariadb-backup'
+  | 'mariadb-dump';
 
 /**
  * Absolute path of a MariaDB program, searched as dbps searches: DBPS_MARIADB_BINDIR when set (CI's

@@ -486,9 +486,10 @@ const INJECTIONS: Injection[] = [
         via: 'PUBLIC → SELECT on `customers`.*',
       },
       // dbps's own accounts reach it too: a server account with data access is an error of its own rule.
+      // (dbps_backup holds SELECT on every service database for logical dumps, so PUBLIC adds nothing to it.)
       {
         rule: 'server-account-privileges',
-        account: "'dbps_backup'@'localhost'",
+        account: "'dbps_monitor'@'%'",
         object: '`customers`.*',
         privilege: 'SELECT',
         via: 'PUBLIC → SELECT on `customers`.*',
@@ -497,11 +498,19 @@ const INJECTIONS: Injection[] = [
   },
   {
     name: 'backup account with a data privilege',
-    inject: ["GRANT SELECT ON *.* TO 'dbps_backup'@'localhost'"],
+    // An external server's dbps_backup is for the host dbps connects from (backupHost, else accountHost "%").
+    inject: ["GRANT SELECT ON *.* TO 'dbps_backup'@'%'", "GRANT INSERT ON customers.* TO 'dbps_backup'@'%'"],
     expected: [
       {
         rule: 'server-account-privileges',
-        account: "'dbps_backup'@'localhost'",
+        account: "'dbps_backup'@'%'",
+        object: '`customers`.*',
+        privilege: 'INSERT',
+        via: 'direct grant → INSERT on `customers`.*',
+      },
+      {
+        rule: 'server-account-privileges',
+        account: "'dbps_backup'@'%'",
         object: '*.*',
         privilege: 'SELECT',
         via: 'direct grant → SELECT on *.*',

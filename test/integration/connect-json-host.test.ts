@@ -100,6 +100,13 @@ describe('--json connect -e', () => {
     ]);
   });
 
+  it('runs over TLS over TCP, as the client does', async () => {
+    const r = await fleet.run(['--json', 'connect', 'orders', '-e', "SHOW SESSION STATUS LIKE 'Ssl_version'"]);
+    expect(r.code, r.stderr).toBe(0);
+    const [result] = JSON.parse(r.stdout).results as { rows: { Value: string }[] }[];
+    expect(result!.rows[0]!.Value).toMatch(/^TLS/);
+  });
+
   it('a statement that changes rows reports how many', async () => {
     const r = await fleet.run(['--json', 'connect', 'orders', '-e', "UPDATE t SET note = 'z' WHERE id = 1"]);
     expect(r.code, r.stderr).toBe(0);

@@ -4,6 +4,7 @@
 // database of the same service; the app account runs CRUD and CALLs the procedure; both accounts are
 // denied on another service's database on the same server.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -447,7 +448,10 @@ describe('dbps env: a service connection the application and its tools can use',
     expect(url.hostname).toBe('127.0.0.1');
     expect(url.port).toBe(String(port));
     expect(decodeURIComponent(url.pathname.slice(1))).toBe('orders');
-    expect(url.search).toBe('');
+    // Local servers offer TLS: the URL asks for it, verified against the fleet CA dbps env names.
+    expect(url.searchParams.get('ssl')).toBe('true');
+    expect(url.searchParams.get('serverSslCert')).toBe(path.join(fleet.stateDir, 'tls', 'ca.pem'));
+    expect(r.stdout).toContain(`DB_SSL_CA='${path.join(fleet.stateDir, 'tls', 'ca.pem')}'`);
   });
 
   it("refuses dotenv for a password holding ' (exit 2, nothing printed, the password not echoed); json still gives it", async () => {
@@ -474,10 +478,21 @@ describe('dbps env: a service connection the application and its tools can use',
     expect(url.stdout).toBe(`${doc.DATABASE_URL}\n`);
     const global = await fleet.run(['--json', 'env', 'customers', '--user', 'customers_migrator'], env);
     expect(JSON.parse(global.stdout)).toStrictEqual(doc);
-    // The URL works for a real driver as given.
-    const c = await mariadb.createConnection(doc.DATABASE_URL);
+    // The URL works for a real driver, given the fleet CA that DB_SSL_CA names (Connector/Node takes the
+    // CA as an option, not from the URL), and the session is TLS.
+    const parts = new URL(doc.DATABASE_URL);
+    const c = await mariadb.createConnection({
+      host: parts.hostname,
+      port: Number(parts.port),
+      user: decodeURIComponent(parts.username),
+      password: decodeURIComponent(parts.password),
+      database: decodeURIComponent(parts.pathname.slice(1)),
+      ssl: { ca: readFileSync(doc.DB_SSL_CA, 'utf8') },
+    });
     try {
       expect((await c.query('SELECT DATABASE() AS d'))[0].d).toBe('customers');
+      const [cipher] = await c.query("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+      expect(cipher.Value).not.toBe('');
     } finally {
       await c.end();
     }

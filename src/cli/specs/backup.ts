@@ -13,13 +13,17 @@ export function positiveInt(flag: string, value: unknown): number | undefined {
 export const backupSpec: CommandSpec = {
   name: 'backup',
   args: '[service...]',
-  summary: 'back up the local servers together into one set (mariadb-backup, consistent binlog positions)',
+  summary: 'back up every server together into one set (mariadb-backup or mariadb-dump, consistent binlog positions)',
   description:
     'Take one backup set (id = UTC start time) holding a physical backup of every selected local server, all started together.\n' +
     'Each backup runs as the managed account dbps_backup (password from .dbps/secrets.env through a 0600 defaults file),\n' +
     "records the consistent binlog file, position and GTID from the backup's own binlog-info file, is prepared so it restores\n" +
     'as is, and gets a sha256 of its files. Closed binlogs since the previous set are archived into the set for point-in-time\n' +
-    'restore. manifest.json is written last and the set directory appears under its id only when complete or partial.',
+    'restore. manifest.json is written last and the set directory appears under its id only when complete or partial.\n' +
+    'External servers (and local ones with --method logical) are backed up logically at the same time: one\n' +
+    'mariadb-dump --single-transaction --master-data=2 --gtid --routines --triggers --events of their service databases,\n' +
+    'through zstd into servers/<server>.sql.zst, sha256 taken while streaming, with the binlog position the dump itself\n' +
+    'recorded inside its snapshot. It runs as dbps_backup@<backupHost> (created by `dbps provision`); logical works across versions.',
   writes: true,
   options: [
     { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
@@ -27,17 +31,23 @@ export const backupSpec: CommandSpec = {
     { flags: '--threads <n>', help: "mariadb-backup's own copy threads per server", defaultValue: '2' },
     { flags: '--compress <kind>', help: 'none, or zstd (tar + zstd)', defaultValue: 'none', choices: ['none', 'zstd'] },
     { flags: '--no-prepare', help: 'keep the raw copy (restore and verify prepare it then)' },
+    {
+      flags: '--method <kind>',
+      help: 'physical (mariadb-backup, local servers only) or logical (mariadb-dump, any server); default: physical for local servers, logical for external ones',
+      choices: ['physical', 'logical'],
+    },
   ],
   examples: [
     'dbps backup',
     'dbps backup orders customers --parallel 2',
     'dbps backup --compress zstd --dest /backups/shop',
     'dbps --json backup',
+    'dbps backup --method logical orders',
   ],
   exitCodes: {
     0: 'every server backed up',
     2: 'invalid services.yaml, unknown service or bad option',
-    3: 'a server failed (the set is partial), mariadb-backup missing or of another version, disk full',
+    3: 'a server failed (the set is partial), mariadb-backup, mariadb-dump or zstd missing or of another version, disk full',
   },
   async run({ args, opts, io }) {
     const { run } = await import('../../commands/backup.js');
@@ -53,6 +63,7 @@ export const backupSpec: CommandSpec = {
       ...(threads ? { threads } : {}),
       compress: opts.compress === 'zstd' ? 'zstd' : 'none',
       prepare: opts.prepare !== false,
+      ...(opts.method === 'physical' || opts.method === 'logical' ? { method: opts.method } : {}),
       runJobs: taskRunner(io),
     });
     if (io.opts.json) {

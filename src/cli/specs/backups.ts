@@ -20,6 +20,10 @@ export const backupsSpec: CommandSpec = {
   options: [
     { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
     { flags: '--keep <n>', help: 'prune: good backups to keep per server' },
+    {
+      flags: '--retention [duration]',
+      help: "prune: remove a set only when every point-in-time window it anchors ended longer ago than this (72h, 7d, 2w); without a duration, each server's longest backup.retention in services.yaml",
+    },
     { flags: '--dry-run', help: 'prune: say what would be removed' },
   ],
   examples: [
@@ -27,6 +31,8 @@ export const backupsSpec: CommandSpec = {
     'dbps backups show latest',
     'dbps backups verify 20261125T172650Z',
     'dbps backups prune --keep 7',
+    'dbps backups prune --retention       # backup.retention of services.yaml',
+    'dbps backups prune --retention 14d --dry-run',
   ],
   exitCodes: {
     0: 'done; verify passed',
@@ -45,6 +51,8 @@ export const backupsSpec: CommandSpec = {
       ...(opts.dest ? { dest: String(opts.dest) } : {}),
       ...(id ? { id } : {}),
       ...(keep ? { keep } : {}),
+      ...(opts.retention !== undefined ? { retention: opts.retention === true ? true : String(opts.retention) } : {}),
+      file: io.opts.file,
       servers,
       dryRun: opts.dryRun === true,
       onProgress: (p) => io.info(`${p.server}: ${p.phase}${p.message ? `: ${p.message}` : ''}`),

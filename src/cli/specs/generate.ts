@@ -9,7 +9,7 @@ export const generateSpec: CommandSpec = {
   name: 'generate',
   summary: 'write my.cnf per server, docker compose, prometheus and a picture of the fleet',
   description:
-    'Generate files derived from services.yaml: mycnf/<server>.cnf from each workload profile, docker-compose.yml,\nprometheus/prometheus.yml, fleet.md (a Mermaid picture), k8s/ (mariadb-operator manifests, NetworkPolicy per server,\nkustomization.yaml) and .github/workflows/dbps.yml (CI: generate it with --out . or copy it). Output is deterministic. With --check, nothing is\nwritten and the command exits 1 naming each file that is stale or missing.',
+    'Generate files derived from services.yaml: mycnf/<server>.cnf from each workload profile, docker-compose.yml,\nprometheus/prometheus.yml, fleet.md (a Mermaid picture), k8s/ (mariadb-operator manifests, NetworkPolicy per server,\nkustomization.yaml) and .github/workflows/dbps.yml (CI: generate it with --out . or copy it). Output is deterministic.\nOnly with --only systemd: systemd/ (per backup.schedule a .service + .timer running `dbps backup` and `backups prune\n--retention`, per `binlogs: follow` server a `dbps binlogs follow` service, and the same schedules as crontab lines). With --check, nothing is\nwritten and the command exits 1 naming each file that is stale or missing.',
   // --generate-secrets stores passwords in secrets.env; plain generate writes only its output dir.
   writes: ({ opts }) => opts.generateSecrets !== undefined,
   options: [
@@ -27,12 +27,21 @@ export const generateSpec: CommandSpec = {
       help: 'k8s: write random account passwords to FILE (0600, for a secret manager; refused inside --out or a git work tree unless git-ignored)',
     },
     {
+      flags: '--systemd-dbps <command>',
+      help: 'systemd: how the units run dbps on that machine, an absolute path (and arguments), default /usr/local/bin/dbps',
+    },
+    {
+      flags: '--systemd-file <path>',
+      help: 'systemd: services.yaml on that machine (default: the -f file, made absolute); the units run in its directory',
+    },
+    {
       flags: '--ci-install <spec>',
       help: `ci: how the job installs dbps: "${CI_INSTALL_REPO}" (npm ci; default when package.json and its lock file list dbps) or what npm install --global takes: a tarball from npm pack or a git URL (without either the job's install step fails and says so: dbps is on no registry)`,
     },
   ],
   examples: [
     'dbps generate',
+    'dbps generate --only systemd --systemd-dbps /usr/local/bin/dbps --out /etc/dbps/units',
     'dbps generate --only mycnf,compose --out deploy',
     'dbps generate --check   # in CI',
     'dbps generate --only k8s --namespace shop --generate-secrets ~/shop-secrets.yaml',

@@ -23,7 +23,13 @@ export const restoreSpec: CommandSpec = {
     '(socket only), each database is copied from it into a new database on the running server, and one RENAME TABLE\n' +
     '(all or nothing) swaps the restored tables in; the current ones are kept in <database>_before_<time>. Views,\n' +
     'triggers, routines and events are refused (restore the whole server). Test-only: DBPS_TEST_FAIL_AT=restore-database:swap.\n' +
-    'Test-only: DBPS_TEST_KILL_AT=restore:stop|restore:copy-back|restore:start|restore:replay|restore:done makes dbps\n' +
+    'A server backed up logically (external servers, or `backup --method logical`) is restored over SQL instead, into\n' +
+    'the same server or, with --target-server, another declared one: the dump is checked against its sha256 first, its\n' +
+    'tables and rows are loaded into new databases <db>__restore_<id>, then one RENAME TABLE per database swaps every\n' +
+    'table in (the previous ones move to <db>__old_<id>) and the triggers, views, routines and events are created under\n' +
+    'the real name with their original definers; the service grants on <db> keep working. A failure at any step puts the\n' +
+    'previous tables back (or never moved them), so every server keeps its previous data, readable.\n' +
+    'Test-only: DBPS_TEST_KILL_AT=restore:stop|restore:copy-back|restore:start|restore:replay|restore:done|restore:logical-load makes dbps\n' +
     'SIGKILL itself at that point.',
   writes: true,
   options: [
@@ -35,6 +41,10 @@ export const restoreSpec: CommandSpec = {
       help: "restore only the named services' databases (logical; other services on a shared server keep their data)",
     },
     { flags: '--yes', help: 'restore without asking' },
+    {
+      flags: '--target-server <name>',
+      help: 'load logical backups into this declared server (e.g. a fresh one) instead of the one they came from',
+    },
     { flags: '--force', help: 'with --no-verify-checksums: restore even a set whose `backups verify` failed' },
     { flags: '--resume', help: 'finish an interrupted restore (the recorded set and --to-time), no ID needed' },
     { flags: '--rollback', help: 'undo an interrupted restore: put the moved-aside datadir back, no ID needed' },
@@ -48,6 +58,7 @@ export const restoreSpec: CommandSpec = {
     'dbps restore 20261125T172650Z orders',
     'dbps restore latest orders --database --yes   # orders alone; its neighbours on a shared server keep theirs',
     'dbps restore 20261125T172650Z --to-time 2026-11-25T18:05:00Z --yes',
+    'dbps restore 20261125T172650Z orders --target-server fresh --yes',
     'dbps restore --resume --yes     # after an interrupted restore',
     'dbps restore --rollback --yes   # or undo it',
   ],
@@ -83,6 +94,7 @@ export const restoreSpec: CommandSpec = {
       services,
       ...(opts.dest ? { dest: String(opts.dest) } : {}),
       ...(toTime ? { toTime } : {}),
+      ...(opts.targetServer !== undefined ? { targetServer: String(opts.targetServer) } : {}),
       ...(opts.memoryScale ? { memoryScale: String(opts.memoryScale) } : {}),
       verifyChecksums: opts.verifyChecksums !== false,
       force: opts.force === true,

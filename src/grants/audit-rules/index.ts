@@ -8,6 +8,7 @@ import { globalDataPrivileges } from './global-data-privileges.js';
 import { grantOption } from './grant-option.js';
 import { managedDrift } from './managed-drift.js';
 import { mysqlSchemaAccess } from './mysql-schema-access.js';
+import { networkWithoutTls } from './network-without-tls.js';
 import { noPassword } from './no-password.js';
 import { orphanAccount } from './orphan-account.js';
 import { proxyPrivilege } from './proxy-privilege.js';
@@ -36,4 +37,5 @@ export const AUDIT_RULES: readonly AuditRule[] = [
   anonymousAccount,
   noPassword,
   wildcardHost,
+  networkWithoutTls,
 ];

@@ -37,8 +37,8 @@ export const managedDrift: AuditRule = {
   },
 };
 
-// A privilege is covered when a desired grant on the same object or an enclosing one gives it.
-function covered(desired: DesiredAccount, grant: EffectiveGrant, privilege: string): boolean {
+/** A privilege is covered when a desired grant on the same object or an enclosing one gives it. */
+export function covered(desired: DesiredAccount, grant: EffectiveGrant, privilege: string): boolean {
   const has = (g: DesiredGrant) => g.privileges.includes(privilege);
   const onDatabase = (db: string) =>
     desired.grants.some((g) => g.scope.level === 'database' && g.scope.database === db && has(g));

@@ -5,13 +5,14 @@
 import { databasesReached } from '../effective.js';
 import { accountKey } from '../types.js';
 import { EXPOSING_GLOBAL_PRIVILEGES } from './global-data-privileges.js';
+import { covered } from './managed-drift.js';
 import { type AuditRule, type Finding, grantFinding } from './rule.js';
 
 export const serverAccountPrivileges: AuditRule = {
   id: 'server-account-privileges',
   description: "dbps's backup or monitor account holds more than dbps grants it",
   defaultSeverity: 'error',
-  help: "dbps_backup gets RELOAD, PROCESS, LOCK TABLES and BINLOG MONITOR on *.* (mariadb-backup needs them) and nothing on any database; dbps_monitor gets no global privilege and SELECT on six performance_schema summary tables. Any other global privilege, and any privilege on a service's database, table, column or routine, is reported: these accounts' passwords are handed to backup jobs and exporters, and must reach no service's data.",
+  help: "dbps_backup gets RELOAD, PROCESS, LOCK TABLES and BINLOG MONITOR on *.* on local servers (mariadb-backup needs them), BINLOG MONITOR and REPLICATION SLAVE on every server (binlog archiving: SHOW BINARY LOGS and the binlog stream), and for logical dumps SELECT, SHOW VIEW, TRIGGER and EVENT on each service database and SELECT on mysql.proc (routine bodies), nothing else; dbps_monitor gets no global privilege and SELECT on six performance_schema summary tables. Any other global privilege, and any privilege on a service's database, table, column or routine, is reported: these accounts' passwords are handed to backup jobs and exporters, and must reach no service's data.",
   check(ctx) {
     const findings: Finding[] = [];
     const names = ctx.serviceDatabases.map((d) => d.database);
@@ -43,6 +44,11 @@ export const serverAccountPrivileges: AuditRule = {
           );
           continue;
         }
+        // The logical dump's own grants (SELECT, SHOW VIEW, TRIGGER, EVENT on each service database, SELECT
+        // on mysql.proc) are desired; anything past them, or on a database not in the desired set, is not.
+        const extra = grant.privileges.filter((p) => !covered(desired, grant, p));
+        if (extra.length === 0 && !grant.grantOption) continue;
+        const shown = extra.length > 0 ? extra : ['GRANT OPTION'];
         for (const database of databasesReached(grant.scope, names)) {
           const target = serviceOfDatabase.get(database)!;
           findings.push(
@@ -51,8 +57,8 @@ export const serverAccountPrivileges: AuditRule = {
               this,
               ea,
               grant,
-              grant.privileges,
-              `${desired.user} (dbps's ${desired.kind} account) can ${grant.privileges.join(', ')} ${target}'s data in database ${database}`,
+              shown,
+              `${desired.user} (dbps's ${desired.kind} account) can ${shown.join(', ')} ${target}'s data in database ${database}`,
               { targetService: target },
             ),
           );

@@ -35,6 +35,8 @@ export function mariadbResource(fleet: Fleet, server: FleetServer, opts: K8sOpti
       rootPasswordSecretKeyRef: { name: rootSecretName(server), key: PASSWORD_KEY, generate: true },
       // No local paths (target without `paths`): the image's datadir and socket apply.
       myCnf: renderMyCnf(fleet, server, { version }),
+      // The operator issues and mounts the server's certificate; every connection must use TLS.
+      tls: { enabled: true, required: true },
       resources: { requests: { memory }, limits: { memory } },
       storage: { size: storageQuantity(server.storage) },
       podMetadata: { labels: { [MARIADB_LABEL]: name } },

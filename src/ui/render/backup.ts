@@ -1,6 +1,7 @@
 // Text for the backup commands: pure functions of their results.
 
 import type { BackupManifest } from '../../backup/manifest.js';
+import type { RestoreWindow } from '../../backup/windows.js';
 import type { BackupResult } from '../../commands/backup.js';
 import type { BackupsResult } from '../../commands/backups.js';
 import type { RestoreResult } from '../../commands/restore.js';
@@ -24,6 +25,12 @@ export function backupText(r: BackupResult, p: Paint): string {
     const pos = e.binlog
       ? `${e.binlog.file}:${e.binlog.position}${e.binlog.gtid ? ` gtid ${e.binlog.gtid}` : ''}`
       : 'no binlog';
+    if (e.method === 'logical') {
+      lines.push(
+        `  ${p.ok('ok')}     ${e.server}: logical, ${mib(e.sizeBytes ?? 0)} (mariadb-dump, zstd), dump ${((e.copyMs ?? 0) / 1000).toFixed(1)} s, ${pos}`,
+      );
+      continue;
+    }
     lines.push(
       `  ${p.ok('ok')}     ${e.server}: ${mib(e.sizeBytes ?? 0)}, copy ${((e.copyMs ?? 0) / 1000).toFixed(1)} s, prepare ${((e.prepareMs ?? 0) / 1000).toFixed(1)} s, ${pos}, ${e.archivedBinlogs.length} binlog file(s) archived`,
     );
@@ -44,7 +51,9 @@ export function manifestText(m: BackupManifest, p: Paint): string {
     );
     if (e.status !== 'ok') continue;
     lines.push(
-      `    server ${e.serverVersion ?? '?'}, mariadb-backup ${e.toolVersion ?? '?'}, ${mib(e.sizeBytes ?? 0)} at ${e.path}, ${e.prepared ? 'prepared' : 'not prepared'}`,
+      e.method === 'logical'
+        ? `    server ${e.serverVersion ?? '?'}, logical (mariadb-dump) of ${someNames(e.databases ?? [], 5)}, ${mib(e.sizeBytes ?? 0)} at ${e.path}`
+        : `    server ${e.serverVersion ?? '?'}, mariadb-backup ${e.toolVersion ?? '?'}, ${mib(e.sizeBytes ?? 0)} at ${e.path}, ${e.prepared ? 'prepared' : 'not prepared'}`,
     );
     lines.push(
       `    ${e.startedAt} → ${e.endedAt} (${(e.durationMs / 1000).toFixed(1)} s), sha256 ${e.checksum ?? '-'}`,
@@ -77,10 +86,10 @@ export function backupsText(r: BackupsResult, p: Paint): string {
           .join(', ');
         return `${s.id.padEnd(20)} ${status} ${mib(s.sizeBytes).padStart(12)}  ${servers}${s.problem ? ` ${s.problem}` : ''}`;
       });
-      return `${[`${'ID'.padEnd(20)} STATUS   ${'SIZE'.padStart(12)}  SERVERS`, ...rows].join('\n')}\n`;
+      return `${[`${'ID'.padEnd(20)} STATUS   ${'SIZE'.padStart(12)}  SERVERS`, ...rows, ...windowLines(r.windows)].join('\n')}\n`;
     }
     case 'show':
-      return manifestText(r.manifest, p);
+      return `${manifestText(r.manifest, p)}${windowLines(r.windows).join('\n')}\n`;
     case 'verify': {
       const lines = r.manifest.servers
         .filter((e) => e.verify)
@@ -105,10 +114,32 @@ export function backupsText(r: BackupsResult, p: Paint): string {
             `${r.dryRun ? 'would remove' : 'removed'} ${r.abandoned.length} half-written set(s) of killed backups: ${r.abandoned.join(', ')}`,
           ]
         : [];
-      return `${[head, ...tmp, ...why].join('\n')}\n`;
+      const binlogs = r.binlogsRemoved.length
+        ? [
+            `${r.dryRun ? 'would remove' : 'removed'} ${r.binlogsRemoved.length} archived binlog file(s) no kept set can replay`,
+          ]
+        : [];
+      return `${[head, ...tmp, ...binlogs, ...why].join('\n')}\n`;
     }
   }
 }
+
+/** "restore windows" lines: each server's newest window, and how many older ones it has. */
+function windowLines(windows: RestoreWindow[]): string[] {
+  if (windows.length === 0) return [];
+  const servers = [...new Set(windows.map((w) => w.server))];
+  const width = Math.min(24, Math.max(...servers.map((s) => s.length)));
+  const lines = ['', 'restore windows (from the sets and the archived binlogs; `restore --to-time` inside one):'];
+  for (const server of servers) {
+    const mine = windows.filter((w) => w.server === server);
+    const w = mine[mine.length - 1]!;
+    const older = mine.length > 1 ? ` (and ${mine.length - 1} older window${mine.length > 2 ? 's' : ''})` : '';
+    lines.push(`  ${server.padEnd(width)}  ${stamp(w.from)} → ${stamp(w.until)}${older}`);
+  }
+  return lines;
+}
+
+const stamp = (iso: string) => iso.replace(/\.\d+Z$/, 'Z');
 
 /** Text of `dbps restore`. */
 export function restoreText(r: RestoreResult, p: Paint): string {
@@ -124,6 +155,13 @@ export function restoreText(r: RestoreResult, p: Paint): string {
     if (d.untouched.length) lines.push(`     left as they were on ${d.server}: ${someNames(d.untouched, 8)}`);
   }
   for (const s of r.servers) {
+    if (s.method === 'logical') {
+      const n = s.databases?.length ?? 0;
+      lines.push(
+        `  ${p.ok('ok')} ${s.server}: ${n} database(s) loaded from the logical backup of ${s.from ?? s.server} and swapped in`,
+      );
+      continue;
+    }
     lines.push(`  ${p.ok('ok')} ${s.server}: previous datadir kept at ${s.movedAside}`);
     if (s.services?.length)
       lines.push(

@@ -128,6 +128,14 @@ export interface StatusTextOptions {
   wide?: boolean;
 }
 
+/** dbps's session to the server: `TLSv1.3 verified`, `TLSv1.3` (not verified), `socket`, `none`; `-` when not asked. */
+function tlsCell(s: StatusResult['servers'][number]): string {
+  if (!s.tls) return '-';
+  if (s.tls.transport === 'socket') return s.tls.serverTls ? 'socket (server has TLS)' : 'socket';
+  if (!s.tls.version) return 'none';
+  return s.tls.verified ? `${s.tls.version} verified` : s.tls.version;
+}
+
 export function statusText(r: StatusResult, paint: Paint, opts: StatusTextOptions = {}): string {
   const wide = opts.wide === true;
   const width = opts.width ?? DEFAULT_TEXT_WIDTH;
@@ -138,7 +146,7 @@ export function statusText(r: StatusResult, paint: Paint, opts: StatusTextOption
   // Narrow view: the columns an operator scans; --wide (or --json) adds threads, socket and full names.
   const rows = [
     wide
-      ? ['SERVER', 'DRIVER', 'SERVICES', 'STATE', 'HOST:PORT', 'PID', 'VERSION', 'UPTIME', 'THREADS', 'SOCKET']
+      ? ['SERVER', 'DRIVER', 'SERVICES', 'STATE', 'HOST:PORT', 'PID', 'VERSION', 'UPTIME', 'THREADS', 'SOCKET', 'TLS']
       : ['SERVER', 'DRIVER', 'SERVICES', 'STATE', 'HOST:PORT', 'PID', 'VERSION', 'UPTIME'],
   ];
   for (const s of r.servers) {
@@ -152,7 +160,8 @@ export function statusText(r: StatusResult, paint: Paint, opts: StatusTextOption
       s.version ? s.version.split('-')[0]! : '-',
       s.uptimeSeconds !== undefined ? formatUptime(s.uptimeSeconds) : '-',
     ];
-    if (wide) row.push(s.threadsConnected !== undefined ? String(s.threadsConnected) : '-', s.socket ?? '-');
+    if (wide)
+      row.push(s.threadsConnected !== undefined ? String(s.threadsConnected) : '-', s.socket ?? '-', tlsCell(s));
     rows.push(row);
   }
   const shown = wide ? rows : fitColumns(rows, width, [0, 2, 4]);

@@ -14,6 +14,7 @@ import type {
   ServerSpec,
   ServiceSpec,
   ServicesFile,
+  TlsSpec,
   UserSpec,
 } from '../../../src/config/types.js';
 import { repoRoot } from '../../helpers/fleets.js';
@@ -27,6 +28,7 @@ const root = servicesSchema;
 const defaults = root.properties.defaults;
 const server = root.properties.servers.additionalProperties;
 const admin = server.properties.admin;
+const tls = server.properties.tls;
 const service = root.properties.services.additionalProperties;
 const user = service.properties.users.items;
 const read = service.properties.reads.items;
@@ -39,6 +41,7 @@ const sameKeys: [
   Equal<PropsOf<typeof defaults>, keyof DefaultsSpec>,
   Equal<PropsOf<typeof server>, keyof ServerSpec>,
   Equal<PropsOf<typeof admin>, keyof AdminSpec>,
+  Equal<PropsOf<typeof tls>, keyof TlsSpec>,
   Equal<PropsOf<typeof service>, keyof ServiceSpec>,
   Equal<PropsOf<typeof user>, keyof UserSpec>,
   Equal<PropsOf<typeof read>, keyof ReadSpec>,
@@ -49,7 +52,7 @@ const sameKeys: [
   Equal<RequiredOf<typeof user>, RequiredKeys<UserSpec>>,
   Equal<RequiredOf<typeof read>, RequiredKeys<ReadSpec>>,
   Equal<RequiredOf<typeof admin>, RequiredKeys<AdminSpec>>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 /** Property names (and which are required) of each interface in src/config/types.ts, read with the TypeScript parser. */
 function interfacesOfTypesFile(): Map<string, { keys: string[]; required: string[] }> {
@@ -85,6 +88,7 @@ describe('services.yaml schema', () => {
       ['DefaultsSpec', defaults],
       ['ServerSpec', server],
       ['AdminSpec', admin],
+      ['TlsSpec', tls],
       ['ServiceSpec', service],
       ['UserSpec', user],
       ['ReadSpec', read],
@@ -101,7 +105,7 @@ describe('services.yaml schema', () => {
   });
 
   it('closes every object to unknown keys, so typos are reported', () => {
-    for (const schema of [root, defaults, server, admin, service, user, read, backup]) {
+    for (const schema of [root, defaults, server, admin, tls, service, user, read, backup]) {
       expect(schema.additionalProperties === false).toBe(true);
     }
   });

@@ -1,6 +1,8 @@
 // The desired state is the one source of truth for provision, audit and Kubernetes output, so its
+
 // privileges are pinned exactly, role by role, as DESIGN.md states them.
 import { describe, expect, it } from 'vitest';
+import { fleetFromText } from '../../../src/config/from-text.js';
 import {
   type DesiredAccount,
   type DesiredServer,
@@ -110,8 +112,10 @@ describe('service roles', () => {
 });
 
 describe('accounts dbps manages on every server', () => {
-  it('a backup account with RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR on *.* and no data privileges', () => {
+  it('a backup account: mariadb-backup and archiving globals on local servers, the dump grants on each service database, mysql.proc', () => {
     for (const d of byServer.values()) {
+      const server = fleet.servers.find((s) => s.name === d.server)!;
+      const dbs = fleet.services.filter((s) => s.server === server.name).map((s) => s.database);
       expect(account(d, 'dbps_backup')).toEqual({
         user: 'dbps_backup',
         host: 'localhost',
@@ -120,11 +124,46 @@ describe('accounts dbps manages on every server', () => {
         grants: [
           {
             scope: { level: 'global' },
-            privileges: ['BINLOG MONITOR', 'LOCK TABLES', 'PROCESS', 'RELOAD'],
+            privileges: ['BINLOG MONITOR', 'LOCK TABLES', 'PROCESS', 'RELOAD', 'REPLICATION SLAVE'],
+            reason: expect.any(String),
+          },
+          ...dbs.map((database) => ({
+            scope: { level: 'database', database },
+            privileges: ['EVENT', 'SELECT', 'SHOW VIEW', 'TRIGGER'],
+            reason: expect.any(String),
+          })),
+          {
+            scope: { level: 'table', database: 'mysql', table: 'proc' },
+            privileges: ['SELECT'],
             reason: expect.any(String),
           },
         ],
       });
+    }
+  });
+
+  it("an external server's backup account is for the host dbps connects from (backupHost, else accountHost), with archiving's globals only", () => {
+    const ext = fleetFromText(
+      `version: 1
+fleet: t
+defaults: { accountHost: "10.1.%" }
+servers:
+  a: { driver: external, host: db1, admin: { user: root }, backupHost: 10.9.0.1 }
+  b: { driver: external, host: db2, admin: { user: root } }
+services:
+  x: { server: a }
+  y: { server: b }
+`,
+      'services.yaml',
+    );
+    const [a, b] = ext.servers.map((s) => desiredServer(ext, s));
+    expect(account(a!, 'dbps_backup').host).toBe('10.9.0.1');
+    expect(account(b!, 'dbps_backup').host).toBe('10.1.%');
+    for (const d of [a!, b!]) {
+      // The binlog list and stream for `dbps binlogs pull/follow`; none of mariadb-backup's file-copy globals.
+      const global = account(d, 'dbps_backup').grants.filter((g) => g.scope.level === 'global');
+      expect(global.map((g) => g.privileges)).toEqual([['BINLOG MONITOR', 'REPLICATION SLAVE']]);
+      expect(account(d, 'dbps_backup').grants.map((g) => g.scope.level)).toEqual(['global', 'database', 'table']);
     }
   });
 

@@ -59,6 +59,8 @@ describe('docker-compose.yml', () => {
     expect(orders.volumes).toStrictEqual([
       'orders-data:/var/lib/mysql',
       './mycnf/orders.cnf:/etc/mysql/conf.d/dbps.cnf:ro',
+      // Certificates come from this machine's ./tls/<server>/ (never generated, never in git).
+      './tls/orders:/etc/mysql/tls:ro',
     ]);
     expect(Object.keys(doc.volumes ?? {})).toStrictEqual([
       'shared-data',
