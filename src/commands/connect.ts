@@ -3,9 +3,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
 import { loadFleet } from '../config/load.js';
-import { OperationalError, UsageError } from '../errors.js';
+import { DbpsError, ExitCode, OperationalError, UsageError } from '../errors.js';
 import { chooseAccount, findService } from '../fleet/account-choice.js';
 import { type FleetServer, type FleetService, serverOf } from '../fleet/model.js';
+import { hostPatternMatches } from '../grants/effective.js';
 import { accountEndpoint, accountPassword } from '../runtime/account-connection.js';
 import { adminTarget, connectAdmin } from '../runtime/admin.js';
 import { requireBinary } from '../runtime/binaries.js';
@@ -14,6 +15,7 @@ import { boundedTarget, resolveTimeouts } from '../runtime/fanout.js';
 import { localServerPid } from '../runtime/local.js';
 import { diesWithParent } from '../runtime/run-dir.js';
 import { readState } from '../runtime/state.js';
+import { loadConnectorSsl } from '../runtime/tls.js';
 
 export interface ConnectOptions {
   file: string;
@@ -25,8 +27,15 @@ export interface ConnectOptions {
   admin: boolean;
   /** SQL to run instead of an interactive session (`-e`). */
   execute?: string;
+  /** `--json`: run `execute` through the connector and return its results as data, not the client's text. */
+  json?: boolean;
   env?: NodeJS.ProcessEnv;
 }
+
+/** One statement's outcome under --json: the rows of a result set, or what a statement changed. */
+export type StatementResult =
+  | { columns: string[]; rows: Record<string, unknown>[] }
+  | { affectedRows: number; insertId?: number | string; warnings: number };
 
 export interface ConnectResult {
   command: 'connect';
@@ -36,6 +45,8 @@ export interface ConnectResult {
   /** The default database of the session; absent for --admin before the database exists. */
   database?: string;
   exitCode: number;
+  /** --json: one entry per statement of `-e`, in order. */
+  results?: StatementResult[];
 }
 
 /** A local server that is not running: dbps's own error (the client's ERROR 2002 would not say what to do). */
@@ -46,6 +57,136 @@ async function requireRunning(server: FleetServer, service: FleetService, stateD
     `server "${server.name}" is not running${entry?.wanted === 'stopped' ? ' (stopped by `dbps down`)' : ''}`,
     { server: server.name, hint: `run \`dbps up ${service.name}\`` },
   );
+}
+
+/** Where a connection goes, for messages: the socket, or host:port. */
+function whereOf(c: ClientConnection): string {
+  return c.socket ? `socket ${c.socket}` : `${c.host ?? '127.0.0.1'}:${c.port ?? 3306}`;
+}
+
+/** The connector's session for a client connection (the same user, password and endpoint as the client's). */
+async function openSession(
+  server: FleetServer,
+  c: ClientConnection,
+  database: string | undefined,
+  multipleStatements: boolean,
+) {
+  const { createConnection } = await import('mariadb');
+  // TLS as the client's option file has it: over TCP only, verified the same way.
+  const ssl = c.socket ? undefined : await loadConnectorSsl(server.name, c.tls, c.host ?? '127.0.0.1');
+  return createConnection({
+    ...(ssl ? { ssl } : {}),
+    ...(c.socket ? { socketPath: c.socket } : { host: c.host ?? '127.0.0.1', port: c.port ?? 3306 }),
+    user: c.user,
+    ...(c.password !== undefined ? { password: c.password } : {}),
+    ...(database ? { database } : {}),
+    connectTimeout: 5000,
+    multipleStatements,
+    dateStrings: true,
+  });
+}
+
+interface SqlFailure {
+  errno?: number;
+  sqlState?: string;
+  sqlMessage?: string;
+  code?: string;
+  message: string;
+}
+
+/**
+ * An account whose host (from services.yaml) does not match where dbps connects from: the server's
+ * `Access denied` (1045) then means the host, not the password, and the message says so. Undefined when
+ * the host matches (a wrong password, say), so that the client reports it as before.
+ */
+function hostLimitError(
+  e: SqlFailure,
+  declaredHost: string,
+  c: ClientConnection,
+  server: FleetServer,
+  service: FleetService,
+): OperationalError | undefined {
+  // 1045, or 1698 when no account row of that user matches the client's host at all.
+  if (e.errno !== 1045 && e.errno !== 1698) return undefined;
+  // The server names the client as it saw it: 'user'@'host'.
+  const from = /'@'([^']*)'/.exec(e.sqlMessage ?? '')?.[1];
+  if (from === undefined || hostPatternMatches(declaredHost, from)) return undefined;
+  return new OperationalError(
+    `server "${server.name}": account ${c.user} is limited to host ${declaredHost} (services.yaml), ` +
+      `but the server sees dbps connect from ${from} (to ${whereOf(c)}), so it refuses the login (Access denied)`,
+    {
+      server: server.name,
+      hint: `run it from a host that matches ${declaredHost}, use \`dbps connect ${service.name} --admin\`, or give the account a host that includes this one in services.yaml and run \`dbps provision\``,
+    },
+  );
+}
+
+/** A value of a row as JSON holds it: BIGINTs as numbers when exact (else strings), bytes as text or base64. */
+function jsonValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (Buffer.isBuffer(v)) {
+    const text = v.toString('utf8');
+    return Buffer.from(text, 'utf8').equals(v) ? text : { base64: v.toString('base64') };
+  }
+  return v;
+}
+
+function statementResult(r: unknown): StatementResult {
+  if (Array.isArray(r)) {
+    const meta = (r as unknown as { meta?: { name(): string }[] }).meta ?? [];
+    const columns = meta.map((m) => m.name());
+    return {
+      columns,
+      rows: r.map((row: Record<string, unknown>) =>
+        Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)])),
+      ),
+    };
+  }
+  const ok = r as { affectedRows?: number | bigint; insertId?: number | bigint; warningStatus?: number };
+  const insertId = ok.insertId === undefined ? undefined : jsonValue(ok.insertId);
+  return {
+    affectedRows: Number(ok.affectedRows ?? 0),
+    ...(insertId ? { insertId: insertId as number | string } : {}),
+    warnings: ok.warningStatus ?? 0,
+  };
+}
+
+/** Whether a query's value is several statements' results (multipleStatements) rather than one. */
+function isMultiResult(r: unknown): r is unknown[] {
+  return Array.isArray(r) && (r as unknown as { meta?: unknown }).meta === undefined;
+}
+
+/** Runs `-e` through the connector: each statement's rows or counts; an SQL error is exit 1, as the client's. */
+async function runAsJson(
+  c: ClientConnection,
+  database: string | undefined,
+  sql: string,
+  server: FleetServer,
+): Promise<StatementResult[]> {
+  let session: Awaited<ReturnType<typeof openSession>>;
+  try {
+    session = await openSession(server, c, database, true);
+  } catch (e) {
+    if (e instanceof DbpsError) throw e;
+    const err = e as SqlFailure;
+    throw new OperationalError(
+      `server "${server.name}": account ${c.user} cannot connect at ${whereOf(c)}: ${err.sqlMessage ?? err.code ?? err.message}`,
+      { server: server.name, hint: 'see `dbps status` and `dbps doctor`', cause: e },
+    );
+  }
+  try {
+    const value: unknown = await session.query({ sql, rowsAsArray: false });
+    return (isMultiResult(value) ? value : [value]).map(statementResult);
+  } catch (e) {
+    const err = e as SqlFailure;
+    // The client's own wording for a failed statement, and its exit code.
+    const text = err.errno
+      ? `ERROR ${err.errno} (${err.sqlState ?? 'HY000'}): ${err.sqlMessage ?? err.message}`
+      : err.message;
+    throw new DbpsError(`server "${server.name}": ${text}`, ExitCode.findings, { cause: e });
+  } finally {
+    await session.end().catch(() => session.destroy());
+  }
 }
 
 /** Signals that end dbps: forwarded to the client, then the temp file is removed before dbps exits. */
@@ -114,6 +255,10 @@ function runClient(bin: string, args: string[], env: NodeJS.ProcessEnv, signals:
 export async function run(opts: ConnectOptions): Promise<ConnectResult> {
   const env = opts.env ?? process.env;
   if (opts.admin && opts.user !== undefined) throw new UsageError('--user and --admin exclude each other');
+  if (opts.json && opts.execute === undefined)
+    throw new UsageError('--json needs -e: an interactive session has no JSON form', {
+      hint: `e.g. \`dbps --json connect ${opts.service} -e 'SELECT 1'\``,
+    });
   const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
   const service = findService(fleet, opts.service);
   const server = serverOf(fleet, service);
@@ -153,7 +298,28 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
         ? { socket: endpoint.socket }
         : { host: endpoint.host, port: endpoint.port, tls: endpoint.tls }),
     };
+    // An account limited to another host would get the client's bare `Access denied`: say why first.
+    if (account.host !== '%') {
+      const refused = await openSession(server, connection, undefined, false).then(
+        async (session) => {
+          await session.end().catch(() => session.destroy());
+          return undefined;
+        },
+        (e: SqlFailure) => hostLimitError(e, account.host, connection, server, service),
+      );
+      if (refused) throw refused;
+    }
   }
+
+  const head = {
+    command: 'connect' as const,
+    service: service.name,
+    server: server.name,
+    user: connection.user,
+    ...(database ? { database } : {}),
+  };
+  if (opts.json && opts.execute !== undefined)
+    return { ...head, exitCode: 0, results: await runAsJson(connection, database, opts.execute, server) };
 
   // Watching starts before the credentials file exists, so no signal can come between the two.
   const signals = watchSignals();
@@ -162,13 +328,7 @@ export async function run(opts: ConnectOptions): Promise<ConnectResult> {
     throw e;
   });
   try {
-    const result = {
-      command: 'connect' as const,
-      service: service.name,
-      server: server.name,
-      user: connection.user,
-      ...(database ? { database } : {}),
-    };
+    const result = head;
     if (signals.received) return { ...result, exitCode: signalExitCode(signals.received) };
     // --defaults-extra-file must come first; it keeps the password out of argv.
     const args = [

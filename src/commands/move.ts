@@ -25,6 +25,7 @@ import {
 import { forgetSecrets, readSecrets, storedPassword, storeSecrets } from '../runtime/secrets.js';
 import { readState, updateState } from '../runtime/state.js';
 import { account as accountSql, dbPattern, dbPatternText, ident } from '../sql/quote.js';
+import { count } from '../util/count.js';
 import { quoted } from '../util/printable.js';
 import { didYouMean, someNames } from '../util/suggest.js';
 import { killHere } from '../util/test-kill.js';
@@ -206,7 +207,7 @@ async function findSource(
         .filter((n) => !MYSQL_SYSTEM.has(n));
       if (dbs.length === 1) return { endpoint, database: dbs[0]!, orphanServer: true };
       throw new OperationalError(
-        `server "${oldName}" holds ${dbs.length === 0 ? 'no database' : `${dbs.length} databases`}, none named ${wanted}: dbps cannot tell which is ${oldName}'s`,
+        `server "${oldName}" holds ${dbs.length === 0 ? 'no database' : count(dbs.length, 'database')}, none named ${wanted}: dbps cannot tell which is ${oldName}'s`,
         { server: oldName },
       );
     } finally {

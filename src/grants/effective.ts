@@ -137,7 +137,7 @@ export function couldMatchIp(host: string): boolean {
 }
 
 // Host columns are LIKE patterns compared case-insensitively (host names are).
-function hostPatternMatches(pattern: string, host: string): boolean {
+export function hostPatternMatches(pattern: string, host: string): boolean {
   return patternMatches(pattern.toLowerCase(), host.toLowerCase());
 }
 

@@ -22,6 +22,7 @@ import { portFree } from './ports.js';
 import {
   isServerProcess,
   processAlive,
+  processStopped,
   readPidFile,
   signal,
   sleep,
@@ -286,6 +287,58 @@ async function waitUntilReady(
   }
 }
 
+/** How long one probe of a running server may take before dbps says it is waiting. */
+const LIVE_PROBE_MS = 2000;
+
+/**
+ * A mariadbd an earlier `up` started: it answers at once, or it is still starting or recovering (wait
+ * up to the start timeout, saying so), or it is stopped or hung (exit 3 naming the pid and the way out).
+ * Its error log is not quoted then: its last lines are the aborted handshakes of these very probes.
+ */
+async function waitForLiveServer(
+  ctx: DriverContext,
+  server: FleetServer,
+  files: ServerFiles,
+  adminUser: string,
+  pid: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let waiting = false;
+  const notAnswering = (why: string, stillRecovering = '') =>
+    new OperationalError(`server "${server.name}": its mariadbd (pid ${pid}) is running but does not answer (${why})`, {
+      server: server.name,
+      hint: `${stillRecovering}if it is stopped, \`kill -CONT ${pid}\` resumes it; otherwise \`dbps down ${server.name}\` then \`dbps up ${server.name}\` (its log: ${files.logError})`,
+    });
+  for (;;) {
+    if (processStopped(pid)) throw notAnswering('the process is stopped by a signal');
+    const probe = Math.max(200, Math.min(LIVE_PROBE_MS, deadline - Date.now()));
+    const session = await trySocket(server.name, files.socket, adminUser, probe);
+    if (session) {
+      await session.close();
+      return;
+    }
+    if (!processAlive(pid)) {
+      throw new OperationalError(`server "${server.name}": mariadbd exited during start-up${await logTail(files)}`, {
+        server: server.name,
+        hint: `read ${files.logError}; fix the cause and run \`dbps up\` again`,
+      });
+    }
+    if (Date.now() >= deadline)
+      throw notAnswering(
+        `no answer on ${files.socket} within ${Math.round(timeoutMs / 1000)} s`,
+        'a long crash recovery may still be running (DBPS_START_TIMEOUT raises the limit, see `dbps status`); ',
+      );
+    if (!waiting) {
+      waiting = true;
+      ctx.progress(
+        `mariadbd (pid ${pid}) is running but does not answer yet; waiting up to ${Math.round(timeoutMs / 1000)} s`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
 /**
  * A running server keeps its certificate until it is renewed here (under RENEW_DAYS left, or new
  * names): FLUSH SSL makes the server load the new files without a restart.
@@ -367,14 +420,7 @@ export const localDriver: Driver = {
     let restartFor: SettingDrift[] | undefined;
     if (livePid) {
       // Still coming up (or recovering) from an earlier `up`: give it the start timeout, not a clash error.
-      await waitUntilReady(
-        server,
-        files,
-        adminUser,
-        () => false,
-        () => processAlive(livePid),
-        startTimeout,
-      );
+      await waitForLiveServer(ctx, server, files, adminUser, livePid, startTimeout);
       await updateState(ctx.stateDir, (s) => {
         const e = s.servers[server.name];
         if (e) {

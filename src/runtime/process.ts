@@ -37,6 +37,20 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
+ * True when the process is stopped by a signal (SIGSTOP, Ctrl-Z) or by a debugger: state T or t in
+ * /proc/<pid>/stat. Such a process never answers until it is continued. False without /proc.
+ */
+export function processStopped(pid: number): boolean {
+  try {
+    const statText = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = statText.slice(statText.lastIndexOf(')') + 2, statText.lastIndexOf(')') + 3);
+    return state === 'T' || state === 't';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * True when the pid belongs to a mariadbd started with this defaults file. Guards against pid reuse:
  * a stale pid file after a crash may name an unrelated process by now.
  */

@@ -1,3 +1,4 @@
+import { count } from '../../util/count.js';
 import type { CommandSpec } from '../spec.js';
 
 export const auditGrantsSpec: CommandSpec = {
@@ -78,7 +79,7 @@ export const auditGrantsSpec: CommandSpec = {
       await writeFile(opts.output, render.renderAudit(result, format, noPaint));
       const s = result.summary;
       io.info(
-        `${format} report written to ${opts.output}: ${s.errors} errors, ${s.warnings} warnings, ${s.allowed} allowed`,
+        `${format} report written to ${opts.output}: ${count(s.errors, 'error')}, ${count(s.warnings, 'warning')}, ${s.allowed} allowed`,
       );
     } else {
       io.out(render.renderAudit(result, format, io.paint));

@@ -8,7 +8,9 @@ export const connectSpec: CommandSpec = {
     "Run the `mariadb` client on the service's own database as its `app` account (password from its passwordEnv or " +
     '.dbps/secrets.env, written by `dbps provision`), as another of its accounts (--user), or as the admin of its ' +
     "server (--admin: works before provisioning; no default database until the service's database exists). " +
-    "Credentials travel in a temporary 0600 option file, never on the command line. The client's exit code is returned.",
+    "Credentials travel in a temporary 0600 option file, never on the command line. The client's exit code is returned. " +
+    'With --json, -e is required and runs through the connector instead: one JSON document with the columns and rows ' +
+    '(or affected rows) of each statement; a failed statement is a JSON error, exit 1.',
   options: [
     {
       flags: '--user <name>',
@@ -22,10 +24,11 @@ export const connectSpec: CommandSpec = {
     'dbps connect orders --user orders_migrator',
     "dbps connect orders --user dbps_monitor -e 'SHOW GLOBAL STATUS'",
     "dbps connect inventory --admin -e 'SHOW PROCESSLIST'",
+    "dbps --json connect orders -e 'SELECT id, total FROM orders LIMIT 10'",
   ],
   exitCodes: {
     0: 'the client exited 0',
-    1: 'the client failed (its own exit code passes through)',
+    1: 'the client failed (its own exit code passes through); with --json, a statement failed',
     2: 'unknown service or account, bad option',
     3: 'server not running or unreachable, no password yet, client missing',
   },
@@ -38,7 +41,9 @@ export const connectSpec: CommandSpec = {
       ...(typeof opts.user === 'string' ? { user: opts.user } : {}),
       admin: opts.admin === true,
       ...(typeof opts.execute === 'string' ? { execute: opts.execute } : {}),
+      json: io.opts.json,
     });
+    if (io.opts.json) io.json({ version: 1, ...result });
     return result.exitCode;
   },
 };

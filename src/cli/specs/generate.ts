@@ -2,6 +2,7 @@ import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { OUTPUT_KINDS } from '../../generate/files.js';
 import { CI_INSTALL_REPO, fileOptionsFromFlags, parseKinds } from '../../generate/flags.js';
+import { count } from '../../util/count.js';
 import type { CommandSpec } from '../spec.js';
 
 export const generateSpec: CommandSpec = {
@@ -105,7 +106,7 @@ export const generateSpec: CommandSpec = {
       io.out(`${lines.join('\n')}${lines.length ? '\n' : ''}${summary}\n`);
       if (result.secretsFile)
         io.info(
-          `${result.secretsFile.secrets} passwords written to ${result.secretsFile.path} (mode 0600): load it into your secret manager, never commit it`,
+          `${count(result.secretsFile.secrets, 'password')} written to ${result.secretsFile.path} (mode 0600): load it into your secret manager, never commit it`,
         );
       if (!result.check && fileOptions.ci?.install?.kind === 'unset' && kinds.includes('ci'))
         io.info(

@@ -1,4 +1,5 @@
 import { TEMPLATES } from '../../config/template-names.js';
+import { count } from '../../util/count.js';
 import type { CommandSpec } from '../spec.js';
 
 export const initSpec: CommandSpec = {
@@ -42,7 +43,3 @@ export const initSpec: CommandSpec = {
     return 0;
   },
 };
-
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}

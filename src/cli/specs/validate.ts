@@ -1,4 +1,5 @@
 import { ConfigError } from '../../errors.js';
+import { count } from '../../util/count.js';
 import type { CommandSpec } from '../spec.js';
 
 export const validateSpec: CommandSpec = {
@@ -35,7 +36,3 @@ export const validateSpec: CommandSpec = {
     }
   },
 };
-
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}

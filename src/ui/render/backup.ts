@@ -5,6 +5,7 @@ import type { RestoreWindow } from '../../backup/windows.js';
 import type { BackupResult } from '../../commands/backup.js';
 import type { BackupsResult } from '../../commands/backups.js';
 import type { RestoreResult } from '../../commands/restore.js';
+import { count } from '../../util/count.js';
 import { someNames } from '../../util/suggest.js';
 import type { Paint } from '../paint.js';
 
@@ -64,7 +65,7 @@ export function manifestText(m: BackupManifest, p: Paint): string {
       lines.push(`    archived binlogs: ${e.archivedBinlogs.map((b) => b.file).join(', ')}`);
     if (e.verify)
       lines.push(
-        `    verify ${e.verify.at}: ${e.verify.ok ? p.ok(`ok, ${e.verify.tables.length} tables`) : p.bad(`FAILED: ${e.verify.reason ?? ''}`)}`,
+        `    verify ${e.verify.at}: ${e.verify.ok ? p.ok(`ok, ${count(e.verify.tables.length, 'table')}`) : p.bad(`FAILED: ${e.verify.reason ?? ''}`)}`,
       );
   }
   return `${lines.join('\n')}\n`;
@@ -94,7 +95,7 @@ export function backupsText(r: BackupsResult, p: Paint): string {
         .filter((e) => e.verify)
         .map((e) =>
           e.verify!.ok
-            ? `  ${p.ok('ok')}     ${e.server}: ${e.verify!.tables.length} tables pass CHECK TABLE, files match their checksums`
+            ? `  ${p.ok('ok')}     ${e.server}: ${count(e.verify!.tables.length, 'table')} ${e.verify!.tables.length === 1 ? 'passes' : 'pass'} CHECK TABLE, files match their checksums`
             : `  ${p.bad('FAILED')} ${e.server}: ${e.verify!.reason ?? 'failed'}`,
         );
       for (const e of r.manifest.servers.filter((x) => x.status === 'failed'))

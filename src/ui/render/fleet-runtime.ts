@@ -5,6 +5,7 @@ import { describeStop } from '../../commands/down.js';
 import type { StatusResult } from '../../commands/status.js';
 import type { UpResult } from '../../commands/up.js';
 import { describeStart } from '../../commands/up.js';
+import { count } from '../../util/count.js';
 import { someNames } from '../../util/suggest.js';
 import type { Paint } from '../paint.js';
 import { driftLines, driftList } from './settings-drift.js';
@@ -117,7 +118,7 @@ export function fitColumns(rows: string[][], width: number, shrinkable: readonly
 function servicesCell(services: readonly string[], max: number): string {
   const names = services.join(',');
   if (names.length <= max) return names;
-  return `${services.length} services`;
+  return count(services.length, 'service');
 }
 
 export interface StatusTextOptions {
