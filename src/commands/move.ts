@@ -8,6 +8,7 @@ import { OperationalError, UsageError } from '../errors.js';
 import type { Fleet, FleetServer, FleetService } from '../fleet/model.js';
 import type { MovedAccount, MoveRecord } from '../fleet/moves.js';
 import { MOVED_OUT_PRIVILEGES } from '../fleet/moves.js';
+import { BACKUP_USER, MONITOR_USER } from '../fleet/roles.js';
 import { orphanServerNames } from '../fleet/select.js';
 import { statementFor } from '../grants/sql.js';
 import { type AdminSession, adminTarget, connectAdmin } from '../runtime/admin.js';
@@ -410,9 +411,13 @@ async function move(
     accounts = await sourceAccounts(src, from.database, service, oldName);
     if (record?.phase === 'copying') {
       // An earlier run stopped half way (dbps was killed): undo it, or finish it if it had switched already.
-      const [granted] = await tgt.query<{ n: number }>('SELECT COUNT(*) AS n FROM mysql.db WHERE Db = ?', [
-        dbPatternText(to.database),
-      ]);
+      // Only the service's own accounts count: dbps_backup holds dump grants on every service database
+      // of a server from its first provision, moved or not.
+      const users = record.accounts.map((a) => a.user);
+      const [granted] = await tgt.query<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM mysql.db WHERE Db = ? AND User NOT IN (?, ?)${users.length ? ` AND User IN (${users.map(() => '?').join(', ')})` : ''}`,
+        [dbPatternText(to.database), BACKUP_USER, MONITOR_USER, ...users],
+      );
       if (Number(granted?.n) > 0) {
         // Accounts on the new copy: that run had provisioned the new server. With the old accounts still
         // locked nothing wrote to the old copy since, so the new one is the live one: record the move.

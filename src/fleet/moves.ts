@@ -3,7 +3,7 @@
 
 import type { DesiredAccount, DesiredServer } from './desired.js';
 import type { AccountRole, Fleet, FleetService } from './model.js';
-import { BACKUP_USER } from './roles.js';
+import { BACKUP_USER, LOGICAL_BACKUP_PRIVILEGES, sortPrivileges } from './roles.js';
 
 /** One account of a service on the server its data is moved from. */
 export interface MovedAccount {
@@ -208,7 +208,29 @@ export function withMovedOut(desired: DesiredServer, moves: Iterable<MoveRecord>
   }
   // The service's dbps accounts come before the server's own, as desiredServer orders them.
   const own = desired.accounts.filter((a) => a.service !== undefined);
-  const server = desired.accounts.filter((a) => a.service === undefined);
+  // dbps_backup keeps the dump grants it had on the old copy (granted while the service lived here)
+  // until `--finish` drops the database: they are dbps's own, not drift.
+  const server = desired.accounts
+    .filter((a) => a.service === undefined)
+    .map((a) =>
+      a.user !== BACKUP_USER
+        ? a
+        : {
+            ...a,
+            grants: [
+              ...a.grants,
+              ...mine
+                .filter(
+                  (m) => !a.grants.some((g) => g.scope.level === 'database' && g.scope.database === m.from.database),
+                )
+                .map((m) => ({
+                  scope: { level: 'database' as const, database: m.from.database },
+                  privileges: sortPrivileges(LOGICAL_BACKUP_PRIVILEGES),
+                  reason: `${m.service}'s old copy, kept until \`dbps move ${m.service} --finish\``,
+                })),
+            ],
+          },
+    );
   return { ...desired, databases, accounts: [...own, ...accounts, ...server] };
 }
 
