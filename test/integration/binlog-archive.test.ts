@@ -11,7 +11,7 @@ import mariadb from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArchiveIndex } from '../../src/backup/archive.js';
 import { BIN } from '../helpers/dbps-cli.js';
-import { canCreateHosts, createHosts, type HostNetwork } from '../helpers/hosts.js';
+import { createHosts, type HostNetwork } from '../helpers/hosts.js';
 import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
 import { mariadbProgram } from '../helpers/mariadb-server.js';
 import { createTestPki, hostTlsArgs, type TestPki } from '../helpers/test-pki.js';
@@ -82,9 +82,7 @@ async function writeRows(q: (sql: string, p?: unknown[]) => Promise<unknown>, db
   for (let i = 0; i < n; i++) await q(`INSERT INTO ${db}.events (v) VALUES (?)`, [`${tag}-${i}`]);
 }
 
-const skip = !canCreateHosts();
-
-describe.skipIf(skip)('binlog archive (local and external servers)', () => {
+describe('binlog archive (local and external servers)', () => {
   beforeAll(async () => {
     // The host presents a certificate of a test CA: mariadb-binlog and mariadb-dump reach it over verified TLS.
     pki = createTestPki();
