@@ -153,7 +153,7 @@ describe('restore survives failures and kills', () => {
       DBPS_TEST_KILL_AT: 'restore:replay',
     });
     expect(r.code).not.toBe(0);
-    expect(entry().restore?.phase).toBe('replay');
+    expect(entry().restore?.phase, r.stderr).toBe('replay');
     // The server answers, half-replayed: that is not healthy.
     expect(await rowCount()).toBe(100);
     const st = await fleet.run(['--json', 'status']);
