@@ -93,8 +93,22 @@ function serialNumber(): string {
 
 const KEY_ARGS = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
+// `dbps up` starts its servers concurrently and each asks for the fleet CA: one making of it per state
+// dir at a time, or two CAs race and a server gets a certificate of the one that lost (its clients then
+// fail with "unable to get local issuer certificate"). Other processes are kept out by the fleet lock.
+const caInFlight = new Map<string, Promise<X509Certificate>>();
+
 /** The fleet CA: made once, remade when it is about to expire (servers then get new certificates). */
-export async function ensureFleetCa(stateDir: string, fleetName: string, now = new Date()): Promise<X509Certificate> {
+export function ensureFleetCa(stateDir: string, fleetName: string, now = new Date()): Promise<X509Certificate> {
+  const key = fleetCaFile(stateDir);
+  const running = caInFlight.get(key);
+  if (running) return running;
+  const made = makeFleetCa(stateDir, fleetName, now).finally(() => caInFlight.delete(key));
+  caInFlight.set(key, made);
+  return made;
+}
+
+async function makeFleetCa(stateDir: string, fleetName: string, now: Date): Promise<X509Certificate> {
   const caFile = fleetCaFile(stateDir);
   const dir = path.dirname(caFile);
   const keyFile = path.join(dir, 'ca-key.pem');

@@ -205,6 +205,21 @@ describe('local server certificates', () => {
     expect(new X509Certificate(readFileSync(renewed.files.cert)).serialNumber).not.toBe(cert.serialNumber);
   });
 
+  it('servers started together share one fleet CA: each certificate is signed by the CA on disk', async () => {
+    // `dbps up` asks for every server's certificate at once; two CAs made side by side left a server
+    // with a certificate of the one that lost ("unable to get local issuer certificate" for clients).
+    const fresh = path.join(dir, 'together');
+    const servers = ['a', 'b', 'c', 'd', 'e'];
+    const outcomes = await Promise.all(
+      servers.map((s) => ensureServerCert(fresh, 'shop', s, path.join(dir, `together-${s}`))),
+    );
+    const ca = new X509Certificate(readFileSync(path.join(fresh, 'tls', 'ca.pem')));
+    for (const o of outcomes) {
+      expect(new X509Certificate(readFileSync(o.files.cert)).checkIssued(ca)).toBe(true);
+      expect(readFileSync(o.files.ca, 'utf8')).toBe(readFileSync(path.join(fresh, 'tls', 'ca.pem'), 'utf8'));
+    }
+  });
+
   it('a certificate of another CA is replaced', async () => {
     const other = path.join(dir, 'other');
     const otherCa = await ensureFleetCa(other, 'x');
