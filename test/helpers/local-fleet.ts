@@ -112,3 +112,24 @@ export async function destroyAllFleets(): Promise<void> {
     }),
   );
 }
+
+/** Runs one statement as root over a local server's socket (test set-up and checks); numbers come back as numbers. */
+export async function serverSql<T = Record<string, unknown>>(
+  fleet: LocalFleet,
+  server: string,
+  q: string,
+  params?: unknown[],
+): Promise<T[]> {
+  const { default: mariadb } = await import('mariadb');
+  const c = await mariadb.createConnection({
+    socketPath: fleet.state().servers[server]!.socket,
+    user: 'root',
+    bigIntAsNumber: true,
+    connectTimeout: 5000,
+  });
+  try {
+    return (await c.query(q, params)) as T[];
+  } finally {
+    await c.end();
+  }
+}

@@ -9,10 +9,9 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import mariadb from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/dbps-cli.js';
-import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
+import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort, serverSql } from '../helpers/local-fleet.js';
 
 let fleet: LocalFleet;
 let inserted = 0;
@@ -26,18 +25,8 @@ function random(): number {
   return rnd / 2 ** 31;
 }
 
-async function sql<T = Record<string, unknown>>(q: string): Promise<T[]> {
-  const c = await mariadb.createConnection({
-    socketPath: fleet.state().servers.orders!.socket,
-    user: 'root',
-    bigIntAsNumber: true,
-    connectTimeout: 5000,
-  });
-  try {
-    return (await c.query(q)) as T[];
-  } finally {
-    await c.end();
-  }
+function sql<T = Record<string, unknown>>(q: string): Promise<T[]> {
+  return serverSql<T>(fleet, 'orders', q);
 }
 
 async function nextSecond(): Promise<void> {

@@ -5,24 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import mariadb from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
+import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort, serverSql } from '../helpers/local-fleet.js';
 
 let fleet: LocalFleet;
 
-async function sql<T = Record<string, unknown>>(q: string): Promise<T[]> {
-  const c = await mariadb.createConnection({
-    socketPath: fleet.state().servers.orders!.socket,
-    user: 'root',
-    bigIntAsNumber: true,
-    connectTimeout: 5000,
-  });
-  try {
-    return (await c.query(q)) as T[];
-  } finally {
-    await c.end();
-  }
+function sql<T = Record<string, unknown>>(q: string): Promise<T[]> {
+  return serverSql<T>(fleet, 'orders', q);
 }
 
 async function rowCount(): Promise<number> {

@@ -9,23 +9,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import mariadb from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/dbps-cli.js';
-import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
+import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort, serverSql } from '../helpers/local-fleet.js';
 
-async function sql<T = Record<string, unknown>>(fleet: LocalFleet, q: string): Promise<T[]> {
-  const c = await mariadb.createConnection({
-    socketPath: fleet.state().servers.orders!.socket,
-    user: 'root',
-    bigIntAsNumber: true,
-    connectTimeout: 5000,
-  });
-  try {
-    return (await c.query(q)) as T[];
-  } finally {
-    await c.end();
-  }
+function sql<T = Record<string, unknown>>(fleet: LocalFleet, q: string): Promise<T[]> {
+  return serverSql<T>(fleet, 'orders', q);
 }
 
 async function rows(fleet: LocalFleet): Promise<Record<string, number>> {

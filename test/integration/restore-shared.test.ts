@@ -1,24 +1,13 @@
 // Restoring on a shared server: a whole-server restore names every service that goes back in time (in
 // the prompt and in the result); `--database` takes one service's database back to the set and leaves its
 // neighbours' newer rows alone; a swap that fails half way leaves the service's current tables readable.
-import mariadb from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
+import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort, serverSql } from '../helpers/local-fleet.js';
 
 let fleet: LocalFleet;
 
-async function sql<T = Record<string, unknown>>(q: string): Promise<T[]> {
-  const c = await mariadb.createConnection({
-    socketPath: fleet.state().servers.shared!.socket,
-    user: 'root',
-    bigIntAsNumber: true,
-    connectTimeout: 5000,
-  });
-  try {
-    return (await c.query(q)) as T[];
-  } finally {
-    await c.end();
-  }
+function sql<T = Record<string, unknown>>(q: string): Promise<T[]> {
+  return serverSql<T>(fleet, 'shared', q);
 }
 const count = async (table: string, where = '1') =>
   (await sql<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`))[0]!.n;
