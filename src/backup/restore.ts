@@ -300,7 +300,7 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
       root: path.dirname(opts.setDir),
       ...(opts.toTime ? { toTime: opts.toTime.toISOString() } : {}),
       phase: 'stop',
-      movedAside: `${t.datadir}.before-restore-${stamp}`,
+      movedAside: freeAsideName(`${t.datadir}.before-restore-${stamp}`),
       history: newHistoryId(now()),
       ...(t.history ? { previousHistory: t.history } : {}),
       stoppedAt: now().toISOString(),
@@ -437,6 +437,15 @@ async function rollBackAfter(
       ...(err instanceof DbpsError && err.hint ? { hint: err.hint } : {}),
     },
   );
+}
+
+/**
+ * A moved-aside name no earlier restore used: two restores within one second (a --resume and the next
+ * restore) would otherwise aim at the same directory, and the rename fails with ENOTEMPTY.
+ */
+function freeAsideName(wanted: string): string {
+  if (!existsSync(wanted)) return wanted;
+  for (let n = 2; ; n++) if (!existsSync(`${wanted}-${n}`)) return `${wanted}-${n}`;
 }
 
 /** Undoes a restore: stops the server, puts the moved-aside datadir back, restores its history, starts it if it ran. */

@@ -3,7 +3,7 @@
 // start or during a point-in-time replay leaves a record that makes `up` and `status` refuse the server
 // until `dbps restore --resume` or `--rollback`, and each of those ends with every committed row present.
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort, serverSql } from '../helpers/local-fleet.js';
@@ -183,5 +183,32 @@ describe('restore survives failures and kills', () => {
     // Refused before anything stopped: the server still has timeline b, no record.
     expect(entry().restore).toBeUndefined();
     expect(await rowCount()).toBe(160);
+  });
+
+  it('a restore in the same second as the one before (its moved-aside name taken) moves the datadir to a free name', async () => {
+    // Two restores within one second (a --resume, then the next restore) aimed at one
+    // `<datadir>.before-restore-<second>`: the second rename failed with ENOTEMPTY and rolled back.
+    const taken: string[] = [];
+    for (let s = 0; s < 20; s++) {
+      const stamp = new Date(Date.now() + s * 1000)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+      const dir = `${entry().datadir}.before-restore-${stamp}`;
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'earlier-restore'), 'x');
+      taken.push(dir);
+    }
+    try {
+      const r = await fleet.run(['restore', setId, '--yes']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await rowCount()).toBe(100);
+      const aside = entry() as unknown as { movedAside?: { dir: string }[] };
+      const last = aside.movedAside?.[aside.movedAside.length - 1]?.dir;
+      expect(last).toMatch(/\.before-restore-\d{8}T\d{6}Z-\d+$/);
+      for (const dir of taken) expect(readFileSync(path.join(dir, 'earlier-restore'), 'utf8')).toBe('x');
+    } finally {
+      for (const dir of taken) await rm(dir, { recursive: true, force: true });
+    }
   });
 });
