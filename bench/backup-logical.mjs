@@ -29,6 +29,7 @@ const dbps = (args) => {
   return r.stdout;
 };
 const sql = (text) =>
+  // The mariadb client (no option file of its own) on the socket of the server `dbps up` started.
   execFileSync('mariadb', ['--no-defaults', '-uroot', '-S', server.sock, '-N', '-e', text], { encoding: 'utf8' });
 
 try {

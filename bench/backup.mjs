@@ -73,6 +73,8 @@ console.error(`bench: ${servers} servers × ${mbPerServer} MB in ${work}`);
 dbps('up');
 dbps('provision');
 const state = JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')).servers;
+// The mariadb *client* loading data, with no option file of its own; the servers it talks to were
+// started by `dbps up` from their generated my.cnf.
 const mysql = (n, q) => sh(`mariadb --no-defaults -S ${state[n].socket} -uroot -N -e "${q}"`);
 
 // Build data: ~3 KB rows in chunks, all servers at once; then drop the binlogs the load wrote so the
