@@ -380,12 +380,13 @@ async function serviceLines(file: string, fleet: Fleet): Promise<Record<string, 
   } catch {
     return lines;
   }
+  const names = new Set(fleet.services.map((s) => s.name));
   const rows = text.split('\n');
   const start = rows.findIndex((l) => /^services\s*:/.test(l));
   if (start < 0) return lines;
   for (let i = start + 1; i < rows.length && !/^\S/.test(rows[i] ?? ''); i++) {
     const m = /^\s+([A-Za-z0-9_-]+)\s*:/.exec(rows[i]!);
-    if (m && fleet.services.some((s) => s.name === m[1]) && lines[m[1]!] === undefined) lines[m[1]!] = i + 1;
+    if (m && names.has(m[1]!) && lines[m[1]!] === undefined) lines[m[1]!] = i + 1;
   }
   return lines;
 }

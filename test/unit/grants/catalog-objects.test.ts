@@ -23,12 +23,15 @@ describe('remote table definitions', () => {
   });
 
   it('never lets a password through readObjects: CONNECTION, a named server, OPTION_LIST', async () => {
-    const query = async (sql: string) => {
+    const options: Record<string, string> = { a: "`TABLE_TYPE`='MYSQL'", b: '', c: "`TABLE_TYPE`='MYSQL'" };
+    const query = async (sql: string, params?: unknown[]) => {
+      // The light scan finds the remote tables; their CREATE_OPTIONS are then read one table at a time.
+      if (sql.includes('CREATE_OPTIONS')) return [{ options: options[String(params?.[1])] }];
       if (sql.includes('information_schema.TABLES'))
         return [
-          { db: 'orders', tbl: 'a', engine: 'CONNECT', options: "`TABLE_TYPE`='MYSQL'" },
-          { db: 'orders', tbl: 'b', engine: 'FEDERATED', options: '' },
-          { db: 'orders', tbl: 'c', engine: 'CONNECT', options: "`TABLE_TYPE`='MYSQL'" },
+          { db: 'orders', tbl: 'a', type: 'BASE TABLE', engine: 'CONNECT' },
+          { db: 'orders', tbl: 'b', type: 'BASE TABLE', engine: 'FEDERATED' },
+          { db: 'orders', tbl: 'c', type: 'BASE TABLE', engine: 'CONNECT' },
         ];
       if (sql.includes('mysql.servers'))
         return [{ name: 'cust', host: 'customers-db', port: 3307, db: 'customers', user: 'r', hasPassword: 1 }];
