@@ -74,3 +74,48 @@ describe('remote table definitions', () => {
     ]);
   });
 });
+
+describe('definer-rights views', () => {
+  // The light scan names the schemas that hold views; VIEWS (which opens every table it scans) is then
+  // asked per schema, or in one scan when many schemas hold views.
+  const viewsOf = (schemas: string[]) => {
+    const asked: { sql: string; params?: unknown[] }[] = [];
+    const query = async (sql: string, params?: unknown[]) => {
+      asked.push({ sql, params });
+      if (sql.includes('information_schema.TABLES'))
+        return schemas.map((db) => ({ db, tbl: 'v', type: 'VIEW', engine: null }));
+      if (sql.includes('information_schema.VIEWS')) {
+        const dbs = sql.includes('TABLE_SCHEMA = ?') ? [String(params?.[0])] : schemas;
+        return dbs.map((db) => ({ db, name: 'v', definer: 'root@localhost', body: 'select 1', updatable: 'NO' }));
+      }
+      return [];
+    };
+    return { asked, read: readObjects(query as never) };
+  };
+
+  it('reads the views of each schema that holds one, and no other schema', async () => {
+    const { asked, read } = viewsOf(['orders', 'billing']);
+    const objects = await read;
+    expect(objects.definerObjects.map((o) => `${o.kind} ${o.db}.${o.name}`)).toEqual([
+      'VIEW orders.v',
+      'VIEW billing.v',
+    ]);
+    const viewQueries = asked.filter((q) => q.sql.includes('information_schema.VIEWS'));
+    expect(viewQueries.map((q) => q.params)).toEqual([['orders'], ['billing']]);
+  });
+
+  it('reads all views in one scan when more than 64 schemas hold views', async () => {
+    const schemas = Array.from({ length: 65 }, (_, i) => `s${i}`);
+    const { asked, read } = viewsOf(schemas);
+    expect((await read).definerObjects).toHaveLength(65);
+    const viewQueries = asked.filter((q) => q.sql.includes('information_schema.VIEWS'));
+    expect(viewQueries).toHaveLength(1);
+    expect(viewQueries[0]!.sql).not.toContain('TABLE_SCHEMA = ?');
+  });
+
+  it('asks nothing of VIEWS when the server has no view', async () => {
+    const { asked, read } = viewsOf([]);
+    expect((await read).definerObjects).toEqual([]);
+    expect(asked.some((q) => q.sql.includes('information_schema.VIEWS'))).toBe(false);
+  });
+});
