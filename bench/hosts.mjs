@@ -6,7 +6,7 @@
 // server, the statements (Questions) and connections (Connections) each command cost there.
 // Root only (ip netns). Usage: npm run build && node bench/hosts.mjs [rounds] [services-per-host]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -112,6 +112,15 @@ function dbps(dir, env, args) {
   return { s, code: r.status, out: r.stdout, err: r.stderr };
 }
 
+// CPU seconds from /proc: a server's own (utime + stime), and this process's waited-for children
+// (cutime + cstime: every dbps run, which spawnSync waits for). Clock ticks of 1/100 s (Linux's USER_HZ).
+function cpuOf(pid, children = false) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // After the name: state is field 3, so utime..cstime (fields 14..17) are at 11..14 here.
+  const [ut, st, cut, cst] = fields.slice(11, 15).map(Number);
+  return (children ? cut + cst : ut + st) / 100;
+}
+
 async function counters(host) {
   const rows = await host.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Connections')");
   return Object.fromEntries(rows.map((r) => [r.Variable_name, Number(r.Value)]));
@@ -152,7 +161,11 @@ try {
       writeFileSync(path.join(dir, 'services.yaml'), `${lines.join('\n')}\n`);
       for (const op of ops) {
         const before = await Promise.all(hosts.map(counters));
+        const serverCpu0 = hosts.reduce((sum, h) => sum + cpuOf(h.pid), 0);
+        const dbpsCpu0 = cpuOf(process.pid, true);
         const r = dbps(dir, env, op.args);
+        const serverCpu = hosts.reduce((sum, h) => sum + cpuOf(h.pid), 0) - serverCpu0;
+        const dbpsCpu = cpuOf(process.pid, true) - dbpsCpu0;
         const after = await Promise.all(hosts.map(counters));
         if (!op.ok.includes(r.code)) {
           console.error(`${op.name} on ${n} hosts exited ${r.code}:\n${r.out.slice(0, 2000)}${r.err.slice(0, 2000)}`);
@@ -161,9 +174,11 @@ try {
         // One of the counter reads is itself a question, and its connection a connection: taken off.
         const q = median(after.map((a, i) => a.Questions - before[i].Questions - 1));
         const c = median(after.map((a, i) => a.Connections - before[i].Connections - 1));
-        results[op.name][n] ??= { times: [], questions: [], connections: [] };
+        results[op.name][n] ??= { times: [], questions: [], connections: [], serverCpu: [], dbpsCpu: [] };
         const slot = results[op.name][n];
         slot.times.push(r.s);
+        slot.serverCpu.push(serverCpu);
+        slot.dbpsCpu.push(dbpsCpu);
         slot.questions.push(q);
         slot.connections.push(c);
       }
@@ -189,6 +204,9 @@ const header = [
   '12/1',
   'statements/server',
   'connections/server',
+  'dbps CPU s (1 / 12)',
+  'servers CPU s (1 / 12)',
+  'lowest 12/1 the servers allow',
 ];
 console.log(`| ${header.join(' | ')} |`);
 console.log(`|${header.map(() => '---').join('|')}|`);
@@ -198,8 +216,14 @@ for (const op of ops) {
   const ratio = t[t.length - 1] / t[0];
   const q = sizes.map((n) => median(row[n].questions)).join(' / ');
   const c = sizes.map((n) => median(row[n].connections)).join(' / ');
+  const first = sizes[0];
+  const last = sizes[sizes.length - 1];
+  const cpu = (key, n) => median(row[n][key]);
+  // Even if dbps took no CPU at all, 12 servers' work cannot finish sooner than their CPU time spread
+  // over this machine's cores: that wall time over the 1-host time is the lowest 12/1 ratio possible here.
+  const bound = cpu('serverCpu', last) / os.cpus().length / t[0];
   console.log(
-    `| ${op.name} | ${t.map((x) => x.toFixed(2)).join(' | ')} | ${ratio.toFixed(2)}x${ratio <= 1.2 ? '' : ' (goal <= 1.2x)'} | ${q} | ${c} |`,
+    `| ${op.name} | ${t.map((x) => x.toFixed(2)).join(' | ')} | ${ratio.toFixed(2)}x${ratio <= 1.2 ? '' : ' (goal <= 1.2x)'} | ${q} | ${c} | ${cpu('dbpsCpu', first).toFixed(2)} / ${cpu('dbpsCpu', last).toFixed(2)} | ${cpu('serverCpu', first).toFixed(2)} / ${cpu('serverCpu', last).toFixed(2)} | ${Math.max(1, bound).toFixed(2)}x |`,
   );
 }
 const ft = sizes.map((n) => median(floor[n]));

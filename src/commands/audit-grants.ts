@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { loadFleet } from '../config/load.js';
 import { DbpsError, OperationalError, UsageError } from '../errors.js';
+import { desiredServer } from '../fleet/desired.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { selectServers, serverLabel } from '../fleet/select.js';
 import {
@@ -99,6 +100,14 @@ export interface CatalogDump {
 export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> {
   if (opts.dump && opts.fromDump)
     throw new UsageError('--dump and --from-dump exclude each other: one reads servers, the other replaces them');
+  // The connector and catalog modules load (most of a small audit's start-up) while services.yaml's
+  // cache and the state dir are read; nothing here depends on the servers yet.
+  const modules = opts.fromDump ? undefined : liveModules();
+  modules?.catch(() => undefined);
+  const rotationsRead = readRotations(opts.stateDir);
+  const stateRead = opts.fromDump ? undefined : readState(opts.stateDir);
+  const linesRead = readFile(opts.file, 'utf8').catch(() => undefined);
+  for (const p of [rotationsRead, stateRead]) p?.catch(() => undefined);
   const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
   const servers = selectServers(fleet, opts.services);
   const services = selectedServices(fleet, opts.services);
@@ -111,13 +120,13 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
   const timeoutMs = opts.timeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS;
   const entries: (LiveEntry | ServerFailure)[] = opts.fromDump
     ? await entriesFromDump(opts.fromDump, fleet, servers)
-    : await readServers(fleet, servers, opts.stateDir, timeoutMs, opts.connectTimeoutMs);
+    : await readServers(fleet, servers, opts.stateDir, timeoutMs, opts.connectTimeoutMs, modules!);
 
   // Unfinished password rotations are recorded in the state dir (dbps rotate), not on the servers.
-  const rotations = await readRotations(opts.stateDir);
+  const rotations = await rotationsRead;
   const now = opts.now?.() ?? new Date();
   // A moved service's old copy (kept read-only until `dbps move --finish`) is known, not an orphan.
-  const moves = opts.fromDump ? [] : Object.values((await readState(opts.stateDir)).moves ?? {});
+  const moves = stateRead ? Object.values((await stateRead).moves ?? {}) : [];
   const statuses: ServerAuditStatus[] = [];
   const findings: Finding[] = [];
   const readable: CatalogDumpEntry[] = [];
@@ -182,7 +191,7 @@ export async function run(opts: AuditGrantsOptions): Promise<AuditGrantsResult> 
     findings: shown,
     summary,
     rules: ruleCatalog(),
-    serviceLines: await serviceLines(opts.file, fleet),
+    serviceLines: serviceLines(await linesRead, fleet),
     ...(dumpWritten ? { dumpWritten } : {}),
     outcome: unreachable > 0 ? 'unreachable' : summary.failing > 0 ? 'findings' : 'clean',
   };
@@ -202,6 +211,11 @@ function selectedServices(fleet: Fleet, names: string[]): string[] | undefined {
     else for (const s of fleet.servers.find((x) => x.name === n)?.services ?? []) out.add(s);
   }
   return fleet.services.map((s) => s.name).filter((s) => out.has(s));
+}
+
+// Loaded only for live servers, so that --from-dump never loads the connector.
+function liveModules() {
+  return Promise.all([import('../runtime/fanout.js'), import('../grants/catalog.js'), import('mariadb')]);
 }
 
 /** A catalog read from a live server, with the audit work already done while the server answered. */
@@ -224,12 +238,9 @@ async function readServers(
   stateDir: string,
   timeoutMs: number,
   connectTimeoutMs: number | undefined,
+  modules: ReturnType<typeof liveModules>,
 ): Promise<(LiveEntry | ServerFailure)[]> {
-  // Loaded here so that --from-dump never loads the connector.
-  const [{ fanOut, resolveTimeouts }, { readCatalog, readObjects }] = await Promise.all([
-    import('../runtime/fanout.js'),
-    import('../grants/catalog.js'),
-  ]);
+  const [{ fanOut, resolveTimeouts }, { readCatalog, readObjects }] = await modules;
   const connectMs = Math.min(resolveTimeouts(fleet).connectMs, connectTimeoutMs ?? timeoutMs, timeoutMs);
   const outcomes = await fanOut(
     servers,
@@ -237,7 +248,10 @@ async function readServers(
       // Two sessions: the server reads the objects (information_schema, its slowest part) on one
       // thread while another reads the privilege tables. The second is only a speed-up: an admin
       // allowed one connection (MAX_USER_CONNECTIONS 1) reads everything on the first.
-      const [first, second] = await Promise.allSettled([ctx.open(), ctx.open()]);
+      const opening = Promise.allSettled([ctx.open(), ctx.open()]);
+      // The desired state needs only services.yaml: worked out while the server accepts the sessions.
+      const desired = desiredServer(fleet, ctx.server);
+      const [first, second] = await opening;
       // Either one may be the one refused: the server takes them in whichever order they arrive.
       const opened = [first, second].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       if (opened.length === 0) throw (first as PromiseRejectedResult).reason;
@@ -252,7 +266,7 @@ async function readServers(
       objectsRead.catch(() => undefined); // awaited below, after the grants
       meRead.catch(() => undefined);
       const grants = await grantsRead;
-      const precomputed = precomputeAudit(fleet, ctx.server, grants);
+      const precomputed = precomputeAudit(fleet, ctx.server, grants, desired);
       const [objects, me] = await Promise.all([objectsRead, meRead]);
       const catalog = { ...grants, ...objects };
       // The account dbps itself logs in with (the configured external admin, or the socket admin of
@@ -372,14 +386,9 @@ function isCatalog(c: unknown): c is Catalog {
 }
 
 // The services: block is read with a plain scan; a line number only helps SARIF viewers point somewhere.
-async function serviceLines(file: string, fleet: Fleet): Promise<Record<string, number>> {
+function serviceLines(text: string | undefined, fleet: Fleet): Record<string, number> {
   const lines: Record<string, number> = {};
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return lines;
-  }
+  if (text === undefined) return lines;
   const names = new Set(fleet.services.map((s) => s.name));
   const rows = text.split('\n');
   const start = rows.findIndex((l) => /^services\s*:/.test(l));

@@ -46,8 +46,13 @@ export interface PrecomputedAudit {
  * at 1000s of accounts), computable as soon as the privilege tables are read, so a caller can work
  * it out while the server still reads the objects (views, routines, remote tables) for the rules.
  */
-export function precomputeAudit(fleet: Fleet, server: FleetServer, grants: Catalog): PrecomputedAudit {
-  return { desired: desiredServer(fleet, server), effective: effectivePrivileges(grants) };
+export function precomputeAudit(
+  fleet: Fleet,
+  server: FleetServer,
+  grants: Catalog,
+  desired: DesiredServer = desiredServer(fleet, server),
+): PrecomputedAudit {
+  return { desired, effective: effectivePrivileges(grants) };
 }
 
 /** Findings of every rule for one server's catalog, with overrides applied and duplicate drift dropped. */
