@@ -25,39 +25,36 @@ const mariadb = (sql) =>
   spawnSync('mariadb', [`--defaults-extra-file=${cnf}`, '--batch'], { input: sql, encoding: 'utf8' });
 for (let i = 0; i < 100 && mariadb('SELECT 1').status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
 
-// The fleet and exactly what `dbps provision` would create for it, as one SQL batch (fast to set up).
-const app = 'SELECT, INSERT, UPDATE, DELETE, EXECUTE, CREATE TEMPORARY TABLES';
-const mig = `${app}, CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE VIEW, SHOW VIEW, TRIGGER, CREATE ROUTINE, ALTER ROUTINE, EVENT, LOCK TABLES`;
-let yaml = `version: 1\nfleet: bench\nservers:\n  shared: { driver: external, host: 127.0.0.1, port: ${port}, admin: { user: root, passwordEnv: BENCH_ROOT_PWD, socket: ${JSON.stringify(sock)} } }\nservices:\n`;
-let sql = '';
-for (let i = 0; i < services; i++) {
-  const s = `svc${i}`;
-  yaml += `  ${s}: { server: shared }\n`;
-  sql += `CREATE DATABASE ${s};\n`;
-  // One table each, so the audit's information_schema reads (triggers, foreign keys, engines) have tables to scan.
-  sql += `CREATE TABLE ${s}.t (id INT PRIMARY KEY) ENGINE=InnoDB;\n`;
-  sql += `CREATE USER '${s}_app'@'%' IDENTIFIED BY 'Pw-${i}-app'; GRANT ${app} ON \`${s}\`.* TO '${s}_app'@'%';\n`;
-  sql += `CREATE USER '${s}_migrator'@'%' IDENTIFIED BY 'Pw-${i}-mig'; GRANT ${mig} ON \`${s}\`.* TO '${s}_migrator'@'%';\n`;
-}
-sql +=
-  "CREATE USER 'dbps_backup'@'localhost' IDENTIFIED BY 'Pw-b'; GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO 'dbps_backup'@'localhost';\n";
-// The monitor account exactly as provision makes it: SELECT on the exporter's performance_schema tables only.
-const { MONITOR_TABLES } = await import(path.join(root, 'dist/fleet/monitor.js'));
-sql += "CREATE USER 'dbps_monitor'@'%' IDENTIFIED BY 'Pw-m' WITH MAX_USER_CONNECTIONS 3;\n";
-for (const t of MONITOR_TABLES) sql += `GRANT SELECT ON performance_schema.${t.table} TO 'dbps_monitor'@'%';\n`;
 // Harden root the way a real server is, so the audit has nothing to say about the admin itself.
-sql +=
-  "DROP USER IF EXISTS 'root'@'::1', 'root'@'127.0.0.1'; ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('Bench-root');\n";
-const setup = mariadb(sql);
-if (setup.status !== 0) throw new Error(`setup failed: ${setup.stderr}`);
+const harden = mariadb(
+  "DROP USER IF EXISTS 'root'@'::1', 'root'@'127.0.0.1'; ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('Bench-root');",
+);
+if (harden.status !== 0) throw new Error(`setup failed: ${harden.stderr}`);
 setPassword();
 for (const host of mariadb("SELECT Host FROM mysql.global_priv WHERE User='root' AND Host<>'localhost'")
   .stdout.split('\n')
   .slice(1)
   .filter(Boolean))
   mariadb(`DROP USER 'root'@'${host}'`);
+
+// The fleet, created by `dbps provision` itself (databases, service accounts, dbps_backup and
+// dbps_monitor exactly as dbps makes them), then one table per database so that the audit's
+// information_schema reads (triggers, foreign keys, engines) have tables to scan.
+let yaml = `version: 1\nfleet: bench\nservers:\n  shared: { driver: external, host: 127.0.0.1, port: ${port}, admin: { user: root, passwordEnv: BENCH_ROOT_PWD, socket: ${JSON.stringify(sock)} } }\nservices:\n`;
+let sql = '';
+for (let i = 0; i < services; i++) {
+  yaml += `  svc${i}: { server: shared }\n`;
+  sql += `CREATE TABLE svc${i}.t (id INT PRIMARY KEY) ENGINE=InnoDB;\n`;
+}
 const fleetFile = path.join(work, 'services.yaml');
 writeFileSync(fleetFile, yaml);
+const provision = spawnSync(process.execPath, [bin, '-q', '-f', fleetFile, 'provision'], {
+  encoding: 'utf8',
+  env: { ...process.env, BENCH_ROOT_PWD: 'Bench-root' },
+});
+if (provision.status !== 0) throw new Error(`dbps provision failed (${provision.status}): ${provision.stderr}`);
+const tables = mariadb(sql);
+if (tables.status !== 0) throw new Error(`tables: ${tables.stderr}`);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function time(cmd, args, env = {}) {

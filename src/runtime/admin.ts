@@ -7,6 +7,7 @@ import { printable } from '../util/printable.js';
 import { ServerTimeoutError } from './failures.js';
 import { interruptedRestoreText } from './restore-record.js';
 import { readState } from './state.js';
+import { burstSocket } from './burst-writes.js';
 import { statementWatch } from './statement-watch.js';
 import { isCertificateError, isTlsUnavailableError, loadConnectorSsl, serverTls, type TlsTarget } from './tls.js';
 
@@ -102,13 +103,18 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
   const ssl = target.socketPath
     ? undefined
     : await loadConnectorSsl(target.server, target.tls, target.host ?? '127.0.0.1');
+  const where = target.socketPath
+    ? { socketPath: target.socketPath }
+    : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 };
+  // The session opens its own socket (given to the connector as its stream) to send each burst of
+  // statements in one write; host and port stay in the options for TLS's name check.
+  const socket = burstSocket(where);
   let connection: Connection;
   try {
     connection = await createConnection({
       ...(ssl ? { ssl } : {}),
-      ...(target.socketPath
-        ? { socketPath: target.socketPath }
-        : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
+      ...('host' in where ? where : {}),
+      stream: () => socket.open(),
       user: target.user,
       ...(target.password !== undefined ? { password: target.password } : {}),
       connectTimeout: target.connectTimeout ?? 5000,
@@ -131,6 +137,7 @@ export async function connectAdmin(target: AdminTarget): Promise<AdminSession> {
     connection,
     async query<T>(sql: string, params?: unknown[], opts?: QueryOptions) {
       try {
+        socket.hold();
         return (await watch(connection.query(sql, params), opts?.timeoutMs)) as T[];
       } catch (e) {
         if (e instanceof ServerTimeoutError) throw e;
