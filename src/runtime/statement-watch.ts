@@ -19,13 +19,21 @@ export function statementWatch(
   const waiting = new Map<number, number>();
   let count = 0;
   let timer: NodeJS.Timeout | undefined;
+  let armedMs = 0;
   const rejecters = new Set<(e: Error) => void>();
+  // One timer per session, restarted (refresh) on every answer and every new statement rather than
+  // made anew: a provision sends hundreds of statements per server. Firing while nothing waits does nothing.
   const arm = () => {
-    clearTimeout(timer);
-    timer = undefined;
     if (count === 0) return;
-    const ms = Math.max(...waiting.keys());
+    const ms = waiting.size === 1 ? waiting.keys().next().value! : Math.max(...waiting.keys());
+    if (timer && ms === armedMs) {
+      timer.refresh();
+      return;
+    }
+    clearTimeout(timer);
+    armedMs = ms;
     timer = setTimeout(() => {
+      if (count === 0) return;
       expired = new ServerTimeoutError(target.server, 'statement', ms);
       connection.destroy();
       for (const r of rejecters) r(expired);
@@ -40,6 +48,7 @@ export function statementWatch(
     const longest = count === 0 ? 0 : Math.max(...waiting.keys());
     waiting.set(timeoutMs, (waiting.get(timeoutMs) ?? 0) + 1);
     count++;
+    // The first statement after an idle spell starts the bound afresh; a longer one lengthens it.
     if (count === 1 || timeoutMs > longest) arm();
     let reject!: (e: Error) => void;
     const deadline = new Promise<never>((_, r) => {
