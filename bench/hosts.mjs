@@ -115,7 +115,9 @@ function dbps(dir, env, args) {
 // CPU seconds from /proc: a server's own (utime + stime), and this process's waited-for children
 // (cutime + cstime: every dbps run, which spawnSync waits for). Clock ticks of 1/100 s (Linux's USER_HZ).
 function cpuOf(pid, children = false) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   // After the name: state is field 3, so utime..cstime (fields 14..17) are at 11..14 here.
   const [ut, st, cut, cst] = fields.slice(11, 15).map(Number);
   return (children ? cut + cst : ut + st) / 100;

@@ -1,14 +1,11 @@
-// Bundles the built CLI (dist/cli.js and everything it imports, dependencies included) into
-// dist/bundle/: one entry plus one chunk per lazily imported command. Start-up then reads a handful
-// of files instead of ~300 modules (dbps's own and its dependencies'), which is most of what a short
-// command costs on a slow disk or a busy machine. Runs last in `npm run build`, after the build id.
+// Bundles the built CLI (dist/cli.js and everything it imports, dependencies included) into one
+// CommonJS file, dist/bundle/cli.cjs, that bin/dbps.js runs through vm.Script with a V8 code cache
+// (src/util/code-cache.ts). Start-up then reads one file instead of ~300 modules, and deserialises
+// compiled code instead of compiling 3 MB of source: a third of what a short command costs. Runs
+// last in `npm run build`, after the build id.
 import { build } from 'esbuild';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-
-const require = createRequire(import.meta.url);
 
 // iconv-lite's CJK code tables (400 KB of JSON) are required only when a connection uses such a
 // character set, which dbps's never do (utf8mb4). Bundled, every start-up would still parse them; kept
@@ -22,31 +19,26 @@ const lazyIconvTables = {
         : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: 'iconv-table' }, (args) => ({
+      // Resolved from the connector's place at run time (a name, not a literal: the connector itself is bundled).
       contents: `const { createRequire } = require('node:module');
-module.exports = createRequire(require.resolve('mariadb'))(${JSON.stringify(`iconv-lite/encodings/tables/${args.path}`)});`,
+const connector = 'mariadb';
+module.exports = createRequire(require.resolve(connector))(${JSON.stringify(`iconv-lite/encodings/tables/${args.path}`)});`,
       loader: 'js',
     }));
   },
 };
 
-// The connector is the largest module a command loads (600 KB of source; a quarter of a short
-// command's start-up is V8 compiling it). It is bundled apart as one CommonJS file that the CLI runs
-// through vm.Script with a V8 code cache made at build time, so start-up deserialises compiled code
-// instead of compiling it. The cache is checked by V8 against the source and its own version and
-// flags; on any mismatch (another Node) it is rejected and the file compiles as usual.
-const cachedConnector = {
-  name: 'cached-connector',
+// The bundle runs as a vm.Script from a code cache, where import() cannot load anything (V8 keeps no
+// loader for it in the cache). Node's own modules, the only ones still imported lazily, are required instead.
+const builtinDynamicImports = {
+  name: 'builtin-dynamic-imports',
   setup(b) {
-    b.onResolve({ filter: /^mariadb$/ }, (args) =>
-      args.importer.includes(`${root}dist`) ? { path: 'mariadb', namespace: 'cached-connector' } : undefined,
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: args.path, namespace: 'builtin-require' } : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: 'cached-connector' }, () => ({
-      contents: `import { loadConnector } from ${JSON.stringify(`${root}dist/util/code-cache.js`)};
-const connector = loadConnector(new URL('./mariadb.cjs', import.meta.url));
-export const createConnection = connector.createConnection;
-export default connector;`,
+    b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
       loader: 'js',
-      resolveDir: root,
     }));
   },
 };
@@ -55,33 +47,22 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bundle`;
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: [require.resolve('mariadb')],
-  outfile: `${outdir}/mariadb.cjs`,
+  entryPoints: [`${root}dist/cli.js`],
+  outfile: `${outdir}/cli.cjs`,
   bundle: true,
   format: 'cjs',
-  // Only the lazy code tables name it (require.resolve, at run time, to find iconv-lite beside it).
-  external: ['mariadb'],
   platform: 'node',
   target: 'node20',
+  // Modules that name their own file (import.meta.url) get the bundle's.
+  define: { 'import.meta.url': '__dbpsModuleUrl' },
+  banner: { js: "const __dbpsModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
-  plugins: [lazyIconvTables],
+  plugins: [lazyIconvTables, builtinDynamicImports],
+  minifyWhitespace: true,
+  minifySyntax: true,
 });
-await build({
-  entryPoints: [`${root}dist/cli.js`],
-  outdir,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  // CommonJS dependencies (mariadb, ajv's runtime) call require() for Node's own modules.
-  banner: { js: "import { createRequire as __dbpsRequire } from 'node:module'; const require = __dbpsRequire(import.meta.url);" },
-  logLevel: 'warning',
-  plugins: [lazyIconvTables, cachedConnector],
-});
-// The precompiled services.yaml validator is imported by a computed path (from source it does not
-// exist and the schema is compiled instead), so the bundler leaves it out: put it beside the chunks.
-copyFileSync(`${root}dist/config/services-validator.js`, `${outdir}/services-validator.js`);
-// The connector's code cache, made by running the connector's module once in a child process (the
-// functions compiled then are what every command's start-up compiles).
-execFileSync(process.execPath, ['--input-type=module', '-e', `import { writeConnectorCache } from ${JSON.stringify(`${root}dist/util/code-cache.js`)}; writeConnectorCache(new URL(${JSON.stringify(`file://${outdir}/mariadb.cjs`)}));`], { stdio: 'inherit' });
+const code = readFileSync(`${outdir}/cli.cjs`, 'utf8');
+const left = /\bimport\(\s*["'`a-zA-Z_]/.exec(code);
+if (left) throw new Error(`dist/bundle/cli.cjs still calls import(): ${code.slice(left.index - 80, left.index + 80)}`);
+// The precompiled services.yaml validator, loaded at run time from beside the bundle (src/config/validator.ts).
+copyFileSync(`${root}dist/config/services-validator.cjs`, `${outdir}/services-validator.cjs`);

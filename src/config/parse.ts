@@ -17,10 +17,9 @@ import {
 import type { ConfigIssue } from '../errors.js';
 import { escapeChar, firstControl, quoted } from '../util/printable.js';
 import { closest, didYouMean } from '../util/suggest.js';
-import { AJV_OPTIONS } from './ajv-options.js';
-import { servicesSchema } from './schema.js';
 import { type DocPath, formatPath, SourceMap } from './source-map.js';
 import type { ServicesFile } from './types.js';
+import { loadValidator } from './validator.js';
 
 export interface ParsedServices {
   data: ServicesFile;
@@ -36,25 +35,10 @@ export type ParseOutcome =
   | { ok: true; value: ParsedServices }
   | { ok: false; issues: ConfigIssue[]; partial?: ParsedServices; pruned?: DocPath[] };
 
-// `npm run build` precompiles the schema (scripts/write-validator.mjs); from source, compile it here.
-const PRECOMPILED = './services-validator.js';
-async function loadValidator(): Promise<ValidateFunction> {
-  try {
-    return ((await import(PRECOMPILED)) as { default: ValidateFunction }).default;
-  } catch {
-    // ajv is CommonJS: its class is a named export under Node, the default export's property when bundled.
-    type Ajv2020Class = typeof import('ajv/dist/2020.js').Ajv2020;
-    const ajv = (await import('ajv/dist/2020.js')) as unknown as {
-      Ajv2020?: Ajv2020Class;
-      default?: { Ajv2020?: Ajv2020Class };
-    };
-    const Ajv2020 = ajv.Ajv2020 ?? ajv.default?.Ajv2020;
-    if (!Ajv2020) throw new Error('ajv/dist/2020.js has no Ajv2020 export');
-    return new Ajv2020(AJV_OPTIONS).compile(servicesSchema);
-  }
-}
-const compiled = await loadValidator();
+// Loaded on first use (precompiled after `npm run build`; compiled from the schema from source).
+let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
+  compiled ??= loadValidator();
   return compiled;
 }
 

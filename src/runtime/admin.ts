@@ -4,10 +4,10 @@ import type { Connection } from 'mariadb';
 import { OperationalError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { printable } from '../util/printable.js';
+import { burstSocket } from './burst-writes.js';
 import { ServerTimeoutError } from './failures.js';
 import { interruptedRestoreText } from './restore-record.js';
 import { readState } from './state.js';
-import { burstSocket } from './burst-writes.js';
 import { statementWatch } from './statement-watch.js';
 import { isCertificateError, isTlsUnavailableError, loadConnectorSsl, serverTls, type TlsTarget } from './tls.js';
 

@@ -63,7 +63,10 @@ function grantIndex(desired: DesiredAccount): GrantIndex {
   index = { global: new Set(), database: new Map(), table: new Map(), column: new Map() };
   const into = (map: Map<string, Set<string>>, key: string, g: DesiredGrant) => {
     let set = map.get(key);
-    if (!set) map.set(key, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      map.set(key, set);
+    }
     for (const p of g.privileges) set.add(p);
   };
   for (const g of desired.grants) {
