@@ -13,6 +13,7 @@ import { OperationalError } from '../errors.js';
 import type { AdminSession, AdminTarget } from '../runtime/admin.js';
 import { clientOptionText } from '../runtime/client-defaults.js';
 import { diesWithParent, trackChild, untrackChild } from '../runtime/run-dir.js';
+import { tlsConnectionFailure } from '../runtime/tls.js';
 import { ident } from '../sql/quote.js';
 import { killHere } from '../util/test-kill.js';
 import { type ArchiveReplayOptions, planArchiveReplay, replayArchivedBinlogs } from './archive-replay.js';
@@ -110,6 +111,11 @@ export async function logicalPreflight(t: LogicalTarget): Promise<{ version: str
   try {
     c = await createConnection({ ...(await connectorOptions(t.server, t.credentials)), connectTimeout: 5000 });
   } catch (e) {
+    // A TLS failure says what is wrong with the server's TLS, as for the admin's own sessions.
+    const tlsFailure = t.credentials.socket
+      ? undefined
+      : tlsConnectionFailure(t.server, where, t.credentials.host ?? '127.0.0.1', t.credentials.tls, e);
+    if (tlsFailure) throw tlsFailure;
     const text = (e as { sqlMessage?: string }).sqlMessage ?? (e as { code?: string }).code ?? (e as Error).message;
     throw new OperationalError(`server "${t.server}" is not reachable as ${t.credentials.user} at ${where} (${text})`, {
       server: t.server,
