@@ -2,7 +2,8 @@
 // host0 is frozen (SIGSTOP) while mariadb-dump reads its big table, and again while the mariadb client
 // loads it back: backup and restore exit 3 within --timeout plus a few seconds, naming the server; the
 // set is partial, with no dump of host0 that looks complete, and host1's server is done (backup) or
-// left with its data as it was (restore). Thawed, the next backup and restore succeed.
+// left with its data as it was (restore). Thawed, the next backup and restore succeed. `binlogs pull`
+// gives up a host frozen mid-fetch within --timeout too, and archives the other's binlogs.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +21,7 @@ let h0: TestHost;
 let h1: TestHost;
 
 beforeAll(async () => {
-  net = await createHosts(2, { bufferPool: '64M' });
+  net = await createHosts(2, { bufferPool: '64M', args: () => ['--log-bin=binlog', '--binlog-format=ROW'] });
   [h0, h1] = net.hosts as [TestHost, TestHost];
   env = { H0_PWD: h0.admin.password, H1_PWD: h1.admin.password };
   const ext = (h: TestHost, i: number) =>
@@ -69,11 +70,11 @@ async function runFreezing(args: string[], host: TestHost, user: string, seen: R
   });
   const watch = (async () => {
     while (!done && !frozen) {
-      const rows = await host.query<{ info: string | null }>(
-        'SELECT INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ?',
+      const rows = await host.query<{ what: string }>(
+        "SELECT CONCAT(COMMAND, ' ', COALESCE(INFO, '')) AS what FROM information_schema.PROCESSLIST WHERE USER = ?",
         [user],
       );
-      if (rows.some((r) => r.info && seen.test(r.info))) {
+      if (rows.some((r) => seen.test(r.what))) {
         host.freeze();
         frozen = true;
         return Date.now();
@@ -140,7 +141,7 @@ describe(`backup and restore of external servers bound every wait (--timeout ${T
       ['restore', complete, '--yes', '--timeout', String(TIMEOUT)],
       h0,
       h0.admin.user,
-      /^INSERT INTO/,
+      /^Query INSERT INTO/,
     );
     expect(r.sinceFreeze, 'the host was frozen while the dump loaded').toBeDefined();
     expect(r.code, r.stdout + r.stderr).toBe(3);
@@ -161,5 +162,25 @@ describe(`backup and restore of external servers bound every wait (--timeout ${T
     const rows = await h1.query<{ id: number }>('SELECT id FROM small.t ORDER BY id');
     expect(rows.map((x) => Number(x.id))).toEqual([1, 2, 3]);
     expect(await h0.query("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'big\\_\\_%'")).toEqual([]);
+  }, 180_000);
+
+  it('binlogs pull: a host frozen mid-fetch is given up within --timeout (exit 3); the other is archived', async () => {
+    const r = await runFreezing(
+      ['binlogs', 'pull', '--json', '--timeout', String(TIMEOUT)],
+      h0,
+      'dbps_backup',
+      /^Binlog Dump/,
+    );
+    expect(r.sinceFreeze, 'the host was frozen while mariadb-binlog read').toBeDefined();
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(r.sinceFreeze!).toBeLessThan(BOUND_MS);
+    const doc = JSON.parse(r.stdout) as {
+      servers: { server: string; error?: string; archived: string[]; partial?: unknown }[];
+    };
+    const s0 = doc.servers.find((s) => s.server === 'h0')!;
+    const s1 = doc.servers.find((s) => s.server === 'h1')!;
+    expect(s0.error).toMatch(/server "h0" sent no binlog data for 3 s/);
+    expect(s1.error).toBeUndefined();
+    expect(s1.archived.length + (s1.partial ? 1 : 0)).toBeGreaterThan(0);
   }, 180_000);
 });
