@@ -13,7 +13,7 @@ import { OperationalError } from '../errors.js';
 import type { AdminSession, AdminTarget } from '../runtime/admin.js';
 import { clientOptionText } from '../runtime/client-defaults.js';
 import { ServerTimeoutError, TlsConnectionError } from '../runtime/failures.js';
-import type { Timeouts } from '../runtime/fanout.js';
+import { fanOutJobs, type Timeouts } from '../runtime/fanout.js';
 import { diesWithParent, trackChild, untrackChild } from '../runtime/run-dir.js';
 import { ident } from '../sql/quote.js';
 import { killHere } from '../util/test-kill.js';
@@ -672,15 +672,27 @@ export async function restoreLogical(opts: {
   }
   const loaded: LoadedServer[] = [];
   try {
-    const settled = await Promise.allSettled(
-      opts.items.map(({ entry, target }) => {
+    // Through the fleet fan-out: every server loads at once, each bounded (a server that stops answering
+    // fails alone, after --timeout), and the error says which servers failed and which had loaded.
+    const outcomes = await fanOutJobs(
+      opts.items.map(({ target }) => ({ server: target.server, label: target.server })),
+      (i) => {
+        const { entry, target } = opts.items[i]!;
         opts.onProgress?.({ server: target.server, phase: 'load' });
         return loadServer(opts.setDir, opts.setId, entry, target);
-      }),
+      },
+      {},
     );
-    for (const s of settled) if (s.status === 'fulfilled') loaded.push(s.value);
-    const failed = settled.find((s) => s.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    for (const o of outcomes) if (o.ok) loaded.push(o.value);
+    const failed = outcomes.flatMap((o) => (o.ok ? [] : [o]));
+    if (failed.length) {
+      const e = failed[0]!.error;
+      const also = failed.slice(1).map((f) => f.failure.message);
+      const done = loaded.map((l) => `"${l.target.server}"`);
+      if (e instanceof Error)
+        e.message += `${also.length ? `; also: ${also.join('; ')}` : ''}; nothing was swapped in: every server keeps its previous data${done.length ? ` (${done.join(', ')} had loaded; their scratch copies are dropped)` : ''}`;
+      throw e;
+    }
   } catch (e) {
     for (const l of loaded) await dropScratch(l.target, opts.setId);
     throw e;
