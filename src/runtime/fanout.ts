@@ -1,8 +1,8 @@
 // One fan-out for the fleet: runs a job on every selected server at once, each wait on a server
 // bounded (connecting, and every statement), failures classified once (src/runtime/failures.ts), and
 // one result per server, so a command reports the servers that failed while the others finish.
-// plan, provision, status, audit-grants and rotate go through fanOut; backup and restore of several
-// servers through fanOutJobs (their jobs run tools as the backup account, not admin sessions).
+// plan, provision, status, audit-grants and rotate go through fanOut; backup and the logical restore
+// (external servers) through fanOutJobs: their jobs run tools as the backup account, not admin sessions.
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { serverLabel } from '../fleet/select.js';
 import { type AdminSession, type AdminTarget, adminTarget, connectAdmin } from './admin.js';
