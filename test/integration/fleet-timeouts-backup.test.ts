@@ -148,7 +148,9 @@ describe(`backup and restore of external servers bound every wait (--timeout ${T
     expect(r.sinceFreeze!).toBeLessThan(BOUND_MS);
     expect(r.stdout + r.stderr).toMatch(/server "h0" did not answer the mariadb client loading SQL within 3 s/);
     // The summary says which servers were done: h1 had loaded, and nothing was swapped in anywhere.
-    expect(r.stdout + r.stderr).toMatch(/nothing was swapped in: every server keeps its previous data \("h1" had loaded/);
+    expect(r.stdout + r.stderr).toMatch(
+      /nothing was swapped in: every server keeps its previous data \("h1" had loaded/,
+    );
     // All or nothing: h1 was loaded beside its data, never swapped in; its row 4 is still there.
     const rows = await h1.query<{ id: number }>('SELECT id FROM small.t ORDER BY id');
     expect(rows.map((x) => Number(x.id))).toEqual([1, 2, 3, 4]);
