@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
+import { ServerTimeoutError } from '../runtime/failures.js';
 import { acquireLock, type HeldLock } from '../runtime/lock.js';
 import { diesWithParent, trackChild, untrackChild } from '../runtime/run-dir.js';
 import {
@@ -68,8 +69,13 @@ interface ServerLog {
 
 export interface PullOptions {
   now?: () => Date;
-  /** A fetch that receives nothing for this long is ended and reported (default 30 s). */
+  /**
+   * A fetch that receives nothing for this long is ended and reported, and the longest wait for an
+   * answer to SHOW BINARY LOGS (default 30 s; `binlogs pull --timeout`).
+   */
   stallMs?: number;
+  /** The longest wait for the connection (default 10 s; `binlogs pull --timeout`). */
+  connectMs?: number;
   progress?: (text: string) => void;
 }
 
@@ -99,7 +105,7 @@ export async function pullBinlogs(src: BinlogSource, backupRoot: string, opts: P
     await sweepStaging(dir);
     const index = await readArchiveIndex(backupRoot, src.server);
     const startedAt = now();
-    const logs = await serverLogs(src);
+    const logs = await serverLogs(src, opts.connectMs ?? 10_000, opts.stallMs ?? 30_000);
     const plan = planFetch(src, index, logs, startedAt);
     const result: PullResult = { server: src.server, history: plan.history.id, archived: [], warnings: [] };
     if (plan.gap) {
@@ -170,7 +176,7 @@ export async function followBinlogs(src: BinlogSource, backupRoot: string, opts:
       const staging = path.join(dir, `${STAGING_PREFIX}${process.pid}-${attempt}`);
       try {
         const index = await readArchiveIndex(backupRoot, src.server);
-        const logs = await serverLogs(src);
+        const logs = await serverLogs(src, opts.connectMs ?? 10_000, opts.stallMs ?? 30_000);
         const plan = planFetch(src, index, logs, now());
         if (plan.gap) {
           index.gaps.push(plan.gap);
@@ -396,17 +402,19 @@ function gapText(server: string, gap: ArchiveGap): string {
   return `server "${server}": binlogs after ${gap.after} up to ${gap.before} were purged before they were archived; no point-in-time restore crosses that gap (run \`dbps binlogs follow\` or pull more often than the server purges)`;
 }
 
-async function serverLogs(src: BinlogSource): Promise<ServerLog[]> {
+async function serverLogs(src: BinlogSource, connectMs: number, answerMs: number): Promise<ServerLog[]> {
   const { createConnection } = await import('mariadb');
   let c: import('mariadb').Connection;
   try {
     c = await createConnection({
       ...(await connectorOptions(src.server, src.credentials)),
-      connectTimeout: 10_000,
-      socketTimeout: 30_000,
+      connectTimeout: connectMs,
+      // One statement on this connection, so an idle cut is no concern: it bounds SHOW BINARY LOGS.
+      socketTimeout: answerMs,
     });
   } catch (e) {
-    const err = e as { errno?: number; message: string };
+    const err = e as { errno?: number; code?: string; message: string };
+    if (err.code === 'ER_CONNECTION_TIMEOUT') throw new ServerTimeoutError(src.server, 'connect', connectMs);
     throw new OperationalError(
       `server "${src.server}": cannot connect as ${src.credentials.user} to read its binlogs (${err.errno === 1045 ? 'access denied' : err.message})`,
       { server: src.server, hint: 'run `dbps provision` (it creates the backup account), and check the server runs' },
@@ -419,6 +427,8 @@ async function serverLogs(src: BinlogSource): Promise<ServerLog[]> {
     }[];
     return rows.map((r) => ({ name: r.Log_name, size: Number(r.File_size) }));
   } catch (e) {
+    if ((e as { code?: string }).code === 'ER_SOCKET_TIMEOUT')
+      throw new ServerTimeoutError(src.server, 'statement', answerMs, 'SHOW BINARY LOGS');
     throw new OperationalError(
       `server "${src.server}": SHOW BINARY LOGS failed (${(e as { sqlMessage?: string }).sqlMessage ?? (e as Error).message})`,
       {

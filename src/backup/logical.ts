@@ -8,10 +8,12 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { OperationalError } from '../errors.js';
 import type { AdminSession, AdminTarget } from '../runtime/admin.js';
 import { clientOptionText } from '../runtime/client-defaults.js';
+import { ServerTimeoutError, TlsConnectionError } from '../runtime/failures.js';
+import { fanOutJobs, type Timeouts } from '../runtime/fanout.js';
 import { diesWithParent, trackChild, untrackChild } from '../runtime/run-dir.js';
 import { ident } from '../sql/quote.js';
 import { killHere } from '../util/test-kill.js';
@@ -19,7 +21,8 @@ import { type ArchiveReplayOptions, planArchiveReplay, replayArchivedBinlogs } f
 import { type DumpPosition, DumpRouter, LineSplitter, parseDumpPosition } from './dump-text.js';
 import { sha256File } from './files.js';
 import type { ServerBackup } from './manifest.js';
-import { type Credentials, connectorOptions, lastErrorLine, toolEnv, writeDefaultsFile } from './proc.js';
+import { type Credentials, lastErrorLine, toolEnv, writeDefaultsFile } from './proc.js';
+import { watchStall } from './stall-watch.js';
 
 /** One server to dump: where it answers, as which account, and which databases are its services'. */
 export interface LogicalTarget {
@@ -28,6 +31,11 @@ export interface LogicalTarget {
   databases: string[];
   credentials: Credentials;
   history?: string;
+  /**
+   * --timeout of the command: connecting, each statement, and the dump itself, which is ended when
+   * mariadb-dump reads and writes nothing for the statement bound (a frozen host, a cut link).
+   */
+  timeouts?: Timeouts;
 }
 
 /** The mariadb-dump options of every logical backup (the bench runs the same by hand). */
@@ -88,39 +96,52 @@ async function dumpHead(file: string): Promise<string> {
 
 /** The GTID position of a binlog position, asked as the backup account (no privilege needed). */
 async function gtidAt(t: LogicalTarget, p: DumpPosition): Promise<string | undefined> {
-  const c = await connectAs(t);
+  const c = await backupAccountSession(t);
   try {
-    const rows = (await c.query('SELECT BINLOG_GTID_POS(?, ?) AS g', [p.file, p.pos])) as { g: string | null }[];
+    const rows = await c.query<{ g: string | null }>('SELECT BINLOG_GTID_POS(?, ?) AS g', [p.file, p.pos]);
     return rows[0]?.g || undefined;
   } finally {
-    await c.end().catch(() => c.destroy());
+    await c.close();
   }
 }
 
-async function connectAs(t: LogicalTarget): Promise<import('mariadb').Connection> {
-  const { createConnection } = await import('mariadb');
-  return createConnection({ ...(await connectorOptions(t.server, t.credentials)), connectTimeout: 5000 });
+/** A session as the backup account, every wait bounded by the command's timeouts (as admin sessions are). */
+async function backupAccountSession(t: LogicalTarget): Promise<AdminSession> {
+  const { connectAdmin } = await import('../runtime/admin.js');
+  const c = t.credentials;
+  return connectAdmin({
+    server: t.server,
+    user: c.user,
+    ...(c.password !== undefined ? { password: c.password } : {}),
+    ...(c.socket
+      ? { socketPath: c.socket }
+      : { host: c.host ?? '127.0.0.1', port: c.port ?? 3306, ...(c.tls ? { tls: c.tls } : {}) }),
+    connectTimeout: t.timeouts?.connectMs ?? 5000,
+    ...(t.timeouts ? { statementTimeout: t.timeouts.statementMs } : {}),
+  });
 }
 
 /** Server version and whether it writes a binlog, asked as the backup account before the dump. */
 export async function logicalPreflight(t: LogicalTarget): Promise<{ version: string; logBin: boolean }> {
-  const { createConnection } = await import('mariadb');
-  let c: import('mariadb').Connection;
+  let c: AdminSession;
   const where = t.credentials.socket ?? `${t.credentials.host}:${t.credentials.port ?? 3306}`;
   try {
-    c = await createConnection({ ...(await connectorOptions(t.server, t.credentials)), connectTimeout: 5000 });
+    c = await backupAccountSession(t);
   } catch (e) {
-    const text = (e as { sqlMessage?: string }).sqlMessage ?? (e as { code?: string }).code ?? (e as Error).message;
+    // A TLS failure or a timeout already says what is wrong, as for the admin's own sessions.
+    if (e instanceof TlsConnectionError || e instanceof ServerTimeoutError) throw e;
+    const cause = ((e as { cause?: unknown }).cause ?? e) as { sqlMessage?: string; code?: string; message?: string };
+    const text = cause.sqlMessage ?? cause.code ?? cause.message;
     throw new OperationalError(`server "${t.server}" is not reachable as ${t.credentials.user} at ${where} (${text})`, {
       server: t.server,
       hint: 'check the server answers (`dbps status`) and that `dbps provision` created the backup account for the host dbps connects from (backupHost:)',
     });
   }
   try {
-    const rows = (await c.query('SELECT VERSION() AS v, @@log_bin AS b')) as { v: string; b: number | bigint }[];
+    const rows = await c.query<{ v: string; b: number | bigint }>('SELECT VERSION() AS v, @@log_bin AS b');
     return { version: rows[0]!.v, logBin: Number(rows[0]!.b) === 1 };
   } finally {
-    await c.end().catch(() => c.destroy());
+    await c.close();
   }
 }
 
@@ -173,10 +194,19 @@ export async function dumpServer(
       hash.update(d);
     });
     zstd.child.stdout!.pipe(out);
+    // A dump that stops making progress (a frozen host, a cut link) is ended: mariadb-dump has no read
+    // timeout of its own and would wait on its socket forever.
+    const stall = watchStall(dump.child.pid, t.timeouts?.statementMs, () => dump.child.kill('SIGKILL'));
     const d = await dump.done;
+    stall.stop();
     if (d.code !== 0) zstd.child.kill('SIGTERM');
     const z = await zstd.done;
     await written.catch(() => undefined);
+    if (stall.stalled) {
+      const e = new ServerTimeoutError(t.server, 'statement', t.timeouts!.statementMs, 'mariadb-dump');
+      e.message += ' (the dump made no progress); the dump was ended and its partial file removed';
+      throw e;
+    }
     if (d.code !== 0)
       throw new OperationalError(
         `mariadb-dump failed on server "${t.server}"${d.signal ? ` (${d.signal})` : ''}: ${lastErrorLine(dump.stderr())}`,
@@ -298,6 +328,9 @@ async function runClient(
       ['pipe', 'ignore', 'pipe'],
     );
     client.child.stdin!.on('error', () => undefined);
+    // Bounded like the dump: a client that reads and writes nothing for the statement bound waits on a
+    // server that stopped answering.
+    const stall = watchStall(client.child.pid, admin.statementTimeout, () => client.child.kill('SIGKILL'));
     let fed: unknown;
     await feed(client.child.stdin!).catch((e: unknown) => {
       fed = e;
@@ -305,6 +338,9 @@ async function runClient(
     });
     client.child.stdin!.end();
     const r = await client.done;
+    stall.stop();
+    if (stall.stalled)
+      throw new ServerTimeoutError(server, 'statement', admin.statementTimeout!, 'the mariadb client loading SQL');
     if (fed) throw fed;
     if (r.code !== 0)
       throw new OperationalError(`server "${server}": loading the dump failed: ${lastErrorLine(client.stderr())}`, {
@@ -315,10 +351,22 @@ async function runClient(
   }
 }
 
+/** Writes to the client's stdin; rejects once the client is gone (killed, or exited), never waits forever. */
 function write(stdin: NodeJS.WritableStream, text: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (stdin.write(text)) resolve();
-    else stdin.once('drain', resolve);
+  const s = stdin as Writable;
+  if (s.destroyed) return Promise.reject(new Error('the mariadb client ended before all SQL was sent'));
+  return new Promise((resolve, reject) => {
+    if (s.write(text)) return resolve();
+    const drained = () => {
+      s.off('close', closed);
+      resolve();
+    };
+    const closed = () => {
+      s.off('drain', drained);
+      reject(new Error('the mariadb client ended before all SQL was sent'));
+    };
+    s.once('drain', drained);
+    s.once('close', closed);
   });
 }
 
@@ -434,7 +482,9 @@ async function loadServer(
       );
   }).catch(async (e: unknown) => {
     decompress?.child.kill('SIGTERM');
-    await dropScratch(target, setId);
+    // A server that stopped answering is not waited on again; the next restore of this set drops the
+    // scratch copies it left (above), and the real databases were never touched.
+    if (!(e instanceof ServerTimeoutError)) await dropScratch(target, setId);
     throw e;
   });
   return { target, entry, objects, header };
@@ -622,15 +672,27 @@ export async function restoreLogical(opts: {
   }
   const loaded: LoadedServer[] = [];
   try {
-    const settled = await Promise.allSettled(
-      opts.items.map(({ entry, target }) => {
+    // Through the fleet fan-out: every server loads at once, each bounded (a server that stops answering
+    // fails alone, after --timeout), and the error says which servers failed and which had loaded.
+    const outcomes = await fanOutJobs(
+      opts.items.map(({ target }) => ({ server: target.server, label: target.server })),
+      (i) => {
+        const { entry, target } = opts.items[i]!;
         opts.onProgress?.({ server: target.server, phase: 'load' });
         return loadServer(opts.setDir, opts.setId, entry, target);
-      }),
+      },
+      {},
     );
-    for (const s of settled) if (s.status === 'fulfilled') loaded.push(s.value);
-    const failed = settled.find((s) => s.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    for (const o of outcomes) if (o.ok) loaded.push(o.value);
+    const failed = outcomes.flatMap((o) => (o.ok ? [] : [o]));
+    if (failed.length) {
+      const e = failed[0]!.error;
+      const also = failed.slice(1).map((f) => f.failure.message);
+      const done = loaded.map((l) => `"${l.target.server}"`);
+      if (e instanceof Error)
+        e.message += `${also.length ? `; also: ${also.join('; ')}` : ''}; nothing was swapped in: every server keeps its previous data${done.length ? ` (${done.join(', ')} had loaded; their scratch copies are dropped)` : ''}`;
+      throw e;
+    }
   } catch (e) {
     for (const l of loaded) await dropScratch(l.target, opts.setId);
     throw e;

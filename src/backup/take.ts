@@ -7,8 +7,8 @@ import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import type { AdminSession } from '../runtime/admin.js';
 import { ServerTimeoutError } from '../runtime/failures.js';
-import type { Timeouts } from '../runtime/fanout.js';
-import { type Job, type JobRunner, runJobsSilently } from '../runtime/jobs.js';
+import { fanOutJobs, type Timeouts } from '../runtime/fanout.js';
+import type { Job, JobRunner } from '../runtime/jobs.js';
 import { ownerRecord, ownerTextAlive } from '../runtime/lock.js';
 import { someNames } from '../util/suggest.js';
 import { killHere } from '../util/test-kill.js';
@@ -256,12 +256,19 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
       describe: describeEntry,
     });
   }
-  const settled = await (opts.runJobs ?? runJobsSilently)(jobs);
-  const entries: ServerBackup[] = settled.map((s, i) =>
-    s.status === 'fulfilled'
-      ? s.value
+  // Through the fleet fan-out: every server at once, one outcome each (a server's own failures are
+  // already its `failed` entry; anything else thrown is classified there), so one server that fails or
+  // hangs (every wait of a job is bounded) never stops the others, and the set says which were done.
+  const outcomes = await fanOutJobs(
+    jobs.map((j) => ({ server: j.title, label: j.title })),
+    (i, progress) => jobs[i]!.run(progress),
+    { ...(opts.runJobs ? { runner: opts.runJobs } : {}), describe: describeEntry },
+  );
+  const entries: ServerBackup[] = outcomes.map((o, i) =>
+    o.ok
+      ? o.value
       : i < opts.targets.length
-        ? failedEntry(opts.targets[i]!, toolVersion, now(), (s.reason as Error)?.message ?? String(s.reason))
+        ? failedEntry(opts.targets[i]!, toolVersion, now(), o.failure.message)
         : {
             ...failedEntry(
               {
@@ -270,7 +277,7 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
               } as BackupTarget,
               '',
               now(),
-              (s.reason as Error)?.message ?? String(s.reason),
+              o.failure.message,
             ),
             method: 'logical' as const,
           },

@@ -52,8 +52,8 @@ export interface ServerAuditStatus {
   label: string;
   /** `unreachable` covers every server that could not be read (see `reason`); its findings are unknown. */
   status: 'audited' | 'unreachable';
-  /** Why it was not read: no connection, the admin lacks privileges, no answer in time, anything else. */
-  reason?: 'connect' | 'access' | 'timeout' | 'error';
+  /** Why it was not read: no connection, its TLS failed, the admin lacks privileges, no answer in time, anything else. */
+  reason?: 'connect' | 'tls' | 'access' | 'timeout' | 'error';
   version?: string;
   error?: string;
   hint?: string;
@@ -322,6 +322,7 @@ function serverFailure(server: FleetServer, e: unknown, kind: FailureKind, timeo
       ),
     };
   }
+  if (kind === 'tls') return { server: name, reason: 'tls', error: e as Error };
   if (kind === 'unreachable' || kind === 'tls-required' || (e instanceof DbpsError && e.exitCode === 3))
     return { server: name, reason: 'connect', error: e as Error };
   return {

@@ -79,7 +79,10 @@ export async function run(opts: BackupOptions): Promise<BackupResult> {
   }
   const timeouts = resolveTimeouts(fleet, opts.timeoutSeconds);
   const targets = (await backupTargets(physical, state, opts.stateDir, env)).map((t) => ({ ...t, timeouts }));
-  const logicalTargetList = await logicalTargets(fleet, logical, state, opts.stateDir, env);
+  const logicalTargetList = (await logicalTargets(fleet, logical, state, opts.stateDir, env)).map((t) => ({
+    ...t,
+    timeouts,
+  }));
   const dest = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
   await requireDirPath('--dest', dest);
   const { manifest, dir } = await takeBackupSet({

@@ -19,6 +19,8 @@ export interface BinlogsOptions {
   stateDir: string;
   services: string[];
   dest?: string;
+  /** pull --timeout: seconds for connecting, for SHOW BINARY LOGS and for a fetch that receives nothing. */
+  timeoutSeconds?: number;
   env?: NodeJS.ProcessEnv;
   progress?: (server: string, text: string) => void;
 }
@@ -93,8 +95,14 @@ async function prepare(opts: BinlogsOptions) {
 /** One pull of every selected server at once; a server that fails is reported while the others finish. */
 export async function pull(opts: BinlogsOptions): Promise<BinlogsPullResult> {
   const { root, sources } = await prepare(opts);
+  const bound = opts.timeoutSeconds === undefined ? undefined : Math.round(opts.timeoutSeconds * 1000);
   const settled = await Promise.allSettled(
-    sources.map((s) => pullBinlogs(s, root, { progress: (t) => opts.progress?.(s.server, t) })),
+    sources.map((s) =>
+      pullBinlogs(s, root, {
+        progress: (t) => opts.progress?.(s.server, t),
+        ...(bound !== undefined ? { connectMs: bound, stallMs: bound } : {}),
+      }),
+    ),
   );
   const servers: BinlogsPullResult['servers'] = settled.map((r, i) =>
     r.status === 'fulfilled'

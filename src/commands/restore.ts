@@ -20,7 +20,7 @@ import { selectServers } from '../fleet/select.js';
 import { adminTarget } from '../runtime/admin.js';
 import { requireBinary } from '../runtime/binaries.js';
 import { driverFor } from '../runtime/driver.js';
-import { resolveTimeouts } from '../runtime/fanout.js';
+import { boundedTarget, resolveTimeouts } from '../runtime/fanout.js';
 import { localServerPid } from '../runtime/local.js';
 import { interruptedRestoreText } from '../runtime/restore-record.js';
 import { readState, updateState } from '../runtime/state.js';
@@ -242,6 +242,7 @@ async function restoreLogicalServers(
     opts.services.flatMap((n) => fleet.services.filter((s) => s.name === n).map((s) => s.database)),
   );
   const items: { entry: ServerBackup; target: LogicalRestoreTarget }[] = [];
+  const timeouts = resolveTimeouts(fleet, opts.timeoutSeconds);
   for (const server of servers) {
     const entry = manifest.servers.find((e) => e.server === server.name && e.status === 'ok')!;
     const databases = (entry.databases ?? []).filter((d) => named.size === 0 || named.has(d));
@@ -249,7 +250,12 @@ async function restoreLogicalServers(
     const dest = into ?? server;
     items.push({
       entry,
-      target: { server: dest.name, admin: await adminTarget(fleet, dest, opts.stateDir, env), databases },
+      // Every wait bounded by --timeout: the SQL steps, and the mariadb client loading the dump (src/backup/stall-watch.ts).
+      target: {
+        server: dest.name,
+        admin: boundedTarget(await adminTarget(fleet, dest, opts.stateDir, env), timeouts),
+        databases,
+      },
     });
   }
   const what = items.map((i) => `${someNames(i.target.databases, 3)} into "${i.target.server}"`).join('; ');

@@ -3,13 +3,12 @@
 import type { Connection } from 'mariadb';
 import { OperationalError } from '../errors.js';
 import type { Fleet, FleetServer } from '../fleet/model.js';
-import { printable } from '../util/printable.js';
 import { burstSocket } from './burst-writes.js';
 import { ServerTimeoutError } from './failures.js';
 import { interruptedRestoreText } from './restore-record.js';
 import { readState } from './state.js';
 import { statementWatch } from './statement-watch.js';
-import { isCertificateError, isTlsUnavailableError, loadConnectorSsl, serverTls, type TlsTarget } from './tls.js';
+import { loadConnectorSsl, serverTls, type TlsTarget, tlsConnectionFailure } from './tls.js';
 
 export interface AdminSession {
   server: string;
@@ -195,26 +194,14 @@ function connectionError(target: AdminTarget, e: unknown): OperationalError {
       },
     );
   }
-  if (isTlsUnavailableError(e)) {
-    return new OperationalError(
-      `server "${target.server}" at ${where} does not offer TLS, which tls mode ${target.tls?.mode ?? 'required'} requires (dbps never falls back to clear text)`,
-      {
-        server: target.server,
-        hint: 'give the server a certificate (ssl_cert, ssl_key), or set tls: { mode: disabled } in services.yaml if the network is trusted',
-        cause: e,
-      },
-    );
-  }
-  if (withTls && isCertificateError(e)) {
-    return new OperationalError(
-      `server "${target.server}" at ${where} presented a certificate that does not verify (tls mode ${target.tls!.mode}${target.tls!.caFile ? `, CA ${printable(target.tls!.caFile)}` : ''}): ${err.message.replace(/^\(conn[^)]*\)\s*/, '')}`,
-      {
-        server: target.server,
-        hint: "check that tls.ca is the CA that signed this server's certificate and that the host name is in the certificate",
-        cause: e,
-      },
-    );
-  }
+  const tlsFailure = tlsConnectionFailure(
+    target.server,
+    where,
+    target.host ?? '127.0.0.1',
+    target.socketPath ? undefined : target.tls,
+    e,
+  );
+  if (tlsFailure) return tlsFailure;
   if (err.code === 'ER_ACCESS_DENIED_ERROR' || err.errno === 1045 || err.errno === 1698) {
     return new OperationalError(
       `server "${target.server}": access denied for admin user ${target.user} at ${where}${withTls || target.socketPath ? '' : ' over a connection without TLS'}`,

@@ -1,7 +1,6 @@
 // The external driver: servers dbps does not run. `up` only checks they answer, `down` leaves them
 // alone, `status` probes them with the admin account from services.yaml.
-import { OperationalError } from '../errors.js';
-import { type AdminSession, type AdminTarget, adminTarget, connectAdmin } from './admin.js';
+import { adminTarget, connectAdmin } from './admin.js';
 import type { Driver, ServerProbe } from './driver.js';
 import { boundedTarget, resolveTimeouts } from './fanout.js';
 import { readHealth } from './health.js';
@@ -45,14 +44,10 @@ export const externalDriver: Driver = {
       shouldRun: true,
       health: [],
     };
-    let session: AdminSession;
-    let target: AdminTarget;
-    try {
-      target = await adminTarget(ctx.fleet, server, ctx.stateDir, ctx.env);
-      session = await connectAdmin(ctx.timeouts ? boundedTarget(target, ctx.timeouts) : target);
-    } catch (e) {
-      return { ...base, detail: e instanceof OperationalError ? e.message : String(e) };
-    }
+    // A server that does not let dbps in throws: the fleet fan-out of `status` classifies it once
+    // (unreachable, tls, access-denied, timeout) into the probe's detail and failure kind.
+    const target = await adminTarget(ctx.fleet, server, ctx.stateDir, ctx.env);
+    const session = await connectAdmin(ctx.timeouts ? boundedTarget(target, ctx.timeouts) : target);
     try {
       const [h, tls] = await Promise.all([readHealth(session, ctx.fleet, server), readTlsStatus(session, target)]);
       return {

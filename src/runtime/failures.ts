@@ -1,9 +1,9 @@
 // What went wrong with one server, classified once for every command that fans out to the fleet:
-// no connection, the admin refused, TLS demanded, no answer in time, or a statement the server refused.
+// no connection, the admin refused, TLS failed or demanded, no answer in time, or a statement the server refused.
 // Pure: it looks only at the error's code and errno, so it is unit-tested without a server.
 import { DbpsError, OperationalError } from '../errors.js';
 
-export type FailureKind = 'unreachable' | 'access-denied' | 'tls-required' | 'timeout' | 'sql-error' | 'error';
+export type FailureKind = 'unreachable' | 'access-denied' | 'tls' | 'tls-required' | 'timeout' | 'sql-error' | 'error';
 
 /** One server's failure, as results and reports carry it. */
 export interface ServerFailure {
@@ -32,6 +32,21 @@ export class ServerTimeoutError extends OperationalError {
     );
     this.phase = phase;
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * What is wrong with a server's TLS, as dbps asked for it: its certificate does not verify against
+ * the CA (`certificate`), is for another name (`name`), or the server offers no TLS (`no-tls`).
+ */
+export type TlsProblem = 'certificate' | 'name' | 'no-tls';
+
+/** The server answered, but its TLS is not what services.yaml asks for; made by the connection code (src/runtime/tls.ts). */
+export class TlsConnectionError extends OperationalError {
+  readonly problem: TlsProblem;
+  constructor(server: string, problem: TlsProblem, message: string, hint: string, cause?: unknown) {
+    super(message, { server, hint, cause });
+    this.problem = problem;
   }
 }
 
@@ -83,6 +98,8 @@ function facts(e: unknown): ErrorFacts {
 /** The kind of a failure from its error alone. */
 export function failureKind(e: unknown): FailureKind {
   if (e instanceof ServerTimeoutError) return 'timeout';
+  // Before the codes: the socket error under a TLS failure (ECONNRESET, …) would read as unreachable.
+  if (e instanceof TlsConnectionError) return 'tls';
   const f = facts(e);
   if (f.code && CONNECTOR_TIMEOUTS.has(f.code)) return 'timeout';
   if (
@@ -103,6 +120,7 @@ const HINTS: Record<FailureKind, string> = {
   unreachable: 'check that the server runs and the host and port are right (`dbps status`)',
   'access-denied':
     'check the admin user and its password variable in services.yaml, and that it may read mysql.* (GRANT SELECT ON mysql.*)',
+  tls: "check tls.ca and tls.mode of this server in services.yaml against the server's certificate",
   'tls-required': 'the server accepts only TLS connections: configure TLS for this server in services.yaml',
   timeout:
     'check that the host is up and the server not hung or locked (SHOW PROCESSLIST: a LOCK TABLES or FLUSH TABLES WITH READ LOCK), or raise --timeout',

@@ -1,7 +1,8 @@
 // One fan-out for the fleet: runs a job on every selected server at once, each wait on a server
 // bounded (connecting, and every statement), failures classified once (src/runtime/failures.ts), and
 // one result per server, so a command reports the servers that failed while the others finish.
-// plan, provision, status, audit-grants, rotate, backup and restore all go through here.
+// plan, provision, status, audit-grants and rotate go through fanOut; backup and the logical restore
+// (external servers) through fanOutJobs: their jobs run tools as the backup account, not admin sessions.
 import type { Fleet, FleetServer } from '../fleet/model.js';
 import { serverLabel } from '../fleet/select.js';
 import { type AdminSession, type AdminTarget, adminTarget, connectAdmin } from './admin.js';
@@ -76,11 +77,43 @@ export async function fanOut<T>(
   job: (ctx: FanOutContext) => Promise<T>,
   opts: FanOutOptions<T>,
 ): Promise<ServerOutcome<T>[]> {
+  return fanOutJobs(
+    servers.map((s) => ({ server: s.name, label: serverLabel(s) })),
+    (i, progress) => runBounded(servers[i]!, job, opts, progress),
+    opts,
+  );
+}
+
+/**
+ * The fan-out itself, for work that is not an admin session per server (backup and restore run their
+ * own tools as the backup account): every job at once through `runner`, one outcome per server, each
+ * failure classified once. The job bounds its own waits.
+ */
+export async function fanOutJobs<T>(
+  units: readonly { server: string; label: string }[],
+  job: (index: number, progress: (text: string) => void) => Promise<T>,
+  opts: { runner?: JobRunner; describe?: (value: T) => string },
+): Promise<ServerOutcome<T>[]> {
   const runner = opts.runner ?? runJobsSilently;
   const settled = await runner(
-    servers.map((server) => ({
-      title: serverLabel(server),
-      run: (progress: (text: string) => void) => runOne(server, job, opts, progress),
+    units.map((u, i) => ({
+      title: u.label,
+      run: async (progress: (text: string) => void): Promise<ServerOutcome<T>> => {
+        const started = Date.now();
+        const base = { server: u.server, label: u.label };
+        try {
+          const value = await job(i, progress);
+          return { ...base, elapsedMs: Date.now() - started, ok: true, value };
+        } catch (e) {
+          return {
+            ...base,
+            elapsedMs: Date.now() - started,
+            ok: false,
+            failure: classifyFailure(u.server, e),
+            error: e,
+          };
+        }
+      },
       describe: (o: ServerOutcome<T>) =>
         o.ok ? (opts.describe?.(o.value) ?? 'done') : `failed (${o.failure.kind}): ${o.failure.message}`,
     })),
@@ -89,23 +122,23 @@ export async function fanOut<T>(
     s.status === 'fulfilled'
       ? s.value
       : {
-          server: servers[i]!.name,
-          label: serverLabel(servers[i]!),
+          server: units[i]!.server,
+          label: units[i]!.label,
           elapsedMs: 0,
           ok: false,
-          failure: classifyFailure(servers[i]!.name, s.reason),
+          failure: classifyFailure(units[i]!.server, s.reason),
           error: s.reason,
         },
   );
 }
 
-async function runOne<T>(
+/** One server's job with its admin sessions and the whole-job deadline; throws its failure. */
+async function runBounded<T>(
   server: FleetServer,
   job: (ctx: FanOutContext) => Promise<T>,
   opts: FanOutOptions<T>,
   progress: (text: string) => void,
-): Promise<ServerOutcome<T>> {
-  const started = Date.now();
+): Promise<T> {
   const sessions: AdminSession[] = [];
   let over = false;
   const ctx: FanOutContext = {
@@ -126,9 +159,8 @@ async function runOne<T>(
   let timer: NodeJS.Timeout | undefined;
   const work = job(ctx);
   work.catch(() => undefined);
-  const base = { server: server.name, label: serverLabel(server) };
   try {
-    const value = await (opts.deadlineMs === undefined
+    return await (opts.deadlineMs === undefined
       ? work
       : Promise.race([
           work,
@@ -140,9 +172,6 @@ async function runOne<T>(
             }, opts.deadlineMs);
           }),
         ]));
-    return { ...base, elapsedMs: Date.now() - started, ok: true, value };
-  } catch (e) {
-    return { ...base, elapsedMs: Date.now() - started, ok: false, failure: classifyFailure(server.name, e), error: e };
   } finally {
     clearTimeout(timer);
     await Promise.all(sessions.map((s) => (over ? s.connection.destroy() : s.close())));

@@ -11,6 +11,7 @@ import type { PeerCertificate } from 'node:tls';
 import { OperationalError } from '../errors.js';
 import type { FleetServer, TlsMode } from '../fleet/model.js';
 import { printable } from '../util/printable.js';
+import { TlsConnectionError } from './failures.js';
 
 export type { TlsMode };
 
@@ -136,4 +137,61 @@ export function isCertificateError(e: unknown): boolean {
 export function isTlsUnavailableError(e: unknown): boolean {
   const err = e as { errno?: number; code?: string; message?: string };
   return err.errno === 45023 || err.code === 'ER_SERVER_SSL_DISABLED' || /ssl not enabled/i.test(err.message ?? '');
+}
+
+/** True when the certificate verified but names another host than the one dbps connected to. */
+function isNameMismatch(e: unknown): boolean {
+  const err = e as { code?: string; message?: string; cause?: { code?: string } };
+  return (
+    err.code === 'ERR_TLS_CERT_ALTNAME_INVALID' ||
+    err.cause?.code === 'ERR_TLS_CERT_ALTNAME_INVALID' ||
+    /altnames|does not match certificate/i.test(err.message ?? '')
+  );
+}
+
+/** OpenSSL's reasons for a chain that does not lead to the trusted CA (as Node's tls names them). */
+const CHAIN_CODES =
+  /UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|unable to verify the first certificate|unable to get (local )?issuer certificate|self[- ]signed certificate/i;
+
+/**
+ * The TLS failure of a connection dbps opened with `tls` to `host` (shown as `where`), or undefined when
+ * the error is not about TLS: the server offers none, its certificate chain does not lead to the CA, or
+ * the certificate is for another name. One sentence naming the server and what is wrong, with the way out.
+ */
+export function tlsConnectionFailure(
+  server: string,
+  where: string,
+  host: string,
+  tls: TlsTarget | undefined,
+  e: unknown,
+): TlsConnectionError | undefined {
+  if (isTlsUnavailableError(e)) {
+    return new TlsConnectionError(
+      server,
+      'no-tls',
+      `server "${server}" at ${where} does not offer TLS, which tls mode ${tls?.mode ?? 'required'} requires (dbps never falls back to clear text)`,
+      `give the server a certificate (ssl_cert, ssl_key), or set tls: { mode: disabled } on server "${server}" in services.yaml if the network is trusted`,
+      e,
+    );
+  }
+  if (!tls || tls.mode === 'disabled' || !isCertificateError(e)) return undefined;
+  const reason = ((e as Error).message ?? String(e)).replace(/^\(conn[^)]*\)\s*/, '');
+  const how = `tls mode ${tls.mode}${tls.caFile ? `, CA ${printable(tls.caFile)}` : ''}`;
+  if (isNameMismatch(e)) {
+    return new TlsConnectionError(
+      server,
+      'name',
+      `server "${server}" at ${where} presented a certificate that is not for ${host} (${how}): ${reason}`,
+      `set host: of server "${server}" in services.yaml to a name or address its certificate holds, or give the server a certificate for ${host}; tls.mode verify-ca checks the chain without the name`,
+      e,
+    );
+  }
+  const code = `${(e as { code?: string }).code ?? ''} ${(e as { cause?: { code?: string } }).cause?.code ?? ''}`;
+  return new TlsConnectionError(
+    server,
+    'certificate',
+    `server "${server}" at ${where} presented a certificate that does not verify (${how}): ${CHAIN_CODES.test(`${code} ${reason}`) ? `its certificate chain does not lead to that CA (${reason})` : reason}`,
+    `set tls.ca of server "${server}" in services.yaml to the CA that signed the server's certificate (and check that the certificate has not expired)`,
+    e,
+  );
 }

@@ -30,4 +30,13 @@ describe('flag combinations', () => {
       expect(r.stderr).not.toMatch(/name a backup set id/);
     }
   });
+
+  it('binlogs follow --timeout is exit 2 (follow waits for events by design); pull takes it', async () => {
+    const r = await dbps(['binlogs', 'follow', '--timeout', '3'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--timeout applies to `binlogs pull`/);
+    const bad = await dbps(['binlogs', 'pull', '--timeout', 'soon'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--timeout: "soon" is not a number of seconds/);
+  });
 });

@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
 import type { CommandSpec } from '../spec.js';
+import { parseTimeout, TIMEOUT_OPTION } from '../timeout-option.js';
 
 const ACTIONS = ['pull', 'follow'] as const;
 
@@ -14,7 +15,13 @@ export const binlogsSpec: CommandSpec = {
     'an event boundary. follow: keep the stream open and archive each event as it is written, reconnecting after a drop\n' +
     'or a server restart; stop it with SIGTERM or Ctrl-C. The archive feeds `restore --to-time` and the windows that\n' +
     '`backups list` shows.',
-  options: [{ flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' }],
+  options: [
+    { flags: '--dest <dir>', help: 'root directory of backup sets (default: <state-dir>/backups)' },
+    {
+      ...TIMEOUT_OPTION,
+      help: 'pull: longest wait for a server, to connect, to list its binlogs and for the next binlog data (default: connect 10 s, else 30 s); a server that does not answer is reported (exit 3)',
+    },
+  ],
   examples: ['dbps binlogs pull', 'dbps binlogs pull orders --dest /backups/shop', 'dbps binlogs follow'],
   exitCodes: {
     0: 'archived (follow: stopped by a signal)',
@@ -27,6 +34,7 @@ export const binlogsSpec: CommandSpec = {
       throw new UsageError(`${action ? `unknown binlogs action "${action}"` : 'binlogs needs an action'}`, {
         hint: `choose from ${ACTIONS.join(', ')}`,
       });
+    const timeoutSeconds = parseTimeout(opts.timeout);
     const common = {
       file: io.opts.file,
       stateDir: io.opts.stateDir,
@@ -36,6 +44,11 @@ export const binlogsSpec: CommandSpec = {
     };
     const cmd = await import('../../commands/binlogs.js');
     if (action === 'follow') {
+      // follow waits for new events by design; its reconnects are bounded on their own.
+      if (timeoutSeconds !== undefined)
+        throw new UsageError('--timeout applies to `binlogs pull`; `binlogs follow` waits for new events by design', {
+          hint: 'leave out --timeout',
+        });
       const stop = new AbortController();
       const end = () => stop.abort();
       process.once('SIGTERM', end);
@@ -47,7 +60,7 @@ export const binlogsSpec: CommandSpec = {
         process.off('SIGINT', end);
       }
     }
-    const result = await cmd.pull(common);
+    const result = await cmd.pull({ ...common, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) });
     if (io.opts.json) io.json({ version: 1, ...result });
     else {
       const { binlogsPullText } = await import('../../ui/render/binlogs.js');

@@ -25,7 +25,7 @@ export function auditText(r: AuditGrantsResult, paint: Paint): string {
   for (const s of r.servers) {
     if (s.status === 'unreachable')
       out.push(
-        `${paint.bad(s.reason === undefined || s.reason === 'connect' ? 'unreachable' : 'unreadable')} server ${s.label}: ${s.error}${s.hint ? ` (${s.hint})` : ''}`,
+        `${paint.bad(s.reason === 'tls' ? 'TLS failed on' : s.reason === undefined || s.reason === 'connect' ? 'unreachable' : 'unreadable')} server ${s.label}: ${s.error}${s.hint ? ` (${s.hint})` : ''}`,
       );
   }
   for (const name of groups(r)) {
@@ -129,7 +129,7 @@ export function auditJunit(r: AuditGrantsResult): string {
   if (unreachable.length > 0) {
     const cases = unreachable.map(
       (s) =>
-        `    <testcase classname="dbps.audit-grants.servers" name="${xml(s.server)} reachable">\n      <error message="${xml(s.error ?? 'unreachable')}" type="${xml(s.reason === undefined || s.reason === 'connect' ? 'unreachable' : `unreadable-${s.reason}`)}"/>\n    </testcase>`,
+        `    <testcase classname="dbps.audit-grants.servers" name="${xml(s.server)} reachable">\n      <error message="${xml(s.error ?? 'unreachable')}" type="${xml(s.reason === undefined || s.reason === 'connect' ? 'unreachable' : s.reason === 'tls' ? 'tls' : `unreadable-${s.reason}`)}"/>\n    </testcase>`,
     );
     totalTests += unreachable.length;
     totalErrors += unreachable.length;

@@ -5,6 +5,7 @@ import { describeStop } from '../../commands/down.js';
 import type { StatusResult } from '../../commands/status.js';
 import type { UpResult } from '../../commands/up.js';
 import { describeStart } from '../../commands/up.js';
+import type { FailureKind } from '../../runtime/failures.js';
 import { count } from '../../util/count.js';
 import { someNames } from '../../util/suggest.js';
 import type { Paint } from '../paint.js';
@@ -200,12 +201,14 @@ export function statusText(r: StatusResult, paint: Paint, opts: StatusTextOption
   const externalDown = r.servers.filter((s) => s.driver === 'external' && r.down.includes(s.server));
   if (localDown.length)
     out += `${localDown.length} local server${localDown.length === 1 ? '' : 's'} should be running but ${localDown.length === 1 ? 'is' : 'are'} not: ${someNames(localDown)}; run \`dbps up\`\n`;
-  for (const s of externalDown) out += `external server ${s.server}: ${externalAdvice(s.detail)}\n`;
+  for (const s of externalDown) out += `external server ${s.server}: ${externalAdvice(s.detail, s.failure)}\n`;
   return out;
 }
 
 /** What to do about an external server that does not answer: dbps never starts those. */
-export function externalAdvice(detail: string | undefined): string {
+export function externalAdvice(detail: string | undefined, failure?: FailureKind): string {
+  if (failure === 'tls')
+    return 'it answered, but its TLS is not what services.yaml asks for; check tls.ca and tls.mode of the server against its certificate';
   if (detail && /access denied/i.test(detail))
     return "it refused dbps's admin login; check servers.<name>.admin.user in services.yaml and that its passwordEnv variable holds that user's password";
   if (detail && /environment variable/.test(detail)) return 'export the admin password variable named in services.yaml';

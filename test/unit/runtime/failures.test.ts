@@ -9,6 +9,7 @@ import {
   DEFAULT_STATEMENT_TIMEOUT_MS,
   resolveTimeouts,
 } from '../../../src/runtime/fanout.js';
+import { tlsConnectionFailure } from '../../../src/runtime/tls.js';
 
 /** A connector error as the mariadb package makes them. */
 function sqlError(errno: number, code: string, sqlMessage?: string) {
@@ -104,6 +105,53 @@ describe('classifyFailure', () => {
       hint: expect.stringContaining('--timeout'),
     });
     expect(formatSeconds(60_000)).toBe('60 s');
+  });
+});
+
+describe('TLS failures', () => {
+  const tls = { mode: 'verify-full' as const, caFile: '/etc/ca.pem' };
+  // As the connector rejects them: Node's tls errors (the socket below them is reset, ECONNRESET-like).
+  const chain = Object.assign(new Error('(conn:-1, no: 45009) unable to verify the first certificate'), {
+    code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  });
+  const name = Object.assign(
+    new Error("Hostname/IP does not match certificate's altnames: IP: 10.0.0.11 is not in the cert's list: 10.0.0.250"),
+    { code: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+  );
+  const none = Object.assign(
+    new Error('(conn:-1, no: 45023) Trying to connect with ssl, but ssl not enabled in the server'),
+    {
+      errno: 45023,
+      code: 'ER_SERVER_SSL_DISABLED',
+    },
+  );
+
+  it.each([
+    ['a certificate of another CA', chain, 'certificate', /certificate chain does not lead to that CA/, /tls\.ca/],
+    ['a certificate for another name', name, 'name', /certificate that is not for 10\.0\.0\.11/, /host:.*verify-ca/],
+    [
+      'a server without TLS',
+      none,
+      'no-tls',
+      /does not offer TLS, which tls mode verify-full requires/,
+      /mode: disabled/,
+    ],
+  ])('%s: kind tls, problem %s, a sentence naming the server and a hint', (_what, e, problem, message, hint) => {
+    const f = tlsConnectionFailure('h1', '10.0.0.11:3306', '10.0.0.11', tls, e);
+    expect(f).toMatchObject({ problem, server: 'h1', exitCode: 3 });
+    expect(failureKind(f)).toBe('tls');
+    const c = classifyFailure('h1', f);
+    expect(c.kind).toBe('tls');
+    expect(c.message).toMatch(/^server "h1" at 10\.0\.0\.11:3306 /);
+    expect(c.message).toMatch(message);
+    expect(c.hint).toMatch(hint);
+  });
+
+  it('is no TLS failure when TLS was not asked for, or the error is not about TLS', () => {
+    expect(tlsConnectionFailure('h1', 'x', 'x', { mode: 'disabled' }, chain)).toBeUndefined();
+    expect(
+      tlsConnectionFailure('h1', 'x', 'x', tls, Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })),
+    ).toBeUndefined();
   });
 });
 
