@@ -9,7 +9,7 @@ import { cp, mkdir, mkdtemp, readdir, rename, rm, stat, statfs } from 'node:fs/p
 import path from 'node:path';
 import { DbpsError, OperationalError } from '../errors.js';
 import type { AdminSession } from '../runtime/admin.js';
-import type { Timeouts } from '../runtime/fanout.js';
+import { fanOutJobs, type Timeouts } from '../runtime/fanout.js';
 import { trackScratchDir, untrackScratchDir } from '../runtime/run-dir.js';
 import type { MovedAside, RestoreRecord } from '../runtime/state.js';
 import { killHere } from '../util/test-kill.js';
@@ -313,8 +313,12 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
       x.history = record.history;
     });
   }
-  const settled = await Promise.allSettled(
-    opts.targets.map(async (t) => {
+  // Every server at once through the fleet fan-out (one outcome each, failures classified once); a
+  // server that fails rolls itself back, and the others are still finished.
+  const outcomes = await fanOutJobs(
+    opts.targets.map((t) => ({ server: t.server, label: t.server })),
+    async (index) => {
+      const t = opts.targets[index]!;
       const e = entries.get(t.server)!;
       const record = records.get(t.server)!;
       try {
@@ -334,11 +338,22 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
       } catch (err) {
         throw await rollBackAfter(t, record, opts.control, err, progress);
       }
-    }),
+    },
+    {},
   );
-  const failed = settled.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  return settled.map((r) => (r as PromiseFulfilledResult<RestoreServerResult>).value);
+  const failed = outcomes.filter((o) => !o.ok);
+  if (failed.length === 1) throw failed[0]!.error;
+  if (failed.length > 1) {
+    const first = failed[0]!.error;
+    throw new OperationalError(
+      `restore failed on ${failed.length} servers, each rolled back: ${failed.map((f) => `${f.server}: ${f.failure.message}`).join('; ')}`,
+      {
+        hint: first instanceof DbpsError && first.hint ? first.hint : 'see each server above; rerun the restore once they are fixed',
+        cause: first,
+      },
+    );
+  }
+  return outcomes.map((o) => (o as Extract<typeof o, { ok: true }>).value);
 }
 
 /** Copy-back, start, replay and check of one server whose datadir is moved aside and whose record is written. */
