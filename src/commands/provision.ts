@@ -453,15 +453,24 @@ async function provisionServer(
   try {
     progress('connecting');
     session = await ctx.open();
-    if (!opts.dryRun) {
-      await takeProvisionLock(session, opts.lockTimeoutSeconds ?? 60, ctx.timeouts.statementMs);
-      locked = true;
-    }
+    // The lock and the catalog read leave in one burst: the server runs a session's statements in
+    // order, so the catalog is read once the lock is held (one round trip less per server). When the
+    // lock is not had, the reads that followed it are harmless and their answers are dropped.
+    const locking = opts.dryRun
+      ? undefined
+      : takeProvisionLock(session, opts.lockTimeoutSeconds ?? 60, ctx.timeouts.statementMs);
+    locking?.catch(() => undefined);
     progress('reading the catalog');
     const needed = adminPrivilegesNeeded(desired, opts.prune);
+    const observing = observeServer(session, desired, passwords, !services, linkPasswords);
+    observing.catch(() => undefined);
+    if (locking) {
+      await locking;
+      locked = true;
+    }
     let observed: Awaited<ReturnType<typeof observeServer>>;
     try {
-      observed = await observeServer(session, desired, passwords, !services, linkPasswords);
+      observed = await observing;
     } catch (e) {
       // Not even allowed to read the mysql.* catalog.
       if (isPrivilegeError(e)) throw adminPrivilegeError(server.name, adminName(fleet, server), needed, undefined);
