@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { OperationalError } from '../errors.js';
 import type { AdminSession } from '../runtime/admin.js';
@@ -14,7 +15,8 @@ import { someNames } from '../util/suggest.js';
 import { killHere } from '../util/test-kill.js';
 import { compareVersions, parseVersion } from '../util/version.js';
 import { BINLOG_INFO_FILES, type BinlogPosition, parseBinlogInfo, splitBinlogName } from './binlog-info.js';
-import { freeBytes, hashTree, isDiskFull, sha256File, treeSize } from './files.js';
+import { followCopy, freeBytes, hashTree, hashTreeEarly, isDiskFull, sha256File, treeSize } from './files.js';
+import { HashPool } from './hash-pool.js';
 import { dumpServer, type LogicalTarget, logicalPreflight } from './logical.js';
 import {
   type ArchivedBinlog,
@@ -172,6 +174,7 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   await mkdir(opts.dest, { recursive: true, mode: 0o700 });
   // Half-written sets of backups that were killed hold space and are never listed: remove them first.
   for (const dir of await abandonedTempSets(opts.dest, ownerTextAlive)) await rm(dir, { recursive: true, force: true });
+
   await checkSpace(opts);
   const started = now();
   let id = setIdFor(started);
@@ -186,6 +189,11 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   await mkdir(path.join(tmpDir, SERVERS_DIR), { recursive: true, mode: 0o700 });
   const archived = archivedKeys(existing.flatMap((s) => s.manifest?.servers ?? []));
 
+  // One set of hashing threads for every server's checksums, started when the first file is hashed.
+  // More threads than cores when there are more servers: each server's big files (one sha256 each, a
+  // sequential hash) then share the cores and end together, instead of one server's waiting for a thread.
+  const cores = Math.max(1, availableParallelism());
+  const hashes = new HashPool(Math.min(Math.max(cores, opts.targets.length), 2 * cores));
   // Jobs all start at once (so the display shows every server); a slot limit bounds the real work.
   const slots = limiter(Math.max(1, opts.parallel));
   // When every server copies at once, the CPU-heavy steps (prepare, sha256) wait until all copies
@@ -237,6 +245,7 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
             },
             beforeCopy,
             afterCopy,
+            hashes,
           ).finally(() => {
             arriveReady();
             arrive();
@@ -256,7 +265,12 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
       describe: describeEntry,
     });
   }
-  const settled = await (opts.runJobs ?? runJobsSilently)(jobs);
+  let settled: PromiseSettledResult<ServerBackup>[];
+  try {
+    settled = await (opts.runJobs ?? runJobsSilently)(jobs);
+  } finally {
+    await hashes.close();
+  }
   const entries: ServerBackup[] = settled.map((s, i) =>
     s.status === 'fulfilled'
       ? s.value
@@ -410,6 +424,7 @@ async function backupOne(
   report: (p: BackupProgress) => void,
   beforeCopy: () => Promise<void>,
   afterCopy: () => Promise<void>,
+  hashes: HashPool,
 ): Promise<ServerBackup> {
   const startedAt = now();
   const entry: ServerBackup = {
@@ -436,6 +451,8 @@ async function backupOne(
   };
   const rel = `${SERVERS_DIR}/${t.server}`;
   const target = path.join(setDir, rel);
+  // The checksums of the copy, taken while it is prepared (see hashTreeEarly); stopped on every failure.
+  let early: ReturnType<typeof hashTreeEarly> | undefined;
   try {
     if ('reason' in preflight) return finish('failed', preflight.reason);
     entry.serverVersion = preflight.version;
@@ -452,6 +469,8 @@ async function backupOne(
     const stopWatch = watchBytes(target, copyStart, (bytes, bps) =>
       progress({ phase: 'copy', bytes, bytesPerSecond: bps }),
     );
+    // The big files are hashed as they are written when prepare and its early hashes follow.
+    const follower = opts.prepare && opts.compress !== 'zstd' ? followCopy(target, hashes) : undefined;
     let r: Awaited<ReturnType<typeof runTool>>;
     try {
       r = await runTool('mariadb-backup', [
@@ -464,6 +483,7 @@ async function backupOne(
       ]);
     } finally {
       stopWatch();
+      follower?.done();
       await cred.remove();
     }
     entry.copyMs = Date.now() - copyStart;
@@ -490,6 +510,9 @@ async function backupOne(
       // A failed entry keeps nothing: the binlogs it copied into this (new) set go with it.
       await rm(path.join(setDir, BINLOGS_DIR, t.server), { recursive: true, force: true }).catch(() => undefined);
     };
+    // Prepare waits for the disk (it flushes the copy's pages) far more than for the CPU, which hashes
+    // the copy meanwhile; what prepare rewrites (it writes early, then flushes) is read again after.
+    if (opts.prepare && opts.compress !== 'zstd') early = hashTreeEarly(target, hashes);
     let done: ServerBackup;
     try {
       done = await prepareAndHash();
@@ -507,6 +530,7 @@ async function backupOne(
         const p = await runTool('mariadb-backup', ['--prepare', `--target-dir=${target}`, '--use-memory=128M']);
         entry.prepareMs = Date.now() - prepStart;
         if (p.code !== 0) {
+          await early?.stop();
           return finish(
             'failed',
             `mariadb-backup --prepare failed: ${isDiskFull(undefined, p.stderrTail) ? 'disk full' : lastErrorLine(p.stderrTail)}`,
@@ -537,7 +561,7 @@ async function backupOne(
         progress({ phase: 'checksum' });
         entry.path = rel;
         entry.sizeBytes = await treeSize(target);
-        const tree = await hashTree(target);
+        const tree = early ? await early.settle() : await hashTree(target, hashes);
         entry.checksum = tree.checksum;
         await writeFile(`${target}.sha256`, tree.lines);
       }
@@ -549,6 +573,7 @@ async function backupOne(
       return finish('ok');
     }
   } catch (e) {
+    await early?.stop().catch(() => undefined);
     await rm(target, { recursive: true, force: true }).catch(() => undefined);
     await rm(`${target}.tar.zst`, { force: true }).catch(() => undefined);
     // The files are gone: a failed entry must not count (or point at) what it no longer holds.
