@@ -167,6 +167,13 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   // while the servers are (one child process, one connect each, all at once).
   const toolVersionAsked = opts.targets.length ? mariadbBackupVersion() : Promise.resolve('');
   toolVersionAsked.catch(() => undefined); // awaited in preflightAll
+  // Read-only work that the servers' answers do not change, done while they are asked: the datadirs'
+  // size (for the space check) and the sets already in --dest.
+  const datadirBytes = Promise.all(opts.targets.map((t) => treeSize(t.datadir))).then((s) =>
+    s.reduce((a, b) => a + b, 0),
+  );
+  const listed = listSets(opts.dest);
+  for (const p of [datadirBytes, listed]) p.catch(() => undefined); // awaited below
   // Every server is asked before anything is copied: a version mismatch stops the set before a byte is
   // written, and the copies below start together instead of each after its own connect.
   const preflight = await preflightAll(opts.targets, toolVersionAsked);
@@ -175,10 +182,10 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   // Half-written sets of backups that were killed hold space and are never listed: remove them first.
   for (const dir of await abandonedTempSets(opts.dest, ownerTextAlive)) await rm(dir, { recursive: true, force: true });
 
-  await checkSpace(opts);
+  await checkSpace(opts.dest, await datadirBytes);
   const started = now();
   let id = setIdFor(started);
-  const existing = await listSets(opts.dest);
+  const existing = await listed;
   // Two sets in one second (tests, scripts) get a suffix so ids stay unique and still sort by time.
   for (let n = 1; existing.some((s) => path.basename(s.dir) === id); n++) id = `${setIdFor(started)}-${n}`;
   const tmpDir = path.join(opts.dest, `${TEMP_PREFIX}${id}`);
@@ -308,13 +315,11 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   return { manifest, dir };
 }
 
-async function checkSpace(opts: TakeBackupOptions): Promise<void> {
-  let needed = 0;
-  for (const t of opts.targets) needed += await treeSize(t.datadir);
-  const free = await freeBytes(opts.dest);
+async function checkSpace(dest: string, needed: number): Promise<void> {
+  const free = await freeBytes(dest);
   if (free < needed) {
     throw new OperationalError(
-      `not enough free space in ${opts.dest}: the datadirs hold ${mib(needed)} and ${mib(free)} is free`,
+      `not enough free space in ${dest}: the datadirs hold ${mib(needed)} and ${mib(free)} is free`,
       { hint: 'free space, prune old sets (`dbps backups prune --keep N`) or choose another --dest' },
     );
   }
