@@ -186,11 +186,25 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   const started = now();
   let id = setIdFor(started);
   const existing = await listed;
-  // Two sets in one second (tests, scripts) get a suffix so ids stay unique and still sort by time.
-  for (let n = 1; existing.some((s) => path.basename(s.dir) === id); n++) id = `${setIdFor(started)}-${n}`;
-  const tmpDir = path.join(opts.dest, `${TEMP_PREFIX}${id}`);
-  // Backups hold every row of every service: readable by the owner only.
-  await mkdir(tmpDir, { mode: 0o700 });
+  // Two sets in one second (tests, scripts) get a suffix so ids stay unique and still sort by time. The
+  // `.tmp-<id>` of a backup killed in this second before it wrote its owner record is still there (it
+  // is removed only an hour on): its id is taken too.
+  let tmpDir: string;
+  for (let n = 1; ; n++) {
+    if (!existing.some((s) => path.basename(s.dir) === id)) {
+      tmpDir = path.join(opts.dest, `${TEMP_PREFIX}${id}`);
+      // Backups hold every row of every service: readable by the owner only.
+      const made = await mkdir(tmpDir, { mode: 0o700 }).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EEXIST') return false;
+          throw e;
+        },
+      );
+      if (made) break;
+    }
+    id = `${setIdFor(started)}-${n}`;
+  }
   // The writer's pid and start time: `backups prune` and the next backup remove the set if it dies.
   await writeFile(path.join(tmpDir, TEMP_OWNER_FILE), ownerRecord('backup'), { mode: 0o600 });
   await mkdir(path.join(tmpDir, SERVERS_DIR), { recursive: true, mode: 0o700 });
