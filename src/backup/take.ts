@@ -217,8 +217,9 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   const hashes = new HashPool(Math.min(Math.max(cores, opts.targets.length), 2 * cores));
   // Jobs all start at once (so the display shows every server); a slot limit bounds the real work.
   const slots = limiter(Math.max(1, opts.parallel));
-  // When every server copies at once, the CPU-heavy steps (prepare, sha256) wait until all copies
-  // are done, so they never slow down a copy still holding its server in BACKUP STAGE.
+  // When every server copies at once, the CPU-heavy steps (prepare, the hashes of the small files) wait
+  // until all copies are done, so they never slow down a copy still holding its server in BACKUP STAGE;
+  // only the big files are hashed while they are copied, on niced threads (followCopy).
   const copiesDone = opts.parallel >= opts.targets.length ? barrier(opts.targets.length) : undefined;
   // Likewise every copy is spawned in the same tick, once each server's credentials file is written:
   // copies that start staggered hold their servers in BACKUP STAGE longer and end later.
