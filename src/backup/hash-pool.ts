@@ -63,9 +63,19 @@ function fingerprint(data) {
 }
 const CHUNK = 4 << 20;
 const buf = Buffer.allocUnsafe(CHUNK);
-// Niced (this thread only, on Linux): mariadb-backup's copies and prepares, which hold up more than a
-// hash does, get the CPU first; the hashes take what they leave.
-try { require('node:os').setPriority(10); } catch {}
+// Early hashes run niced (this thread only, on Linux): mariadb-backup's copies and prepares, which
+// hold up more than a hash does, get the CPU first and the hashes take what they leave. The last
+// hashes, which nothing of the backup runs beside, ask for the normal priority back (allowed to root;
+// others stay niced).
+const { setPriority } = require('node:os');
+let nice = 0;
+function niceTo(n) {
+  if (n === nice) return;
+  try {
+    setPriority(n);
+    nice = n;
+  } catch {}
+}
 // file -> { ino, chunks: [{ len, tag, before }], end }: before = sha256 state before the chunk, end = after the last.
 const kept = new Map();
 // Following a file still being copied: at its end, wait 25 ms at a time for more bytes, until the
@@ -141,6 +151,7 @@ parentPort.on('message', (m) => {
     for (const f of kept.keys()) if (f.startsWith(m.prefix)) kept.delete(f);
     return;
   }
+  niceTo(m.keep ? 19 : 0);
   try {
     parentPort.postMessage({ id: m.id, ok: true, ...hashFile(m.file, m.keep, m.quietMs, m.follow) });
   } catch (e) {
