@@ -78,30 +78,36 @@ function niceTo(n) {
 }
 // file -> { ino, chunks: [{ len, tag, before }], end }: before = sha256 state before the chunk, end = after the last.
 const kept = new Map();
-// Following a file still being copied: at its end, wait 25 ms at a time for more bytes, until the
-// copy's flag says it has exited or the file has not grown for FOLLOW_IDLE_MS (copied whole, or the
-// copy is busy elsewhere: what is left is read by the next hash of it, which resumes from here).
+// Following a file still being copied: the reads stay FOLLOW_LAG_BYTES behind its end, away from the
+// pages the copy is writing, and wait 25 ms at a time for it to grow, until the copy's flag says it
+// has exited (then the rest is read) or the file has not grown for FOLLOW_IDLE_MS (copied whole, or
+// the copy is busy elsewhere: the rest is read by the next hash of it, which resumes from here).
+const FOLLOW_LAG_BYTES = 16 << 20;
 const FOLLOW_IDLE_MS = 150;
-function readChunk(fd, follow) {
+function readChunk(fd, pos, follow) {
   let n = 0;
+  let size = -1;
   let idleSince = 0;
   while (n < CHUNK) {
-    const r = readSync(fd, buf, n, CHUNK - n, null);
-    if (r > 0) {
-      n += r;
-      idleSince = 0;
+    if (follow && Atomics.load(follow, 0) === 0) {
+      const now = Number(fstatSync(fd).size);
+      if (now !== size) {
+        size = now;
+        idleSince = 0;
+      }
+      const room = size - FOLLOW_LAG_BYTES - (pos + n);
+      if (room <= 0) {
+        if (!idleSince) idleSince = Date.now();
+        else if (Date.now() - idleSince >= FOLLOW_IDLE_MS) break;
+        Atomics.wait(follow, 0, 0, 25);
+        continue;
+      }
+      n += readSync(fd, buf, n, Math.min(CHUNK - n, room), pos + n);
       continue;
     }
-    if (!follow || Atomics.load(follow, 0) !== 0) {
-      const last = readSync(fd, buf, n, CHUNK - n, null);
-      if (last === 0) break;
-      n += last;
-      continue;
-    }
-    const now = Date.now();
-    if (!idleSince) idleSince = now;
-    else if (now - idleSince >= FOLLOW_IDLE_MS) break;
-    Atomics.wait(follow, 0, 0, 25);
+    const r = readSync(fd, buf, n, CHUNK - n, pos + n);
+    if (r === 0) break;
+    n += r;
   }
   return n;
 }
@@ -117,8 +123,10 @@ function hashFile(file, keep, quietMs, follow) {
     const chunks = [];
     let h = prev ? undefined : createHash('sha256');
     let i = 0;
+    let pos = 0;
     for (;;) {
-      const n = readChunk(fd, follow);
+      const n = readChunk(fd, pos, follow);
+      pos += n;
       if (n === 0) break;
       const data = buf.subarray(0, n);
       const tag = fingerprint(data);
