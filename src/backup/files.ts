@@ -94,46 +94,6 @@ export async function hashTree(dir: string, pool?: HashPool): Promise<TreeHash> 
   }
 }
 
-// Files at least this big are hashed while mariadb-backup still copies them (most of a datadir's bytes).
-const FOLLOW_MIN_BYTES = 32 << 20;
-
-/**
- * Hashes the big files of a copy as mariadb-backup writes them (polled every 50 ms), on niced threads,
- * so that after the copy most bytes are hashed already; done() is called once the copy has exited.
- * The hashes are kept as early ones (never kept unread), for hashTreeEarly and settle() to compare.
- */
-export function followCopy(dir: string, pool: HashPool): { done(): void } {
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  const followed = new Set<string>();
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    void (async () => {
-      for (const f of await listFiles(dir).catch(() => [] as string[])) {
-        if (followed.has(f)) continue;
-        const size = await lstat(path.join(dir, f)).then(
-          (s) => s.size,
-          () => 0,
-        );
-        if (size < FOLLOW_MIN_BYTES) continue;
-        followed.add(f);
-        pool.hash(path.join(dir, f), { follow: flag }).catch(() => undefined);
-      }
-    })().finally(() => {
-      busy = false;
-    });
-  }, 50);
-  timer.unref();
-  return {
-    done() {
-      clearInterval(timer);
-      Atomics.store(flag, 0, 1);
-      Atomics.notify(flag, 0);
-    },
-  };
-}
-
 /** Files whose early hash is never kept unread: InnoDB may write its redo log through a memory map, which changes no ctime once a page is mapped writable. */
 const ALWAYS_REREAD = /^ib_logfile\d+$/;
 

@@ -5,9 +5,10 @@
 // A file may be hashed "early", while a writer (mariadb-backup --prepare) may still change it. The
 // thread then keeps, per chunk, a fingerprint of the chunk and the sha256 state before it; hashing the
 // same file again (once the writer is done) reads it and compares fingerprints (GMAC: 3-4x faster than
-// sha256 here) up to the first chunk that differs, and hashes only from there on. Prepare rewrites the few pages its redo
-// log names (in a table loaded in order, those at its end), so most of a big file is hashed only once,
-// during the prepare's flush (which waits for the disk), instead of after it.
+// sha256 here) up to the first chunk that differs, and hashes only from there on. Prepare writes the
+// few pages its redo log names in its first 50-100 ms (in a table loaded in order, those at its end)
+// and then waits for the disk to flush the copy, so most of a big file is hashed once, while prepare
+// runs, instead of after it.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
@@ -63,61 +64,44 @@ function fingerprint(data) {
 }
 const CHUNK = 4 << 20;
 const buf = Buffer.allocUnsafe(CHUNK);
-// Early hashes run niced (this thread only, on Linux): mariadb-backup's copies and prepares, which
-// hold up more than a hash does, get the CPU first and the hashes take what they leave. The last
-// hashes, which nothing of the backup runs beside, ask for the normal priority back (allowed to root;
-// others stay niced).
+// Early hashes run at the idle scheduling class (this thread only, Linux's SCHED_IDLE through chrt):
+// they take only CPU time that nothing else wants, so mariadb-backup's prepares, and any other work on
+// the machine, are never slowed by them. The last hashes, which nothing of the backup
+// runs beside, go back to the normal class. Where chrt is missing or refused, nice 19 and 0 instead.
 const { setPriority } = require('node:os');
-let nice = 0;
-function niceTo(n) {
-  if (n === nice) return;
-  try {
-    setPriority(n);
-    nice = n;
-  } catch {}
+const { spawnSync } = require('node:child_process');
+const { readlinkSync } = require('node:fs');
+let tid;
+try { tid = readlinkSync('/proc/thread-self').split('/').pop(); } catch {}
+let idle = false;
+function idleTo(want) {
+  if (want === idle) return;
+  idle = want;
+  const r = tid ? spawnSync('chrt', [want ? '--idle' : '--other', '-p', '0', tid], { stdio: 'ignore', timeout: 2000 }) : undefined;
+  if (!r || r.status !== 0) {
+    try {
+      setPriority(want ? 19 : 0);
+    } catch {}
+  }
 }
 // file -> { ino, chunks: [{ len, tag, before }], end }: before = sha256 state before the chunk, end = after the last.
 const kept = new Map();
-// Following a file still being copied: the reads stay FOLLOW_LAG_BYTES behind its end, away from the
-// pages the copy is writing, and wait 25 ms at a time for it to grow, until the copy's flag says it
-// has exited (then the rest is read) or the file has not grown for FOLLOW_IDLE_MS (copied whole, or
-// the copy is busy elsewhere: the rest is read by the next hash of it, which resumes from here).
-const FOLLOW_LAG_BYTES = 16 << 20;
-const FOLLOW_IDLE_MS = 150;
-function readChunk(fd, pos, follow) {
+function readChunk(fd, pos) {
   let n = 0;
-  let size = -1;
-  let idleSince = 0;
   while (n < CHUNK) {
-    if (follow && Atomics.load(follow, 0) === 0) {
-      const now = Number(fstatSync(fd).size);
-      if (now !== size) {
-        size = now;
-        idleSince = 0;
-      }
-      const room = size - FOLLOW_LAG_BYTES - (pos + n);
-      if (room <= 0) {
-        if (!idleSince) idleSince = Date.now();
-        else if (Date.now() - idleSince >= FOLLOW_IDLE_MS) break;
-        Atomics.wait(follow, 0, 0, 25);
-        continue;
-      }
-      n += readSync(fd, buf, n, Math.min(CHUNK - n, room), pos + n);
-      continue;
-    }
     const r = readSync(fd, buf, n, CHUNK - n, pos + n);
     if (r === 0) break;
     n += r;
   }
   return n;
 }
-function hashFile(file, keep, quietMs, follow) {
+function hashFile(file, keep, quietMs) {
   const now = Date.now();
   const fd = openSync(file, 'r');
   try {
     const st = fstatSync(fd, { bigint: true });
     const stamp = { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
-    const quiet = !follow && st.ctimeNs < BigInt(now - quietMs) * 1000000n;
+    const quiet = st.ctimeNs < BigInt(now - quietMs) * 1000000n;
     const old = kept.get(file);
     const prev = old && old.ino === st.ino ? old : undefined;
     const chunks = [];
@@ -125,7 +109,7 @@ function hashFile(file, keep, quietMs, follow) {
     let i = 0;
     let pos = 0;
     for (;;) {
-      const n = readChunk(fd, pos, follow);
+      const n = readChunk(fd, pos);
       pos += n;
       if (n === 0) break;
       const data = buf.subarray(0, n);
@@ -159,9 +143,9 @@ parentPort.on('message', (m) => {
     for (const f of kept.keys()) if (f.startsWith(m.prefix)) kept.delete(f);
     return;
   }
-  niceTo(m.keep ? 19 : 0);
+  idleTo(m.keep);
   try {
-    parentPort.postMessage({ id: m.id, ok: true, ...hashFile(m.file, m.keep, m.quietMs, m.follow) });
+    parentPort.postMessage({ id: m.id, ok: true, ...hashFile(m.file, m.keep, m.quietMs) });
   } catch (e) {
     parentPort.postMessage({ id: m.id, ok: false, message: e.message, code: e.code });
   }
@@ -172,7 +156,6 @@ interface Task {
   id: number;
   file: string;
   keep: boolean;
-  follow?: Int32Array;
   resolve: (o: HashOutcome) => void;
   reject: (e: Error) => void;
 }
@@ -202,21 +185,12 @@ export class HashPool {
 
   /**
    * sha256 of one file. `early`: a writer may still change it; the thread keeps its chunks, so the
-   * next hash of it reads only what changed. `follow`: the file is still being written (copied); it is
-   * read as it grows until follow[0] is set (see followCopy), and kept like an early one. Hashes that
-   * are not early go first: they hold up a result.
+   * next hash of it reads only what changed. Hashes that are not early go first: they hold up a result.
    */
-  hash(file: string, opts: { early?: boolean; follow?: Int32Array } = {}): Promise<HashOutcome> {
+  hash(file: string, opts: { early?: boolean } = {}): Promise<HashOutcome> {
     if (this.closed) return Promise.reject(new Error('hash pool closed'));
     return new Promise((resolve, reject) => {
-      const task: Task = {
-        id: this.nextId++,
-        file,
-        keep: opts.early === true || opts.follow !== undefined,
-        ...(opts.follow ? { follow: opts.follow } : {}),
-        resolve,
-        reject,
-      };
+      const task: Task = { id: this.nextId++, file, keep: opts.early === true, resolve, reject };
       const keeper = this.keeper.get(file);
       if (keeper && this.slots.includes(keeper)) keeper.own.push(task);
       else if (task.keep) this.queue.push(task);
@@ -316,7 +290,6 @@ export class HashPool {
       file: task.file,
       keep: task.keep,
       quietMs: QUIET_MS,
-      follow: task.follow,
     });
   }
 }

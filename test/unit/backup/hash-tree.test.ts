@@ -1,6 +1,6 @@
 // hashTree and hashTreeEarly: the per-file sha256 list of a backup, hashed on worker threads. An early
-// hash taken while a writer still changes the files (as mariadb-backup --prepare does), or while a
-// copy still writes them (followCopy), must end with exactly the lines of a hash taken afterwards.
+// hash taken while a writer still changes the files (as mariadb-backup --prepare does) must end with
+// exactly the lines of a hash taken afterwards.
 import { createHash, randomBytes } from 'node:crypto';
 import {
   appendFile,
@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { followCopy, hashTree, hashTreeEarly } from '../../../src/backup/files.js';
+import { hashTree, hashTreeEarly } from '../../../src/backup/files.js';
 import { HashPool } from '../../../src/backup/hash-pool.js';
 
 const MiB = 1024 * 1024;
@@ -171,34 +171,5 @@ describe('hashTreeEarly', () => {
     await early.stop();
     await writeAt(path.join(dir, 'db/big.ibd'), 0, randomBytes(100));
     expect((await hashTree(dir, pool)).lines).toBe(await expectedLines(dir));
-  });
-});
-
-describe('followCopy', () => {
-  it('hashes a file as it is written, and the settled lines match the finished files', async () => {
-    const pool = new HashPool(2);
-    try {
-      const dir = await mkdtemp(path.join(root, 'follow-'));
-      const follower = followCopy(dir, pool);
-      // The copy: a 40 MiB file written 1 MiB at a time (big enough to be followed), and a small one;
-      // then a page near the start rewritten (as a copy re-reading a torn page would not, but may).
-      await mkdir(path.join(dir, 'db'));
-      const big = path.join(dir, 'db/big.ibd');
-      await writeFile(big, '');
-      for (let i = 0; i < 40; i++) {
-        await appendFile(big, randomBytes(MiB));
-        if (i % 8 === 0) await sleep(60);
-      }
-      await appendFile(big, randomBytes(1234));
-      await writeAt(big, 16384, randomBytes(16384));
-      await writeFile(path.join(dir, 'db/t.frm'), 'frm');
-      follower.done();
-      // Then prepare: a write at the end, while the early hashes run.
-      const early = hashTreeEarly(dir, pool);
-      await writeAt(big, 39 * MiB, randomBytes(16384));
-      expect((await early.settle()).lines).toBe(await expectedLines(dir));
-    } finally {
-      await pool.close();
-    }
   });
 });
