@@ -50,7 +50,10 @@ export function sameStamp(a: FileStamp, b: FileStamp): boolean {
 // their bytes. A CRC would not do: a format that stores each page's own CRC-32 in it (Aria does) keeps
 // the CRC-32 of a rewritten page unchanged, and a CRC-32C does the same for InnoDB's full_crc32 pages.
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
+// Set by the pool once a last hash waits: from then on nothing runs at the idle class, not even the
+// early hash already running (checked at every chunk), which the last one may be waiting for.
+const urgent = workerData.urgent;
 const { openSync, readSync, fstatSync, closeSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const { createCipheriv, randomBytes } = require('node:crypto');
@@ -67,7 +70,8 @@ const buf = Buffer.allocUnsafe(CHUNK);
 // Early hashes run at the idle scheduling class (this thread only, Linux's SCHED_IDLE through chrt):
 // they take only CPU time that nothing else wants, so mariadb-backup's prepares, and any other work on
 // the machine, are never slowed by them. The last hashes, which nothing of the backup
-// runs beside, go back to the normal class. Where chrt is missing or refused, nice 19 and 0 instead.
+// runs beside, go back to the normal class (see urgent). Where chrt is missing or refused, nice 19
+// and 0 instead.
 const { setPriority } = require('node:os');
 const { spawnSync } = require('node:child_process');
 const { readlinkSync } = require('node:fs');
@@ -109,6 +113,7 @@ function hashFile(file, keep, quietMs) {
     let i = 0;
     let pos = 0;
     for (;;) {
+      if (idle && Atomics.load(urgent, 0) !== 0) idleTo(false);
       const n = readChunk(fd, pos);
       pos += n;
       if (n === 0) break;
@@ -143,7 +148,7 @@ parentPort.on('message', (m) => {
     for (const f of kept.keys()) if (f.startsWith(m.prefix)) kept.delete(f);
     return;
   }
-  idleTo(m.keep);
+  idleTo(m.keep && Atomics.load(urgent, 0) === 0);
   try {
     parentPort.postMessage({ id: m.id, ok: true, ...hashFile(m.file, m.keep, m.quietMs) });
   } catch (e) {
@@ -175,6 +180,8 @@ export class HashPool {
   private readonly keeper = new Map<string, Slot>();
   private nextId = 1;
   private closed = false;
+  /** urgent[0] = 1 once a hash that is not early was asked for (read by the threads). */
+  private readonly urgent = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(private readonly size = Math.max(1, availableParallelism())) {}
 
@@ -191,6 +198,7 @@ export class HashPool {
     if (this.closed) return Promise.reject(new Error('hash pool closed'));
     return new Promise((resolve, reject) => {
       const task: Task = { id: this.nextId++, file, keep: opts.early === true, resolve, reject };
+      if (!task.keep) Atomics.store(this.urgent, 0, 1);
       const keeper = this.keeper.get(file);
       if (keeper && this.slots.includes(keeper)) keeper.own.push(task);
       else if (task.keep) this.queue.push(task);
@@ -220,7 +228,7 @@ export class HashPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { urgent: this.urgent } });
     worker.unref();
     const slot: Slot = { worker, own: [] };
     worker.on(
