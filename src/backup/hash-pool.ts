@@ -54,9 +54,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 // Set by the pool once a last hash waits: from then on nothing runs at the idle class, not even the
 // early hash already running (checked at every chunk), which the last one may be waiting for.
 const urgent = workerData.urgent;
-const { openSync, readSync, fstatSync, closeSync } = require('node:fs');
-const { createHash } = require('node:crypto');
-const { createCipheriv, randomBytes } = require('node:crypto');
+const { openSync, readSync, fstatSync, closeSync, readlinkSync } = require('node:fs');
+const { createCipheriv, createHash, randomBytes } = require('node:crypto');
 const KEY = randomBytes(16);
 const IV = randomBytes(12);
 function fingerprint(data) {
@@ -69,12 +68,10 @@ const CHUNK = 4 << 20;
 const buf = Buffer.allocUnsafe(CHUNK);
 // Early hashes run at the idle scheduling class (this thread only, Linux's SCHED_IDLE through chrt):
 // they take only CPU time that nothing else wants, so mariadb-backup's prepares, and any other work on
-// the machine, are never slowed by them. The last hashes, which nothing of the backup
-// runs beside, go back to the normal class (see urgent). Where chrt is missing or refused, nice 19
-// and 0 instead.
+// the machine, are never slowed by them. The last hashes, which nothing of the backup runs beside, go
+// back to the normal class (see urgent). Where chrt is missing or refused, nice 19 and 0 instead.
 const { setPriority } = require('node:os');
 const { spawnSync } = require('node:child_process');
-const { readlinkSync } = require('node:fs');
 let tid;
 try { tid = readlinkSync('/proc/thread-self').split('/').pop(); } catch {}
 let idle = false;
