@@ -1,10 +1,9 @@
 // File helpers for backups: sizes, per-file sha256 lists, free space. Thin I/O, no policy.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, statfs } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { type HashOutcome, HashPool, sameStamp } from './hash-pool.js';
 
 /** Total bytes of regular files under dir (0 when it does not exist yet). */
 export async function treeSize(dir: string): Promise<number> {
@@ -51,81 +50,108 @@ export function sha256File(file: string): Promise<string> {
   });
 }
 
-/**
- * `sha256sum`-style lines for every file under dir, and the sha256 of that text (the backup's
- * checksum). Hashing runs in child processes, so several servers' checksums use every core instead of
- * queueing on Node's main thread: `openssl dgst` first (OpenSSL's SHA-256 uses the CPU's SHA
- * instructions: 4–5x coreutils' `sha256sum` here), then `sha256sum`, then Node's own hash. Files are
- * split by size over the cores, so one big server is hashed on all of them too.
- */
-export async function hashTree(dir: string): Promise<{ lines: string; checksum: string }> {
-  const files = await listFiles(dir);
-  const hashes = new Map<string, string>();
-  const viaTool = await hashWithTools(dir, files);
-  for (const f of files) hashes.set(f, viaTool?.get(f) ?? (await sha256File(path.join(dir, f))));
-  const lines = files.map((f) => `${hashes.get(f)}  ${f}\n`).join('');
+export interface TreeHash {
+  /** `sha256sum`-style lines, one per file, sorted by path. */
+  lines: string;
+  /** sha256 of `lines`: the backup's checksum. */
+  checksum: string;
+}
+
+function treeHashOf(files: string[], hashes: string[]): TreeHash {
+  const lines = files.map((f, i) => `${hashes[i]}  ${f}\n`).join('');
   return { lines, checksum: createHash('sha256').update(lines).digest('hex') };
 }
 
-// The hashing programs, best first: argv before the files, and how each prints one line.
-const HASH_TOOLS: { cmd: string; args: string[]; line: RegExp }[] = [
-  { cmd: 'openssl', args: ['dgst', '-sha256', '-r'], line: /^([0-9a-f]{64}) \*(.+)$/ },
-  { cmd: 'sha256sum', args: ['--'], line: /^([0-9a-f]{64}) [ *](.+)$/ },
-];
-
-async function hashWithTools(dir: string, files: string[]): Promise<Map<string, string> | undefined> {
-  const bins = await sizeBins(dir, files, Math.max(1, availableParallelism()));
-  for (const tool of HASH_TOOLS) {
-    const parts = await Promise.all(bins.map((bin) => hashBin(dir, bin, tool)));
-    if (parts.every((p) => p !== undefined)) return new Map(parts.flatMap((p) => [...p!]));
-  }
-  return undefined;
-}
-
-// Files dealt largest first to the lightest bin: about equal bytes per bin.
-async function sizeBins(dir: string, files: string[], n: number): Promise<string[][]> {
-  const sized = await Promise.all(
-    files.map(async (f) => ({
-      f,
-      size: await lstat(path.join(dir, f)).then(
+/** Relative paths of regular files under dir, largest first: big files start first, so the threads end together. */
+async function filesBySize(dir: string): Promise<string[]> {
+  const files = await listFiles(dir);
+  const sizes = await Promise.all(
+    files.map((f) =>
+      lstat(path.join(dir, f)).then(
         (s) => s.size,
         () => 0,
       ),
-    })),
+    ),
   );
-  sized.sort((a, b) => b.size - a.size);
-  const bins = Array.from({ length: Math.min(n, files.length) }, () => ({ bytes: 0, files: [] as string[] }));
-  for (const { f, size } of sized) {
-    const lightest = bins.reduce((a, b) => (b.bytes < a.bytes ? b : a));
-    lightest.files.push(f);
-    lightest.bytes += size;
-  }
-  return bins.map((b) => b.files);
+  return files
+    .map((f, i) => ({ f, size: sizes[i]! }))
+    .sort((a, b) => b.size - a.size)
+    .map((x) => x.f);
 }
 
-async function hashBin(
-  dir: string,
-  files: string[],
-  tool: (typeof HASH_TOOLS)[number],
-): Promise<Map<string, string> | undefined> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < files.length; i += 400) {
-    // `./` first: a file name never reads as an option.
-    const chunk = files.slice(i, i + 400).map((f) => `./${f}`);
-    const text = await new Promise<string | undefined>((resolve) => {
-      const c = spawn(tool.cmd, [...tool.args, ...chunk], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] });
-      let stdout = '';
-      c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      c.on('error', () => resolve(undefined));
-      c.on('close', (code) => resolve(code === 0 ? stdout : undefined));
-    });
-    if (text === undefined) return undefined;
-    for (const line of text.split('\n')) {
-      const m = tool.line.exec(line);
-      if (m?.[2]?.startsWith('./')) out.set(m[2].slice(2), m[1]!);
-    }
+async function finalHash(pool: HashPool, file: string): Promise<string> {
+  return (await pool.hash(file)).sha256;
+}
+
+/** `sha256sum`-style lines for every file under dir, and their checksum; hashed on the pool's threads (one made for the call when none is given). */
+export async function hashTree(dir: string, pool?: HashPool): Promise<TreeHash> {
+  const own = pool ?? new HashPool();
+  try {
+    const files = await listFiles(dir);
+    return treeHashOf(files, await Promise.all(files.map((f) => finalHash(own, path.join(dir, f)))));
+  } finally {
+    if (!pool) await own.close();
   }
-  return out;
+}
+
+/** Files whose early hash is never kept unread: InnoDB may write its redo log through a memory map, which changes no ctime once a page is mapped writable. */
+const ALWAYS_REREAD = /^ib_logfile\d+$/;
+
+/**
+ * Hashes every file under dir while a writer (mariadb-backup --prepare) may still change them, so
+ * most of the checksums are taken while it runs (see HashPool). settle(), called once the writer has
+ * exited, gives what hashTree(dir) would then: an early hash is kept unread only when the file was
+ * quiet when its read began and its stamp is the same now (see QUIET_MS); every other file (new,
+ * changed, written through a map) is read again, its unchanged chunks only compared. stop() drops
+ * the work (the writer failed).
+ */
+export function hashTreeEarly(dir: string, pool: HashPool): { settle(): Promise<TreeHash>; stop(): Promise<void> } {
+  const early = new Map<string, HashOutcome>();
+  const running: Promise<void>[] = [];
+  const prefix = `${dir}${path.sep}`;
+  const listed = filesBySize(dir).then(
+    (files) => {
+      for (const f of files)
+        running.push(
+          pool.hash(path.join(dir, f), { early: true }).then(
+            (r) => void early.set(f, r),
+            // Vanished or unreadable now: settle() hashes it again (and fails there if it still cannot).
+            () => undefined,
+          ),
+        );
+    },
+    () => undefined,
+  );
+  const drain = async () => {
+    await listed;
+    await Promise.all(running);
+  };
+  return {
+    async stop() {
+      await drain();
+      pool.forget(prefix);
+    },
+    async settle() {
+      await drain();
+      try {
+        const files = await listFiles(dir);
+        const stamps = await Promise.all(files.map((f) => lstat(path.join(dir, f), { bigint: true })));
+        const hashes = await Promise.all(
+          files.map((f, i) => {
+            const e = early.get(f);
+            const s = stamps[i]!;
+            const now = { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+            return e?.quiet && sameStamp(e.stamp, now) && !ALWAYS_REREAD.test(path.basename(f))
+              ? e.sha256
+              : finalHash(pool, path.join(dir, f));
+          }),
+        );
+        return treeHashOf(files, hashes);
+      } finally {
+        pool.forget(prefix);
+      }
+    },
+  };
 }
 
 /** Files whose hash differs from, or that are missing against, a `sha256sum`-style list. */

@@ -184,22 +184,23 @@ export async function listSets(root: string): Promise<ListedSet[]> {
     throw e;
   }
   names.sort();
-  const out: ListedSet[] = [];
-  for (const name of names) {
-    const dir = path.join(root, name);
-    try {
-      out.push({ dir, manifest: await readManifest(dir) });
-    } catch (e) {
-      out.push({
-        dir,
-        problem:
-          (e as NodeJS.ErrnoException).code === 'ENOENT'
-            ? 'no manifest.json'
-            : `damaged manifest.json (${(e as Error).message})`,
-      });
-    }
-  }
-  return out;
+  // Read all at once: a root holding many sets is listed in about the time of one read.
+  return Promise.all(
+    names.map(async (name): Promise<ListedSet> => {
+      const dir = path.join(root, name);
+      try {
+        return { dir, manifest: await readManifest(dir) };
+      } catch (e) {
+        return {
+          dir,
+          problem:
+            (e as NodeJS.ErrnoException).code === 'ENOENT'
+              ? 'no manifest.json'
+              : `damaged manifest.json (${(e as Error).message})`,
+        };
+      }
+    }),
+  );
 }
 
 /** The file inside a `.tmp-<id>` set naming the dbps process writing it (a LockOwner record). */

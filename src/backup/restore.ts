@@ -348,7 +348,10 @@ export async function restoreFromSet(opts: RestoreOptions): Promise<RestoreServe
     throw new OperationalError(
       `restore failed on ${failed.length} servers, each rolled back: ${failed.map((f) => `${f.server}: ${f.failure.message}`).join('; ')}`,
       {
-        hint: first instanceof DbpsError && first.hint ? first.hint : 'see each server above; rerun the restore once they are fixed',
+        hint:
+          first instanceof DbpsError && first.hint
+            ? first.hint
+            : 'see each server above; rerun the restore once they are fixed',
         cause: first,
       },
     );

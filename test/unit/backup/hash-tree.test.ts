@@ -1,70 +1,175 @@
-// hashTree: the per-file sha256 list of a backup, made by openssl, sha256sum or Node's own hash,
-// whichever the machine has. Each way must give the same lines as Node's hash of every file.
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+// hashTree and hashTreeEarly: the per-file sha256 list of a backup, hashed on worker threads. An early
+// hash taken while a writer still changes the files (as mariadb-backup --prepare does) must end with
+// exactly the lines of a hash taken afterwards.
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  appendFile,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  truncate,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashTree } from '../../../src/backup/files.js';
+import { crc32 } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { hashTree, hashTreeEarly } from '../../../src/backup/files.js';
+import { HashPool } from '../../../src/backup/hash-pool.js';
 
-let dir: string;
-let expected: string;
-const FILES: Record<string, Buffer> = {
-  ibdata1: Buffer.alloc(3 * 1024 * 1024 + 17, 7),
-  'orders/t.ibd': Buffer.from('orders table'),
-  'my@002ddb/t.frm': Buffer.from('encoded name'),
-  '-starts-with-dash': Buffer.from('not an option'),
-  'name with spaces': Buffer.from('spaces'),
-  empty: Buffer.alloc(0),
-};
+const MiB = 1024 * 1024;
+let root: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'dbps-hash-tree-'));
-  for (const [name, data] of Object.entries(FILES)) {
-    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await writeFile(path.join(dir, name), data);
-  }
-  expected = Object.keys(FILES)
-    .sort()
-    .map((f) => `${createHash('sha256').update(FILES[f]!).digest('hex')}  ${f}\n`)
-    .join('');
+  root = await mkdtemp(path.join(os.tmpdir(), 'dbps-hash-tree-'));
 });
-
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true });
 });
 
-async function withPath<T>(value: string, f: () => Promise<T>): Promise<T> {
-  const saved = process.env.PATH;
-  process.env.PATH = value;
+async function listAll(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await listAll(dir, rel)));
+    else out.push(rel);
+  }
+  return out.sort();
+}
+
+/** The lines, made the plain way: Node's hash of each whole file as it is now. */
+async function expectedLines(dir: string): Promise<string> {
+  let text = '';
+  for (const f of await listAll(dir))
+    text += `${createHash('sha256')
+      .update(await readFile(path.join(dir, f)))
+      .digest('hex')}  ${f}\n`;
+  return text;
+}
+
+async function writeAt(file: string, offset: number, data: Buffer): Promise<void> {
+  const fh = await open(file, 'r+');
   try {
-    return await f();
+    await fh.write(data, 0, data.length, offset);
   } finally {
-    process.env.PATH = saved;
+    await fh.close();
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 describe('hashTree', () => {
   it('lists every file with its sha256, sorted, and checksums the list', async () => {
+    const dir = await mkdtemp(path.join(root, 'plain-'));
+    const files: Record<string, Buffer> = {
+      ibdata1: Buffer.alloc(3 * MiB + 17, 7),
+      'orders/t.ibd': Buffer.from('orders table'),
+      'my@002ddb/t.frm': Buffer.from('encoded name'),
+      '-starts-with-dash': Buffer.from('not an option'),
+      'name with spaces': Buffer.from('spaces'),
+      empty: Buffer.alloc(0),
+    };
+    for (const [name, data] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+      await writeFile(path.join(dir, name), data);
+    }
     const tree = await hashTree(dir);
+    const expected = await expectedLines(dir);
     expect(tree.lines).toBe(expected);
     expect(tree.checksum).toBe(createHash('sha256').update(expected).digest('hex'));
   });
+});
 
-  it('gives the same lines with sha256sum only, and with no hashing program at all', async () => {
-    // A PATH holding only sha256sum (a link to it), then an empty one.
-    const only = await mkdtemp(path.join(os.tmpdir(), 'dbps-hash-path-'));
-    try {
-      const { symlink } = await import('node:fs/promises');
-      const { execFileSync } = await import('node:child_process');
-      await symlink(
-        execFileSync('sh', ['-c', 'command -v sha256sum'], { encoding: 'utf8' }).trim(),
-        path.join(only, 'sha256sum'),
-      );
-      expect((await withPath(only, () => hashTree(dir))).lines).toBe(expected);
-      expect((await withPath(path.join(only, 'none'), () => hashTree(dir))).lines).toBe(expected);
-    } finally {
-      await rm(only, { recursive: true, force: true });
+describe('hashTreeEarly', () => {
+  let pool: HashPool;
+  beforeEach(() => {
+    pool = new HashPool(2);
+  });
+  afterEach(async () => {
+    await pool.close();
+  });
+
+  async function tree(name: string): Promise<string> {
+    const dir = await mkdtemp(path.join(root, `${name}-`));
+    await mkdir(path.join(dir, 'db'));
+    // 4 MiB chunks: files of many chunks, one ending mid-chunk, and small ones.
+    await writeFile(path.join(dir, 'db/big.ibd'), randomBytes(13 * MiB + 5));
+    await writeFile(path.join(dir, 'db/even.ibd'), randomBytes(8 * MiB));
+    await writeFile(path.join(dir, 'ibdata1'), randomBytes(MiB));
+    await writeFile(path.join(dir, 'ib_logfile0'), randomBytes(4096));
+    await writeFile(path.join(dir, 'xtrabackup_checkpoints'), 'backup_type = full-backuped\n');
+    await writeFile(path.join(dir, 'gone.frm'), 'dropped');
+    return dir;
+  }
+
+  it('ends with the lines of the files as the writer left them: rewritten in place, grown, shrunk, new, removed', async () => {
+    const dir = await tree('writer');
+    // Files written just now are not quiet: wait so some early hashes are kept unread, as after a copy.
+    await sleep(80);
+    const early = hashTreeEarly(dir, pool);
+    // The writer: changes while the early hashes run and after they are done.
+    await writeAt(path.join(dir, 'db/big.ibd'), 12 * MiB + 100, randomBytes(16384)); // the last chunk
+    await sleep(30);
+    await writeAt(path.join(dir, 'db/big.ibd'), 5 * MiB, randomBytes(16384)); // a middle chunk
+    await writeAt(path.join(dir, 'db/even.ibd'), 0, randomBytes(10)); // the first chunk
+    await appendFile(path.join(dir, 'ibdata1'), randomBytes(3 * MiB)); // grown
+    await writeFile(path.join(dir, 'ib_logfile0'), randomBytes(4096)); // same size, new bytes
+    await writeFile(path.join(dir, 'xtrabackup_checkpoints'), 'backup_type = full-prepared\n');
+    await writeFile(path.join(dir, 'xtrabackup_binlog_pos_innodb'), 'bin.000002\t4\n');
+    await unlink(path.join(dir, 'gone.frm'));
+    await sleep(200);
+    await truncate(path.join(dir, 'db/even.ibd'), 4 * MiB); // shrunk to one chunk
+    const got = await early.settle();
+    const expected = await expectedLines(dir);
+    expect(got.lines).toBe(expected);
+    expect(got.checksum).toBe(createHash('sha256').update(expected).digest('hex'));
+  });
+
+  it('keeps the early hashes of files nobody wrote, and hashes every one again when all changed', async () => {
+    const dir = await tree('untouched');
+    await sleep(80);
+    const early = hashTreeEarly(dir, pool);
+    expect((await early.settle()).lines).toBe(await expectedLines(dir));
+    // A second pass over the same files after every byte of every file changed.
+    const again = hashTreeEarly(dir, pool);
+    await sleep(50);
+    for (const f of await listAll(dir)) {
+      const p = path.join(dir, f);
+      await writeFile(p, randomBytes((await stat(p)).size));
     }
+    expect((await again.settle()).lines).toBe(await expectedLines(dir));
+  });
+
+  it('sees a rewritten page that carries its own CRC-32 (as Aria pages do), whose CRC-32 as a whole is unchanged', async () => {
+    // A page = bytes + their CRC-32: any two such pages of one length have the same CRC-32.
+    const page = () => {
+      const body = randomBytes(16380);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32LE(crc32(body));
+      return Buffer.concat([body, crc]);
+    };
+    const [before, after] = [page(), page()];
+    expect(crc32(after)).toBe(crc32(before));
+    const dir = await mkdtemp(path.join(root, 'crc-'));
+    const file = path.join(dir, 'global_priv.MAD');
+    await writeFile(file, Buffer.concat([before, before]));
+    await sleep(80);
+    const early = hashTreeEarly(dir, pool);
+    await sleep(50);
+    await writeAt(file, 16384, after);
+    expect((await early.settle()).lines).toBe(await expectedLines(dir));
+  });
+
+  it('stop() waits for the running hashes and leaves nothing kept for a later set', async () => {
+    const dir = await tree('stopped');
+    const early = hashTreeEarly(dir, pool);
+    await early.stop();
+    await writeAt(path.join(dir, 'db/big.ibd'), 0, randomBytes(100));
+    expect((await hashTree(dir, pool)).lines).toBe(await expectedLines(dir));
   });
 });

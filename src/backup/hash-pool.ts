@@ -1,0 +1,300 @@
+// sha256 of files on worker threads: several servers' checksums use every core instead of queueing on
+// Node's main thread, and Node's OpenSSL hash (the CPU's SHA instructions) reads each file in 4 MiB
+// chunks with no child process per file.
+//
+// A file may be hashed "early", while a writer (mariadb-backup --prepare) may still change it. The
+// thread then keeps, per chunk, a fingerprint of the chunk and the sha256 state before it; hashing the
+// same file again (once the writer is done) reads it and compares fingerprints (GMAC: 3-4x faster than
+// sha256 here) up to the first chunk that differs, and hashes only from there on. Prepare writes the
+// few pages its redo log names in its first 50-100 ms (in a table loaded in order, those at its end)
+// and then waits for the disk to flush the copy, so most of a big file is hashed once, while prepare
+// runs, instead of after it.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/** What tells one version of a file from the next: any write or replacement changes ctime (or ino). */
+export interface FileStamp {
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+export interface HashOutcome {
+  sha256: string;
+  /** The file's stat when its read began. */
+  stamp: FileStamp;
+  /**
+   * The file was last written at least QUIET_MS before its read began: then a stat equal to `stamp`
+   * later means no write since, and `sha256` is still the file's.
+   */
+  quiet: boolean;
+}
+
+/**
+ * File times come from the kernel's coarse clock, up to one tick (1–10 ms) behind the real time, so a
+ * write made after a read began always gets a ctime later than one that was older than this when the
+ * read began: the stat after the writer exited then differs, and the early hash is not kept unread.
+ */
+export const QUIET_MS = 50;
+
+export function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
+// The worker: plain CommonJS, evaluated (the bundle holds no separate worker file). `now` is taken
+// before the fstat (see QUIET_MS). A chunk's fingerprint is its GMAC (AES-GCM's tag over it as
+// associated data, with AES-NI and carry-less multiply about 7 GB/s here) under a key drawn by the
+// thread: two different chunks of one length get the same tag with a chance below 2^-100, whatever
+// their bytes. A CRC would not do: a format that stores each page's own CRC-32 in it (Aria does) keeps
+// the CRC-32 of a rewritten page unchanged, and a CRC-32C does the same for InnoDB's full_crc32 pages.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+// Set by the pool once a last hash waits: from then on nothing runs at the idle class, not even the
+// early hash already running (checked at every chunk), which the last one may be waiting for.
+const urgent = workerData.urgent;
+const { openSync, readSync, fstatSync, closeSync, readlinkSync } = require('node:fs');
+const { createCipheriv, createHash, randomBytes } = require('node:crypto');
+const KEY = randomBytes(16);
+const IV = randomBytes(12);
+function fingerprint(data) {
+  const c = createCipheriv('aes-128-gcm', KEY, IV);
+  c.setAAD(data);
+  c.final();
+  return c.getAuthTag();
+}
+const CHUNK = 4 << 20;
+const buf = Buffer.allocUnsafe(CHUNK);
+// Early hashes run at the idle scheduling class (this thread only, Linux's SCHED_IDLE through chrt):
+// they take only CPU time that nothing else wants, so mariadb-backup's prepares, and any other work on
+// the machine, are never slowed by them. The last hashes, which nothing of the backup runs beside, go
+// back to the normal class (see urgent). Where chrt is missing or refused, nice 19 and 0 instead.
+const { setPriority } = require('node:os');
+const { spawnSync } = require('node:child_process');
+let tid;
+try { tid = readlinkSync('/proc/thread-self').split('/').pop(); } catch {}
+let idle = false;
+function idleTo(want) {
+  if (want === idle) return;
+  idle = want;
+  const r = tid ? spawnSync('chrt', [want ? '--idle' : '--other', '-p', '0', tid], { stdio: 'ignore', timeout: 2000 }) : undefined;
+  if (!r || r.status !== 0) {
+    try {
+      setPriority(want ? 19 : 0);
+    } catch {}
+  }
+}
+// file -> { ino, chunks: [{ len, tag, before }], end }: before = sha256 state before the chunk, end = after the last.
+const kept = new Map();
+function readChunk(fd, pos) {
+  let n = 0;
+  while (n < CHUNK) {
+    const r = readSync(fd, buf, n, CHUNK - n, pos + n);
+    if (r === 0) break;
+    n += r;
+  }
+  return n;
+}
+function hashFile(file, keep, quietMs) {
+  const now = Date.now();
+  const fd = openSync(file, 'r');
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    const stamp = { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+    const quiet = st.ctimeNs < BigInt(now - quietMs) * 1000000n;
+    const old = kept.get(file);
+    const prev = old && old.ino === st.ino ? old : undefined;
+    const chunks = [];
+    let h = prev ? undefined : createHash('sha256');
+    let i = 0;
+    let pos = 0;
+    for (;;) {
+      if (idle && Atomics.load(urgent, 0) !== 0) idleTo(false);
+      const n = readChunk(fd, pos);
+      pos += n;
+      if (n === 0) break;
+      const data = buf.subarray(0, n);
+      const tag = fingerprint(data);
+      if (!h) {
+        const same = prev.chunks[i];
+        if (same && same.len === n && same.tag.equals(tag)) {
+          chunks.push(same);
+          i++;
+          if (n < CHUNK) break;
+          continue;
+        }
+        h = (i < prev.chunks.length ? prev.chunks[i].before : prev.end).copy();
+      }
+      chunks.push({ len: n, tag, before: h.copy() });
+      h.update(data);
+      i++;
+      if (n < CHUNK) break;
+    }
+    // Every chunk matched: the same bytes, or the file ends where a kept chunk began.
+    if (!h) h = (i < prev.chunks.length ? prev.chunks[i].before : prev.end).copy();
+    if (keep) kept.set(file, { ino: st.ino, chunks, end: h.copy() });
+    else kept.delete(file);
+    return { sha256: h.digest('hex'), stamp, quiet };
+  } finally {
+    closeSync(fd);
+  }
+}
+parentPort.on('message', (m) => {
+  if (m.op === 'forget') {
+    for (const f of kept.keys()) if (f.startsWith(m.prefix)) kept.delete(f);
+    return;
+  }
+  idleTo(m.keep && Atomics.load(urgent, 0) === 0);
+  try {
+    parentPort.postMessage({ id: m.id, ok: true, ...hashFile(m.file, m.keep, m.quietMs) });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, ok: false, message: e.message, code: e.code });
+  }
+});
+`;
+
+interface Task {
+  id: number;
+  file: string;
+  keep: boolean;
+  resolve: (o: HashOutcome) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  task?: Task;
+  /** Tasks for files whose chunks this thread keeps. */
+  own: Task[];
+}
+
+/** A set of hashing threads shared by every server of a set; close() ends them. */
+export class HashPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  /** Which thread keeps a file's chunks. */
+  private readonly keeper = new Map<string, Slot>();
+  private nextId = 1;
+  private closed = false;
+  /** urgent[0] = 1 once a hash that is not early was asked for (read by the threads). */
+  private readonly urgent = new Int32Array(new SharedArrayBuffer(4));
+
+  constructor(private readonly size = Math.max(1, availableParallelism())) {}
+
+  /** Starts the threads now (they then wait, unreferenced), so the first hash does not pay their start. */
+  warm(): void {
+    while (!this.closed && this.slots.length < this.size) this.slots.push(this.spawn());
+  }
+
+  /**
+   * sha256 of one file. `early`: a writer may still change it; the thread keeps its chunks, so the
+   * next hash of it reads only what changed. Hashes that are not early go first: they hold up a result.
+   */
+  hash(file: string, opts: { early?: boolean } = {}): Promise<HashOutcome> {
+    if (this.closed) return Promise.reject(new Error('hash pool closed'));
+    return new Promise((resolve, reject) => {
+      const task: Task = { id: this.nextId++, file, keep: opts.early === true, resolve, reject };
+      if (!task.keep) Atomics.store(this.urgent, 0, 1);
+      const keeper = this.keeper.get(file);
+      if (keeper && this.slots.includes(keeper)) keeper.own.push(task);
+      else if (task.keep) this.queue.push(task);
+      else {
+        const firstEarly = this.queue.findIndex((t) => t.keep);
+        this.queue.splice(firstEarly < 0 ? this.queue.length : firstEarly, 0, task);
+      }
+      this.dispatch();
+    });
+  }
+
+  /** Drops the kept chunks of every file under this path prefix. */
+  forget(prefix: string): void {
+    for (const f of this.keeper.keys()) if (f.startsWith(prefix)) this.keeper.delete(f);
+    for (const s of this.slots) s.worker.postMessage({ op: 'forget', prefix });
+  }
+
+  /** Ends the threads; queued and running hashes are rejected. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const err = new Error('hash pool closed');
+    for (const t of this.queue.splice(0)) t.reject(err);
+    const slots = this.slots.splice(0);
+    for (const s of slots) for (const t of [...(s.task ? [s.task] : []), ...s.own.splice(0)]) t.reject(err);
+    this.keeper.clear();
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { urgent: this.urgent } });
+    worker.unref();
+    const slot: Slot = { worker, own: [] };
+    worker.on(
+      'message',
+      (m: {
+        id: number;
+        ok: boolean;
+        sha256: string;
+        stamp: FileStamp;
+        quiet: boolean;
+        message?: string;
+        code?: string;
+      }) => {
+        const task = slot.task;
+        if (!task || task.id !== m.id) return;
+        slot.task = undefined;
+        worker.unref();
+        if (!m.ok) {
+          this.keeper.delete(task.file);
+          task.reject(Object.assign(new Error(m.message ?? `cannot hash ${task.file}`), { code: m.code }));
+        } else {
+          if (!task.keep) this.keeper.delete(task.file);
+          task.resolve({ sha256: m.sha256, stamp: m.stamp, quiet: m.quiet });
+        }
+        this.dispatch();
+      },
+    );
+    // A thread that dies fails the hash it ran; the others it was to run are hashed from the start by another.
+    const gone = (e: Error) => {
+      const i = this.slots.indexOf(slot);
+      if (i < 0) return;
+      this.slots.splice(i, 1);
+      for (const [f, s] of this.keeper) if (s === slot) this.keeper.delete(f);
+      slot.task?.reject(e);
+      slot.task = undefined;
+      this.queue.unshift(...slot.own.splice(0));
+      this.dispatch();
+    };
+    worker.on('error', gone);
+    worker.on('exit', (code) => gone(new Error(`hash thread exited (${code})`)));
+    return slot;
+  }
+
+  private dispatch(): void {
+    if (this.closed) return;
+    for (const slot of this.slots) if (!slot.task && slot.own.length) this.start(slot, slot.own.shift()!);
+    while (this.queue.length) {
+      let slot = this.slots.find((s) => !s.task);
+      if (!slot) {
+        if (this.slots.length >= this.size) return;
+        slot = this.spawn();
+        this.slots.push(slot);
+      }
+      this.start(slot, this.queue.shift()!);
+    }
+  }
+
+  private start(slot: Slot, task: Task): void {
+    slot.task = task;
+    // From now on the next hash of this file waits for this thread, which will keep its chunks.
+    if (task.keep) this.keeper.set(task.file, slot);
+    // Referenced while it works, so a pending hash keeps the process alive.
+    slot.worker.ref();
+    slot.worker.postMessage({
+      op: 'hash',
+      id: task.id,
+      file: task.file,
+      keep: task.keep,
+      quietMs: QUIET_MS,
+    });
+  }
+}
