@@ -43,7 +43,7 @@ export interface BackupResult {
 /** Backs up every selected local server into one set; a failed server makes the set partial (exit 3). */
 export async function run(opts: BackupOptions): Promise<BackupResult> {
   const env = opts.env ?? process.env;
-  const fleet = await loadFleet(opts.file);
+  const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
   const selected = selectServers(fleet, opts.services);
   const warnings: string[] = [];
   const method = opts.method;

@@ -85,7 +85,7 @@ export async function binlogSources(
 
 async function prepare(opts: BinlogsOptions) {
   const env = opts.env ?? process.env;
-  const fleet = await loadFleet(opts.file);
+  const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
   const selected = selectServers(fleet, opts.services);
   const root = path.resolve(opts.dest ?? defaultBackupRoot(opts.stateDir));
   await requireDirPath('--dest', root);

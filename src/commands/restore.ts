@@ -120,7 +120,7 @@ function controlFor(
 export async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const env = opts.env ?? process.env;
   let logicalDone: RestoreServerResult[] = [];
-  const fleet = await loadFleet(opts.file);
+  const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
   if (opts.finish) return finishInterrupted(opts, fleet, env);
   if (!opts.id)
     throw new UsageError('name the backup set to restore', {
