@@ -75,7 +75,8 @@ dbps('provision');
 const state = JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')).servers;
 // The mariadb *client* loading data, with no option file of its own; the servers it talks to were
 // started by `dbps up` from their generated my.cnf.
-const mysql = (n, q) => sh(`mariadb --no-defaults -S ${state[n].socket} -uroot -N -e "${q}"`);
+const clientArgs = (n) => ['--no-defaults', '-S', state[n].socket, '-uroot'];
+const mysql = (n, q) => sh(`mariadb ${clientArgs(n).join(' ')} -N -e "${q}"`);
 
 // Build data: ~3 KB rows in chunks, all servers at once; then drop the binlogs the load wrote so the
 // datadirs hold data, not a second copy of it (cp -a would otherwise copy twice as much).
@@ -87,10 +88,7 @@ await Promise.all(
     for (let start = 1; start <= rows; start += 40_000) {
       const end = Math.min(rows, start + 39_999);
       await run('mariadb', [
-        '--no-defaults',
-        '-S',
-        state[n].socket,
-        '-uroot',
+        ...clientArgs(n),
         '-e',
         `INSERT INTO ${n}.big SELECT seq, REPEAT(MD5(seq), 90) FROM ${n}.seq_${start}_to_${end}`,
       ]);

@@ -7,7 +7,7 @@
 // is not the current user's (or root's), or that others may write, is never read, and none is written
 // where the current user cannot write. The bundle has no import() (scripts/bundle.mjs): a script run
 // from a code cache has no loader for it.
-import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,13 +38,17 @@ function readTrusted(file: string): Buffer | undefined {
   }
 }
 
+/**
+ * The global options that take a value (src/cli/options.ts; a test keeps the two in step): their value
+ * is not the command. Written out here so that the launcher loads no other module before the bundle.
+ */
+export const GLOBAL_VALUE_FLAGS: ReadonlySet<string> = new Set(['-f', '--file', '--state-dir', '--lock-timeout']);
+
 /** The cache's name for this command line: its first word that names a command, else `cli`. */
 export function cacheName(argv: readonly string[]): string {
-  // Global options that take a value (src/cli/options.ts): their value is not the command.
-  const withValue = new Set(['-f', '--file', '--state-dir', '--lock-timeout']);
   for (let i = 2; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (withValue.has(arg)) i++;
+    if (GLOBAL_VALUE_FLAGS.has(arg)) i++;
     else if (arg.startsWith('-')) continue;
     else return /^[a-z][a-z-]{0,30}$/.test(arg) ? arg : 'cli';
   }
@@ -70,6 +74,7 @@ export function runBundle(bundle: URL, argv: string[]): void {
         renameSync(partial, cacheFile);
       } catch {
         // A read-only install, a full disk: the next run compiles as this one did.
+        rmSync(partial, { force: true });
       }
     });
   }

@@ -4,9 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cacheName } from '../../../src/util/code-cache.js';
+import { GLOBAL_OPTIONS } from '../../../src/cli/options.js';
+import { cacheName, GLOBAL_VALUE_FLAGS } from '../../../src/util/code-cache.js';
 
 describe('code cache name', () => {
+  it('knows every global option that takes a value', () => {
+    const withValue = GLOBAL_OPTIONS.filter((o) => o.flags.includes('<')).flatMap((o) =>
+      o.flags.split(/[ ,]+/).filter((f) => f.startsWith('-')),
+    );
+    expect([...GLOBAL_VALUE_FLAGS].sort()).toEqual(withValue.sort());
+  });
+
   it('is the command, past global options and their values', () => {
     expect(cacheName(['node', 'dbps', 'audit-grants', '--json'])).toBe('audit-grants');
     expect(cacheName(['node', 'dbps', '-q', '-f', 'services.yaml', 'provision'])).toBe('provision');
