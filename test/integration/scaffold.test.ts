@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import mariadb, { type Connection } from 'mariadb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readSecrets, secretKey } from '../../src/runtime/secrets.js';
 import { repoRoot } from '../helpers/fleets.js';
 import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
@@ -60,7 +60,28 @@ async function admin(): Promise<Connection> {
   return c;
 }
 
+/**
+ * Opens `n` sessions at once. A session the client has ended frees its server slot only when the
+ * server's thread finishes, a moment later, so this first waits (bounded) until `n` fit under
+ * max_connections: a loaded machine would otherwise see "Too many connections" from the test itself.
+ */
 async function many(n: number, user: string, database: string): Promise<Connection[]> {
+  const s = serverState();
+  const watcher = await mariadb.createConnection({ socketPath: s.socket, user: s.adminUser, ...driverOpts });
+  try {
+    await until(
+      `room for ${n} sessions`,
+      async () => {
+        const [row] = await watcher.query(
+          "SELECT @@max_connections - (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED') AS free",
+        );
+        return Number(row.free) > n + 2;
+      },
+      30_000,
+    );
+  } finally {
+    await watcher.end();
+  }
   return Promise.all(Array.from({ length: n }, () => login(user, database)));
 }
 
@@ -203,6 +224,11 @@ services:
   const mig = await login('seed_migrator', 'seed');
   await mig.query('ALTER EVENT release_expired DISABLE');
 }, 240_000);
+
+// Every session a test opened is closed after it, so none holds a server slot into the next test.
+afterEach(async () => {
+  await closeAll([...open]);
+});
 
 afterAll(async () => {
   await closeAll([...open]);
