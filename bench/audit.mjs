@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { startThrowawayServer } from './throwaway-server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/dbps.js');
+const bin = path.join(root, 'bin/dbps');
 const accounts = Number(process.argv[2] ?? 1000);
 const services = Math.ceil(accounts / 2); // two accounts per service (app + migrator), the default
 
@@ -48,7 +48,7 @@ for (let i = 0; i < services; i++) {
 }
 const fleetFile = path.join(work, 'services.yaml');
 writeFileSync(fleetFile, yaml);
-const provision = spawnSync(process.execPath, [bin, '-q', '-f', fleetFile, 'provision'], {
+const provision = spawnSync(bin, ['-q', '-f', fleetFile, 'provision'], {
   encoding: 'utf8',
   env: { ...process.env, BENCH_ROOT_PWD: 'Bench-root' },
 });
@@ -69,7 +69,7 @@ const hasPt = spawnSync('pt-show-grants', ['--version'], { encoding: 'utf8' }).s
 const { NODE_EXTRA_CA_CERTS: extraCa, ...envWithoutCa } = process.env;
 const audit = (env) => {
   const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [bin, '-f', fleetFile, 'audit-grants', '--json'], {
+  const r = spawnSync(bin, ['-f', fleetFile, 'audit-grants', '--json'], {
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
     env: { ...env, BENCH_ROOT_PWD: 'Bench-root' },
@@ -134,13 +134,13 @@ console.log(
   console.log(
     `  in process: parse + check services.yaml ${parse} ms (the CLI reads the fleet cache instead: ${cached} ms), connect ${connect} ms, read catalog ${read} ms, read objects (views, routines, triggers, events, foreign keys, remote tables) ${objects} ms, effective privileges + all rules ${ms(t)} ms (${findings.length} findings)`,
   );
-  const floor = (args) => {
+  const floor = (cmd, args) => {
     const xs = [];
-    for (let i = 0; i < runs; i++) xs.push(time(process.execPath, args).s);
+    for (let i = 0; i < runs; i++) xs.push(time(cmd, args).s);
     return median(xs);
   };
   console.log(
-    `  floor: node -e 0 ${(floor(['-e', '0']) * 1000).toFixed(0)} ms, dbps --version ${(floor([bin, '--version']) * 1000).toFixed(0)} ms (median of ${runs})`,
+    `  floor: node -e 0 ${(floor(process.execPath, ['-e', '0']) * 1000).toFixed(0)} ms, dbps --version ${(floor(bin, ['--version']) * 1000).toFixed(0)} ms (median of ${runs})`,
   );
 }
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startThrowawayServer } from './throwaway-server.mjs';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'dbps.js');
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'dbps');
 const { dumpArgs } = await import('../dist/backup/logical.js');
 
 const arg = (name, dflt) => {
@@ -24,7 +24,7 @@ const ROUNDS = arg('--rounds', 3);
 const server = await startThrowawayServer('dbps-bench-logical-', { memory: '1G' });
 const fleetDir = path.join(server.work, 'server');
 const dbps = (args) => {
-  const r = spawnSync(process.execPath, [BIN, '-q', ...args], { cwd: fleetDir, encoding: 'utf8' });
+  const r = spawnSync(BIN, ['-q', ...args], { cwd: fleetDir, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`dbps ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
   return r.stdout;
 };

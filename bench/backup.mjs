@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/dbps.js');
+const bin = path.join(root, 'bin/dbps');
 const servers = Number(process.argv[2] ?? 3);
 const mbPerServer = Number(process.argv[3] ?? 520);
 const names = Array.from({ length: servers }, (_, i) => `svc${i + 1}`);
@@ -36,7 +36,7 @@ writeFileSync(
   `version: 1\nfleet: bench\ndefaults: { basePort: ${basePort} }\nservices:\n${names.map((n) => `  ${n}: { memory: 1G }`).join('\n')}\n`,
 );
 const dbps = (...args) =>
-  execFileSync(process.execPath, [bin, ...args], {
+  execFileSync(bin, [...args], {
     cwd: work,
     env,
     encoding: 'utf8',

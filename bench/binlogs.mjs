@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import mariadb from 'mariadb';
 import { startThrowawayServer } from './throwaway-server.mjs';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'dbps.js');
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'dbps');
 const commits = Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 40);
 const server = await startThrowawayServer('dbps-bench-binlogs-', { memory: '256M' });
 const fleetDir = path.join(server.work, 'server');
-const dbps = (args) => spawnSync(process.execPath, [BIN, '-q', ...args], { cwd: fleetDir, encoding: 'utf8' });
+const dbps = (args) => spawnSync(BIN, ['-q', ...args], { cwd: fleetDir, encoding: 'utf8' });
 const prov = dbps(['provision', '--yes']);
 if (prov.status !== 0) throw new Error(`provision failed: ${prov.stderr}`);
 
@@ -45,7 +45,7 @@ async function measure(label, sizeOf) {
 }
 
 // dbps binlogs follow
-const follower = spawn(process.execPath, [BIN, '-q', 'binlogs', 'follow'], { cwd: fleetDir, stdio: 'ignore' });
+const follower = spawn(BIN, ['-q', 'binlogs', 'follow'], { cwd: fleetDir, stdio: 'ignore' });
 const archive = path.join(fleetDir, '.dbps', 'backups', 'binlogs', 'bench');
 const partialSize = (file) => {
   try {

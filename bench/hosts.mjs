@@ -14,8 +14,8 @@ import { build } from 'esbuild';
 import mariadb from 'mariadb';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-// DBPS_BENCH_BIN: another build's bin/dbps.js, to compare it on the same hosts.
-const bin = process.env.DBPS_BENCH_BIN ?? path.join(root, 'bin/dbps.js');
+// DBPS_BENCH_BIN: another build's bin/dbps, to compare it on the same hosts.
+const bin = process.env.DBPS_BENCH_BIN ?? path.join(root, 'bin/dbps');
 const rounds = Math.max(3, Number(process.argv[2]) || 3);
 const perHost = Math.max(1, Number(process.argv[3]) || 20);
 const sizes = [1, 4, 12];
@@ -102,7 +102,7 @@ async function dropRound(hosts, prefix, n) {
 
 function dbps(dir, env, args) {
   const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [bin, ...args], {
+  const r = spawnSync(bin, [...args], {
     cwd: dir,
     env: { ...process.env, ...env, NO_COLOR: '1' },
     encoding: 'utf8',

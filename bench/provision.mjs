@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startThrowawayServer } from './throwaway-server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/dbps.js');
+const bin = path.join(root, 'bin/dbps');
 const counts = process.argv
   .slice(2)
   .map(Number)
@@ -70,7 +70,7 @@ function fleetDir(prefix, n, round) {
 }
 
 const dbps = (dir, args) =>
-  spawnSync(process.execPath, [bin, '-q', ...args], {
+  spawnSync(bin, ['-q', ...args], {
     cwd: dir,
     encoding: 'utf8',
     // A first provision of 10,000 services prints 50,000 change lines: spawnSync's 1 MB default would

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { startThrowawayServer } from './throwaway-server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/dbps.js');
+const bin = path.join(root, 'bin/dbps');
 const steps = (process.env.BENCH_STEPS ?? '500,1000,5000,10000').split(',').map(Number);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROOT_PW = 'Bench-scale-root-1';
@@ -64,7 +64,7 @@ const run = (cmd, args) => {
   const r = spawnSync(cmd, args, { cwd: fleetDir, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024, env });
   return { s: Number(process.hrtime.bigint() - t) / 1e9, r };
 };
-const dbps = (args) => run(process.execPath, [bin, '-q', ...args]);
+const dbps = (args) => run(bin, ['-q', ...args]);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const f = (s) => `${s.toFixed(3)} s`;
 

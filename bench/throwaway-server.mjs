@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'dbps.js');
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'dbps');
 
 export function freePort() {
   return new Promise((resolve) => {
@@ -33,7 +33,7 @@ export async function startThrowawayServer(prefix, { memory = '512M', profile = 
     path.join(fleetDir, 'services.yaml'),
     `version: 1\nfleet: benchsrv\nservers:\n  bench: { driver: local, profile: ${profile}, memory: ${memory}, port: ${port} }\nservices:\n  bench_host: { server: bench }\n`,
   );
-  const dbps = (args) => spawnSync(process.execPath, [BIN, '-q', ...args], { cwd: fleetDir, encoding: 'utf8' });
+  const dbps = (args) => spawnSync(BIN, ['-q', ...args], { cwd: fleetDir, encoding: 'utf8' });
   const up = dbps(['up']);
   if (up.status !== 0) throw new Error(`dbps up of the bench server failed (${up.status}):\n${up.stderr}`);
   const state = JSON.parse(readFileSync(path.join(fleetDir, '.dbps', 'state.json'), 'utf8'));
@@ -49,7 +49,7 @@ export async function startThrowawayServer(prefix, { memory = '512M', profile = 
     dbps(['down', '--destroy', '--yes']);
   };
   process.on('exit', () => {
-    if (!stopped) spawnSync(process.execPath, [BIN, '-q', 'down', '--destroy', '--yes'], { cwd: fleetDir });
+    if (!stopped) spawnSync(BIN, ['-q', 'down', '--destroy', '--yes'], { cwd: fleetDir });
     rmSync(work, { recursive: true, force: true });
   });
   return { work, port, sock, stop };

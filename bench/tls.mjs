@@ -13,7 +13,7 @@ import mariadb from 'mariadb';
 import { startThrowawayServer } from './throwaway-server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/dbps.js');
+const bin = path.join(root, 'bin/dbps');
 const rounds = Number(process.argv[2] ?? 9);
 
 const { work, port } = await startThrowawayServer('dbps-bench-tls-');
@@ -35,7 +35,7 @@ for (const [name, tls] of [
 
 const dbps = (mode, args) => {
   const began = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [bin, '-q', ...args], { cwd: fleets[mode], encoding: 'utf8' });
+  const r = spawnSync(bin, ['-q', ...args], { cwd: fleets[mode], encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - began) / 1e6;
   if (r.status !== 0 && !(args[0] === 'plan' && r.status === 1))
     throw new Error(`dbps ${args.join(' ')} (${mode}) exited ${r.status}: ${r.stderr}${r.stdout}`);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/dbps.js');
+const bin = path.join(root, 'bin/dbps');
 const rounds = Math.max(1, Number(process.argv[2] ?? 3) || 3);
 const env = { ...process.env, DBPS_MEMORY_SCALE: process.env.DBPS_MEMORY_SCALE ?? '0.05', NO_COLOR: '1' };
 
@@ -20,7 +20,7 @@ function fleetYaml(servers, basePort) {
 }
 
 function dbps(dir, args) {
-  return spawnSync(process.execPath, [bin, ...args], { cwd: dir, env, encoding: 'utf8' });
+  return spawnSync(bin, [...args], { cwd: dir, env, encoding: 'utf8' });
 }
 
 /** One cold up in a fresh directory; returns seconds. The fleet is destroyed afterwards. */

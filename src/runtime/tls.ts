@@ -7,7 +7,7 @@
 // No mode falls back to clear text: a server without TLS is refused unless the mode is `disabled`.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PeerCertificate } from 'node:tls';
+import type { PeerCertificate, SecureContext } from 'node:tls';
 import { OperationalError } from '../errors.js';
 import type { FleetServer, TlsMode } from '../fleet/model.js';
 import { printable } from '../util/printable.js';
@@ -44,6 +44,8 @@ export function serverTls(fleetFile: string, server: FleetServer, stateDir: stri
 /** The `ssl` option of the mariadb connector (Node's tls.connect options), or undefined for no TLS. */
 export interface ConnectorSsl {
   ca?: string;
+  /** The default roots plus NODE_EXTRA_CA_CERTS, when the launcher deferred that file (below). */
+  secureContext?: SecureContext;
   rejectUnauthorized: boolean;
   minVersion: 'TLSv1.2';
   servername?: string;
@@ -108,7 +110,37 @@ export async function loadConnectorSsl(
     }
   }
   const { checkServerIdentity } = await import('node:tls');
-  return connectorSslOptions(tls.mode, host, caPem, checkServerIdentity);
+  const options = connectorSslOptions(tls.mode, host, caPem, checkServerIdentity);
+  if (options?.rejectUnauthorized && !caPem) {
+    const secureContext = await deferredRootsContext();
+    if (secureContext) options.secureContext = secureContext;
+  }
+  return options;
+}
+
+let deferredRoots: Promise<SecureContext | undefined> | undefined;
+
+/**
+ * bin/dbps starts node without NODE_EXTRA_CA_CERTS (node would parse that file at start, on every
+ * command) and passes it as DBPS_DEFERRED_EXTRA_CA_CERTS. A connection verified against the default
+ * roots, not a CA of services.yaml, gets what node would have built: its own roots plus that file's
+ * certificates, in one context made once per process. Like node, a file it cannot read is a warning.
+ */
+export function deferredRootsContext(): Promise<SecureContext | undefined> {
+  deferredRoots ??= (async () => {
+    const file = process.env.DBPS_DEFERRED_EXTRA_CA_CERTS;
+    if (!file) return undefined;
+    const tls = await import('node:tls');
+    try {
+      return tls.createSecureContext({ ca: [...tls.rootCertificates, await readFile(file, 'utf8')] });
+    } catch (e) {
+      process.emitWarning(
+        `Ignoring extra certs from ${printable(file)}, load failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+      return undefined;
+    }
+  })();
+  return deferredRoots;
 }
 
 /** Lines of the mariadb client's [client] group for a TCP connection in this mode. */

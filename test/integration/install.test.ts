@@ -54,6 +54,17 @@ describe('installed from the packed tarball', () => {
   it('`dbps --version` on PATH prints the package version, from a directory outside the clone', async () => {
     const r = await run('dbps', ['--version'], { cwd: work, env });
     expect(r.stdout.trim()).toContain(VERSION);
+    // The command is a shell launcher linked into the prefix's bin: it finds bin/dbps.js through the
+    // link, passes every argument as it is, and moves NODE_EXTRA_CA_CERTS past node's start.
+    const extra = await run('dbps', ['-f', path.join(work, 'no such dir', 'services.yaml'), 'validate'], {
+      cwd: work,
+      env: { ...env, NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' },
+    }).then(
+      (ok) => ({ code: 0, stderr: ok.stderr }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain('no such dir');
   });
 
   it('`dbps init` writes a services.yaml whose $schema resolves to the installed schema file', async () => {

@@ -2,13 +2,14 @@
 // servers with tls.ca) plus a local server started by `dbps up`. Every connection dbps opens is
 // encrypted and verified (the servers' own counters and session status say so), a server whose
 // certificate comes from another CA is refused, and REQUIRE SSL accounts log in only over TLS.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chownSync, copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import mariadb, { type Connection, type ConnectionConfig } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/fleets.js';
 import { createHosts, type HostNetwork } from '../helpers/hosts.js';
 import { createFleet, destroyAllFleets, type LocalFleet, randomBasePort } from '../helpers/local-fleet.js';
 import { startTestServer, stopAllTestServers } from '../helpers/mariadb-server.js';
@@ -183,6 +184,43 @@ services:
     } finally {
       await plain.stop();
     }
+  }, 60_000);
+
+  it('verify-full without tls.ca trusts NODE_EXTRA_CA_CERTS through the dbps command, which node no longer parses at start', async () => {
+    // h0 declares no CA: its certificate (signed by the test CA) is checked against the default roots,
+    // which NODE_EXTRA_CA_CERTS extends. bin/dbps hands the variable past node's start to dbps.
+    const f = await createFleet(fleetYaml(() => pki.ca(), { 0: '{ mode: verify-full }' }));
+    const viaCommand = (extra: NodeJS.ProcessEnv) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          path.join(repoRoot, 'bin', 'dbps'),
+          ['status', '--json', 'svc0'],
+          { cwd: f.dir, env: { ...process.env, ...env, NO_COLOR: '1', ...extra } },
+          (e, stdout, stderr) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
+        );
+      });
+    const h0Tls = (stdout: string) =>
+      (JSON.parse(stdout) as { servers: { server: string; tls?: { verified: boolean } }[] }).servers.find(
+        (x) => x.server === 'h0',
+      )?.tls;
+    const trusted = await viaCommand({ NODE_EXTRA_CA_CERTS: pki.ca() });
+    expect(trusted.code, trusted.stderr).toBe(0);
+    expect(h0Tls(trusted.stdout)).toMatchObject({ verified: true });
+    // Without it the test CA is unknown: refused (exit 3, a TLS failure). From 11.4.1 the connector
+    // instead accepts a server whose certificate it cannot verify when the server proves it by the
+    // certificate's fingerprint signed with the password (MariaDB's zero-configuration TLS).
+    const unknown = await viaCommand({ NODE_EXTRA_CA_CERTS: '' });
+    const w = await net.hosts[0]!.connectSocket();
+    const [{ v }] = (await w.query('SELECT VERSION() AS v')) as [{ v: string }];
+    await w.end();
+    const [major, minor] = v.split('.').map(Number) as [number, number];
+    if (major < 11 || (major === 11 && minor < 4)) {
+      expect(unknown.code, unknown.stdout).toBe(3);
+      expect(unknown.stdout + unknown.stderr).toMatch(/certificate that does not verify/);
+    } else expect(unknown.code, unknown.stderr).toBe(0);
+    // A file it cannot read is a warning, as node itself makes it, and the check fails as without it.
+    const unreadable = await viaCommand({ NODE_EXTRA_CA_CERTS: path.join(pki.dir, 'no-such-bundle.pem') });
+    expect(unreadable.stderr).toMatch(/Ignoring extra certs from .*no-such-bundle\.pem/);
   }, 60_000);
 
   it('a missing CA file or a bad mode is bad input (exit 2)', async () => {
