@@ -1,14 +1,19 @@
-// sha256 of files on worker threads: several servers' checksums use every core instead of queueing on
-// Node's main thread, and Node's OpenSSL hash (the CPU's SHA instructions) reads each file in 4 MiB
-// chunks with no child process per file.
+// Checksums of backup files on worker threads: several servers' files use every core instead of
+// queueing on Node's main thread, with Node's OpenSSL SHA-256 (the CPU's SHA instructions) in 4 MiB
+// reads and no child process per file.
 //
-// A file may be hashed "early", while a writer (mariadb-backup --prepare) may still change it. The
-// thread then keeps, per chunk, a fingerprint of the chunk and the sha256 state before it; hashing the
-// same file again (once the writer is done) reads it and compares fingerprints (GMAC: 3-4x faster than
-// sha256 here) up to the first chunk that differs, and hashes only from there on. Prepare writes the
-// few pages its redo log names in its first 50-100 ms (in a table loaded in order, those at its end)
-// and then waits for the disk to flush the copy, so most of a big file is hashed once, while prepare
-// runs, instead of after it.
+// A file of one chunk (4 MiB) or less is checksummed by its plain sha256, as `sha256sum` prints it. A
+// larger file by the sha256 of its chunks' sha256 digests in order (CHUNKED_TAG, see files.ts): each
+// chunk then has a digest of its own, so a file that changes in a few places is digested again only
+// there. That is what a backup needs: mariadb-backup --prepare rewrites the pages its redo log names,
+// scattered over big tablespaces and written when it shuts down, after most of its time went to
+// waiting for the disk. Hashed "early", while prepare runs, and again once it is done, a whole-file
+// sha256 must be taken again from the first changed page to the end of the file: half of every big
+// file, all of it after prepare. With chunk digests only the changed chunks are.
+//
+// To find them, the thread keeps, per chunk of an early hash, a fingerprint of the chunk and its
+// digest; the next hash of the file reads it, compares fingerprints (GMAC: 3-4x faster than sha256
+// here) and digests only the chunks that differ.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
@@ -22,7 +27,12 @@ export interface FileStamp {
 }
 
 export interface HashOutcome {
+  /** The file's plain sha256, or, when `chunked`, the sha256 of its 4 MiB chunks' sha256 digests. */
   sha256: string;
+  /** The file is larger than one chunk and `sha256` is its chunk form (never for a `plain` hash). */
+  chunked: boolean;
+  /** Bytes this hash digested: the whole file, or only the chunks that changed since its early hash. */
+  hashedBytes: number;
   /** The file's stat when its read began. */
   stamp: FileStamp;
   /**
@@ -51,10 +61,10 @@ export function sameStamp(a: FileStamp, b: FileStamp): boolean {
 // the CRC-32 of a rewritten page unchanged, and a CRC-32C does the same for InnoDB's full_crc32 pages.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-// Set by the pool once a last hash waits: from then on nothing runs at the idle class, not even the
+// Set by the pool once a last hash waits: from then on nothing runs at nice 10, not even the
 // early hash already running (checked at every chunk), which the last one may be waiting for.
 const urgent = workerData.urgent;
-const { openSync, readSync, fstatSync, closeSync, readlinkSync } = require('node:fs');
+const { openSync, readSync, fstatSync, closeSync } = require('node:fs');
 const { createCipheriv, createHash, randomBytes } = require('node:crypto');
 const KEY = randomBytes(16);
 const IV = randomBytes(12);
@@ -66,26 +76,22 @@ function fingerprint(data) {
 }
 const CHUNK = 4 << 20;
 const buf = Buffer.allocUnsafe(CHUNK);
-// Early hashes run at the idle scheduling class (this thread only, Linux's SCHED_IDLE through chrt):
-// they take only CPU time that nothing else wants, so mariadb-backup's prepares, and any other work on
-// the machine, are never slowed by them. The last hashes, which nothing of the backup runs beside, go
-// back to the normal class (see urgent). Where chrt is missing or refused, nice 19 and 0 instead.
+// Early hashes run at nice 10 (this thread only: Linux keeps a nice value per thread): beside a
+// busy server at nice 0 they get about a tenth of a core, so a backup never crowds out the servers it
+// copies, and on cores nothing else wants they run at full speed. (The idle class, tried first, left
+// them so little beside mariadb-backup's prepares and the kernel's writeback that they were still
+// running when the prepares ended: 0.2 s more per backup set on the bench.) The last hashes, which
+// hold up the result, go back to nice 0 where the thread may (see urgent).
 const { setPriority } = require('node:os');
-const { spawnSync } = require('node:child_process');
-let tid;
-try { tid = readlinkSync('/proc/thread-self').split('/').pop(); } catch {}
-let idle = false;
-function idleTo(want) {
-  if (want === idle) return;
-  idle = want;
-  const r = tid ? spawnSync('chrt', [want ? '--idle' : '--other', '-p', '0', tid], { stdio: 'ignore', timeout: 2000 }) : undefined;
-  if (!r || r.status !== 0) {
-    try {
-      setPriority(want ? 19 : 0);
-    } catch {}
-  }
+let low = false;
+function lowerTo(want) {
+  if (want === low) return;
+  low = want;
+  try {
+    setPriority(want ? 10 : 0);
+  } catch {}
 }
-// file -> { ino, chunks: [{ len, tag, before }], end }: before = sha256 state before the chunk, end = after the last.
+// file -> { ino, chunks: [{ len, tag, digest }] }: tag = the chunk's fingerprint, digest = its sha256.
 const kept = new Map();
 function readChunk(fd, pos) {
   let n = 0;
@@ -96,46 +102,53 @@ function readChunk(fd, pos) {
   }
   return n;
 }
-function hashFile(file, keep, quietMs) {
+// plain: the whole file's sha256 (a list written before chunk digests, or by sha256sum); never kept.
+function hashFile(file, keep, quietMs, plain) {
   const now = Date.now();
   const fd = openSync(file, 'r');
   try {
     const st = fstatSync(fd, { bigint: true });
     const stamp = { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
     const quiet = st.ctimeNs < BigInt(now - quietMs) * 1000000n;
-    const old = kept.get(file);
+    const old = plain ? undefined : kept.get(file);
     const prev = old && old.ino === st.ino ? old : undefined;
+    const whole = plain ? createHash('sha256') : undefined;
     const chunks = [];
-    let h = prev ? undefined : createHash('sha256');
-    let i = 0;
+    let hashedBytes = 0;
     let pos = 0;
     for (;;) {
-      if (idle && Atomics.load(urgent, 0) !== 0) idleTo(false);
+      if (low && Atomics.load(urgent, 0) !== 0) lowerTo(false);
       const n = readChunk(fd, pos);
       pos += n;
       if (n === 0) break;
       const data = buf.subarray(0, n);
-      const tag = fingerprint(data);
-      if (!h) {
-        const same = prev.chunks[i];
-        if (same && same.len === n && same.tag.equals(tag)) {
-          chunks.push(same);
-          i++;
-          if (n < CHUNK) break;
-          continue;
+      if (whole) {
+        whole.update(data);
+        hashedBytes += n;
+      } else {
+        // Fingerprints only where they are compared: now (an earlier hash is kept) or next time (keep).
+        const tag = prev || keep ? fingerprint(data) : undefined;
+        const same = prev && prev.chunks[chunks.length];
+        let digest;
+        if (same && same.len === n && same.tag.equals(tag)) digest = same.digest;
+        else {
+          digest = createHash('sha256').update(data).digest();
+          hashedBytes += n;
         }
-        h = (i < prev.chunks.length ? prev.chunks[i].before : prev.end).copy();
+        chunks.push({ len: n, tag, digest });
       }
-      chunks.push({ len: n, tag, before: h.copy() });
-      h.update(data);
-      i++;
       if (n < CHUNK) break;
     }
-    // Every chunk matched: the same bytes, or the file ends where a kept chunk began.
-    if (!h) h = (i < prev.chunks.length ? prev.chunks[i].before : prev.end).copy();
-    if (keep) kept.set(file, { ino: st.ino, chunks, end: h.copy() });
+    if (keep && !plain) kept.set(file, { ino: st.ino, chunks });
     else kept.delete(file);
-    return { sha256: h.digest('hex'), stamp, quiet };
+    if (whole) return { sha256: whole.digest('hex'), chunked: false, hashedBytes, stamp, quiet };
+    const chunked = chunks.length > 1;
+    const sha256 = chunked
+      ? createHash('sha256').update(Buffer.concat(chunks.map((c) => c.digest))).digest('hex')
+      : chunks.length === 1
+        ? chunks[0].digest.toString('hex')
+        : createHash('sha256').digest('hex');
+    return { sha256, chunked, hashedBytes, stamp, quiet };
   } finally {
     closeSync(fd);
   }
@@ -145,9 +158,9 @@ parentPort.on('message', (m) => {
     for (const f of kept.keys()) if (f.startsWith(m.prefix)) kept.delete(f);
     return;
   }
-  idleTo(m.keep && Atomics.load(urgent, 0) === 0);
+  lowerTo(m.keep && Atomics.load(urgent, 0) === 0);
   try {
-    parentPort.postMessage({ id: m.id, ok: true, ...hashFile(m.file, m.keep, m.quietMs) });
+    parentPort.postMessage({ id: m.id, ok: true, ...hashFile(m.file, m.keep, m.quietMs, m.plain) });
   } catch (e) {
     parentPort.postMessage({ id: m.id, ok: false, message: e.message, code: e.code });
   }
@@ -158,6 +171,7 @@ interface Task {
   id: number;
   file: string;
   keep: boolean;
+  plain: boolean;
   resolve: (o: HashOutcome) => void;
   reject: (e: Error) => void;
 }
@@ -188,13 +202,22 @@ export class HashPool {
   }
 
   /**
-   * sha256 of one file. `early`: a writer may still change it; the thread keeps its chunks, so the
-   * next hash of it reads only what changed. Hashes that are not early go first: they hold up a result.
+   * The checksum of one file (see HashOutcome). `early`: a writer may still change it; the thread
+   * keeps its chunks, so the next hash of it digests only what changed. `plain`: the whole file's
+   * sha256 whatever its size (lists written before chunk digests). Hashes that are not early go
+   * first: they hold up a result.
    */
-  hash(file: string, opts: { early?: boolean } = {}): Promise<HashOutcome> {
+  hash(file: string, opts: { early?: boolean; plain?: boolean } = {}): Promise<HashOutcome> {
     if (this.closed) return Promise.reject(new Error('hash pool closed'));
     return new Promise((resolve, reject) => {
-      const task: Task = { id: this.nextId++, file, keep: opts.early === true, resolve, reject };
+      const task: Task = {
+        id: this.nextId++,
+        file,
+        keep: opts.early === true && opts.plain !== true,
+        plain: opts.plain === true,
+        resolve,
+        reject,
+      };
       if (!task.keep) Atomics.store(this.urgent, 0, 1);
       const keeper = this.keeper.get(file);
       if (keeper && this.slots.includes(keeper)) keeper.own.push(task);
@@ -234,6 +257,8 @@ export class HashPool {
         id: number;
         ok: boolean;
         sha256: string;
+        chunked: boolean;
+        hashedBytes: number;
         stamp: FileStamp;
         quiet: boolean;
         message?: string;
@@ -248,7 +273,13 @@ export class HashPool {
           task.reject(Object.assign(new Error(m.message ?? `cannot hash ${task.file}`), { code: m.code }));
         } else {
           if (!task.keep) this.keeper.delete(task.file);
-          task.resolve({ sha256: m.sha256, stamp: m.stamp, quiet: m.quiet });
+          task.resolve({
+            sha256: m.sha256,
+            chunked: m.chunked,
+            hashedBytes: m.hashedBytes,
+            stamp: m.stamp,
+            quiet: m.quiet,
+          });
         }
         this.dispatch();
       },
@@ -294,6 +325,7 @@ export class HashPool {
       id: task.id,
       file: task.file,
       keep: task.keep,
+      plain: task.plain,
       quietMs: QUIET_MS,
     });
   }

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hashTree, hashTreeEarly } from '../../../src/backup/files.js';
+import { changedFiles, hashTree, hashTreeEarly } from '../../../src/backup/files.js';
 import { HashPool } from '../../../src/backup/hash-pool.js';
 
 const MiB = 1024 * 1024;
@@ -42,13 +42,26 @@ async function listAll(dir: string, prefix = ''): Promise<string[]> {
   return out.sort();
 }
 
-/** The lines, made the plain way: Node's hash of each whole file as it is now. */
+/**
+ * The lines, made the plain way: Node's sha256 of each whole file as it is now; for a file over 4 MiB,
+ * the sha256 of the sha256 digests of its 4 MiB chunks, in the tagged form.
+ */
 async function expectedLines(dir: string): Promise<string> {
   let text = '';
-  for (const f of await listAll(dir))
-    text += `${createHash('sha256')
-      .update(await readFile(path.join(dir, f)))
-      .digest('hex')}  ${f}\n`;
+  for (const f of await listAll(dir)) {
+    const data = await readFile(path.join(dir, f));
+    if (data.length <= 4 * MiB) text += `${createHash('sha256').update(data).digest('hex')}  ${f}\n`;
+    else {
+      const digests: Buffer[] = [];
+      for (let at = 0; at < data.length; at += 4 * MiB)
+        digests.push(
+          createHash('sha256')
+            .update(data.subarray(at, at + 4 * MiB))
+            .digest(),
+        );
+      text += `SHA256-4MiB-CHUNKS (${f}) = ${createHash('sha256').update(Buffer.concat(digests)).digest('hex')}\n`;
+    }
+  }
   return text;
 }
 
@@ -165,11 +178,59 @@ describe('hashTreeEarly', () => {
     expect((await early.settle()).lines).toBe(await expectedLines(dir));
   });
 
+  it('digests again only the chunk a writer changed, wherever it is in the file (not the rest of the file after it)', async () => {
+    const dir = await mkdtemp(path.join(root, 'one-chunk-'));
+    const file = path.join(dir, 'big.ibd');
+    await writeFile(file, randomBytes(13 * MiB + 5));
+    await sleep(80);
+    const early = hashTreeEarly(dir, pool);
+    await sleep(300); // the early hash of 13 MiB is done by now (a few ms)
+    await writeAt(file, 4 * MiB + 4096, randomBytes(16384)); // the second of four chunks, as prepare writes a page
+    const got = await early.settle();
+    expect(got.lines).toBe(await expectedLines(dir));
+    // A whole-file sha256 would have to be taken again from that chunk to the end: 9 MiB.
+    expect(got.finalBytes).toBe(4 * MiB);
+  });
+
   it('stop() waits for the running hashes and leaves nothing kept for a later set', async () => {
     const dir = await tree('stopped');
     const early = hashTreeEarly(dir, pool);
     await early.stop();
     await writeAt(path.join(dir, 'db/big.ibd'), 0, randomBytes(100));
     expect((await hashTree(dir, pool)).lines).toBe(await expectedLines(dir));
+  });
+});
+
+describe('changedFiles', () => {
+  it('checks chunked and plain lines, including a plain line of a big file from a list made before chunks', async () => {
+    const dir = await mkdtemp(path.join(root, 'verify-'));
+    await writeFile(path.join(dir, 'big.ibd'), randomBytes(9 * MiB));
+    await writeFile(path.join(dir, 'old-big.ibd'), randomBytes(5 * MiB));
+    await writeFile(path.join(dir, 'small.frm'), 'frm');
+    const lines = await expectedLines(dir);
+    expect(lines).toMatch(/^SHA256-4MiB-CHUNKS \(big\.ibd\) = [0-9a-f]{64}$/m);
+    // The list an older dbps wrote: every file's plain sha256, whatever its size.
+    const oldLine = `${createHash('sha256')
+      .update(await readFile(path.join(dir, 'old-big.ibd')))
+      .digest('hex')}  old-big.ibd\n`;
+    const list = lines.replace(/^SHA256-4MiB-CHUNKS \(old-big\.ibd\).*\n/m, oldLine);
+    expect(list).toContain(oldLine);
+    expect(await changedFiles(dir, list)).toStrictEqual([]);
+    // One byte in the middle chunk of each big file, and a missing small file.
+    await writeAt(path.join(dir, 'big.ibd'), 6 * MiB, Buffer.from([1, 2, 3]));
+    await writeAt(path.join(dir, 'old-big.ibd'), 3 * MiB, Buffer.from([1, 2, 3]));
+    await unlink(path.join(dir, 'small.frm'));
+    expect((await changedFiles(dir, list)).sort()).toStrictEqual(['big.ibd', 'old-big.ibd', 'small.frm']);
+  });
+
+  it('a chunked line is not satisfied by a file of one chunk, whose checksum is its plain sha256', async () => {
+    const dir = await mkdtemp(path.join(root, 'forms-'));
+    const file = path.join(dir, 'f.ibd');
+    await writeFile(file, randomBytes(4 * MiB));
+    const small = await expectedLines(dir);
+    // The same 64 hex digits under the other form.
+    const hex = small.slice(0, 64);
+    expect(await changedFiles(dir, `SHA256-4MiB-CHUNKS (f.ibd) = ${hex}\n`)).toStrictEqual(['f.ibd']);
+    expect(await changedFiles(dir, small)).toStrictEqual([]);
   });
 });
