@@ -23,6 +23,8 @@ export interface ArchiveReplayOptions {
   history?: string;
   /** Where the events go: an admin of the target server. */
   target: Credentials;
+  /** The replay must make progress within this (--timeout's statement bound); unset: no bound. */
+  statementTimeoutMs?: number;
   /**
    * The databases to replay, each into the database named beside it (a logical restore's scratch
    * copy): events of every other database are left out. Without it every event is replayed as is.
@@ -68,6 +70,7 @@ export async function replayArchivedBinlogs(
   for (const pass of passes) {
     await replayPlan(opts.server, plan, opts.target, {
       skipBinlog: true,
+      ...(opts.statementTimeoutMs ? { statementTimeoutMs: opts.statementTimeoutMs } : {}),
       ...(pass ? { database: pass[0], rewriteDb: { [pass[0]]: pass[1] } } : {}),
     });
   }

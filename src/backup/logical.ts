@@ -664,6 +664,7 @@ export async function restoreLogical(opts: {
         pointAt: new Date(entry.copyEndedAt ?? entry.endedAt),
         toTime: opts.toTime,
         target: credentialsOf(target.admin),
+        ...(target.admin.statementTimeout ? { statementTimeoutMs: target.admin.statementTimeout } : {}),
         databases: Object.fromEntries(target.databases.map((db) => [db, restoreNames(db, opts.setId).scratch])),
       };
       await planArchiveReplay(replay);

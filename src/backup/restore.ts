@@ -9,6 +9,7 @@ import { cp, mkdir, mkdtemp, readdir, rename, rm, stat, statfs } from 'node:fs/p
 import path from 'node:path';
 import { DbpsError, OperationalError } from '../errors.js';
 import type { AdminSession } from '../runtime/admin.js';
+import { ServerTimeoutError } from '../runtime/failures.js';
 import { fanOutJobs, type Timeouts } from '../runtime/fanout.js';
 import { trackScratchDir, untrackScratchDir } from '../runtime/run-dir.js';
 import type { MovedAside, RestoreRecord } from '../runtime/state.js';
@@ -20,6 +21,7 @@ import { sha256File } from './files.js';
 import { type BackupManifest, type ListedSet, newHistoryId, type ServerBackup } from './manifest.js';
 import { type BinlogCandidate, planReplay, type ReplayPlan } from './pitr.js';
 import { type Credentials, defaultsFileText, lastErrorLine, runTool, toolEnv, writeDefaultsFile } from './proc.js';
+import { watchStall } from './stall-watch.js';
 import { changedBackupFiles } from './verify.js';
 import { restoreWindows, windowsText } from './windows.js';
 
@@ -723,7 +725,12 @@ async function checkServer(t: RestoreTarget): Promise<string | undefined> {
 
 /** mariadb-binlog (TZ=UTC so --stop-datetime means UTC) piped into the mariadb client as admin. */
 function replay(t: RestoreTarget, plan: ReplayPlan): Promise<void> {
-  return replayPlan(t.server, plan, { user: t.adminUser, socket: t.socket });
+  return replayPlan(
+    t.server,
+    plan,
+    { user: t.adminUser, socket: t.socket },
+    t.timeouts ? { statementTimeoutMs: t.timeouts.statementMs } : {},
+  );
 }
 
 /**
@@ -735,7 +742,13 @@ export async function replayPlan(
   server: string,
   plan: ReplayPlan,
   target: Credentials,
-  opts: { rewriteDb?: Record<string, string>; database?: string; skipBinlog?: boolean } = {},
+  opts: {
+    rewriteDb?: Record<string, string>;
+    database?: string;
+    skipBinlog?: boolean;
+    /** The client must read or write something within this (a server that stopped answering): --timeout. */
+    statementTimeoutMs?: number;
+  } = {},
 ): Promise<void> {
   const t = { server };
   const extra = [
@@ -776,6 +789,12 @@ export async function replayPlan(
       client.stderr.on('data', (d: Buffer) => (clientErr = (clientErr + d.toString()).slice(-4096)));
       reader.stdout.pipe(client.stdin);
       client.stdin.on('error', () => undefined);
+      // Bounded like a dump's load: the client reads the events and writes them to the server, so a
+      // client that does neither for the statement bound waits on a server that stopped answering.
+      const stall = watchStall(client.pid, opts.statementTimeoutMs, () => {
+        client.kill('SIGKILL');
+        reader.kill('SIGKILL');
+      });
       let readerCode: number | null = null;
       let pending = 2;
       const fail = (what: string) =>
@@ -797,6 +816,16 @@ export async function replayPlan(
         done();
       });
       client.on('close', (code) => {
+        stall.stop();
+        if (stall.stalled)
+          return reject(
+            new ServerTimeoutError(
+              server,
+              'statement',
+              opts.statementTimeoutMs!,
+              'the mariadb client replaying binlogs',
+            ),
+          );
         if (code !== 0) return fail(`mariadb: ${lastErrorLine(clientErr)}`);
         done();
       });
