@@ -39,6 +39,7 @@ import {
   runTool,
   writeDefaultsFile,
 } from './proc.js';
+import { cachedToolVersion } from './tool-version-cache.js';
 
 /** Everything needed to back up one local server; resolved by the command from state.json and secrets. */
 export interface BackupTarget {
@@ -85,6 +86,11 @@ export interface TakeBackupOptions {
   onProgress?: (p: BackupProgress) => void;
   /** How per-server jobs are shown (listr2, plain lines, nothing); silent by default. */
   runJobs?: JobRunner;
+  /**
+   * The mariadb-backup that runs (its absolute path) and the state dir's cache, where its version is
+   * remembered (tool-version-cache.ts); without them the version is asked every time.
+   */
+  toolVersionCache?: { binary: string; cacheDir: string };
 }
 
 /** Resolves `wait()` once `n` parties have arrived; arriving twice counts once. */
@@ -165,7 +171,11 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   const logical = opts.logical ?? [];
   // mariadb-backup is asked only when some server is copied physically (an external-only fleet has none),
   // while the servers are (one child process, one connect each, all at once).
-  const toolVersionAsked = opts.targets.length ? mariadbBackupVersion() : Promise.resolve('');
+  const toolVersionAsked = !opts.targets.length
+    ? Promise.resolve('')
+    : opts.toolVersionCache
+      ? cachedToolVersion(opts.toolVersionCache.cacheDir, opts.toolVersionCache.binary, mariadbBackupVersion)
+      : mariadbBackupVersion();
   toolVersionAsked.catch(() => undefined); // awaited in preflightAll
   // Read-only work that the servers' answers do not change, done while they are asked: the datadirs'
   // size (for the space check) and the sets already in --dest.

@@ -63,7 +63,7 @@ export async function run(opts: BackupOptions): Promise<BackupResult> {
   if (physical.length === 0 && logical.length === 0)
     throw new UsageError('no server with a service to back up', { hint: 'declare services in services.yaml' });
   // A missing tool is one clear error before any set directory exists.
-  if (physical.length) requireBinary('mariadb-backup', env);
+  const backupTool = physical.length ? requireBinary('mariadb-backup', env) : undefined;
   if (logical.length) requireBinary('mariadb-dump', env);
   if (logical.length) requireTool('zstd', env);
   // A server backed up for the first time since its datadir was created (or since an older dbps) gets
@@ -95,6 +95,7 @@ export async function run(opts: BackupOptions): Promise<BackupResult> {
     compress: opts.compress,
     prepare: opts.prepare,
     ...(opts.runJobs ? { runJobs: opts.runJobs } : {}),
+    ...(backupTool ? { toolVersionCache: { binary: backupTool, cacheDir: path.join(opts.stateDir, 'cache') } } : {}),
   });
   for (const e of manifest.servers) {
     if (e.status === 'ok' && e.binlog === null)
