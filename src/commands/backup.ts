@@ -43,6 +43,9 @@ export interface BackupResult {
 /** Backs up every selected local server into one set; a failed server makes the set partial (exit 3). */
 export async function run(opts: BackupOptions): Promise<BackupResult> {
   const env = opts.env ?? process.env;
+  // The connector loads while services.yaml's cache and the state dir are read: the servers' preflight
+  // connections are on the way to the first copy.
+  import('mariadb').catch(() => undefined);
   const fleet = await loadFleet(opts.file, { stateDir: opts.stateDir });
   const selected = selectServers(fleet, opts.services);
   const warnings: string[] = [];
