@@ -6,8 +6,8 @@
 // larger file by the sha256 of its chunks' sha256 digests in order (CHUNKED_TAG, see files.ts): each
 // chunk then has a digest of its own, so a file that changes in a few places is digested again only
 // there. That is what a backup needs: mariadb-backup --prepare rewrites the pages its redo log names,
-// scattered over big tablespaces and written when it shuts down, after most of its time went to
-// waiting for the disk. Hashed "early", while prepare runs, and again once it is done, a whole-file
+// scattered over big tablespaces and written as it applies the log, up to its last tens of ms.
+// Hashed "early", while prepare runs, and again once it is done, a whole-file
 // sha256 must be taken again from the first changed page to the end of the file: half of every big
 // file, all of it after prepare. With chunk digests only the changed chunks are.
 //

@@ -546,8 +546,8 @@ async function backupOne(
       await rm(path.join(setDir, BINLOGS_DIR, t.server), { recursive: true, force: true }).catch(() => undefined);
     };
     // Prepare waits for the disk (it flushes the copy's pages) far more than for the CPU, which hashes
-    // the copy meanwhile; the files prepare rewrote (the pages its redo log names, written when it shuts
-    // down) are read again after it, and only their changed 4 MiB chunks digested again (files.ts).
+    // the copy meanwhile; the files prepare rewrote (the pages its redo log names, written as it applies
+    // the log) are read again after it, and only their changed 4 MiB chunks digested again (files.ts).
     if (opts.prepare && opts.compress !== 'zstd') early = hashTreeEarly(target, hashes);
     let done: ServerBackup;
     try {
