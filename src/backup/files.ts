@@ -115,16 +115,12 @@ async function filesBySize(dir: string): Promise<string[]> {
     .map((x) => x.f);
 }
 
-async function finalHash(pool: HashPool, file: string): Promise<FileSum> {
-  return pool.hash(file);
-}
-
 /** The per-file list of every file under dir, and its checksum; hashed on the pool's threads (one made for the call when none is given). */
 export async function hashTree(dir: string, pool?: HashPool): Promise<TreeHash> {
   const own = pool ?? new HashPool();
   try {
     const files = await listFiles(dir);
-    return treeHashOf(files, await Promise.all(files.map((f) => finalHash(own, path.join(dir, f)))));
+    return treeHashOf(files, await Promise.all(files.map((f) => own.hash(path.join(dir, f)))));
   } finally {
     if (!pool) await own.close();
   }
@@ -179,7 +175,7 @@ export function hashTreeEarly(dir: string, pool: HashPool): { settle(): Promise<
             const now = { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
             return e?.quiet && sameStamp(e.stamp, now) && !ALWAYS_REREAD.test(path.basename(f))
               ? { sha256: e.sha256, chunked: e.chunked, hashedBytes: 0 }
-              : finalHash(pool, path.join(dir, f));
+              : pool.hash(path.join(dir, f));
           }),
         );
         return treeHashOf(files, hashes);
