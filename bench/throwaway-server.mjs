@@ -38,6 +38,8 @@ export async function startThrowawayServer(prefix, { memory = '512M', profile = 
   if (up.status !== 0) throw new Error(`dbps up of the bench server failed (${up.status}):\n${up.stderr}`);
   const state = JSON.parse(readFileSync(path.join(fleetDir, '.dbps', 'state.json'), 'utf8'));
   const sock = state.servers.bench.socket;
+  // The mariadb *client*, with no option file of its own, on the socket of the server `dbps up` just
+  // started from its generated my.cnf: the server measured is never started with --no-defaults.
   execFileSync('mariadb', ['--no-defaults', '-uroot', '-S', sock], {
     input:
       "CREATE USER IF NOT EXISTS root@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL ON *.* TO root@'127.0.0.1' WITH GRANT OPTION;",
