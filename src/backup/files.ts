@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { type HashOutcome, HashPool, sameStamp } from './hash-pool.js';
+import { type ChunkDigest, type HashOutcome, HashPool, sameStamp } from './hash-pool.js';
 
 /**
  * Total bytes of regular files under dir (0 when it does not exist yet). Every stat of a directory is
@@ -68,12 +68,26 @@ export interface TreeHash {
   checksum: string;
   /** Bytes digested once the writer was done (settle()), or in all (hashTree). */
   finalBytes: number;
+  /** The chunks of every chunked file that were fingerprinted, by path: the next set's seeds. */
+  chunks: Map<string, ChunkDigest[]>;
 }
 
 interface FileSum {
   sha256: string;
   chunked: boolean;
   hashedBytes: number;
+  chunks?: ChunkDigest[];
+}
+
+/**
+ * The chunked files' chunks in an earlier set, by path under the tree (see HashPool's `seeds`). A
+ * tree hashed with seeds, even an empty map, gives its own chunks back in TreeHash.chunks.
+ */
+export type ChunkSeeds = ReadonlyMap<string, ChunkDigest[]>;
+
+/** Given seeds (even none), every file is fingerprinted, so that its chunks can seed the next set. */
+function seedsOf(seeds: ChunkSeeds | undefined, file: string): { seeds?: ChunkDigest[] } {
+  return seeds ? { seeds: seeds.get(file) ?? [] } : {};
 }
 
 function listLine(file: string, sum: FileSum): string {
@@ -82,10 +96,16 @@ function listLine(file: string, sum: FileSum): string {
 
 function treeHashOf(files: string[], sums: FileSum[]): TreeHash {
   const lines = files.map((f, i) => listLine(f, sums[i]!)).join('');
+  const chunks = new Map<string, ChunkDigest[]>();
+  files.forEach((f, i) => {
+    const c = sums[i]!.chunks;
+    if (sums[i]!.chunked && c) chunks.set(f, c);
+  });
   return {
     lines,
     checksum: createHash('sha256').update(lines).digest('hex'),
     finalBytes: sums.reduce((n, s) => n + s.hashedBytes, 0),
+    chunks,
   };
 }
 
@@ -115,12 +135,15 @@ async function filesBySize(dir: string): Promise<string[]> {
     .map((x) => x.f);
 }
 
-/** The per-file list of every file under dir, and its checksum; hashed on the pool's threads (one made for the call when none is given). */
-export async function hashTree(dir: string, pool?: HashPool): Promise<TreeHash> {
+/**
+ * The per-file list of every file under dir, and its checksum; hashed on the pool's threads (one made
+ * for the call when none is given), taking the digests of chunks found in `seeds` (see HashPool).
+ */
+export async function hashTree(dir: string, pool?: HashPool, seeds?: ChunkSeeds): Promise<TreeHash> {
   const own = pool ?? new HashPool();
   try {
     const files = await listFiles(dir);
-    return treeHashOf(files, await Promise.all(files.map((f) => own.hash(path.join(dir, f)))));
+    return treeHashOf(files, await Promise.all(files.map((f) => own.hash(path.join(dir, f), seedsOf(seeds, f)))));
   } finally {
     if (!pool) await own.close();
   }
@@ -135,9 +158,13 @@ const ALWAYS_REREAD = /^ib_logfile\d+$/;
  * exited, gives what hashTree(dir) would then: an early hash is kept unread only when the file was
  * quiet when its read began and its stamp is the same now (see QUIET_MS); every other file (new,
  * changed, written through a map) is read again, its unchanged chunks only compared. stop() drops
- * the work (the writer failed).
+ * the work (the writer failed). `seeds` as for hashTree.
  */
-export function hashTreeEarly(dir: string, pool: HashPool): { settle(): Promise<TreeHash>; stop(): Promise<void> } {
+export function hashTreeEarly(
+  dir: string,
+  pool: HashPool,
+  seeds?: ChunkSeeds,
+): { settle(): Promise<TreeHash>; stop(): Promise<void> } {
   const early = new Map<string, HashOutcome>();
   const running: Promise<void>[] = [];
   const prefix = `${dir}${path.sep}`;
@@ -145,7 +172,7 @@ export function hashTreeEarly(dir: string, pool: HashPool): { settle(): Promise<
     (files) => {
       for (const f of files)
         running.push(
-          pool.hash(path.join(dir, f), { early: true }).then(
+          pool.hash(path.join(dir, f), { early: true, ...seedsOf(seeds, f) }).then(
             (r) => void early.set(f, r),
             // Vanished or unreadable now: settle() hashes it again (and fails there if it still cannot).
             () => undefined,
@@ -173,9 +200,22 @@ export function hashTreeEarly(dir: string, pool: HashPool): { settle(): Promise<
             const e = early.get(f);
             const s = stamps[i]!;
             const now = { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
-            return e?.quiet && sameStamp(e.stamp, now) && !ALWAYS_REREAD.test(path.basename(f))
-              ? { sha256: e.sha256, chunked: e.chunked, hashedBytes: 0 }
-              : pool.hash(path.join(dir, f));
+            if (e?.quiet && sameStamp(e.stamp, now) && !ALWAYS_REREAD.test(path.basename(f)))
+              return {
+                sha256: e.sha256,
+                chunked: e.chunked,
+                hashedBytes: 0,
+                ...(e.chunks ? { chunks: e.chunks } : {}),
+              };
+            // A big file the writer changed (prepare rewrites pages of most tablespaces, up to its last
+            // tens of ms) is read again on every thread at once, each taking a range of its chunks and
+            // comparing them with the early hash's; the backup waits for these reads.
+            if (e?.chunks && e.chunks.length > 2)
+              return pool.hashInParts(path.join(dir, f), {
+                seeds: [...e.chunks, ...(seeds?.get(f) ?? [])],
+                parts: pool.threads,
+              });
+            return pool.hash(path.join(dir, f), seedsOf(seeds, f));
           }),
         );
         return treeHashOf(files, hashes);

@@ -15,8 +15,9 @@ import { someNames } from '../util/suggest.js';
 import { killHere } from '../util/test-kill.js';
 import { compareVersions, parseVersion } from '../util/version.js';
 import { BINLOG_INFO_FILES, type BinlogPosition, parseBinlogInfo, splitBinlogName } from './binlog-info.js';
-import { freeBytes, hashTree, hashTreeEarly, isDiskFull, sha256File, treeSize } from './files.js';
-import { HashPool } from './hash-pool.js';
+import { readChunkMemory, writeChunkMemory } from './chunk-memory.js';
+import { type ChunkSeeds, freeBytes, hashTree, hashTreeEarly, isDiskFull, sha256File, treeSize } from './files.js';
+import { type ChunkDigest, HashPool } from './hash-pool.js';
 import { dumpServer, type LogicalTarget, logicalPreflight } from './logical.js';
 import {
   type ArchivedBinlog,
@@ -91,6 +92,11 @@ export interface TakeBackupOptions {
    * remembered (tool-version-cache.ts); without them the version is asked every time.
    */
   toolVersionCache?: { binary: string; cacheDir: string };
+  /**
+   * The state dir's cache, where each server's chunks are remembered from one set to the next
+   * (chunk-memory.ts): the next set digests only the chunks that changed. Without it, every chunk is.
+   */
+  chunkMemoryDir?: string;
 }
 
 /** Resolves `wait()` once `n` parties have arrived; arriving twice counts once. */
@@ -183,6 +189,9 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
     s.reduce((a, b) => a + b, 0),
   );
   const listed = listSets(opts.dest);
+  // Never rejects: a memory that cannot be read is a fresh one.
+  const memoryRead =
+    opts.chunkMemoryDir && opts.targets.length ? readChunkMemory(opts.chunkMemoryDir) : Promise.resolve(undefined);
   for (const p of [datadirBytes, listed]) p.catch(() => undefined); // awaited below
   // Every server is asked before anything is copied: a version mismatch stops the set before a byte is
   // written, and the copies below start together instead of each after its own connect.
@@ -224,7 +233,10 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   // More threads than cores when there are more servers: each server's big files (one sha256 each, a
   // sequential hash) then share the cores and end together, instead of one server's waiting for a thread.
   const cores = Math.max(1, availableParallelism());
-  const hashes = new HashPool(Math.min(Math.max(cores, opts.targets.length), 2 * cores));
+  const memory = await memoryRead;
+  const hashes = new HashPool(Math.min(Math.max(cores, opts.targets.length), 2 * cores), memory?.key);
+  // Each server's chunks as this set checksummed them, remembered for the next set once it is done.
+  const chunksOf = new Map<string, Map<string, ChunkDigest[]>>();
   // Jobs all start at once (so the display shows every server); a slot limit bounds the real work.
   const slots = limiter(Math.max(1, opts.parallel));
   // When every server copies at once, the CPU-heavy steps (prepare, sha256) wait until all copies
@@ -279,6 +291,8 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
             beforeCopy,
             afterCopy,
             hashes,
+            memory?.servers.get(t.server),
+            (chunks) => chunksOf.set(t.server, chunks),
           ).finally(() => {
             arriveReady();
             arrive();
@@ -345,6 +359,14 @@ export async function takeBackupSet(opts: TakeBackupOptions): Promise<{ manifest
   await writeManifest(tmpDir, manifest);
   const dir = path.join(opts.dest, id);
   await rename(tmpDir, dir);
+  if (memory && opts.chunkMemoryDir) {
+    for (const e of entries) {
+      const chunks = chunksOf.get(e.server);
+      if (e.status === 'ok' && chunks) memory.servers.set(e.server, chunks);
+    }
+    // A cache: when it cannot be written, the next set digests every chunk again, nothing else.
+    await writeChunkMemory(opts.chunkMemoryDir, memory).catch(() => undefined);
+  }
   return { manifest, dir };
 }
 
@@ -463,6 +485,8 @@ async function backupOne(
   beforeCopy: () => Promise<void>,
   afterCopy: () => Promise<void>,
   hashes: HashPool,
+  seeds: ChunkSeeds | undefined,
+  remember: (chunks: Map<string, ChunkDigest[]>) => void,
 ): Promise<ServerBackup> {
   const startedAt = now();
   const entry: ServerBackup = {
@@ -548,7 +572,7 @@ async function backupOne(
     // Prepare waits for the disk (it flushes the copy's pages) far more than for the CPU, which hashes
     // the copy meanwhile; the files prepare rewrote (the pages its redo log names, written as it applies
     // the log) are read again after it, and only their changed 4 MiB chunks digested again (files.ts).
-    if (opts.prepare && opts.compress !== 'zstd') early = hashTreeEarly(target, hashes);
+    if (opts.prepare && opts.compress !== 'zstd') early = hashTreeEarly(target, hashes, seeds ?? new Map());
     let done: ServerBackup;
     try {
       done = await prepareAndHash();
@@ -597,8 +621,9 @@ async function backupOne(
         progress({ phase: 'checksum' });
         entry.path = rel;
         entry.sizeBytes = await treeSize(target);
-        const tree = early ? await early.settle() : await hashTree(target, hashes);
+        const tree = early ? await early.settle() : await hashTree(target, hashes, seeds ?? new Map());
         entry.checksum = tree.checksum;
+        remember(tree.chunks);
         await writeFile(`${target}.sha256`, tree.lines);
       }
 

@@ -99,6 +99,7 @@ export async function run(opts: BackupOptions): Promise<BackupResult> {
     prepare: opts.prepare,
     ...(opts.runJobs ? { runJobs: opts.runJobs } : {}),
     ...(backupTool ? { toolVersionCache: { binary: backupTool, cacheDir: path.join(opts.stateDir, 'cache') } } : {}),
+    chunkMemoryDir: path.join(opts.stateDir, 'cache'),
   });
   for (const e of manifest.servers) {
     if (e.status === 'ok' && e.binlog === null)

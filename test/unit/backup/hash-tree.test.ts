@@ -234,3 +234,106 @@ describe('changedFiles', () => {
     expect(await changedFiles(dir, small)).toStrictEqual([]);
   });
 });
+
+describe('chunks remembered from the last set (seeds)', () => {
+  const key = randomBytes(28);
+
+  async function set(name: string, big: Buffer): Promise<string> {
+    const dir = await mkdtemp(path.join(root, `${name}-`));
+    await mkdir(path.join(dir, 'db'));
+    await writeFile(path.join(dir, 'db/big.ibd'), big);
+    return dir;
+  }
+
+  async function withPool<T>(k: Uint8Array, f: (p: HashPool) => Promise<T>): Promise<T> {
+    const p = new HashPool(2, k);
+    try {
+      return await f(p);
+    } finally {
+      await p.close();
+    }
+  }
+
+  it('digests only the chunks that changed since the last set, and ends with the lines of the files as they are', async () => {
+    const data = randomBytes(13 * MiB + 5);
+    const before = await set('seed-a', data);
+    const first = await withPool(key, (p) => hashTree(before, p, new Map()));
+    expect(first.chunks.get('db/big.ibd')).toHaveLength(4);
+    // The next set: the same file in another directory, its third chunk changed.
+    const changed = Buffer.from(data);
+    randomBytes(16384).copy(changed, 8 * MiB + 4096);
+    const dir = await set('seed-b', changed);
+    const second = await withPool(key, (p) => hashTree(dir, p, first.chunks));
+    expect(second.lines).toBe(await expectedLines(dir));
+    expect(second.finalBytes).toBe(4 * MiB);
+    // What the next set will take digests from: this set's chunks, the changed one included.
+    expect(second.chunks.get('db/big.ibd')!.map((c) => Buffer.from(c.digest).toString('hex'))).toEqual(
+      [0, 1, 2, 3].map((i) =>
+        createHash('sha256')
+          .update(changed.subarray(i * 4 * MiB, (i + 1) * 4 * MiB))
+          .digest('hex'),
+      ),
+    );
+  });
+
+  it('takes nothing from chunks fingerprinted under another key, nor from chunks of another length', async () => {
+    const data = randomBytes(9 * MiB);
+    const before = await set('seed-c', data);
+    const first = await withPool(key, (p) => hashTree(before, p, new Map()));
+    const dir = await set('seed-d', data);
+    const otherKey = await withPool(randomBytes(28), (p) => hashTree(dir, p, first.chunks));
+    expect(otherKey.lines).toBe(await expectedLines(dir));
+    expect(otherKey.finalBytes).toBe(9 * MiB);
+    // The last chunk is 1 MiB: the same bytes plus one more is another chunk.
+    const longer = await set('seed-e', Buffer.concat([data, Buffer.from([1])]));
+    const grown = await withPool(key, (p) => hashTree(longer, p, first.chunks));
+    expect(grown.lines).toBe(await expectedLines(longer));
+    expect(grown.finalBytes).toBe(MiB + 1);
+  });
+
+  it('an early hash takes the seeds too, and settles on what the writer left', async () => {
+    const data = randomBytes(13 * MiB + 5);
+    const before = await set('seed-f', data);
+    const first = await withPool(key, (p) => hashTree(before, p, new Map()));
+    const dir = await set('seed-g', data);
+    await sleep(80);
+    const got = await withPool(key, async (p) => {
+      const early = hashTreeEarly(dir, p, first.chunks);
+      await sleep(300);
+      await writeAt(path.join(dir, 'db/big.ibd'), 12 * MiB + 100, randomBytes(500)); // the last chunk
+      return early.settle();
+    });
+    expect(got.lines).toBe(await expectedLines(dir));
+    // The early hash digested nothing (every chunk was remembered); settling, only the written chunk.
+    expect(got.finalBytes).toBe(MiB + 5);
+  });
+});
+
+describe('HashPool.hashInParts', () => {
+  it('gives what one hash of the whole file gives, for every size and number of parts', async () => {
+    const dir = await mkdtemp(path.join(root, 'parts-'));
+    const pool = new HashPool(3);
+    try {
+      for (const size of [0, 100, 4 * MiB, 4 * MiB + 1, 8 * MiB, 13 * MiB + 5, 16 * MiB]) {
+        const file = path.join(dir, `f${size}`);
+        await writeFile(file, randomBytes(size));
+        const whole = await pool.hash(file, { seeds: [] });
+        for (const parts of [1, 2, 3, 8]) {
+          const got = await pool.hashInParts(file, { parts, seeds: [] });
+          expect([size, parts, got.sha256, got.chunked, got.hashedBytes]).toEqual([
+            size,
+            parts,
+            whole.sha256,
+            whole.chunked,
+            size,
+          ]);
+          expect(got.chunks?.map((c) => Buffer.from(c.digest).toString('hex'))).toEqual(
+            whole.chunks?.map((c) => Buffer.from(c.digest).toString('hex')),
+          );
+        }
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+});
