@@ -4,8 +4,10 @@
 // side in one run on the same servers. Copy and prepare phases are reported separately, with ratios.
 // Usage: npm run build && node bench/backup.mjs [servers] [MB per server]   (default: 3 520)
 // Steady state: a first dbps backup set is taken (untimed) before the rounds, and every timed dbps
-// backup is the next set into the same --dest (its binlog archive holds only what is new since), which
-// is then removed again; the other methods write to a scratch dir.
+// backup is the next set into the same --dest (its binlog archive holds only what is new since, and the
+// chunks of the last set are remembered: chunk-memory.ts), which is then removed again; the other
+// methods write to a scratch dir. The servers are idle between sets, so nearly every chunk is as the
+// last set left it: a second dbps row forgets the chunks first, the cost when every chunk changed.
 // Page cache: BENCH_CACHE=cold (default) syncs and drops the page cache before every method, so each
 // one reads the datadirs from disk, as a backup of O_DIRECT servers (whose data files are never in the
 // page cache) does; it needs root and falls back to warm otherwise. BENCH_CACHE=warm reads every
@@ -210,39 +212,43 @@ for (let round = 0; round < rounds; round++) {
         mkdirSync(out);
       }
     },
-    async () => {
-      // 4. dbps backup (copy, prepare, sha256 of every file, binlog archive, manifest).
-      {
-        // Copy phase as for the hand-run: first mariadb-backup started → last one exited (from the
-        // manifest); total is the whole command, preflight, checksums and binlogs included.
-        const t = performance.now();
-        const doc = JSON.parse(dbps('--json', 'backup', '--dest', dest, '--threads', '2'));
-        const total = seconds(t);
-        const m = doc.manifest;
-        if (m.status !== 'complete') throw new Error(`dbps backup was ${m.status}`);
-        const start = Math.min(...m.servers.map((e) => Date.parse(e.copyStartedAt)));
-        // Where the rest of the command goes: before the first copy starts (process start, fleet,
-        // preflight, space check), after the last prepare until the last server is done (checksums,
-        // binlogs), and after that (manifest, exit).
-        const t0 = performance.timeOrigin + t;
-        const lastPrepared = Math.max(...m.servers.map((e) => Date.parse(e.copyEndedAt) + (e.prepareMs ?? 0)));
-        const lastEnded = Math.max(...m.servers.map((e) => Date.parse(e.endedAt)));
-        const copy = (Math.max(...m.servers.map((e) => Date.parse(e.copyEndedAt))) - start) / 1000;
-        results.dbps = {
-          copy,
-          prepare: Math.max(...m.servers.map((e) => e.prepareMs)) / 1000,
-          total,
-          beforeCopy: (start - t0) / 1000,
-          afterPrepare: (lastEnded - lastPrepared) / 1000,
-          afterServers: (t0 + total * 1000 - lastEnded) / 1000,
-          bytes: m.servers.reduce((s, e) => s + e.sizeBytes, 0),
-        };
-        // Back to one set, so every round's backup is the second.
-        if (!doc.dir || path.dirname(doc.dir) !== dest) throw new Error(`dbps backup wrote its set outside ${dest}`);
-        rmSync(doc.dir, { recursive: true, force: true });
-      }
-    },
+    // 4. dbps backup (copy, prepare, sha256 of every file, binlog archive, manifest), steady state:
+    // the last set's chunks remembered (chunk-memory.ts).
+    () => dbpsBackup('dbps'),
+    // 5. the same with nothing remembered, as when every chunk changed since the last set: each one
+    // digested again.
+    () => dbpsBackup('dbpsForgetful', { forget: true }),
   ];
+  async function dbpsBackup(key, { forget = false } = {}) {
+    if (forget) rmSync(path.join(stateDir, 'cache', 'backup-chunks.json'), { force: true });
+    // Copy phase as for the hand-run: first mariadb-backup started → last one exited (from the
+    // manifest); total is the whole command, preflight, checksums and binlogs included.
+    const t = performance.now();
+    const doc = JSON.parse(dbps('--json', 'backup', '--dest', dest, '--threads', '2'));
+    const total = seconds(t);
+    const m = doc.manifest;
+    if (m.status !== 'complete') throw new Error(`dbps backup was ${m.status}`);
+    const start = Math.min(...m.servers.map((e) => Date.parse(e.copyStartedAt)));
+    // Where the rest of the command goes: before the first copy starts (process start, fleet,
+    // preflight, space check), after the last prepare until the last server is done (checksums,
+    // binlogs), and after that (manifest, exit).
+    const t0 = performance.timeOrigin + t;
+    const lastPrepared = Math.max(...m.servers.map((e) => Date.parse(e.copyEndedAt) + (e.prepareMs ?? 0)));
+    const lastEnded = Math.max(...m.servers.map((e) => Date.parse(e.endedAt)));
+    const copy = (Math.max(...m.servers.map((e) => Date.parse(e.copyEndedAt))) - start) / 1000;
+    results[key] = {
+      copy,
+      prepare: Math.max(...m.servers.map((e) => e.prepareMs)) / 1000,
+      total,
+      beforeCopy: (start - t0) / 1000,
+      afterPrepare: (lastEnded - lastPrepared) / 1000,
+      afterServers: (t0 + total * 1000 - lastEnded) / 1000,
+      bytes: m.servers.reduce((s, e) => s + e.sizeBytes, 0),
+    };
+    // Back to one set, so every round's backup is the second.
+    if (!doc.dir || path.dirname(doc.dir) !== dest) throw new Error(`dbps backup wrote its set outside ${dest}`);
+    rmSync(doc.dir, { recursive: true, force: true });
+  }
   // Rotate the order every round so no method always runs right after the same neighbour.
   // Dirty pages of the previous method are flushed and the cache reset, so no method pays for
   // another's writes or profits from another's reads.
@@ -278,12 +284,16 @@ row('cp -a of all datadirs at once', results.cp);
 row('mariadb-backup by hand, together', results.parallel);
 row('mariadb-backup one after another', results.sequential);
 row('dbps backup (+checksums, binlogs)', results.dbps);
+row('dbps backup, no chunk remembered', results.dbpsForgetful);
 console.log(
   `dbps backup, the rest of its total: ${f(results.dbps.beforeCopy)} before the first copy starts (node, fleet, preflight, space check), ${f(results.dbps.afterPrepare)} from the last prepare to the last server done (checksums, binlogs), ${f(results.dbps.afterServers)} after (manifest, exit)`,
 );
 const hand = results.parallel.copy + results.parallel.prepare;
 console.log(
   `\nwhole command: dbps backup / hand-run backup+prepare together = ${(results.dbps.total / hand).toFixed(2)}x (goal <= 1.2x: ${results.dbps.total / hand <= 1.2 ? 'holds' : 'NOT met'})`,
+);
+console.log(
+  `whole command, no chunk remembered (every chunk changed since the last set) / hand-run = ${(results.dbpsForgetful.total / hand).toFixed(2)}x`,
 );
 console.log(
   `whole command: dbps backup / cp -a of every datadir         = ${(results.dbps.total / results.cp.copy).toFixed(2)}x (goal <= 1.5x: ${results.dbps.total / results.cp.copy <= 1.5 ? 'holds' : 'NOT met'})`,
