@@ -14,7 +14,7 @@
 // checksum disagree with its file, which `backups verify` and restore report; it can never make a
 // changed file pass.
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { ChunkDigest } from './hash-pool.js';
@@ -111,8 +111,13 @@ export async function readChunkMemory(cacheDir: string): Promise<ChunkMemory> {
   }
 }
 
-/** Writes the memory to cacheDir (0600, replaced at once). */
+/**
+ * Writes the memory to cacheDir (0600, replaced at once). Only a backup writes it, under the fleet
+ * lock: a temp file of an earlier write is one a killed backup left, and is removed first.
+ */
 export async function writeChunkMemory(cacheDir: string, memory: ChunkMemory): Promise<void> {
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+  for (const name of await readdir(cacheDir))
+    if (name.startsWith(`${FILE}.tmp-`)) await rm(path.join(cacheDir, name), { force: true });
   await writeFileAtomic(path.join(cacheDir, FILE), encodeChunkMemory(memory), { mode: 0o600 });
 }

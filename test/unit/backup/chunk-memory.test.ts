@@ -1,7 +1,7 @@
 // The chunks remembered from one backup set to the next: what is written is what is read back, and a
 // memory that is damaged, of another version, or that another user could read or write is not used.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,10 @@ describe('chunk memory', () => {
     const st = await lstat(path.join(dir, 'backup-chunks.json'));
     expect(st.mode & 0o777).toBe(0o600);
     expect(plain(await readChunkMemory(dir))).toEqual(plain(m));
+    // A temp file a killed backup left is removed by the next write.
+    await writeFile(path.join(dir, 'backup-chunks.json.tmp-123-abcd'), 'half', { mode: 0o600 });
+    await writeChunkMemory(dir, m);
+    expect((await readdir(dir)).sort()).toEqual(['backup-chunks.json']);
   });
 
   it('is not used when another user could read or write it, or when it is a symlink', async () => {
