@@ -12,8 +12,10 @@
 // one reads the datadirs from disk, as a backup of O_DIRECT servers (whose data files are never in the
 // page cache) does; it needs root and falls back to warm otherwise. BENCH_CACHE=warm reads every
 // datadir file just before every method instead (a memory-speed floor for cp -a). Either way every
-// method starts from the same cache state. The disk is shared with whatever else runs on the machine,
-// so run it on a quiet machine and read the ratios.
+// method starts from the same cache state, once the disk and the CPUs have been idle for half a
+// second: the last method's deleted output and the servers' work after a backup otherwise slow the
+// next method (in an order only rotated, dbps always followed the one-after-another method). The disk is
+// shared with whatever else runs on the machine, so run it on a quiet machine and read the ratios.
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -119,8 +121,45 @@ if (cache === 'cold' && !dropCaches()) {
   console.error('cannot drop the page cache (needs root): measuring with a warm cache instead');
   cache = 'warm';
 }
+// Milliseconds the disks have spent doing I/O (the io_ticks of /proc/diskstats, whole disks only).
+const diskBusyMs = () => {
+  try {
+    return readFileSync('/proc/diskstats', 'utf8')
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f.length > 12 && !/^(loop|ram|zram)/.test(f[2]) && !/\d$/.test(f[2].replace(/^nvme\d+n\d+$/, 'x')))
+      .reduce((n, f) => n + Number(f[12]), 0);
+  } catch {
+    return 0;
+  }
+};
+// The CPU's busy and total jiffies so far (the first line of /proc/stat; iowait counts as idle).
+const cpuTimes = () => {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const idle = f[3] + f[4];
+  return { busy: f.reduce((a, b) => a + b, 0) - idle, total: f.reduce((a, b) => a + b, 0) };
+};
+// Waits (at most 20 s) until the disks and the CPUs were idle for half a second: a method's deleted
+// output (discards) and the servers' own work after a backup must not slow the next method.
+const waitDiskIdle = () => {
+  const until = Date.now() + 20_000;
+  let last = diskBusyMs();
+  let lastCpu = cpuTimes();
+  let quietSince = Date.now();
+  while (Date.now() < until) {
+    execFileSync('sleep', ['0.1']);
+    const now = diskBusyMs();
+    const cpu = cpuTimes();
+    const cpuBusy = (cpu.busy - lastCpu.busy) / Math.max(1, cpu.total - lastCpu.total);
+    if (now - last > 5 || cpuBusy > 0.1) quietSince = Date.now();
+    last = now;
+    lastCpu = cpu;
+    if (Date.now() - quietSince >= 500) return;
+  }
+};
 const prepareCache = () => {
   sh('sync');
+  waitDiskIdle();
   if (cache === 'cold') dropCaches();
   else sh(`find ${names.map((n) => state[n].datadir).join(' ')} -type f -exec cat {} + > /dev/null`);
 };
@@ -163,6 +202,23 @@ const prepareArgs = (dir) => ['--prepare', `--target-dir=${dir}`, '--use-memory=
 {
   const doc = JSON.parse(dbps('--json', 'backup', '--dest', dest, '--threads', '2'));
   if (doc.manifest.status !== 'complete') throw new Error(`first dbps backup was ${doc.manifest.status}`);
+}
+
+/** 0..n-1 in an order drawn from `seed` (mulberry32, Fisher-Yates). */
+function shuffled(n, seed) {
+  let t = seed >>> 0;
+  const random = () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
 }
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -249,12 +305,12 @@ for (let round = 0; round < rounds; round++) {
     if (!doc.dir || path.dirname(doc.dir) !== dest) throw new Error(`dbps backup wrote its set outside ${dest}`);
     rmSync(doc.dir, { recursive: true, force: true });
   }
-  // Rotate the order every round so no method always runs right after the same neighbour.
-  // Dirty pages of the previous method are flushed and the cache reset, so no method pays for
-  // another's writes or profits from another's reads.
-  for (let k = 0; k < methods.length; k++) {
+  // A different order every round (shuffled from the round's number, so a rerun repeats it): a
+  // rotation keeps each method after the same neighbour. Dirty pages of the previous method are flushed
+  // and the cache reset, so no method pays for another's writes or profits from another's reads.
+  for (const k of shuffled(methods.length, round + 1)) {
     prepareCache();
-    await methods[(k + round) % methods.length]();
+    await methods[k]();
   }
   all.push(results);
   console.error(`round ${round + 1}: ${JSON.stringify(results)}`);
@@ -270,7 +326,7 @@ for (const method of Object.keys(all[0])) {
 const mb = (b) => `${(b / 1048576).toFixed(0)} MB`;
 const f = (s) => `${s.toFixed(2)} s`;
 console.log(
-  `\nbackup of ${servers} servers (${sizes.map(mb).join(', ')} datadirs), ${os.cpus().length} cores, ${cache === 'cold' ? 'cold page cache (dropped before every method)' : 'warm page cache (datadirs read before every method)'}, median of ${rounds} rounds (order rotated)`,
+  `\nbackup of ${servers} servers (${sizes.map(mb).join(', ')} datadirs), ${os.cpus().length} cores, ${cache === 'cold' ? 'cold page cache (dropped before every method)' : 'warm page cache (datadirs read before every method)'}, median of ${rounds} rounds (order shuffled every round)`,
 );
 console.log(
   `hand-run: mariadb-backup --defaults-file=<0600: !include my.cnf; [mariadb-backup] user, password, socket${readOptions(names[0]) ? ', innodb_flush_method=fsync' : ''}> --backup --target-dir --datadir --socket --parallel=2; prepare --use-memory=128M`,
