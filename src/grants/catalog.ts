@@ -1,11 +1,14 @@
 // Reads one server's privilege catalog from the mysql.* tables in a single pipelined burst of
 // queries (never one query per account, never SHOW GRANTS text). Password hashes never leave
-// the server: only "has a password" is selected.
+// the server: only "has a password" is selected, or (for provision's password check) each hash's
+// sha256 under a salt drawn for that one read.
 
+import { hash } from 'node:crypto';
 import { ident } from '../sql/quote.js';
 import { parseVersion } from '../util/version.js';
 import { decodeAccess, decodePrivilegeSet, GRANT_OPTION, privilegeOfDbColumn } from './privileges.js';
 import {
+  accountKey,
   type Catalog,
   type CatalogAccount,
   type CatalogDbGrant,
@@ -22,12 +25,15 @@ type Row = Record<string, unknown>;
 
 const SSL_TYPES = ['', 'ANY', 'X509', 'SPECIFIED'];
 
-// JSON_VALUE runs server-side so the authentication_string itself is never sent to dbps.
-const GLOBAL_PRIV_SQL = `SELECT User AS user, Host AS host,
+// JSON_VALUE runs server-side so the authentication_string itself is never sent to dbps. With a
+// salt (the one parameter), the hash's sha256 under it comes instead of "has a password": one
+// column more, where a join of every desired account against global_priv took the server 0.29 s at
+// 20,000 accounts (see passwordDigest).
+const globalPrivSql = (salted: boolean) => `SELECT User AS user, Host AS host,
   JSON_VALUE(Priv, '$.access') AS access,
   IFNULL(JSON_VALUE(Priv, '$.plugin'), '') AS plugin,
   JSON_EXTRACT(Priv, '$.auth_or[*].plugin') AS orPlugins,
-  IFNULL(JSON_VALUE(Priv, '$.authentication_string'), '') <> '' AS hasPassword,
+  ${salted ? "SHA2(CONCAT(?, IFNULL(JSON_VALUE(Priv, '$.authentication_string'), '')), 256) AS pwDigest" : "IFNULL(JSON_VALUE(Priv, '$.authentication_string'), '') <> '' AS hasPassword"},
   IFNULL(JSON_VALUE(Priv, '$.is_role'), 'false') AS isRole,
   IFNULL(JSON_VALUE(Priv, '$.default_role'), '') AS defaultRole,
   IFNULL(JSON_VALUE(Priv, '$.max_user_connections'), '0') AS maxUserConnections,
@@ -55,12 +61,42 @@ function readDbRows(query: QueryFn): Promise<{ columns: string[]; rows: Row[] }>
   }));
 }
 
+/**
+ * sha256 (hex) of `salt` followed by an authentication string: what readCatalogWithPasswords reports
+ * of each account, so a password is checked by comparing it with this of the hash it should have.
+ */
+export function passwordDigest(salt: string, authenticationString: string): string {
+  return hash('sha256', salt + authenticationString, 'hex');
+}
+
 /** Reads the whole catalog of `serverName`; all queries are issued at once so a pipelining connection needs ~1 round trip. */
 export async function readCatalog(query: QueryFn, serverName: string): Promise<Catalog> {
+  return (await readCatalogRows(query, serverName, undefined)).catalog;
+}
+
+/**
+ * The catalog, and for every account (accountKey of its user and host as stored) passwordDigest of
+ * its top-level authentication string under `salt` (a fresh random one per read: the digests say
+ * nothing outside this process, and nothing of them is kept).
+ */
+export async function readCatalogWithPasswords(
+  query: QueryFn,
+  serverName: string,
+  salt: string,
+): Promise<{ catalog: Catalog; passwordDigests: Map<string, string> }> {
+  const { catalog, passwordDigests } = await readCatalogRows(query, serverName, salt);
+  return { catalog, passwordDigests: passwordDigests ?? new Map() };
+}
+
+async function readCatalogRows(
+  query: QueryFn,
+  serverName: string,
+  salt: string | undefined,
+): Promise<{ catalog: Catalog; passwordDigests?: Map<string, string> }> {
   const [versionRows, globalRows, dbRows, tableRows, columnRows, procRows, proxyRows, roleRows, schemaRows] =
     await Promise.all([
       query<{ v: string }>('SELECT VERSION() AS v'),
-      query<Row>(GLOBAL_PRIV_SQL),
+      salt === undefined ? query<Row>(globalPrivSql(false)) : query<Row>(globalPrivSql(true), [salt]),
       // mysql.db has one Y/N column per privilege (which ones depends on the version): the server
       // joins them into one string per row, named once, so 15,000 rows are 15,000 short strings
       // instead of 330,000 cells for the client to decode (a third of the audit's client time).
@@ -87,16 +123,19 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
   const versionText = String(versionRows[0]?.v ?? '0.0.0');
   const version = parseVersion(versionText);
 
+  const noPassword = salt === undefined ? '' : passwordDigest(salt, '');
+  const passwordDigests = salt === undefined ? undefined : new Map<string, string>();
   const accounts: CatalogAccount[] = globalRows.map((r) => {
     const decoded = decodeAccess(BigInt(String(r.access ?? '0')), version);
     const isRole = isTrue(r.isRole);
+    if (passwordDigests) passwordDigests.set(accountKey(String(r.user), String(r.host)), String(r.pwDigest));
     return {
       user: String(r.user),
       host: isRole ? '' : String(r.host),
       isRole,
       plugin: String(r.plugin ?? ''),
       plugins: authPluginList(String(r.plugin ?? ''), r.orPlugins),
-      hasPassword: Number(r.hasPassword) === 1,
+      hasPassword: passwordDigests ? String(r.pwDigest) !== noPassword : Number(r.hasPassword) === 1,
       locked: isTrue(r.locked),
       maxUserConnections: Number(r.maxUserConnections ?? 0),
       sslType: SSL_TYPES[Number(r.sslType ?? 0)] ?? String(r.sslType),
@@ -135,7 +174,7 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
     };
   });
 
-  return {
+  const catalog: Catalog = {
     server: serverName,
     version: versionText,
     accounts,
@@ -180,6 +219,7 @@ export async function readCatalog(query: QueryFn, serverName: string): Promise<C
       withAdmin: String(r.adminOption) === 'Y',
     })),
   };
+  return passwordDigests ? { catalog, passwordDigests } : { catalog };
 }
 
 // `IDENTIFIED VIA a OR b` keeps one plugin in $.plugin and the others in $.auth_or[*].plugin (Debian's

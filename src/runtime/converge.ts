@@ -1,11 +1,11 @@
 // The I/O half of plan/provision for one server: observe it (catalog, password check, tables)
 // in a couple of pipelined bursts, and apply statements pipelined on one connection.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { OperationalError } from '../errors.js';
 import type { DesiredServer } from '../fleet/desired.js';
 import { LINK_PREFIX } from '../fleet/links.js';
-import { readCatalog, tableOption } from '../grants/catalog.js';
+import { passwordDigest, readCatalogWithPasswords, tableOption } from '../grants/catalog.js';
 import { type ObservedEvent, type ObservedLinks, type ServerObservation, tableKey } from '../grants/diff.js';
 import { nativePasswordHash, type Statement } from '../grants/sql.js';
 import { accountKey } from '../grants/types.js';
@@ -71,11 +71,8 @@ export async function observeServer(
   wantOrphans: boolean,
   linkPasswords: ReadonlyMap<string, string | undefined> = new Map(),
 ): Promise<ServerObservation & { admin: { user: string; host: string } }> {
-  const hashes = desired.accounts.map((a) => {
-    const pw = passwords.get(accountKey(a.user, a.host));
-    // No known password yet (plan before the first provision): an impossible hash, so it "differs".
-    return [a.user, a.host, pw === undefined ? '!' : nativePasswordHash(pw)];
-  });
+  // Fresh for this read: the digests the server sends back are of no use to anyone else.
+  const salt = randomBytes(16).toString('hex');
   const tables = new Map<string, [string, string]>();
   for (const o of desired.outboxes) tables.set(tableKey(o.database, o.table), [o.database, o.table]);
   for (const a of desired.accounts) {
@@ -89,17 +86,38 @@ export async function observeServer(
   const linkServers = linkServerRows(session);
   // Awaited after the burst; a failing burst must not leave this rejection unhandled meanwhile.
   linkServers.catch(() => undefined);
-  const [catalog, mismatchRows, tableRows, meRows] = await Promise.all([
-    readCatalog(session.query, session.server),
-    session.query<{ user: string; host: string }>(PASSWORD_MISMATCH_SQL, [JSON.stringify(hashes)]),
+  const [{ catalog, passwordDigests }, tableRows, meRows] = await Promise.all([
+    readCatalogWithPasswords(session.query, session.server, salt),
     tableList.length === 0
       ? Promise.resolve([] as { db: string; tbl: string }[])
-      : session.query<{ db: string; tbl: string }>(
-          `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl FROM information_schema.TABLES WHERE ${tableList.map(() => '(TABLE_SCHEMA = ? AND TABLE_NAME = ?)').join(' OR ')}`,
-          tableList.flat(),
+      : rowsOfTables<{ db: string; tbl: string }>(
+          session,
+          'TABLES',
+          'TABLE_SCHEMA AS db, TABLE_NAME AS tbl',
+          tableList,
         ),
     session.query<{ me: string }>('SELECT CURRENT_USER() AS me'),
   ]);
+  // An account whose password is plainly the desired one (native plugin, its hash's digest equal) is
+  // settled here; every other one that exists, the server's own check decides (PASSWORD_MISMATCH_SQL:
+  // an `auth_or` of a rotation, another plugin, no known password), as for all of them before.
+  const pluginOf = new Map(catalog.accounts.map((a) => [accountKey(a.user, a.host), a.plugin]));
+  const unsettled: [string, string, string][] = [];
+  for (const a of desired.accounts) {
+    const key = accountKey(a.user, a.host);
+    const have = passwordDigests.get(key);
+    if (have === undefined) continue; // not on the server: created, not compared
+    const pw = passwords.get(key);
+    // No known password yet (plan before the first provision): an impossible hash, so it "differs".
+    const want = pw === undefined ? '!' : nativePasswordHash(pw);
+    const plugin = pluginOf.get(key) ?? '';
+    if ((plugin === 'mysql_native_password' || plugin === '') && have === passwordDigest(salt, want)) continue;
+    unsettled.push([a.user, a.host, want]);
+  }
+  const mismatchRows =
+    unsettled.length === 0
+      ? []
+      : await session.query<{ user: string; host: string }>(PASSWORD_MISMATCH_SQL, [JSON.stringify(unsettled)]);
   const tableCounts = new Map<string, number>();
   if (wantOrphans) {
     const desiredDbs = new Set(desired.databases.map((d) => d.name));
@@ -119,9 +137,11 @@ export async function observeServer(
   const outboxes = desired.outboxes.filter((o) => existing.has(tableKey(o.database, o.table)));
   const outboxColumns = new Map<string, Set<string>>(outboxes.map((o) => [tableKey(o.database, o.table), new Set()]));
   if (outboxes.length > 0) {
-    const rows = await session.query<{ db: string; tbl: string; col: string }>(
-      `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS col FROM information_schema.COLUMNS WHERE ${outboxes.map(() => '(TABLE_SCHEMA = ? AND TABLE_NAME = ?)').join(' OR ')}`,
-      outboxes.flatMap((o) => [o.database, o.table]),
+    const rows = await rowsOfTables<{ db: string; tbl: string; col: string }>(
+      session,
+      'COLUMNS',
+      'TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS col',
+      outboxes.map((o) => [o.database, o.table]),
     );
     for (const r of rows) outboxColumns.get(tableKey(String(r.db), String(r.tbl)))?.add(String(r.col));
   }
@@ -129,6 +149,10 @@ export async function observeServer(
   const purgeEvents = new Map<string, ObservedEvent>();
   const candidates = desired.purgeEventCandidates;
   if (candidates.length > 0) {
+    // By name only, the pairs matched here: a WHERE of one (schema AND name) term per service took
+    // the server 0.14 s to plan at 10,000 services (and mysql.event is read whole either way).
+    const wanted = new Set(candidates.map((c) => tableKey(c.database, c.event)));
+    const names = [...new Set(candidates.map((c) => c.event))];
     const rows = await session.query<{
       db: string;
       ev: string;
@@ -143,10 +167,11 @@ export async function observeServer(
       `SELECT EVENT_SCHEMA AS db, EVENT_NAME AS ev, DEFINER AS definer, EVENT_DEFINITION AS body,
               INTERVAL_VALUE AS iv, INTERVAL_FIELD AS ifield, STATUS AS status, ON_COMPLETION AS oncomp,
               EVENT_COMMENT AS comment
-         FROM information_schema.EVENTS WHERE ${candidates.map(() => '(EVENT_SCHEMA = ? AND EVENT_NAME = ?)').join(' OR ')}`,
-      candidates.flatMap((c) => [c.database, c.event]),
+         FROM information_schema.EVENTS WHERE EVENT_NAME IN (${names.map(() => '?').join(', ')})`,
+      names,
     );
     for (const r of rows) {
+      if (!wanted.has(tableKey(String(r.db), String(r.ev)))) continue;
       purgeEvents.set(tableKey(String(r.db), String(r.ev)), {
         definer: String(r.definer),
         body: String(r.body ?? ''),
@@ -178,6 +203,52 @@ export async function observeServer(
     protectedAccounts: new Set(at > 0 ? [accountKey(me.slice(0, at), me.slice(at + 1))] : []),
     admin: at > 0 ? { user: me.slice(0, at), host: me.slice(at + 1) } : { user: me, host: '' },
   };
+}
+
+/** Up to this many databases, tables are looked up database by database; beyond, in one scan. */
+const TABLE_LOOKUP_DATABASES = 64;
+
+/**
+ * The rows of `view` (information_schema.TABLES or COLUMNS, selected as `select`, which names the
+ * database `db` and the table `tbl`) of the tables in `wanted` ([database, table]). information_schema
+ * looks in one database only for `TABLE_SCHEMA = constant`: one OR term per table scanned every
+ * database of the server (0.13 s at 10,000 databases for 7 tables; COLUMNS opens the tables it finds).
+ * So a few databases are one UNION ALL branch each; many are one scan that skips unwanted names
+ * before opening anything, which no branch per database would beat.
+ */
+async function rowsOfTables<T extends { db: unknown; tbl: unknown }>(
+  session: AdminSession,
+  view: 'TABLES' | 'COLUMNS',
+  select: string,
+  wanted: [string, string][],
+): Promise<T[]> {
+  const byDatabase = new Map<string, string[]>();
+  for (const [db, table] of wanted) {
+    const tables = byDatabase.get(db) ?? [];
+    if (!tables.includes(table)) tables.push(table);
+    byDatabase.set(db, tables);
+  }
+  const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+  let rows: T[];
+  if (byDatabase.size <= TABLE_LOOKUP_DATABASES) {
+    const branches = [...byDatabase.values()].map(
+      (tables) =>
+        `SELECT ${select} FROM information_schema.${view} WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (${marks(tables.length)})`,
+    );
+    rows = await session.query<T>(
+      branches.join(' UNION ALL '),
+      [...byDatabase].flatMap(([db, tables]) => [db, ...tables]),
+    );
+  } else {
+    const tables = [...new Set(wanted.map(([, t]) => t))];
+    rows = await session.query<T>(
+      `SELECT ${select} FROM information_schema.${view} WHERE TABLE_SCHEMA IN (${marks(byDatabase.size)}) AND TABLE_NAME IN (${marks(tables.length)})`,
+      [...byDatabase.keys(), ...tables],
+    );
+  }
+  // Both forms can return pairs nobody asked for (another database's table of a wanted name).
+  const keys = new Set(wanted.map(([db, t]) => tableKey(db, t)));
+  return rows.filter((r) => keys.has(tableKey(String(r.db), String(r.tbl))));
 }
 
 interface LinkServerRow {

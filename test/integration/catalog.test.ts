@@ -3,7 +3,7 @@
 // tables_priv, columns_priv, procs_priv, roles_mapping, proxies_priv and the account options.
 import type { Connection } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type QueryFn, readCatalog } from '../../src/grants/catalog.js';
+import { passwordDigest, type QueryFn, readCatalog, readCatalogWithPasswords } from '../../src/grants/catalog.js';
 import { globalPrivilegeNames } from '../../src/grants/privileges.js';
 import type { Catalog } from '../../src/grants/types.js';
 import { parseVersion } from '../../src/util/version.js';
@@ -218,5 +218,20 @@ describe('readCatalog on a real server', () => {
     });
     expect(catalog.databases).toEqual(expect.arrayContaining(['x_y', 'mysql', 'information_schema']));
     expect(JSON.stringify(catalog)).not.toMatch(/\*[0-9A-F]{40}/);
+  });
+
+  it("with a salt, gives each account's hash only as its salted digest, and the same catalog", async () => {
+    const salt = 'f00dfeedf00dfeedf00dfeedf00dfeed';
+    const { catalog: salted, passwordDigests } = await readCatalogWithPasswords(query, 'catalog', salt);
+    expect(salted).toStrictEqual(catalog);
+    const [{ hash }] = await conn.query(
+      "SELECT JSON_VALUE(Priv, '$.authentication_string') AS hash FROM mysql.global_priv WHERE User = 'opts'",
+    );
+    expect(hash).toMatch(/^\*[0-9A-F]{40}$/);
+    expect(passwordDigests.get("'opts'@'10.%'")).toBe(passwordDigest(salt, hash));
+    // An account without a password: the digest of the empty string.
+    expect(passwordDigests.get("'g_select'@'%'")).toBe(passwordDigest(salt, ''));
+    expect(JSON.stringify([...passwordDigests])).not.toContain(hash);
+    expect(passwordDigests.size).toBe(catalog.accounts.length);
   });
 });
