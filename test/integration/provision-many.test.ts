@@ -72,9 +72,28 @@ afterAll(async () => {
 });
 
 describe(`plan on one server with ${SERVICES} service databases, each with an outbox`, () => {
-  it('is in sync after provision', async () => {
-    const p = await planned();
-    expect(p).toStrictEqual({ code: 0, changes: [], deferred: [] });
+  it('is in sync after provision, with a fixed number of statements and no account list sent', async () => {
+    const c = await admin();
+    try {
+      await c.query('TRUNCATE mysql.general_log');
+      await c.query("SET GLOBAL log_output = 'TABLE', general_log = ON");
+      const p = await planned();
+      await c.query('SET GLOBAL general_log = OFF');
+      expect(p).toStrictEqual({ code: 0, changes: [], deferred: [] });
+      const rows = (await c.query(
+        "SELECT argument FROM mysql.general_log WHERE command_type IN ('Query', 'Execute')",
+      )) as { argument: Buffer | string }[];
+      const statements = rows.map((r) => String(r.argument));
+      expect(statements.length).toBeGreaterThan(5);
+      // Every password is in sync: the server's join of desired hashes (PASSWORD_MISMATCH_SQL) is not needed.
+      expect(statements.filter((q) => q.includes('JSON_TABLE'))).toStrictEqual([]);
+      // Tables, columns and events are looked up by IN lists, not by one OR term per service.
+      expect(statements.filter((q) => (q.match(/ OR /g) ?? []).length > 10)).toStrictEqual([]);
+      expect(statements.length).toBeLessThan(40);
+    } finally {
+      await c.query('SET GLOBAL general_log = OFF').catch(() => undefined);
+      await c.end();
+    }
   });
 
   it('finds the one password changed by hand, and provision puts the stored one back', async () => {
